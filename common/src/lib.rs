@@ -1,0 +1,22 @@
+//! Cairn's shared vocabulary: what a record is, how a change is written down, how
+//! changes merge, and how any of it is put into bytes.
+//!
+//! # Layout
+//! - [`model`]: ids, the six record kinds, their typed fields and values, spaces and roles.
+//! - [`op`]: an [`Op`] is one change, stamped with a hybrid logical clock ([`Hlc`]).
+//! - [`merge`]: the state of a record as a pure function of the set of its ops.
+//! - [`api`]: wire types shared by client and server, and [`api::PROTOCOL_VERSION`].
+//! - [`codec`]: the only place that knows the byte format (bincode 2, size-limited).
+//!
+//! This crate holds wire and domain types only; helpers that one side needs live there.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod codec;
+pub mod merge;
+pub mod model;
+pub mod op;
+
+pub use merge::{FieldValue, RecordState};
+pub use model::{RecordId, RecordKind, SpaceId, UserId, Value};
+pub use op::{Change, Hlc, HlcClock, NodeId, Op, OpId};

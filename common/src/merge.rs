@@ -1,0 +1,331 @@
+//! Merge rules: the state of a record is a pure function of the *set* of its ops.
+//!
+//! Every field is a multi-value register. A `Set` names the values it replaces (the
+//! ones its author saw); any value that no op replaces is current. One current value
+//! is a clean field; several mean people edited offline at the same time, and all of
+//! them are kept until someone writes a `Set` that replaces them all. Nothing anyone
+//! typed is ever silently dropped.
+//!
+//! Every step below is commutative and idempotent (sets, minimums, maximums), so any
+//! replica that has seen the same ops, in any order and with any repeats, holds the
+//! same state, byte for byte.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{RecordId, RecordKind, SpaceId, UserId, Value};
+use crate::op::{Change, Hlc, Op, OpId};
+
+/// One value of a field and the op that wrote it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldValue {
+    pub op: OpId,
+    pub at: Hlc,
+    pub author: UserId,
+    pub value: Value,
+}
+
+/// A multi-value register.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Register {
+    /// Current values, oldest first by `(at, op)`.
+    values: Vec<FieldValue>,
+    /// Every op some `Set` replaced; such an op's value never becomes current, even if
+    /// it arrives after the op that replaced it.
+    replaced: BTreeSet<OpId>,
+}
+
+impl Register {
+    fn apply(&mut self, value: FieldValue, replaces: &[OpId]) {
+        self.replaced.extend(replaces.iter().copied());
+        let replaced = &self.replaced;
+        self.values.retain(|v| !replaced.contains(&v.op));
+        if self.replaced.contains(&value.op) || self.values.iter().any(|v| v.op == value.op) {
+            return;
+        }
+        let key = (value.at, value.op);
+        let at = self.values.partition_point(|v| (v.at, v.op) < key);
+        self.values.insert(at, value);
+    }
+
+    /// The current values, oldest first.
+    #[must_use]
+    pub fn values(&self) -> &[FieldValue] {
+        &self.values
+    }
+
+    /// The newest current value: what a scalar field shows while in conflict.
+    #[must_use]
+    pub fn newest(&self) -> Option<&FieldValue> {
+        self.values.last()
+    }
+
+    /// Ops a new `Set` must name to replace everything current (resolving any conflict).
+    #[must_use]
+    pub fn heads(&self) -> Vec<OpId> {
+        self.values.iter().map(|v| v.op).collect()
+    }
+
+    /// Whether more than one value is current.
+    #[must_use]
+    pub fn is_conflict(&self) -> bool {
+        self.values.len() > 1
+    }
+}
+
+/// The materialized state of one record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordState {
+    pub id: RecordId,
+    /// The space of the record's ops (the smallest, should a hostile peer disagree).
+    pub space: SpaceId,
+    /// From the `Create` op; `None` while only later ops have arrived.
+    pub kind: Option<RecordKind>,
+    /// Clock and author of the `Create` op.
+    pub created: Option<(Hlc, UserId)>,
+    pub fields: BTreeMap<String, Register>,
+    /// The newest `Delete` or `Restore`: `true` means in the trash.
+    trash: Option<(Hlc, OpId, bool)>,
+    /// The newest clock of any op: when the record last changed.
+    pub updated: Hlc,
+}
+
+impl RecordState {
+    /// The state of a record no op has touched yet.
+    #[must_use]
+    pub fn empty(op: &Op) -> Self {
+        Self {
+            id: op.record,
+            space: op.space,
+            kind: None,
+            created: None,
+            fields: BTreeMap::new(),
+            trash: None,
+            updated: op.at,
+        }
+    }
+
+    /// Folds one op into the state. Applying ops in any order, any number of times,
+    /// gives the same result. Ops of another record are ignored.
+    pub fn apply(&mut self, op: &Op) {
+        if op.record != self.id {
+            return;
+        }
+        self.space = self.space.min(op.space);
+        self.updated = self.updated.max(op.at);
+        match &op.change {
+            Change::Create { kind } => {
+                // The earliest create wins, should there ever be two.
+                let earlier = self.created.is_none_or(|(at, _)| op.at < at);
+                if earlier {
+                    self.kind = Some(*kind);
+                    self.created = Some((op.at, op.author));
+                }
+            }
+            Change::Set {
+                field,
+                value,
+                replaces,
+            } => {
+                let entry = FieldValue {
+                    op: op.id,
+                    at: op.at,
+                    author: op.author,
+                    value: value.clone(),
+                };
+                self.fields
+                    .entry(field.clone())
+                    .or_default()
+                    .apply(entry, replaces);
+            }
+            Change::Delete | Change::Restore => {
+                let deleted = matches!(op.change, Change::Delete);
+                let newer = self
+                    .trash
+                    .is_none_or(|(at, id, _)| (op.at, op.id) > (at, id));
+                if newer {
+                    self.trash = Some((op.at, op.id, deleted));
+                }
+            }
+        }
+    }
+
+    /// Whether the record is in the trash.
+    #[must_use]
+    pub fn is_deleted(&self) -> bool {
+        self.trash.is_some_and(|(_, _, deleted)| deleted)
+    }
+
+    /// The register of a field, if anyone ever wrote it.
+    #[must_use]
+    pub fn register(&self, field: &str) -> Option<&Register> {
+        self.fields.get(field)
+    }
+
+    /// The field's value to show: the newest current one; `None` if unset or cleared.
+    #[must_use]
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.register(field)
+            .and_then(Register::newest)
+            .map(|v| &v.value)
+            .filter(|v| !matches!(v, Value::Empty))
+    }
+
+    /// The text of a text field, or `""`.
+    #[must_use]
+    pub fn text(&self, field: &str) -> &str {
+        self.get(field).and_then(Value::as_text).unwrap_or("")
+    }
+
+    /// The record's name: its kind's title field.
+    #[must_use]
+    pub fn title(&self) -> &str {
+        self.kind.map_or("", |k| self.text(k.title_field()))
+    }
+
+    /// Ops a new `Set` of `field` replaces: everything current.
+    #[must_use]
+    pub fn heads(&self, field: &str) -> Vec<OpId> {
+        self.register(field)
+            .map(Register::heads)
+            .unwrap_or_default()
+    }
+
+    /// The fields in conflict, in key order.
+    #[must_use]
+    pub fn conflicts(&self) -> Vec<&str> {
+        self.fields
+            .iter()
+            .filter(|(_, r)| r.is_conflict())
+            .map(|(k, _)| k.as_str())
+            .collect()
+    }
+
+    /// Whether the record's `Create` has arrived (records without one stay hidden).
+    #[must_use]
+    pub fn is_complete(&self) -> bool {
+        self.kind.is_some()
+    }
+}
+
+/// The state of every record touched by `ops`: the reference definition that the
+/// incremental [`RecordState::apply`] must agree with.
+#[must_use]
+pub fn materialize<'a>(ops: impl IntoIterator<Item = &'a Op>) -> BTreeMap<RecordId, RecordState> {
+    let mut states: BTreeMap<RecordId, RecordState> = BTreeMap::new();
+    for op in ops {
+        states
+            .entry(op.record)
+            .or_insert_with(|| RecordState::empty(op))
+            .apply(op);
+    }
+    states
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::NodeId;
+
+    fn op(record: RecordId, wall_ms: u64, node: u64, change: Change) -> Op {
+        Op {
+            id: OpId::new(),
+            space: SpaceId::from_bytes([1; 16]),
+            record,
+            at: Hlc {
+                wall_ms,
+                counter: 0,
+                node: NodeId(node),
+            },
+            author: UserId::from_bytes([node as u8; 16]),
+            change,
+        }
+    }
+
+    fn set(
+        record: RecordId,
+        wall_ms: u64,
+        node: u64,
+        field: &str,
+        text: &str,
+        replaces: Vec<OpId>,
+    ) -> Op {
+        op(
+            record,
+            wall_ms,
+            node,
+            Change::Set {
+                field: field.into(),
+                value: Value::Text(text.into()),
+                replaces,
+            },
+        )
+    }
+
+    /// Two concurrent edits of one field both survive; a later edit replacing both resolves it.
+    #[test]
+    fn concurrent_edits_conflict_then_resolve() {
+        let id = RecordId::new();
+        let create = op(
+            id,
+            1,
+            1,
+            Change::Create {
+                kind: RecordKind::Note,
+            },
+        );
+        let base = set(id, 2, 1, "notes", "base", vec![]);
+        let a = set(id, 3, 1, "notes", "from A", vec![base.id]);
+        let b = set(id, 4, 2, "notes", "from B", vec![base.id]);
+        let states = materialize([&create, &base, &a, &b]);
+        let state = &states[&id];
+        let texts: Vec<_> = state
+            .register("notes")
+            .expect("notes")
+            .values()
+            .iter()
+            .map(|v| v.value.to_text())
+            .collect();
+        assert_eq!(texts, ["from A", "from B"]);
+        assert_eq!(state.conflicts(), ["notes"]);
+        let fix = set(id, 5, 1, "notes", "merged", state.heads("notes"));
+        let mut resolved = state.clone();
+        resolved.apply(&fix);
+        assert!(resolved.conflicts().is_empty());
+        assert_eq!(resolved.text("notes"), "merged");
+    }
+
+    /// A value that arrives after the op that replaced it never becomes current.
+    #[test]
+    fn late_replaced_value_stays_replaced() {
+        let id = RecordId::new();
+        let old = set(id, 2, 1, "title", "old", vec![]);
+        let new = set(id, 3, 1, "title", "new", vec![old.id]);
+        let states = materialize([&new, &old, &new]);
+        assert_eq!(states[&id].text("title"), "new");
+        assert!(states[&id].conflicts().is_empty());
+    }
+
+    /// Delete and restore: the newest wins, and edits are kept across the trash.
+    #[test]
+    fn trash_keeps_edits() {
+        let id = RecordId::new();
+        let create = op(
+            id,
+            1,
+            1,
+            Change::Create {
+                kind: RecordKind::Goal,
+            },
+        );
+        let title = set(id, 2, 1, "title", "Ship", vec![]);
+        let delete = op(id, 3, 1, Change::Delete);
+        let restore = op(id, 4, 2, Change::Restore);
+        let deleted = materialize([&create, &title, &delete]);
+        assert!(deleted[&id].is_deleted());
+        let back = materialize([&restore, &delete, &title, &create]);
+        assert!(!back[&id].is_deleted());
+        assert_eq!(back[&id].title(), "Ship");
+    }
+}

@@ -1,0 +1,16 @@
+//! The domain model: ids, record kinds, typed field values and the schema that says
+//! which field of which kind holds which type.
+
+mod choices;
+mod ids;
+mod recurrence;
+mod schema;
+mod space;
+mod value;
+
+pub use choices::{CommitmentStatus, GoalStatus, NoteKind, Rating};
+pub use ids::{RecordId, SpaceId, UserId};
+pub use recurrence::{Recurrence, RecurrenceError};
+pub use schema::{FieldSpec, FieldType, ModelError, RecordKind, fields_of, spec_of};
+pub use space::{Role, Space, UserProfile};
+pub use value::{KeyResult, Value};

@@ -1,0 +1,810 @@
+//! The schema: which fields each record kind has, their types and ranges, how their
+//! text form is read, and the check every change passes (in the client and, later,
+//! on the server).
+
+use std::fmt;
+
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::choices::{CommitmentStatus, GoalStatus, NoteKind, Rating};
+use super::ids::RecordId;
+use super::recurrence::Recurrence;
+use super::value::{KeyResult, Value};
+
+/// The six kinds of record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum RecordKind {
+    Goal,
+    Commitment,
+    Task,
+    Activity,
+    Note,
+    Potential,
+}
+
+impl RecordKind {
+    /// Every kind, in tab order.
+    pub const ALL: [Self; 6] = [
+        Self::Goal,
+        Self::Commitment,
+        Self::Task,
+        Self::Activity,
+        Self::Note,
+        Self::Potential,
+    ];
+
+    /// The word used on the command line and in file names.
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Goal => "goal",
+            Self::Commitment => "commitment",
+            Self::Task => "task",
+            Self::Activity => "activity",
+            Self::Note => "note",
+            Self::Potential => "potential",
+        }
+    }
+
+    /// The plural title shown on tabs and in exports.
+    #[must_use]
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Goal => "Goals",
+            Self::Commitment => "Commitments",
+            Self::Task => "Standard tasks",
+            Self::Activity => "Activities",
+            Self::Note => "Conversations",
+            Self::Potential => "Potentials",
+        }
+    }
+
+    /// Reads `goal`, `goals`, `note`, `conversation`, `task`, `standard-task`, …
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        let t = text.trim().to_lowercase();
+        let t = t.strip_suffix('s').unwrap_or(&t);
+        match t {
+            "goal" => Some(Self::Goal),
+            "commitment" => Some(Self::Commitment),
+            "task" | "standard-task" | "standardtask" => Some(Self::Task),
+            "activity" | "activitie" => Some(Self::Activity),
+            "note" | "conversation" => Some(Self::Note),
+            "potential" => Some(Self::Potential),
+            _ => None,
+        }
+    }
+
+    /// The field that names a record of this kind in lists (its "title").
+    #[must_use]
+    pub fn title_field(self) -> &'static str {
+        match self {
+            Self::Potential => "person",
+            _ => "title",
+        }
+    }
+
+    /// Position in [`Self::ALL`].
+    #[must_use]
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|k| *k == self).unwrap_or(0)
+    }
+}
+
+impl fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// The type of a field: decides which [`Value`] it holds, how text is read into it,
+/// and which range is valid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldType {
+    /// One line, at most this many characters.
+    Text {
+        max_chars: usize,
+    },
+    /// Markdown, many lines; edited in the multi-line editor or `$EDITOR`.
+    LongText,
+    Date,
+    /// A whole number in `min..=max`, shown with `unit`.
+    Int {
+        min: i64,
+        max: i64,
+        unit: &'static str,
+    },
+    /// Minutes, typed as `90`, `1h30m`, `45m` or `1.5h`.
+    Minutes,
+    Bool,
+    GoalStatus,
+    CommitmentStatus,
+    NoteKind,
+    Rating,
+    /// A link to one record of one of these kinds.
+    Ref(&'static [RecordKind]),
+    /// Links to records of these kinds.
+    Refs(&'static [RecordKind]),
+    /// Comma-separated short strings.
+    List,
+    KeyResults,
+    Recurrence,
+    Dates,
+}
+
+/// One field of a kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldSpec {
+    /// Stable key: in ops, on the command line, in exports.
+    pub key: &'static str,
+    /// What people see.
+    pub label: &'static str,
+    pub ty: FieldType,
+    /// A record must not be saved without it.
+    pub required: bool,
+    /// A one-line hint shown in forms and `--help`.
+    pub hint: &'static str,
+}
+
+/// Longest long text accepted: 1 MiB is far beyond any note and far below abuse.
+pub const MAX_LONG_TEXT: usize = 1 << 20;
+/// Most entries in a list-valued field.
+pub const MAX_LIST_ITEMS: usize = 1000;
+
+const TITLE: usize = 200;
+const NAME: usize = 120;
+
+const fn f(
+    key: &'static str,
+    label: &'static str,
+    ty: FieldType,
+    required: bool,
+    hint: &'static str,
+) -> FieldSpec {
+    FieldSpec {
+        key,
+        label,
+        ty,
+        required,
+        hint,
+    }
+}
+
+use FieldType as T;
+
+const GOAL: &[FieldSpec] = &[
+    f(
+        "title",
+        "Title",
+        T::Text { max_chars: TITLE },
+        true,
+        "what is to be achieved",
+    ),
+    f(
+        "status",
+        "Status",
+        T::GoalStatus,
+        false,
+        "open, on-track, at-risk, achieved, dropped",
+    ),
+    f(
+        "owner",
+        "Owner",
+        T::Text { max_chars: NAME },
+        false,
+        "who owns the goal",
+    ),
+    f("due", "Due", T::Date, false, "YYYY-MM-DD, today, +2w"),
+    f(
+        "progress",
+        "Progress",
+        T::Int {
+            min: 0,
+            max: 100,
+            unit: "%",
+        },
+        false,
+        "0–100",
+    ),
+    f(
+        "key_results",
+        "Key results",
+        T::KeyResults,
+        false,
+        "name: current/target unit; …",
+    ),
+    f(
+        "parent",
+        "Aligned to",
+        T::Ref(&[RecordKind::Goal]),
+        false,
+        "id of a parent goal",
+    ),
+    f("tags", "Tags", T::List, false, "comma-separated"),
+    f("description", "Description", T::LongText, false, "Markdown"),
+];
+
+const COMMITMENT: &[FieldSpec] = &[
+    f(
+        "title",
+        "Title",
+        T::Text { max_chars: TITLE },
+        true,
+        "what was promised",
+    ),
+    f(
+        "status",
+        "Status",
+        T::CommitmentStatus,
+        false,
+        "open, kept, missed, withdrawn",
+    ),
+    f(
+        "by",
+        "Committed by",
+        T::Text { max_chars: NAME },
+        false,
+        "who made the commitment",
+    ),
+    f(
+        "to",
+        "Committed to",
+        T::Text { max_chars: NAME },
+        false,
+        "to whom",
+    ),
+    f("due", "Due", T::Date, false, "YYYY-MM-DD, today, +3d"),
+    f(
+        "source",
+        "From",
+        T::Ref(&[RecordKind::Note, RecordKind::Goal]),
+        false,
+        "id of the conversation or goal it came from",
+    ),
+];
+
+const TASK: &[FieldSpec] = &[
+    f(
+        "title",
+        "Title",
+        T::Text { max_chars: TITLE },
+        true,
+        "the recurring duty",
+    ),
+    f(
+        "owner",
+        "Owner",
+        T::Text { max_chars: NAME },
+        false,
+        "who does it",
+    ),
+    f(
+        "recurrence",
+        "Repeats",
+        T::Recurrence,
+        true,
+        "every 2 weeks, monthly, mon,thu",
+    ),
+    f("next_due", "Next due", T::Date, false, "YYYY-MM-DD"),
+    f(
+        "history",
+        "Done on",
+        T::Dates,
+        false,
+        "dates it was done, comma-separated",
+    ),
+    f("description", "Description", T::LongText, false, "Markdown"),
+];
+
+const ACTIVITY: &[FieldSpec] = &[
+    f(
+        "title",
+        "Title",
+        T::Text { max_chars: TITLE },
+        true,
+        "what was done",
+    ),
+    f("date", "Date", T::Date, true, "YYYY-MM-DD, today, -1d"),
+    f("duration", "Duration", T::Minutes, false, "90, 1h30m, 45m"),
+    f(
+        "goal",
+        "Goal",
+        T::Ref(&[RecordKind::Goal]),
+        false,
+        "id of the goal it serves",
+    ),
+    f("description", "Description", T::LongText, false, "Markdown"),
+];
+
+const NOTE: &[FieldSpec] = &[
+    f(
+        "title",
+        "Title",
+        T::Text { max_chars: TITLE },
+        true,
+        "e.g. 1:1 with Ana",
+    ),
+    f(
+        "kind",
+        "Kind",
+        T::NoteKind,
+        false,
+        "1:1, appraisal, feedback, other",
+    ),
+    f("date", "Date", T::Date, true, "YYYY-MM-DD, today"),
+    f(
+        "participants",
+        "Participants",
+        T::List,
+        false,
+        "comma-separated names",
+    ),
+    f("follow_up", "Follow-up", T::Date, false, "YYYY-MM-DD, +2w"),
+    f("private", "Private", T::Bool, false, "yes or no"),
+    f(
+        "commitments",
+        "Commitments",
+        T::Refs(&[RecordKind::Commitment]),
+        false,
+        "ids of commitments agreed",
+    ),
+    f("agenda", "Agenda", T::LongText, false, "Markdown"),
+    f("notes", "Notes", T::LongText, false, "Markdown"),
+];
+
+const POTENTIAL: &[FieldSpec] = &[
+    f(
+        "person",
+        "Person",
+        T::Text { max_chars: NAME },
+        true,
+        "whose potential",
+    ),
+    f(
+        "performance",
+        "Performance",
+        T::Rating,
+        false,
+        "low, medium, high",
+    ),
+    f(
+        "potential",
+        "Potential",
+        T::Rating,
+        false,
+        "low, medium, high",
+    ),
+    f("review", "Review date", T::Date, false, "YYYY-MM-DD"),
+    f("strengths", "Strengths", T::LongText, false, "Markdown"),
+    f(
+        "development_areas",
+        "Development areas",
+        T::LongText,
+        false,
+        "Markdown",
+    ),
+    f(
+        "measures",
+        "Development measures",
+        T::LongText,
+        false,
+        "Markdown",
+    ),
+];
+
+/// The fields of a kind, in form order.
+#[must_use]
+pub fn fields_of(kind: RecordKind) -> &'static [FieldSpec] {
+    match kind {
+        RecordKind::Goal => GOAL,
+        RecordKind::Commitment => COMMITMENT,
+        RecordKind::Task => TASK,
+        RecordKind::Activity => ACTIVITY,
+        RecordKind::Note => NOTE,
+        RecordKind::Potential => POTENTIAL,
+    }
+}
+
+/// The spec of one field of a kind.
+///
+/// # Errors
+/// [`ModelError::UnknownField`] listing the kind's fields.
+pub fn spec_of(kind: RecordKind, field: &str) -> Result<&'static FieldSpec, ModelError> {
+    fields_of(kind)
+        .iter()
+        .find(|s| s.key == field)
+        .ok_or_else(|| ModelError::UnknownField {
+            kind,
+            field: field.to_owned(),
+            known: fields_of(kind)
+                .iter()
+                .map(|s| s.key)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// A value or field that the model does not accept. Messages say what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error("a {kind} has no field {field:?}; its fields are: {known}")]
+    UnknownField {
+        kind: RecordKind,
+        field: String,
+        known: String,
+    },
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("{field} is required: give it a value")]
+    Required { field: &'static str },
+}
+
+impl FieldSpec {
+    fn invalid(&self, reason: impl Into<String>) -> ModelError {
+        ModelError::Invalid {
+            field: self.label,
+            reason: reason.into(),
+        }
+    }
+
+    /// Reads what a person typed into this field's value. Dates may be relative to
+    /// `today` (`today`, `tomorrow`, `+3d`, `-1w`, `+2m`). Empty text clears the field.
+    ///
+    /// # Errors
+    /// A [`ModelError`] that shows the expected form.
+    pub fn parse(&self, text: &str, today: NaiveDate) -> Result<Value, ModelError> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() && !matches!(self.ty, T::LongText) {
+            return if self.required {
+                Err(ModelError::Required { field: self.label })
+            } else {
+                Ok(Value::Empty)
+            };
+        }
+        let value = match self.ty {
+            T::Text { .. } => Value::Text(trimmed.to_owned()),
+            T::LongText => {
+                if text.is_empty() && self.required {
+                    return Err(ModelError::Required { field: self.label });
+                }
+                Value::Text(text.to_owned())
+            }
+            T::Date => Value::Date(parse_date(trimmed, today).map_err(|r| self.invalid(r))?),
+            T::Int { min, max, .. } => {
+                let digits = trimmed.trim_end_matches('%').trim();
+                let n: i64 = digits.parse().map_err(|_| {
+                    self.invalid(format!(
+                        "{trimmed:?} is not a whole number between {min} and {max}"
+                    ))
+                })?;
+                Value::Int(n)
+            }
+            T::Minutes => Value::Int(parse_minutes(trimmed).map_err(|r| self.invalid(r))?),
+            T::Bool => match trimmed.to_lowercase().as_str() {
+                "yes" | "y" | "true" | "1" | "on" => Value::Bool(true),
+                "no" | "n" | "false" | "0" | "off" => Value::Bool(false),
+                _ => return Err(self.invalid(format!("{trimmed:?} is not yes or no"))),
+            },
+            T::GoalStatus => Value::GoalStatus(GoalStatus::parse(trimmed).ok_or_else(|| {
+                self.invalid(format!(
+                    "{trimmed:?} is not a goal status; use one of {}",
+                    GoalStatus::keys()
+                ))
+            })?),
+            T::CommitmentStatus => {
+                Value::CommitmentStatus(CommitmentStatus::parse(trimmed).ok_or_else(|| {
+                    self.invalid(format!(
+                        "{trimmed:?} is not a commitment status; use one of {}",
+                        CommitmentStatus::keys()
+                    ))
+                })?)
+            }
+            T::NoteKind => Value::NoteKind(NoteKind::parse(trimmed).ok_or_else(|| {
+                self.invalid(format!(
+                    "{trimmed:?} is not a conversation kind; use one of {}",
+                    NoteKind::keys()
+                ))
+            })?),
+            T::Rating => Value::Rating(Rating::parse(trimmed).ok_or_else(|| {
+                self.invalid(format!(
+                    "{trimmed:?} is not a rating; use one of {}",
+                    Rating::keys()
+                ))
+            })?),
+            T::Ref(_) => Value::Ref(parse_id(trimmed).map_err(|r| self.invalid(r))?),
+            T::Refs(_) => Value::Refs(
+                split_list(trimmed, ',')
+                    .map(|s| parse_id(s).map_err(|r| self.invalid(r)))
+                    .collect::<Result<_, _>>()?,
+            ),
+            T::List => Value::List(split_list(trimmed, ',').map(str::to_owned).collect()),
+            T::KeyResults => Value::KeyResults(
+                split_list(trimmed, ';')
+                    .map(|s| parse_key_result(s).map_err(|r| self.invalid(r)))
+                    .collect::<Result<_, _>>()?,
+            ),
+            T::Recurrence => Value::Recurrence(
+                Recurrence::parse(trimmed).map_err(|e| self.invalid(e.to_string()))?,
+            ),
+            T::Dates => {
+                let mut dates = split_list(trimmed, ',')
+                    .map(|s| parse_date(s, today).map_err(|r| self.invalid(r)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                dates.sort_unstable();
+                dates.dedup();
+                Value::Dates(dates)
+            }
+        };
+        self.check(&value)?;
+        Ok(value)
+    }
+
+    /// Whether `value` fits this field: right variant, in range. Every op is checked
+    /// with this before it is committed or accepted.
+    ///
+    /// # Errors
+    /// A [`ModelError`] that says what is wrong.
+    pub fn check(&self, value: &Value) -> Result<(), ModelError> {
+        if value.is_empty() {
+            return if self.required {
+                Err(ModelError::Required { field: self.label })
+            } else {
+                Ok(())
+            };
+        }
+        let fits = match (self.ty, value) {
+            (T::Text { max_chars }, Value::Text(s)) => {
+                if s.contains(['\n', '\r']) {
+                    return Err(self.invalid("must be one line; use a long-text field for more"));
+                }
+                if s.chars().count() > max_chars {
+                    return Err(self.invalid(format!("at most {max_chars} characters")));
+                }
+                true
+            }
+            (T::LongText, Value::Text(s)) => {
+                if s.len() > MAX_LONG_TEXT {
+                    return Err(self.invalid("longer than 1 MiB; split it or attach a file"));
+                }
+                true
+            }
+            (T::Date, Value::Date(_))
+            | (T::Bool, Value::Bool(_))
+            | (T::GoalStatus, Value::GoalStatus(_))
+            | (T::CommitmentStatus, Value::CommitmentStatus(_))
+            | (T::NoteKind, Value::NoteKind(_))
+            | (T::Rating, Value::Rating(_))
+            | (T::Ref(_), Value::Ref(_)) => true,
+            (T::Int { min, max, unit }, Value::Int(n)) => {
+                if !(min..=max).contains(n) {
+                    return Err(self.invalid(format!("{n}{unit} is outside {min}–{max}{unit}")));
+                }
+                true
+            }
+            (T::Minutes, Value::Int(n)) => {
+                if !(0..=10_000 * 60).contains(n) {
+                    return Err(self.invalid("must be between 0 minutes and 10,000 hours"));
+                }
+                true
+            }
+            (T::Refs(_), Value::Refs(ids)) => ids.len() <= MAX_LIST_ITEMS,
+            (T::List, Value::List(items)) => {
+                if items.len() > MAX_LIST_ITEMS
+                    || items
+                        .iter()
+                        .any(|i| i.contains(['\n', ',']) || i.chars().count() > NAME)
+                {
+                    return Err(
+                        self.invalid("entries must be short, without commas or line breaks")
+                    );
+                }
+                true
+            }
+            (T::KeyResults, Value::KeyResults(krs)) => {
+                if krs.len() > MAX_LIST_ITEMS
+                    || krs.iter().any(|k| {
+                        !k.current.is_finite()
+                            || !k.target.is_finite()
+                            || k.name.trim().is_empty()
+                            || k.name.chars().count() > TITLE
+                    })
+                {
+                    return Err(self.invalid("each key result needs a name and finite numbers"));
+                }
+                true
+            }
+            (T::Recurrence, Value::Recurrence(r)) => r.is_valid(),
+            (T::Dates, Value::Dates(d)) => d.len() <= 100_000 && d.windows(2).all(|w| w[0] < w[1]),
+            _ => false,
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(self.invalid(format!("a {value:?} does not fit a {:?} field", self.ty)))
+        }
+    }
+}
+
+fn split_list(text: &str, sep: char) -> impl Iterator<Item = &str> {
+    text.split(sep).map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_id(text: &str) -> Result<RecordId, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not a record id (a UUID)"))
+}
+
+/// Reads `2026-03-01`, `today`, `tomorrow`, `yesterday`, `+3d`, `-2w`, `+1m`.
+///
+/// # Errors
+/// A message with the accepted forms.
+pub fn parse_date(text: &str, today: NaiveDate) -> Result<NaiveDate, String> {
+    let t = text.trim().to_lowercase();
+    let bad =
+        || format!("{text:?} is not a date; write YYYY-MM-DD, today, tomorrow, +3d, -1w or +2m");
+    match t.as_str() {
+        "today" => return Ok(today),
+        "tomorrow" => return today.succ_opt().ok_or_else(bad),
+        "yesterday" => return today.pred_opt().ok_or_else(bad),
+        _ => {}
+    }
+    if let Some(sign @ ('+' | '-')) = t.chars().next() {
+        let body = &t[1..];
+        let split = body
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(body.len());
+        let n: u32 = body[..split].parse().map_err(|_| bad())?;
+        let forward = sign == '+';
+        let date = match &body[split..] {
+            "" | "d" => shift_days(today, u64::from(n), forward),
+            "w" => shift_days(today, 7 * u64::from(n), forward),
+            "m" => {
+                let months = chrono::Months::new(n);
+                if forward {
+                    today.checked_add_months(months)
+                } else {
+                    today.checked_sub_months(months)
+                }
+            }
+            _ => None,
+        };
+        return date.ok_or_else(bad);
+    }
+    NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_err(|_| bad())
+}
+
+fn shift_days(date: NaiveDate, days: u64, forward: bool) -> Option<NaiveDate> {
+    if forward {
+        date.checked_add_days(Days::new(days))
+    } else {
+        date.checked_sub_days(Days::new(days))
+    }
+}
+
+/// Reads `90`, `45m`, `2h`, `1h30m`, `1.5h` as minutes.
+fn parse_minutes(text: &str) -> Result<i64, String> {
+    let bad = || format!("{text:?} is not a duration; write 90, 45m, 2h, 1h30m or 1.5h");
+    let t = text.trim().to_lowercase().replace(' ', "");
+    if let Ok(n) = t.parse::<i64>() {
+        return Ok(n);
+    }
+    let mut total = 0.0_f64;
+    let mut number = String::new();
+    for c in t.chars() {
+        match c {
+            '0'..='9' | '.' => number.push(c),
+            'h' | 'm' => {
+                let n: f64 = number.parse().map_err(|_| bad())?;
+                total += if c == 'h' { n * 60.0 } else { n };
+                number.clear();
+            }
+            _ => return Err(bad()),
+        }
+    }
+    if !number.is_empty() || !total.is_finite() || total > 1e9 {
+        return Err(bad());
+    }
+    // Bounded above, so the cast is exact enough for minutes.
+    Ok(total.round() as i64)
+}
+
+/// Reads `Revenue: 40/100 kEUR`.
+fn parse_key_result(text: &str) -> Result<KeyResult, String> {
+    let bad = || format!("{text:?} is not a key result; write `name: current/target unit`");
+    let (name, rest) = text.rsplit_once(':').ok_or_else(bad)?;
+    let (current, rest) = rest.split_once('/').ok_or_else(bad)?;
+    let rest = rest.trim();
+    let split = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .unwrap_or(rest.len());
+    let target: f64 = rest[..split].parse().map_err(|_| bad())?;
+    let current: f64 = current.trim().parse().map_err(|_| bad())?;
+    Ok(KeyResult {
+        name: name.trim().to_owned(),
+        current,
+        target,
+        unit: rest[split..].trim().to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 22).expect("date")
+    }
+
+    /// Every field of every kind reads back its own text form to the same value.
+    #[test]
+    fn text_forms_round_trip() {
+        let samples: &[(&str, &str)] = &[
+            ("title", "Grow the team"),
+            ("status", "at risk"),
+            ("due", "2026-12-31"),
+            ("progress", "40%"),
+            ("key_results", "Hires: 2/5 people; NPS: 30.5/50"),
+            ("tags", "hiring, q1"),
+        ];
+        for (field, text) in samples {
+            let spec = spec_of(RecordKind::Goal, field).expect("field");
+            let value = spec.parse(text, today()).expect(text);
+            assert_eq!(
+                spec.parse(&value.to_text(), today()),
+                Ok(value.clone()),
+                "{field}"
+            );
+        }
+        let dur = spec_of(RecordKind::Activity, "duration").expect("duration");
+        assert_eq!(dur.parse("1h30m", today()), Ok(Value::Int(90)));
+        assert_eq!(dur.parse("1.5h", today()), Ok(Value::Int(90)));
+    }
+
+    /// Bad input is refused with a message that names the field and the expected form.
+    #[test]
+    fn bad_input_explains_itself() {
+        let due = spec_of(RecordKind::Goal, "due").expect("due");
+        let err = due
+            .parse("31.12.2026", today())
+            .expect_err("not a date")
+            .to_string();
+        assert!(err.contains("Due") && err.contains("YYYY-MM-DD"), "{err}");
+        let progress = spec_of(RecordKind::Goal, "progress").expect("progress");
+        assert!(progress.parse("140", today()).is_err());
+        let title = spec_of(RecordKind::Goal, "title").expect("title");
+        assert_eq!(
+            title.parse("  ", today()),
+            Err(ModelError::Required { field: "Title" })
+        );
+        assert!(spec_of(RecordKind::Goal, "colour").is_err());
+        assert!(title.check(&Value::Int(3)).is_err());
+    }
+
+    /// Relative dates count from today.
+    #[test]
+    fn relative_dates() {
+        assert_eq!(
+            parse_date("+1w", today()),
+            Ok(NaiveDate::from_ymd_opt(2026, 11, 29).expect("d"))
+        );
+        assert_eq!(
+            parse_date("-1m", today()),
+            Ok(NaiveDate::from_ymd_opt(2026, 10, 22).expect("d"))
+        );
+        assert_eq!(
+            parse_date("tomorrow", today()),
+            Ok(NaiveDate::from_ymd_opt(2026, 11, 23).expect("d"))
+        );
+    }
+
+    /// Each kind has its title field first and every kind parses from its key.
+    #[test]
+    fn kinds_are_complete() {
+        for kind in RecordKind::ALL {
+            assert_eq!(fields_of(kind)[0].key, kind.title_field());
+            assert_eq!(RecordKind::parse(kind.key()), Some(kind));
+            assert_eq!(RecordKind::parse(&format!("{}s", kind.key())), Some(kind));
+        }
+    }
+}

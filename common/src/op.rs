@@ -1,0 +1,203 @@
+//! Operations: every change is an [`Op`], stamped with a hybrid logical clock so that
+//! all replicas order concurrent changes the same way.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::model::{ModelError, RecordId, RecordKind, SpaceId, UserId, Value, spec_of};
+
+/// Identifies one op everywhere; pushing the same op twice stores it once.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OpId(pub Uuid);
+
+impl OpId {
+    /// A fresh op id.
+    #[must_use]
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+}
+
+impl Default for OpId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for OpId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OpId({})", self.0)
+    }
+}
+
+impl fmt::Display for OpId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// The replica (device) that stamped a clock; breaks ties between equal times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NodeId(pub u64);
+
+/// A hybrid logical clock: wall time in ms, a counter for events within one ms or
+/// when a peer's clock ran ahead, and the node for a total order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Hlc {
+    pub wall_ms: u64,
+    pub counter: u32,
+    pub node: NodeId,
+}
+
+impl Hlc {
+    /// The wall time as a UTC timestamp (for display; ordering uses the whole clock).
+    #[must_use]
+    pub fn time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        i64::try_from(self.wall_ms)
+            .ok()
+            .and_then(chrono::DateTime::from_timestamp_millis)
+    }
+}
+
+/// Hands out increasing [`Hlc`]s for one node: never behind the wall clock, never
+/// behind any clock it has seen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HlcClock {
+    last: Hlc,
+}
+
+impl HlcClock {
+    /// A clock for `node` that continues after `last` (zero for a new node).
+    #[must_use]
+    pub fn new(node: NodeId, last: Option<Hlc>) -> Self {
+        Self {
+            last: last.unwrap_or(Hlc {
+                wall_ms: 0,
+                counter: 0,
+                node,
+            }),
+        }
+    }
+
+    /// The newest clock handed out or seen.
+    #[must_use]
+    pub fn last(&self) -> Hlc {
+        self.last
+    }
+
+    /// The next clock for a local event at wall time `now_ms`.
+    pub fn tick(&mut self, now_ms: u64) -> Hlc {
+        let node = self.last.node;
+        self.last = if now_ms > self.last.wall_ms {
+            Hlc {
+                wall_ms: now_ms,
+                counter: 0,
+                node,
+            }
+        } else {
+            Hlc {
+                wall_ms: self.last.wall_ms,
+                counter: self.last.counter.saturating_add(1),
+                node,
+            }
+        };
+        self.last
+    }
+
+    /// Takes note of a clock from another replica so later local events order after it.
+    pub fn observe(&mut self, seen: Hlc) {
+        if (seen.wall_ms, seen.counter) > (self.last.wall_ms, self.last.counter) {
+            self.last = Hlc {
+                wall_ms: seen.wall_ms,
+                counter: seen.counter,
+                node: self.last.node,
+            };
+        }
+    }
+
+    /// [`Self::tick`] at the current system time.
+    pub fn now(&mut self) -> Hlc {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        self.tick(now_ms)
+    }
+}
+
+/// What an op does to its record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Change {
+    /// The record comes into being with this kind.
+    Create { kind: RecordKind },
+    /// `field` takes `value`, replacing the values written by the ops in `replaces`
+    /// (the values the author saw). Values no op replaces stay: a conflict.
+    Set {
+        field: String,
+        value: Value,
+        replaces: Vec<OpId>,
+    },
+    /// The record goes to the trash.
+    Delete,
+    /// The record comes back from the trash.
+    Restore,
+}
+
+/// One change to one record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Op {
+    pub id: OpId,
+    pub space: SpaceId,
+    pub record: RecordId,
+    pub at: Hlc,
+    pub author: UserId,
+    pub change: Change,
+}
+
+impl Op {
+    /// Checks that a `Set` names a field of `kind` with a value that fits it.
+    /// Ops of other changes always pass.
+    ///
+    /// # Errors
+    /// The [`ModelError`] of the field.
+    pub fn validate(&self, kind: RecordKind) -> Result<(), ModelError> {
+        match &self.change {
+            Change::Set { field, value, .. } => spec_of(kind, field)?.check(value),
+            Change::Create { .. } | Change::Delete | Change::Restore => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Local ticks always increase, even when the wall clock stands still or goes back.
+    #[test]
+    fn ticks_increase() {
+        let mut clock = HlcClock::new(NodeId(1), None);
+        let a = clock.tick(100);
+        let b = clock.tick(100);
+        let c = clock.tick(50);
+        let d = clock.tick(200);
+        assert!(a < b && b < c && c < d);
+        assert_eq!(d.wall_ms, 200);
+    }
+
+    /// After seeing a clock from the future, local events order after it.
+    #[test]
+    fn observe_moves_forward() {
+        let mut clock = HlcClock::new(NodeId(1), None);
+        clock.tick(100);
+        let remote = Hlc {
+            wall_ms: 5000,
+            counter: 7,
+            node: NodeId(2),
+        };
+        clock.observe(remote);
+        let next = clock.tick(200);
+        assert!(next > remote);
+        assert_eq!(next.node, NodeId(1));
+    }
+}

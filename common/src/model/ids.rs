@@ -31,10 +31,13 @@ macro_rules! id_type {
                 Self(Uuid::from_bytes(bytes))
             }
 
-            /// The first eight hex digits: enough to tell records apart on screen.
+            /// The last eight hex digits: enough to tell records apart on screen.
+            /// (The first digits of a v7 UUID are its timestamp, shared by ids made
+            /// the same day; the last are random.)
             #[must_use]
             pub fn short(&self) -> String {
-                self.0.simple().to_string()[..8].to_owned()
+                let hex = self.0.simple().to_string();
+                hex[hex.len() - 8..].to_owned()
             }
         }
 

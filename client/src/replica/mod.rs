@@ -1,0 +1,328 @@
+//! The local replica: every op this device knows, the materialized records, and the
+//! outbox of local ops waiting to be pushed, in one sled tree under the data dir.
+//!
+//! [`Replica::commit`] is the only way local changes get in: it checks each op against
+//! the schema, folds it into its record, queues it for sync, writes everything as one
+//! atomic batch and makes it durable (sled flush, then a real fsync: sled's own flush
+//! only calls `sync_file_range`, sled#1452) before it returns.
+
+mod drafts;
+mod error;
+mod keys;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use cairn_common::codec;
+use cairn_common::model::{RecordKind, Space, SpaceId, UserId};
+use cairn_common::op::{Change, HlcClock, NodeId, Op, OpId};
+use cairn_common::{RecordId, RecordState};
+use serde::{Deserialize, Serialize};
+
+pub use error::ReplicaError;
+
+/// Who this replica writes as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// Breaks clock ties between devices.
+    pub node: NodeId,
+    /// The local user; replaced by the account's id at the first login.
+    pub user: UserId,
+    /// The space new records go to unless another is chosen.
+    pub personal_space: SpaceId,
+}
+
+/// What a commit did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommitSummary {
+    /// Ops stored now (ops already known are skipped: commits are idempotent).
+    pub new_ops: usize,
+    /// Records whose state changed.
+    pub records: Vec<RecordId>,
+}
+
+/// A handle to the local store. Cheap to clone; all clones share one database.
+#[derive(Clone)]
+pub struct Replica {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    db: sled::Db,
+    tree: sled::Tree,
+    identity: Identity,
+    /// Serializes commits (read-modify-write of record states) and guards the clock.
+    /// A std mutex: it is held only around synchronous sled calls, never across awaits.
+    writer: Mutex<HlcClock>,
+    /// Held for the replica's lifetime so a second `cairn` gets a clear error.
+    _lock: File,
+}
+
+const SLED_DIR: &str = "replica";
+const LOCK_FILE: &str = "cairn.lock";
+
+impl Replica {
+    /// Opens (or creates) the replica in `dir`.
+    ///
+    /// # Errors
+    /// [`ReplicaError::Locked`] if another `cairn` has it open, or an I/O or storage error.
+    pub fn open(dir: &Path) -> Result<Self, ReplicaError> {
+        let io = |source| ReplicaError::Io { dir: dir.to_owned(), source };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))
+            .map_err(io)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(ReplicaError::Locked { dir: dir.to_owned() });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        let db = sled::Config::new()
+            .path(dir.join(SLED_DIR))
+            .cache_capacity(64 << 20)
+            .open()?;
+        let tree = db.open_tree("replica")?;
+        let identity = match tree.get(keys::meta("identity"))? {
+            Some(bytes) => codec::decode(&bytes)?,
+            None => Self::initialize(&tree)?,
+        };
+        let clock = match tree.get(keys::meta("clock"))? {
+            Some(bytes) => codec::decode(&bytes)?,
+            None => HlcClock::new(identity.node, None),
+        };
+        let replica = Self {
+            inner: Arc::new(Inner {
+                dir: dir.to_owned(),
+                db,
+                tree,
+                identity,
+                writer: Mutex::new(clock),
+                _lock: lock,
+            }),
+        };
+        replica.make_durable()?;
+        Ok(replica)
+    }
+
+    /// A new replica gets its identity and personal space.
+    fn initialize(tree: &sled::Tree) -> Result<Identity, ReplicaError> {
+        let random = uuid::Uuid::new_v4().as_u64_pair().0;
+        let identity = Identity { node: NodeId(random), user: UserId::new(), personal_space: SpaceId::new() };
+        let space = Space { id: identity.personal_space, name: "Personal".into(), personal: true };
+        let mut batch = sled::Batch::default();
+        batch.insert(&keys::meta("identity")[..], codec::encode(&identity)?);
+        batch.insert(&keys::space(&space.id)[..], codec::encode(&space)?);
+        tree.apply_batch(batch)?;
+        Ok(identity)
+    }
+
+    /// The directory this replica lives in.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Who this replica writes as.
+    #[must_use]
+    pub fn identity(&self) -> Identity {
+        self.inner.identity
+    }
+
+    fn writer(&self) -> MutexGuard<'_, HlcClock> {
+        // A panic while holding the lock leaves the clock valid (it only moves forward).
+        self.inner.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Stamps a new local op with the next clock.
+    #[must_use]
+    pub fn stamp(&self, space: SpaceId, record: RecordId, change: Change) -> Op {
+        let at = self.writer().now();
+        Op { id: OpId::new(), space, record, at, author: self.inner.identity.user, change }
+    }
+
+    /// Checks, applies and stores local ops atomically, queues them for sync, and returns
+    /// once they are durable. Ops already stored are skipped. Nothing is written if any
+    /// op is invalid.
+    ///
+    /// # Errors
+    /// [`ReplicaError::Invalid`] naming the bad field, [`ReplicaError::UnknownRecord`]
+    /// for a change to a record never created, or a storage error.
+    pub fn commit(&self, ops: &[Op]) -> Result<CommitSummary, ReplicaError> {
+        let mut clock = self.writer();
+        let tree = &self.inner.tree;
+        let mut batch = sled::Batch::default();
+        let mut states: BTreeMap<RecordId, RecordState> = BTreeMap::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut next_seq = self.outbox_next_seq()?;
+        let mut new_ops = 0;
+        for op in ops {
+            if !seen.insert(op.id) || tree.contains_key(keys::op(&op.id))? {
+                continue;
+            }
+            let state = match states.entry(op.record) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    let loaded = self.record(&op.record)?;
+                    e.insert(loaded.unwrap_or_else(|| RecordState::empty(op)))
+                }
+            };
+            let kind = match (&op.change, state.kind) {
+                (Change::Create { kind }, None) => *kind,
+                (_, Some(kind)) => kind,
+                (_, None) => return Err(ReplicaError::UnknownRecord(op.record)),
+            };
+            op.validate(kind)?;
+            state.apply(op);
+            clock.observe(op.at);
+            batch.insert(&keys::op(&op.id)[..], codec::encode(op)?);
+            batch.insert(&keys::history(&op.record, &op.id)[..], &[][..]);
+            batch.insert(&keys::outbox(next_seq)[..], &op.id.0.as_bytes()[..]);
+            next_seq += 1;
+            new_ops += 1;
+        }
+        if new_ops == 0 {
+            return Ok(CommitSummary::default());
+        }
+        for (id, state) in &states {
+            batch.insert(&keys::record(id)[..], codec::encode(state)?);
+        }
+        batch.insert(keys::meta("clock"), codec::encode(&*clock)?);
+        batch.insert(keys::meta("outbox_next"), &next_seq.to_be_bytes()[..]);
+        tree.apply_batch(batch)?;
+        self.make_durable()?;
+        Ok(CommitSummary { new_ops, records: states.into_keys().collect() })
+    }
+
+    /// Flushes sled and then fsyncs its data file: sled 0.34's flush alone does not
+    /// reach the disk on power loss (sled#1452).
+    fn make_durable(&self) -> Result<(), ReplicaError> {
+        self.inner.db.flush()?;
+        let data_file = self.inner.dir.join(SLED_DIR).join("db");
+        let io = |source| ReplicaError::Io { dir: self.inner.dir.clone(), source };
+        File::open(&data_file).and_then(|f| f.sync_all()).map_err(io)?;
+        Ok(())
+    }
+
+    fn outbox_next_seq(&self) -> Result<u64, ReplicaError> {
+        Ok(self
+            .inner
+            .tree
+            .get(keys::meta("outbox_next"))?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map_or(0, u64::from_be_bytes))
+    }
+
+    /// Number of local ops not yet pushed to a server.
+    #[must_use]
+    pub fn outbox_len(&self) -> usize {
+        self.inner.tree.scan_prefix([keys::OUTBOX]).count()
+    }
+
+    /// The state of one record.
+    ///
+    /// # Errors
+    /// A storage or decode error.
+    pub fn record(&self, id: &RecordId) -> Result<Option<RecordState>, ReplicaError> {
+        self.inner.tree.get(keys::record(id))?.map(|bytes| codec::decode(&bytes)).transpose().map_err(Into::into)
+    }
+
+    /// Every record (complete or not, live or in the trash), in id order.
+    pub fn records(&self) -> impl Iterator<Item = Result<RecordState, ReplicaError>> + '_ {
+        self.inner
+            .tree
+            .scan_prefix([keys::RECORD])
+            .map(|entry| Ok(codec::decode::<RecordState>(&entry?.1)?))
+    }
+
+    /// Complete records of one kind; `trash` picks deleted ones instead of live ones.
+    ///
+    /// # Errors
+    /// A storage or decode error.
+    pub fn list(&self, kind: RecordKind, trash: bool) -> Result<Vec<RecordState>, ReplicaError> {
+        let mut out = Vec::new();
+        for state in self.records() {
+            let state = state?;
+            if state.kind == Some(kind) && state.is_deleted() == trash {
+                out.push(state);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every op of a record, oldest first: its change history.
+    ///
+    /// # Errors
+    /// A storage or decode error.
+    pub fn history(&self, record: &RecordId) -> Result<Vec<Op>, ReplicaError> {
+        let mut ops = Vec::new();
+        for entry in self.inner.tree.scan_prefix(keys::history_prefix(record)) {
+            let (key, _) = entry?;
+            let op_id: [u8; 16] = key[17..].try_into().map_err(|_| {
+                ReplicaError::Codec(codec::CodecError::Malformed("history key of the wrong length".into()))
+            })?;
+            let op_key = keys::op(&OpId(uuid::Uuid::from_bytes(op_id)));
+            if let Some(bytes) = self.inner.tree.get(op_key)? {
+                ops.push(codec::decode::<Op>(&bytes)?);
+            }
+        }
+        ops.sort_by_key(|op| (op.at, op.id));
+        Ok(ops)
+    }
+
+    /// Every op this replica holds, in no particular order.
+    pub fn ops(&self) -> impl Iterator<Item = Result<Op, ReplicaError>> + '_ {
+        self.inner.tree.scan_prefix([keys::OP]).map(|entry| Ok(codec::decode::<Op>(&entry?.1)?))
+    }
+
+    /// The spaces this replica knows.
+    ///
+    /// # Errors
+    /// A storage or decode error.
+    pub fn spaces(&self) -> Result<Vec<Space>, ReplicaError> {
+        self.inner.tree.scan_prefix([keys::SPACE]).map(|entry| Ok(codec::decode::<Space>(&entry?.1)?)).collect()
+    }
+
+    /// Finds a record by its full id, or by a unique start or end of it (lists show the
+    /// last eight digits), at least four digits long.
+    ///
+    /// # Errors
+    /// [`ReplicaError::NotFound`] or [`ReplicaError::Ambiguous`].
+    pub fn resolve(&self, text: &str) -> Result<RecordState, ReplicaError> {
+        let wanted: String = text.trim().to_lowercase().chars().filter(|c| *c != '-').collect();
+        if wanted.len() < 4 || !wanted.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(ReplicaError::NotFound(text.to_owned()));
+        }
+        if let Ok(id) = wanted.parse::<RecordId>()
+            && let Some(state) = self.record(&id)?
+        {
+            return Ok(state);
+        }
+        let mut found = Vec::new();
+        for state in self.records() {
+            let state = state?;
+            let hex = state.id.0.simple().to_string();
+            if state.is_complete() && (hex.ends_with(&wanted) || hex.starts_with(&wanted)) {
+                found.push(state);
+                if found.len() > 1 {
+                    break;
+                }
+            }
+        }
+        match found.len() {
+            0 => Err(ReplicaError::NotFound(text.to_owned())),
+            1 => Ok(found.remove(0)),
+            count => Err(ReplicaError::Ambiguous { prefix: text.to_owned(), count }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

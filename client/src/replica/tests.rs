@@ -1,0 +1,114 @@
+use cairn_common::model::{Recurrence, RecordKind, Value};
+use chrono::NaiveDate;
+
+use super::*;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 22).expect("date")
+}
+
+fn title(text: &str) -> Vec<(String, Value)> {
+    vec![("title".into(), Value::Text(text.into()))]
+}
+
+/// Committed records are there after the replica is closed and opened again.
+#[test]
+fn commit_survives_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let id = {
+        let replica = Replica::open(dir.path()).expect("open");
+        let space = replica.identity().personal_space;
+        let (id, ops) = replica.create_ops(RecordKind::Goal, space, title("Hire two engineers"), today()).expect("ops");
+        let summary = replica.commit(&ops).expect("commit");
+        assert_eq!(summary.new_ops, ops.len());
+        id
+    };
+    let replica = Replica::open(dir.path()).expect("reopen");
+    let state = replica.record(&id).expect("read").expect("present");
+    assert_eq!(state.title(), "Hire two engineers");
+    assert_eq!(replica.list(RecordKind::Goal, false).expect("list").len(), 1);
+    assert!(replica.outbox_len() >= 2);
+}
+
+/// A second open of the same directory is refused with an error naming the cause.
+#[test]
+fn second_open_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _first = Replica::open(dir.path()).expect("open");
+    let err = Replica::open(dir.path()).err().expect("second open fails");
+    assert!(matches!(err, ReplicaError::Locked { .. }));
+    assert!(err.to_string().contains("another cairn"), "{err}");
+}
+
+/// Committing the same ops twice stores them once.
+#[test]
+fn commit_is_idempotent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replica = Replica::open(dir.path()).expect("open");
+    let space = replica.identity().personal_space;
+    let (_, ops) = replica.create_ops(RecordKind::Note, space, title("1:1 Ana"), today()).expect("ops");
+    replica.commit(&ops).expect("first");
+    let outbox = replica.outbox_len();
+    let again = replica.commit(&ops).expect("second");
+    assert_eq!(again.new_ops, 0);
+    assert_eq!(replica.outbox_len(), outbox);
+}
+
+/// A batch with one invalid op writes nothing at all.
+#[test]
+fn invalid_batch_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replica = Replica::open(dir.path()).expect("open");
+    let space = replica.identity().personal_space;
+    let (id, mut ops) = replica.create_ops(RecordKind::Goal, space, title("Grow"), today()).expect("ops");
+    ops.push(replica.stamp(
+        space,
+        id,
+        Change::Set { field: "progress".into(), value: Value::Int(500), replaces: vec![] },
+    ));
+    let err = replica.commit(&ops).expect_err("progress 500 is refused");
+    assert!(err.to_string().contains("Progress"), "{err}");
+    assert!(replica.record(&id).expect("read").is_none());
+    assert_eq!(replica.outbox_len(), 0);
+}
+
+/// Marking a standard task done records the day and schedules the next one.
+#[test]
+fn done_schedules_next_task() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replica = Replica::open(dir.path()).expect("open");
+    let space = replica.identity().personal_space;
+    let mut fields = title("Weekly report");
+    fields.push(("recurrence".into(), Value::Recurrence(Recurrence::Weeks(1))));
+    let (id, ops) = replica.create_ops(RecordKind::Task, space, fields, today()).expect("ops");
+    replica.commit(&ops).expect("commit");
+    let state = replica.record(&id).expect("read").expect("present");
+    replica.commit(&replica.done_ops(&state, today()).expect("done")).expect("commit done");
+    let state = replica.record(&id).expect("read").expect("present");
+    assert_eq!(state.get("history"), Some(&Value::Dates(vec![today()])));
+    assert_eq!(state.get("next_due"), Some(&Value::Date(NaiveDate::from_ymd_opt(2026, 11, 29).expect("d"))));
+    assert!(replica.history(&id).expect("history").len() >= 5);
+}
+
+/// Records are found by a unique end or start of their id, and not by too little.
+#[test]
+fn resolve_by_short_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replica = Replica::open(dir.path()).expect("open");
+    let space = replica.identity().personal_space;
+    let (id, ops) = replica.create_ops(RecordKind::Goal, space, title("A"), today()).expect("ops");
+    replica.commit(&ops).expect("commit");
+    assert_eq!(replica.resolve(&id.short()).expect("short").id, id);
+    assert_eq!(replica.resolve(&id.to_string()).expect("full").id, id);
+    assert!(matches!(replica.resolve("ab"), Err(ReplicaError::NotFound(_))));
+    assert!(matches!(replica.resolve("zzzzzzzz"), Err(ReplicaError::NotFound(_))));
+}
+
+/// A change to a record that was never created is refused.
+#[test]
+fn orphan_change_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replica = Replica::open(dir.path()).expect("open");
+    let op = replica.stamp(replica.identity().personal_space, RecordId::new(), Change::Delete);
+    assert!(matches!(replica.commit(&[op]), Err(ReplicaError::UnknownRecord(_))));
+}

@@ -23,14 +23,22 @@ impl Paths {
             return Ok(Self::under(PathBuf::from(home)));
         }
         let dirs = directories::ProjectDirs::from("", "", "cairn").ok_or_else(|| {
-            anyhow::anyhow!("cannot find your home directory; set CAIRN_HOME to a directory for Cairn's data")
+            anyhow::anyhow!(
+                "cannot find your home directory; set CAIRN_HOME to a directory for Cairn's data"
+            )
         })?;
-        Ok(Self { data_dir: dirs.data_dir().to_owned(), config_file: dirs.config_dir().join("config.toml") })
+        Ok(Self {
+            data_dir: dirs.data_dir().to_owned(),
+            config_file: dirs.config_dir().join("config.toml"),
+        })
     }
 
     /// Both locations under one directory (what `CAIRN_HOME` means).
     #[must_use]
     pub fn under(home: PathBuf) -> Self {
-        Self { data_dir: home.join("data"), config_file: home.join("config.toml") }
+        Self {
+            data_dir: home.join("data"),
+            config_file: home.join("config.toml"),
+        }
     }
 }

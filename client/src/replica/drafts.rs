@@ -1,7 +1,9 @@
 //! Building local ops from what a person asked for: create a record with fields, set a
 //! field (replacing what they saw), delete, restore, mark done.
 
-use cairn_common::model::{CommitmentStatus, GoalStatus, ModelError, RecordKind, SpaceId, Value, fields_of, spec_of};
+use cairn_common::model::{
+    CommitmentStatus, GoalStatus, ModelError, RecordKind, SpaceId, Value, fields_of, spec_of,
+};
 use cairn_common::op::{Change, Op};
 use cairn_common::{RecordId, RecordState};
 use chrono::NaiveDate;
@@ -38,7 +40,15 @@ impl Replica {
         let mut ops = vec![self.stamp(space, id, Change::Create { kind })];
         for (field, value) in all {
             if !value.is_empty() {
-                ops.push(self.stamp(space, id, Change::Set { field, value, replaces: Vec::new() }));
+                ops.push(self.stamp(
+                    space,
+                    id,
+                    Change::Set {
+                        field,
+                        value,
+                        replaces: Vec::new(),
+                    },
+                ));
             }
         }
         Ok((id, ops))
@@ -49,23 +59,42 @@ impl Replica {
     ///
     /// # Errors
     /// [`ReplicaError::Invalid`] if the field or value does not fit the record's kind.
-    pub fn set_op(&self, state: &RecordState, field: &str, value: Value) -> Result<Op, ReplicaError> {
+    pub fn set_op(
+        &self,
+        state: &RecordState,
+        field: &str,
+        value: Value,
+    ) -> Result<Op, ReplicaError> {
         let kind = state.kind.ok_or(ReplicaError::UnknownRecord(state.id))?;
         let spec = spec_of(kind, field)?;
         spec.check(&value)?;
         let replaces = state.heads(field);
-        Ok(self.stamp(state.space, state.id, Change::Set { field: spec.key.to_owned(), value, replaces }))
+        Ok(self.stamp(
+            state.space,
+            state.id,
+            Change::Set {
+                field: spec.key.to_owned(),
+                value,
+                replaces,
+            },
+        ))
     }
 
     /// Sets only the fields whose value differs from what `state` shows.
     ///
     /// # Errors
     /// As [`Self::set_op`].
-    pub fn update_ops(&self, state: &RecordState, fields: Vec<(String, Value)>) -> Result<Vec<Op>, ReplicaError> {
+    pub fn update_ops(
+        &self,
+        state: &RecordState,
+        fields: Vec<(String, Value)>,
+    ) -> Result<Vec<Op>, ReplicaError> {
         let mut ops = Vec::new();
         for (field, value) in fields {
             let unchanged = match state.get(&field) {
-                Some(current) => *current == value && !state.register(&field).is_some_and(|r| r.is_conflict()),
+                Some(current) => {
+                    *current == value && !state.register(&field).is_some_and(|r| r.is_conflict())
+                }
                 None => value.is_empty(),
             };
             if !unchanged {
@@ -112,18 +141,24 @@ impl Replica {
                     self.set_op(state, "next_due", Value::Date(next))?,
                 ])
             }
-            RecordKind::Commitment => {
-                Ok(vec![self.set_op(state, "status", Value::CommitmentStatus(CommitmentStatus::Kept))?])
-            }
+            RecordKind::Commitment => Ok(vec![self.set_op(
+                state,
+                "status",
+                Value::CommitmentStatus(CommitmentStatus::Kept),
+            )?]),
             RecordKind::Goal => Ok(vec![
                 self.set_op(state, "status", Value::GoalStatus(GoalStatus::Achieved))?,
                 self.set_op(state, "progress", Value::Int(100))?,
             ]),
-            RecordKind::Activity | RecordKind::Note | RecordKind::Potential => Err(ModelError::Invalid {
-                field: "done",
-                reason: format!("a {kind} cannot be marked done; only tasks, commitments and goals can"),
+            RecordKind::Activity | RecordKind::Note | RecordKind::Potential => {
+                Err(ModelError::Invalid {
+                    field: "done",
+                    reason: format!(
+                        "a {kind} cannot be marked done; only tasks, commitments and goals can"
+                    ),
+                }
+                .into())
             }
-            .into()),
         }
     }
 }
@@ -131,13 +166,19 @@ impl Replica {
 /// What a new record of each kind starts with.
 fn defaults(kind: RecordKind, today: NaiveDate) -> Vec<(String, Value)> {
     let pairs: Vec<(&str, Value)> = match kind {
-        RecordKind::Goal => vec![("status", Value::GoalStatus(GoalStatus::Open)), ("progress", Value::Int(0))],
+        RecordKind::Goal => vec![
+            ("status", Value::GoalStatus(GoalStatus::Open)),
+            ("progress", Value::Int(0)),
+        ],
         RecordKind::Commitment => vec![("status", Value::CommitmentStatus(CommitmentStatus::Open))],
         RecordKind::Task => vec![("next_due", Value::Date(today))],
         RecordKind::Activity => vec![("date", Value::Date(today))],
         RecordKind::Note => vec![
             ("date", Value::Date(today)),
-            ("kind", Value::NoteKind(cairn_common::model::NoteKind::OneOnOne)),
+            (
+                "kind",
+                Value::NoteKind(cairn_common::model::NoteKind::OneOnOne),
+            ),
         ],
         RecordKind::Potential => vec![],
     };

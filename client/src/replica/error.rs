@@ -12,8 +12,13 @@ pub enum ReplicaError {
         "another cairn is already using {dir:?}; close it first (or point CAIRN_HOME at another directory)"
     )]
     Locked { dir: PathBuf },
-    #[error("cannot use the data directory {dir:?}: {source}; check that it exists and is writable")]
-    Io { dir: PathBuf, source: std::io::Error },
+    #[error(
+        "cannot use the data directory {dir:?}: {source}; check that it exists and is writable"
+    )]
+    Io {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the local store failed: {0}; your saved data is unchanged, try again")]
     Storage(#[from] sled::Error),
     #[error("the local store holds damaged data ({0}); restore it from an export or a sync")]

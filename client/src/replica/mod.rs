@@ -70,7 +70,10 @@ impl Replica {
     /// # Errors
     /// [`ReplicaError::Locked`] if another `cairn` has it open, or an I/O or storage error.
     pub fn open(dir: &Path) -> Result<Self, ReplicaError> {
-        let io = |source| ReplicaError::Io { dir: dir.to_owned(), source };
+        let io = |source| ReplicaError::Io {
+            dir: dir.to_owned(),
+            source,
+        };
         std::fs::create_dir_all(dir).map_err(io)?;
         let lock = File::options()
             .create(true)
@@ -81,7 +84,9 @@ impl Replica {
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(ReplicaError::Locked { dir: dir.to_owned() });
+                return Err(ReplicaError::Locked {
+                    dir: dir.to_owned(),
+                });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
@@ -115,8 +120,16 @@ impl Replica {
     /// A new replica gets its identity and personal space.
     fn initialize(tree: &sled::Tree) -> Result<Identity, ReplicaError> {
         let random = uuid::Uuid::new_v4().as_u64_pair().0;
-        let identity = Identity { node: NodeId(random), user: UserId::new(), personal_space: SpaceId::new() };
-        let space = Space { id: identity.personal_space, name: "Personal".into(), personal: true };
+        let identity = Identity {
+            node: NodeId(random),
+            user: UserId::new(),
+            personal_space: SpaceId::new(),
+        };
+        let space = Space {
+            id: identity.personal_space,
+            name: "Personal".into(),
+            personal: true,
+        };
         let mut batch = sled::Batch::default();
         batch.insert(&keys::meta("identity")[..], codec::encode(&identity)?);
         batch.insert(&keys::space(&space.id)[..], codec::encode(&space)?);
@@ -138,14 +151,24 @@ impl Replica {
 
     fn writer(&self) -> MutexGuard<'_, HlcClock> {
         // A panic while holding the lock leaves the clock valid (it only moves forward).
-        self.inner.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Stamps a new local op with the next clock.
     #[must_use]
     pub fn stamp(&self, space: SpaceId, record: RecordId, change: Change) -> Op {
         let at = self.writer().now();
-        Op { id: OpId::new(), space, record, at, author: self.inner.identity.user, change }
+        Op {
+            id: OpId::new(),
+            space,
+            record,
+            at,
+            author: self.inner.identity.user,
+            change,
+        }
     }
 
     /// Checks, applies and stores local ops atomically, queues them for sync, and returns
@@ -198,7 +221,10 @@ impl Replica {
         batch.insert(keys::meta("outbox_next"), &next_seq.to_be_bytes()[..]);
         tree.apply_batch(batch)?;
         self.make_durable()?;
-        Ok(CommitSummary { new_ops, records: states.into_keys().collect() })
+        Ok(CommitSummary {
+            new_ops,
+            records: states.into_keys().collect(),
+        })
     }
 
     /// Flushes sled and then fsyncs its data file: sled 0.34's flush alone does not
@@ -206,8 +232,13 @@ impl Replica {
     fn make_durable(&self) -> Result<(), ReplicaError> {
         self.inner.db.flush()?;
         let data_file = self.inner.dir.join(SLED_DIR).join("db");
-        let io = |source| ReplicaError::Io { dir: self.inner.dir.clone(), source };
-        File::open(&data_file).and_then(|f| f.sync_all()).map_err(io)?;
+        let io = |source| ReplicaError::Io {
+            dir: self.inner.dir.clone(),
+            source,
+        };
+        File::open(&data_file)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
         Ok(())
     }
 
@@ -231,7 +262,12 @@ impl Replica {
     /// # Errors
     /// A storage or decode error.
     pub fn record(&self, id: &RecordId) -> Result<Option<RecordState>, ReplicaError> {
-        self.inner.tree.get(keys::record(id))?.map(|bytes| codec::decode(&bytes)).transpose().map_err(Into::into)
+        self.inner
+            .tree
+            .get(keys::record(id))?
+            .map(|bytes| codec::decode(&bytes))
+            .transpose()
+            .map_err(Into::into)
     }
 
     /// Every record (complete or not, live or in the trash), in id order.
@@ -266,7 +302,9 @@ impl Replica {
         for entry in self.inner.tree.scan_prefix(keys::history_prefix(record)) {
             let (key, _) = entry?;
             let op_id: [u8; 16] = key[17..].try_into().map_err(|_| {
-                ReplicaError::Codec(codec::CodecError::Malformed("history key of the wrong length".into()))
+                ReplicaError::Codec(codec::CodecError::Malformed(
+                    "history key of the wrong length".into(),
+                ))
             })?;
             let op_key = keys::op(&OpId(uuid::Uuid::from_bytes(op_id)));
             if let Some(bytes) = self.inner.tree.get(op_key)? {
@@ -279,7 +317,10 @@ impl Replica {
 
     /// Every op this replica holds, in no particular order.
     pub fn ops(&self) -> impl Iterator<Item = Result<Op, ReplicaError>> + '_ {
-        self.inner.tree.scan_prefix([keys::OP]).map(|entry| Ok(codec::decode::<Op>(&entry?.1)?))
+        self.inner
+            .tree
+            .scan_prefix([keys::OP])
+            .map(|entry| Ok(codec::decode::<Op>(&entry?.1)?))
     }
 
     /// The spaces this replica knows.
@@ -287,7 +328,11 @@ impl Replica {
     /// # Errors
     /// A storage or decode error.
     pub fn spaces(&self) -> Result<Vec<Space>, ReplicaError> {
-        self.inner.tree.scan_prefix([keys::SPACE]).map(|entry| Ok(codec::decode::<Space>(&entry?.1)?)).collect()
+        self.inner
+            .tree
+            .scan_prefix([keys::SPACE])
+            .map(|entry| Ok(codec::decode::<Space>(&entry?.1)?))
+            .collect()
     }
 
     /// Finds a record by its full id, or by a unique start or end of it (lists show the
@@ -296,7 +341,12 @@ impl Replica {
     /// # Errors
     /// [`ReplicaError::NotFound`] or [`ReplicaError::Ambiguous`].
     pub fn resolve(&self, text: &str) -> Result<RecordState, ReplicaError> {
-        let wanted: String = text.trim().to_lowercase().chars().filter(|c| *c != '-').collect();
+        let wanted: String = text
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| *c != '-')
+            .collect();
         if wanted.len() < 4 || !wanted.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(ReplicaError::NotFound(text.to_owned()));
         }
@@ -319,7 +369,10 @@ impl Replica {
         match found.len() {
             0 => Err(ReplicaError::NotFound(text.to_owned())),
             1 => Ok(found.remove(0)),
-            count => Err(ReplicaError::Ambiguous { prefix: text.to_owned(), count }),
+            count => Err(ReplicaError::Ambiguous {
+                prefix: text.to_owned(),
+                count,
+            }),
         }
     }
 }

@@ -1,4 +1,4 @@
-use cairn_common::model::{Recurrence, RecordKind, Value};
+use cairn_common::model::{RecordKind, Recurrence, Value};
 use chrono::NaiveDate;
 
 use super::*;
@@ -18,7 +18,14 @@ fn commit_survives_reopen() {
     let id = {
         let replica = Replica::open(dir.path()).expect("open");
         let space = replica.identity().personal_space;
-        let (id, ops) = replica.create_ops(RecordKind::Goal, space, title("Hire two engineers"), today()).expect("ops");
+        let (id, ops) = replica
+            .create_ops(
+                RecordKind::Goal,
+                space,
+                title("Hire two engineers"),
+                today(),
+            )
+            .expect("ops");
         let summary = replica.commit(&ops).expect("commit");
         assert_eq!(summary.new_ops, ops.len());
         id
@@ -26,7 +33,10 @@ fn commit_survives_reopen() {
     let replica = Replica::open(dir.path()).expect("reopen");
     let state = replica.record(&id).expect("read").expect("present");
     assert_eq!(state.title(), "Hire two engineers");
-    assert_eq!(replica.list(RecordKind::Goal, false).expect("list").len(), 1);
+    assert_eq!(
+        replica.list(RecordKind::Goal, false).expect("list").len(),
+        1
+    );
     assert!(replica.outbox_len() >= 2);
 }
 
@@ -46,7 +56,9 @@ fn commit_is_idempotent() {
     let dir = tempfile::tempdir().expect("tempdir");
     let replica = Replica::open(dir.path()).expect("open");
     let space = replica.identity().personal_space;
-    let (_, ops) = replica.create_ops(RecordKind::Note, space, title("1:1 Ana"), today()).expect("ops");
+    let (_, ops) = replica
+        .create_ops(RecordKind::Note, space, title("1:1 Ana"), today())
+        .expect("ops");
     replica.commit(&ops).expect("first");
     let outbox = replica.outbox_len();
     let again = replica.commit(&ops).expect("second");
@@ -60,11 +72,17 @@ fn invalid_batch_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let replica = Replica::open(dir.path()).expect("open");
     let space = replica.identity().personal_space;
-    let (id, mut ops) = replica.create_ops(RecordKind::Goal, space, title("Grow"), today()).expect("ops");
+    let (id, mut ops) = replica
+        .create_ops(RecordKind::Goal, space, title("Grow"), today())
+        .expect("ops");
     ops.push(replica.stamp(
         space,
         id,
-        Change::Set { field: "progress".into(), value: Value::Int(500), replaces: vec![] },
+        Change::Set {
+            field: "progress".into(),
+            value: Value::Int(500),
+            replaces: vec![],
+        },
     ));
     let err = replica.commit(&ops).expect_err("progress 500 is refused");
     assert!(err.to_string().contains("Progress"), "{err}");
@@ -80,13 +98,22 @@ fn done_schedules_next_task() {
     let space = replica.identity().personal_space;
     let mut fields = title("Weekly report");
     fields.push(("recurrence".into(), Value::Recurrence(Recurrence::Weeks(1))));
-    let (id, ops) = replica.create_ops(RecordKind::Task, space, fields, today()).expect("ops");
+    let (id, ops) = replica
+        .create_ops(RecordKind::Task, space, fields, today())
+        .expect("ops");
     replica.commit(&ops).expect("commit");
     let state = replica.record(&id).expect("read").expect("present");
-    replica.commit(&replica.done_ops(&state, today()).expect("done")).expect("commit done");
+    replica
+        .commit(&replica.done_ops(&state, today()).expect("done"))
+        .expect("commit done");
     let state = replica.record(&id).expect("read").expect("present");
     assert_eq!(state.get("history"), Some(&Value::Dates(vec![today()])));
-    assert_eq!(state.get("next_due"), Some(&Value::Date(NaiveDate::from_ymd_opt(2026, 11, 29).expect("d"))));
+    assert_eq!(
+        state.get("next_due"),
+        Some(&Value::Date(
+            NaiveDate::from_ymd_opt(2026, 11, 29).expect("d")
+        ))
+    );
     assert!(replica.history(&id).expect("history").len() >= 5);
 }
 
@@ -96,12 +123,20 @@ fn resolve_by_short_id() {
     let dir = tempfile::tempdir().expect("tempdir");
     let replica = Replica::open(dir.path()).expect("open");
     let space = replica.identity().personal_space;
-    let (id, ops) = replica.create_ops(RecordKind::Goal, space, title("A"), today()).expect("ops");
+    let (id, ops) = replica
+        .create_ops(RecordKind::Goal, space, title("A"), today())
+        .expect("ops");
     replica.commit(&ops).expect("commit");
     assert_eq!(replica.resolve(&id.short()).expect("short").id, id);
     assert_eq!(replica.resolve(&id.to_string()).expect("full").id, id);
-    assert!(matches!(replica.resolve("ab"), Err(ReplicaError::NotFound(_))));
-    assert!(matches!(replica.resolve("zzzzzzzz"), Err(ReplicaError::NotFound(_))));
+    assert!(matches!(
+        replica.resolve("ab"),
+        Err(ReplicaError::NotFound(_))
+    ));
+    assert!(matches!(
+        replica.resolve("zzzzzzzz"),
+        Err(ReplicaError::NotFound(_))
+    ));
 }
 
 /// A change to a record that was never created is refused.
@@ -109,6 +144,13 @@ fn resolve_by_short_id() {
 fn orphan_change_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let replica = Replica::open(dir.path()).expect("open");
-    let op = replica.stamp(replica.identity().personal_space, RecordId::new(), Change::Delete);
-    assert!(matches!(replica.commit(&[op]), Err(ReplicaError::UnknownRecord(_))));
+    let op = replica.stamp(
+        replica.identity().personal_space,
+        RecordId::new(),
+        Change::Delete,
+    );
+    assert!(matches!(
+        replica.commit(&[op]),
+        Err(ReplicaError::UnknownRecord(_))
+    ));
 }

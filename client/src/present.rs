@@ -1,0 +1,259 @@
+//! How records are presented, shared by the TUI, the CLI and exports: list columns per
+//! kind, cell text, overdue rules, goal progress, and the JSON form of a record.
+
+use cairn_common::RecordState;
+use cairn_common::model::{RecordKind, Value, fields_of};
+use chrono::NaiveDate;
+use serde_json::json;
+
+/// One column of a record list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Column {
+    /// The field shown, or `id` for the short id.
+    pub field: &'static str,
+    pub label: &'static str,
+    /// Width the column asks for; the title column takes what is left.
+    pub width: u16,
+}
+
+const fn col(field: &'static str, label: &'static str, width: u16) -> Column {
+    Column {
+        field,
+        label,
+        width,
+    }
+}
+
+const GOAL_COLUMNS: &[Column] = &[
+    col("title", "Title", 0),
+    col("status", "Status", 9),
+    col("owner", "Owner", 14),
+    col("due", "Due", 10),
+    col("progress", "Progress", 8),
+];
+const COMMITMENT_COLUMNS: &[Column] = &[
+    col("title", "Title", 0),
+    col("status", "Status", 9),
+    col("by", "By", 14),
+    col("to", "To", 14),
+    col("due", "Due", 10),
+];
+const TASK_COLUMNS: &[Column] = &[
+    col("title", "Title", 0),
+    col("owner", "Owner", 14),
+    col("recurrence", "Repeats", 14),
+    col("next_due", "Next due", 10),
+];
+const ACTIVITY_COLUMNS: &[Column] = &[
+    col("title", "Title", 0),
+    col("date", "Date", 10),
+    col("duration", "Duration", 8),
+];
+const NOTE_COLUMNS: &[Column] = &[
+    col("title", "Title", 0),
+    col("kind", "Kind", 9),
+    col("date", "Date", 10),
+    col("participants", "Participants", 20),
+    col("follow_up", "Follow-up", 10),
+];
+const POTENTIAL_COLUMNS: &[Column] = &[
+    col("person", "Person", 0),
+    col("performance", "Performance", 11),
+    col("potential", "Potential", 9),
+    col("review", "Review", 10),
+];
+
+/// The list columns of a kind, the title column first.
+#[must_use]
+pub fn columns(kind: RecordKind) -> &'static [Column] {
+    match kind {
+        RecordKind::Goal => GOAL_COLUMNS,
+        RecordKind::Commitment => COMMITMENT_COLUMNS,
+        RecordKind::Task => TASK_COLUMNS,
+        RecordKind::Activity => ACTIVITY_COLUMNS,
+        RecordKind::Note => NOTE_COLUMNS,
+        RecordKind::Potential => POTENTIAL_COLUMNS,
+    }
+}
+
+/// The text of one cell: the field's current value, short and on one line.
+#[must_use]
+pub fn cell(state: &RecordState, field: &str) -> String {
+    if field == "id" {
+        return state.id.short();
+    }
+    match state.get(field) {
+        None => String::new(),
+        Some(value) => short_text(field, value),
+    }
+}
+
+/// A value as it reads in a list or detail line (ids shortened, minutes as hours).
+#[must_use]
+pub fn short_text(field: &str, value: &Value) -> String {
+    match value {
+        Value::Int(n) if field == "duration" => minutes(*n),
+        Value::Int(n) if field == "progress" => format!("{n}%"),
+        Value::GoalStatus(s) => s.label().to_owned(),
+        Value::CommitmentStatus(s) => s.label().to_owned(),
+        Value::NoteKind(k) => k.label().to_owned(),
+        Value::Rating(r) => r.label().to_owned(),
+        Value::Ref(id) => id.short(),
+        Value::Refs(ids) => ids
+            .iter()
+            .map(|id| id.short())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Text(text) => text.lines().next().unwrap_or("").to_owned(),
+        other => other.to_text(),
+    }
+}
+
+/// `90` → `1h30m`.
+#[must_use]
+pub fn minutes(total: i64) -> String {
+    match (total / 60, total % 60) {
+        (0, m) => format!("{m}m"),
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h{m:02}m"),
+    }
+}
+
+/// The date that makes a record due, if it has one.
+#[must_use]
+pub fn due_date(state: &RecordState) -> Option<NaiveDate> {
+    let field = match state.kind? {
+        RecordKind::Goal | RecordKind::Commitment => "due",
+        RecordKind::Task => "next_due",
+        RecordKind::Note => "follow_up",
+        RecordKind::Potential => "review",
+        RecordKind::Activity => return None,
+    };
+    state.get(field).and_then(Value::as_date)
+}
+
+/// Whether a record is past its due date and still open.
+#[must_use]
+pub fn is_overdue(state: &RecordState, today: NaiveDate) -> bool {
+    let open = match state.get("status") {
+        Some(Value::GoalStatus(s)) => !s.is_closed(),
+        Some(Value::CommitmentStatus(s)) => s.is_open(),
+        _ => true,
+    };
+    open && due_date(state).is_some_and(|due| due < today)
+}
+
+/// A goal's progress 0–100: the mean of its key results if it has any, else its
+/// progress field.
+#[must_use]
+pub fn goal_progress(state: &RecordState) -> u8 {
+    if let Some(Value::KeyResults(krs)) = state.get("key_results")
+        && !krs.is_empty()
+    {
+        let sum: u32 = krs.iter().map(|kr| u32::from(kr.percent())).sum();
+        let count = u32::try_from(krs.len()).unwrap_or(u32::MAX);
+        return u8::try_from(sum / count).unwrap_or(100);
+    }
+    state
+        .get("progress")
+        .and_then(Value::as_int)
+        .map_or(0, |n| u8::try_from(n.clamp(0, 100)).unwrap_or(0))
+}
+
+/// A value in JSON as a script would want it: numbers and yes/no as JSON numbers and
+/// booleans, lists as arrays, everything else as its text form (dates `YYYY-MM-DD`,
+/// statuses by key, ids in full).
+#[must_use]
+pub fn value_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Empty => serde_json::Value::Null,
+        Value::Int(n) => json!(n),
+        Value::Bool(b) => json!(b),
+        Value::List(items) => json!(items),
+        Value::Refs(ids) => json!(ids.iter().map(ToString::to_string).collect::<Vec<_>>()),
+        Value::Dates(dates) => json!(dates.iter().map(|d| d.format("%Y-%m-%d").to_string()).collect::<Vec<_>>()),
+        Value::KeyResults(krs) => json!(
+            krs.iter()
+                .map(|kr| json!({"name": kr.name, "current": kr.current, "target": kr.target, "unit": kr.unit}))
+                .collect::<Vec<_>>()
+        ),
+        other => json!(other.to_text()),
+    }
+}
+
+/// A record as JSON: id, kind, space, trash flag, times, every field of its kind
+/// (null when unset), and the competing values of any field in conflict.
+#[must_use]
+pub fn record_json(state: &RecordState) -> serde_json::Value {
+    let kind = state.kind;
+    let mut fields = serde_json::Map::new();
+    let mut conflicts = serde_json::Map::new();
+    if let Some(kind) = kind {
+        for spec in fields_of(kind) {
+            fields.insert(
+                spec.key.to_owned(),
+                state
+                    .get(spec.key)
+                    .map_or(serde_json::Value::Null, value_json),
+            );
+        }
+    }
+    for field in state.conflicts() {
+        let values = state
+            .register(field)
+            .map(|r| r.values())
+            .unwrap_or_default();
+        conflicts.insert(
+            field.to_owned(),
+            json!(values.iter().map(|v| json!({"value": value_json(&v.value), "author": v.author.to_string(), "at": timestamp(v.at)})).collect::<Vec<_>>()),
+        );
+    }
+    json!({
+        "id": state.id.to_string(),
+        "kind": kind.map(RecordKind::key),
+        "space": state.space.to_string(),
+        "deleted": state.is_deleted(),
+        "created": state.created.map(|(at, _)| timestamp(at)),
+        "created_by": state.created.map(|(_, by)| by.to_string()),
+        "updated": timestamp(state.updated),
+        "fields": fields,
+        "conflicts": conflicts,
+    })
+}
+
+/// A clock's wall time as RFC 3339 (UTC, milliseconds).
+#[must_use]
+pub fn timestamp(at: cairn_common::Hlc) -> String {
+    at.time()
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Minutes read as hours and minutes.
+    #[test]
+    fn minutes_read_well() {
+        assert_eq!(minutes(45), "45m");
+        assert_eq!(minutes(120), "2h");
+        assert_eq!(minutes(90), "1h30m");
+    }
+
+    /// Every column of every kind names a field of that kind, title first.
+    #[test]
+    fn columns_name_real_fields() {
+        for kind in RecordKind::ALL {
+            let cols = columns(kind);
+            assert_eq!(cols[0].field, kind.title_field());
+            for c in cols {
+                assert!(
+                    fields_of(kind).iter().any(|f| f.key == c.field),
+                    "{kind} {}",
+                    c.field
+                );
+            }
+        }
+    }
+}

@@ -2,11 +2,15 @@
 //! replica that works offline.
 //!
 //! # Layout
+//! - [`tui`]: the terminal UI (`cairn` with no arguments).
+//! - [`cli`]: the headless subcommands for scripts.
 //! - [`replica`]: the local sled store: ops, materialized records, outbox.
 //! - [`paths`]: where data and config live (`CAIRN_HOME`, else XDG).
 //! - [`present`]: list columns, cell text, overdue rules and JSON of records.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod paths;
 pub mod present;
 pub mod replica;
+pub mod tui;

@@ -1,0 +1,1 @@
+//! The headless command line. (Being built: the `cli` branch replaces this placeholder.)

@@ -1,0 +1,11 @@
+//! The terminal UI. (Being built: the `tui` branch replaces this placeholder.)
+
+use crate::paths::Paths;
+
+/// Runs the TUI on the local replica until the user quits.
+///
+/// # Errors
+/// When the terminal or the replica cannot be opened.
+pub fn run(paths: &Paths) -> anyhow::Result<()> {
+    anyhow::bail!("the TUI is not built yet (data dir {:?})", paths.data_dir)
+}

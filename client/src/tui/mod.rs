@@ -1,5 +1,8 @@
 //! The terminal UI. (Being built: the `tui` branch replaces this placeholder.)
 
+pub mod keys;
+pub mod theme;
+
 use crate::paths::Paths;
 
 /// Runs the TUI on the local replica until the user quits.

@@ -1,1 +1,158 @@
-//! Helpers for end-to-end tests: drive the real binaries.
+//! Helpers for end-to-end tests that drive Cairn's real binaries.
+//!
+//! [`Tui`] runs a binary in a pseudo-terminal and reads its screen through a terminal
+//! emulator (vt100), the way a person at a terminal would see it.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+
+/// Path of a binary of this workspace, built on demand if a test runs before it exists.
+///
+/// # Errors
+/// When the binary is missing and cannot be built.
+pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    // Test executables live in target/<profile>/deps; binaries one level up.
+    let exe = std::env::current_exe().context("finding the test executable")?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("test executable has no target dir")?;
+    let path = profile_dir.join(name);
+    if !path.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--bin", name])
+            .status()
+            .context("running cargo build")?;
+        if !status.success() || !path.exists() {
+            bail!("could not build {name}; run `cargo build --bin {name}` and look at the errors");
+        }
+    }
+    Ok(path)
+}
+
+/// A program running in a pseudo-terminal, with its screen parsed as it draws.
+pub struct Tui {
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    parser: Arc<Mutex<vt100::Parser>>,
+}
+
+impl Tui {
+    /// Starts `program` with `args` and `env` in a `cols`×`rows` terminal.
+    ///
+    /// # Errors
+    /// When the pty or the process cannot be created.
+    pub fn spawn(program: &Path, args: &[&str], env: &[(&str, &str)], cols: u16, rows: u16) -> anyhow::Result<Self> {
+        let pty = native_pty_system()
+            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .context("opening a pty")?;
+        let mut command = CommandBuilder::new(program);
+        command.args(args);
+        command.env("TERM", "xterm-256color");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = pty.slave.spawn_command(command).context("starting the program in the pty")?;
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().context("pty reader")?;
+        let writer = pty.master.take_writer().context("pty writer")?;
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let sink = Arc::clone(&parser);
+        // The master must stay open while the child runs; the reader thread owns it.
+        let master = pty.master;
+        std::thread::spawn(move || {
+            let _master = master;
+            let mut buf = [0u8; 8192];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if let Ok(mut parser) = sink.lock() {
+                            parser.process(&buf[..n]);
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Self { child, writer, parser })
+    }
+
+    /// Types `text` as keystrokes (escape sequences allowed, see [`keys`]).
+    ///
+    /// # Errors
+    /// When the pty is closed.
+    pub fn send(&mut self, text: &str) -> anyhow::Result<()> {
+        self.writer.write_all(text.as_bytes()).context("writing to the pty")?;
+        self.writer.flush().context("flushing the pty")?;
+        // Give the program a moment per burst so separate keys arrive as separate events.
+        std::thread::sleep(Duration::from_millis(30));
+        Ok(())
+    }
+
+    /// The screen as text, one line per row.
+    #[must_use]
+    pub fn screen(&self) -> String {
+        self.parser.lock().map(|p| p.screen().contents()).unwrap_or_default()
+    }
+
+    /// Waits until the screen contains `text`, returning the screen.
+    ///
+    /// # Errors
+    /// After `timeout`, with the last screen in the message.
+    pub fn wait_for(&self, text: &str, timeout: Duration) -> anyhow::Result<String> {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return Ok(screen);
+            }
+            if start.elapsed() > timeout {
+                bail!("timed out waiting for {text:?}; the screen was:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the program to exit and returns whether it succeeded.
+    ///
+    /// # Errors
+    /// After `timeout` (the program is killed), with the last screen in the message.
+    pub fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<bool> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().context("waiting for the program")? {
+                return Ok(status.success());
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                bail!("the program did not exit; the screen was:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+    }
+}
+
+/// Escape sequences of keys a terminal sends.
+pub mod keys {
+    pub const ENTER: &str = "\r";
+    pub const ESC: &str = "\x1b";
+    pub const TAB: &str = "\t";
+    pub const BACKTAB: &str = "\x1b[Z";
+    pub const UP: &str = "\x1b[A";
+    pub const DOWN: &str = "\x1b[B";
+    pub const CTRL_S: &str = "\x13";
+    pub const CTRL_C: &str = "\x03";
+}

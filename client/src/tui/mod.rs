@@ -1,6 +1,7 @@
 //! The terminal UI. (Being built: the `tui` branch replaces this placeholder.)
 
 pub mod keys;
+pub mod popup;
 pub mod theme;
 
 use crate::paths::Paths;

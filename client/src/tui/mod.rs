@@ -2,6 +2,7 @@
 
 pub mod keys;
 pub mod popup;
+pub mod text_editor;
 pub mod theme;
 
 use crate::paths::Paths;

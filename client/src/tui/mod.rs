@@ -1,5 +1,6 @@
 //! The terminal UI. (Being built: the `tui` branch replaces this placeholder.)
 
+pub mod conflict;
 pub mod external_editor;
 pub mod form;
 pub mod keys;

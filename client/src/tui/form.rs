@@ -130,8 +130,8 @@ impl RecordForm {
 
     /// A form for editing `state`, prefilled with its current values (for a field in
     /// conflict, the newest version, with a note that saving a change replaces them all).
-    /// A record whose kind is not known yet is edited as a note would be shown: it has
-    /// no fields to show, so the form is empty and saving changes nothing.
+    /// A record whose `Create` has not arrived has no kind and so no fields: its form is
+    /// empty and saving it changes nothing.
     #[must_use]
     pub fn edit(state: &RecordState, today: NaiveDate) -> Self {
         let kind = state.kind.unwrap_or(RecordKind::Note);
@@ -354,9 +354,19 @@ impl RecordForm {
         if keys.open_editor.matches(key) {
             return FormOutcome::OpenExternalEditor;
         }
-        if key.code == KeyCode::Enter {
+        let typed = matches!(key.code, KeyCode::Char(_))
+            && !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        if key.code == KeyCode::Enter || typed {
             let field = &self.fields[self.focus];
-            self.editor = Some(TextEditor::new(field.spec.label, &field.text()));
+            let mut editor = TextEditor::new(field.spec.label, &field.text());
+            if typed {
+                // Starting to type on a long text opens the editor with that character,
+                // rather than the key falling through to the app (where `q` quits).
+                editor.handle_key(key, keys);
+            }
+            self.editor = Some(editor);
             return FormOutcome::Consumed;
         }
         FormOutcome::Ignored

@@ -259,6 +259,11 @@ fn long_text_in_the_editor() {
     assert!(!form.is_editing_text());
     assert_eq!(form.field_text("agenda").as_deref(), Some("one\ntwo"));
     assert!(form.is_changed());
+    // Typing on a long-text field opens the editor with what was typed.
+    focus(&mut form, "notes");
+    type_str(&mut form, "q");
+    assert!(form.is_editing_text());
+    assert_eq!(form.field_text("notes").as_deref(), Some("q"));
 }
 
 /// `$EDITOR` is offered for long texts only, and its text comes back into the field.

@@ -163,8 +163,9 @@ impl Replica {
     }
 }
 
-/// What a new record of each kind starts with.
-fn defaults(kind: RecordKind, today: NaiveDate) -> Vec<(String, Value)> {
+/// What a new record of each kind starts with (forms show these prefilled).
+#[must_use]
+pub fn defaults(kind: RecordKind, today: NaiveDate) -> Vec<(String, Value)> {
     let pairs: Vec<(&str, Value)> = match kind {
         RecordKind::Goal => vec![
             ("status", Value::GoalStatus(GoalStatus::Open)),

@@ -21,6 +21,7 @@ use cairn_common::op::{Change, HlcClock, NodeId, Op, OpId};
 use cairn_common::{RecordId, RecordState};
 use serde::{Deserialize, Serialize};
 
+pub use drafts::defaults;
 pub use error::ReplicaError;
 
 /// Who this replica writes as.

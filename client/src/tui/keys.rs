@@ -234,6 +234,7 @@ bindings! {
     take_left: ["1", "h"] => "keep the left version (conflicts)";
     take_right: ["2", "l"] => "keep the right version (conflicts)";
     merge: ["m"] => "edit a merge of both versions (conflicts)";
+    next_pair: ["v"] => "compare the next pair of versions (conflicts with more than two)";
 }
 
 /// A `[keys]` value: one key or a list of keys.

@@ -1,7 +1,16 @@
 //! The terminal UI. (Being built: the `tui` branch replaces this placeholder.)
 
+pub mod conflict;
+pub mod external_editor;
+pub mod form;
 pub mod keys;
+pub mod line_input;
+pub mod popup;
+pub mod text_editor;
 pub mod theme;
+
+#[cfg(test)]
+mod test_support;
 
 use crate::paths::Paths;
 

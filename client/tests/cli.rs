@@ -529,3 +529,31 @@ fn bad_import_files_are_refused() {
     assert!(stderr.contains("cannot read"), "{stderr}");
     assert_eq!(home.everything(), before);
 }
+
+/// A second cairn on the same data directory gets a clear error instead of waiting or corrupting.
+#[test]
+fn locked_replica_is_reported() {
+    let home = Home::new();
+    let paths = cairn_client::paths::Paths::under(home.path().to_owned());
+    let _held = cairn_client::replica::Replica::open(&paths.data_dir).expect("open replica");
+    let (code, stderr) = home.fail(&["list", "goals"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("another cairn is already using"),
+        "{stderr}"
+    );
+}
+
+/// `--help` of add and set lists every kind's fields with their hints.
+#[test]
+fn help_lists_fields() {
+    let home = Home::new();
+    for command in ["add", "set"] {
+        let help = home.ok(&[command, "--help"]);
+        assert!(
+            help.contains("recurrence*") && help.contains("every 2 weeks"),
+            "{help}"
+        );
+        assert!(help.contains("Examples:"), "{help}");
+    }
+}

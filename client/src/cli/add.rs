@@ -7,14 +7,7 @@ use super::{Ctx, fields, json_line};
 use crate::present::record_json;
 use crate::replica::ReplicaError;
 
-/// Create a record and print its id.
-///
-/// The title is the record's name (for a potential: the person). Other fields are
-/// given as `--field key=value`; `cairn add <kind> --help` cannot list them all, so an
-/// unknown field names the kind's fields. Dates may be `YYYY-MM-DD`, `today`,
-/// `tomorrow`, `+3d`, `-1w` or `+2m`; records are referenced by their (short) id.
-#[derive(Debug, clap::Args)]
-#[command(after_help = "\
+const EXAMPLES: &str = "\
 Examples:
   cairn add goal \"Grow the team\" --field due=2026-12-31 --field status=on-track
   cairn add commitment \"Send the offer\" --field to=Ana --field due=+3d
@@ -23,7 +16,16 @@ Examples:
   cairn add note \"1:1 with Ana\" --field participants=\"Ana, Ben\" --field notes=\"Talked about goals\"
   cairn add potential \"Ana Lopez\" --field performance=high --field potential=medium
 
-Kinds: goal, commitment, task (needs recurrence), activity, note, potential.")]
+Kinds: goal, commitment, task (needs recurrence), activity, note, potential.";
+
+/// Create a record and print its id.
+///
+/// The title is the record's name (for a potential: the person). Other fields are
+/// given as `--field key=value` (`--help` lists them). Dates may be `YYYY-MM-DD`,
+/// `today`, `tomorrow`, `+3d`, `-1w` or `+2m`; records are referenced by their
+/// (short) id. Empty fields get defaults: status open, date today.
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES, after_long_help = format!("{EXAMPLES}\n\n{}", fields::help()))]
 pub struct Args {
     /// goal, commitment, task, activity, note or potential (plurals work too)
     #[arg(value_parser = super::parse_kind)]

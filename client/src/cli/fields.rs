@@ -94,6 +94,26 @@ fn resolve_refs(
     Ok(ids.join(", "))
 }
 
+/// The fields of every kind with their hints, for `--help` (`*`: required).
+#[must_use]
+pub fn help() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("Fields (--field key=value; * required):");
+    for kind in RecordKind::ALL {
+        let _ = write!(out, "\n  {kind}");
+        for spec in cairn_common::model::fields_of(kind) {
+            let star = if spec.required { "*" } else { "" };
+            let _ = write!(
+                out,
+                "\n    {:<20}{}",
+                format!("{}{star}", spec.key),
+                spec.hint
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,17 +3,19 @@
 use super::{Ctx, describe, fields, json_line, reread};
 use crate::present::record_json;
 
+const EXAMPLES: &str = "\
+Examples:
+  cairn set 3f9a1c2e status=at-risk progress=40
+  cairn set 3f9a1c2e due=+2w owner=\"Ana Lopez\"
+  cairn set 3f9a1c2e follow_up=";
+
 /// Change fields of a record.
 ///
 /// Each field set replaces every value it currently has, so setting a field also
 /// resolves a conflict on it. An empty value (`due=`) clears a field. Fields that
 /// already hold the value are left alone.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
-Examples:
-  cairn set 3f9a1c2e status=at-risk progress=40
-  cairn set 3f9a1c2e due=+2w owner=\"Ana Lopez\"
-  cairn set 3f9a1c2e follow_up=")]
+#[command(after_help = EXAMPLES, after_long_help = format!("{EXAMPLES}\n\n{}", fields::help()))]
 pub struct Args {
     /// The record's id, or a unique start or end of it
     id: String,

@@ -19,9 +19,17 @@ pub const NOTES_DIR: &str = "conversations";
 #[must_use]
 pub fn render(snapshot: &Snapshot) -> Vec<File> {
     let mut files = Vec::new();
+    let mut taken = std::collections::HashSet::new();
     for state in snapshot.of_kind(RecordKind::Note) {
+        let mut name = note_file_name(state, &state.id.short());
+        // Short ids are 32 random bits: among tens of thousands of notes two may share
+        // one, and one file must not overwrite the other.
+        if !taken.insert(name.clone()) {
+            name = note_file_name(state, &state.id.to_string());
+            taken.insert(name.clone());
+        }
         files.push(File {
-            path: PathBuf::from(NOTES_DIR).join(note_file_name(state)),
+            path: PathBuf::from(NOTES_DIR).join(name),
             contents: note(snapshot, state),
             records: 1,
         });
@@ -39,8 +47,8 @@ pub fn render(snapshot: &Snapshot) -> Vec<File> {
     files
 }
 
-/// `2026-11-22-1-1-with-ana-3f9a1c2e.md`: sorts by date, readable, unique by id.
-fn note_file_name(state: &RecordState) -> String {
+/// `2026-11-22-1-1-with-ana-3f9a1c2e.md`: sorts by date, readable, unique by `id`.
+fn note_file_name(state: &RecordState, id: &str) -> String {
     let date = state
         .get("date")
         .and_then(Value::as_date)
@@ -63,7 +71,7 @@ fn note_file_name(state: &RecordState) -> String {
     } else {
         format!("{slug}-")
     };
-    format!("{date}{slug}{}.md", state.id.short())
+    format!("{date}{slug}{id}.md")
 }
 
 /// One conversation: header, agenda, notes, conflicts.
@@ -208,7 +216,80 @@ fn block(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use cairn_common::merge::materialize;
+    use cairn_common::{Change, Hlc, NodeId, Op, OpId, RecordId, SpaceId, UserId};
+
     use super::*;
+
+    fn note_ops(id: RecordId, notes: &str) -> Vec<Op> {
+        let op = |n: u32, change| Op {
+            id: OpId::new(),
+            space: SpaceId::from_bytes([1; 16]),
+            record: id,
+            at: Hlc {
+                wall_ms: 1_795_000_000_000,
+                counter: n,
+                node: NodeId(1),
+            },
+            author: UserId::from_bytes([2; 16]),
+            change,
+        };
+        let set = |n, field: &str, value| {
+            op(
+                n,
+                Change::Set {
+                    field: field.into(),
+                    value,
+                    replaces: vec![],
+                },
+            )
+        };
+        vec![
+            op(
+                0,
+                Change::Create {
+                    kind: RecordKind::Note,
+                },
+            ),
+            set(1, "title", Value::Text("1:1 with Ana".into())),
+            set(2, "notes", Value::Text(notes.into())),
+        ]
+    }
+
+    /// Two notes whose short ids coincide still get a file each, holding their notes.
+    #[test]
+    fn colliding_short_ids_get_separate_files() {
+        let mut a = [7u8; 16];
+        let b = a;
+        a[0] = 1;
+        let (a, b) = (RecordId::from_bytes(a), RecordId::from_bytes(b));
+        assert_eq!(a.short(), b.short());
+        let ops: Vec<Op> = [note_ops(a, "first"), note_ops(b, "second")].concat();
+        let snapshot = Snapshot {
+            exported_at: chrono::Utc::now(),
+            spaces: Vec::new(),
+            records: materialize(&ops).into_values().collect(),
+            histories: std::collections::BTreeMap::new(),
+        };
+        let files = render(&snapshot);
+        let notes: Vec<&File> = files
+            .iter()
+            .filter(|f| f.path.starts_with(NOTES_DIR))
+            .collect();
+        assert_eq!(notes.len(), 2);
+        assert_ne!(notes[0].path, notes[1].path);
+        assert!(
+            notes
+                .iter()
+                .any(|f| f.contents.contains("## Notes\n\nfirst\n"))
+        );
+        assert!(
+            notes
+                .iter()
+                .any(|f| f.contents.contains("## Notes\n\nsecond\n"))
+        );
+        assert!(notes[0].contents.contains("title: \"1:1 with Ana\"\n"));
+    }
 
     /// Header values that YAML could misread are quoted; plain ones are not.
     #[test]

@@ -86,7 +86,7 @@ fn resolve_refs(
                 "{key} must name a {wanted}, but {part} is a {kind} (\"{}\"); \
                  `cairn list {}` shows the ids",
                 state.title(),
-                kinds[0].key()
+                kinds.first().map_or("<kind>", |k| k.key())
             ),
             None => bail!("{part} is not a complete record yet; sync and try again"),
         }

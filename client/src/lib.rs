@@ -4,12 +4,15 @@
 //! # Layout
 //! - [`tui`]: the terminal UI (`cairn` with no arguments).
 //! - [`cli`]: the headless subcommands for scripts.
+//! - [`export`], [`import`]: everything to JSON/Markdown/CSV, and JSON back, losslessly.
 //! - [`replica`]: the local sled store: ops, materialized records, outbox.
 //! - [`paths`]: where data and config live (`CAIRN_HOME`, else XDG).
 //! - [`present`]: list columns, cell text, overdue rules and JSON of records.
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod export;
+pub mod import;
 pub mod paths;
 pub mod present;
 pub mod replica;

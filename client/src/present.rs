@@ -82,6 +82,10 @@ pub fn cell(state: &RecordState, field: &str) -> String {
     if field == "id" {
         return state.id.short();
     }
+    // A goal with key results shows their mean progress, not the typed-in figure.
+    if field == "progress" && state.kind == Some(RecordKind::Goal) {
+        return format!("{}%", goal_progress(state));
+    }
     match state.get(field) {
         None => String::new(),
         Some(value) => short_text(field, value),

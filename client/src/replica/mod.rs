@@ -180,6 +180,28 @@ impl Replica {
     /// [`ReplicaError::Invalid`] naming the bad field, [`ReplicaError::UnknownRecord`]
     /// for a change to a record never created, or a storage error.
     pub fn commit(&self, ops: &[Op]) -> Result<CommitSummary, ReplicaError> {
+        self.store(ops, &[])
+    }
+
+    /// Commits ops written elsewhere (another replica, an export), with their own ids,
+    /// clocks, spaces and authors, plus the spaces they belong to that this replica
+    /// does not know yet. The same checks as [`Self::commit`] apply, and the batch is
+    /// just as atomic and idempotent; it is put in order first (creates before the
+    /// changes that need them, then by clock), so a change may come with its record's
+    /// `Create` anywhere in the batch. The ops are queued for sync like local ones.
+    ///
+    /// # Errors
+    /// As [`Self::commit`]; [`ReplicaError::UnknownRecord`] for a change whose record
+    /// is neither stored nor created in the batch.
+    pub fn import_ops(&self, ops: &[Op], spaces: &[Space]) -> Result<CommitSummary, ReplicaError> {
+        let mut ordered: Vec<Op> = ops.to_vec();
+        ordered.sort_by_key(|op| (!matches!(op.change, Change::Create { .. }), op.at, op.id));
+        self.store(&ordered, spaces)
+    }
+
+    /// The one write path: checks and applies `ops`, adds unknown `spaces`, queues the
+    /// new ops for sync, all in one sled batch, durable before it returns.
+    fn store(&self, ops: &[Op], spaces: &[Space]) -> Result<CommitSummary, ReplicaError> {
         let mut clock = self.writer();
         let tree = &self.inner.tree;
         let mut batch = sled::Batch::default();
@@ -212,7 +234,14 @@ impl Replica {
             next_seq += 1;
             new_ops += 1;
         }
-        if new_ops == 0 {
+        let mut new_spaces = 0;
+        for space in spaces {
+            if !tree.contains_key(keys::space(&space.id))? {
+                batch.insert(&keys::space(&space.id)[..], codec::encode(space)?);
+                new_spaces += 1;
+            }
+        }
+        if new_ops == 0 && new_spaces == 0 {
             return Ok(CommitSummary::default());
         }
         for (id, state) in &states {

@@ -154,3 +154,74 @@ fn orphan_change_is_refused() {
         Err(ReplicaError::UnknownRecord(_))
     ));
 }
+
+/// Ops of another replica, given out of order, reproduce the same record here, are
+/// queued for sync, bring their space along, and a second import changes nothing.
+#[test]
+fn import_foreign_ops_in_any_order() {
+    let from = tempfile::tempdir().expect("tempdir");
+    let to = tempfile::tempdir().expect("tempdir");
+    let source = Replica::open(from.path()).expect("open source");
+    let space = source.identity().personal_space;
+    let (id, ops) = source
+        .create_ops(RecordKind::Goal, space, title("Grow"), today())
+        .expect("ops");
+    source.commit(&ops).expect("commit");
+    let state = source.record(&id).expect("read").expect("present");
+    source.commit(&[source.delete_op(&state)]).expect("delete");
+    let mut history = source.history(&id).expect("history");
+    history.reverse();
+    let spaces = source.spaces().expect("spaces");
+
+    let target = Replica::open(to.path()).expect("open target");
+    let summary = target.import_ops(&history, &spaces).expect("import");
+    assert_eq!(summary.new_ops, history.len());
+    assert_eq!(
+        target.record(&id).expect("read"),
+        source.record(&id).expect("read")
+    );
+    assert_eq!(target.outbox_len(), history.len());
+    assert!(
+        target
+            .spaces()
+            .expect("spaces")
+            .iter()
+            .any(|s| s.id == space)
+    );
+    let again = target.import_ops(&history, &spaces).expect("again");
+    assert_eq!(again, CommitSummary::default());
+    assert_eq!(target.outbox_len(), history.len());
+}
+
+/// An import whose changes lack their record's create, or hold a bad value, writes nothing.
+#[test]
+fn bad_import_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replica = Replica::open(dir.path()).expect("open");
+    let space = replica.identity().personal_space;
+    let (id, mut ops) = replica
+        .create_ops(RecordKind::Goal, space, title("Grow"), today())
+        .expect("ops");
+    let orphan = replica.stamp(space, RecordId::new(), Change::Delete);
+    let mut with_orphan = ops.clone();
+    with_orphan.push(orphan);
+    assert!(matches!(
+        replica.import_ops(&with_orphan, &[]),
+        Err(ReplicaError::UnknownRecord(_))
+    ));
+    ops.insert(
+        0,
+        replica.stamp(
+            space,
+            id,
+            Change::Set {
+                field: "progress".into(),
+                value: Value::Int(500),
+                replaces: vec![],
+            },
+        ),
+    );
+    assert!(replica.import_ops(&ops, &[]).is_err());
+    assert!(replica.record(&id).expect("read").is_none());
+    assert_eq!(replica.outbox_len(), 0);
+}

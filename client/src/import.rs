@@ -1,0 +1,193 @@
+//! Reading a JSON export (see [`crate::export::json`]) back into a replica, losslessly:
+//! the op history of every record is committed as it is, with its own ids and clocks.
+//! Ops are idempotent, so importing twice changes nothing, and importing into an empty
+//! replica rebuilds the same records. The file is read and checked completely before
+//! anything is written, and the commit is one atomic batch.
+
+use std::path::{Path, PathBuf};
+
+use cairn_common::model::Space;
+use cairn_common::{Op, RecordId};
+use serde::Deserialize;
+
+use crate::export::json::{FORMAT, FORMAT_VERSION};
+use crate::replica::{CommitSummary, Replica, ReplicaError};
+
+/// Why a file could not be imported. Every message names the file; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not JSON ({source}); give a file written by `cairn export --format json`")]
+    NotJson {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(
+        "{path} is not a Cairn export (no \"format\": \"{FORMAT}\"); give a file written by `cairn export --format json`"
+    )]
+    Foreign { path: PathBuf },
+    #[error(
+        "{path} was written in export format {found}, this cairn reads format {FORMAT_VERSION}; upgrade cairn to import it"
+    )]
+    Newer { path: PathBuf, found: u64 },
+    #[error("{path} is damaged: {reason}; nothing was imported")]
+    Damaged { path: PathBuf, reason: String },
+    #[error("{path} could not be imported: {source}; nothing was imported")]
+    Rejected { path: PathBuf, source: ReplicaError },
+}
+
+/// What an import did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Records in the file.
+    pub records: usize,
+    /// Ops in the file.
+    pub ops: usize,
+    /// What the commit did: ops that were new here, records that changed.
+    pub commit: CommitSummary,
+}
+
+/// What a record of the export holds that the import needs; the readable fields
+/// beside it are ignored (they follow from the history).
+#[derive(Deserialize)]
+struct ExportedRecord {
+    id: RecordId,
+    history: Vec<Op>,
+}
+
+/// The parts of a JSON export that are imported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub spaces: Vec<Space>,
+    pub ops: Vec<Op>,
+    pub records: usize,
+}
+
+/// Reads and checks an export file.
+///
+/// # Errors
+/// An [`ImportError`] naming the file and the problem.
+pub fn read(path: &Path) -> Result<Parsed, ImportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ImportError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// Checks an export's text: JSON, the export format, a version this build reads,
+/// and records whose history are ops of that record.
+///
+/// # Errors
+/// As [`read`].
+pub fn parse(path: &Path, text: &str) -> Result<Parsed, ImportError> {
+    let path = path.to_owned();
+    let document: serde_json::Value =
+        serde_json::from_str(text).map_err(|source| ImportError::NotJson {
+            path: path.clone(),
+            source,
+        })?;
+    if document.get("format").and_then(serde_json::Value::as_str) != Some(FORMAT) {
+        return Err(ImportError::Foreign { path });
+    }
+    let damaged = |reason: String| ImportError::Damaged {
+        path: path.clone(),
+        reason,
+    };
+    let version = document
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| damaged("\"format_version\" is missing or not a number".into()))?;
+    if version > FORMAT_VERSION {
+        return Err(ImportError::Newer {
+            path,
+            found: version,
+        });
+    }
+    let spaces: Vec<Space> = match document.get("spaces") {
+        Some(value) => serde_json::from_value(value.clone())
+            .map_err(|e| damaged(format!("\"spaces\" is not a list of spaces ({e})")))?,
+        None => Vec::new(),
+    };
+    let records = document
+        .get("records")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| damaged("\"records\" is missing or not a list".into()))?;
+    let mut ops = Vec::new();
+    for (n, value) in records.iter().enumerate() {
+        let record: ExportedRecord = serde_json::from_value(value.clone())
+            .map_err(|e| damaged(format!("record {} ({e})", n + 1)))?;
+        if let Some(op) = record.history.iter().find(|op| op.record != record.id) {
+            return Err(damaged(format!(
+                "the history of record {} holds op {} of record {}",
+                record.id, op.id, op.record
+            )));
+        }
+        ops.extend(record.history);
+    }
+    Ok(Parsed {
+        spaces,
+        ops,
+        records: records.len(),
+    })
+}
+
+/// Reads `path` and commits its ops and spaces into `replica`, all or nothing.
+///
+/// # Errors
+/// An [`ImportError`] naming the file and the problem; nothing is written then.
+pub fn import(replica: &Replica, path: &Path) -> Result<ImportSummary, ImportError> {
+    let parsed = read(path)?;
+    let commit = replica
+        .import_ops(&parsed.ops, &parsed.spaces)
+        .map_err(|source| ImportError::Rejected {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok(ImportSummary {
+        records: parsed.records,
+        ops: parsed.ops.len(),
+        commit,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path() -> &'static Path {
+        Path::new("x.json")
+    }
+
+    /// Foreign JSON, newer versions and inconsistent histories are refused by name.
+    #[test]
+    fn refuses_what_it_cannot_read() {
+        let err = |text: &str| parse(path(), text).expect_err(text).to_string();
+        assert!(err("{oops").contains("not JSON"));
+        assert!(err("{\"records\": []}").contains("not a Cairn export"));
+        assert!(
+            err("{\"format\": \"cairn-export\", \"format_version\": 99, \"records\": []}")
+                .contains("upgrade cairn")
+        );
+        assert!(err("{\"format\": \"cairn-export\", \"format_version\": 1}").contains("records"));
+        let record = RecordId::new();
+        let other = RecordId::new();
+        let text = format!(
+            r#"{{"format": "cairn-export", "format_version": 1, "records": [
+                {{"id": "{record}", "history": [{{"id": "{other}", "space": "{other}",
+                  "record": "{other}", "at": {{"wall_ms": 1, "counter": 0, "node": 1}},
+                  "author": "{other}", "change": "Delete"}}]}}]}}"#
+        );
+        assert!(err(&text).contains("holds op"), "{}", err(&text));
+        let empty = parse(
+            path(),
+            "{\"format\": \"cairn-export\", \"format_version\": 1, \"records\": []}",
+        )
+        .expect("an empty export is fine");
+        assert_eq!(empty.records, 0);
+    }
+}

@@ -1,0 +1,559 @@
+//! The headless `cairn` commands, run as the real binary against a temporary
+//! `CAIRN_HOME`, one process per command.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use chrono::{Days, Local, NaiveDate};
+use serde_json::Value;
+
+const KINDS: [&str; 6] = [
+    "goal",
+    "commitment",
+    "task",
+    "activity",
+    "note",
+    "potential",
+];
+
+/// A temporary Cairn home and a way to run `cairn` in it.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(args)
+            .env("CAIRN_HOME", self.dir.path())
+            .env_remove("XDG_DATA_HOME")
+            .output()
+            .expect("run cairn")
+    }
+
+    /// Runs a command that must succeed; its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "cairn {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs a command that must fail; its exit code and stderr.
+    fn fail(&self, args: &[&str]) -> (i32, String) {
+        let out = self.run(args);
+        assert!(!out.status.success(), "cairn {args:?} should fail");
+        assert!(out.stdout.is_empty(), "cairn {args:?} printed on stdout");
+        (
+            out.status.code().expect("exit code"),
+            String::from_utf8(out.stderr).expect("utf-8 stderr"),
+        )
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let text = self.ok(args);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
+    }
+
+    /// Adds a record; its full id.
+    fn add(&self, args: &[&str]) -> String {
+        let mut all = vec!["add"];
+        all.extend_from_slice(args);
+        self.ok(&all).trim().to_owned()
+    }
+
+    /// Every record of every kind, live and in the trash, as JSON.
+    fn everything(&self) -> Vec<Value> {
+        let mut all = Vec::new();
+        for kind in KINDS {
+            for trash in [false, true] {
+                let mut args = vec!["list", kind, "--json"];
+                if trash {
+                    args.push("--trash");
+                }
+                all.extend(self.json(&args).as_array().expect("array").clone());
+            }
+        }
+        all
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn today() -> NaiveDate {
+    Local::now().date_naive()
+}
+
+fn short(id: &str) -> &str {
+    &id[id.len() - 8..]
+}
+
+/// The records of an export file, without the time of the export.
+fn exported_records(file: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(file).expect("read export");
+    let doc: Value = serde_json::from_str(&text).expect("export is JSON");
+    assert_eq!(doc["format"], "cairn-export");
+    assert!(doc["exported_at"].is_string());
+    doc["records"].as_array().expect("records").clone()
+}
+
+/// One record of each kind with a typical set of fields.
+fn add_one_of_each(home: &Home) -> Vec<String> {
+    let goal = home.add(&["goal", "Grow the team", "-f", "due=2099-12-31"]);
+    let note = home.add(&[
+        "note",
+        "1:1 with Ana",
+        "--field",
+        "participants=Ana, Ben",
+        "--field",
+        "notes=Talked about goals.\nShe wants to lead, \"soon\".",
+        "--field",
+        "follow_up=+2w",
+    ]);
+    let commitment = home.add(&[
+        "commitment",
+        "Send the offer",
+        "-f",
+        "to=Ana",
+        "-f",
+        &format!("source={}", short(&note)),
+    ]);
+    let task = home.add(&["task", "Weekly report", "-f", "recurrence=every 3 days"]);
+    let activity = home.add(&[
+        "activity",
+        "Hiring fair",
+        "-f",
+        "duration=1h30m",
+        "-f",
+        &format!("goal={}", short(&goal)),
+    ]);
+    let potential = home.add(&["potential", "Ana Lopez", "-f", "performance=high"]);
+    vec![goal, commitment, task, activity, note, potential]
+}
+
+/// Each kind can be added, listed by short id and title, and shown with its labelled fields.
+#[test]
+fn add_list_show_every_kind() {
+    let home = Home::new();
+    let ids = add_one_of_each(&home);
+    let titles = [
+        "Grow the team",
+        "Send the offer",
+        "Weekly report",
+        "Hiring fair",
+        "1:1 with Ana",
+        "Ana Lopez",
+    ];
+    for ((kind, id), title) in KINDS.iter().zip(&ids).zip(titles) {
+        assert_eq!(id.len(), 36, "full id: {id}");
+        let list = home.ok(&["list", &format!("{kind}s")]);
+        assert!(list.starts_with("ID"), "{list}");
+        assert!(list.contains(short(id)) && list.contains(title), "{list}");
+        let show = home.ok(&["show", short(id)]);
+        assert!(show.contains(id) && show.contains(title), "{show}");
+    }
+    let note = home.ok(&["show", &ids[4]]);
+    assert!(note.contains("Participants: Ana, Ben"), "{note}");
+    assert!(
+        note.contains("Talked about goals.") && note.contains("She wants to lead, \"soon\"."),
+        "long text in full: {note}"
+    );
+    let commitment = home.ok(&["show", &ids[1]]);
+    assert!(
+        commitment.contains(&format!("From:         {} (1:1 with Ana)", short(&ids[4]))),
+        "{commitment}"
+    );
+    let activity = home.json(&["show", &ids[3], "--json"]);
+    assert_eq!(activity["fields"]["duration"], 90);
+    assert_eq!(activity["fields"]["goal"], ids[0].as_str());
+}
+
+/// `--json` of add, list and show parses and carries id, kind and typed fields.
+#[test]
+fn json_output_has_the_fields() {
+    let home = Home::new();
+    let added = home.json(&[
+        "add",
+        "goal",
+        "Ship",
+        "-f",
+        "progress=40",
+        "-f",
+        "tags=a, b",
+        "--json",
+    ]);
+    let id = added["id"].as_str().expect("id").to_owned();
+    assert_eq!(added["kind"], "goal");
+    assert_eq!(added["deleted"], false);
+    assert_eq!(added["fields"]["title"], "Ship");
+    assert_eq!(added["fields"]["progress"], 40);
+    assert_eq!(added["fields"]["tags"], serde_json::json!(["a", "b"]));
+    assert_eq!(added["fields"]["due"], Value::Null);
+    let list = home.json(&["list", "goals", "--json"]);
+    assert_eq!(list.as_array().expect("array").len(), 1);
+    assert_eq!(list[0], added);
+    assert_eq!(home.json(&["show", &id, "--json"]), added);
+}
+
+/// `set` changes fields, clears with an empty value, and reports an unchanged set.
+#[test]
+fn set_changes_fields() {
+    let home = Home::new();
+    let id = home.add(&["goal", "Ship", "-f", "due=2099-01-01"]);
+    let out = home.ok(&["set", short(&id), "status=at risk", "due=", "owner=Ana"]);
+    assert!(out.contains("set status, due, owner"), "{out}");
+    let goal = home.json(&["show", &id, "--json"]);
+    assert_eq!(goal["fields"]["status"], "at-risk");
+    assert_eq!(goal["fields"]["due"], Value::Null);
+    assert_eq!(goal["fields"]["owner"], "Ana");
+    let again = home.ok(&["set", &id, "owner=Ana"]);
+    assert!(again.contains("nothing changed"), "{again}");
+    let json = home.json(&["set", &id, "progress=50", "--json"]);
+    assert_eq!(json["fields"]["progress"], 50);
+}
+
+/// `done` on a task records today and schedules the next due date by its rule.
+#[test]
+fn done_schedules_the_next_task() {
+    let home = Home::new();
+    let id = home.add(&["task", "Weekly report", "-f", "recurrence=every 3 days"]);
+    let out = home.ok(&["done", short(&id)]);
+    let task = home.json(&["show", &id, "--json"]);
+    let next = today().checked_add_days(Days::new(3)).expect("date");
+    assert_eq!(task["fields"]["next_due"], next.to_string(), "{out}");
+    assert_eq!(
+        task["fields"]["history"],
+        serde_json::json!([today().to_string()])
+    );
+    assert!(out.contains(&format!("next due {next}")), "{out}");
+    let goal = home.add(&["goal", "Ship"]);
+    let done = home.json(&["done", &goal, "--json"]);
+    assert_eq!(done["fields"]["status"], "achieved");
+}
+
+/// A record moved to the trash leaves the list, shows in `--trash`, and comes back.
+#[test]
+fn trash_and_restore() {
+    let home = Home::new();
+    let id = home.add(&["note", "1:1 with Ben"]);
+    home.ok(&["rm", short(&id)]);
+    let list = home.ok(&["list", "notes"]);
+    assert!(!list.contains(short(&id)), "{list}");
+    let json = home.json(&["list", "notes", "--json"]);
+    assert_eq!(json, serde_json::json!([]));
+    let trash = home.ok(&["list", "notes", "--trash"]);
+    assert!(
+        trash.contains(short(&id)) && trash.contains("1:1 with Ben"),
+        "{trash}"
+    );
+    assert!(home.ok(&["show", &id]).contains("in the trash"));
+    let restored = home.json(&["restore", short(&id), "--json"]);
+    assert_eq!(restored["deleted"], false);
+    assert!(home.ok(&["list", "notes"]).contains(short(&id)));
+    assert_eq!(
+        home.json(&["list", "notes", "--trash", "--json"]),
+        serde_json::json!([])
+    );
+}
+
+/// Bad input fails with exit 1 or 2 and a message that says what to do, and saves nothing.
+#[test]
+fn errors_explain_and_change_nothing() {
+    let home = Home::new();
+    let goal = home.add(&["goal", "Ship"]);
+    let task = home.add(&["task", "Report", "-f", "recurrence=weekly"]);
+    let before = home.everything();
+    let cases: &[(&[&str], i32, &[&str])] = &[
+        (&["add", "gaol", "X"], 2, &["goal, commitment, task"]),
+        (
+            &["add", "goal", "X", "-f", "colour=red"],
+            1,
+            &["colour", "title, status, owner"],
+        ),
+        (
+            &["add", "goal", "X", "-f", "due=31.12.2026"],
+            1,
+            &["Due", "YYYY-MM-DD", "+3d"],
+        ),
+        (&["add", "goal"], 2, &["<TITLE>"]),
+        (&["add", "goal", " "], 1, &["title cannot be empty"]),
+        (
+            &["add", "task", "Report"],
+            1,
+            &["recurrence", "--field recurrence="],
+        ),
+        (&["add", "goal", "X", "-f", "due"], 1, &["key=value"]),
+        (
+            &["add", "goal", "X", "-f", "parent=ffffffff"],
+            1,
+            &["cairn list"],
+        ),
+        (
+            &[
+                "add",
+                "goal",
+                "X",
+                "-f",
+                &format!("parent={}", short(&task)),
+            ],
+            1,
+            &["must name a goal", "is a task"],
+        ),
+        (&["show", "deadbeef"], 1, &["deadbeef", "cairn list <kind>"]),
+        (&["set", "deadbeef", "title=X"], 1, &["cairn list <kind>"]),
+        (&["set", &goal, "progress=140"], 1, &["Progress", "0–100"]),
+        (&["done", "deadbeef"], 1, &["cairn list <kind>"]),
+        (&["rm", "deadbeef"], 1, &["cairn list <kind>"]),
+        (&["restore", "deadbeef"], 1, &["cairn list <kind>"]),
+        (&["list", "things"], 2, &["use one of goal"]),
+    ];
+    for (args, code, hints) in cases {
+        let (got, stderr) = home.fail(args);
+        assert_eq!(got, *code, "cairn {args:?}: {stderr}");
+        for hint in *hints {
+            assert!(
+                stderr.contains(hint),
+                "cairn {args:?}: {stderr:?} lacks {hint:?}"
+            );
+        }
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert_eq!(home.everything(), before);
+}
+
+/// Export writes each format with the expected content and will not overwrite without --force.
+#[test]
+fn export_in_all_formats() {
+    let home = Home::new();
+    let ids = add_one_of_each(&home);
+    home.ok(&["rm", &ids[5]]);
+    let out = home.path().join("out");
+    let out_str = out.to_str().expect("utf-8 path");
+
+    let summary = home.ok(&["export", "--format", "json", "--out", out_str]);
+    assert!(summary.contains("cairn-export.json"), "{summary}");
+    let records = exported_records(&out.join("cairn-export.json"));
+    assert_eq!(records.len(), 6);
+    let potential = records
+        .iter()
+        .find(|r| r["id"] == ids[5].as_str())
+        .expect("trash exported");
+    assert_eq!(potential["deleted"], true);
+    assert!(potential["history"].as_array().expect("history").len() >= 3);
+
+    let summary = home.json(&["export", "--format", "markdown", "--out", out_str, "--json"]);
+    assert_eq!(summary["records"], 6);
+    let notes: Vec<_> = std::fs::read_dir(out.join("conversations"))
+        .expect("conversations dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(notes.len(), 1);
+    let note = std::fs::read_to_string(&notes[0]).expect("note file");
+    assert!(note.starts_with("---\n"), "{note}");
+    assert!(note.contains(&format!("date: {}", today())), "{note}");
+    assert!(note.contains("participants: Ana, Ben"), "{note}");
+    assert!(
+        note.contains("## Notes\n\nTalked about goals.\nShe wants to lead, \"soon\"."),
+        "{note}"
+    );
+    let goals = std::fs::read_to_string(out.join("goals.md")).expect("goals.md");
+    assert!(
+        goals.contains("## Grow the team") && goals.contains("- Due: 2099-12-31"),
+        "{goals}"
+    );
+    let potentials = std::fs::read_to_string(out.join("potentials.md")).expect("potentials.md");
+    assert!(
+        potentials.contains("## Ana Lopez (in the trash)"),
+        "{potentials}"
+    );
+
+    home.ok(&["export", "--format", "csv", "--out", out_str]);
+    let csv_text = std::fs::read_to_string(out.join("notes.csv")).expect("notes.csv");
+    assert!(csv_text.starts_with(
+        "id,title,kind,date,participants,follow_up,private,commitments,agenda,notes,deleted,created,updated,conflicts\n"
+    ));
+    assert!(
+        csv_text.contains("\"Talked about goals.\nShe wants to lead, \"\"soon\"\".\""),
+        "{csv_text}"
+    );
+    let mut reader = csv::Reader::from_path(out.join("notes.csv")).expect("csv");
+    let row = reader
+        .records()
+        .next()
+        .expect("one row")
+        .expect("valid row");
+    assert_eq!(&row[0], ids[4]);
+    assert_eq!(&row[9], "Talked about goals.\nShe wants to lead, \"soon\".");
+    for file in ["goals", "commitments", "tasks", "activities", "potentials"] {
+        assert!(out.join(format!("{file}.csv")).exists(), "{file}.csv");
+    }
+
+    let (code, stderr) = home.fail(&["export", "--format", "csv", "--out", out_str]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("--force"), "{stderr}");
+    home.ok(&["export", "--format", "csv", "--out", out_str, "--force"]);
+}
+
+/// Export, import into a fresh home and export again gives the same records; a second
+/// import changes nothing.
+#[test]
+fn json_export_import_round_trip() {
+    let source = Home::new();
+    let ids = add_one_of_each(&source);
+    source.ok(&["done", &ids[2]]);
+    source.ok(&[
+        "set",
+        &ids[0],
+        "key_results=Hires: 0.1/0.3 people; NPS: 30.5/50",
+    ]);
+    source.ok(&["rm", &ids[3]]);
+    let first = source.path().join("first");
+    source.ok(&["export", "--out", first.to_str().expect("path")]);
+    let file = first.join("cairn-export.json");
+
+    let target = Home::new();
+    let summary = target.json(&["import", file.to_str().expect("path"), "--json"]);
+    assert_eq!(summary["records"], 6);
+    assert!(summary["new_ops"].as_u64().expect("count") > 6);
+    let after_first = target.everything();
+    let again = target.json(&["import", file.to_str().expect("path"), "--json"]);
+    assert_eq!(again["new_ops"], 0);
+    assert_eq!(target.everything(), after_first);
+
+    let second = target.path().join("second");
+    target.ok(&["export", "--out", second.to_str().expect("path")]);
+    assert_eq!(
+        exported_records(&second.join("cairn-export.json")),
+        exported_records(&file)
+    );
+    assert_eq!(source.everything(), after_first);
+}
+
+/// Edits of one field on two homes become a conflict showing both versions; `set` resolves it.
+#[test]
+fn conflicts_show_every_version_and_set_resolves() {
+    let a = Home::new();
+    let b = Home::new();
+    let id = a.add(&["note", "1:1", "-f", "notes=base"]);
+    let export = |home: &Home, name: &str| {
+        let dir = home.path().join(name);
+        home.ok(&["export", "--out", dir.to_str().expect("path")]);
+        dir.join("cairn-export.json")
+            .to_str()
+            .expect("path")
+            .to_owned()
+    };
+    b.ok(&["import", &export(&a, "base")]);
+    a.ok(&["set", &id, "notes=from A"]);
+    b.ok(&["set", &id, "notes=from B"]);
+    a.ok(&["import", &export(&b, "theirs")]);
+
+    let show = a.ok(&["show", &id]);
+    assert!(show.contains("Conflict in Notes: 2 versions"), "{show}");
+    assert!(show.contains("from A") && show.contains("from B"), "{show}");
+    assert!(a.ok(&["list", "notes"]).contains("conflict: notes"));
+    let json = a.json(&["show", &id, "--json"]);
+    assert_eq!(
+        json["conflicts"]["notes"]
+            .as_array()
+            .expect("versions")
+            .len(),
+        2
+    );
+    let md = a.path().join("md");
+    a.ok(&[
+        "export",
+        "--format",
+        "markdown",
+        "--out",
+        md.to_str().expect("path"),
+    ]);
+    let note_dir = md.join("conversations");
+    let file = std::fs::read_dir(&note_dir)
+        .expect("dir")
+        .next()
+        .expect("file")
+        .expect("entry");
+    let text = std::fs::read_to_string(file.path()).expect("note");
+    assert!(
+        text.contains("## Conflict in Notes") && text.contains("from B"),
+        "{text}"
+    );
+
+    a.ok(&["set", &id, "notes=merged"]);
+    let json = a.json(&["show", &id, "--json"]);
+    assert_eq!(json["conflicts"], serde_json::json!({}));
+    assert_eq!(json["fields"]["notes"], "merged");
+}
+
+/// A malformed or foreign import file is refused by name, and nothing is written.
+#[test]
+fn bad_import_files_are_refused() {
+    let home = Home::new();
+    home.add(&["goal", "Keep me"]);
+    let before = home.everything();
+    let bad = home.path().join("bad.json");
+    let cases = [
+        ("{\"format\": \"cairn-export\", ", "not JSON"),
+        ("{\"name\": \"something else\"}", "not a Cairn export"),
+        (
+            "{\"format\": \"cairn-export\", \"format_version\": 7, \"records\": []}",
+            "upgrade cairn",
+        ),
+        (
+            "{\"format\": \"cairn-export\", \"format_version\": 1, \"records\": [{\"id\": 3}]}",
+            "damaged",
+        ),
+    ];
+    for (text, hint) in cases {
+        std::fs::write(&bad, text).expect("write");
+        let (code, stderr) = home.fail(&["import", bad.to_str().expect("path")]);
+        assert_eq!(code, 1);
+        assert!(
+            stderr.contains("bad.json") && stderr.contains(hint),
+            "{stderr}"
+        );
+    }
+    let (_, stderr) = home.fail(&["import", "/nonexistent/cairn-export.json"]);
+    assert!(stderr.contains("cannot read"), "{stderr}");
+    assert_eq!(home.everything(), before);
+}
+
+/// A second cairn on the same data directory gets a clear error instead of waiting or corrupting.
+#[test]
+fn locked_replica_is_reported() {
+    let home = Home::new();
+    let paths = cairn_client::paths::Paths::under(home.path().to_owned());
+    let _held = cairn_client::replica::Replica::open(&paths.data_dir).expect("open replica");
+    let (code, stderr) = home.fail(&["list", "goals"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("another cairn is already using"),
+        "{stderr}"
+    );
+}
+
+/// `--help` of add and set lists every kind's fields with their hints.
+#[test]
+fn help_lists_fields() {
+    let home = Home::new();
+    for command in ["add", "set"] {
+        let help = home.ok(&[command, "--help"]);
+        assert!(
+            help.contains("recurrence*") && help.contains("every 2 weeks"),
+            "{help}"
+        );
+        assert!(help.contains("Examples:"), "{help}");
+    }
+}

@@ -47,9 +47,20 @@ impl Tui {
     ///
     /// # Errors
     /// When the pty or the process cannot be created.
-    pub fn spawn(program: &Path, args: &[&str], env: &[(&str, &str)], cols: u16, rows: u16) -> anyhow::Result<Self> {
+    pub fn spawn(
+        program: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        cols: u16,
+        rows: u16,
+    ) -> anyhow::Result<Self> {
         let pty = native_pty_system()
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
             .context("opening a pty")?;
         let mut command = CommandBuilder::new(program);
         command.args(args);
@@ -57,7 +68,10 @@ impl Tui {
         for (key, value) in env {
             command.env(key, value);
         }
-        let child = pty.slave.spawn_command(command).context("starting the program in the pty")?;
+        let child = pty
+            .slave
+            .spawn_command(command)
+            .context("starting the program in the pty")?;
         drop(pty.slave);
         let mut reader = pty.master.try_clone_reader().context("pty reader")?;
         let writer = pty.master.take_writer().context("pty writer")?;
@@ -79,7 +93,11 @@ impl Tui {
                 }
             }
         });
-        Ok(Self { child, writer, parser })
+        Ok(Self {
+            child,
+            writer,
+            parser,
+        })
     }
 
     /// Types `text` as keystrokes (escape sequences allowed, see [`keys`]).
@@ -87,7 +105,9 @@ impl Tui {
     /// # Errors
     /// When the pty is closed.
     pub fn send(&mut self, text: &str) -> anyhow::Result<()> {
-        self.writer.write_all(text.as_bytes()).context("writing to the pty")?;
+        self.writer
+            .write_all(text.as_bytes())
+            .context("writing to the pty")?;
         self.writer.flush().context("flushing the pty")?;
         // Give the program a moment per burst so separate keys arrive as separate events.
         std::thread::sleep(Duration::from_millis(30));
@@ -97,7 +117,10 @@ impl Tui {
     /// The screen as text, one line per row.
     #[must_use]
     pub fn screen(&self) -> String {
-        self.parser.lock().map(|p| p.screen().contents()).unwrap_or_default()
+        self.parser
+            .lock()
+            .map(|p| p.screen().contents())
+            .unwrap_or_default()
     }
 
     /// Waits until the screen contains `text`, returning the screen.
@@ -130,7 +153,10 @@ impl Tui {
             }
             if start.elapsed() > timeout {
                 let _ = self.child.kill();
-                bail!("the program did not exit; the screen was:\n{}", self.screen());
+                bail!(
+                    "the program did not exit; the screen was:\n{}",
+                    self.screen()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }

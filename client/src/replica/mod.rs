@@ -65,6 +65,28 @@ struct Inner {
 const SLED_DIR: &str = "replica";
 const LOCK_FILE: &str = "cairn.lock";
 
+/// Opens sled, waiting briefly for a previous handle of this same process to let go:
+/// we already hold the replica's lock file, so a busy sled lock can only be a
+/// just-dropped `Db` whose background flusher has not exited yet.
+fn open_sled(path: &Path) -> Result<sled::Db, ReplicaError> {
+    let mut attempts = 0;
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .cache_capacity(64 << 20)
+            .open()
+        {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock") && attempts < 100 =>
+            {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 impl Replica {
     /// Opens (or creates) the replica in `dir`.
     ///
@@ -91,10 +113,7 @@ impl Replica {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
-        let db = sled::Config::new()
-            .path(dir.join(SLED_DIR))
-            .cache_capacity(64 << 20)
-            .open()?;
+        let db = open_sled(&dir.join(SLED_DIR))?;
         let tree = db.open_tree("replica")?;
         let identity = match tree.get(keys::meta("identity"))? {
             Some(bytes) => codec::decode(&bytes)?,

@@ -84,6 +84,8 @@ pub struct RecordState {
     pub kind: Option<RecordKind>,
     /// Clock and author of the `Create` op.
     pub created: Option<(Hlc, UserId)>,
+    /// Id of that `Create`: breaks a tie between two creates with equal clocks.
+    create_op: Option<OpId>,
     pub fields: BTreeMap<String, Register>,
     /// The newest `Delete` or `Restore`: `true` means in the trash.
     trash: Option<(Hlc, OpId, bool)>,
@@ -100,6 +102,7 @@ impl RecordState {
             space: op.space,
             kind: None,
             created: None,
+            create_op: None,
             fields: BTreeMap::new(),
             trash: None,
             updated: op.at,
@@ -116,11 +119,16 @@ impl RecordState {
         self.updated = self.updated.max(op.at);
         match &op.change {
             Change::Create { kind } => {
-                // The earliest create wins, should there ever be two.
-                let earlier = self.created.is_none_or(|(at, _)| op.at < at);
+                // The earliest create wins, should there ever be two (replicas refuse a
+                // second one, but a hostile peer could send it).
+                let earlier = match (self.created, self.create_op) {
+                    (Some((at, _)), Some(id)) => (op.at, op.id) < (at, id),
+                    _ => true,
+                };
                 if earlier {
                     self.kind = Some(*kind);
                     self.created = Some((op.at, op.author));
+                    self.create_op = Some(op.id);
                 }
             }
             Change::Set {

@@ -38,10 +38,14 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(node, record, field, seen, value)| Step::Set { node, record, field, seen, value }),
         1 => (0..3u8, 0..3u8).prop_map(|(node, record)| Step::Delete { node, record }),
         1 => (0..3u8, 0..3u8).prop_map(|(node, record)| Step::Restore { node, record }),
+        1 => (0..3u8, 0..3u8, 0..6u8).prop_map(|(node, record, kind)| Step::Recreate { node, record, kind }),
     ]
 }
 
 fn value_for(field: &str, n: u16) -> Value {
+    if n % 7 == 0 {
+        return Value::Empty;
+    }
     match field {
         "status" => Value::GoalStatus(GoalStatus::ALL[usize::from(n) % GoalStatus::ALL.len()]),
         "progress" => Value::Int(i64::from(n % 101)),
@@ -120,6 +124,23 @@ fn build_ops(steps: &[Step]) -> Vec<Op> {
             }
             Step::Delete { node, record } => (*node, *record, Change::Delete),
             Step::Restore { node, record } => (*node, *record, Change::Restore),
+            Step::Recreate { node, record, kind } => {
+                ops.push(Op {
+                    id: next_id(),
+                    space,
+                    record: records[usize::from(*record)],
+                    at: Hlc {
+                        wall_ms: 1,
+                        counter: 0,
+                        node: NodeId(u64::from(*record)),
+                    },
+                    author: UserId::from_bytes([*node; 16]),
+                    change: Change::Create {
+                        kind: RecordKind::ALL[usize::from(*kind)],
+                    },
+                });
+                continue;
+            }
         };
         ops.push(Op {
             id: next_id(),

@@ -154,7 +154,8 @@ impl Replica {
                 Err(ModelError::Invalid {
                     field: "done",
                     reason: format!(
-                        "a {kind} cannot be marked done; only tasks, commitments and goals can"
+                        "{} cannot be marked done; only tasks, commitments and goals can",
+                        kind.title()
                     ),
                 }
                 .into())

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use cairn_common::codec::CodecError;
-use cairn_common::model::ModelError;
+use cairn_common::model::{ModelError, RecordKind};
 
 /// What can go wrong with the local store.
 #[derive(Debug, thiserror::Error)]
@@ -19,7 +19,7 @@ pub enum ReplicaError {
         dir: PathBuf,
         source: std::io::Error,
     },
-    #[error("the local store failed: {0}; your saved data is unchanged, try again")]
+    #[error("{}", storage_message(.0))]
     Storage(#[from] sled::Error),
     #[error("the local store holds damaged data ({0}); restore it from an export or a sync")]
     Codec(#[from] CodecError),
@@ -31,6 +31,29 @@ pub enum ReplicaError {
     Ambiguous { prefix: String, count: usize },
     #[error("a change to record {0} came before the record itself; it was not saved")]
     UnknownRecord(cairn_common::RecordId),
+    #[error("record {record} is a {from}; a change that makes it a {to} was refused")]
+    KindChange {
+        record: cairn_common::RecordId,
+        from: RecordKind,
+        to: RecordKind,
+    },
+    #[error(
+        "a change to record {record} is stamped {} ms since 1970, more than a day ahead of this \
+         machine's clock; check the clock here and on the machine it came from",
+        .at.wall_ms
+    )]
+    ClockAhead {
+        record: cairn_common::RecordId,
+        at: cairn_common::Hlc,
+    },
+    #[error(
+        "record {record} would take {bytes} bytes, more than a record may; shorten its long \
+         texts or resolve its conflicts, then try again (nothing was saved)"
+    )]
+    RecordTooLarge {
+        record: cairn_common::RecordId,
+        bytes: usize,
+    },
 }
 
 impl From<sled::transaction::TransactionError<ReplicaError>> for ReplicaError {
@@ -39,5 +62,15 @@ impl From<sled::transaction::TransactionError<ReplicaError>> for ReplicaError {
             sled::transaction::TransactionError::Abort(e) => e,
             sled::transaction::TransactionError::Storage(e) => Self::Storage(e),
         }
+    }
+}
+
+fn storage_message(error: &sled::Error) -> String {
+    match error {
+        sled::Error::Corruption { .. } => format!(
+            "the local store is damaged ({error}); move the data directory aside and restore \
+             from an export (`cairn import`) or, with a server, a fresh sync"
+        ),
+        _ => format!("the local store failed: {error}; your saved data is unchanged, try again"),
     }
 }

@@ -58,11 +58,25 @@ struct Inner {
     /// Serializes commits (read-modify-write of record states) and guards the clock.
     /// A std mutex: it is held only around synchronous sled calls, never across awaits.
     writer: Mutex<HlcClock>,
+    /// Blob files already fsynced, so each commit syncs only new ones.
+    synced_blobs: Mutex<std::collections::HashSet<std::ffi::OsString>>,
     /// Held for the replica's lifetime so a second `cairn` gets a clear error.
     _lock: File,
 }
 
 const SLED_DIR: &str = "replica";
+/// Largest encoded record state accepted on write; well under the codec's decode
+/// limit so that everything stored can be read back.
+const MAX_RECORD_BYTES: usize = 16 << 20;
+/// How far ahead of this machine's clock an op may be. A peer's clock can be off by
+/// minutes; one from the far future would pin this replica's clock there for good.
+const MAX_CLOCK_AHEAD_MS: u64 = 24 * 60 * 60 * 1000;
+
+fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
 const LOCK_FILE: &str = "cairn.lock";
 
 /// Opens sled, waiting briefly for a previous handle of this same process to let go:
@@ -87,6 +101,18 @@ fn open_sled(path: &Path) -> Result<sled::Db, ReplicaError> {
     }
 }
 
+/// Personnel data: the data directory is readable by its owner only.
+#[cfg(unix)]
+fn restrict_to_owner(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(not(unix))]
+fn restrict_to_owner(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
 impl Replica {
     /// Opens (or creates) the replica in `dir`.
     ///
@@ -98,6 +124,7 @@ impl Replica {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
+        restrict_to_owner(dir).map_err(io)?;
         let lock = File::options()
             .create(true)
             .truncate(false)
@@ -130,6 +157,7 @@ impl Replica {
                 tree,
                 identity,
                 writer: Mutex::new(clock),
+                synced_blobs: Mutex::new(std::collections::HashSet::new()),
                 _lock: lock,
             }),
         };
@@ -228,6 +256,7 @@ impl Replica {
         let mut seen = std::collections::HashSet::new();
         let mut next_seq = self.outbox_next_seq()?;
         let mut new_ops = 0;
+        let now_ms = wall_clock_ms();
         for op in ops {
             if !seen.insert(op.id) || tree.contains_key(keys::op(&op.id))? {
                 continue;
@@ -241,10 +270,23 @@ impl Replica {
             };
             let kind = match (&op.change, state.kind) {
                 (Change::Create { kind }, None) => *kind,
+                (Change::Create { kind: new }, Some(kind)) if *new != kind => {
+                    return Err(ReplicaError::KindChange {
+                        record: op.record,
+                        from: kind,
+                        to: *new,
+                    });
+                }
                 (_, Some(kind)) => kind,
                 (_, None) => return Err(ReplicaError::UnknownRecord(op.record)),
             };
             op.validate(kind)?;
+            if op.at.wall_ms > now_ms.saturating_add(MAX_CLOCK_AHEAD_MS) {
+                return Err(ReplicaError::ClockAhead {
+                    record: op.record,
+                    at: op.at,
+                });
+            }
             state.apply(op);
             clock.observe(op.at);
             batch.insert(&keys::op(&op.id)[..], codec::encode(op)?);
@@ -264,7 +306,16 @@ impl Replica {
             return Ok(CommitSummary::default());
         }
         for (id, state) in &states {
-            batch.insert(&keys::record(id)[..], codec::encode(state)?);
+            let bytes = codec::encode(state)?;
+            // Whatever is written must decode again: a record past the decode limit
+            // would make every later read of the replica fail.
+            if bytes.len() > MAX_RECORD_BYTES {
+                return Err(ReplicaError::RecordTooLarge {
+                    record: *id,
+                    bytes: bytes.len(),
+                });
+            }
+            batch.insert(&keys::record(id)[..], bytes);
         }
         batch.insert(keys::meta("clock"), codec::encode(&*clock)?);
         batch.insert(keys::meta("outbox_next"), &next_seq.to_be_bytes()[..]);
@@ -276,28 +327,59 @@ impl Replica {
         })
     }
 
-    /// Flushes sled and then fsyncs its data file: sled 0.34's flush alone does not
-    /// reach the disk on power loss (sled#1452).
+    /// Flushes sled and then fsyncs its data file and any new blob files: sled 0.34's
+    /// flush alone does not reach the disk on power loss (sled#1452), and values over
+    /// about 128 KiB live in `blobs/`, one file each, which sled never fsyncs.
     fn make_durable(&self) -> Result<(), ReplicaError> {
         self.inner.db.flush()?;
-        let data_file = self.inner.dir.join(SLED_DIR).join("db");
+        let sled_dir = self.inner.dir.join(SLED_DIR);
         let io = |source| ReplicaError::Io {
             dir: self.inner.dir.clone(),
             source,
         };
-        File::open(&data_file)
+        File::open(sled_dir.join("db"))
             .and_then(|f| f.sync_all())
             .map_err(io)?;
+        let blobs = sled_dir.join("blobs");
+        if blobs.is_dir() {
+            let mut synced = self
+                .inner
+                .synced_blobs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut any_new = false;
+            for entry in std::fs::read_dir(&blobs).map_err(io)? {
+                let name = entry.map_err(io)?.file_name();
+                if !synced.contains(&name) {
+                    match File::open(blobs.join(&name)).and_then(|f| f.sync_all()) {
+                        Ok(()) => {}
+                        // sled may remove an old blob between listing and opening it.
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(io(e)),
+                    }
+                    synced.insert(name);
+                    any_new = true;
+                }
+            }
+            if any_new {
+                File::open(&blobs).and_then(|d| d.sync_all()).map_err(io)?;
+            }
+        }
         Ok(())
     }
 
     fn outbox_next_seq(&self) -> Result<u64, ReplicaError> {
-        Ok(self
-            .inner
-            .tree
-            .get(keys::meta("outbox_next"))?
-            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-            .map_or(0, u64::from_be_bytes))
+        match self.inner.tree.get(keys::meta("outbox_next"))? {
+            None => Ok(0),
+            // A damaged counter must not restart at 0 and overwrite queued ops.
+            Some(v) => <[u8; 8]>::try_from(v.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| {
+                    ReplicaError::Codec(codec::CodecError::Malformed(
+                        "the outbox counter is damaged".into(),
+                    ))
+                }),
+        }
     }
 
     /// Number of local ops not yet pushed to a server.
@@ -410,9 +492,6 @@ impl Replica {
             let hex = state.id.0.simple().to_string();
             if state.is_complete() && (hex.ends_with(&wanted) || hex.starts_with(&wanted)) {
                 found.push(state);
-                if found.len() > 1 {
-                    break;
-                }
             }
         }
         match found.len() {

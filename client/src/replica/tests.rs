@@ -225,3 +225,92 @@ fn bad_import_writes_nothing() {
     assert!(replica.record(&id).expect("read").is_none());
     assert_eq!(replica.outbox_len(), 0);
 }
+
+/// An op from far in the future is refused: it would pin this replica's clock there.
+#[test]
+fn far_future_clock_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replica = Replica::open(dir.path()).expect("open");
+    let space = replica.identity().personal_space;
+    let (_, mut ops) = replica
+        .create_ops(RecordKind::Goal, space, title("Future"), today())
+        .expect("ops");
+    for op in &mut ops {
+        op.at.wall_ms = u64::MAX;
+    }
+    assert!(matches!(
+        replica.import_ops(&ops, &[]),
+        Err(ReplicaError::ClockAhead { .. })
+    ));
+    assert_eq!(replica.outbox_len(), 0);
+    // The local clock is untouched: a new op is stamped near now.
+    let op = replica.stamp(space, RecordId::new(), Change::Delete);
+    assert!(op.at.wall_ms < u64::MAX / 2);
+}
+
+/// A second Create that would turn a record into another kind is refused.
+#[test]
+fn kind_change_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replica = Replica::open(dir.path()).expect("open");
+    let space = replica.identity().personal_space;
+    let (id, ops) = replica
+        .create_ops(RecordKind::Goal, space, title("Stay a goal"), today())
+        .expect("ops");
+    replica.commit(&ops).expect("commit");
+    let hostile = replica.stamp(
+        space,
+        id,
+        Change::Create {
+            kind: RecordKind::Potential,
+        },
+    );
+    assert!(matches!(
+        replica.commit(&[hostile]),
+        Err(ReplicaError::KindChange { .. })
+    ));
+    assert_eq!(
+        replica.record(&id).expect("read").expect("present").kind,
+        Some(RecordKind::Goal)
+    );
+}
+
+/// A record that would grow past the size that can be read back is refused, and the
+/// replica stays readable.
+#[test]
+fn oversized_record_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replica = Replica::open(dir.path()).expect("open");
+    let space = replica.identity().personal_space;
+    let (id, ops) = replica
+        .create_ops(RecordKind::Note, space, title("Big"), today())
+        .expect("ops");
+    replica.commit(&ops).expect("commit");
+    // Seventeen concurrent 1 MiB versions of the notes: each passes the field check,
+    // together they pass the record limit.
+    let text = "x".repeat(1 << 20);
+    let versions: Vec<Op> = (0..17)
+        .map(|_| {
+            replica.stamp(
+                space,
+                id,
+                Change::Set {
+                    field: "notes".into(),
+                    value: Value::Text(text.clone()),
+                    replaces: vec![],
+                },
+            )
+        })
+        .collect();
+    assert!(matches!(
+        replica.commit(&versions),
+        Err(ReplicaError::RecordTooLarge { .. })
+    ));
+    assert_eq!(
+        replica
+            .list(RecordKind::Note, false)
+            .expect("still readable")
+            .len(),
+        1
+    );
+}

@@ -24,6 +24,15 @@ pub enum Recurrence {
 pub struct RecurrenceError(String);
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const WEEKDAY_NAMES: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
 
 impl Recurrence {
     /// The first due date strictly after `done_on`.
@@ -87,9 +96,9 @@ impl Recurrence {
         }
         let mut days = Vec::new();
         for part in rest.split([',', ' ']).filter(|p| !p.is_empty()) {
-            let index = WEEKDAYS
+            let index = WEEKDAY_NAMES
                 .iter()
-                .position(|d| part.starts_with(d))
+                .position(|name| part.len() >= 3 && name.starts_with(part))
                 .ok_or_else(err)?;
             days.push(index as u8);
         }
@@ -160,6 +169,11 @@ mod tests {
         }
         assert!(Recurrence::parse("every 0 days").is_err());
         assert!(Recurrence::parse("fortnightly").is_err());
+        assert!(Recurrence::parse("monkey").is_err());
+        assert_eq!(
+            Recurrence::parse("Tuesday, thurs"),
+            Ok(Recurrence::Weekdays(vec![1, 3]))
+        );
         assert!(Recurrence::parse("").is_err());
     }
 

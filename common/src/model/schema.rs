@@ -558,19 +558,36 @@ impl FieldSpec {
                 if s.contains(['\n', '\r']) {
                     return Err(self.invalid("must be one line; use a long-text field for more"));
                 }
+                if s.chars().any(char::is_control) {
+                    return Err(self.invalid(
+                        "contains control characters (such as terminal escapes); remove them",
+                    ));
+                }
                 if s.chars().count() > max_chars {
                     return Err(self.invalid(format!("at most {max_chars} characters")));
                 }
                 true
             }
             (T::LongText, Value::Text(s)) => {
+                if s.chars()
+                    .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+                {
+                    return Err(self.invalid(
+                        "contains control characters (such as terminal escapes); remove them",
+                    ));
+                }
                 if s.len() > MAX_LONG_TEXT {
                     return Err(self.invalid("longer than 1 MiB; split it or attach a file"));
                 }
                 true
             }
-            (T::Date, Value::Date(_))
-            | (T::Bool, Value::Bool(_))
+            (T::Date, Value::Date(d)) => {
+                if !date_in_range(*d) {
+                    return Err(self.invalid(DATE_RANGE));
+                }
+                true
+            }
+            (T::Bool, Value::Bool(_))
             | (T::GoalStatus, Value::GoalStatus(_))
             | (T::CommitmentStatus, Value::CommitmentStatus(_))
             | (T::NoteKind, Value::NoteKind(_))
@@ -591,12 +608,14 @@ impl FieldSpec {
             (T::Refs(_), Value::Refs(ids)) => ids.len() <= MAX_LIST_ITEMS,
             (T::List, Value::List(items)) => {
                 if items.len() > MAX_LIST_ITEMS
-                    || items
-                        .iter()
-                        .any(|i| i.contains(['\n', ',']) || i.chars().count() > NAME)
+                    || items.iter().any(|i| {
+                        i.contains(',')
+                            || i.chars().any(char::is_control)
+                            || i.chars().count() > NAME
+                    })
                 {
                     return Err(
-                        self.invalid("entries must be short, without commas or line breaks")
+                        self.invalid("entries must be short, without commas or control characters")
                     );
                 }
                 true
@@ -608,14 +627,25 @@ impl FieldSpec {
                             || !k.target.is_finite()
                             || k.name.trim().is_empty()
                             || k.name.chars().count() > TITLE
+                            || format!("{}{}", k.name, k.unit).contains(';')
+                            || format!("{}{}", k.name, k.unit)
+                                .chars()
+                                .any(char::is_control)
                     })
                 {
-                    return Err(self.invalid("each key result needs a name and finite numbers"));
+                    return Err(
+                        self.invalid("each key result needs a name (no `;`) and finite numbers")
+                    );
                 }
                 true
             }
             (T::Recurrence, Value::Recurrence(r)) => r.is_valid(),
-            (T::Dates, Value::Dates(d)) => d.len() <= 100_000 && d.windows(2).all(|w| w[0] < w[1]),
+            (T::Dates, Value::Dates(d)) => {
+                if !d.iter().all(|d| date_in_range(*d)) {
+                    return Err(self.invalid(DATE_RANGE));
+                }
+                d.len() <= 100_000 && d.windows(2).all(|w| w[0] < w[1])
+            }
             _ => false,
         };
         if fits {
@@ -624,6 +654,13 @@ impl FieldSpec {
             Err(self.invalid(format!("a {value:?} does not fit a {:?} field", self.ty)))
         }
     }
+}
+
+const DATE_RANGE: &str = "dates must lie between the years 1900 and 9999";
+
+/// Dates people mean: also keeps every stored date writable as `YYYY-MM-DD`.
+fn date_in_range(date: NaiveDate) -> bool {
+    (1900..=9999).contains(&chrono::Datelike::year(&date))
 }
 
 fn split_list(text: &str, sep: char) -> impl Iterator<Item = &str> {
@@ -779,6 +816,21 @@ mod tests {
         );
         assert!(spec_of(RecordKind::Goal, "colour").is_err());
         assert!(title.check(&Value::Int(3)).is_err());
+    }
+
+    /// Control characters (terminal escapes) and dates outside 1900–9999 are refused.
+    #[test]
+    fn hostile_text_and_dates_are_refused() {
+        let title = spec_of(RecordKind::Goal, "title").expect("title");
+        assert!(title.parse("\u{1b}[2Jgone", today()).is_err());
+        let notes = spec_of(RecordKind::Note, "notes").expect("notes");
+        assert!(notes.parse("line\n\tindented", today()).is_ok());
+        assert!(notes.parse("bell\u{7}", today()).is_err());
+        let due = spec_of(RecordKind::Goal, "due").expect("due");
+        assert!(due.parse("+9999999d", today()).is_err());
+        assert!(due.parse("0000-01-01", today()).is_err());
+        let tags = spec_of(RecordKind::Goal, "tags").expect("tags");
+        assert!(tags.check(&Value::List(vec!["a\u{1b}b".into()])).is_err());
     }
 
     /// Relative dates count from today.

@@ -30,6 +30,13 @@ enum Step {
         node: u8,
         record: u8,
     },
+    /// A second `Create` with the same clock as the first: replicas refuse it, but a
+    /// hostile peer could send it, and the merge must still be order-independent.
+    Recreate {
+        node: u8,
+        record: u8,
+        kind: u8,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -43,7 +50,7 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 fn value_for(field: &str, n: u16) -> Value {
-    if n % 7 == 0 {
+    if n.is_multiple_of(7) {
         return Value::Empty;
     }
     match field {

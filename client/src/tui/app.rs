@@ -59,6 +59,8 @@ pub struct App {
     pub(super) views: [ListView; 6],
     pub(super) detail: Detail,
     pub(super) popup: Option<Popup>,
+    /// A form or conflict popup whose save is in flight (see `editing::FormPopup`).
+    pub(super) parked: Option<Popup>,
     /// Writes sent to the worker and not answered yet.
     pub(super) saving: usize,
     /// The last write failed: what the person asked for is not on disk.
@@ -123,6 +125,7 @@ impl App {
             views: std::array::from_fn(|_| ListView::new()),
             detail: Detail::default(),
             popup: None,
+            parked: None,
             saving: 0,
             unsaved: false,
             outbox: 0,

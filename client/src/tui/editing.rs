@@ -12,23 +12,24 @@ use super::form::RecordForm;
 use super::popup::{ConflictOutcome, FormOutcome};
 use super::text;
 
-/// The form popup: the form, the state it was opened on, and whether its save is on
-/// its way to disk (the form stays open until it is, so an error loses nothing).
+/// The form popup: the form and the state it was opened on.
+///
+/// On save the popup closes at once, so the keys that follow go to the list, but it is
+/// kept aside (`App::parked`) until the write is durable: should the write fail, it
+/// comes back with everything typed.
 #[derive(Debug)]
 pub struct FormPopup {
     pub form: RecordForm,
     /// The record as it was when the form opened; `None` for a new record. Edits
     /// replace what the person saw, so a concurrent change elsewhere becomes a conflict.
     pub base: Option<Box<RecordState>>,
-    pub saving: bool,
 }
 
-/// The conflict popup and the state it resolves.
+/// The conflict popup and the state it resolves (parked like the form while saving).
 #[derive(Debug)]
 pub struct ConflictPopup {
     pub view: ConflictView,
     pub base: Box<RecordState>,
-    pub saving: bool,
 }
 
 impl App {
@@ -43,7 +44,6 @@ impl App {
                     self.popup = Some(Popup::Form(Box::new(FormPopup {
                         form,
                         base: Some(Box::new(state)),
-                        saving: false,
                     })));
                 }
             }
@@ -55,7 +55,6 @@ impl App {
                             self.popup = Some(Popup::Conflict(Box::new(ConflictPopup {
                                 view,
                                 base: Box::new(state),
-                                saving: false,
                             })));
                         }
                     }
@@ -72,7 +71,6 @@ impl App {
         self.popup = Some(Popup::Form(Box::new(FormPopup {
             form: RecordForm::new_record(kind, self.today),
             base: None,
-            saving: false,
         })));
     }
 
@@ -97,10 +95,6 @@ impl App {
         let Some(Popup::Form(popup)) = &mut self.popup else {
             return Vec::new();
         };
-        if popup.saving {
-            // The save is on its way; a second ctrl-s must not create a second record.
-            return Vec::new();
-        }
         match popup.form.handle_key(key, &self.config.keys) {
             FormOutcome::Consumed | FormOutcome::Ignored => Vec::new(),
             FormOutcome::Cancelled => {
@@ -134,7 +128,7 @@ impl App {
                         fields,
                     },
                 };
-                popup.saving = true;
+                self.parked = self.popup.take();
                 self.write(write)
             }
         }
@@ -145,9 +139,6 @@ impl App {
         let Some(Popup::Conflict(popup)) = &mut self.popup else {
             return Vec::new();
         };
-        if popup.saving {
-            return Vec::new();
-        }
         match popup.view.handle_key(key, &self.config.keys) {
             ConflictOutcome::Consumed | ConflictOutcome::Ignored => Vec::new(),
             ConflictOutcome::Cancelled => {
@@ -164,8 +155,8 @@ impl App {
                 .into_iter()
                 .collect(),
             ConflictOutcome::Resolve { field, value } => {
-                popup.saving = true;
                 let base = popup.base.clone();
+                self.parked = self.popup.take();
                 self.write(Write::Resolve { base, field, value })
             }
         }
@@ -181,43 +172,31 @@ impl App {
         }
     }
 
-    /// Closes the popup whose save just finished; after an error it stays open with
-    /// everything typed, ready for another try.
+    /// Settles the popup parked while its save ran: after an error it comes back with
+    /// everything typed; after resolving one field, the fields still in conflict are
+    /// shown.
     pub(super) fn after_popup_save(&mut self, report: &SaveReport) {
-        let ok = report.result.is_ok();
-        match &mut self.popup {
-            Some(Popup::Form(popup))
-                if popup.saving
-                    && matches!(report.write, WriteKind::Create | WriteKind::Update) =>
-            {
-                popup.saving = false;
-                if ok {
-                    self.popup = None;
-                }
-            }
-            Some(Popup::Conflict(popup)) if popup.saving && report.write == WriteKind::Resolve => {
-                popup.saving = false;
-                if !ok {
-                    return;
-                }
-                // Another field may still be in conflict: show what is left.
-                let fresh = report
-                    .result
-                    .as_ref()
-                    .ok()
-                    .and_then(|states| states.iter().find(|s| s.id == popup.base.id));
-                match fresh.and_then(|state| Some((ConflictView::new(state, self.today)?, state))) {
-                    Some((view, state)) => {
-                        popup.view = view;
-                        *popup.base = state.clone();
-                    }
-                    None => self.popup = None,
+        let parked = match (&self.parked, report.write) {
+            (Some(Popup::Form(_)), WriteKind::Create | WriteKind::Update)
+            | (Some(Popup::Conflict(_)), WriteKind::Resolve) => self.parked.take(),
+            _ => None,
+        };
+        match (parked, &report.result) {
+            (Some(popup), Err(_)) => self.popup = Some(popup),
+            (Some(Popup::Conflict(popup)), Ok(states)) if self.popup.is_none() => {
+                let fresh = states.iter().find(|s| s.id == popup.base.id);
+                if let Some(state) = fresh
+                    && let Some(view) = ConflictView::new(state, self.today)
+                {
+                    self.popup = Some(Popup::Conflict(Box::new(ConflictPopup {
+                        view,
+                        base: Box::new(state.clone()),
+                    })));
                 }
             }
             _ => {}
         }
-        if ok
-            && report.write == WriteKind::Create
+        if report.write == WriteKind::Create
             && let Ok(states) = &report.result
             && let Some(created) = states.first()
         {
@@ -243,5 +222,6 @@ impl App {
     /// Whether an open form holds changes not yet saved.
     pub(super) fn form_changed(&self) -> bool {
         matches!(&self.popup, Some(Popup::Form(popup)) if popup.form.is_changed())
+            || self.parked.is_some()
     }
 }

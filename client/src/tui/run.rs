@@ -10,7 +10,7 @@ use std::time::Duration;
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -130,9 +130,20 @@ impl Screen {
         self.leave();
         let edited = super::external_editor::edit_in_external_editor(text, label)
             .map_err(|e| format!("{e:#}"));
+        // A fresh terminal has empty buffers, so the next draw paints every cell.
+        // (`Terminal::clear` would do too, but it asks the terminal for the cursor
+        // position and waits for an answer some terminals never give.)
         let back = enable_raw_mode()
-            .and_then(|()| execute!(stdout(), EnterAlternateScreen, EnableMouseCapture))
-            .and_then(|()| self.terminal.clear());
+            .and_then(|()| {
+                execute!(
+                    stdout(),
+                    EnterAlternateScreen,
+                    EnableMouseCapture,
+                    Clear(ClearType::All)
+                )
+            })
+            .and_then(|()| Terminal::new(CrosstermBackend::new(stdout())))
+            .map(|terminal| self.terminal = terminal);
         match (edited, back) {
             (edited, Ok(())) => edited,
             // The edit is returned even if the screen did not come back cleanly.

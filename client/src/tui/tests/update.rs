@@ -393,3 +393,33 @@ fn saved_states_update_the_index() {
     assert_eq!(f.titles()[0], "Hiring fair", "newest first");
     assert_eq!(f.app.weeks.minutes[11], 60 + 180 + 240);
 }
+
+/// The form closes on save, so keys go back to the list at once; if the write fails,
+/// the form comes back with everything typed and the error is shown.
+#[test]
+fn failed_save_brings_the_form_back() {
+    let mut f = Fixture::new();
+    f.press("n");
+    f.type_text("Keep me");
+    let effects = f.app.update(Action::Key(key("ctrl-s")));
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Write(Write::Create { .. })]
+    ));
+    assert!(f.app.popup().is_none(), "closed while saving");
+    f.app.update(Action::Key(key("j")));
+    f.app.update(Action::Saved(crate::tui::action::SaveReport {
+        write: crate::tui::action::WriteKind::Create,
+        result: Err("the disk is full; free some space and save again".into()),
+        outbox: 0,
+    }));
+    let Some(Popup::Form(popup)) = f.app.popup() else {
+        panic!("form back after the error");
+    };
+    assert_eq!(popup.form.field_text("title").as_deref(), Some("Keep me"));
+    assert!(
+        f.app
+            .message()
+            .is_some_and(|m| m.error && m.text.contains("disk is full"))
+    );
+}

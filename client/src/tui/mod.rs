@@ -1,23 +1,71 @@
-//! The terminal UI. (Being built: the `tui` branch replaces this placeholder.)
+//! The terminal UI (`cairn` with no arguments).
+//!
+//! # Layout
+//! - [`App`] (`app.rs`): the state. [`App::update`] (`update.rs`) takes an [`Action`]
+//!   and returns [`Effect`]s, with no I/O; [`App::draw`] (`draw.rs`) only reads.
+//! - `run.rs`: the driver: terminal events in, effects out; writes go to a worker
+//!   thread (`worker.rs`) that owns a replica clone, so fsync never blocks drawing.
+//! - `index.rs`, `view.rs`: the in-memory row index of every record and the filtered,
+//!   sorted window of the current kind. Only the selected record is held in full.
+//! - One file per component: `tabs.rs`, `list.rs`, `detail.rs`, `status_bar.rs`,
+//!   `help.rs`, `palette.rs`, `history.rs`, `charts.rs`, `potential_grid.rs`; the
+//!   popups `form.rs` (with `line_input.rs`, `text_editor.rs`) and `conflict.rs`
+//!   report outcomes (`popup.rs`); `external_editor.rs` runs `$VISUAL`/`$EDITOR`.
+//! - `keys.rs`, `theme.rs`, `config.rs`: bindings and colours, overridable in
+//!   `config.toml` (`[keys]`, `[colors]`); `text.rs`: every user-facing string.
+//!
+//! # For benchmarks
+//! ```no_run
+//! use cairn_client::replica::Replica;
+//! use cairn_client::tui::{Action, App, Config};
+//! use ratatui::{Terminal, backend::TestBackend};
+//!
+//! fn bench(replica: &Replica, today: chrono::NaiveDate) -> anyhow::Result<()> {
+//! let mut app = App::new(replica, Config::default(), today)?; // reads every record once
+//! let mut terminal = Terminal::new(TestBackend::new(120, 40))?;
+//! app.update(Action::Resize { width: 120, height: 40 });
+//! terminal.draw(|frame| app.draw(frame))?; // one frame
+//! app.update(Action::FilterChar('a')); // one filter keystroke
+//! Ok(())
+//! }
+//! ```
 
+mod action;
+mod app;
+mod charts;
+mod config;
 pub mod conflict;
+mod detail;
+mod draw;
+mod editing;
 pub mod external_editor;
 pub mod form;
+mod help;
+mod history;
+mod index;
 pub mod keys;
 pub mod line_input;
+mod list;
+mod palette;
 pub mod popup;
+mod potential_grid;
+mod run;
+mod status_bar;
+mod tabs;
+mod text;
 pub mod text_editor;
 pub mod theme;
+mod update;
+mod view;
+mod worker;
 
 #[cfg(test)]
 mod test_support;
+#[cfg(test)]
+mod tests;
 
-use crate::paths::Paths;
-
-/// Runs the TUI on the local replica until the user quits.
-///
-/// # Errors
-/// When the terminal or the replica cannot be opened.
-pub fn run(paths: &Paths) -> anyhow::Result<()> {
-    anyhow::bail!("the TUI is not built yet (data dir {:?})", paths.data_dir)
-}
+pub use action::{Action, Command, Effect, HistoryLine, SaveReport, Write, WriteKind};
+pub use app::{App, Message};
+pub use config::{Config, ConfigError};
+pub use run::run;
+pub use worker::{load, load_history, perform_write};

@@ -1,0 +1,176 @@
+//! What goes into [`App::update`](super::App::update) (actions) and what comes out
+//! (effects). Actions are plain data, so the state machine can be driven by tests and
+//! benches without a terminal; effects name the slow or outside work the driver does.
+
+use cairn_common::model::{RecordKind, SpaceId, Value};
+use cairn_common::{RecordId, RecordState};
+use chrono::NaiveDate;
+use crossterm::event::{KeyEvent, MouseEvent};
+
+/// Something that happened: a key, a resize, or a result of an [`Effect`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// A key press from the terminal, read through the key bindings.
+    Key(KeyEvent),
+    /// A mouse event (wheel scrolls the list).
+    Mouse(MouseEvent),
+    /// The terminal's new size.
+    Resize { width: u16, height: u16 },
+    /// Types one character into the filter, opening it if it is closed.
+    FilterChar(char),
+    /// Runs a command directly (what the palette and key bindings lead to).
+    Run(Command),
+    /// The full state of a record, read for the detail pane.
+    Loaded {
+        id: RecordId,
+        result: Result<Option<RecordState>, String>,
+    },
+    /// The change history of a record, one line per op.
+    HistoryLoaded {
+        id: RecordId,
+        result: Result<Vec<HistoryLine>, String>,
+    },
+    /// A write finished (or failed) on the worker.
+    Saved(SaveReport),
+    /// The external editor returned the edited text, or why it could not run.
+    EditorClosed(Result<String, String>),
+    /// The date changed while the app ran: overdue flags are recomputed.
+    NewDay(NaiveDate),
+}
+
+/// Work for the driver. [`App::update`](super::App::update) never does I/O itself.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Read one record for the detail pane; answer with [`Action::Loaded`].
+    Load(RecordId),
+    /// Read a record's history; answer with [`Action::HistoryLoaded`].
+    LoadHistory(RecordId),
+    /// Commit a change on the worker thread; answer with [`Action::Saved`].
+    Write(Write),
+    /// Suspend the terminal and edit `text` (the field `label`) in `$VISUAL`/`$EDITOR`;
+    /// answer with [`Action::EditorClosed`].
+    OpenEditor { label: String, text: String },
+    /// Leave the app (after pending writes are durable).
+    Quit,
+}
+
+/// A change to commit. The worker turns it into ops with the replica's draft functions
+/// (`create_ops`, `update_ops`, `delete_op`, `restore_op`, `done_ops`, `set_op`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Write {
+    Create {
+        kind: RecordKind,
+        space: SpaceId,
+        fields: Vec<(String, Value)>,
+        today: NaiveDate,
+    },
+    /// Edits relative to the state the person saw, so a concurrent change elsewhere
+    /// turns into a visible conflict instead of being overwritten.
+    Update {
+        base: Box<RecordState>,
+        fields: Vec<(String, Value)>,
+    },
+    Delete {
+        id: RecordId,
+    },
+    Restore {
+        id: RecordId,
+    },
+    Done {
+        id: RecordId,
+        today: NaiveDate,
+    },
+    /// Resolves a conflict: one value replaces every current value of the field.
+    Resolve {
+        base: Box<RecordState>,
+        field: String,
+        value: Value,
+    },
+}
+
+impl Write {
+    /// The record the write is about, if it exists already.
+    #[must_use]
+    pub fn record(&self) -> Option<RecordId> {
+        match self {
+            Self::Create { .. } => None,
+            Self::Update { base, .. } | Self::Resolve { base, .. } => Some(base.id),
+            Self::Delete { id } | Self::Restore { id } | Self::Done { id, .. } => Some(*id),
+        }
+    }
+}
+
+/// The outcome of a [`Write`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct SaveReport {
+    /// What was asked, for the status message.
+    pub write: WriteKind,
+    /// The new states of the records that changed, or the error to show.
+    pub result: Result<Vec<RecordState>, String>,
+    /// Local changes not yet pushed to a server, after this write.
+    pub outbox: usize,
+}
+
+/// Which kind of write a report is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteKind {
+    Create,
+    Update,
+    Delete,
+    Restore,
+    Done,
+    Resolve,
+}
+
+impl From<&Write> for WriteKind {
+    fn from(write: &Write) -> Self {
+        match write {
+            Write::Create { .. } => Self::Create,
+            Write::Update { .. } => Self::Update,
+            Write::Delete { .. } => Self::Delete,
+            Write::Restore { .. } => Self::Restore,
+            Write::Done { .. } => Self::Done,
+            Write::Resolve { .. } => Self::Resolve,
+        }
+    }
+}
+
+/// One line of a record's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryLine {
+    pub when: String,
+    pub who: String,
+    pub what: String,
+}
+
+/// Everything the user can ask for by name: key bindings and the palette lead here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    Quit,
+    Help,
+    Palette,
+    Filter,
+    ClearFilter,
+    NextTab,
+    PrevTab,
+    GoTo(RecordKind),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    /// A new record of the current kind.
+    New,
+    /// A new record of this kind (switches to its tab).
+    NewOf(RecordKind),
+    Edit,
+    Delete,
+    Restore,
+    Done,
+    ToggleTrash,
+    SortNext,
+    SortReverse,
+    Conflicts,
+    History,
+}

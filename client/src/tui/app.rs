@@ -1,0 +1,246 @@
+//! The application state. [`App::new`] reads the replica once to build the row index;
+//! from then on [`App::update`](super::update) changes the state without I/O and
+//! [`App::draw`](super::draw) only reads it.
+
+use cairn_common::model::{RecordKind, SpaceId};
+use cairn_common::{RecordId, RecordState};
+use chrono::NaiveDate;
+
+use super::charts::WeekTotals;
+use super::config::Config;
+use super::editing::{ConflictPopup, FormPopup};
+use super::help::HelpView;
+use super::history::HistoryView;
+use super::index::Index;
+use super::palette::Palette;
+use super::potential_grid::Grid;
+use super::view::ListView;
+use crate::replica::Replica;
+
+/// The popup over the main screen, if any. Only one is open at a time; it gets every key.
+#[derive(Debug)]
+pub enum Popup {
+    Help(HelpView),
+    Palette(Palette),
+    History(HistoryView),
+    Form(Box<FormPopup>),
+    Conflict(Box<ConflictPopup>),
+}
+
+/// The record shown in the detail pane: only the selected one is held in full.
+#[derive(Debug, Default)]
+pub struct Detail {
+    /// The record the pane is about (the selection).
+    pub id: Option<RecordId>,
+    /// Its full state once loaded.
+    pub state: Option<RecordState>,
+    /// Why it could not be loaded.
+    pub error: Option<String>,
+}
+
+/// A line for the status bar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+    pub error: bool,
+}
+
+/// The whole state of the TUI.
+#[derive(Debug)]
+pub struct App {
+    pub(super) config: Config,
+    pub(super) today: NaiveDate,
+    /// Where new records go.
+    pub(super) space: SpaceId,
+    pub(super) space_name: String,
+    pub(super) index: Index,
+    pub(super) tab: RecordKind,
+    pub(super) trash: bool,
+    pub(super) views: [ListView; 6],
+    pub(super) detail: Detail,
+    pub(super) popup: Option<Popup>,
+    /// A form or conflict popup whose save is in flight (see `editing::FormPopup`).
+    pub(super) parked: Option<Popup>,
+    /// Writes sent to the worker and not answered yet.
+    pub(super) saving: usize,
+    /// The last write failed: what the person asked for is not on disk.
+    pub(super) unsaved: bool,
+    /// Local changes waiting to be pushed to a server.
+    pub(super) outbox: usize,
+    pub(super) message: Option<Message>,
+    /// Terminal size, for paging and scrolling.
+    pub(super) size: (u16, u16),
+    /// Pictures of the current view (activities per week, the potential grid).
+    pub(super) weeks: WeekTotals,
+    pub(super) grid: Grid,
+    pub(super) quitting: bool,
+}
+
+impl App {
+    /// Builds the app from every record of the replica: the row index of all kinds and
+    /// the full state of the first selected record. This is the only place the app
+    /// reads the replica; afterwards it asks for reads through effects.
+    ///
+    /// # Errors
+    /// When the replica cannot be read (the message says what to do).
+    pub fn new(replica: &Replica, config: Config, today: NaiveDate) -> anyhow::Result<Self> {
+        let states = replica
+            .records()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(anyhow::Error::from)?;
+        let identity = replica.identity();
+        let space_name = replica
+            .spaces()?
+            .into_iter()
+            .find(|s| s.id == identity.personal_space)
+            .map_or_else(|| "Personal".to_owned(), |s| s.name);
+        let mut app = Self::from_states(states, config, today, identity.personal_space, space_name);
+        app.outbox = replica.outbox_len();
+        if let Some(id) = app.detail.id {
+            app.detail.state = replica.record(&id)?;
+        }
+        Ok(app)
+    }
+
+    /// Builds the app from record states already in memory (tests, benches). The
+    /// detail pane of the first selection stays empty until an [`Action::Loaded`]
+    /// (super::Action::Loaded) arrives.
+    #[must_use]
+    pub fn from_states(
+        states: impl IntoIterator<Item = RecordState>,
+        config: Config,
+        today: NaiveDate,
+        space: SpaceId,
+        space_name: String,
+    ) -> Self {
+        let index = Index::build(states);
+        let mut app = Self {
+            config,
+            today,
+            space,
+            space_name,
+            index,
+            tab: RecordKind::Goal,
+            trash: false,
+            views: std::array::from_fn(|_| ListView::new()),
+            detail: Detail::default(),
+            popup: None,
+            parked: None,
+            saving: 0,
+            unsaved: false,
+            outbox: 0,
+            message: None,
+            size: (80, 24),
+            weeks: WeekTotals::default(),
+            grid: Grid::default(),
+            quitting: false,
+        };
+        app.refresh_view();
+        app.detail.id = app.selected_id();
+        app
+    }
+
+    /// The kind whose tab is open.
+    #[must_use]
+    pub fn tab(&self) -> RecordKind {
+        self.tab
+    }
+
+    /// Whether the trash of the current kind is shown.
+    #[must_use]
+    pub fn in_trash(&self) -> bool {
+        self.trash
+    }
+
+    /// Whether the user asked to leave.
+    #[must_use]
+    pub fn is_quitting(&self) -> bool {
+        self.quitting
+    }
+
+    /// The key bindings and theme in effect.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The status message, if any.
+    #[must_use]
+    pub fn message(&self) -> Option<&Message> {
+        self.message.as_ref()
+    }
+
+    /// The open popup, if any.
+    #[must_use]
+    pub fn popup(&self) -> Option<&Popup> {
+        self.popup.as_ref()
+    }
+
+    /// The current list.
+    pub(super) fn view(&self) -> &ListView {
+        &self.views[self.tab.index()]
+    }
+
+    /// The records shown in the current list, in order.
+    #[must_use]
+    pub fn visible_ids(&self) -> Vec<RecordId> {
+        let index = self.index.kind(self.tab);
+        self.view()
+            .visible()
+            .iter()
+            .filter_map(|&i| index.row(i).map(|r| r.id))
+            .collect()
+    }
+
+    /// The selected record, if the list is not empty.
+    #[must_use]
+    pub fn selected_id(&self) -> Option<RecordId> {
+        self.view().selected_id(self.index.kind(self.tab))
+    }
+
+    /// The filter of the current list.
+    #[must_use]
+    pub fn filter(&self) -> &str {
+        self.view().filter()
+    }
+
+    /// The loaded state of the selected record.
+    #[must_use]
+    pub fn detail(&self) -> Option<&RecordState> {
+        self.detail
+            .state
+            .as_ref()
+            .filter(|s| Some(s.id) == self.detail.id)
+    }
+
+    /// Rows of the list that fit on screen (the layout decides).
+    pub(super) fn list_rows(&self) -> usize {
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        let filter_line = self.view().editing || !self.view().filter().is_empty();
+        usize::from(super::draw::list_body(area, filter_line).height)
+    }
+
+    /// Brings the current list and its pictures up to date.
+    pub(super) fn refresh_view(&mut self) {
+        let kind = self.tab;
+        let index = self.index.kind(kind);
+        self.views[kind.index()].ensure_fresh(index, self.trash);
+        self.update_pictures();
+        let rows = self.list_rows();
+        self.views[kind.index()].scroll_to_selection(rows);
+    }
+
+    /// Recomputes the pictures from the rows shown (they follow the filter).
+    pub(super) fn update_pictures(&mut self) {
+        let index = self.index.kind(self.tab);
+        let rows = self.views[self.tab.index()]
+            .visible()
+            .iter()
+            .filter_map(|&i| index.row(i));
+        match self.tab {
+            RecordKind::Activity => self.weeks = WeekTotals::of(rows, self.today),
+            RecordKind::Potential => self.grid = Grid::of(rows),
+            _ => {}
+        }
+    }
+}

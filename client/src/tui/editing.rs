@@ -1,0 +1,227 @@
+//! Creating, editing and resolving records: opens the form and conflict popups, reads
+//! their outcomes, and turns saves into writes for the worker. Part of the pure update.
+
+use cairn_common::RecordState;
+use cairn_common::model::RecordKind;
+use crossterm::event::KeyEvent;
+
+use super::action::{Command, Effect, SaveReport, Write, WriteKind};
+use super::app::{App, Popup};
+use super::conflict::ConflictView;
+use super::form::RecordForm;
+use super::popup::{ConflictOutcome, FormOutcome};
+use super::text;
+
+/// The form popup: the form and the state it was opened on.
+///
+/// On save the popup closes at once, so the keys that follow go to the list, but it is
+/// kept aside (`App::parked`) until the write is durable: should the write fail, it
+/// comes back with everything typed.
+#[derive(Debug)]
+pub struct FormPopup {
+    pub form: RecordForm,
+    /// The record as it was when the form opened; `None` for a new record. Edits
+    /// replace what the person saw, so a concurrent change elsewhere becomes a conflict.
+    pub base: Option<Box<RecordState>>,
+}
+
+/// The conflict popup and the state it resolves (parked like the form while saving).
+#[derive(Debug)]
+pub struct ConflictPopup {
+    pub view: ConflictView,
+    pub base: Box<RecordState>,
+}
+
+impl App {
+    /// `n`, `e`, `c` and their palette commands.
+    pub(super) fn open_editor_popup(&mut self, command: Command) -> Vec<Effect> {
+        match command {
+            Command::New => self.open_new(self.tab),
+            Command::NewOf(kind) => self.open_new(kind),
+            Command::Edit => {
+                if let Some(state) = self.editable() {
+                    let form = RecordForm::edit(&state, self.today);
+                    self.popup = Some(Popup::Form(Box::new(FormPopup {
+                        form,
+                        base: Some(Box::new(state)),
+                    })));
+                }
+            }
+            Command::Conflicts => {
+                if let Some(state) = self.editable() {
+                    match ConflictView::new(&state, self.today) {
+                        None => self.info(text::NO_CONFLICTS.to_owned()),
+                        Some(view) => {
+                            self.popup = Some(Popup::Conflict(Box::new(ConflictPopup {
+                                view,
+                                base: Box::new(state),
+                            })));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn open_new(&mut self, kind: RecordKind) {
+        self.trash = false;
+        self.go_to(kind);
+        self.popup = Some(Popup::Form(Box::new(FormPopup {
+            form: RecordForm::new_record(kind, self.today),
+            base: None,
+        })));
+    }
+
+    /// The selected record's full state, if it can be edited now; otherwise says why.
+    fn editable(&mut self) -> Option<RecordState> {
+        self.selected_id()?;
+        if self.trash {
+            self.info(text::EDIT_IN_TRASH.to_owned());
+            return None;
+        }
+        match self.detail() {
+            Some(state) => Some(state.clone()),
+            None => {
+                self.info(text::NOT_LOADED.to_owned());
+                None
+            }
+        }
+    }
+
+    /// A key for the form popup.
+    pub(super) fn on_form_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        let Some(Popup::Form(popup)) = &mut self.popup else {
+            return Vec::new();
+        };
+        match popup.form.handle_key(key, &self.config.keys) {
+            FormOutcome::Consumed | FormOutcome::Ignored => Vec::new(),
+            FormOutcome::Cancelled => {
+                self.popup = None;
+                Vec::new()
+            }
+            FormOutcome::OpenExternalEditor => popup
+                .form
+                .external_editor_text()
+                .map(|(label, text)| Effect::OpenEditor {
+                    label: label.to_owned(),
+                    text,
+                })
+                .into_iter()
+                .collect(),
+            FormOutcome::Save(fields) => {
+                let write = match &popup.base {
+                    None => Write::Create {
+                        kind: popup.form.kind(),
+                        space: self.space,
+                        fields,
+                        today: self.today,
+                    },
+                    Some(_) if fields.is_empty() => {
+                        self.popup = None;
+                        self.info(text::NOTHING_CHANGED.to_owned());
+                        return Vec::new();
+                    }
+                    Some(base) => Write::Update {
+                        base: base.clone(),
+                        fields,
+                    },
+                };
+                self.parked = self.popup.take();
+                self.write(write)
+            }
+        }
+    }
+
+    /// A key for the conflict popup.
+    pub(super) fn on_conflict_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        let Some(Popup::Conflict(popup)) = &mut self.popup else {
+            return Vec::new();
+        };
+        match popup.view.handle_key(key, &self.config.keys) {
+            ConflictOutcome::Consumed | ConflictOutcome::Ignored => Vec::new(),
+            ConflictOutcome::Cancelled => {
+                self.popup = None;
+                Vec::new()
+            }
+            ConflictOutcome::OpenExternalEditor => popup
+                .view
+                .external_editor_text()
+                .map(|(label, text)| Effect::OpenEditor {
+                    label: label.to_owned(),
+                    text,
+                })
+                .into_iter()
+                .collect(),
+            ConflictOutcome::Resolve { field, value } => {
+                let base = popup.base.clone();
+                self.parked = self.popup.take();
+                self.write(Write::Resolve { base, field, value })
+            }
+        }
+    }
+
+    /// The external editor's text goes back into the popup that asked for it.
+    pub(super) fn on_editor_closed(&mut self, result: Result<String, String>) {
+        match (result, &mut self.popup) {
+            (Ok(text), Some(Popup::Form(popup))) => popup.form.set_external_text(text),
+            (Ok(text), Some(Popup::Conflict(popup))) => popup.view.set_external_text(text),
+            (Ok(_), _) => {}
+            (Err(e), _) => self.error(text::editor_failed(&e)),
+        }
+    }
+
+    /// Settles the popup parked while its save ran: after an error it comes back with
+    /// everything typed; after resolving one field, the fields still in conflict are
+    /// shown.
+    pub(super) fn after_popup_save(&mut self, report: &SaveReport) {
+        let parked = match (&self.parked, report.write) {
+            (Some(Popup::Form(_)), WriteKind::Create | WriteKind::Update)
+            | (Some(Popup::Conflict(_)), WriteKind::Resolve) => self.parked.take(),
+            _ => None,
+        };
+        match (parked, &report.result) {
+            (Some(popup), Err(_)) => self.popup = Some(popup),
+            (Some(Popup::Conflict(popup)), Ok(states)) if self.popup.is_none() => {
+                let fresh = states.iter().find(|s| s.id == popup.base.id);
+                if let Some(state) = fresh
+                    && let Some(view) = ConflictView::new(state, self.today)
+                {
+                    self.popup = Some(Popup::Conflict(Box::new(ConflictPopup {
+                        view,
+                        base: Box::new(state.clone()),
+                    })));
+                }
+            }
+            _ => {}
+        }
+        if report.write == WriteKind::Create
+            && let Ok(states) = &report.result
+            && let Some(created) = states.first()
+        {
+            self.select(created);
+        }
+    }
+
+    /// Shows `state`'s tab and selects it.
+    fn select(&mut self, state: &RecordState) {
+        let Some(kind) = state.kind else { return };
+        self.trash = state.is_deleted();
+        self.go_to(kind);
+        let index = self.index.kind(kind);
+        let view = &mut self.views[kind.index()];
+        if let Some(at) = index.find(&state.id)
+            && let Some(pos) = view.visible().iter().position(|&i| i == at)
+        {
+            view.selected = pos;
+        }
+        self.refresh_view();
+    }
+
+    /// Whether an open form holds changes not yet saved.
+    pub(super) fn form_changed(&self) -> bool {
+        matches!(&self.popup, Some(Popup::Form(popup)) if popup.form.is_changed())
+            || self.parked.is_some()
+    }
+}

@@ -1,0 +1,444 @@
+//! The in-memory row index: one compact row per record, built once from the replica
+//! and updated per committed record, so that listing, sorting and filtering never
+//! touch the disk and drawing costs the same whatever the data size.
+//!
+//! A row holds the cell texts of its kind's columns in one string (cells separated by
+//! a control character nobody can type), a lowercase copy as the filter haystack, and
+//! the few numbers the pictures need (progress, ratings, date and minutes).
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use cairn_common::model::{Rating, RecordKind, Value};
+use cairn_common::{RecordId, RecordState};
+use chrono::NaiveDate;
+
+use crate::present;
+
+/// Cells are cut to this many characters: wider than any column, and it bounds memory.
+const MAX_CELL_CHARS: usize = 120;
+/// Separates cells inside a row's text; a control character, so a filter cannot span cells.
+const SEP: char = '\u{1f}';
+
+const OPEN: u8 = 1;
+const CONFLICT: u8 = 2;
+const DELETED: u8 = 4;
+
+/// One record as the list shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub id: RecordId,
+    /// The cells of the kind's columns, joined by [`SEP`].
+    text: Box<str>,
+    /// `text` in lowercase: what the filter searches.
+    lower: Box<str>,
+    flags: u8,
+    /// The date that makes the record due (see `present::due_date`).
+    due: Option<NaiveDate>,
+    /// Goals: progress 0–100.
+    pub progress: u8,
+    /// Potentials: the two axes of the 3×3 grid.
+    pub performance: Option<Rating>,
+    pub potential: Option<Rating>,
+    /// Activities: when and how long.
+    pub date: Option<NaiveDate>,
+    pub minutes: u32,
+}
+
+impl Row {
+    /// Builds the row of a complete record; `None` for a record whose create is missing.
+    #[must_use]
+    pub fn of(state: &RecordState) -> Option<Self> {
+        let kind = state.kind?;
+        let progress = if kind == RecordKind::Goal {
+            present::goal_progress(state)
+        } else {
+            0
+        };
+        let mut text = String::new();
+        for (i, column) in present::columns(kind).iter().enumerate() {
+            if i > 0 {
+                text.push(SEP);
+            }
+            let cell = if kind == RecordKind::Goal && column.field == "progress" {
+                format!("{progress}%")
+            } else {
+                present::cell(state, column.field)
+            };
+            // Cells are one line already; a stray separator or control character
+            // would split or garble the row.
+            text.extend(
+                cell.chars()
+                    .filter(|c| !c.is_control())
+                    .take(MAX_CELL_CHARS),
+            );
+        }
+        let lower = text.to_lowercase();
+        let mut flags = 0;
+        // Overdue is open and past due; keeping both parts lets a new day recompute
+        // it without reading the records again.
+        let due = present::due_date(state);
+        if due.is_some_and(|d| present::is_overdue(state, d.succ_opt().unwrap_or(d))) {
+            flags |= OPEN;
+        }
+        if !state.conflicts().is_empty() {
+            flags |= CONFLICT;
+        }
+        if state.is_deleted() {
+            flags |= DELETED;
+        }
+        let rating = |field| match state.get(field) {
+            Some(Value::Rating(r)) => Some(*r),
+            _ => None,
+        };
+        Some(Self {
+            id: state.id,
+            text: text.into_boxed_str(),
+            lower: lower.into_boxed_str(),
+            flags,
+            due,
+            progress,
+            performance: rating("performance"),
+            potential: rating("potential"),
+            date: state.get("date").and_then(Value::as_date),
+            minutes: state
+                .get("duration")
+                .and_then(Value::as_int)
+                .and_then(|m| u32::try_from(m).ok())
+                .unwrap_or(0),
+        })
+    }
+
+    /// The cell texts, in column order.
+    pub fn cells(&self) -> impl Iterator<Item = &str> {
+        self.text.split(SEP)
+    }
+
+    /// One cell's text, or `""`.
+    #[must_use]
+    pub fn cell(&self, column: usize) -> &str {
+        self.text.split(SEP).nth(column).unwrap_or("")
+    }
+
+    /// Whether the lowercase `needle` occurs in one of the cells.
+    #[must_use]
+    pub fn matches(&self, needle: &str) -> bool {
+        needle.is_empty() || self.lower.contains(needle)
+    }
+
+    /// Whether the record is still open and was due before `today`.
+    #[must_use]
+    pub fn is_overdue(&self, today: NaiveDate) -> bool {
+        self.flags & OPEN != 0 && self.due.is_some_and(|d| d < today)
+    }
+
+    #[must_use]
+    pub fn in_conflict(&self) -> bool {
+        self.flags & CONFLICT != 0
+    }
+
+    #[must_use]
+    pub fn is_deleted(&self) -> bool {
+        self.flags & DELETED != 0
+    }
+
+    /// What a column sorts by: numbers where the cell text would sort wrongly.
+    fn sort_key(&self, kind: RecordKind, column: usize) -> SortKey<'_> {
+        let field = present::columns(kind).get(column).map_or("", |c| c.field);
+        match field {
+            "progress" => SortKey::Num(i64::from(self.progress)),
+            "duration" => SortKey::Num(i64::from(self.minutes)),
+            "performance" => self
+                .performance
+                .map_or(SortKey::Missing, |r| SortKey::Num(rank(r))),
+            "potential" => self
+                .potential
+                .map_or(SortKey::Missing, |r| SortKey::Num(rank(r))),
+            _ => match self.lower.split(SEP).nth(column) {
+                None | Some("") => SortKey::Missing,
+                Some(text) => SortKey::Text(text),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+impl Row {
+    /// An activity row with only a date and a duration.
+    pub fn for_test(date: Option<NaiveDate>, minutes: u32) -> Self {
+        Self {
+            id: RecordId::new(),
+            text: "".into(),
+            lower: "".into(),
+            flags: 0,
+            due: None,
+            progress: 0,
+            performance: None,
+            potential: None,
+            date,
+            minutes,
+        }
+    }
+
+    /// A potential row: a name and two ratings.
+    pub fn for_test_ratings(
+        name: &str,
+        performance: Option<Rating>,
+        potential: Option<Rating>,
+    ) -> Self {
+        Self {
+            text: name.into(),
+            lower: name.to_lowercase().into(),
+            performance,
+            potential,
+            ..Self::for_test(None, 0)
+        }
+    }
+}
+
+fn rank(rating: Rating) -> i64 {
+    i64::try_from(rating.index()).unwrap_or(0)
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum SortKey<'a> {
+    Num(i64),
+    Text(&'a str),
+    /// Empty cells: always last, whatever the direction.
+    Missing,
+}
+
+/// Orders two rows by key (empty cells last in either direction), then by id.
+fn compare_keys(
+    (ka, ia): (&SortKey<'_>, &RecordId),
+    (kb, ib): (&SortKey<'_>, &RecordId),
+    reverse: bool,
+) -> Ordering {
+    let by_key = match (ka, kb) {
+        (SortKey::Missing, SortKey::Missing) => Ordering::Equal,
+        (SortKey::Missing, _) => Ordering::Greater,
+        (_, SortKey::Missing) => Ordering::Less,
+        _ if reverse => kb.cmp(ka),
+        _ => ka.cmp(kb),
+    };
+    by_key.then_with(|| ia.cmp(ib))
+}
+
+/// How a kind's list is sorted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sort {
+    pub column: usize,
+    pub reverse: bool,
+}
+
+impl Sort {
+    /// The sort a kind starts with: what is due soonest first, the newest activity or
+    /// conversation first, people by name.
+    #[must_use]
+    pub fn default_for(kind: RecordKind) -> Self {
+        let (field, reverse) = match kind {
+            RecordKind::Goal | RecordKind::Commitment => ("due", false),
+            RecordKind::Task => ("next_due", false),
+            RecordKind::Activity | RecordKind::Note => ("date", true),
+            RecordKind::Potential => ("person", false),
+        };
+        let column = present::columns(kind)
+            .iter()
+            .position(|c| c.field == field)
+            .unwrap_or(0);
+        Self { column, reverse }
+    }
+}
+
+/// The rows of one kind, live and in the trash, and their sorted order.
+#[derive(Debug)]
+pub struct KindIndex {
+    pub kind: RecordKind,
+    rows: Vec<Row>,
+    by_id: HashMap<RecordId, u32>,
+    pub sort: Sort,
+    /// Every row index, sorted by `sort` (ties by id, so the order is total).
+    order: Vec<u32>,
+    /// Rows in the trash, kept up to date so counts cost nothing to draw.
+    trashed: usize,
+}
+
+impl KindIndex {
+    fn new(kind: RecordKind) -> Self {
+        Self {
+            kind,
+            rows: Vec::new(),
+            by_id: HashMap::new(),
+            sort: Sort::default_for(kind),
+            order: Vec::new(),
+            trashed: 0,
+        }
+    }
+
+    #[must_use]
+    pub fn row(&self, index: u32) -> Option<&Row> {
+        self.rows.get(index as usize)
+    }
+
+    #[must_use]
+    pub fn find(&self, id: &RecordId) -> Option<u32> {
+        self.by_id.get(id).copied()
+    }
+
+    /// Every row, in sorted order.
+    #[must_use]
+    pub fn order(&self) -> &[u32] {
+        &self.order
+    }
+
+    /// Records not in the trash.
+    #[must_use]
+    pub fn live(&self) -> usize {
+        self.rows.len() - self.trashed
+    }
+
+    /// Records in the trash.
+    #[must_use]
+    pub fn trashed(&self) -> usize {
+        self.trashed
+    }
+
+    fn compare(&self, a: u32, b: u32) -> Ordering {
+        let (ra, rb) = (&self.rows[a as usize], &self.rows[b as usize]);
+        compare_keys(
+            (&ra.sort_key(self.kind, self.sort.column), &ra.id),
+            (&rb.sort_key(self.kind, self.sort.column), &rb.id),
+            self.sort.reverse,
+        )
+    }
+
+    /// Sorts every row by `sort`.
+    pub fn set_sort(&mut self, sort: Sort) {
+        self.sort = sort;
+        // Keys are computed once per row, not once per comparison.
+        let mut keyed: Vec<(SortKey<'_>, RecordId, u32)> = (0..self.rows.len())
+            .map(|i| {
+                let row = &self.rows[i];
+                let i = u32::try_from(i).unwrap_or(u32::MAX);
+                (row.sort_key(self.kind, sort.column), row.id, i)
+            })
+            .collect();
+        keyed.sort_unstable_by(|(ka, ia, _), (kb, ib, _)| {
+            compare_keys((ka, ia), (kb, ib), sort.reverse)
+        });
+        let order: Vec<u32> = keyed.into_iter().map(|(_, _, i)| i).collect();
+        self.order = order;
+    }
+
+    /// Puts a record's new row in place (added, changed, or gone if `row` is `None`),
+    /// keeping the order sorted without sorting everything again.
+    pub fn upsert(&mut self, id: RecordId, row: Option<Row>) {
+        if let Some(old) = self.find(&id).and_then(|i| self.row(i)) {
+            self.trashed -= usize::from(old.is_deleted());
+        }
+        if let Some(new) = &row {
+            self.trashed += usize::from(new.is_deleted());
+        }
+        match (self.by_id.get(&id).copied(), row) {
+            (Some(at), Some(row)) => {
+                if let Some(pos) = self.order.iter().position(|&i| i == at) {
+                    self.order.remove(pos);
+                }
+                self.rows[at as usize] = row;
+                self.insert_sorted(at);
+            }
+            (None, Some(row)) => {
+                let at = u32::try_from(self.rows.len()).unwrap_or(u32::MAX);
+                self.rows.push(row);
+                self.by_id.insert(id, at);
+                self.insert_sorted(at);
+            }
+            (Some(at), None) => {
+                // Swap-remove keeps indices dense; the moved row's index changes.
+                self.by_id.remove(&id);
+                let last = u32::try_from(self.rows.len() - 1).unwrap_or(u32::MAX);
+                self.rows.swap_remove(at as usize);
+                self.order.retain(|&i| i != at);
+                if at != last {
+                    let moved = self.rows[at as usize].id;
+                    self.by_id.insert(moved, at);
+                    for i in &mut self.order {
+                        if *i == last {
+                            *i = at;
+                        }
+                    }
+                }
+            }
+            (None, None) => {}
+        }
+    }
+
+    fn insert_sorted(&mut self, at: u32) {
+        let pos = self
+            .order
+            .partition_point(|&i| self.compare(i, at) == Ordering::Less);
+        self.order.insert(pos, at);
+    }
+}
+
+/// The rows of all six kinds.
+#[derive(Debug)]
+pub struct Index {
+    kinds: [KindIndex; 6],
+    /// Records with at least one field in conflict, over all kinds.
+    conflicts: usize,
+}
+
+impl Index {
+    /// Builds the index from every record of the replica (in any order).
+    pub fn build(states: impl IntoIterator<Item = RecordState>) -> Self {
+        let mut kinds = RecordKind::ALL.map(KindIndex::new);
+        let mut conflicts = 0;
+        for state in states {
+            let Some(row) = Row::of(&state) else {
+                continue;
+            };
+            let Some(kind) = state.kind else { continue };
+            let index = &mut kinds[kind.index()];
+            conflicts += usize::from(row.in_conflict());
+            let at = u32::try_from(index.rows.len()).unwrap_or(u32::MAX);
+            index.trashed += usize::from(row.is_deleted());
+            index.by_id.insert(row.id, at);
+            index.rows.push(row);
+        }
+        for index in &mut kinds {
+            index.rows.shrink_to_fit();
+            index.set_sort(index.sort);
+        }
+        Self { kinds, conflicts }
+    }
+
+    #[must_use]
+    pub fn kind(&self, kind: RecordKind) -> &KindIndex {
+        &self.kinds[kind.index()]
+    }
+
+    pub fn kind_mut(&mut self, kind: RecordKind) -> &mut KindIndex {
+        &mut self.kinds[kind.index()]
+    }
+
+    /// Records in conflict, over all kinds.
+    #[must_use]
+    pub fn conflicts(&self) -> usize {
+        self.conflicts
+    }
+
+    /// Takes in the new state of a committed (or synced) record.
+    pub fn update(&mut self, state: &RecordState) {
+        let Some(kind) = state.kind else { return };
+        let index = &mut self.kinds[kind.index()];
+        let was_conflict = index
+            .find(&state.id)
+            .and_then(|i| index.row(i))
+            .is_some_and(Row::in_conflict);
+        let row = Row::of(state);
+        let now_conflict = row.as_ref().is_some_and(Row::in_conflict);
+        index.upsert(state.id, row);
+        self.conflicts = self.conflicts + usize::from(now_conflict) - usize::from(was_conflict);
+    }
+}

@@ -1,0 +1,176 @@
+//! The driver: owns the terminal, turns terminal events into actions, runs effects.
+//! Writes go to the worker thread; the loop polls the terminal with a short timeout so
+//! the worker's answers show up promptly, and redraws only when something changed.
+
+use std::collections::VecDeque;
+use std::io::{Stdout, stdout};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use crossterm::execute;
+use crossterm::terminal::{
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use super::action::{Action, Effect};
+use super::app::App;
+use super::config::Config;
+use super::theme::Theme;
+use super::worker::{self, Worker};
+use crate::paths::Paths;
+use crate::replica::Replica;
+
+/// How long to wait for a key before looking at the worker's answers again.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Runs the TUI on the replica in `paths.data_dir` until the user quits. Every write
+/// asked for is committed before this returns.
+///
+/// # Errors
+/// An invalid config file, a replica that cannot be opened, or a terminal error.
+pub fn run(paths: &Paths) -> anyhow::Result<()> {
+    let config = Config::load(&paths.config_file, Theme::no_color_requested())?;
+    let replica = Replica::open(&paths.data_dir)?;
+    let mut app = App::new(&replica, config, today())?;
+    let (replies, answers) = channel();
+    let worker = Worker::spawn(replica.clone(), replies);
+    let result = Screen::enter().and_then(|mut screen| {
+        let result = event_loop(&mut screen, &mut app, &replica, &worker, &answers);
+        screen.leave();
+        result
+    });
+    worker.finish();
+    result
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+fn event_loop(
+    screen: &mut Screen,
+    app: &mut App,
+    replica: &Replica,
+    worker: &Worker,
+    answers: &Receiver<Action>,
+) -> anyhow::Result<()> {
+    let mut queue = VecDeque::new();
+    let size = screen.terminal.size()?;
+    queue.push_back(Action::Resize {
+        width: size.width,
+        height: size.height,
+    });
+    let mut day = today();
+    let mut dirty = true;
+    loop {
+        while let Some(action) = queue.pop_front() {
+            dirty = true;
+            for effect in app.update(action) {
+                match effect {
+                    Effect::Quit => return Ok(()),
+                    Effect::Load(id) => queue.push_back(worker::load(replica, id)),
+                    Effect::LoadHistory(id) => queue.push_back(worker::load_history(replica, id)),
+                    Effect::Write(write) => {
+                        if let Some(report) = worker.send(write, replica) {
+                            queue.push_back(Action::Saved(report));
+                        }
+                    }
+                    Effect::OpenEditor { label, text } => {
+                        queue.push_back(Action::EditorClosed(screen.edit_outside(&text, &label)));
+                    }
+                }
+            }
+        }
+        if dirty {
+            screen.terminal.draw(|frame| app.draw(frame))?;
+            dirty = false;
+        }
+        while let Ok(action) = answers.try_recv() {
+            queue.push_back(action);
+        }
+        if event::poll(POLL)? {
+            match event::read()? {
+                Event::Key(key) => queue.push_back(Action::Key(key)),
+                Event::Mouse(mouse) => queue.push_back(Action::Mouse(mouse)),
+                Event::Resize(width, height) => queue.push_back(Action::Resize { width, height }),
+                _ => {}
+            }
+        }
+        if today() != day {
+            day = today();
+            queue.push_back(Action::NewDay(day));
+        }
+    }
+}
+
+/// The terminal in raw mode on the alternate screen; restored on drop and on panic.
+struct Screen {
+    terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl Screen {
+    fn enter() -> anyhow::Result<Self> {
+        install_panic_hook();
+        enable_raw_mode()?;
+        execute!(stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+        let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+        Ok(Self { terminal })
+    }
+
+    fn leave(&mut self) {
+        restore_terminal();
+        let _ = self.terminal.show_cursor();
+    }
+
+    /// Hands the terminal to `$VISUAL`/`$EDITOR` for `text` and takes it back.
+    fn edit_outside(&mut self, text: &str, label: &str) -> Result<String, String> {
+        self.leave();
+        let edited = super::external_editor::edit_in_external_editor(text, label)
+            .map_err(|e| format!("{e:#}"));
+        // A fresh terminal has empty buffers, so the next draw paints every cell.
+        // (`Terminal::clear` would do too, but it asks the terminal for the cursor
+        // position and waits for an answer some terminals never give.)
+        let back = enable_raw_mode()
+            .and_then(|()| {
+                execute!(
+                    stdout(),
+                    EnterAlternateScreen,
+                    EnableMouseCapture,
+                    Clear(ClearType::All)
+                )
+            })
+            .and_then(|()| Terminal::new(CrosstermBackend::new(stdout())))
+            .map(|terminal| self.terminal = terminal);
+        match (edited, back) {
+            (edited, Ok(())) => edited,
+            // The edit is returned even if the screen did not come back cleanly.
+            (Ok(text), Err(_)) => Ok(text),
+            (Err(e), Err(_)) => Err(e),
+        }
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Leaves raw mode and the alternate screen. Errors are ignored: this runs on the way
+/// out, where there is nothing better to do.
+fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen);
+}
+
+/// Restores the terminal before a panic message is printed, so it is readable.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous(info);
+    }));
+}

@@ -1,0 +1,57 @@
+//! The status bar: space, counts, conflicts, whether everything is saved, and the last
+//! message or error.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::app::App;
+use super::text;
+
+/// Draws the bar for the app.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.config.theme;
+    let index = app.index.kind(app.tab);
+    let total = if app.trash {
+        index.trashed()
+    } else {
+        index.live()
+    };
+    let sep = || Span::styled(" │ ", theme.dim);
+    let mut spans = vec![
+        Span::styled(text::space(&app.space_name), theme.accent),
+        sep(),
+        Span::raw(text::counts(app.tab, app.view().visible().len(), total)),
+    ];
+    if app.trash {
+        spans.push(Span::styled(format!(" ({})", text::TRASH_MODE), theme.warn));
+    }
+    let conflicts = app.index.conflicts();
+    if conflicts > 0 {
+        spans.push(sep());
+        spans.push(Span::styled(text::conflicts(conflicts), theme.conflict));
+    }
+    spans.push(sep());
+    spans.push(if app.saving > 0 {
+        Span::styled(text::SAVING, theme.warn)
+    } else if app.unsaved || app.form_changed() {
+        Span::styled(text::UNSAVED, theme.error)
+    } else {
+        Span::styled(text::SAVED, theme.ok)
+    });
+    if app.outbox > 0 {
+        spans.push(sep());
+        spans.push(Span::styled(text::outbox(app.outbox), theme.dim));
+    }
+    if let Some(message) = &app.message {
+        spans.push(sep());
+        let style = if message.error {
+            theme.error
+        } else {
+            theme.text
+        };
+        spans.push(Span::styled(message.text.as_str(), style));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

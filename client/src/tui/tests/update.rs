@@ -1,0 +1,425 @@
+//! The state machine, driven by actions as the driver would, on the fixture replica.
+
+use cairn_common::model::{RecordKind, Value};
+
+use super::{Fixture, key};
+use crate::tui::action::{Action, Command, Effect, Write};
+use crate::tui::app::Popup;
+use crate::tui::config::Config;
+
+fn writes(effects: &[Effect]) -> Vec<&Write> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Write(w) => Some(w),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Number keys, `]`/`[` (wrapping) and tab switch kinds.
+#[test]
+fn tabs_switch_by_number_and_bracket() {
+    let mut f = Fixture::new();
+    assert_eq!(f.app.tab(), RecordKind::Goal);
+    f.press("4");
+    assert_eq!(f.app.tab(), RecordKind::Activity);
+    f.press("]");
+    assert_eq!(f.app.tab(), RecordKind::Note);
+    f.press("tab");
+    f.press("]");
+    assert_eq!(f.app.tab(), RecordKind::Goal, "wraps after the last tab");
+    f.press("[");
+    assert_eq!(
+        f.app.tab(),
+        RecordKind::Potential,
+        "wraps before the first tab"
+    );
+    f.press("2");
+    assert_eq!(f.titles().len(), 2);
+}
+
+/// j/k, arrows, G/g move within bounds, and each new selection asks to load its record.
+#[test]
+fn navigation_moves_and_loads_the_selection() {
+    let mut f = Fixture::new();
+    f.press("4");
+    let ids = f.app.visible_ids();
+    assert_eq!(f.app.selected_id(), Some(ids[0]));
+    let effects = f.app.update(Action::Key(key("j")));
+    assert_eq!(effects, vec![Effect::Load(ids[1])]);
+    f.press("down");
+    assert_eq!(f.app.selected_id(), Some(ids[2]));
+    f.press("G");
+    assert_eq!(f.app.selected_id(), ids.last().copied());
+    f.press("j");
+    assert_eq!(f.app.selected_id(), ids.last().copied(), "stops at the end");
+    f.press("g");
+    f.press("k");
+    assert_eq!(f.app.selected_id(), Some(ids[0]), "stops at the top");
+    f.press("ctrl-d");
+    assert_eq!(
+        f.app.selected_id(),
+        ids.last().copied(),
+        "a page is more than 5 rows"
+    );
+    assert_eq!(
+        f.app.detail().map(|s| s.id),
+        ids.last().copied(),
+        "the detail pane follows"
+    );
+}
+
+/// The filter narrows as you type, ignores case, only matches within a cell, and esc
+/// clears it; enter keeps it and gives the keys back to the list.
+#[test]
+fn filter_as_you_type() {
+    let mut f = Fixture::new();
+    f.press("4");
+    f.press("/");
+    f.type_text("RE");
+    assert_eq!(
+        f.titles(),
+        ["Team retro", "Offsite prep"],
+        "case-insensitive substring"
+    );
+    f.type_text("t");
+    assert_eq!(f.titles(), ["Team retro"]);
+    f.press("backspace");
+    assert_eq!(f.titles().len(), 2, "backspace widens again");
+    f.press("enter");
+    assert_eq!(f.app.filter(), "RE", "kept as typed");
+    f.press("j");
+    assert_eq!(f.titles().len(), 2, "j moves again instead of typing");
+    f.press("esc");
+    assert_eq!(f.app.filter(), "");
+    assert_eq!(f.titles().len(), 5);
+    // Cells are searched one by one: text spanning two cells does not match.
+    f.drive(Action::FilterChar('p'));
+    f.drive(Action::FilterChar('2'));
+    assert!(f.titles().is_empty(), "{:?}", f.titles());
+}
+
+/// `s` sorts by the next column, `S` reverses; empty cells stay last.
+#[test]
+fn sort_by_column_and_reverse() {
+    let mut f = Fixture::new();
+    f.press("4");
+    assert_eq!(
+        f.titles()[0],
+        "Interview: backend",
+        "newest first by default"
+    );
+    f.press("s"); // date → duration
+    assert_eq!(f.titles()[0], "Offsite prep", "shortest first");
+    f.press("S");
+    assert_eq!(f.titles()[0], "Roadmap workshop", "longest first");
+    f.press("s"); // duration → title (wraps)
+    assert_eq!(f.titles()[0], "Interview: backend");
+    f.press("S");
+    assert_eq!(f.titles()[0], "Team retro");
+    f.press("6");
+    f.press("s");
+    assert_eq!(
+        f.titles().last().map(String::as_str),
+        Some("Eve Evans"),
+        "unrated last"
+    );
+    f.press("S");
+    assert_eq!(
+        f.titles().last().map(String::as_str),
+        Some("Eve Evans"),
+        "still last"
+    );
+}
+
+/// `t` shows the trash; `r` there restores (and nowhere else); `d` moves to the trash.
+#[test]
+fn trash_delete_and_restore() {
+    let mut f = Fixture::new();
+    assert_eq!(f.titles(), ["Ship the v2 API", "Hire two engineers"]);
+    let restore_outside = f.press("r");
+    assert!(writes(&restore_outside).is_empty());
+    f.press("t");
+    assert!(f.app.in_trash());
+    assert_eq!(f.titles(), ["Old reorg plan"]);
+    let trashed = f.app.selected_id().expect("selection");
+    let effects = f.press("r");
+    assert_eq!(writes(&effects), [&Write::Restore { id: trashed }]);
+    assert!(f.titles().is_empty(), "restored records leave the trash");
+    f.press("t");
+    assert_eq!(f.titles().len(), 3);
+    f.select("Hire two engineers");
+    let id = f.app.selected_id().expect("selection");
+    let effects = f.press("d");
+    assert_eq!(writes(&effects), [&Write::Delete { id }]);
+    assert_eq!(f.titles().len(), 2);
+    assert!(
+        f.replica
+            .record(&id)
+            .expect("read")
+            .expect("there")
+            .is_deleted()
+    );
+}
+
+/// `x` marks goals, commitments and tasks done, and refuses other kinds.
+#[test]
+fn done_marks_and_schedules() {
+    let mut f = Fixture::new();
+    f.press("3");
+    f.select("Weekly status report");
+    let id = f.app.selected_id().expect("selection");
+    let effects = f.press("x");
+    assert_eq!(
+        writes(&effects),
+        [&Write::Done {
+            id,
+            today: super::today()
+        }]
+    );
+    let state = f.replica.record(&id).expect("read").expect("there");
+    assert_eq!(
+        state.get("next_due").and_then(Value::as_date),
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 29)
+    );
+    f.press("4");
+    let effects = f.press("x");
+    assert!(writes(&effects).is_empty());
+    assert!(f.app.message().is_some_and(|m| m.error));
+}
+
+/// A write shows "saving" until the worker answers, then the index takes the new state.
+#[test]
+fn saving_then_saved() {
+    let mut f = Fixture::new();
+    let id = f.app.selected_id().expect("selection");
+    let effects = f.app.update(Action::Key(key("d")));
+    let [Effect::Write(write)] = effects.as_slice() else {
+        panic!("one write: {effects:?}");
+    };
+    assert_eq!(f.app.saving, 1);
+    let report = crate::tui::worker::perform_write(&f.replica, write);
+    f.drive(Action::Saved(report));
+    assert_eq!(f.app.saving, 0);
+    assert!(!f.app.visible_ids().contains(&id));
+    assert_eq!(f.app.index.kind(RecordKind::Goal).trashed(), 2);
+}
+
+/// `n` opens a form of the current kind; ctrl-s creates the record and selects it.
+#[test]
+fn new_record_through_the_form() {
+    let mut f = Fixture::new();
+    f.press("2");
+    f.press("n");
+    assert!(matches!(f.app.popup(), Some(Popup::Form(_))));
+    f.type_text("Call the landlord");
+    let effects = f.press("ctrl-s");
+    let [Write::Create { kind, fields, .. }] = writes(&effects).as_slice() else {
+        panic!("one create: {effects:?}");
+    };
+    assert_eq!(*kind, RecordKind::Commitment);
+    assert!(fields.contains(&("title".to_owned(), Value::Text("Call the landlord".into()))));
+    assert!(f.app.popup().is_none(), "closed once saved");
+    assert_eq!(f.titles().len(), 3);
+    assert_eq!(
+        f.app.detail().map(|s| s.title().to_owned()).as_deref(),
+        Some("Call the landlord"),
+        "the new record is selected"
+    );
+}
+
+/// `e` edits the selected record relative to what was shown; a failed save keeps the form.
+#[test]
+fn edit_record_through_the_form() {
+    let mut f = Fixture::new();
+    f.select("Hire two engineers");
+    f.press("e");
+    assert!(matches!(f.app.popup(), Some(Popup::Form(_))));
+    for _ in 0..30 {
+        f.press("backspace");
+    }
+    f.type_text("Hire three engineers");
+    let effects = f.press("ctrl-s");
+    let [Write::Update { base, fields }] = writes(&effects).as_slice() else {
+        panic!("one update: {effects:?}");
+    };
+    assert_eq!(base.title(), "Hire two engineers");
+    assert_eq!(
+        fields,
+        &[(
+            "title".to_owned(),
+            Value::Text("Hire three engineers".into())
+        )]
+    );
+    assert!(f.titles().contains(&"Hire three engineers".to_owned()));
+    // Editing is refused in the trash, with a message.
+    f.press("t");
+    f.press("e");
+    assert!(f.app.popup().is_none());
+}
+
+/// `c` opens the conflict view; keeping one version commits a resolving write.
+#[test]
+fn conflicts_are_resolved_from_the_list() {
+    let mut f = Fixture::new();
+    assert_eq!(f.app.index.conflicts(), 1);
+    f.press("2");
+    let conflicted = f
+        .titles()
+        .into_iter()
+        .find(|t| t.starts_with("Book the offsite "))
+        .expect("conflicted record");
+    f.select(&conflicted);
+    f.press("c");
+    assert!(matches!(f.app.popup(), Some(Popup::Conflict(_))));
+    let effects = f.press("1");
+    let [Write::Resolve { field, .. }] = writes(&effects).as_slice() else {
+        panic!("one resolve: {effects:?}");
+    };
+    assert_eq!(field, "title");
+    assert!(f.app.popup().is_none(), "nothing left to resolve");
+    assert_eq!(f.app.index.conflicts(), 0);
+    f.press("c");
+    assert!(f.app.popup().is_none(), "no conflict, no view");
+}
+
+/// ctrl-e in a long-text field asks for the external editor; its text comes back in.
+#[test]
+fn external_editor_round_trip() {
+    let mut f = Fixture::new();
+    f.press("5");
+    f.press("n");
+    let mut opened = None;
+    for _ in 0..12 {
+        let effects = f.press("ctrl-e");
+        if let Some(Effect::OpenEditor { label, text }) = effects.into_iter().next() {
+            opened = Some((label, text));
+            break;
+        }
+        f.press("tab");
+    }
+    let (label, _) = opened.expect("a long-text field asks for the editor");
+    assert!(label == "Agenda" || label == "Notes", "{label}");
+    f.drive(Action::EditorClosed(Ok("From the editor".into())));
+    let Some(Popup::Form(popup)) = f.app.popup() else {
+        panic!("form still open");
+    };
+    assert_eq!(
+        popup.form.external_editor_text().map(|(_, t)| t).as_deref(),
+        Some("From the editor")
+    );
+    f.drive(Action::EditorClosed(Err("vi not found".into())));
+    assert!(
+        f.app
+            .message()
+            .is_some_and(|m| m.error && m.text.contains("vi not found"))
+    );
+}
+
+/// The palette finds a command by name and runs it; `?` opens help, esc closes both.
+#[test]
+fn palette_and_help() {
+    let mut f = Fixture::new();
+    f.press(":");
+    assert!(matches!(f.app.popup(), Some(Popup::Palette(_))));
+    f.type_text("go to pot");
+    f.press("enter");
+    assert!(f.app.popup().is_none());
+    assert_eq!(f.app.tab(), RecordKind::Potential);
+    f.press(":");
+    f.type_text("new task");
+    f.press("enter");
+    assert!(matches!(f.app.popup(), Some(Popup::Form(p)) if p.form.kind() == RecordKind::Task));
+    f.press("esc");
+    assert!(f.app.popup().is_none());
+    f.press("?");
+    assert!(matches!(f.app.popup(), Some(Popup::Help(_))));
+    f.press("j");
+    f.press("esc");
+    assert!(f.app.popup().is_none());
+    let effects = f.drive(Action::Run(Command::Quit));
+    assert_eq!(effects, [Effect::Quit]);
+}
+
+/// Bindings from the config replace the defaults in the state machine.
+#[test]
+fn configured_keys_apply() {
+    let config = Config::parse(
+        "[keys]\nquit = \"ctrl-q\"\ndown = \"n\"\n",
+        std::path::Path::new("config.toml"),
+        false,
+    )
+    .expect("config");
+    let mut f = Fixture::with_config(config);
+    assert!(f.press("q").is_empty(), "q no longer quits");
+    let first = f.app.selected_id();
+    f.press("n");
+    assert_ne!(f.app.selected_id(), first, "n moves down now");
+    assert_eq!(f.press("ctrl-q"), [Effect::Quit]);
+}
+
+/// `h` loads the history of the selected record into a popup.
+#[test]
+fn history_popup() {
+    let mut f = Fixture::new();
+    let effects = f.press("h");
+    assert!(matches!(effects.first(), Some(Effect::LoadHistory(_))));
+    assert!(matches!(f.app.popup(), Some(Popup::History(_))));
+    f.press("esc");
+    assert!(f.app.popup().is_none());
+}
+
+/// A record changed elsewhere (e.g. by sync) updates its row and keeps the list sorted.
+#[test]
+fn saved_states_update_the_index() {
+    let mut f = Fixture::new();
+    f.press("4");
+    let id = super::create(
+        &f.replica,
+        RecordKind::Activity,
+        &[
+            ("title", "Hiring fair"),
+            ("date", "2026-11-21"),
+            ("duration", "4h"),
+        ],
+    );
+    let state = f.replica.record(&id).expect("read").expect("there");
+    f.drive(Action::Saved(crate::tui::action::SaveReport {
+        write: crate::tui::action::WriteKind::Create,
+        result: Ok(vec![state]),
+        outbox: 0,
+    }));
+    assert_eq!(f.titles()[0], "Hiring fair", "newest first");
+    assert_eq!(f.app.weeks.minutes[11], 60 + 180 + 240);
+}
+
+/// The form closes on save, so keys go back to the list at once; if the write fails,
+/// the form comes back with everything typed and the error is shown.
+#[test]
+fn failed_save_brings_the_form_back() {
+    let mut f = Fixture::new();
+    f.press("n");
+    f.type_text("Keep me");
+    let effects = f.app.update(Action::Key(key("ctrl-s")));
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Write(Write::Create { .. })]
+    ));
+    assert!(f.app.popup().is_none(), "closed while saving");
+    f.app.update(Action::Key(key("j")));
+    f.app.update(Action::Saved(crate::tui::action::SaveReport {
+        write: crate::tui::action::WriteKind::Create,
+        result: Err("the disk is full; free some space and save again".into()),
+        outbox: 0,
+    }));
+    let Some(Popup::Form(popup)) = f.app.popup() else {
+        panic!("form back after the error");
+    };
+    assert_eq!(popup.form.field_text("title").as_deref(), Some("Keep me"));
+    assert!(
+        f.app
+            .message()
+            .is_some_and(|m| m.error && m.text.contains("disk is full"))
+    );
+}

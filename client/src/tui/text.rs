@@ -1,0 +1,205 @@
+//! Every user-facing string of the TUI, in one place, so wording stays consistent and
+//! can be reviewed (or translated) without reading the drawing code.
+
+use cairn_common::model::RecordKind;
+
+use super::action::{Command, WriteKind};
+
+// Panes and titles.
+pub const DETAIL_TITLE: &str = "Details";
+pub const HELP_TITLE: &str = " Keys — esc closes, j/k scroll ";
+pub const PALETTE_TITLE: &str = " Commands — type to search, enter runs, esc closes ";
+pub const HISTORY_TITLE: &str = " History — esc closes ";
+pub const WEEKS_TITLE: &str = "Hours per week (last 12 weeks)";
+pub const GRID_TITLE: &str = " Potential ↑  Performance → ";
+pub const FILTER_PROMPT: &str = "/";
+pub const NO_SELECTION: &str = "Nothing selected.";
+pub const LOADING: &str = "Loading…";
+pub const IN_TRASH: &str = "In the trash — r restores it.";
+pub const EMPTY_VALUE: &str = "—";
+pub const CONFLICT_MARK: &str = "!";
+pub const HELP_HEADER: (&str, &str, &str) = ("Keys", "Does", "[keys] name");
+pub const PALETTE_EMPTY: &str = "No command matches.";
+pub const HISTORY_EMPTY: &str = "No history.";
+pub const RATINGS: [&str; 3] = ["low", "medium", "high"];
+pub const PROGRESS_LABEL: &str = "Progress";
+
+// Status bar.
+pub const SAVED: &str = "saved";
+pub const UNSAVED: &str = "unsaved";
+pub const SAVING: &str = "saving…";
+pub const TRASH_MODE: &str = "trash";
+
+// Messages.
+pub const NOTHING_TO_RESTORE: &str = "Restore works in the trash view: press t to open it.";
+pub const ALREADY_IN_TRASH: &str = "This record is already in the trash; r restores it.";
+pub const NO_CONFLICTS: &str = "This record has no conflicts.";
+pub const NOT_LOADED: &str = "The record is still loading; try again in a moment.";
+pub const NOTHING_CHANGED: &str = "Nothing changed.";
+pub const EDIT_IN_TRASH: &str = "Restore the record first (r) to edit it.";
+
+/// The list's title: the kind, or its trash.
+#[must_use]
+pub fn list_title(kind: RecordKind, trash: bool) -> String {
+    if trash {
+        format!(" Trash: {} ", kind.title())
+    } else {
+        format!(" {} ", kind.title())
+    }
+}
+
+/// What an empty list says.
+#[must_use]
+pub fn empty_list(kind: RecordKind, trash: bool, filter: &str) -> String {
+    if !filter.is_empty() {
+        format!("Nothing matches “{filter}”. Esc clears the filter.")
+    } else if trash {
+        format!("No {} in the trash. Press t to go back.", plural(kind))
+    } else {
+        format!("No {} yet. Press n to add one.", plural(kind))
+    }
+}
+
+/// `goals`, `standard tasks`, …
+#[must_use]
+pub fn plural(kind: RecordKind) -> String {
+    kind.title().to_lowercase()
+}
+
+/// `12 of 340 goals` or `340 goals`.
+#[must_use]
+pub fn counts(kind: RecordKind, shown: usize, total: usize) -> String {
+    if shown == total {
+        format!("{total} {}", plural(kind))
+    } else {
+        format!("{shown} of {total} {}", plural(kind))
+    }
+}
+
+#[must_use]
+pub fn space(name: &str) -> String {
+    format!("space: {name}")
+}
+
+#[must_use]
+pub fn conflicts(count: usize) -> String {
+    if count == 1 {
+        "1 conflict".to_owned()
+    } else {
+        format!("{count} conflicts")
+    }
+}
+
+#[must_use]
+pub fn outbox(count: usize) -> String {
+    format!("{count} to sync")
+}
+
+#[must_use]
+pub fn field_conflict(values: usize) -> String {
+    format!("conflict: {values} values, press c to resolve")
+}
+
+#[must_use]
+pub fn unrated(count: usize) -> String {
+    format!("({count} not rated) ")
+}
+
+#[must_use]
+pub fn more(count: usize) -> String {
+    format!("+{count} more")
+}
+
+/// What the status bar says after a write.
+#[must_use]
+pub fn saved(write: WriteKind) -> &'static str {
+    match write {
+        WriteKind::Create => "Created.",
+        WriteKind::Update => "Saved.",
+        WriteKind::Delete => "Moved to the trash. Press t to see it, r there restores it.",
+        WriteKind::Restore => "Restored.",
+        WriteKind::Done => "Marked done.",
+        WriteKind::Resolve => "Conflict resolved.",
+    }
+}
+
+/// What the status bar says when a write failed: the error says what to do.
+#[must_use]
+pub fn save_failed(error: &str) -> String {
+    format!("Not saved: {error}")
+}
+
+#[must_use]
+pub fn load_failed(error: &str) -> String {
+    format!("Could not read the record: {error}")
+}
+
+#[must_use]
+pub fn editor_failed(error: &str) -> String {
+    format!("The external editor failed: {error}")
+}
+
+#[must_use]
+pub fn cannot_be_done(kind: RecordKind) -> String {
+    format!(
+        "{} cannot be marked done; only goals, commitments and standard tasks can.",
+        kind.title()
+    )
+}
+
+#[must_use]
+pub fn sorted_by(label: &str, reverse: bool) -> String {
+    let direction = if reverse { "descending" } else { "ascending" };
+    format!("Sorted by {label}, {direction}.")
+}
+
+/// The palette's name for a command.
+#[must_use]
+pub fn command(command: Command) -> String {
+    match command {
+        Command::Quit => "quit".into(),
+        Command::Help => "help: show every key".into(),
+        Command::Palette => "command palette".into(),
+        Command::Filter => "filter the list".into(),
+        Command::ClearFilter => "clear the filter".into(),
+        Command::NextTab => "next kind".into(),
+        Command::PrevTab => "previous kind".into(),
+        Command::GoTo(kind) => format!("go to {}", plural(kind)),
+        Command::Up => "move up".into(),
+        Command::Down => "move down".into(),
+        Command::PageUp => "page up".into(),
+        Command::PageDown => "page down".into(),
+        Command::Top => "first record".into(),
+        Command::Bottom => "last record".into(),
+        Command::New => "new record of this kind".into(),
+        Command::NewOf(kind) => format!("new {}", kind.key()),
+        Command::Edit => "edit the selected record".into(),
+        Command::Delete => "delete: move to the trash".into(),
+        Command::Restore => "restore from the trash".into(),
+        Command::Done => "done: mark the selected record done".into(),
+        Command::ToggleTrash => "trash: show or leave the trash".into(),
+        Command::SortNext => "sort by the next column".into(),
+        Command::SortReverse => "reverse the sort".into(),
+        Command::Conflicts => "resolve conflicts of the selected record".into(),
+        Command::History => "history of the selected record".into(),
+    }
+}
+
+// History.
+pub const HISTORY_DELETED: &str = "moved to the trash";
+pub const HISTORY_RESTORED: &str = "restored";
+
+#[must_use]
+pub fn history_created(kind: cairn_common::model::RecordKind) -> String {
+    format!("created the {}", kind.key())
+}
+
+#[must_use]
+pub fn history_set(label: &str, value: &str, resolved: bool) -> String {
+    let value = if value.is_empty() { "(cleared)" } else { value };
+    if resolved {
+        format!("{label}: {value} (resolved a conflict)")
+    } else {
+        format!("{label}: {value}")
+    }
+}

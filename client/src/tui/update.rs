@@ -1,0 +1,411 @@
+//! The state machine: [`App::update`] takes an [`Action`] and returns the [`Effect`]s
+//! the driver must run. Pure: no I/O, no clock; it reads only the in-memory index.
+
+use cairn_common::model::RecordKind;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
+
+use super::action::{Action, Command, Effect, SaveReport, Write};
+use super::app::{App, Message, Popup};
+use super::help::HelpView;
+use super::history::HistoryView;
+use super::palette::{Palette, PaletteOutcome};
+use super::text;
+
+impl App {
+    /// Applies one action and returns the effects to run, in order.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let mut effects = match action {
+            Action::Key(key) => self.on_key(key),
+            Action::Mouse(mouse) => self.on_mouse(mouse),
+            Action::Resize { width, height } => {
+                self.size = (width, height);
+                self.refresh_view();
+                Vec::new()
+            }
+            Action::FilterChar(c) => {
+                self.views[self.tab.index()].editing = true;
+                self.edit_filter(|view, index| view.push_filter(c, index));
+                Vec::new()
+            }
+            Action::Run(command) => self.run(command),
+            Action::Loaded { id, result } => {
+                if self.detail.id == Some(id) {
+                    match result {
+                        Ok(state) => {
+                            self.detail.state = state;
+                            self.detail.error = None;
+                        }
+                        Err(e) => {
+                            self.detail.error = Some(text::load_failed(&e));
+                        }
+                    }
+                }
+                Vec::new()
+            }
+            Action::HistoryLoaded { id, result } => {
+                match result {
+                    Ok(lines) if self.selected_id() == Some(id) => {
+                        self.popup = Some(Popup::History(HistoryView::new(lines)));
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.error(text::load_failed(&e)),
+                }
+                Vec::new()
+            }
+            Action::Saved(report) => self.on_saved(report),
+            Action::EditorClosed(result) => {
+                self.on_editor_closed(result);
+                Vec::new()
+            }
+            Action::NewDay(today) => {
+                self.today = today;
+                self.update_pictures();
+                Vec::new()
+            }
+        };
+        effects.extend(self.follow_selection());
+        effects
+    }
+
+    /// Asks for the selected record's full state when the selection moved.
+    fn follow_selection(&mut self) -> Option<Effect> {
+        let id = self.selected_id();
+        if id == self.detail.id {
+            return None;
+        }
+        self.detail.id = id;
+        self.detail.error = None;
+        if self.detail.state.as_ref().map(|s| s.id) == id {
+            return None;
+        }
+        self.detail.state = None;
+        id.map(Effect::Load)
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        if self.popup.is_some() {
+            return self.on_popup_key(key);
+        }
+        if self.view().editing {
+            return self.on_filter_key(key);
+        }
+        match self.command_for(&key) {
+            Some(command) => self.run(command),
+            None => Vec::new(),
+        }
+    }
+
+    /// The main screen's reading of a key. Bindings are tried in this order, so one
+    /// that shadows another (`tab` is also next field in forms) acts here as listed.
+    fn command_for(&self, key: &KeyEvent) -> Option<Command> {
+        let k = &self.config.keys;
+        let table = [
+            (&k.quit, Command::Quit),
+            (&k.help, Command::Help),
+            (&k.palette, Command::Palette),
+            (&k.filter, Command::Filter),
+            (&k.next_tab, Command::NextTab),
+            (&k.prev_tab, Command::PrevTab),
+            (&k.tab_goals, Command::GoTo(RecordKind::Goal)),
+            (&k.tab_commitments, Command::GoTo(RecordKind::Commitment)),
+            (&k.tab_tasks, Command::GoTo(RecordKind::Task)),
+            (&k.tab_activities, Command::GoTo(RecordKind::Activity)),
+            (&k.tab_notes, Command::GoTo(RecordKind::Note)),
+            (&k.tab_potentials, Command::GoTo(RecordKind::Potential)),
+            (&k.up, Command::Up),
+            (&k.down, Command::Down),
+            (&k.page_up, Command::PageUp),
+            (&k.page_down, Command::PageDown),
+            (&k.top, Command::Top),
+            (&k.bottom, Command::Bottom),
+            (&k.new, Command::New),
+            (&k.edit, Command::Edit),
+            (&k.delete, Command::Delete),
+            (&k.restore, Command::Restore),
+            (&k.done, Command::Done),
+            (&k.trash, Command::ToggleTrash),
+            (&k.sort, Command::SortNext),
+            (&k.reverse, Command::SortReverse),
+            (&k.conflicts, Command::Conflicts),
+            (&k.history, Command::History),
+            (&k.cancel, Command::ClearFilter),
+        ];
+        table
+            .into_iter()
+            .find(|(binding, _)| binding.matches(key))
+            .map(|(_, command)| command)
+    }
+
+    fn on_filter_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let keys = &self.config.keys;
+        if keys.cancel.matches(&key) {
+            return self.run(Command::ClearFilter);
+        }
+        match key.code {
+            KeyCode::Enter => {
+                self.views[self.tab.index()].editing = false;
+                self.refresh_view();
+            }
+            KeyCode::Backspace => self.edit_filter(|view, index| view.pop_filter(index)),
+            KeyCode::Char(c)
+                if !key
+                    .modifiers
+                    .contains(crossterm::event::KeyModifiers::CONTROL) =>
+            {
+                self.edit_filter(|view, index| view.push_filter(c, index));
+            }
+            // Arrows and other non-character keys still move through the matches.
+            _ => {
+                if let Some(
+                    command @ (Command::Up
+                    | Command::Down
+                    | Command::PageUp
+                    | Command::PageDown
+                    | Command::Top
+                    | Command::Bottom
+                    | Command::Quit),
+                ) = self.command_for(&key)
+                    && !matches!(key.code, KeyCode::Char(_))
+                {
+                    return self.run(command);
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    /// Changes the filter of the current list and recomputes what depends on it.
+    fn edit_filter(
+        &mut self,
+        change: impl FnOnce(&mut super::view::ListView, &super::index::KindIndex),
+    ) {
+        let kind = self.tab;
+        let view = &mut self.views[kind.index()];
+        view.ensure_fresh(self.index.kind(kind), self.trash);
+        change(view, self.index.kind(kind));
+        view.select_first();
+        self.refresh_view();
+    }
+
+    fn on_popup_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let keys = &self.config.keys;
+        match &mut self.popup {
+            Some(Popup::Help(help)) => {
+                if keys.cancel.matches(&key) || keys.help.matches(&key) || keys.quit.matches(&key) {
+                    self.popup = None;
+                } else if keys.down.matches(&key) || keys.page_down.matches(&key) {
+                    help.scroll_by(if keys.down.matches(&key) { 1 } else { 10 });
+                } else if keys.up.matches(&key) || keys.page_up.matches(&key) {
+                    help.scroll_by(if keys.up.matches(&key) { -1 } else { -10 });
+                }
+                Vec::new()
+            }
+            Some(Popup::History(history)) => {
+                if keys.cancel.matches(&key)
+                    || keys.quit.matches(&key)
+                    || keys.history.matches(&key)
+                {
+                    self.popup = None;
+                } else if keys.down.matches(&key) {
+                    history.scroll_by(1);
+                } else if keys.up.matches(&key) {
+                    history.scroll_by(-1);
+                }
+                Vec::new()
+            }
+            Some(Popup::Palette(palette)) => match palette.handle_key(&key, keys) {
+                PaletteOutcome::Consumed => Vec::new(),
+                PaletteOutcome::Cancelled => {
+                    self.popup = None;
+                    Vec::new()
+                }
+                PaletteOutcome::Run(command) => {
+                    self.popup = None;
+                    self.run(command)
+                }
+            },
+            Some(Popup::Form(_)) => self.on_form_key(&key),
+            Some(Popup::Conflict(_)) => self.on_conflict_key(&key),
+            None => Vec::new(),
+        }
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) -> Vec<Effect> {
+        if self.popup.is_some() {
+            return Vec::new();
+        }
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.run(Command::Down),
+            MouseEventKind::ScrollUp => self.run(Command::Up),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Runs a command on the main screen.
+    pub(super) fn run(&mut self, command: Command) -> Vec<Effect> {
+        let page = isize::try_from(self.list_rows().max(1)).unwrap_or(1);
+        match command {
+            Command::Quit => {
+                self.quitting = true;
+                return vec![Effect::Quit];
+            }
+            Command::Help => self.popup = Some(Popup::Help(HelpView::default())),
+            Command::Palette => self.popup = Some(Popup::Palette(Palette::new())),
+            Command::Filter => self.views[self.tab.index()].editing = true,
+            Command::ClearFilter => {
+                let view = &mut self.views[self.tab.index()];
+                view.editing = false;
+                if !view.filter().is_empty() {
+                    self.edit_filter(|view, index| view.set_filter("", index));
+                }
+            }
+            Command::NextTab => self.go_to(RecordKind::ALL[(self.tab.index() + 1) % 6]),
+            Command::PrevTab => self.go_to(RecordKind::ALL[(self.tab.index() + 5) % 6]),
+            Command::GoTo(kind) => self.go_to(kind),
+            Command::Up => self.move_by(-1),
+            Command::Down => self.move_by(1),
+            Command::PageUp => self.move_by(-page),
+            Command::PageDown => self.move_by(page),
+            Command::Top => {
+                self.views[self.tab.index()].select_first();
+                self.refresh_view();
+            }
+            Command::Bottom => {
+                self.views[self.tab.index()].select_last();
+                self.refresh_view();
+            }
+            Command::ToggleTrash => {
+                self.trash = !self.trash;
+                self.refresh_view();
+            }
+            Command::SortNext | Command::SortReverse => self.sort(command),
+            Command::Delete => return self.delete(),
+            Command::Restore => return self.restore(),
+            Command::Done => return self.done(),
+            Command::History => {
+                if let Some(id) = self.selected_id() {
+                    return vec![Effect::LoadHistory(id)];
+                }
+            }
+            Command::New | Command::NewOf(_) | Command::Edit | Command::Conflicts => {
+                return self.open_editor_popup(command);
+            }
+        }
+        Vec::new()
+    }
+
+    pub(super) fn go_to(&mut self, kind: RecordKind) {
+        self.tab = kind;
+        self.refresh_view();
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        self.views[self.tab.index()].move_by(delta);
+        self.refresh_view();
+    }
+
+    fn sort(&mut self, command: Command) {
+        let kind = self.tab;
+        let columns = crate::present::columns(kind);
+        let index = self.index.kind_mut(kind);
+        let mut sort = index.sort;
+        if command == Command::SortNext {
+            sort.column = (sort.column + 1) % columns.len();
+            sort.reverse = false;
+        } else {
+            sort.reverse = !sort.reverse;
+        }
+        index.set_sort(sort);
+        self.views[kind.index()].stale = true;
+        self.refresh_view();
+        let label = columns.get(sort.column).map_or("", |c| c.label);
+        self.info(text::sorted_by(label, sort.reverse));
+    }
+
+    fn delete(&mut self) -> Vec<Effect> {
+        let Some(id) = self.selected_id() else {
+            return Vec::new();
+        };
+        if self.trash {
+            self.info(text::ALREADY_IN_TRASH.to_owned());
+            return Vec::new();
+        }
+        self.write(Write::Delete { id })
+    }
+
+    fn restore(&mut self) -> Vec<Effect> {
+        if !self.trash {
+            self.info(text::NOTHING_TO_RESTORE.to_owned());
+            return Vec::new();
+        }
+        match self.selected_id() {
+            Some(id) => self.write(Write::Restore { id }),
+            None => Vec::new(),
+        }
+    }
+
+    fn done(&mut self) -> Vec<Effect> {
+        let Some(id) = self.selected_id() else {
+            return Vec::new();
+        };
+        if !matches!(
+            self.tab,
+            RecordKind::Goal | RecordKind::Commitment | RecordKind::Task
+        ) {
+            self.error(text::cannot_be_done(self.tab));
+            return Vec::new();
+        }
+        if self.trash {
+            self.info(text::EDIT_IN_TRASH.to_owned());
+            return Vec::new();
+        }
+        self.write(Write::Done {
+            id,
+            today: self.today,
+        })
+    }
+
+    /// Sends a write to the worker; the status shows "saving…" until it answers.
+    pub(super) fn write(&mut self, write: Write) -> Vec<Effect> {
+        self.saving += 1;
+        vec![Effect::Write(write)]
+    }
+
+    fn on_saved(&mut self, report: SaveReport) -> Vec<Effect> {
+        self.saving = self.saving.saturating_sub(1);
+        self.outbox = report.outbox;
+        match &report.result {
+            Ok(states) => {
+                self.unsaved = false;
+                for state in states {
+                    self.index.update(state);
+                    if let Some(kind) = state.kind {
+                        self.views[kind.index()].stale = true;
+                    }
+                    if self.detail.id == Some(state.id) {
+                        self.detail.state = Some(state.clone());
+                    }
+                }
+                self.refresh_view();
+                self.info(text::saved(report.write).to_owned());
+            }
+            Err(e) => {
+                self.unsaved = true;
+                self.error(text::save_failed(e));
+            }
+        }
+        self.after_popup_save(&report);
+        Vec::new()
+    }
+
+    pub(super) fn info(&mut self, text: String) {
+        self.message = Some(Message { text, error: false });
+    }
+
+    pub(super) fn error(&mut self, text: String) {
+        self.message = Some(Message { text, error: true });
+    }
+}

@@ -1,0 +1,155 @@
+//! The work behind effects. Writes run on a worker thread that owns a replica clone,
+//! because a commit waits for fsync and the screen must not; the worker answers with
+//! [`Action::Saved`] over a channel. Reads of one record are fast (sled's cache) and run
+//! on the caller's thread.
+
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread::JoinHandle;
+
+use cairn_common::model::spec_of;
+use cairn_common::op::{Change, Op};
+use cairn_common::{RecordId, RecordState};
+
+use super::action::{Action, HistoryLine, SaveReport, Write, WriteKind};
+use super::text;
+use crate::present;
+use crate::replica::{Replica, ReplicaError};
+
+/// Turns a write into ops with the replica's draft functions and commits them.
+#[must_use]
+pub fn perform_write(replica: &Replica, write: &Write) -> SaveReport {
+    let result = ops_for(replica, write)
+        .and_then(|ops| replica.commit(&ops))
+        .and_then(|summary| {
+            let mut states = Vec::with_capacity(summary.records.len());
+            for id in &summary.records {
+                if let Some(state) = replica.record(id)? {
+                    states.push(state);
+                }
+            }
+            Ok(states)
+        })
+        .map_err(|e| e.to_string());
+    SaveReport {
+        write: WriteKind::from(write),
+        result,
+        outbox: replica.outbox_len(),
+    }
+}
+
+fn ops_for(replica: &Replica, write: &Write) -> Result<Vec<Op>, ReplicaError> {
+    let current = |id: &RecordId| {
+        replica
+            .record(id)?
+            .ok_or_else(|| ReplicaError::NotFound(id.short()))
+    };
+    match write {
+        Write::Create {
+            kind,
+            space,
+            fields,
+            today,
+        } => Ok(replica.create_ops(*kind, *space, fields.clone(), *today)?.1),
+        Write::Update { base, fields } => replica.update_ops(base, fields.clone()),
+        Write::Delete { id } => Ok(vec![replica.delete_op(&current(id)?)]),
+        Write::Restore { id } => Ok(vec![replica.restore_op(&current(id)?)]),
+        Write::Done { id, today } => replica.done_ops(&current(id)?, *today),
+        Write::Resolve { base, field, value } => {
+            Ok(vec![replica.set_op(base, field, value.clone())?])
+        }
+    }
+}
+
+/// Reads one record for the detail pane.
+#[must_use]
+pub fn load(replica: &Replica, id: RecordId) -> Action {
+    Action::Loaded {
+        id,
+        result: replica.record(&id).map_err(|e| e.to_string()),
+    }
+}
+
+/// Reads a record's history as lines for the history popup.
+#[must_use]
+pub fn load_history(replica: &Replica, id: RecordId) -> Action {
+    let result = replica
+        .record(&id)
+        .and_then(|state| Ok((state, replica.history(&id)?)))
+        .map(|(state, ops)| {
+            ops.iter()
+                .map(|op| history_line(state.as_ref(), op))
+                .collect()
+        })
+        .map_err(|e| e.to_string());
+    Action::HistoryLoaded { id, result }
+}
+
+fn history_line(state: Option<&RecordState>, op: &Op) -> HistoryLine {
+    let kind = state.and_then(|s| s.kind);
+    let what = match &op.change {
+        Change::Create { kind } => text::history_created(*kind),
+        Change::Set {
+            field,
+            value,
+            replaces,
+        } => {
+            let label = kind
+                .and_then(|k| spec_of(k, field).ok())
+                .map_or(field.as_str(), |s| s.label);
+            text::history_set(
+                label,
+                &present::short_text(field, value),
+                replaces.len() > 1,
+            )
+        }
+        Change::Delete => text::HISTORY_DELETED.to_owned(),
+        Change::Restore => text::HISTORY_RESTORED.to_owned(),
+    };
+    let when = present::timestamp(op.at);
+    HistoryLine {
+        when: when.get(..16).unwrap_or(&when).replace('T', " "),
+        who: op.author.short(),
+        what,
+    }
+}
+
+/// The thread that commits writes, in the order they were asked for.
+pub struct Worker {
+    writes: Sender<Write>,
+    thread: JoinHandle<()>,
+}
+
+impl Worker {
+    /// Starts the worker; it answers each write on `replies`.
+    #[must_use]
+    pub fn spawn(replica: Replica, replies: Sender<Action>) -> Self {
+        let (writes, inbox): (Sender<Write>, Receiver<Write>) = channel();
+        let thread = std::thread::spawn(move || {
+            for write in inbox {
+                let report = perform_write(&replica, &write);
+                if replies.send(Action::Saved(report)).is_err() {
+                    // The UI is gone; keep committing what was asked, nothing is lost.
+                    continue;
+                }
+            }
+        });
+        Self { writes, thread }
+    }
+
+    /// Queues a write. If the worker died, the write is done here so nothing is lost,
+    /// and its report is returned for the caller to pass on.
+    #[must_use]
+    pub fn send(&self, write: Write, replica: &Replica) -> Option<SaveReport> {
+        match self.writes.send(write) {
+            Ok(()) => None,
+            Err(failed) => Some(perform_write(replica, &failed.0)),
+        }
+    }
+
+    /// Waits until every queued write is committed.
+    pub fn finish(self) {
+        drop(self.writes);
+        // A panic on the worker has already been reported by the panic hook.
+        let _ = self.thread.join();
+    }
+}

@@ -1,0 +1,120 @@
+//! End-to-end: the real `cairn` binary in a pseudo-terminal, driven by keystrokes and
+//! read back from the emulated screen, with no server.
+
+use std::process::Command;
+use std::time::Duration;
+
+use cairn_tests::{Tui, binary, keys};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn start(home: &std::path::Path) -> anyhow::Result<Tui> {
+    let cairn = binary("cairn")?;
+    let home = home
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("temp dir is not UTF-8"))?;
+    let tui = Tui::spawn(
+        &cairn,
+        &[],
+        &[("CAIRN_HOME", home), ("NO_COLOR", "1")],
+        110,
+        32,
+    )?;
+    tui.wait_for("Goals", WAIT)?;
+    Ok(tui)
+}
+
+/// A goal and a conversation note with three lines of notes, typed through the keys,
+/// are there after quitting and starting again, and the CLI sees the same data.
+#[test]
+fn records_typed_in_the_tui_survive_a_restart_and_reach_the_cli() -> anyhow::Result<()> {
+    let home = tempfile::tempdir()?;
+
+    let mut tui = start(home.path())?;
+    tui.send("n")?;
+    tui.wait_for("New goal", WAIT)?;
+    tui.send("Quarterly hiring goal")?;
+    tui.send(keys::CTRL_S)?;
+    tui.wait_for("1 goal", WAIT)?;
+
+    tui.send("5")?;
+    tui.wait_for("0 conversations", WAIT)?;
+    tui.send("n")?;
+    tui.wait_for("New note", WAIT)?;
+    tui.send("1:1 with Ana")?;
+    // Title, kind, date, participants, follow-up, private, commitments, agenda: notes is ninth.
+    for _ in 0..8 {
+        tui.send(keys::TAB)?;
+    }
+    tui.send("Talked about growth")?;
+    tui.send(keys::ENTER)?;
+    tui.send("Wants to lead the platform team")?;
+    tui.send(keys::ENTER)?;
+    tui.send("Next: training budget")?;
+    tui.send(keys::ESC)?;
+    tui.send(keys::CTRL_S)?;
+    let screen = tui.wait_for("1 conversation", WAIT)?;
+    assert!(screen.contains("1:1 with Ana"), "{screen}");
+    tui.send("q")?;
+    assert!(tui.wait_exit(WAIT)?, "cairn exited with an error");
+
+    let mut tui = start(home.path())?;
+    let screen = tui.wait_for("Quarterly hiring goal", WAIT)?;
+    assert!(screen.contains("1 Goals (1)"), "{screen}");
+    tui.send("5")?;
+    let screen = tui.wait_for("Next: training budget", WAIT)?;
+    for line in [
+        "1:1 with Ana",
+        "Talked about growth",
+        "Wants to lead the platform team",
+    ] {
+        assert!(screen.contains(line), "missing {line:?} in:\n{screen}");
+    }
+    tui.send("q")?;
+    assert!(tui.wait_exit(WAIT)?, "cairn exited with an error");
+
+    let output = Command::new(binary("cairn")?)
+        .args(["list", "note", "--json"])
+        .env("CAIRN_HOME", home.path())
+        .output()?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let notes: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let note = &notes[0]["fields"];
+    assert_eq!(note["title"], "1:1 with Ana");
+    assert_eq!(
+        note["notes"],
+        "Talked about growth\nWants to lead the platform team\nNext: training budget"
+    );
+    let output = Command::new(binary("cairn")?)
+        .args(["list", "goal", "--json"])
+        .env("CAIRN_HOME", home.path())
+        .output()?;
+    let goals: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    assert_eq!(goals[0]["fields"]["title"], "Quarterly hiring goal");
+    Ok(())
+}
+
+/// A second `cairn` on the same data directory says so clearly and exits non-zero,
+/// while the first keeps running.
+#[test]
+fn second_cairn_on_the_same_data_gets_a_clear_error() -> anyhow::Result<()> {
+    let home = tempfile::tempdir()?;
+    let mut first = start(home.path())?;
+    let output = Command::new(binary("cairn")?)
+        .args(["list", "goal"])
+        .env("CAIRN_HOME", home.path())
+        .output()?;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("another cairn is already using"),
+        "{stderr}"
+    );
+    first.send("q")?;
+    assert!(first.wait_exit(WAIT)?);
+    Ok(())
+}

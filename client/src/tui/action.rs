@@ -107,8 +107,6 @@ pub struct SaveReport {
     pub write: WriteKind,
     /// The new states of the records that changed, or the error to show.
     pub result: Result<Vec<RecordState>, String>,
-    /// Local changes not yet pushed to a server, after this write.
-    pub outbox: usize,
 }
 
 /// Which kind of write a report is about.

@@ -65,8 +65,6 @@ pub struct App {
     pub(super) saving: usize,
     /// The last write failed: what the person asked for is not on disk.
     pub(super) unsaved: bool,
-    /// Local changes waiting to be pushed to a server.
-    pub(super) outbox: usize,
     pub(super) message: Option<Message>,
     /// Terminal size, for paging and scrolling.
     pub(super) size: (u16, u16),
@@ -84,18 +82,26 @@ impl App {
     /// # Errors
     /// When the replica cannot be read (the message says what to do).
     pub fn new(replica: &Replica, config: Config, today: NaiveDate) -> anyhow::Result<Self> {
-        let states = replica
-            .records()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(anyhow::Error::from)?;
         let identity = replica.identity();
         let space_name = replica
             .spaces()?
             .into_iter()
             .find(|s| s.id == identity.personal_space)
             .map_or_else(|| "Personal".to_owned(), |s| s.name);
+        // Records stream into the index one by one: the full states of 100,000 records
+        // would not fit the memory budget, their rows do.
+        let mut failed = None;
+        let states = replica.records().map_while(|state| match state {
+            Ok(state) => Some(state),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        });
         let mut app = Self::from_states(states, config, today, identity.personal_space, space_name);
-        app.outbox = replica.outbox_len();
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
         if let Some(id) = app.detail.id {
             app.detail.state = replica.record(&id)?;
         }
@@ -128,7 +134,6 @@ impl App {
             parked: None,
             saving: 0,
             unsaved: false,
-            outbox: 0,
             message: None,
             size: (80, 24),
             weeks: WeekTotals::default(),

@@ -28,10 +28,12 @@ const DELETED: u8 = 4;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
     pub id: RecordId,
-    /// The cells of the kind's columns, joined by [`SEP`].
+    /// The cells of the kind's columns joined by [`SEP`], then the same in lowercase
+    /// (what the filter searches). One allocation per row instead of two: at 100,000
+    /// rows that is memory, and fewer holes left between the records decoded at start.
     text: Box<str>,
-    /// `text` in lowercase: what the filter searches.
-    lower: Box<str>,
+    /// Where the lowercase half of `text` starts.
+    split: u32,
     flags: u8,
     /// The date that makes the record due (see `present::due_date`).
     due: Option<NaiveDate>,
@@ -73,7 +75,9 @@ impl Row {
                     .take(MAX_CELL_CHARS),
             );
         }
+        let split = u32::try_from(text.len()).unwrap_or(u32::MAX);
         let lower = text.to_lowercase();
+        text.push_str(&lower);
         let mut flags = 0;
         // Overdue is open and past due; keeping both parts lets a new day recompute
         // it without reading the records again.
@@ -94,7 +98,7 @@ impl Row {
         Some(Self {
             id: state.id,
             text: text.into_boxed_str(),
-            lower: lower.into_boxed_str(),
+            split,
             flags,
             due,
             progress,
@@ -109,21 +113,31 @@ impl Row {
         })
     }
 
+    /// The cells as shown, joined by [`SEP`].
+    fn shown(&self) -> &str {
+        self.text.get(..self.split as usize).unwrap_or("")
+    }
+
+    /// The cells in lowercase, joined by [`SEP`].
+    fn lower(&self) -> &str {
+        self.text.get(self.split as usize..).unwrap_or("")
+    }
+
     /// The cell texts, in column order.
     pub fn cells(&self) -> impl Iterator<Item = &str> {
-        self.text.split(SEP)
+        self.shown().split(SEP)
     }
 
     /// One cell's text, or `""`.
     #[must_use]
     pub fn cell(&self, column: usize) -> &str {
-        self.text.split(SEP).nth(column).unwrap_or("")
+        self.shown().split(SEP).nth(column).unwrap_or("")
     }
 
     /// Whether the lowercase `needle` occurs in one of the cells.
     #[must_use]
     pub fn matches(&self, needle: &str) -> bool {
-        needle.is_empty() || self.lower.contains(needle)
+        needle.is_empty() || self.lower().contains(needle)
     }
 
     /// Whether the record is still open and was due before `today`.
@@ -154,7 +168,7 @@ impl Row {
             "potential" => self
                 .potential
                 .map_or(SortKey::Missing, |r| SortKey::Num(rank(r))),
-            _ => match self.lower.split(SEP).nth(column) {
+            _ => match self.lower().split(SEP).nth(column) {
                 None | Some("") => SortKey::Missing,
                 Some(text) => SortKey::Text(text),
             },
@@ -169,7 +183,7 @@ impl Row {
         Self {
             id: RecordId::new(),
             text: "".into(),
-            lower: "".into(),
+            split: 0,
             flags: 0,
             due: None,
             progress: 0,
@@ -187,8 +201,8 @@ impl Row {
         potential: Option<Rating>,
     ) -> Self {
         Self {
-            text: name.into(),
-            lower: name.to_lowercase().into(),
+            text: format!("{name}{}", name.to_lowercase()).into(),
+            split: u32::try_from(name.len()).unwrap_or(0),
             performance,
             potential,
             ..Self::for_test(None, 0)

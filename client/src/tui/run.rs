@@ -43,6 +43,14 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
         result
     });
     worker.finish();
+    // Writes that finished after the screen closed: a failure must not go unseen.
+    for action in answers.try_iter() {
+        if let Action::Saved(report) = action
+            && let Err(e) = report.result
+        {
+            eprintln!("cairn: {}", super::text::save_failed(&e));
+        }
+    }
     result
 }
 

@@ -40,10 +40,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         Span::styled(text::SAVED, theme.ok)
     });
-    if app.outbox > 0 {
-        spans.push(sep());
-        spans.push(Span::styled(text::outbox(app.outbox), theme.dim));
-    }
     if let Some(message) = &app.message {
         spans.push(sep());
         let style = if message.error {

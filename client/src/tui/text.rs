@@ -91,11 +91,6 @@ pub fn conflicts(count: usize) -> String {
 }
 
 #[must_use]
-pub fn outbox(count: usize) -> String {
-    format!("{count} to sync")
-}
-
-#[must_use]
 pub fn field_conflict(values: usize) -> String {
     format!("conflict: {values} values, press c to resolve")
 }

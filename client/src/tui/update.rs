@@ -376,7 +376,6 @@ impl App {
 
     fn on_saved(&mut self, report: SaveReport) -> Vec<Effect> {
         self.saving = self.saving.saturating_sub(1);
-        self.outbox = report.outbox;
         match &report.result {
             Ok(states) => {
                 self.unsaved = false;

@@ -33,7 +33,6 @@ pub fn perform_write(replica: &Replica, write: &Write) -> SaveReport {
     SaveReport {
         write: WriteKind::from(write),
         result,
-        outbox: replica.outbox_len(),
     }
 }
 

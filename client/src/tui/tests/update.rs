@@ -388,7 +388,6 @@ fn saved_states_update_the_index() {
     f.drive(Action::Saved(crate::tui::action::SaveReport {
         write: crate::tui::action::WriteKind::Create,
         result: Ok(vec![state]),
-        outbox: 0,
     }));
     assert_eq!(f.titles()[0], "Hiring fair", "newest first");
     assert_eq!(f.app.weeks.minutes[11], 60 + 180 + 240);
@@ -411,7 +410,6 @@ fn failed_save_brings_the_form_back() {
     f.app.update(Action::Saved(crate::tui::action::SaveReport {
         write: crate::tui::action::WriteKind::Create,
         result: Err("the disk is full; free some space and save again".into()),
-        outbox: 0,
     }));
     let Some(Popup::Form(popup)) = f.app.popup() else {
         panic!("form back after the error");

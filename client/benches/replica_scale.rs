@@ -1,1 +1,251 @@
-fn main() {}
+//! Scale benchmark: a replica with 100 and with 100,000 records.
+//!
+//! For each size it prints start to first frame (open the replica, build the app's row
+//! index, draw once), one frame drawn, the filter applied per keystroke, and the peak
+//! memory of the process; then the ratio 100,000 / 100. Each measurement runs in a
+//! fresh child process (this same binary with `--measure DIR`) so peak memory belongs
+//! to that size alone.
+//!
+//! Run: `cargo bench -p cairn-client --bench replica_scale`
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+use std::time::{Duration, Instant};
+
+use cairn_client::replica::Replica;
+use cairn_client::tui::{Action, App, Command, Config};
+use cairn_common::model::{GoalStatus, NoteKind, Rating, RecordKind, Recurrence, Value};
+use chrono::{Days, NaiveDate};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const SIZES: [usize; 2] = [100, 100_000];
+const WIDTH: u16 = 160;
+const HEIGHT: u16 = 48;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default()
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(pos) = args.iter().position(|a| a == "--fill") {
+        let (Some(dir), Some(count)) = (args.get(pos + 1), args.get(pos + 2)) else {
+            anyhow::bail!("--fill needs a directory and a count");
+        };
+        return fill(&PathBuf::from(dir), count.parse()?);
+    }
+    if let Some(pos) = args.iter().position(|a| a == "--measure") {
+        let dir = args
+            .get(pos + 1)
+            .ok_or_else(|| anyhow::anyhow!("--measure needs a directory"))?;
+        return measure(Path::new(dir));
+    }
+    let root = tempfile::tempdir()?;
+    let mut results = Vec::new();
+    for size in SIZES {
+        let dir = root.path().join(format!("r{size}"));
+        let started = Instant::now();
+        let exe = std::env::current_exe()?;
+        let status = Process::new(&exe)
+            .arg("--fill")
+            .arg(&dir)
+            .arg(size.to_string())
+            .status()?;
+        anyhow::ensure!(status.success(), "filling {size} records failed");
+        eprintln!(
+            "filled {size} records in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        let output = Process::new(exe).arg("--measure").arg(&dir).output()?;
+        if !output.status.success() {
+            anyhow::bail!(
+                "measuring {size} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let figures: Figures = serde_json::from_slice(&output.stdout)?;
+        results.push((size, figures));
+    }
+    println!(
+        "{:>9} {:>15} {:>10} {:>15} {:>15} {:>10}",
+        "records", "first frame ms", "frame ms", "filter/key ms", "filter worst ms", "peak MiB"
+    );
+    for (size, f) in &results {
+        println!(
+            "{size:>9} {:>15.1} {:>10.3} {:>15.3} {:>15.3} {:>10.1}",
+            f.first_frame_ms, f.frame_ms, f.filter_ms, f.filter_worst_ms, f.peak_mib
+        );
+    }
+    if let [(_, small), (_, large)] = &results[..] {
+        println!(
+            "{:>9} {:>15.1} {:>10.2} {:>15.1} {:>15.1} {:>10.2}",
+            "ratio",
+            large.first_frame_ms / small.first_frame_ms,
+            large.frame_ms / small.frame_ms,
+            large.filter_ms / small.filter_ms,
+            large.filter_worst_ms / small.filter_worst_ms,
+            large.peak_mib / small.peak_mib
+        );
+        println!(
+            "(ratio = 100,000 records / 100 records; a frame should cost the same at any size)"
+        );
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Figures {
+    first_frame_ms: f64,
+    frame_ms: f64,
+    filter_ms: f64,
+    filter_worst_ms: f64,
+    peak_mib: f64,
+}
+
+/// Child process: open the replica, build the app, draw, filter; print figures as JSON.
+fn measure(dir: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let replica = Replica::open(dir)?;
+    let mut app = App::new(&replica, Config::default(), today())?;
+    app.update(Action::Resize {
+        width: WIDTH,
+        height: HEIGHT,
+    });
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT))?;
+    terminal.draw(|frame| app.draw(frame))?;
+    let first_frame = started.elapsed();
+
+    // One frame on every tab, moving the selection so each frame has work to do.
+    let frames_per_kind = 50u32;
+    let mut drawing = Duration::ZERO;
+    for kind in RecordKind::ALL {
+        app.update(Action::Run(Command::GoTo(kind)));
+        for _ in 0..frames_per_kind {
+            let t = Instant::now();
+            terminal.draw(|frame| app.draw(frame))?;
+            drawing += t.elapsed();
+        }
+    }
+    let frame = drawing / (frames_per_kind * 6);
+
+    // Typing into the filter on the conversations tab, key by key, five times over.
+    app.update(Action::Run(Command::GoTo(RecordKind::Note)));
+    let typed = "person 4";
+    let mut worst = Duration::ZERO;
+    let mut total = Duration::ZERO;
+    let mut keystrokes = 0u32;
+    for _ in 0..5 {
+        for c in typed.chars() {
+            let t = Instant::now();
+            app.update(Action::FilterChar(c));
+            let took = t.elapsed();
+            worst = worst.max(took);
+            total += took;
+            keystrokes += 1;
+        }
+        app.update(Action::Run(Command::ClearFilter));
+    }
+
+    let figures = Figures {
+        first_frame_ms: ms(first_frame),
+        frame_ms: ms(frame),
+        filter_ms: ms(total / keystrokes),
+        filter_worst_ms: ms(worst),
+        peak_mib: peak_rss_mib(),
+    };
+    println!("{}", serde_json::to_string(&figures)?);
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// A realistic mix: every kind, with the fields people fill, a tenth of goals with key
+/// results, notes with a few paragraphs of text.
+fn fill(dir: &Path, count: usize) -> anyhow::Result<()> {
+    let replica = Replica::open(dir)?;
+    let space = replica.identity().personal_space;
+    let mut batch = Vec::new();
+    for i in 0..count {
+        let kind = RecordKind::ALL[i % RecordKind::ALL.len()];
+        let date = today()
+            .checked_sub_days(Days::new((i % 400) as u64))
+            .unwrap_or_else(today);
+        let title = format!("{} record {i} for person {}", kind.key(), i % 97);
+        let mut fields: Vec<(String, Value)> =
+            vec![(kind.title_field().to_owned(), Value::Text(title))];
+        let mut add = |k: &str, v: Value| fields.push((k.to_owned(), v));
+        match kind {
+            RecordKind::Goal => {
+                add(
+                    "status",
+                    Value::GoalStatus(GoalStatus::ALL[i % GoalStatus::ALL.len()]),
+                );
+                add("owner", Value::Text(format!("Person {}", i % 97)));
+                add("due", Value::Date(date));
+                add("progress", Value::Int((i % 101) as i64));
+            }
+            RecordKind::Commitment => {
+                add("by", Value::Text(format!("Person {}", i % 97)));
+                add("to", Value::Text("Team lead".into()));
+                add("due", Value::Date(date));
+            }
+            RecordKind::Task => {
+                add(
+                    "recurrence",
+                    Value::Recurrence(Recurrence::Weeks(1 + (i % 4) as u16)),
+                );
+                add("owner", Value::Text(format!("Person {}", i % 97)));
+            }
+            RecordKind::Activity => {
+                add("date", Value::Date(date));
+                add("duration", Value::Int(15 + (i % 8) as i64 * 15));
+            }
+            RecordKind::Note => {
+                add("date", Value::Date(date));
+                add(
+                    "kind",
+                    Value::NoteKind(NoteKind::ALL[i % NoteKind::ALL.len()]),
+                );
+                add(
+                    "participants",
+                    Value::List(vec![format!("Person {}", i % 97), "Me".into()]),
+                );
+                add(
+                    "notes",
+                    Value::Text(
+                        "Talked about the quarter.\n\nNext steps agreed.\n- one\n- two".into(),
+                    ),
+                );
+            }
+            RecordKind::Potential => {
+                add("performance", Value::Rating(Rating::ALL[i % 3]));
+                add("potential", Value::Rating(Rating::ALL[(i / 3) % 3]));
+                add("review", Value::Date(date));
+            }
+        }
+        let (_, ops) = replica.create_ops(kind, space, fields, today())?;
+        batch.extend(ops);
+        if batch.len() >= 10_000 {
+            replica.commit(&batch)?;
+            batch.clear();
+        }
+    }
+    replica.commit(&batch)?;
+    Ok(())
+}

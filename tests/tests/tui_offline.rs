@@ -52,6 +52,9 @@ fn records_typed_in_the_tui_survive_a_restart_and_reach_the_cli() -> anyhow::Res
     tui.send(keys::ENTER)?;
     tui.send("Next: training budget")?;
     tui.send(keys::ESC)?;
+    // A lone Esc followed at once by another key reads as Alt+key in a terminal, so
+    // wait until the editor has closed before saving.
+    tui.wait_for("ctrl-s save", WAIT)?;
     tui.send(keys::CTRL_S)?;
     let screen = tui.wait_for("1 conversation", WAIT)?;
     assert!(screen.contains("1:1 with Ana"), "{screen}");

@@ -64,6 +64,12 @@ impl KeyPress {
             _ => {
                 let mut chars = rest.chars();
                 match (chars.next(), chars.next()) {
+                    // Terminals report shift on a letter as the capital letter, and
+                    // `matches` ignores SHIFT on characters: so `shift-a` means `A`.
+                    (Some(c), None) if modifiers.contains(KeyModifiers::SHIFT) => {
+                        modifiers.remove(KeyModifiers::SHIFT);
+                        KeyCode::Char(c.to_ascii_uppercase())
+                    }
                     (Some(c), None) => KeyCode::Char(c),
                     _ => {
                         return Err(format!(
@@ -269,6 +275,9 @@ mod tests {
         for (name, binding, _) in keys.describe() {
             assert!(!binding.0.is_empty(), "{name} has no keys");
         }
+        let shift_a = KeyPress::parse("shift-a").expect("shift-a");
+        assert!(shift_a.matches(&key(KeyCode::Char('A'), KeyModifiers::SHIFT)));
+        assert!(!shift_a.matches(&key(KeyCode::Char('a'), KeyModifiers::NONE)));
         assert!(
             keys.quit
                 .matches(&key(KeyCode::Char('c'), KeyModifiers::CONTROL))

@@ -1,16 +1,226 @@
-//! Wire types shared by client and server. The sync endpoints arrive with the sync
-//! server; what is here is what both sides already agree on.
+//! Wire types of the sync protocol, shared by client and server.
+//!
+//! Every endpoint is `POST /v1/<name>` (plus `GET /healthz`), with bodies in the
+//! [`codec`](crate::codec) format under [`CONTENT_TYPE`], the client's
+//! [`PROTOCOL_VERSION`] in the [`PROTOCOL_HEADER`] header, and `Authorization: Bearer
+//! <token>` on everything but login. Expected protocol outcomes are fields of the
+//! responses; failures are an HTTP status with an [`ErrorResponse`] body whose
+//! message tells the person what to do next.
+//!
+//! | endpoint                 | request                 | response              |
+//! |--------------------------|-------------------------|-----------------------|
+//! | `/v1/login`              | [`LoginRequest`]        | [`LoginResponse`]     |
+//! | `/v1/logout`             | [`Empty`]               | [`Empty`]             |
+//! | `/v1/password`           | [`PasswordChange`]      | [`Empty`]             |
+//! | `/v1/sessions`           | [`Empty`]               | [`SessionList`]       |
+//! | `/v1/sessions/revoke`    | [`RevokeSession`]       | [`Empty`]             |
+//! | `/v1/push`               | [`PushRequest`]         | [`PushResponse`]      |
+//! | `/v1/pull`               | [`PullRequest`]         | [`PullResponse`]      |
+//! | `/v1/spaces`             | [`Empty`]               | [`SpaceList`]         |
+//! | `/v1/spaces/create`      | [`CreateSpace`]         | [`SpaceInfo`]         |
+//! | `/v1/spaces/rename`      | [`RenameSpace`]         | [`SpaceInfo`]         |
+//! | `/v1/spaces/members`     | [`SpaceRef`]            | [`MemberList`]        |
+//! | `/v1/spaces/member`      | [`SetMember`]           | [`MemberList`]        |
 
 use serde::{Deserialize, Serialize};
 
-/// Bumped on any incompatible change of the wire types; the server answers an older
-/// client with 426 and "please upgrade".
-pub const PROTOCOL_VERSION: u16 = 1;
+use crate::model::{Role, Space, SpaceId, UserProfile};
+use crate::op::Op;
 
-/// The one error body of every endpoint. `message` tells the person what to do next.
+/// Bumped on any incompatible change of these types; the server answers a client
+/// that sends another version with 426 and "please upgrade".
+pub const PROTOCOL_VERSION: u16 = 1;
+/// Header carrying the client's [`PROTOCOL_VERSION`].
+pub const PROTOCOL_HEADER: &str = "x-cairn-protocol";
+/// The one content type of request and response bodies.
+pub const CONTENT_TYPE: &str = "application/vnd.cairn.v1+bincode";
+/// Largest request body the server reads; larger ones get 413.
+pub const MAX_BODY_BYTES: u64 = 16 << 20;
+/// Most ops in one push; a client splits larger outboxes.
+pub const MAX_PUSH_OPS: usize = 5_000;
+/// Most ops in one pull page, whatever the client asks.
+pub const MAX_PULL_OPS: u32 = 10_000;
+/// Most encoded op bytes in one pull page (one op may exceed it alone).
+pub const MAX_PULL_BYTES: usize = 8 << 20;
+
+/// The body of requests and responses that carry nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Empty;
+
+/// The one error body of every endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorResponse {
     /// A stable machine-readable code, e.g. `password_change_required`.
     pub code: String,
+    /// What happened and what to do next, for a person.
     pub message: String,
+}
+
+/// Stable error codes (the `code` of [`ErrorResponse`]).
+pub mod codes {
+    pub const BAD_REQUEST: &str = "bad_request";
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    pub const LOGIN_FAILED: &str = "login_failed";
+    pub const THROTTLED: &str = "throttled";
+    pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
+    pub const FORBIDDEN: &str = "forbidden";
+    pub const NOT_FOUND: &str = "not_found";
+    pub const CONFLICT: &str = "conflict";
+    pub const TOO_LARGE: &str = "too_large";
+    pub const UPGRADE_REQUIRED: &str = "upgrade_required";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+    pub const INTERNAL: &str = "internal";
+}
+
+/// Log in with e-mail (or `admin`) and password.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    /// A name for the session list, e.g. `cairn on laptop`.
+    pub device: String,
+}
+
+/// A new session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// 256 random bits, hex; the server keeps only a hash of it.
+    pub token: String,
+    pub user: UserProfile,
+    /// The user's own space, which records made before the first login join.
+    pub personal_space: SpaceId,
+    /// Unix milliseconds.
+    pub expires_at_ms: u64,
+    /// Until the password is changed, every other request is refused.
+    pub must_change_password: bool,
+}
+
+/// Change the session user's password; the other sessions are revoked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
+}
+
+/// One session of the user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// A public id of the session (not the token).
+    pub id: String,
+    pub device: String,
+    pub created_at_ms: u64,
+    pub expires_at_ms: u64,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionList {
+    pub sessions: Vec<SessionInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeSession {
+    pub id: String,
+}
+
+/// Ops for the server. Idempotent by op id: a retry after any failure is safe.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub ops: Vec<Op>,
+}
+
+/// Sent only after every op of the push is durable on the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// Ops stored now.
+    pub stored: u32,
+    /// Ops the server already had (an earlier try of this push got through).
+    pub duplicates: u32,
+}
+
+/// Where the client is in each space it knows. Spaces it does not list start at 0.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    pub cursors: Vec<Cursor>,
+    /// At most this many ops (the server caps it at [`MAX_PULL_OPS`]).
+    pub max_ops: u32,
+}
+
+/// The sequence number of the last op a client has of a space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub space: SpaceId,
+    pub seq: u64,
+}
+
+/// A page of ops after the cursors, and the spaces the user may see now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    /// Every space the user is a member of, with the role; a space the client has
+    /// that is missing here was taken from the user: the client drops it.
+    pub spaces: Vec<SpaceInfo>,
+    /// New ops per space, in sequence order, with the cursor after them.
+    pub batches: Vec<SpaceOps>,
+    /// More ops wait: pull again with the new cursors.
+    pub more: bool,
+}
+
+/// Ops of one space after a cursor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpaceOps {
+    pub space: SpaceId,
+    pub ops: Vec<Op>,
+    /// The sequence number of the last op in `ops`: the client's next cursor.
+    pub cursor: u64,
+}
+
+/// A space and the requesting user's role in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceInfo {
+    pub space: Space,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceList {
+    pub spaces: Vec<SpaceInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateSpace {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenameSpace {
+    pub space: SpaceId,
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpaceRef {
+    pub space: SpaceId,
+}
+
+/// Add a member, change a member's role, or (with `role: None`) remove a member.
+/// Owners only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetMember {
+    pub space: SpaceId,
+    pub email: String,
+    pub role: Option<Role>,
+}
+
+/// One member of a space.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user: UserProfile,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberList {
+    pub space: SpaceId,
+    pub members: Vec<Member>,
 }

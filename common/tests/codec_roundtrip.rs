@@ -1,7 +1,11 @@
 //! Every stored and wire type survives encode → decode unchanged, and foreign,
 //! newer or damaged bytes are refused with a clear error.
 
-use cairn_common::api::ErrorResponse;
+use cairn_common::api::{
+    Cursor, Empty, ErrorResponse, LoginRequest, LoginResponse, Member, MemberList, PasswordChange,
+    PullRequest, PullResponse, PushRequest, PushResponse, SessionInfo, SessionList, SetMember,
+    SpaceInfo, SpaceOps,
+};
 use cairn_common::codec::{self, CodecError, FORMAT_VERSION, MAGIC};
 use cairn_common::merge::materialize;
 use cairn_common::model::{

@@ -120,6 +120,78 @@ fn model_types_round_trip() {
         code: "bad_request".into(),
         message: "send a valid body".into(),
     });
+
+    // Wire types of the sync protocol.
+    let profile = UserProfile {
+        id: UserId::new(),
+        email: "ana@example.com".into(),
+        first_name: "Ana".into(),
+        last_name: "Lind".into(),
+    };
+    let info = SpaceInfo {
+        space: Space {
+            id: space,
+            name: "Team".into(),
+            personal: false,
+        },
+        role: Role::Editor,
+    };
+    round_trip(&Empty);
+    round_trip(&LoginRequest {
+        email: "admin".into(),
+        password: "pw".into(),
+        device: "laptop".into(),
+    });
+    round_trip(&LoginResponse {
+        token: "ab".repeat(32),
+        user: profile.clone(),
+        personal_space: space,
+        expires_at_ms: 1,
+        must_change_password: true,
+    });
+    round_trip(&PasswordChange {
+        current: "a".into(),
+        new: "b".into(),
+    });
+    round_trip(&SessionList {
+        sessions: vec![SessionInfo {
+            id: "s1".into(),
+            device: "d".into(),
+            created_at_ms: 1,
+            expires_at_ms: 2,
+            current: true,
+        }],
+    });
+    round_trip(&PushRequest { ops: ops.clone() });
+    round_trip(&PushResponse {
+        stored: 3,
+        duplicates: 1,
+    });
+    round_trip(&PullRequest {
+        cursors: vec![Cursor { space, seq: 42 }],
+        max_ops: 1000,
+    });
+    round_trip(&PullResponse {
+        spaces: vec![info.clone()],
+        batches: vec![SpaceOps {
+            space,
+            ops,
+            cursor: 7,
+        }],
+        more: true,
+    });
+    round_trip(&SetMember {
+        space,
+        email: "ben@example.com".into(),
+        role: None,
+    });
+    round_trip(&MemberList {
+        space,
+        members: vec![Member {
+            user: profile,
+            role: Role::Owner,
+        }],
+    });
 }
 
 /// Bytes without the magic, with another format version, truncated, or with trailing

@@ -1,0 +1,26 @@
+//! `cairn-server`: the sync server of a licensee. HTTPS only (rustls), warp filters
+//! served through hyper-util on tokio-rustls streams, data in sled behind one `Store`.
+//!
+//! # Layout
+//! - [`settings`]: the TOML config with environment overrides; `init` writes a commented one.
+//! - [`init`]: `cairn-server init`: data dir, self-signed certificate, the standard admin.
+//! - [`tls`]: rustls configuration, certificate loading and reload on SIGHUP.
+//! - [`serve`]: accept loop: TLS handshakes under a timeout, connection limit,
+//!   graceful shutdown. `serve(...)` is what tests call; `run(settings)` what `main` calls.
+//! - [`api`]: one file per endpoint (route, handler, tests) and one `recover`.
+//! - [`auth`]: argon2id passwords, session tokens, login throttling, the
+//!   must-change-password gate, roles.
+//! - [`store`]: the only code that talks to sled: users, sessions, spaces, members,
+//!   per-space op logs, durable group commits.
+//! - [`admin`]: the admin commands (`cairn-server user ...`), run on a stopped data
+//!   dir directly or on a running server through its control socket.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod init;
+pub mod serve;
+pub mod settings;
+pub mod store;
+pub mod tls;

@@ -158,6 +158,51 @@ mod tests {
             .expect("login after the wait");
     }
 
+    /// `routes_with_peer` and a `PeerAddr` extension give the address throttling
+    /// counts, whatever the socket says.
+    #[tokio::test]
+    async fn peer_from_serve() {
+        use super::super::{PeerAddr, routes, routes_with_peer};
+        let api = TestApi::new();
+        let ip: std::net::IpAddr = "10.9.9.9".parse().expect("ip");
+        let body = |i: usize| {
+            cairn_common::codec::encode(&attempt(&format!("u{i}@example.com"), "bad password"))
+                .expect("encode")
+        };
+        let per_connection = routes_with_peer(api.state.clone(), Some(ip));
+        for i in 0..5 {
+            let response = TestApi::request("/v1/login", None, &body(i))
+                .reply(&per_connection)
+                .await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+        let by_extension = TestApi::request("/v1/login", None, &body(9))
+            .remote_addr("10.0.0.1:1".parse().expect("addr"))
+            .extension(PeerAddr(ip))
+            .reply(&routes(api.state.clone()))
+            .await;
+        assert_eq!(by_extension.status(), StatusCode::TOO_MANY_REQUESTS);
+        let elsewhere = routes_with_peer(api.state.clone(), Some("10.0.0.2".parse().expect("ip")));
+        let response = TestApi::request("/v1/login", None, &body(9))
+            .reply(&elsewhere)
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    /// A password longer than any that can be set fails like any wrong password.
+    #[tokio::test]
+    async fn huge_password_fails_plainly() {
+        let api = TestApi::new();
+        api.user("ann");
+        let (status, error) = try_login(&api, "ann@example.com", &"p".repeat(100_000))
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            (status, error.code.as_str()),
+            (StatusCode::UNAUTHORIZED, codes::LOGIN_FAILED)
+        );
+    }
+
     /// Failures from one address against many accounts throttle that address only.
     #[tokio::test]
     async fn throttled_per_address() {

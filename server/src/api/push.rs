@@ -145,7 +145,12 @@ mod tests {
         let token = api.login("ann").await.token;
         let space = api.personal(&ann);
         let ops = goal(space, ann.id, "Grow the team");
+        let syncs = api.state.store.sync_count();
         let first = push(&api, &token, ops.clone()).await.expect("push");
+        assert!(
+            api.state.store.sync_count() > syncs,
+            "acknowledged without a flush"
+        );
         assert_eq!((first.stored, first.duplicates), (2, 0));
         let again = push(&api, &token, ops).await.expect("retry");
         assert_eq!((again.stored, again.duplicates), (0, 2));

@@ -7,6 +7,8 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
+
 use super::AuthSettings;
 use crate::store::{Store, StoreError, ThrottleState};
 
@@ -18,8 +20,9 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// Keys for a (normalized) login name and the client's address. IPv6 addresses
-    /// count per /64, the block one client usually holds.
+    /// Keys for a (normalized) login name and the client's address. The name is kept
+    /// as a SHA-256 (bounded size, and typos of failed logins are not kept in
+    /// clear); IPv6 addresses count per /64, the block one client usually holds.
     #[must_use]
     pub fn new(login: &str, peer: Option<IpAddr>) -> Self {
         let address = peer.map(|ip| match ip {
@@ -33,7 +36,7 @@ impl Keys {
             },
         });
         Self {
-            account: format!("a:{login}"),
+            account: format!("a:{}", hex::encode(Sha256::digest(login.as_bytes()))),
             address,
         }
     }
@@ -187,5 +190,7 @@ mod tests {
         assert_eq!(a.address, b.address);
         let mapped = Keys::new("x", Some("::ffff:10.0.0.1".parse().expect("ip")));
         assert_eq!(mapped.address.as_deref(), Some("ip:10.0.0.1"));
+        let long = Keys::new(&"x".repeat(100_000), None);
+        assert!(long.account.len() < 80 && !a.account.contains('x'));
     }
 }

@@ -1,15 +1,181 @@
 //! Test helpers shared by this crate's tests and the end-to-end tests in `tests/`
-//! (feature `testing`): a TLS client that trusts one certificate, and raw requests
-//! over HTTP/1.1 or h2.
+//! (feature `testing`): [`TestServer`], a whole server on 127.0.0.1 port 0 in a
+//! temporary data dir, and [`Conn`], a TLS client that trusts one certificate and
+//! speaks HTTP/1.1 or h2.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use anyhow::Context;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+use crate::admin::{AdminRequest, AdminResponse};
+use crate::datadir::DataDir;
+use crate::serve::Instance;
+use crate::settings::Settings;
+use crate::tls::TlsHandle;
+
+/// A running server in a fresh data dir (made by `init`), on its own thread and
+/// runtime so that it works from sync and async tests alike. Dropping it shuts the
+/// server down gracefully and deletes the dir.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    /// The certificate's DER bytes, for clients to trust.
+    pub cert_der: Vec<u8>,
+    pub fingerprint: String,
+    /// The standard account's initial password.
+    pub admin_password: String,
+    tls: TlsHandle,
+    data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+    /// The temporary dir holding the data dir; `None` once `stop` handed it out.
+    dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Inits a temporary data dir and starts serving it.
+    ///
+    /// # Errors
+    /// If any step of init or start fails.
+    pub fn start() -> anyhow::Result<TestServer> {
+        Self::start_with(|_| {})
+    }
+
+    /// As [`TestServer::start`], with a chance to change the settings first.
+    ///
+    /// # Errors
+    /// If any step of init or start fails.
+    pub fn start_with(adjust: impl FnOnce(&mut Settings)) -> anyhow::Result<TestServer> {
+        let dir = tempfile::tempdir()?;
+        let data_dir = dir.path().join("data");
+        let report = crate::init::init(&data_dir, &[])?;
+        let mut settings = Settings::load(&data_dir, std::iter::empty())?;
+        settings.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        adjust(&mut settings);
+        let instance = Instance::open(settings.clone())?;
+        let tls = instance.tls().clone();
+        let cert_der = CertificateDer::pem_file_iter(settings.cert_path())?
+            .next()
+            .context("no certificate in the new data dir")??
+            .to_vec();
+        let listener = std::net::TcpListener::bind(settings.server.listen)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (ready, is_ready) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("test-server-{addr}"))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    let ready = move || {
+                        let _ = ready.send(());
+                    };
+                    instance
+                        .serve_and_notify(listener, ready, async {
+                            let _ = stopped.await;
+                        })
+                        .await
+                })
+            })?;
+        if is_ready.recv().is_err() {
+            // The thread ended before serving: its result says why.
+            return match thread.join() {
+                Ok(Err(e)) => Err(e.context("the test server did not start")),
+                Ok(Ok(())) => Err(anyhow::anyhow!("the test server stopped at once")),
+                Err(_) => Err(anyhow::anyhow!("the test server thread panicked")),
+            };
+        }
+        Ok(TestServer {
+            addr,
+            cert_der,
+            fingerprint: report.fingerprint,
+            admin_password: report.admin_password,
+            tls,
+            data_dir,
+            stop: Some(stop),
+            thread: Some(thread),
+            dir: Some(dir),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The server's TLS handle ([`TlsHandle::reload`] is what SIGHUP calls).
+    pub fn tls(&self) -> &TlsHandle {
+        &self.tls
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Opens a connection that trusts this server's certificate.
+    ///
+    /// # Errors
+    /// As [`Conn::connect`].
+    pub async fn connect(&self, http: Http) -> anyhow::Result<Conn> {
+        Conn::connect(self.addr, &self.cert_der, http).await
+    }
+
+    /// Runs an admin command as `cairn-server user ...` would (through the control
+    /// socket, since the server holds the data dir). Blocking.
+    ///
+    /// # Errors
+    /// If the control socket cannot be reached.
+    pub fn admin(&self, request: AdminRequest) -> anyhow::Result<AdminResponse> {
+        crate::admin::client::send(&DataDir::new(&self.data_dir), request)
+    }
+
+    /// Shuts the server down gracefully. The data dir stays (for a look at what
+    /// the server left) until the returned guard is dropped.
+    ///
+    /// # Errors
+    /// What `serve` returned, or a panic of the server thread.
+    pub fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
+        self.shutdown()?;
+        self.dir
+            .take()
+            .context("the test server's dir was already handed out")
+    }
+
+    fn shutdown(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .map_err(|_| anyhow::anyhow!("the test server thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            // Drop cannot return it; a test that cares calls `stop()`.
+            eprintln!("test server: {e:#}");
+        }
+    }
+}
 
 /// Which HTTP version a test connection speaks (chosen by ALPN).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,3 +19,6 @@ pub mod protocol;
 
 pub use execute::{execute, generate_password};
 pub use protocol::{AdminRequest, AdminResponse, UserRow};
+
+#[cfg(test)]
+mod tests;

@@ -74,7 +74,22 @@ impl Instance {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
+        self.serve_and_notify(listener, || {}, shutdown).await
+    }
+
+    /// As [`Instance::serve`], calling `ready` once the control socket listens and
+    /// connections are about to be accepted (tests wait for it).
+    ///
+    /// # Errors
+    /// As [`Instance::serve`].
+    pub async fn serve_and_notify(
+        self,
+        listener: TcpListener,
+        ready: impl FnOnce(),
+        shutdown: impl Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         let control = ControlSocket::start(&self.data_dir, self.store.clone())?;
+        ready();
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(
                 "cairn-server {} serving https://{addr} from {} (certificate {})",

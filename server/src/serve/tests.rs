@@ -232,3 +232,28 @@ async fn connection_limit_makes_extra_clients_wait() {
     assert_eq!(answer.0, 200);
     server.stop().await;
 }
+
+/// A second server on a data dir that a running server holds is refused with an
+/// error naming the dir; the running one keeps serving.
+#[test]
+fn second_server_on_same_data_dir_is_refused() {
+    let server = crate::testing::TestServer::start().expect("server");
+    let settings =
+        crate::settings::Settings::load(server.data_dir(), std::iter::empty()).expect("settings");
+    let err = super::Instance::open(settings)
+        .err()
+        .expect("second server refused");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains(&server.data_dir().display().to_string()),
+        "{msg}"
+    );
+    assert!(msg.contains("another cairn-server"), "{msg}");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let answer = runtime.block_on(async {
+        let mut conn = server.connect(Http::Two).await.expect("connect");
+        conn.get("/healthz").await.expect("get")
+    });
+    assert_eq!(answer, (200, "ok".to_string()));
+    server.stop().expect("clean stop");
+}

@@ -22,7 +22,7 @@ mod oplog;
 mod sessions;
 mod spaces;
 mod throttle;
-mod users;
+pub(crate) mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex};
 pub use error::StoreError;
 pub use oplog::{PullPage, PushOutcome};
 pub use sessions::SessionRecord;
+pub use spaces::SPACE_NOT_FOUND;
 pub use throttle::ThrottleState;
 pub use users::{NewUser, UserAccount, UserRecord};
 

@@ -41,6 +41,31 @@ impl Store {
         Ok(())
     }
 
+    /// Counts one more failure of `key` at `now_ms`, atomically (concurrent failures
+    /// all count). Counters whose last failure is before `forget_before_ms` start over.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub fn count_throttle_failure(
+        &self,
+        key: &str,
+        now_ms: u64,
+        forget_before_ms: u64,
+    ) -> Result<ThrottleState, StoreError> {
+        let bump = |old: Option<&[u8]>| {
+            // A damaged counter starts over: it only ever delays logins.
+            let mut state = old
+                .and_then(|b| codec::decode::<ThrottleState>(b).ok())
+                .filter(|s| s.last_failure_ms >= forget_before_ms)
+                .unwrap_or_default();
+            state.failures = state.failures.saturating_add(1);
+            state.last_failure_ms = state.last_failure_ms.max(now_ms);
+            codec::encode(&state).ok()
+        };
+        let new = self.inner.throttle.update_and_fetch(key.as_bytes(), bump)?;
+        Ok(new.and_then(|b| codec::decode(&b).ok()).unwrap_or_default())
+    }
+
     /// Forgets counters whose last failure is before `before_ms`, so addresses and
     /// names that stopped failing do not pile up. Returns how many were removed.
     ///
@@ -95,5 +120,15 @@ mod tests {
             .set_throttle_state("ip:1", ThrottleState::default())
             .expect("clear");
         assert_eq!(store.sweep_throttle(u64::MAX).expect("sweep"), 0);
+        let one = store.count_throttle_failure("a:y", 10, 0).expect("count");
+        let two = store.count_throttle_failure("a:y", 20, 0).expect("count");
+        assert_eq!(
+            (one.failures, two.failures, two.last_failure_ms),
+            (1, 2, 20)
+        );
+        let fresh = store
+            .count_throttle_failure("a:y", 30, 25)
+            .expect("forgotten");
+        assert_eq!(fresh.failures, 1);
     }
 }

@@ -3,6 +3,8 @@
 //! [`Tui`] runs a binary in a pseudo-terminal and reads its screen through a terminal
 //! emulator (vt100), the way a person at a terminal would see it.
 
+pub mod server;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -11,11 +13,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 
-/// Path of a binary of this workspace, built on demand if a test runs before it exists.
+/// Path of a binary of this workspace (`cairn` or `cairn-server`), rebuilt first if
+/// it is missing or older than its crate's sources (`cargo test --workspace` builds
+/// both before any test runs; this covers `cargo test -p cairn-tests`).
 ///
 /// # Errors
-/// When the binary is missing and cannot be built.
+/// When the binary is missing or stale and cannot be built.
 pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     // Test executables live in target/<profile>/deps; binaries one level up.
     let exe = std::env::current_exe().context("finding the test executable")?;
     let profile_dir = exe
@@ -23,16 +28,60 @@ pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
         .and_then(Path::parent)
         .context("test executable has no target dir")?;
     let path = profile_dir.join(name);
-    if !path.exists() {
+    let package = if name == "cairn-server" {
+        "server"
+    } else {
+        "client"
+    };
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(package);
+    let mut built = BUILT
+        .lock()
+        .map_err(|_| anyhow::anyhow!("a test panicked while building"))?;
+    if built.iter().any(|b| b == name) {
+        return Ok(path);
+    }
+    let binary_time = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+    let stale = match binary_time {
+        None => true,
+        Some(t) => newest_source(&sources).is_some_and(|s| s > t),
+    };
+    if stale {
+        let crate_name = if name == "cairn-server" {
+            "cairn-server"
+        } else {
+            "cairn-client"
+        };
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--bin", name])
+            .args(["build", "-p", crate_name, "--bin", name])
             .status()
             .context("running cargo build")?;
         if !status.success() || !path.exists() {
             bail!("could not build {name}; run `cargo build --bin {name}` and look at the errors");
         }
     }
+    built.push(name.to_owned());
     Ok(path)
+}
+
+/// The newest modification time of the `.rs` and `.toml` files under `dir`.
+fn newest_source(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs" || e == "toml")
+                && let Ok(time) = entry.metadata().and_then(|m| m.modified())
+            {
+                newest = newest.max(Some(time));
+            }
+        }
+    }
+    newest
 }
 
 /// A program running in a pseudo-terminal, with its screen parsed as it draws.

@@ -1,0 +1,306 @@
+//! The real `cairn-server` binary in a temp dir on 127.0.0.1 port 0, and a small
+//! protocol client over TLS for requests the `cairn` client would never send.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use cairn_common::api::{self, ErrorResponse, LoginRequest, LoginResponse, PasswordChange};
+use cairn_common::codec;
+use cairn_server::testing::{Conn, Http};
+use http_body_util::Full;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+
+use crate::binary;
+
+/// A `cairn-server serve` process over a data dir made by `cairn-server init`.
+pub struct ServerProcess {
+    pub dir: tempfile::TempDir,
+    pub data_dir: PathBuf,
+    pub addr: SocketAddr,
+    pub fingerprint: String,
+    pub admin_password: String,
+    pub cert_der: Vec<u8>,
+    child: Option<Child>,
+}
+
+impl ServerProcess {
+    /// Inits a fresh data dir and starts serving it.
+    ///
+    /// # Errors
+    /// If init or start fails; the message has the server's output.
+    pub fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let data_dir = dir.path().join("server");
+        let output = Command::new(binary("cairn-server")?)
+            .args(["init", "--data-dir"])
+            .arg(&data_dir)
+            .output()?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if !output.status.success() {
+            bail!(
+                "init failed: {stdout}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let line_end = |prefix: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .map(|s| s.trim().to_owned())
+                .with_context(|| format!("no {prefix:?} line in init's output:\n{stdout}"))
+        };
+        let admin_password = line_end("initial admin password:")?;
+        let fingerprint = line_end("certificate fingerprint (SHA-256):")?;
+        let cert_der = CertificateDer::from_pem_file(data_dir.join("tls/cert.pem"))
+            .context("reading the server's certificate")?
+            .to_vec();
+        let mut server = Self {
+            dir,
+            data_dir,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            fingerprint,
+            admin_password,
+            cert_der,
+            child: None,
+        };
+        server.serve()?;
+        Ok(server)
+    }
+
+    /// Starts (or restarts) `serve` on a new port 0 and waits until it listens.
+    ///
+    /// # Errors
+    /// If the process does not report its address in time.
+    pub fn serve(&mut self) -> anyhow::Result<()> {
+        let mut child = Command::new(binary("cairn-server")?)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&self.data_dir)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("serving https://").nth(1) {
+                    let addr = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .context("cairn-server did not report its address")?;
+        self.addr = addr
+            .parse()
+            .with_context(|| format!("bad address {addr:?}"))?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Kills the server with SIGKILL: no shutdown, no flush.
+    ///
+    /// # Errors
+    /// If the process cannot be killed.
+    pub fn kill9(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// The data dir.
+    #[must_use]
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Runs `cairn-server ARGS --data-dir DIR` (an admin command), with `stdin` fed.
+    ///
+    /// # Errors
+    /// If the command cannot run or fails.
+    pub fn admin(&self, args: &[&str], stdin: &str) -> anyhow::Result<String> {
+        use std::io::Write;
+        let mut child = Command::new(binary("cairn-server")?)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        child
+            .stdin
+            .take()
+            .context("stdin")?
+            .write_all(stdin.as_bytes())?;
+        let output = child.wait_with_output()?;
+        if !output.status.success() {
+            bail!(
+                "cairn-server {args:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Creates a user with a known password (changed once, so no gate applies).
+    ///
+    /// # Errors
+    /// If the admin command or the password change fails.
+    pub async fn user(&self, email: &str, password: &str) -> anyhow::Result<()> {
+        let initial = format!("{password}-initial");
+        self.admin(
+            &["user", "add", email, "--password-stdin"],
+            &format!("{initial}\n"),
+        )?;
+        let mut api = self.api().await?;
+        let login = api.login(email, &initial).await?;
+        let (status, body) = api
+            .call(
+                "/v1/password",
+                Some(&login.token),
+                &PasswordChange {
+                    current: initial,
+                    new: password.to_owned(),
+                },
+            )
+            .await?;
+        if !status.is_success() {
+            bail!(
+                "password change failed: {status} {:?}",
+                codec::decode::<ErrorResponse>(&body)
+            );
+        }
+        Ok(())
+    }
+
+    /// A protocol client on a new TLS connection.
+    ///
+    /// # Errors
+    /// If the connection fails.
+    pub async fn api(&self) -> anyhow::Result<Api> {
+        Ok(Api {
+            conn: Conn::connect(self.addr, &self.cert_der, Http::One).await?,
+        })
+    }
+
+    /// A protocol client on a new TLS connection speaking h2.
+    ///
+    /// # Errors
+    /// If the connection fails.
+    pub async fn api_h2(&self) -> anyhow::Result<Api> {
+        Ok(Api {
+            conn: Conn::connect(self.addr, &self.cert_der, Http::Two).await?,
+        })
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.kill9();
+    }
+}
+
+/// Raw protocol requests over one TLS connection.
+pub struct Api {
+    conn: Conn,
+}
+
+impl Api {
+    /// POSTs a codec-encoded body and returns the status and raw response body.
+    ///
+    /// # Errors
+    /// If the connection fails.
+    pub async fn call<T: serde::Serialize>(
+        &mut self,
+        path: &str,
+        token: Option<&str>,
+        body: &T,
+    ) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
+        self.raw(path, token, codec::encode(body)?).await
+    }
+
+    /// POSTs raw bytes as a body with the protocol headers.
+    ///
+    /// # Errors
+    /// If the connection fails.
+    pub async fn raw(
+        &mut self,
+        path: &str,
+        token: Option<&str>,
+        body: Vec<u8>,
+    ) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
+        let mut request = hyper::Request::post(format!("https://localhost{path}"))
+            .header("content-type", api::CONTENT_TYPE)
+            .header("content-length", body.len())
+            .header(api::PROTOCOL_HEADER, api::PROTOCOL_VERSION.to_string());
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        self.conn
+            .send(request.body(Full::new(Bytes::from(body)))?)
+            .await
+    }
+
+    /// Logs in and returns the session.
+    ///
+    /// # Errors
+    /// If the login is refused.
+    pub async fn login(&mut self, email: &str, password: &str) -> anyhow::Result<LoginResponse> {
+        let request = LoginRequest {
+            email: email.into(),
+            password: password.into(),
+            device: "e2e".into(),
+        };
+        let (status, body) = self.call("/v1/login", None, &request).await?;
+        if !status.is_success() {
+            bail!(
+                "login failed: {status} {:?}",
+                codec::decode::<ErrorResponse>(&body)
+            );
+        }
+        Ok(codec::decode(&body)?)
+    }
+
+    /// `GET /healthz`.
+    ///
+    /// # Errors
+    /// If the connection fails.
+    pub async fn health(&mut self) -> anyhow::Result<u16> {
+        Ok(self.conn.get("/healthz").await?.0)
+    }
+}
+
+/// Waits until `check` is true, polling.
+///
+/// # Errors
+/// After `timeout`.
+pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> anyhow::Result<()> {
+    let start = Instant::now();
+    while !check() {
+        if start.elapsed() > timeout {
+            bail!("condition not met within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}

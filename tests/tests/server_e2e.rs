@@ -1,0 +1,399 @@
+//! End-to-end: the real `cairn-server` binary on 127.0.0.1 port 0, spoken to over
+//! TLS with the protocol's own types.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use cairn_common::api::{
+    self, Cursor, Empty, ErrorResponse, PasswordChange, PullRequest, PullResponse, PushRequest,
+    PushResponse, SessionList, SetMember, SpaceInfo,
+};
+use cairn_common::codec;
+use cairn_common::model::{RecordId, RecordKind, Role, SpaceId, Value};
+use cairn_common::op::{Change, HlcClock, NodeId, Op, OpId};
+use cairn_tests::server::{Api, ServerProcess};
+
+fn decode_error(body: &[u8]) -> ErrorResponse {
+    codec::decode(body).unwrap_or_else(|e| ErrorResponse {
+        code: "undecodable".into(),
+        message: e.to_string(),
+    })
+}
+
+/// A goal's Create and a title Set, authored by `login`'s user in `space`.
+fn goal_ops(author: cairn_common::UserId, space: SpaceId, title: &str) -> Vec<Op> {
+    let mut clock = HlcClock::new(NodeId(7), None);
+    let record = RecordId::new();
+    let create = Op {
+        id: OpId::new(),
+        space,
+        record,
+        at: clock.now(),
+        author,
+        change: Change::Create {
+            kind: RecordKind::Goal,
+        },
+    };
+    let set = Op {
+        id: OpId::new(),
+        space,
+        record,
+        at: clock.now(),
+        author,
+        change: Change::Set {
+            field: "title".into(),
+            value: Value::Text(title.into()),
+            replaces: vec![],
+        },
+    };
+    vec![create, set]
+}
+
+async fn pull_all(api: &mut Api, token: &str) -> anyhow::Result<PullResponse> {
+    let (status, body) = api
+        .call(
+            "/v1/pull",
+            Some(token),
+            &PullRequest {
+                cursors: vec![],
+                max_ops: 0,
+            },
+        )
+        .await?;
+    anyhow::ensure!(
+        status.is_success(),
+        "pull failed: {status} {:?}",
+        decode_error(&body)
+    );
+    Ok(codec::decode(&body)?)
+}
+
+/// Plain HTTP to the port gets no HTTP answer and no data.
+#[test]
+fn plain_http_gets_no_http_answer() -> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let mut stream = std::net::TcpStream::connect(server.addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(15)))?;
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")?;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        !text.contains("HTTP/"),
+        "plain HTTP got an HTTP answer: {text:?}"
+    );
+    assert!(!text.contains("ok"), "plain HTTP got data: {text:?}");
+    Ok(())
+}
+
+/// Ops the server acknowledged are there after it is killed with SIGKILL and
+/// restarted; a retried push is stored once.
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledged_push_survives_sigkill_and_retries_are_stored_once() -> anyhow::Result<()> {
+    let mut server = ServerProcess::start()?;
+    server
+        .user("ana@example.com", "correct horse battery")
+        .await?;
+    let mut api = server.api().await?;
+    let login = api
+        .login("ana@example.com", "correct horse battery")
+        .await?;
+    let ops = goal_ops(login.user.id, login.personal_space, "Survive the crash");
+    let (status, body) = api
+        .call(
+            "/v1/push",
+            Some(&login.token),
+            &PushRequest { ops: ops.clone() },
+        )
+        .await?;
+    assert!(status.is_success(), "{status} {:?}", decode_error(&body));
+    let ack: PushResponse = codec::decode(&body)?;
+    assert_eq!((ack.stored, ack.duplicates), (2, 0));
+
+    server.kill9()?;
+    server.serve()?;
+
+    let mut api = server.api().await?;
+    let login = api
+        .login("ana@example.com", "correct horse battery")
+        .await?;
+    let pulled = pull_all(&mut api, &login.token).await?;
+    let got: Vec<OpId> = pulled
+        .batches
+        .iter()
+        .flat_map(|b| b.ops.iter().map(|o| o.id))
+        .collect();
+    assert_eq!(
+        got,
+        ops.iter().map(|o| o.id).collect::<Vec<_>>(),
+        "acknowledged ops lost in the crash"
+    );
+
+    // The client retries the same push (it never saw the ack): stored once.
+    let (status, body) = api
+        .call(
+            "/v1/push",
+            Some(&login.token),
+            &PushRequest { ops: ops.clone() },
+        )
+        .await?;
+    assert!(status.is_success());
+    let ack: PushResponse = codec::decode(&body)?;
+    assert_eq!((ack.stored, ack.duplicates), (0, 2));
+    let pulled = pull_all(&mut api, &login.token).await?;
+    assert_eq!(pulled.batches.iter().map(|b| b.ops.len()).sum::<usize>(), 2);
+    Ok(())
+}
+
+/// Malformed, truncated and oversized bodies get 400/413 with an error body, and
+/// the server keeps serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_bodies_are_refused_and_the_server_keeps_serving() -> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let mut api = server.api().await?;
+
+    let (status, body) = api
+        .raw("/v1/login", None, b"\x00\x01garbage".to_vec())
+        .await?;
+    assert_eq!(status, 400);
+    assert_eq!(decode_error(&body).code, api::codes::BAD_REQUEST);
+
+    let mut truncated = codec::encode(&api::LoginRequest {
+        email: "a".into(),
+        password: "b".into(),
+        device: "c".into(),
+    })?;
+    truncated.truncate(truncated.len() - 3);
+    let (status, body) = api.raw("/v1/login", None, truncated).await?;
+    assert_eq!(status, 400);
+    assert_eq!(decode_error(&body).code, api::codes::BAD_REQUEST);
+
+    // A hostile length prefix: header, then "1 TiB of string follows".
+    let mut hostile = codec::MAGIC.to_vec();
+    hostile.extend_from_slice(&codec::FORMAT_VERSION.to_be_bytes());
+    hostile.push(0xFD);
+    hostile.extend_from_slice(&(1u64 << 40).to_le_bytes());
+    let (status, _) = api.raw("/v1/login", None, hostile).await?;
+    assert_eq!(status, 400);
+
+    // Oversized: the server answers 413 from the Content-Length alone, without reading
+    // the body; over h2 the answer arrives while the upload is refused.
+    let oversized = vec![0u8; usize::try_from(api::MAX_BODY_BYTES)? + 1];
+    let mut fresh = server.api_h2().await?;
+    let (status, body) = fresh.raw("/v1/login", None, oversized).await?;
+    assert_eq!(status, 413);
+    assert_eq!(decode_error(&body).code, api::codes::TOO_LARGE);
+
+    let mut again = server.api().await?;
+    assert_eq!(again.health().await?, 200);
+    let login = again.login("admin", &server.admin_password).await?;
+    assert!(login.must_change_password);
+    Ok(())
+}
+
+/// The standard account is refused everything but the password change until it
+/// changes its password, with a message that says how.
+#[tokio::test(flavor = "multi_thread")]
+async fn standard_account_is_gated_until_its_password_changes() -> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let mut api = server.api().await?;
+    let login = api.login("admin", &server.admin_password).await?;
+    let (status, body) = api
+        .call(
+            "/v1/pull",
+            Some(&login.token),
+            &PullRequest {
+                cursors: vec![],
+                max_ops: 0,
+            },
+        )
+        .await?;
+    assert_eq!(status, 403);
+    let error = decode_error(&body);
+    assert_eq!(error.code, api::codes::PASSWORD_CHANGE_REQUIRED);
+    assert!(error.message.contains("cairn passwd"), "{}", error.message);
+
+    let change = PasswordChange {
+        current: server.admin_password.clone(),
+        new: "a much better secret".into(),
+    };
+    let (status, _) = api
+        .call("/v1/password", Some(&login.token), &change)
+        .await?;
+    assert!(status.is_success());
+    let (status, _) = api
+        .call(
+            "/v1/pull",
+            Some(&login.token),
+            &PullRequest {
+                cursors: vec![],
+                max_ops: 0,
+            },
+        )
+        .await?;
+    assert!(
+        status.is_success(),
+        "still gated after the change: {status}"
+    );
+    Ok(())
+}
+
+/// A viewer cannot push; a non-member can neither see nor tell a space exists; the
+/// server admin cannot pull a space he is not a member of; a revoked token is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn access_follows_membership_and_roles() -> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    for user in [
+        "owner@example.com",
+        "viewer@example.com",
+        "outsider@example.com",
+    ] {
+        server.user(user, "long enough secret").await?;
+    }
+    let mut api = server.api().await?;
+    let owner = api.login("owner@example.com", "long enough secret").await?;
+    let viewer = api
+        .login("viewer@example.com", "long enough secret")
+        .await?;
+    let outsider = api
+        .login("outsider@example.com", "long enough secret")
+        .await?;
+
+    let (status, body) = api
+        .call(
+            "/v1/spaces/create",
+            Some(&owner.token),
+            &api::CreateSpace {
+                name: "Team Nord".into(),
+            },
+        )
+        .await?;
+    assert!(status.is_success(), "{:?}", decode_error(&body));
+    let team: SpaceInfo = codec::decode(&body)?;
+    let add = SetMember {
+        space: team.space.id,
+        email: "viewer@example.com".into(),
+        role: Some(Role::Viewer),
+    };
+    let (status, _) = api
+        .call("/v1/spaces/member", Some(&owner.token), &add)
+        .await?;
+    assert!(status.is_success());
+    let (status, _) = api
+        .call(
+            "/v1/push",
+            Some(&owner.token),
+            &PushRequest {
+                ops: goal_ops(owner.user.id, team.space.id, "Team goal"),
+            },
+        )
+        .await?;
+    assert!(status.is_success());
+
+    // The viewer sees the space and its goal but cannot push to it.
+    let seen = pull_all(&mut api, &viewer.token).await?;
+    assert!(
+        seen.spaces
+            .iter()
+            .any(|s| s.space.id == team.space.id && s.role == Role::Viewer)
+    );
+    let (status, body) = api
+        .call(
+            "/v1/push",
+            Some(&viewer.token),
+            &PushRequest {
+                ops: goal_ops(viewer.user.id, team.space.id, "sneaky"),
+            },
+        )
+        .await?;
+    assert_eq!(status, 403, "{:?}", decode_error(&body));
+
+    // The outsider: not listed, and a push there looks exactly like one to no space.
+    let seen = pull_all(&mut api, &outsider.token).await?;
+    assert!(seen.spaces.iter().all(|s| s.space.id != team.space.id));
+    assert!(seen.batches.iter().all(|b| b.space != team.space.id));
+    let cursors = PullRequest {
+        cursors: vec![Cursor {
+            space: team.space.id,
+            seq: 0,
+        }],
+        max_ops: 0,
+    };
+    let (_, body) = api
+        .call("/v1/pull", Some(&outsider.token), &cursors)
+        .await?;
+    let named: PullResponse = codec::decode(&body)?;
+    assert!(
+        named.batches.iter().all(|b| b.space != team.space.id),
+        "a cursor revealed the space"
+    );
+    let (real_status, real_body) = api
+        .call(
+            "/v1/push",
+            Some(&outsider.token),
+            &PushRequest {
+                ops: goal_ops(outsider.user.id, team.space.id, "x"),
+            },
+        )
+        .await?;
+    let (fake_status, fake_body) = api
+        .call(
+            "/v1/push",
+            Some(&outsider.token),
+            &PushRequest {
+                ops: goal_ops(outsider.user.id, SpaceId::new(), "x"),
+            },
+        )
+        .await?;
+    assert_eq!(real_status, 404);
+    assert_eq!(real_status, fake_status);
+    assert_eq!(
+        decode_error(&real_body).message,
+        decode_error(&fake_body).message
+    );
+
+    // The server admin, once past the gate, sees only his own spaces.
+    let admin = api.login("admin", &server.admin_password).await?;
+    let change = PasswordChange {
+        current: server.admin_password.clone(),
+        new: "admin's new secret".into(),
+    };
+    api.call("/v1/password", Some(&admin.token), &change)
+        .await?;
+    let seen = pull_all(&mut api, &admin.token).await?;
+    assert!(
+        seen.spaces.iter().all(|s| s.space.id != team.space.id),
+        "the admin sees a space he is not in"
+    );
+
+    // Revoking a session refuses its token from then on.
+    let second = api.login("owner@example.com", "long enough secret").await?;
+    let (_, body) = api.call("/v1/sessions", Some(&owner.token), &Empty).await?;
+    let sessions: SessionList = codec::decode(&body)?;
+    let others: Vec<_> = sessions.sessions.iter().filter(|s| !s.current).collect();
+    assert!(
+        others.len() >= 2,
+        "expected the set-up session and the second login: {others:?}"
+    );
+    for other in others {
+        let revoke = api::RevokeSession {
+            id: other.id.clone(),
+        };
+        let (status, _) = api
+            .call("/v1/sessions/revoke", Some(&owner.token), &revoke)
+            .await?;
+        assert!(status.is_success());
+    }
+    let (status, body) = api
+        .call(
+            "/v1/pull",
+            Some(&second.token),
+            &PullRequest {
+                cursors: vec![],
+                max_ops: 0,
+            },
+        )
+        .await?;
+    assert_eq!(status, 401, "{:?}", decode_error(&body));
+    Ok(())
+}

@@ -1,0 +1,27 @@
+//! Sync with a Cairn server over HTTPS.
+//!
+//! # Layout
+//! - `trust.rs`: which certificates are trusted: system roots, an extra CA file, or
+//!   one pinned certificate fingerprint ([`Trust`]).
+//! - `client.rs`: the HTTPS client ([`Client`]): codec bodies, the protocol header,
+//!   the session token, timeouts, errors classified ([`SyncError`] in `error.rs`).
+//! - `session.rs`: the session file in the data directory ([`Session`]).
+//! - `engine.rs`: one sync round ([`sync_round`]): push the outbox, pull every space.
+//! - `socket.rs`: the TUI's `tui.sock`, through which `cairn sync` asks a running TUI
+//!   (which holds the replica) to sync.
+
+mod client;
+mod engine;
+mod error;
+mod session;
+pub mod socket;
+mod trust;
+
+pub use client::{Client, check_url, endpoint};
+pub use engine::{SyncSummary, sync_round};
+pub use error::{Failure, FailureKind, SyncError};
+pub use session::{Session, path as session_path};
+pub use trust::{PinnedCertificate, Trust, fingerprint_of, normalize_fingerprint};
+
+#[cfg(test)]
+mod tests;

@@ -2,6 +2,7 @@
 //! served through hyper-util on tokio-rustls streams, data in sled behind one `Store`.
 //!
 //! # Layout
+//! - [`datadir`]: the data dir's layout and its lock (one process per data dir).
 //! - [`settings`]: the TOML config with environment overrides; `init` writes a commented one.
 //! - [`init`]: `cairn-server init`: data dir, self-signed certificate, the standard admin.
 //! - [`tls`]: rustls configuration, certificate loading and reload on SIGHUP.
@@ -19,8 +20,12 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod datadir;
 pub mod init;
 pub mod serve;
 pub mod settings;
 pub mod store;
 pub mod tls;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

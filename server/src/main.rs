@@ -1,7 +1,95 @@
-//! `cairn-server`. (Being built: the server-shell branch makes the commands real.)
+//! `cairn-server`: `init` a data dir, `serve` it, manage its `user`s.
 #![forbid(unsafe_code)]
 
-fn main() {
-    eprintln!("cairn-server {}: being built", env!("CARGO_PKG_VERSION"));
-    std::process::exit(2);
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use cairn_server::admin::cli::UserCommand;
+use cairn_server::settings::Settings;
+
+/// Cairn's sync server. Data, certificate and config live in one data dir.
+#[derive(Debug, Parser)]
+#[command(name = "cairn-server", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Set up a new data dir: config, store, a self-signed certificate, and the
+    /// standard `admin` account, whose initial password is printed once.
+    Init {
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// A name or IP address clients use to reach the server (repeatable);
+        /// localhost, 127.0.0.1 and ::1 are always in the certificate.
+        #[arg(long = "hostname", value_name = "NAME")]
+        hostnames: Vec<String>,
+    },
+    /// Serve the data dir over HTTPS until SIGINT or SIGTERM; SIGHUP reloads the
+    /// certificate.
+    Serve {
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Overrides [server] listen of the config.
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<SocketAddr>,
+    },
+    /// Manage accounts (works whether or not the server is running).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cairn-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Init {
+            data_dir,
+            hostnames,
+        } => {
+            let report = cairn_server::init::init(&data_dir, &hostnames)?;
+            report.print(&mut std::io::stdout().lock())?;
+            Ok(())
+        }
+        Command::Serve { data_dir, listen } => {
+            let mut settings = Settings::load(&data_dir, std::env::vars())?;
+            if let Some(listen) = listen {
+                settings.server.listen = listen;
+            }
+            tracing::debug!(?settings, "settings");
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(cairn_server::serve::run(settings))
+        }
+        Command::User(command) => {
+            command.run(&mut std::io::stdin().lock(), &mut std::io::stdout().lock())
+        }
+    }
 }

@@ -1,1 +1,412 @@
-//! (Being built.)
+//! The server's settings: defaults in code, then `DIR/cairn-server.toml`, then the
+//! environment (`CAIRN_SERVER__SECTION__KEY`), each layer overriding the one before.
+//!
+//! The environment is passed in as a list of pairs rather than read here, so tests
+//! can try every layer without touching the process environment.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The file name of the config inside the data dir.
+pub const CONFIG_FILE: &str = "cairn-server.toml";
+/// Environment variables that start with this override settings.
+pub const ENV_PREFIX: &str = "CAIRN_SERVER__";
+/// The commented config that `init` writes; it states every default.
+pub const EXAMPLE_CONFIG: &str = include_str!("cairn-server.example.toml");
+
+/// Everything the server reads at start. Paths inside are as written; use the
+/// `*_path` methods for paths resolved against the data dir.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// The data dir this was loaded from; not part of the file.
+    #[serde(skip)]
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub tls: TlsSettings,
+    pub auth: AuthSettings,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    pub max_connections: usize,
+    pub handshake_timeout_secs: u64,
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM certificate chain, leaf first; relative to the data dir.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1); relative to the data dir.
+    pub key: PathBuf,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    pub session_ttl_days: u32,
+    pub login_max_failures: u32,
+    pub login_window_secs: u64,
+    pub login_lockout_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            data_dir: PathBuf::new(),
+            server: ServerSettings::default(),
+            tls: TlsSettings::default(),
+            auth: AuthSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
+            max_connections: 1024,
+            handshake_timeout_secs: 10,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            cert: PathBuf::from("tls/cert.pem"),
+            key: PathBuf::from("tls/key.pem"),
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            session_ttl_days: 30,
+            login_max_failures: 5,
+            login_window_secs: 900,
+            login_lockout_secs: 900,
+        }
+    }
+}
+
+/// Why settings could not be loaded; each message names the file or variable and
+/// what to write instead.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(
+        "no {CONFIG_FILE} in {dir}; is this the right --data-dir? \
+         To set up a new server there, run `cairn-server init --data-dir {dir}`"
+    )]
+    Missing { dir: String },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: {message}\nFix the file; the comments `init` wrote in it say what each setting takes"
+    )]
+    File { path: String, message: String },
+    #[error(
+        "environment variable {var}: {message}\n\
+         Write it as {ENV_PREFIX}SECTION__KEY with a value of the setting's type, \
+         e.g. {ENV_PREFIX}SERVER__LISTEN=0.0.0.0:8443, or unset it"
+    )]
+    Env { var: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads `data_dir/cairn-server.toml` over the defaults, then applies the
+    /// `CAIRN_SERVER__*` pairs of `env` (pass `std::env::vars()`).
+    ///
+    /// # Errors
+    /// [`SettingsError`] if the file is missing, unreadable or invalid, or an
+    /// environment override names no setting or has a value of the wrong type.
+    pub fn load(
+        data_dir: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, SettingsError> {
+        let path = data_dir.join(CONFIG_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(SettingsError::Missing {
+                    dir: data_dir.display().to_string(),
+                });
+            }
+            Err(source) => {
+                return Err(SettingsError::Read {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        let mut settings = Settings::from_toml(&text).map_err(|message| SettingsError::File {
+            path: path.display().to_string(),
+            message,
+        })?;
+        settings.apply_env(env)?;
+        settings.data_dir = data_dir.to_path_buf();
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Parses a config file's text over the defaults (fields it leaves out keep them).
+    ///
+    /// # Errors
+    /// A message with the line, the key and what is wrong.
+    pub fn from_toml(text: &str) -> Result<Settings, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Applies `CAIRN_SERVER__SECTION__KEY=value` overrides, one at a time so an
+    /// error names the variable that caused it. Other variables are ignored.
+    fn apply_env(
+        &mut self,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(), SettingsError> {
+        let mut overrides: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        // Deterministic order, whatever order the environment lists them in.
+        overrides.sort();
+        for (var, raw) in overrides {
+            let env_err = |message: String| SettingsError::Env {
+                var: var.clone(),
+                message,
+            };
+            let rest = &var[ENV_PREFIX.len()..];
+            let Some((section, key)) = rest.split_once("__") else {
+                return Err(env_err("expected SECTION__KEY after the prefix".into()));
+            };
+            let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+            let mut table = toml::Table::try_from(&*self)
+                .map_err(|e| SettingsError::Invalid(format!("settings to TOML: {e}")))?;
+            let Some(toml::Value::Table(section_table)) = table.get_mut(&section) else {
+                return Err(env_err(format!("there is no [{section}] section")));
+            };
+            let value = match section_table.get(&key) {
+                None => return Err(env_err(format!("there is no setting {section}.{key}"))),
+                // A string setting takes the raw text as it is: `cert=123` is a path.
+                Some(toml::Value::String(_)) => toml::Value::String(raw.clone()),
+                Some(_) => parse_scalar(&raw),
+            };
+            section_table.insert(key, value);
+            *self = table
+                .try_into()
+                .map_err(|e: toml::de::Error| env_err(e.message().trim().to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let mut problems = Vec::new();
+        if self.server.max_connections == 0 {
+            problems.push("server.max_connections must be at least 1");
+        }
+        if self.server.handshake_timeout_secs == 0 {
+            problems.push("server.handshake_timeout_secs must be at least 1");
+        }
+        if self.auth.session_ttl_days == 0 {
+            problems.push("auth.session_ttl_days must be at least 1");
+        }
+        if self.auth.login_max_failures == 0 {
+            problems.push("auth.login_max_failures must be at least 1");
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SettingsError::Invalid(format!(
+                "{} in {}: {}",
+                if problems.len() == 1 {
+                    "a setting is out of range"
+                } else {
+                    "settings are out of range"
+                },
+                self.data_dir.join(CONFIG_FILE).display(),
+                problems.join("; ")
+            )))
+        }
+    }
+
+    /// The certificate chain's path, resolved against the data dir.
+    pub fn cert_path(&self) -> PathBuf {
+        self.data_dir.join(&self.tls.cert)
+    }
+
+    /// The private key's path, resolved against the data dir.
+    pub fn key_path(&self) -> PathBuf {
+        self.data_dir.join(&self.tls.key)
+    }
+}
+
+/// Reads an environment value as a TOML scalar (`42`, `true`), else as a string.
+fn parse_scalar(raw: &str) -> toml::Value {
+    #[derive(Deserialize)]
+    struct One {
+        v: toml::Value,
+    }
+    toml::from_str::<One>(&format!("v = {raw}"))
+        .map(|one| one.v)
+        .unwrap_or_else(|_| toml::Value::String(raw.to_string()))
+}
+
+/// A secret setting (e.g. an SMTP password): `Debug` and `Display` print `***`, so
+/// logging the settings never leaks it.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn dir_with(config: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join(CONFIG_FILE), config).expect("write config");
+        dir
+    }
+
+    /// The embedded example config parses to exactly the defaults in code.
+    #[test]
+    fn example_config_states_the_defaults() {
+        let parsed = Settings::from_toml(EXAMPLE_CONFIG).expect("example parses");
+        assert_eq!(parsed, Settings::default());
+    }
+
+    /// A file overrides defaults, the environment overrides the file, and settings
+    /// neither names keep their defaults.
+    #[test]
+    fn precedence_defaults_then_file_then_env() {
+        let dir = dir_with(
+            "[server]\nlisten = \"127.0.0.1:9000\"\nmax_connections = 7\n[auth]\nsession_ttl_days = 3\n",
+        );
+        let s = Settings::load(
+            dir.path(),
+            env(&[
+                ("CAIRN_SERVER__SERVER__LISTEN", "127.0.0.1:9001"),
+                ("CAIRN_SERVER__TLS__CERT", "/etc/cairn/chain.pem"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(s.server.listen, "127.0.0.1:9001".parse().expect("addr"));
+        assert_eq!(s.server.max_connections, 7);
+        assert_eq!(s.auth.session_ttl_days, 3);
+        assert_eq!(s.server.handshake_timeout_secs, 10);
+        assert_eq!(s.tls.key, PathBuf::from("tls/key.pem"));
+        assert_eq!(s.cert_path(), PathBuf::from("/etc/cairn/chain.pem"));
+        assert_eq!(s.key_path(), dir.path().join("tls/key.pem"));
+    }
+
+    /// Numbers from the environment become numbers; a wrong type names the variable.
+    #[test]
+    fn env_values_are_typed() {
+        let dir = dir_with("");
+        let s = Settings::load(
+            dir.path(),
+            env(&[("CAIRN_SERVER__SERVER__MAX_CONNECTIONS", "12")]),
+        )
+        .expect("loads");
+        assert_eq!(s.server.max_connections, 12);
+        let err = Settings::load(
+            dir.path(),
+            env(&[("CAIRN_SERVER__SERVER__MAX_CONNECTIONS", "many")]),
+        )
+        .expect_err("not a number");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("CAIRN_SERVER__SERVER__MAX_CONNECTIONS"),
+            "{msg}"
+        );
+    }
+
+    /// An environment variable naming no setting is an error, not silently ignored.
+    #[test]
+    fn unknown_env_setting_is_refused() {
+        let dir = dir_with("");
+        for var in [
+            "CAIRN_SERVER__SERVER__LISTN",
+            "CAIRN_SERVER__NOPE__X",
+            "CAIRN_SERVER__X",
+        ] {
+            let err = Settings::load(dir.path(), env(&[(var, "1")])).expect_err(var);
+            assert!(err.to_string().contains(var), "{err}");
+        }
+    }
+
+    /// A typo in the file is an error naming the file and the key.
+    #[test]
+    fn file_errors_name_file_and_key() {
+        let dir = dir_with("[server]\nlisen = \"0.0.0.0:1\"\n");
+        let msg = Settings::load(dir.path(), env(&[]))
+            .expect_err("typo")
+            .to_string();
+        assert!(msg.contains(CONFIG_FILE) && msg.contains("lisen"), "{msg}");
+        let dir = dir_with("[server]\nlisten = \"my host\"\n");
+        let msg = Settings::load(dir.path(), env(&[]))
+            .expect_err("bad addr")
+            .to_string();
+        assert!(msg.contains("listen"), "{msg}");
+    }
+
+    /// A data dir without a config says to run init.
+    #[test]
+    fn missing_file_says_run_init() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let msg = Settings::load(dir.path(), env(&[]))
+            .expect_err("missing")
+            .to_string();
+        assert!(msg.contains("cairn-server init"), "{msg}");
+    }
+
+    /// Zero connections or a zero timeout is refused with the setting's name.
+    #[test]
+    fn out_of_range_values_are_refused() {
+        let dir = dir_with("[server]\nmax_connections = 0\n");
+        let msg = Settings::load(dir.path(), env(&[]))
+            .expect_err("zero")
+            .to_string();
+        assert!(msg.contains("server.max_connections"), "{msg}");
+    }
+
+    /// `Debug` of a secret never shows its value.
+    #[test]
+    fn secret_debug_is_redacted() {
+        let s = Secret("hunter2".into());
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert_eq!(s.expose(), "hunter2");
+    }
+}

@@ -1,1 +1,158 @@
-//! (Being built.)
+//! The HTTP API: one file per endpoint (route, handler, tests), shared filters in
+//! [`extract`], and [`recover`] turning every refusal into a status and an
+//! [`ErrorResponse`](cairn_common::api::ErrorResponse).
+//!
+//! [`routes`] is the whole API as one warp filter. The client address (for login
+//! throttling) comes from [`routes_with_peer`], which `serve` builds per connection
+//! with the address it accepted; [`routes`] reads a [`PeerAddr`] request extension
+//! or warp's remote address instead. Headers are never trusted for it.
+
+mod error;
+mod extract;
+mod healthz;
+mod login;
+mod logout;
+mod members;
+mod password;
+mod pull;
+mod push;
+mod recover;
+mod sessions;
+mod spaces;
+#[cfg(test)]
+mod testing;
+
+use std::convert::Infallible;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use warp::Filter;
+use warp::filters::BoxedFilter;
+
+pub use error::ApiError;
+
+use crate::auth::{AuthSettings, Clock};
+use crate::store::Store;
+
+/// What the handlers share. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub auth: AuthSettings,
+    pub clock: Clock,
+    /// Bounds concurrent argon2 hashes (19 MiB and a core each), so a burst of
+    /// logins cannot exhaust memory.
+    hashing: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    /// State over `store` with the system clock.
+    #[must_use]
+    pub fn new(store: Store, auth: AuthSettings) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self {
+            store,
+            auth,
+            clock: Clock::system(),
+            hashing: Arc::new(tokio::sync::Semaphore::new(cores * 2)),
+        }
+    }
+
+    /// The same state going by another clock (tests move a manual one).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Runs blocking store work off the async threads.
+    pub(crate) async fn blocking<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Store) -> Result<T, ApiError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || work(store))
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+    }
+
+    /// Runs password hashing off the async threads, a bounded number at a time.
+    pub(crate) async fn hashing<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Store) -> Result<T, ApiError> + Send + 'static,
+    {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        self.blocking(work).await
+    }
+}
+
+/// The client address of a request, as a request extension set by the code that
+/// accepted the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerAddr(pub IpAddr);
+
+/// The whole API. The client address comes from a [`PeerAddr`] extension, else from
+/// warp's remote address, else none (throttling then counts per account only).
+pub fn routes(
+    state: AppState,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone + Send + Sync + 'static
+{
+    let peer = warp::ext::optional::<PeerAddr>()
+        .and(warp::addr::remote())
+        .map(
+            |ext: Option<PeerAddr>, remote: Option<std::net::SocketAddr>| {
+                ext.map(|p| p.0).or(remote.map(|r| r.ip()))
+            },
+        )
+        .boxed();
+    build(state, peer)
+}
+
+/// The whole API for one connection from `peer` (what `serve` calls per accepted
+/// connection).
+pub fn routes_with_peer(
+    state: AppState,
+    peer: Option<IpAddr>,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone + Send + Sync + 'static
+{
+    build(state, warp::any().map(move || peer).boxed())
+}
+
+fn build(
+    state: AppState,
+    peer: BoxedFilter<(Option<IpAddr>,)>,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone + Send + Sync + 'static
+{
+    healthz::route()
+        .or(login::route(state.clone(), peer))
+        .unify()
+        .or(logout::route(state.clone()))
+        .unify()
+        .or(password::route(state.clone()))
+        .unify()
+        .or(sessions::list_route(state.clone()))
+        .unify()
+        .or(sessions::revoke_route(state.clone()))
+        .unify()
+        .or(push::route(state.clone()))
+        .unify()
+        .or(pull::route(state.clone()))
+        .unify()
+        .or(spaces::list_route(state.clone()))
+        .unify()
+        .or(spaces::create_route(state.clone()))
+        .unify()
+        .or(spaces::rename_route(state.clone()))
+        .unify()
+        .or(members::list_route(state.clone()))
+        .unify()
+        .or(members::set_route(state))
+        .unify()
+        .recover(recover::handle)
+}

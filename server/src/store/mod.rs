@@ -1,1 +1,214 @@
-//! (Being built.)
+//! The server's data, in sled: the only code of the server that talks to sled.
+//!
+//! # Trees
+//! - `users`: user id → [`UserRecord`]; `emails`: lowercase e-mail → user id.
+//! - `sessions`: SHA-256 of the token → [`SessionRecord`]; `user_sessions`:
+//!   user ++ token hash → (), to list and revoke a user's sessions.
+//! - `spaces`: space id → [`Space`](cairn_common::model::Space); `members`:
+//!   space ++ user → role; `user_spaces`: user ++ space → role.
+//! - `oplog`: per-space op logs (`o` ++ space ++ seq, big-endian), the op-id index
+//!   (`i` ++ op id), the record-kind index (`r` ++ space ++ record) and the seq counters
+//!   (`s` ++ space), in one tree so that one sled batch appends atomically.
+//! - `throttle`: failed-login counters per account and per client address.
+//!
+//! Values are encoded with [`cairn_common::codec`]. Account changes made through the
+//! admin API (`create_user`, `set_disabled`, `reset_password`) are durable when they
+//! return; writes made for a client request are made durable by
+//! [`Store::commit_durable`], a group commit that covers every write before it.
+
+mod durability;
+mod error;
+mod oplog;
+mod sessions;
+mod spaces;
+mod throttle;
+pub(crate) mod users;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub use error::StoreError;
+pub use oplog::{PullPage, PushOutcome};
+pub use sessions::SessionRecord;
+pub use spaces::SPACE_NOT_FOUND;
+pub use throttle::ThrottleState;
+pub use users::{NewUser, UserAccount, UserRecord};
+
+/// sled's page cache; the OS caches the rest of the file.
+const CACHE_BYTES: u64 = 256 << 20;
+
+/// Name of the personal space every account gets.
+pub const PERSONAL_SPACE_NAME: &str = "Personal";
+
+/// The server's store. Cheap to clone: clones share one sled database.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    db: sled::Db,
+    users: sled::Tree,
+    emails: sled::Tree,
+    sessions: sled::Tree,
+    user_sessions: sled::Tree,
+    spaces: sled::Tree,
+    members: sled::Tree,
+    user_spaces: sled::Tree,
+    oplog: sled::Tree,
+    throttle: sled::Tree,
+    /// Serializes account and membership changes, whose checks (the e-mail is free,
+    /// an owner remains) read before they write. A std mutex: held only around
+    /// short sled calls, never across an await.
+    accounts: Mutex<()>,
+    /// Serializes appends to the op logs and caches each space's last seq, so that
+    /// the duplicate check, the seq allocation and the write are one step.
+    appends: Mutex<oplog::SeqCache>,
+    durability: durability::Durability,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens sled, waiting briefly for a handle of this process that was just dropped
+/// (its background flusher lets go of the lock a moment later); any longer means
+/// another process, most likely a running server, has it.
+fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
+    let mut attempts = 0;
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+        {
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if attempts >= 50 {
+                    return Err(StoreError::Locked {
+                        dir: dir.to_owned(),
+                    });
+                }
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// Personnel data: the data directory is readable by its owner only.
+#[cfg(unix)]
+fn restrict_to_owner(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(not(unix))]
+fn restrict_to_owner(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Milliseconds since 1970 by the system clock.
+#[must_use]
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Store {
+    /// Opens (or creates) the store in `db_dir` (sled's own directory).
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] if a running server holds it, or an I/O or storage error.
+    pub fn open(db_dir: &Path) -> Result<Self, StoreError> {
+        let io = |source| StoreError::Io {
+            dir: db_dir.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(db_dir).map_err(io)?;
+        restrict_to_owner(db_dir).map_err(io)?;
+        let db = open_sled(db_dir)?;
+        let store = Self {
+            inner: Arc::new(Inner {
+                dir: db_dir.to_owned(),
+                users: db.open_tree("users")?,
+                emails: db.open_tree("emails")?,
+                sessions: db.open_tree("sessions")?,
+                user_sessions: db.open_tree("user_sessions")?,
+                spaces: db.open_tree("spaces")?,
+                members: db.open_tree("members")?,
+                user_spaces: db.open_tree("user_spaces")?,
+                oplog: db.open_tree("oplog")?,
+                throttle: db.open_tree("throttle")?,
+                db,
+                accounts: Mutex::new(()),
+                appends: Mutex::new(oplog::SeqCache::default()),
+                durability: durability::Durability::default(),
+            }),
+        };
+        store.flush()?;
+        Ok(store)
+    }
+
+    /// The directory sled lives in.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    fn accounts_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The guarded data is `()`: a panic while holding it leaves nothing half-done
+        // that the next holder could see (sled writes are atomic batches).
+        self.inner
+            .accounts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// `a ++ b` as a sled key.
+fn key2(a: &[u8], b: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(a.len() + b.len());
+    key.extend_from_slice(a);
+    key.extend_from_slice(b);
+    key
+}
+
+/// The 16 bytes at `at` of a key as an array; `None` for a short (damaged) key.
+fn id_at(key: &[u8], at: usize) -> Option<[u8; 16]> {
+    key.get(at..at + 16)
+        .and_then(|s| <[u8; 16]>::try_from(s).ok())
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{NewUser, Store};
+    use cairn_common::model::UserProfile;
+
+    /// A store in a fresh temporary directory (kept alive by the returned guard).
+    pub fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("db")).expect("open store");
+        (dir, store)
+    }
+
+    /// A user with password `password-of-<name>`.
+    pub fn user(store: &Store, name: &str) -> UserProfile {
+        store
+            .create_user(NewUser {
+                email: format!("{name}@example.com"),
+                first_name: name.into(),
+                last_name: "Test".into(),
+                password: format!("password-of-{name}"),
+                must_change_password: false,
+                server_admin: false,
+            })
+            .expect("create user")
+    }
+}

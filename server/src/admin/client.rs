@@ -1,0 +1,59 @@
+//! The CLI side of admin commands: on a stopped data dir, take its lock and run
+//! the command on the store directly; on a running server's data dir (locked),
+//! send it to the server's control socket.
+
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::execute;
+use super::protocol::{AdminRequest, AdminResponse, MAX_RESPONSE_BYTES, read_frame, write_frame};
+use crate::datadir::DataDir;
+use crate::store::Store;
+
+/// How long the CLI waits for a running server to answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `request` on the data dir, directly or through the running server.
+///
+/// # Errors
+/// If the dir is not a data dir, the store cannot be opened, or the running
+/// server cannot be reached. A refused command is `Ok(AdminResponse::Failed)`.
+pub fn send(data_dir: &DataDir, request: AdminRequest) -> anyhow::Result<AdminResponse> {
+    data_dir.check_initialized()?;
+    match data_dir.try_lock()? {
+        Some(lock) => {
+            let store = Store::open(&data_dir.db())?;
+            let response = execute(&store, request);
+            store.flush()?;
+            drop(store);
+            drop(lock);
+            Ok(response)
+        }
+        None => through_socket(data_dir, request),
+    }
+}
+
+fn through_socket(data_dir: &DataDir, request: AdminRequest) -> anyhow::Result<AdminResponse> {
+    let path = data_dir.control_socket();
+    let mut stream = UnixStream::connect(&path).with_context(|| {
+        format!(
+            "{} is in use by another cairn-server process, but its control socket {} does \
+             not answer; if another admin command is running, wait for it and try again, \
+             otherwise check that the server is healthy",
+            data_dir.root().display(),
+            path.display()
+        )
+    })?;
+    stream.set_read_timeout(Some(ANSWER_TIMEOUT))?;
+    stream.set_write_timeout(Some(ANSWER_TIMEOUT))?;
+    write_frame(&mut stream, &request)
+        .with_context(|| format!("sending the command to {}", path.display()))?;
+    read_frame(&mut stream, MAX_RESPONSE_BYTES).with_context(|| {
+        format!(
+            "reading the server's answer from {}; see the server's log",
+            path.display()
+        )
+    })
+}

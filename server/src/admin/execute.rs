@@ -1,0 +1,100 @@
+//! Runs an admin command against the store: the one implementation behind both
+//! the direct path (stopped data dir) and the control socket (running server).
+
+use rand::Rng;
+
+use super::protocol::{AdminRequest, AdminResponse, UserRow};
+use crate::settings::Secret;
+use crate::store::{NewUser, Store, UserAccount};
+
+/// Length of generated passwords: 20 letters and digits, about 119 bits.
+const GENERATED_PASSWORD_CHARS: usize = 20;
+
+/// A random password of letters and digits, easy to type and to pass in a script.
+pub fn generate_password() -> String {
+    rand::rng()
+        .sample_iter(&rand::distr::Alphanumeric)
+        .take(GENERATED_PASSWORD_CHARS)
+        .map(char::from)
+        .collect()
+}
+
+impl From<UserAccount> for UserRow {
+    fn from(a: UserAccount) -> Self {
+        UserRow {
+            id: a.profile.id.to_string(),
+            email: a.profile.email,
+            first_name: a.profile.first_name,
+            last_name: a.profile.last_name,
+            disabled: a.disabled,
+            must_change_password: a.must_change_password,
+            server_admin: a.server_admin,
+            created_at_ms: a.created_at_ms,
+        }
+    }
+}
+
+/// Runs `request` on `store`. Blocking (password hashing, fsync): call it from a
+/// blocking thread in async code. Changes are durable when it returns.
+pub fn execute(store: &Store, request: AdminRequest) -> AdminResponse {
+    match run(store, request) {
+        Ok(response) => response,
+        Err(e) => AdminResponse::Failed {
+            message: e.to_string(),
+        },
+    }
+}
+
+fn run(store: &Store, request: AdminRequest) -> Result<AdminResponse, crate::store::StoreError> {
+    Ok(match request {
+        AdminRequest::AddUser {
+            email,
+            first_name,
+            last_name,
+            password,
+        } => {
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(|| Secret(generate_password()));
+            let profile = store.create_user(NewUser {
+                email,
+                first_name,
+                last_name,
+                password: password.expose().to_string(),
+                // An admin who chose the password knows it; the user must not
+                // keep a password somebody else knows.
+                must_change_password: true,
+                server_admin: false,
+            })?;
+            let record = store.user_by_email(&profile.email)?.ok_or_else(|| {
+                crate::store::StoreError::Internal("the new account cannot be read back".into())
+            })?;
+            let user = UserRow::from(UserAccount {
+                profile: record.profile,
+                disabled: record.disabled,
+                must_change_password: record.must_change_password,
+                server_admin: record.server_admin,
+                created_at_ms: record.created_at_ms,
+            });
+            AdminResponse::UserAdded {
+                user,
+                generated_password: generated.then_some(password),
+            }
+        }
+        AdminRequest::ListUsers => {
+            AdminResponse::Users(store.list_users()?.into_iter().map(UserRow::from).collect())
+        }
+        AdminRequest::SetDisabled { email, disabled } => {
+            store.set_disabled(&email, disabled)?;
+            AdminResponse::DisabledSet { email, disabled }
+        }
+        AdminRequest::ResetPassword { email, password } => {
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(|| Secret(generate_password()));
+            store.reset_password(&email, password.expose())?;
+            AdminResponse::PasswordReset {
+                email,
+                generated_password: generated.then_some(password),
+            }
+        }
+    })
+}

@@ -1,0 +1,204 @@
+//! The admin protocol between `cairn-server user ...` and a running server's
+//! control socket: one request, one response, each a big-endian `u32` length and a
+//! [`cairn_common::codec`] body. The same types are executed directly on a stopped
+//! data dir, so both paths give the same answers.
+
+use std::io::{Read, Write};
+
+use cairn_common::codec;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::settings::Secret;
+
+/// Largest request the control socket reads: requests are a few names.
+pub const MAX_REQUEST_BYTES: u32 = 1 << 20;
+/// Largest response the CLI reads (a user list of a large licensee fits).
+pub const MAX_RESPONSE_BYTES: u32 = codec::DECODE_LIMIT as u32;
+
+/// An admin command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdminRequest {
+    /// Create an account. Without a password one is generated and returned once,
+    /// and the user must change it at the first login.
+    AddUser {
+        email: String,
+        first_name: String,
+        last_name: String,
+        password: Option<Secret>,
+    },
+    ListUsers,
+    SetDisabled {
+        email: String,
+        disabled: bool,
+    },
+    /// Set a new password (generated if `None`) that the user must change; ends
+    /// the user's sessions.
+    ResetPassword {
+        email: String,
+        password: Option<Secret>,
+    },
+}
+
+/// The outcome of an admin command. Refusals (no such user, weak password) are
+/// [`AdminResponse::Failed`] with a message saying what to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdminResponse {
+    UserAdded {
+        user: UserRow,
+        /// The generated password, when none was given.
+        generated_password: Option<Secret>,
+    },
+    Users(Vec<UserRow>),
+    /// The account was disabled or enabled.
+    DisabledSet {
+        email: String,
+        disabled: bool,
+    },
+    PasswordReset {
+        email: String,
+        generated_password: Option<Secret>,
+    },
+    Failed {
+        message: String,
+    },
+}
+
+/// An account as the admin commands show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub server_admin: bool,
+    pub created_at_ms: u64,
+}
+
+fn too_large(len: u32, max: u32) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("admin message of {len} bytes is larger than the limit of {max}"),
+    )
+}
+
+fn encode_frame<T: Serialize>(value: &T) -> std::io::Result<Vec<u8>> {
+    let body = codec::encode(value).map_err(std::io::Error::other)?;
+    let len = u32::try_from(body.len()).map_err(|_| too_large(u32::MAX, u32::MAX))?;
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(&body);
+    Ok(frame)
+}
+
+fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> std::io::Result<T> {
+    codec::decode(body).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// Writes one frame (blocking; the CLI side).
+///
+/// # Errors
+/// The I/O error, or an encode error.
+pub fn write_frame<T: Serialize>(w: &mut impl Write, value: &T) -> std::io::Result<()> {
+    w.write_all(&encode_frame(value)?)?;
+    w.flush()
+}
+
+/// Reads one frame of at most `max` bytes (blocking; the CLI side).
+///
+/// # Errors
+/// The I/O error, a frame over `max`, or bytes that do not decode.
+pub fn read_frame<T: serde::de::DeserializeOwned>(
+    r: &mut impl Read,
+    max: u32,
+) -> std::io::Result<T> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len)?;
+    let len = u32::from_be_bytes(len);
+    if len > max {
+        return Err(too_large(len, max));
+    }
+    let mut body = vec![0u8; len as usize];
+    r.read_exact(&mut body)?;
+    decode_body(&body)
+}
+
+/// Writes one frame (the server side).
+///
+/// # Errors
+/// As [`write_frame`].
+pub async fn write_frame_async<T: Serialize>(
+    w: &mut (impl AsyncWrite + Unpin),
+    value: &T,
+) -> std::io::Result<()> {
+    w.write_all(&encode_frame(value)?).await?;
+    w.flush().await
+}
+
+/// Reads one frame of at most `max` bytes (the server side).
+///
+/// # Errors
+/// As [`read_frame`].
+pub async fn read_frame_async<T: serde::de::DeserializeOwned>(
+    r: &mut (impl AsyncRead + Unpin),
+    max: u32,
+) -> std::io::Result<T> {
+    let len = r.read_u32().await?;
+    if len > max {
+        return Err(too_large(len, max));
+    }
+    let mut body = vec![0u8; len as usize];
+    r.read_exact(&mut body).await?;
+    decode_body(&body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request survives the frame round trip, sync to async and back.
+    #[tokio::test]
+    async fn frames_round_trip() {
+        let request = AdminRequest::AddUser {
+            email: "a@example.com".into(),
+            first_name: "A".into(),
+            last_name: "B".into(),
+            password: Some(Secret("pw-123456".into())),
+        };
+        let mut buf = Vec::new();
+        write_frame(&mut buf, &request).expect("write");
+        let back: AdminRequest = read_frame_async(&mut buf.as_slice(), MAX_REQUEST_BYTES)
+            .await
+            .expect("read");
+        assert_eq!(back, request);
+        let mut buf = Vec::new();
+        write_frame_async(&mut buf, &AdminResponse::Users(vec![]))
+            .await
+            .expect("write");
+        let back: AdminResponse =
+            read_frame(&mut buf.as_slice(), MAX_RESPONSE_BYTES).expect("read");
+        assert_eq!(back, AdminResponse::Users(vec![]));
+    }
+
+    /// A length prefix over the limit is refused before anything is allocated.
+    #[test]
+    fn oversized_frame_is_refused() {
+        let mut frame = (MAX_REQUEST_BYTES + 1).to_be_bytes().to_vec();
+        frame.extend_from_slice(b"CAIRN");
+        let err = read_frame::<AdminRequest>(&mut frame.as_slice(), MAX_REQUEST_BYTES)
+            .expect_err("too large");
+        assert!(err.to_string().contains("limit"), "{err}");
+    }
+
+    /// Passwords in a request never show in its `Debug` output (logs).
+    #[test]
+    fn debug_hides_passwords() {
+        let request = AdminRequest::ResetPassword {
+            email: "a@example.com".into(),
+            password: Some(Secret("sekrit-pass".into())),
+        };
+        assert!(!format!("{request:?}").contains("sekrit-pass"));
+    }
+}

@@ -1,0 +1,285 @@
+//! Filters every endpoint shares: the exact path, the protocol version, the session,
+//! the body (content type, size limit, decode), and turning a handler's result into
+//! a response.
+
+use std::future::Future;
+
+use bytes::Bytes;
+use cairn_common::api::{CONTENT_TYPE, MAX_BODY_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION, codes};
+use cairn_common::codec;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::{ApiError, AppState};
+use crate::auth::{Caller, Gate, authenticate};
+
+fn reject(e: ApiError) -> Rejection {
+    warp::reject::custom(e)
+}
+
+/// Matches exactly `path` (e.g. `/v1/spaces/create`) with POST.
+pub fn post(path: &'static str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::path::full()
+        .and_then(move |full: warp::path::FullPath| async move {
+            if full.as_str() == path {
+                Ok(())
+            } else {
+                Err(warp::reject::not_found())
+            }
+        })
+        .untuple_one()
+        .and(warp::post())
+}
+
+/// Refuses requests without this build's protocol version: 426 with what to upgrade.
+pub fn protocol() -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::optional::<String>(PROTOCOL_HEADER)
+        .and_then(|sent: Option<String>| async move {
+            let version = sent.as_deref().and_then(|v| v.trim().parse::<u16>().ok());
+            match version {
+                Some(PROTOCOL_VERSION) => Ok(()),
+                Some(v) if v > PROTOCOL_VERSION => Err(reject(upgrade(format!(
+                    "this server speaks Cairn protocol {PROTOCOL_VERSION} and your cairn speaks \
+                     {v}; ask the server admin to upgrade cairn-server (it runs {})",
+                    env!("CARGO_PKG_VERSION")
+                )))),
+                _ => Err(reject(upgrade(format!(
+                    "this server speaks Cairn protocol {PROTOCOL_VERSION}; please upgrade cairn \
+                     to version {} or newer",
+                    env!("CARGO_PKG_VERSION")
+                )))),
+            }
+        })
+        .untuple_one()
+}
+
+fn upgrade(message: String) -> ApiError {
+    ApiError::new(
+        StatusCode::UPGRADE_REQUIRED,
+        codes::UPGRADE_REQUIRED,
+        message,
+    )
+}
+
+/// The caller's session, checked against the must-change-password gate.
+pub fn caller(
+    state: AppState,
+    gate: Gate,
+) -> impl Filter<Extract = (Caller,), Error = Rejection> + Clone {
+    warp::header::optional::<String>("authorization").and_then(move |auth: Option<String>| {
+        let state = state.clone();
+        async move {
+            authenticate(&state.store, auth.as_deref(), state.clock.now_ms(), gate)
+                .map_err(|e| reject(e.into()))
+        }
+    })
+}
+
+/// The request body decoded as `T`: the one content type, at most
+/// [`MAX_BODY_BYTES`] (declared up front: hyper holds the body to its
+/// `Content-Length`), and a clean 400 for anything that does not decode.
+pub fn body<T: DeserializeOwned + Send + 'static>()
+-> impl Filter<Extract = (T,), Error = Rejection> + Clone {
+    warp::header::optional::<String>("content-type")
+        .and(warp::header::optional::<u64>("content-length"))
+        .and_then(|kind: Option<String>, length: Option<u64>| async move {
+            let essence = kind
+                .as_deref()
+                .and_then(|k| k.split(';').next())
+                .map(str::trim);
+            if !essence.is_some_and(|e| e.eq_ignore_ascii_case(CONTENT_TYPE)) {
+                return Err(reject(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    codes::UNSUPPORTED_MEDIA_TYPE,
+                    format!(
+                        "requests must be sent as {CONTENT_TYPE}; use the cairn client to talk \
+                         to this server"
+                    ),
+                )));
+            }
+            match length {
+                None => Err(reject(ApiError::new(
+                    StatusCode::LENGTH_REQUIRED,
+                    codes::BAD_REQUEST,
+                    "the request has no Content-Length; send the body with its length",
+                ))),
+                Some(n) if n > MAX_BODY_BYTES => Err(reject(too_large())),
+                Some(_) => Ok(()),
+            }
+        })
+        .untuple_one()
+        .and(warp::body::bytes())
+        .and_then(|bytes: Bytes| async move {
+            if bytes.len() as u64 > MAX_BODY_BYTES {
+                return Err(reject(too_large()));
+            }
+            codec::decode::<T>(&bytes).map_err(|e| {
+                reject(ApiError::bad_request(format!(
+                    "the request could not be read: {e}"
+                )))
+            })
+        })
+}
+
+fn too_large() -> ApiError {
+    ApiError::too_large(format!(
+        "the request is larger than {} MiB; send it in smaller parts",
+        MAX_BODY_BYTES >> 20
+    ))
+}
+
+/// A handler's answer as a response: 200 with the encoded value, or the error.
+pub fn respond<T: Serialize>(result: Result<T, ApiError>) -> Response {
+    match result {
+        Ok(value) => super::error::encoded(StatusCode::OK, &value),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// An authenticated POST endpoint: path, protocol, session (with `gate`), body,
+/// then `handler`.
+pub fn endpoint<Req, Res, F, Fut>(
+    path: &'static str,
+    state: AppState,
+    gate: Gate,
+    handler: F,
+) -> BoxedFilter<(Response,)>
+where
+    Req: DeserializeOwned + Send + 'static,
+    Res: Serialize,
+    F: Fn(AppState, Caller, Req) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Res, ApiError>> + Send,
+{
+    post(path)
+        .and(protocol())
+        .and(caller(state.clone(), gate))
+        .and(body::<Req>())
+        .then(move |caller: Caller, request: Req| {
+            let state = state.clone();
+            let handler = handler.clone();
+            async move { respond(handler(state, caller, request).await) }
+        })
+        .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_common::api::{
+        CONTENT_TYPE, Empty, MAX_BODY_BYTES, PROTOCOL_HEADER, SpaceList, codes,
+    };
+    use cairn_common::codec;
+    use warp::http::StatusCode;
+
+    use super::super::testing::{TestApi, error_body};
+
+    async fn working(api: &TestApi, token: &str) {
+        let _: SpaceList = api
+            .call("/v1/spaces", Some(token), &Empty)
+            .await
+            .expect("the routes still work");
+    }
+
+    /// Garbage, a truncated body, trailing bytes and a foreign header get 400 with an
+    /// ErrorResponse, and the next request is served normally.
+    #[tokio::test]
+    async fn malformed_bodies_are_400() {
+        let api = TestApi::new();
+        api.user("ann");
+        let token = api.login("ann").await.token;
+        let good = codec::encode(&cairn_common::api::PullRequest {
+            cursors: vec![],
+            max_ops: 10,
+        })
+        .expect("encode");
+        let mut trailing = good.clone();
+        trailing.push(0);
+        let bodies: Vec<Vec<u8>> = vec![
+            b"not cairn at all".to_vec(),
+            good[..good.len() - 1].to_vec(),
+            good[..3].to_vec(),
+            trailing,
+            Vec::new(),
+            b"CAIRN\x00\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff".to_vec(),
+        ];
+        for body in bodies {
+            let (status, bytes) = api
+                .send(TestApi::request("/v1/pull", Some(&token), &body))
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body:?}");
+            assert_eq!(error_body(&bytes).code, codes::BAD_REQUEST);
+            working(&api, &token).await;
+        }
+    }
+
+    /// A body over the limit gets 413, whether its length is declared up front or
+    /// it really is that long.
+    #[tokio::test]
+    async fn oversized_bodies_are_413() {
+        let api = TestApi::new();
+        api.user("ann");
+        let token = api.login("ann").await.token;
+        let declared = TestApi::request("/v1/push", Some(&token), b"CAIRN")
+            .header("content-length", (MAX_BODY_BYTES + 1).to_string());
+        let huge = vec![0u8; usize::try_from(MAX_BODY_BYTES).expect("fits") + 1];
+        let real = TestApi::request("/v1/push", Some(&token), &huge);
+        for request in [declared, real] {
+            let (status, bytes) = api.send(request).await;
+            assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+            assert_eq!(error_body(&bytes).code, codes::TOO_LARGE);
+        }
+        working(&api, &token).await;
+    }
+
+    /// Another content type gets 415.
+    #[tokio::test]
+    async fn wrong_content_type_is_415() {
+        let api = TestApi::new();
+        api.user("ann");
+        let token = api.login("ann").await.token;
+        let body = codec::encode(&Empty).expect("encode");
+        let request = TestApi::request("/v1/spaces", Some(&token), &body)
+            .header("content-type", "application/json");
+        let (status, bytes) = api.send(request).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(error_body(&bytes).code, codes::UNSUPPORTED_MEDIA_TYPE);
+        let with_params = TestApi::request("/v1/spaces", Some(&token), &body)
+            .header("content-type", format!("{CONTENT_TYPE}; charset=binary"));
+        assert_eq!(api.send(with_params).await.0, StatusCode::OK);
+    }
+
+    /// A missing, older or newer protocol version gets 426 `upgrade_required` with
+    /// what to upgrade, before anything else is looked at (even on login).
+    #[tokio::test]
+    async fn wrong_protocol_is_426() {
+        let api = TestApi::new();
+        let body = codec::encode(&Empty).expect("encode");
+        for (version, expect) in [
+            (Some("0"), "please upgrade cairn"),
+            (Some("x"), "please upgrade cairn"),
+            (None, "please upgrade cairn"),
+            (Some("2"), "upgrade cairn-server"),
+        ] {
+            for path in ["/v1/login", "/v1/spaces"] {
+                let mut request = TestApi::request(path, None, &body);
+                if let Some(v) = version {
+                    request = request.header(PROTOCOL_HEADER, v);
+                } else {
+                    request = warp::test::request()
+                        .method("POST")
+                        .path(path)
+                        .header("content-type", CONTENT_TYPE)
+                        .body(&body);
+                }
+                let (status, bytes) = api.send(request).await;
+                assert_eq!(status, StatusCode::UPGRADE_REQUIRED, "{version:?} {path}");
+                let error = error_body(&bytes);
+                assert_eq!(error.code, codes::UPGRADE_REQUIRED);
+                assert!(error.message.contains(expect), "{}", error.message);
+            }
+        }
+    }
+}

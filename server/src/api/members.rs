@@ -1,0 +1,136 @@
+//! `POST /v1/spaces/members` lists a space's members (any member may);
+//! `/v1/spaces/member` adds, re-roles or removes one (owners only).
+
+use cairn_common::api::{MemberList, SetMember, SpaceRef};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+use super::extract::endpoint;
+use super::{ApiError, AppState};
+use crate::auth::{Caller, Gate};
+
+pub fn list_route(state: AppState) -> BoxedFilter<(Response,)> {
+    endpoint("/v1/spaces/members", state, Gate::Enforce, list)
+}
+
+pub fn set_route(state: AppState) -> BoxedFilter<(Response,)> {
+    endpoint("/v1/spaces/member", state, Gate::Enforce, set)
+}
+
+async fn list(state: AppState, caller: Caller, request: SpaceRef) -> Result<MemberList, ApiError> {
+    Ok(state.store.members(caller.user.profile.id, request.space)?)
+}
+
+async fn set(state: AppState, caller: Caller, request: SetMember) -> Result<MemberList, ApiError> {
+    let list = state.store.set_member(
+        caller.user.profile.id,
+        request.space,
+        &request.email,
+        request.role,
+    )?;
+    state.store.commit_durable().await?;
+    Ok(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_common::api::{CreateSpace, MemberList, SetMember, SpaceInfo, SpaceRef, codes};
+    use cairn_common::model::{Role, SpaceId};
+    use warp::http::StatusCode;
+
+    use super::super::testing::TestApi;
+
+    /// Members see the list; a viewer may not add anyone (403); a non-member gets
+    /// the 404 of a missing space; the last owner cannot leave (409); a personal
+    /// space gets no members (409).
+    #[tokio::test]
+    async fn member_rules() {
+        let api = TestApi::new();
+        let ann = api.user("ann");
+        api.user("bob");
+        api.user("eve");
+        let ann_t = api.login("ann").await.token;
+        let bob_t = api.login("bob").await.token;
+        let eve_t = api.login("eve").await.token;
+        let space = api
+            .call::<_, SpaceInfo>(
+                "/v1/spaces/create",
+                Some(&ann_t),
+                &CreateSpace {
+                    name: "Team".into(),
+                },
+            )
+            .await
+            .expect("create")
+            .space
+            .id;
+        let set = |space, email: &str, role| SetMember {
+            space,
+            email: email.into(),
+            role,
+        };
+        let list: MemberList = api
+            .call(
+                "/v1/spaces/member",
+                Some(&ann_t),
+                &set(space, "bob@example.com", Some(Role::Viewer)),
+            )
+            .await
+            .expect("add bob");
+        assert_eq!(list.members.len(), 2);
+        let seen: MemberList = api
+            .call("/v1/spaces/members", Some(&bob_t), &SpaceRef { space })
+            .await
+            .expect("bob sees members");
+        assert_eq!(seen, list);
+
+        let (status, _) = api
+            .call::<_, MemberList>(
+                "/v1/spaces/member",
+                Some(&bob_t),
+                &set(space, "eve@example.com", Some(Role::Viewer)),
+            )
+            .await
+            .expect_err("viewer");
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let hidden = api
+            .call::<_, MemberList>("/v1/spaces/members", Some(&eve_t), &SpaceRef { space })
+            .await
+            .expect_err("non-member");
+        let missing = api
+            .call::<_, MemberList>(
+                "/v1/spaces/members",
+                Some(&eve_t),
+                &SpaceRef {
+                    space: SpaceId::new(),
+                },
+            )
+            .await
+            .expect_err("missing");
+        assert_eq!(hidden.0, StatusCode::NOT_FOUND);
+        assert_eq!(hidden, missing);
+
+        let (status, error) = api
+            .call::<_, MemberList>(
+                "/v1/spaces/member",
+                Some(&ann_t),
+                &set(space, "ann@example.com", None),
+            )
+            .await
+            .expect_err("last owner");
+        assert_eq!(
+            (status, error.code.as_str()),
+            (StatusCode::CONFLICT, codes::CONFLICT)
+        );
+        let personal = api.personal(&ann);
+        let (status, _) = api
+            .call::<_, MemberList>(
+                "/v1/spaces/member",
+                Some(&ann_t),
+                &set(personal, "bob@example.com", Some(Role::Editor)),
+            )
+            .await
+            .expect_err("personal");
+        assert_eq!(status, StatusCode::CONFLICT);
+    }
+}

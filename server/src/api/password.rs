@@ -1,0 +1,167 @@
+//! `POST /v1/password`: the caller changes the password; the other sessions end.
+//! The one endpoint (with logout) open while the password must change.
+
+use cairn_common::api::{Empty, PasswordChange};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+use super::extract::endpoint;
+use super::{ApiError, AppState};
+use crate::auth::{Caller, Gate};
+
+pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
+    endpoint("/v1/password", state, Gate::Open, handle)
+}
+
+async fn handle(
+    state: AppState,
+    caller: Caller,
+    change: PasswordChange,
+) -> Result<Empty, ApiError> {
+    let now = state.clock.now_ms();
+    let settings = state.auth.clone();
+    state
+        .hashing(move |store| {
+            crate::auth::change_password(&store, &settings, now, &caller, &change)
+                .map_err(ApiError::from)
+        })
+        .await?;
+    state.store.commit_durable().await?;
+    Ok(Empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_common::api::{Empty, LoginRequest, LoginResponse, PasswordChange, SpaceList, codes};
+    use cairn_common::model::UserProfile;
+    use warp::http::StatusCode;
+
+    use super::super::testing::TestApi;
+    use crate::store::NewUser;
+
+    fn change(current: &str, new: &str) -> PasswordChange {
+        PasswordChange {
+            current: current.into(),
+            new: new.into(),
+        }
+    }
+
+    /// A change keeps the current session, ends the others, and the new password logs in.
+    #[tokio::test]
+    async fn change_revokes_other_sessions() {
+        let api = TestApi::new();
+        api.user("ann");
+        let here = api.login("ann").await;
+        let there = api.login("ann").await;
+        let _: Empty = api
+            .call(
+                "/v1/password",
+                Some(&here.token),
+                &change("password-of-ann", "a new secret"),
+            )
+            .await
+            .expect("change");
+        let _: SpaceList = api
+            .call("/v1/spaces", Some(&here.token), &Empty)
+            .await
+            .expect("current session stays");
+        let (status, _) = api
+            .call::<_, SpaceList>("/v1/spaces", Some(&there.token), &Empty)
+            .await
+            .expect_err("other session ended");
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let _: LoginResponse = api
+            .call(
+                "/v1/login",
+                None,
+                &LoginRequest {
+                    email: "ann@example.com".into(),
+                    password: "a new secret".into(),
+                    device: "x".into(),
+                },
+            )
+            .await
+            .expect("new password works");
+    }
+
+    /// A wrong current password is refused (403); a weak or unchanged new one (400).
+    #[tokio::test]
+    async fn change_refusals() {
+        let api = TestApi::new();
+        api.user("ann");
+        let token = api.login("ann").await.token;
+        let cases = [
+            (
+                change("wrong password", "a new secret"),
+                StatusCode::FORBIDDEN,
+            ),
+            (change("password-of-ann", "short"), StatusCode::BAD_REQUEST),
+            (
+                change("password-of-ann", "password-of-ann"),
+                StatusCode::BAD_REQUEST,
+            ),
+        ];
+        for (body, expected) in cases {
+            let (status, _) = api
+                .call::<_, Empty>("/v1/password", Some(&token), &body)
+                .await
+                .expect_err("refused");
+            assert_eq!(status, expected);
+        }
+    }
+
+    /// A user who must change the password gets 403 `password_change_required`
+    /// (naming `cairn passwd`) everywhere but here; the change lifts the gate.
+    #[tokio::test]
+    async fn must_change_gate() {
+        let api = TestApi::new();
+        let admin: UserProfile = api
+            .state
+            .store
+            .create_user(NewUser {
+                email: "admin".into(),
+                first_name: String::new(),
+                last_name: String::new(),
+                password: "initial password".into(),
+                must_change_password: true,
+                server_admin: true,
+            })
+            .expect("standard account");
+        let login: LoginResponse = api
+            .call(
+                "/v1/login",
+                None,
+                &LoginRequest {
+                    email: "admin".into(),
+                    password: "initial password".into(),
+                    device: "x".into(),
+                },
+            )
+            .await
+            .expect("login");
+        assert!(login.must_change_password);
+        assert_eq!(login.user, admin);
+        for path in ["/v1/spaces", "/v1/sessions"] {
+            let (status, error) = api
+                .call::<_, SpaceList>(path, Some(&login.token), &Empty)
+                .await
+                .expect_err("gated");
+            assert_eq!(status, StatusCode::FORBIDDEN);
+            assert_eq!(error.code, codes::PASSWORD_CHANGE_REQUIRED);
+            assert!(error.message.contains("cairn passwd"), "{}", error.message);
+        }
+        let _: Empty = api
+            .call(
+                "/v1/password",
+                Some(&login.token),
+                &change("initial password", "chosen by me"),
+            )
+            .await
+            .expect("change");
+        let spaces: SpaceList = api
+            .call("/v1/spaces", Some(&login.token), &Empty)
+            .await
+            .expect("gate lifted");
+        assert_eq!(spaces.spaces.len(), 1);
+    }
+}

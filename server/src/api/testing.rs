@@ -1,0 +1,167 @@
+//! Helpers for the endpoint tests: a store in a temp dir, a manual clock, and calls
+//! through the real routes.
+
+use bytes::Bytes;
+use cairn_common::api::{
+    CONTENT_TYPE, ErrorResponse, LoginRequest, LoginResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+};
+use cairn_common::codec;
+use cairn_common::model::{SpaceId, UserProfile};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use warp::http::StatusCode;
+
+use super::AppState;
+use crate::auth::{AuthSettings, Clock};
+use crate::store::test_support;
+
+/// 2023-11-14, a fixed "now" for the manual clock.
+pub const START_MS: u64 = 1_700_000_000_000;
+
+pub struct TestApi {
+    _dir: tempfile::TempDir,
+    pub state: AppState,
+    pub clock: Clock,
+}
+
+/// A refused call: status and error body.
+pub type Refusal = (StatusCode, ErrorResponse);
+
+impl TestApi {
+    pub fn new() -> Self {
+        Self::with_settings(AuthSettings::default())
+    }
+
+    pub fn with_settings(settings: AuthSettings) -> Self {
+        let (dir, store) = test_support::temp_store();
+        let clock = Clock::manual(START_MS);
+        Self {
+            _dir: dir,
+            state: AppState::new(store, settings).with_clock(clock.clone()),
+            clock,
+        }
+    }
+
+    /// A user whose password is `password-of-<name>`.
+    pub fn user(&self, name: &str) -> UserProfile {
+        test_support::user(&self.state.store, name)
+    }
+
+    /// The user's personal space.
+    pub fn personal(&self, user: &UserProfile) -> SpaceId {
+        self.state
+            .store
+            .user(user.id)
+            .expect("get user")
+            .expect("user exists")
+            .personal_space
+    }
+
+    /// A request with the protocol header and content type, not yet sent.
+    pub fn request(path: &str, token: Option<&str>, body: &[u8]) -> warp::test::RequestBuilder {
+        let mut request = warp::test::request()
+            .method("POST")
+            .path(path)
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .header("content-type", CONTENT_TYPE)
+            .body(body);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        request
+    }
+
+    /// Sends a prepared request through the routes.
+    pub async fn send(&self, request: warp::test::RequestBuilder) -> (StatusCode, Bytes) {
+        let routes = super::routes(self.state.clone());
+        let response = request.reply(&routes).await;
+        (response.status(), response.into_body())
+    }
+
+    /// Posts `body` to `path` and decodes the answer.
+    pub async fn call<Req: Serialize, Res: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Req,
+    ) -> Result<Res, Refusal> {
+        let bytes = codec::encode(body).expect("encode request");
+        let (status, body) = self.send(Self::request(path, token, &bytes)).await;
+        if status == StatusCode::OK {
+            Ok(codec::decode(&body).expect("decode response"))
+        } else {
+            Err((status, error_body(&body)))
+        }
+    }
+
+    /// Logs `name` in with the right password.
+    pub async fn login(&self, name: &str) -> LoginResponse {
+        self.call(
+            "/v1/login",
+            None,
+            &LoginRequest {
+                email: format!("{name}@example.com"),
+                password: format!("password-of-{name}"),
+                device: "test".into(),
+            },
+        )
+        .await
+        .expect("login succeeds")
+    }
+}
+
+/// Decodes an error body; every refusal must carry one.
+pub fn error_body(bytes: &[u8]) -> ErrorResponse {
+    codec::decode(bytes).expect("an ErrorResponse body")
+}
+
+/// An op stamped at the test clock's start.
+pub fn op(
+    space: SpaceId,
+    record: cairn_common::RecordId,
+    author: cairn_common::UserId,
+    change: cairn_common::Change,
+) -> cairn_common::Op {
+    cairn_common::Op {
+        id: cairn_common::OpId::new(),
+        space,
+        record,
+        at: cairn_common::Hlc {
+            wall_ms: START_MS,
+            counter: 0,
+            node: cairn_common::NodeId(7),
+        },
+        author,
+        change,
+    }
+}
+
+/// A goal's create and title.
+pub fn goal(space: SpaceId, author: cairn_common::UserId, title: &str) -> Vec<cairn_common::Op> {
+    let record = cairn_common::RecordId::new();
+    vec![
+        op(
+            space,
+            record,
+            author,
+            cairn_common::Change::Create {
+                kind: cairn_common::RecordKind::Goal,
+            },
+        ),
+        op(
+            space,
+            record,
+            author,
+            set("title", cairn_common::Value::Text(title.into())),
+        ),
+    ]
+}
+
+/// A `Set` replacing nothing.
+pub fn set(field: &str, value: cairn_common::Value) -> cairn_common::Change {
+    cairn_common::Change::Set {
+        field: field.into(),
+        value,
+        replaces: vec![],
+    }
+}

@@ -1,0 +1,148 @@
+//! Logging in and changing the password: the slow parts (argon2), to be run off the
+//! async threads.
+
+use std::net::IpAddr;
+
+use cairn_common::api::{LoginRequest, LoginResponse, PasswordChange};
+
+use super::throttle::{self, Keys};
+use super::{AuthError, AuthSettings, Caller, password, token};
+use crate::store::Store;
+use crate::store::users::normalize_email;
+
+/// Longest device name kept in the session list.
+const MAX_DEVICE_CHARS: usize = 100;
+
+/// A one-line device name of bounded length.
+fn device_name(raw: &str) -> String {
+    let name: String = raw
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_DEVICE_CHARS)
+        .collect();
+    let name = name.trim();
+    if name.is_empty() {
+        "unnamed device".into()
+    } else {
+        name.to_owned()
+    }
+}
+
+/// Checks the credentials and opens a session. Unknown, disabled and wrong-password
+/// logins take the same time and get the same error; each failure counts against the
+/// login name and the client address. Blocking (argon2); the new session is not
+/// durable until [`Store::commit_durable`].
+///
+/// # Errors
+/// [`AuthError::Throttled`] while a delay runs, [`AuthError::LoginFailed`], or a store
+/// error.
+pub fn login(
+    store: &Store,
+    settings: &AuthSettings,
+    now_ms: u64,
+    request: &LoginRequest,
+    peer: Option<IpAddr>,
+) -> Result<LoginResponse, AuthError> {
+    let login = normalize_email(&request.email);
+    let keys = Keys::new(&login, peer);
+    if let Some(wait) = throttle::wait(store, settings, &keys, now_ms)? {
+        return Err(AuthError::Throttled { wait });
+    }
+    let user = store.user_by_email(&login)?;
+    let hash: &str = match &user {
+        Some(u) => &u.password_hash,
+        None => password::dummy_hash(),
+    };
+    // No password longer than the policy allows was ever set: hash a bounded input
+    // instead, so the time stays the same and the work bounded.
+    let matches = if request.password.len() > password::MAX_BYTES {
+        let _same_work = password::verify(hash, "");
+        false
+    } else {
+        password::verify(hash, &request.password)
+    };
+    let user = match user {
+        Some(user) if matches && !user.disabled => user,
+        _ => {
+            throttle::record_failure(store, settings, &keys, now_ms)?;
+            return Err(AuthError::LoginFailed);
+        }
+    };
+    throttle::record_success(store, &keys)?;
+    // Expired sessions are removed when their owner logs in again, so they do not pile up.
+    for (hash, session) in store.sessions_of(user.profile.id)? {
+        if session.expires_at_ms <= now_ms {
+            store.revoke_session(user.profile.id, &hash)?;
+        }
+    }
+    let (token, token_hash) = token::new_token();
+    let ttl = u64::try_from(settings.session_ttl.as_millis()).unwrap_or(u64::MAX);
+    let expires_at_ms = now_ms.saturating_add(ttl);
+    store.create_session(
+        &token_hash,
+        user.profile.id,
+        &device_name(&request.device),
+        now_ms,
+        expires_at_ms,
+    )?;
+    Ok(LoginResponse {
+        token,
+        user: user.profile,
+        personal_space: user.personal_space,
+        expires_at_ms,
+        must_change_password: user.must_change_password,
+    })
+}
+
+/// Changes the caller's password: the current one must match (failures count
+/// against the account, as logins do), the new one must pass the policy and differ.
+/// Lifts the must-change gate and ends the caller's other sessions. Blocking
+/// (argon2); not durable until [`Store::commit_durable`].
+///
+/// # Errors
+/// [`AuthError::Throttled`], [`AuthError::WrongPassword`],
+/// [`AuthError::BadNewPassword`], or a store error.
+pub fn change_password(
+    store: &Store,
+    settings: &AuthSettings,
+    now_ms: u64,
+    caller: &Caller,
+    change: &PasswordChange,
+) -> Result<(), AuthError> {
+    let keys = Keys {
+        account: Keys::new(&caller.user.profile.email, None).account,
+        address: None,
+    };
+    if let Some(wait) = throttle::wait(store, settings, &keys, now_ms)? {
+        return Err(AuthError::Throttled { wait });
+    }
+    let current = store
+        .user(caller.user.profile.id)?
+        .ok_or(AuthError::Unauthorized)?;
+    if !password::verify(&current.password_hash, &change.current) {
+        throttle::record_failure(store, settings, &keys, now_ms)?;
+        return Err(AuthError::WrongPassword);
+    }
+    password::check_policy(&change.new).map_err(AuthError::BadNewPassword)?;
+    if change.new == change.current {
+        return Err(AuthError::BadNewPassword(
+            "it is the same as the current one".into(),
+        ));
+    }
+    let hash = password::hash(&change.new).map_err(AuthError::BadNewPassword)?;
+    store.set_own_password(caller.user.profile.id, hash, Some(&caller.token_hash))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Device names are one bounded line, never empty.
+    #[test]
+    fn device_names() {
+        assert_eq!(device_name("  laptop\n "), "laptop");
+        assert_eq!(device_name(""), "unnamed device");
+        assert_eq!(device_name(&"x".repeat(500)).len(), MAX_DEVICE_CHARS);
+    }
+}

@@ -1,0 +1,91 @@
+//! Passwords: argon2id with the crate's default parameters (19 MiB, 2 passes), a
+//! random salt per hash, PHC strings in the store.
+
+use std::sync::OnceLock;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rand::RngCore;
+
+/// Shortest password accepted.
+pub const MIN_CHARS: usize = 8;
+/// Longest password accepted (bytes): enough for any passphrase, bounded work.
+pub const MAX_BYTES: usize = 1024;
+
+/// Checks that `password` may be set.
+///
+/// # Errors
+/// A sentence saying what is wrong with it.
+pub fn check_policy(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_CHARS {
+        return Err(format!("use at least {MIN_CHARS} characters"));
+    }
+    if password.len() > MAX_BYTES {
+        return Err(format!("use at most {MAX_BYTES} bytes"));
+    }
+    Ok(())
+}
+
+/// Hashes a password with a fresh random salt (slow on purpose: run it off the
+/// async threads).
+///
+/// # Errors
+/// argon2's error text (only for inputs it cannot take, e.g. absurd lengths).
+pub fn hash(password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    // ThreadRng is a CSPRNG (ChaCha) seeded and reseeded from the OS.
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `password` matches the stored PHC string. A damaged hash never matches.
+#[must_use]
+pub fn verify(stored: &str, password: &str) -> bool {
+    match PasswordHash::new(stored) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash of a random password, to verify against when the account does not exist
+/// or is disabled, so such a login takes as long as a real one.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut secret = [0u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        // Hashing a valid input cannot fail; should it, an empty string never verifies
+        // and the login still fails, only faster.
+        hash(&hex::encode(secret)).unwrap_or_default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hash verifies its own password only, and each hash has its own salt.
+    #[test]
+    fn hash_and_verify() {
+        let a = hash("correct horse").expect("hash");
+        assert!(a.starts_with("$argon2id$"));
+        assert!(verify(&a, "correct horse"));
+        assert!(!verify(&a, "correct horsE"));
+        assert_ne!(a, hash("correct horse").expect("hash"));
+        assert!(!verify("not a phc string", "correct horse"));
+    }
+
+    /// Short and huge passwords are refused with a reason.
+    #[test]
+    fn policy() {
+        assert!(check_policy("1234567").is_err());
+        assert!(check_policy("12345678").is_ok());
+        assert!(check_policy(&"x".repeat(MAX_BYTES + 1)).is_err());
+    }
+}

@@ -1,0 +1,59 @@
+//! Who is asking: the session of a bearer token, and the must-change-password gate.
+
+use super::{AuthError, token};
+use crate::store::{SessionRecord, Store, UserRecord};
+
+/// The authenticated user of a request and its session.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user: UserRecord,
+    pub session: SessionRecord,
+    pub token_hash: [u8; 32],
+}
+
+/// Whether a user who must change the password may use the endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// Refused until the password is changed (every endpoint but these two).
+    Enforce,
+    /// Allowed: changing the password, logging out.
+    Open,
+}
+
+/// The caller of a request with this `Authorization` header value at `now_ms`.
+///
+/// # Errors
+/// [`AuthError::Unauthorized`] for a missing, malformed, unknown, revoked or expired
+/// token or a disabled account (one answer for all); [`AuthError::PasswordChangeRequired`]
+/// when the gate is enforced and the password must change.
+pub fn authenticate(
+    store: &Store,
+    authorization: Option<&str>,
+    now_ms: u64,
+    gate: Gate,
+) -> Result<Caller, AuthError> {
+    let token_hash = authorization
+        .and_then(token::bearer)
+        .and_then(token::hash_token)
+        .ok_or(AuthError::Unauthorized)?;
+    let session = store.session(&token_hash)?.ok_or(AuthError::Unauthorized)?;
+    if session.expires_at_ms <= now_ms {
+        // Tidy up; the answer is the same whether this succeeds or not.
+        if let Err(e) = store.revoke_session(session.user, &token_hash) {
+            tracing::warn!("could not remove an expired session: {e}");
+        }
+        return Err(AuthError::Unauthorized);
+    }
+    let user = store.user(session.user)?.ok_or(AuthError::Unauthorized)?;
+    if user.disabled {
+        return Err(AuthError::Unauthorized);
+    }
+    if gate == Gate::Enforce && user.must_change_password {
+        return Err(AuthError::PasswordChangeRequired);
+    }
+    Ok(Caller {
+        user,
+        session,
+        token_hash,
+    })
+}

@@ -1,0 +1,159 @@
+//! Serving: [`serve`] is the accept loop over a listener the caller binds (tests use
+//! port 0); [`Instance`] is one server on one data dir (lock, TLS, store, control
+//! socket); [`run`] is what `main` calls: it binds the configured address and wires
+//! SIGINT/SIGTERM to shutdown and SIGHUP to a certificate reload.
+
+mod accept;
+mod signals;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use warp::Filter;
+
+pub use accept::{Limits, serve};
+
+use crate::admin::control::ControlSocket;
+use crate::datadir::{DataDir, DataDirLock};
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::tls::TlsHandle;
+
+/// One server on one data dir, between opening it and serving.
+pub struct Instance {
+    settings: Settings,
+    data_dir: DataDir,
+    tls: TlsHandle,
+    store: Store,
+    /// Held until the instance is dropped, after the store is flushed and closed.
+    _lock: DataDirLock,
+}
+
+impl Instance {
+    /// Takes the data dir (refused if another server has it), loads the TLS
+    /// certificate and opens the store.
+    ///
+    /// # Errors
+    /// If the dir is not initialized or in use, or the certificate or store
+    /// cannot be opened; each message says what to do.
+    pub fn open(settings: Settings) -> anyhow::Result<Instance> {
+        crate::tls::install_default_provider();
+        let data_dir = DataDir::new(settings.data_dir.clone());
+        data_dir.check_initialized()?;
+        let lock = data_dir.lock()?;
+        let tls = TlsHandle::load(&settings.cert_path(), &settings.key_path())?;
+        let store = Store::open(&data_dir.db())?;
+        Ok(Instance {
+            settings,
+            data_dir,
+            tls,
+            store,
+            _lock: lock,
+        })
+    }
+
+    /// The TLS handle, to reload the certificate.
+    pub fn tls(&self) -> &TlsHandle {
+        &self.tls
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves on `listener` until `shutdown`: opens the control socket, runs the
+    /// accept loop, then closes the socket and makes every write durable.
+    ///
+    /// # Errors
+    /// If the control socket cannot be made, or the final flush fails.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        self.serve_and_notify(listener, || {}, shutdown).await
+    }
+
+    /// As [`Instance::serve`], calling `ready` once the control socket listens and
+    /// connections are about to be accepted (tests wait for it).
+    ///
+    /// # Errors
+    /// As [`Instance::serve`].
+    pub async fn serve_and_notify(
+        self,
+        listener: TcpListener,
+        ready: impl FnOnce(),
+        shutdown: impl Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let control = ControlSocket::start(&self.data_dir, self.store.clone())?;
+        ready();
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(
+                "cairn-server {} serving https://{addr} from {} (certificate {})",
+                env!("CARGO_PKG_VERSION"),
+                self.data_dir.root().display(),
+                self.tls.fingerprint()
+            );
+        }
+        let limits = Limits::from_settings(&self.settings.server);
+        let store = self.store.clone();
+        let served = serve(
+            listener,
+            self.tls.clone(),
+            move |peer| routes(store.clone(), peer),
+            limits,
+            shutdown,
+        )
+        .await;
+        control.stop().await;
+        let flushed = self
+            .store
+            .flush()
+            .context("making the last writes durable at shutdown");
+        served.and(flushed)?;
+        tracing::info!("stopped; all writes are on disk");
+        Ok(())
+    }
+}
+
+/// The HTTP routes of one connection.
+fn routes(
+    _store: Store,
+    _peer: SocketAddr,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone + Send + Sync + 'static
+{
+    warp::get()
+        .and(warp::path!("healthz"))
+        .map(|| "ok")
+        .recover(|_| async { Ok::<_, Infallible>(warp::http::StatusCode::NOT_FOUND) })
+}
+
+/// Runs the server of `settings` until SIGINT or SIGTERM; SIGHUP reloads the
+/// certificate.
+///
+/// # Errors
+/// If the data dir cannot be opened, the address cannot be bound, or shutdown
+/// cannot make the last writes durable.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let listen = settings.server.listen;
+    // The data dir first: a second server on the same dir is told so, rather
+    // than that the port is taken.
+    let instance = Instance::open(settings)?;
+    let listener = TcpListener::bind(listen).await.with_context(|| {
+        format!(
+            "cannot listen on {listen}; is another program using the port? Set [server] listen \
+             in cairn-server.toml or pass --listen ADDR:PORT"
+        )
+    })?;
+    let signals = signals::Signals::new()?;
+    let reloader = signals::reload_on_hangup(signals.hangup, instance.tls().clone());
+    let result = instance.serve(listener, signals.terminate).await;
+    reloader.abort();
+    result
+}
+
+#[cfg(test)]
+mod tests;

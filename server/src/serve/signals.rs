@@ -1,0 +1,51 @@
+//! Unix signals: SIGINT and SIGTERM stop the server gracefully, SIGHUP reloads the
+//! TLS certificate.
+
+use std::future::Future;
+
+use anyhow::Context;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::task::JoinHandle;
+
+use crate::tls::TlsHandle;
+
+pub struct Signals {
+    /// Completes on the first SIGINT or SIGTERM.
+    pub terminate: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    pub hangup: Signal,
+}
+
+impl Signals {
+    /// Installs the handlers (before serving, so no signal is missed).
+    ///
+    /// # Errors
+    /// If the OS refuses a handler.
+    pub fn new() -> anyhow::Result<Signals> {
+        let mut interrupt = signal(SignalKind::interrupt()).context("handling SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("handling SIGTERM")?;
+        let hangup = signal(SignalKind::hangup()).context("handling SIGHUP")?;
+        let terminate = Box::pin(async move {
+            tokio::select! {
+                _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+                _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+            }
+        });
+        Ok(Signals { terminate, hangup })
+    }
+}
+
+/// Reloads the certificate on each SIGHUP; a bad certificate is logged and the
+/// one in use kept.
+pub fn reload_on_hangup(mut hangup: Signal, tls: TlsHandle) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => tracing::info!(
+                    "SIGHUP: certificate reloaded; new connections get {}",
+                    tls.fingerprint()
+                ),
+                Err(e) => tracing::error!("SIGHUP: {e}\nstill serving the previous certificate"),
+            }
+        }
+    })
+}

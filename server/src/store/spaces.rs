@@ -1,0 +1,363 @@
+//! Spaces and their members. Management (rename, members) is for owners; a space a
+//! user is not a member of is "not found" for him, exactly like one that does not
+//! exist.
+
+use cairn_common::api::{Member, MemberList, SpaceInfo};
+use cairn_common::codec;
+use cairn_common::model::{Role, Space, SpaceId, UserId};
+use sled::Transactional;
+use sled::transaction::ConflictableTransactionError;
+
+use super::users::normalize_email;
+use super::{Store, StoreError, id_at, key2};
+
+/// Longest space name.
+const MAX_NAME_CHARS: usize = 100;
+
+/// What a non-member hears about any space, existing or not.
+pub const SPACE_NOT_FOUND: &str =
+    "there is no such space, or you are not a member of it; `cairn spaces` lists yours";
+const OWNERS_ONLY: &str = "only an owner of the space can do this; ask one of its owners";
+
+fn check_name(name: &str) -> Result<String, StoreError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(StoreError::InvalidInput(format!(
+            "a space name is one line of 1 to {MAX_NAME_CHARS} characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+fn decode_role(bytes: &[u8]) -> Result<Role, StoreError> {
+    Ok(codec::decode(bytes)?)
+}
+
+impl Store {
+    /// The space with this id.
+    ///
+    /// # Errors
+    /// A storage error or damaged data.
+    pub fn space(&self, id: SpaceId) -> Result<Option<Space>, StoreError> {
+        match self.inner.spaces.get(id.as_bytes())? {
+            Some(bytes) => Ok(Some(codec::decode(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The user's role in a space, `None` if not a member (or no such space).
+    ///
+    /// # Errors
+    /// A storage error or damaged data.
+    pub fn role_of(&self, space: SpaceId, user: UserId) -> Result<Option<Role>, StoreError> {
+        match self
+            .inner
+            .members
+            .get(key2(space.as_bytes(), user.as_bytes()))?
+        {
+            Some(bytes) => Ok(Some(decode_role(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every space the user is a member of, with the role: the personal space first,
+    /// then by name.
+    ///
+    /// # Errors
+    /// A storage error or damaged data.
+    pub fn spaces_of(&self, user: UserId) -> Result<Vec<SpaceInfo>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.inner.user_spaces.scan_prefix(user.as_bytes()) {
+            let (key, value) = entry?;
+            let id = id_at(&key, 16)
+                .ok_or_else(|| codec::CodecError::Malformed("a damaged membership key".into()))?;
+            // A membership whose space is gone (purged concurrently) is skipped.
+            if let Some(space) = self.space(SpaceId::from_bytes(id))? {
+                out.push(SpaceInfo {
+                    space,
+                    role: decode_role(&value)?,
+                });
+            }
+        }
+        out.sort_by(|a, b| {
+            (!a.space.personal, &a.space.name, a.space.id).cmp(&(
+                !b.space.personal,
+                &b.space.name,
+                b.space.id,
+            ))
+        });
+        Ok(out)
+    }
+
+    /// Creates a shared space owned by `owner`. Not durable until
+    /// [`Store::commit_durable`].
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for a bad name, or a storage error.
+    pub fn create_space(&self, owner: UserId, name: &str) -> Result<SpaceInfo, StoreError> {
+        let space = Space {
+            id: SpaceId::new(),
+            name: check_name(name)?,
+            personal: false,
+        };
+        let _accounts = self.accounts_lock();
+        self.write_space(&space)?;
+        self.write_member(space.id, owner, Some(Role::Owner))?;
+        Ok(SpaceInfo {
+            space,
+            role: Role::Owner,
+        })
+    }
+
+    /// Renames a space; owners only. Not durable until [`Store::commit_durable`].
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for a non-member, [`StoreError::Forbidden`] for a
+    /// non-owner, [`StoreError::InvalidInput`] for a bad name.
+    pub fn rename_space(
+        &self,
+        actor: UserId,
+        id: SpaceId,
+        name: &str,
+    ) -> Result<SpaceInfo, StoreError> {
+        let name = check_name(name)?;
+        let _accounts = self.accounts_lock();
+        let (mut space, role) = self.managed_space(actor, id)?;
+        space.name = name;
+        self.write_space(&space)?;
+        Ok(SpaceInfo { space, role })
+    }
+
+    /// The members of a space the actor is a member of (any role), by e-mail.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for a non-member, or a storage error.
+    pub fn members(&self, actor: UserId, id: SpaceId) -> Result<MemberList, StoreError> {
+        if self.role_of(id, actor)?.is_none() {
+            return Err(StoreError::NotFound(SPACE_NOT_FOUND.into()));
+        }
+        self.member_list(id)
+    }
+
+    /// Adds a member, changes a member's role, or with `role: None` removes a member;
+    /// owners only. The last owner can be neither removed nor demoted, and a personal
+    /// space gets no other members. Not durable until [`Store::commit_durable`].
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for a non-member actor or an unknown e-mail,
+    /// [`StoreError::Forbidden`] for a non-owner, [`StoreError::Conflict`] for the
+    /// last owner or a personal space.
+    pub fn set_member(
+        &self,
+        actor: UserId,
+        id: SpaceId,
+        email: &str,
+        role: Option<Role>,
+    ) -> Result<MemberList, StoreError> {
+        let _accounts = self.accounts_lock();
+        let (space, _) = self.managed_space(actor, id)?;
+        let email = normalize_email(email);
+        let target = self.user_by_email(&email)?.ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "there is no account for {email}; ask the server admin to create one"
+            ))
+        })?;
+        let target = target.profile.id;
+        let current = self.role_of(id, target)?;
+        if space.personal && target != actor {
+            return Err(StoreError::Conflict(
+                "a personal space is not shared; create a shared space and add members there"
+                    .into(),
+            ));
+        }
+        if current == Some(Role::Owner) && role != Some(Role::Owner) {
+            let owners = self
+                .member_list(id)?
+                .members
+                .iter()
+                .filter(|m| m.role == Role::Owner)
+                .count();
+            if owners <= 1 {
+                return Err(StoreError::Conflict(
+                    "a space needs at least one owner; make another member owner first".into(),
+                ));
+            }
+        }
+        if current != role {
+            self.write_member(id, target, role)?;
+        }
+        self.member_list(id)
+    }
+
+    /// The space and the actor's role, if the actor owns it.
+    fn managed_space(&self, actor: UserId, id: SpaceId) -> Result<(Space, Role), StoreError> {
+        let role = self
+            .role_of(id, actor)?
+            .ok_or_else(|| StoreError::NotFound(SPACE_NOT_FOUND.into()))?;
+        if !role.can_manage() {
+            return Err(StoreError::Forbidden(OWNERS_ONLY.into()));
+        }
+        let space = self
+            .space(id)?
+            .ok_or_else(|| StoreError::NotFound(SPACE_NOT_FOUND.into()))?;
+        Ok((space, role))
+    }
+
+    fn member_list(&self, id: SpaceId) -> Result<MemberList, StoreError> {
+        let mut members = Vec::new();
+        for entry in self.inner.members.scan_prefix(id.as_bytes()) {
+            let (key, value) = entry?;
+            let user = id_at(&key, 16)
+                .ok_or_else(|| codec::CodecError::Malformed("a damaged member key".into()))?;
+            if let Some(record) = self.user(UserId::from_bytes(user))? {
+                members.push(Member {
+                    user: record.profile,
+                    role: decode_role(&value)?,
+                });
+            }
+        }
+        members.sort_by(|a, b| a.user.email.cmp(&b.user.email));
+        Ok(MemberList { space: id, members })
+    }
+
+    fn write_space(&self, space: &Space) -> Result<(), StoreError> {
+        self.inner
+            .spaces
+            .insert(space.id.as_bytes(), codec::encode(space)?)?;
+        self.wrote();
+        Ok(())
+    }
+
+    /// Sets (or with `None` removes) a membership in both indexes at once.
+    fn write_member(
+        &self,
+        space: SpaceId,
+        user: UserId,
+        role: Option<Role>,
+    ) -> Result<(), StoreError> {
+        let by_space = key2(space.as_bytes(), user.as_bytes());
+        let by_user = key2(user.as_bytes(), space.as_bytes());
+        let value = role.map(|r| codec::encode(&r)).transpose()?;
+        let i = &self.inner;
+        (&i.members, &i.user_spaces).transaction(|(members, user_spaces)| {
+            match &value {
+                Some(v) => {
+                    members.insert(by_space.as_slice(), v.as_slice())?;
+                    user_spaces.insert(by_user.as_slice(), v.as_slice())?;
+                }
+                None => {
+                    members.remove(by_space.as_slice())?;
+                    user_spaces.remove(by_user.as_slice())?;
+                }
+            }
+            Ok::<_, ConflictableTransactionError<StoreError>>(())
+        })?;
+        self.wrote();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{temp_store, user};
+    use super::*;
+
+    /// Owners add, re-role and remove members; members see the list; others get
+    /// "not found", non-owners "forbidden".
+    #[test]
+    fn membership_rules() {
+        let (_dir, store) = temp_store();
+        let ann = user(&store, "ann");
+        let bob = user(&store, "bob");
+        let eve = user(&store, "eve");
+        let team = store.create_space(ann.id, " Team ").expect("create");
+        assert_eq!(team.space.name, "Team");
+        let id = team.space.id;
+        let list = store
+            .set_member(ann.id, id, "BOB@example.com", Some(Role::Viewer))
+            .expect("add bob");
+        assert_eq!(list.members.len(), 2);
+        assert_eq!(store.role_of(id, bob.id).expect("role"), Some(Role::Viewer));
+        assert!(
+            store
+                .spaces_of(bob.id)
+                .expect("bob's")
+                .iter()
+                .any(|s| s.space.id == id)
+        );
+        assert!(matches!(
+            store.set_member(bob.id, id, "eve@example.com", Some(Role::Editor)),
+            Err(StoreError::Forbidden(_))
+        ));
+        assert!(matches!(
+            store.members(eve.id, id),
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.rename_space(eve.id, id, "x"),
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(store.members(bob.id, id).expect("members").members.len(), 2);
+        store
+            .set_member(ann.id, id, "bob@example.com", None)
+            .expect("remove bob");
+        assert_eq!(store.role_of(id, bob.id).expect("role"), None);
+        assert!(
+            store
+                .spaces_of(bob.id)
+                .expect("bob's")
+                .iter()
+                .all(|s| s.space.id != id)
+        );
+        assert!(matches!(
+            store.set_member(ann.id, id, "nobody@example.com", Some(Role::Editor)),
+            Err(StoreError::NotFound(_))
+        ));
+    }
+
+    /// The last owner can be neither removed nor demoted; with a second owner, can.
+    #[test]
+    fn last_owner_stays() {
+        let (_dir, store) = temp_store();
+        let ann = user(&store, "ann");
+        user(&store, "bob");
+        let id = store.create_space(ann.id, "Team").expect("create").space.id;
+        for role in [None, Some(Role::Editor)] {
+            assert!(matches!(
+                store.set_member(ann.id, id, "ann@example.com", role),
+                Err(StoreError::Conflict(_))
+            ));
+        }
+        store
+            .set_member(ann.id, id, "bob@example.com", Some(Role::Owner))
+            .expect("second owner");
+        store
+            .set_member(ann.id, id, "ann@example.com", Some(Role::Editor))
+            .expect("demote self");
+        assert_eq!(store.role_of(id, ann.id).expect("role"), Some(Role::Editor));
+    }
+
+    /// A personal space gets no other members, but can be renamed by its owner.
+    #[test]
+    fn personal_space_not_shared() {
+        let (_dir, store) = temp_store();
+        let ann = user(&store, "ann");
+        user(&store, "bob");
+        let personal = store.spaces_of(ann.id).expect("spaces")[0].space.id;
+        assert!(matches!(
+            store.set_member(ann.id, personal, "bob@example.com", Some(Role::Viewer)),
+            Err(StoreError::Conflict(_))
+        ));
+        let renamed = store
+            .rename_space(ann.id, personal, "Mine")
+            .expect("rename");
+        assert_eq!(renamed.space.name, "Mine");
+        assert!(matches!(
+            store.create_space(ann.id, "  "),
+            Err(StoreError::InvalidInput(_))
+        ));
+    }
+}

@@ -1,0 +1,134 @@
+//! Failed-login counters, per account and per client address. The policy lives in
+//! [`crate::auth::throttle`]; this is only their storage. They are not made durable
+//! on purpose: losing the last seconds of counters in a crash is harmless.
+
+use cairn_common::codec;
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError};
+
+/// Failed logins of one key since its last success (or since they were forgotten).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThrottleState {
+    pub failures: u32,
+    pub last_failure_ms: u64,
+}
+
+impl Store {
+    /// The counters of `key` (zero if none).
+    ///
+    /// # Errors
+    /// A storage error or damaged data.
+    pub fn throttle_state(&self, key: &str) -> Result<ThrottleState, StoreError> {
+        match self.inner.throttle.get(key.as_bytes())? {
+            Some(bytes) => Ok(codec::decode(&bytes)?),
+            None => Ok(ThrottleState::default()),
+        }
+    }
+
+    /// Stores the counters of `key`; zero counters remove it.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub fn set_throttle_state(&self, key: &str, state: ThrottleState) -> Result<(), StoreError> {
+        if state == ThrottleState::default() {
+            self.inner.throttle.remove(key.as_bytes())?;
+        } else {
+            self.inner
+                .throttle
+                .insert(key.as_bytes(), codec::encode(&state)?)?;
+        }
+        Ok(())
+    }
+
+    /// Counts one more failure of `key` at `now_ms`, atomically (concurrent failures
+    /// all count). Counters whose last failure is before `forget_before_ms` start over.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub fn count_throttle_failure(
+        &self,
+        key: &str,
+        now_ms: u64,
+        forget_before_ms: u64,
+    ) -> Result<ThrottleState, StoreError> {
+        let bump = |old: Option<&[u8]>| {
+            // A damaged counter starts over: it only ever delays logins.
+            let mut state = old
+                .and_then(|b| codec::decode::<ThrottleState>(b).ok())
+                .filter(|s| s.last_failure_ms >= forget_before_ms)
+                .unwrap_or_default();
+            state.failures = state.failures.saturating_add(1);
+            state.last_failure_ms = state.last_failure_ms.max(now_ms);
+            codec::encode(&state).ok()
+        };
+        let new = self.inner.throttle.update_and_fetch(key.as_bytes(), bump)?;
+        Ok(new.and_then(|b| codec::decode(&b).ok()).unwrap_or_default())
+    }
+
+    /// Forgets counters whose last failure is before `before_ms`, so addresses and
+    /// names that stopped failing do not pile up. Returns how many were removed.
+    ///
+    /// # Errors
+    /// A storage error or damaged data.
+    pub fn sweep_throttle(&self, before_ms: u64) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for entry in &self.inner.throttle {
+            let (key, value) = entry?;
+            // A damaged entry is forgotten too: it only ever delays logins.
+            let old = codec::decode::<ThrottleState>(&value)
+                .map_or(true, |s| s.last_failure_ms < before_ms);
+            if old {
+                self.inner.throttle.remove(key)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::temp_store;
+    use super::*;
+
+    /// Counters are stored, cleared by a zero state, and swept when old.
+    #[test]
+    fn store_clear_sweep() {
+        let (_dir, store) = temp_store();
+        let s = ThrottleState {
+            failures: 3,
+            last_failure_ms: 50,
+        };
+        store.set_throttle_state("a:x", s).expect("set");
+        store
+            .set_throttle_state(
+                "ip:1",
+                ThrottleState {
+                    failures: 1,
+                    last_failure_ms: 500,
+                },
+            )
+            .expect("set");
+        assert_eq!(store.throttle_state("a:x").expect("get"), s);
+        assert_eq!(store.sweep_throttle(100).expect("sweep"), 1);
+        assert_eq!(
+            store.throttle_state("a:x").expect("get"),
+            ThrottleState::default()
+        );
+        store
+            .set_throttle_state("ip:1", ThrottleState::default())
+            .expect("clear");
+        assert_eq!(store.sweep_throttle(u64::MAX).expect("sweep"), 0);
+        let one = store.count_throttle_failure("a:y", 10, 0).expect("count");
+        let two = store.count_throttle_failure("a:y", 20, 0).expect("count");
+        assert_eq!(
+            (one.failures, two.failures, two.last_failure_ms),
+            (1, 2, 20)
+        );
+        let fresh = store
+            .count_throttle_failure("a:y", 30, 25)
+            .expect("forgotten");
+        assert_eq!(fresh.failures, 1);
+    }
+}

@@ -1,0 +1,297 @@
+//! Test helpers shared by this crate's tests and the end-to-end tests in `tests/`
+//! (feature `testing`): [`TestServer`], a whole server on 127.0.0.1 port 0 in a
+//! temporary data dir, and [`Conn`], a TLS client that trusts one certificate and
+//! speaks HTTP/1.1 or h2.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+use crate::admin::{AdminRequest, AdminResponse};
+use crate::datadir::DataDir;
+use crate::serve::Instance;
+use crate::settings::Settings;
+use crate::tls::TlsHandle;
+
+/// A running server in a fresh data dir (made by `init`), on its own thread and
+/// runtime so that it works from sync and async tests alike. Dropping it shuts the
+/// server down gracefully and deletes the dir.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    /// The certificate's DER bytes, for clients to trust.
+    pub cert_der: Vec<u8>,
+    pub fingerprint: String,
+    /// The standard account's initial password.
+    pub admin_password: String,
+    tls: TlsHandle,
+    data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+    /// The temporary dir holding the data dir; `None` once `stop` handed it out.
+    dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Inits a temporary data dir and starts serving it.
+    ///
+    /// # Errors
+    /// If any step of init or start fails.
+    pub fn start() -> anyhow::Result<TestServer> {
+        Self::start_with(|_| {})
+    }
+
+    /// As [`TestServer::start`], with a chance to change the settings first.
+    ///
+    /// # Errors
+    /// If any step of init or start fails.
+    pub fn start_with(adjust: impl FnOnce(&mut Settings)) -> anyhow::Result<TestServer> {
+        let dir = tempfile::tempdir()?;
+        let data_dir = dir.path().join("data");
+        let report = crate::init::init(&data_dir, &[])?;
+        let mut settings = Settings::load(&data_dir, std::iter::empty())?;
+        settings.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        adjust(&mut settings);
+        let instance = Instance::open(settings.clone())?;
+        let tls = instance.tls().clone();
+        let cert_der = CertificateDer::pem_file_iter(settings.cert_path())?
+            .next()
+            .context("no certificate in the new data dir")??
+            .to_vec();
+        let listener = std::net::TcpListener::bind(settings.server.listen)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let (ready, is_ready) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("test-server-{addr}"))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    let ready = move || {
+                        let _ = ready.send(());
+                    };
+                    instance
+                        .serve_and_notify(listener, ready, async {
+                            let _ = stopped.await;
+                        })
+                        .await
+                })
+            })?;
+        if is_ready.recv().is_err() {
+            // The thread ended before serving: its result says why.
+            return match thread.join() {
+                Ok(Err(e)) => Err(e.context("the test server did not start")),
+                Ok(Ok(())) => Err(anyhow::anyhow!("the test server stopped at once")),
+                Err(_) => Err(anyhow::anyhow!("the test server thread panicked")),
+            };
+        }
+        Ok(TestServer {
+            addr,
+            cert_der,
+            fingerprint: report.fingerprint,
+            admin_password: report.admin_password,
+            tls,
+            data_dir,
+            stop: Some(stop),
+            thread: Some(thread),
+            dir: Some(dir),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The server's TLS handle ([`TlsHandle::reload`] is what SIGHUP calls).
+    pub fn tls(&self) -> &TlsHandle {
+        &self.tls
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Opens a connection that trusts this server's certificate.
+    ///
+    /// # Errors
+    /// As [`Conn::connect`].
+    pub async fn connect(&self, http: Http) -> anyhow::Result<Conn> {
+        Conn::connect(self.addr, &self.cert_der, http).await
+    }
+
+    /// Runs an admin command as `cairn-server user ...` would (through the control
+    /// socket, since the server holds the data dir). Blocking.
+    ///
+    /// # Errors
+    /// If the control socket cannot be reached.
+    pub fn admin(&self, request: AdminRequest) -> anyhow::Result<AdminResponse> {
+        crate::admin::client::send(&DataDir::new(&self.data_dir), request)
+    }
+
+    /// Shuts the server down gracefully. The data dir stays (for a look at what
+    /// the server left) until the returned guard is dropped.
+    ///
+    /// # Errors
+    /// What `serve` returned, or a panic of the server thread.
+    pub fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
+        self.shutdown()?;
+        self.dir
+            .take()
+            .context("the test server's dir was already handed out")
+    }
+
+    fn shutdown(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .map_err(|_| anyhow::anyhow!("the test server thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            // Drop cannot return it; a test that cares calls `stop()`.
+            eprintln!("test server: {e:#}");
+        }
+    }
+}
+
+/// Which HTTP version a test connection speaks (chosen by ALPN).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Http {
+    One,
+    Two,
+}
+
+impl Http {
+    fn alpn(self) -> Vec<u8> {
+        match self {
+            Http::One => b"http/1.1".to_vec(),
+            Http::Two => b"h2".to_vec(),
+        }
+    }
+}
+
+/// A rustls client config that trusts exactly `cert_der` and offers `http`'s ALPN.
+///
+/// # Errors
+/// If the certificate cannot be a root (not a certificate).
+pub fn client_config(cert_der: &[u8], http: Http) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from(cert_der.to_vec()))?;
+    let mut config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![http.alpn()];
+    Ok(Arc::new(config))
+}
+
+enum Sender {
+    One(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
+    Two(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
+}
+
+/// One open TLS connection to a server, for several requests.
+pub struct Conn {
+    sender: Sender,
+    /// The SHA-256 fingerprint of the certificate the server presented.
+    pub server_fingerprint: String,
+    /// The ALPN protocol the server chose.
+    pub alpn: Option<Vec<u8>>,
+}
+
+impl Conn {
+    /// Connects to `addr` as `localhost`, trusting only `cert_der`.
+    ///
+    /// # Errors
+    /// If the connection, the TLS handshake or the HTTP handshake fails.
+    pub async fn connect(addr: SocketAddr, cert_der: &[u8], http: Http) -> anyhow::Result<Conn> {
+        let connector = tokio_rustls::TlsConnector::from(client_config(cert_der, http)?);
+        let tcp = TcpStream::connect(addr).await?;
+        let tls = connector
+            .connect(ServerName::try_from("localhost")?, tcp)
+            .await?;
+        let (_, session) = tls.get_ref();
+        let server_fingerprint = session
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|c| crate::tls::fingerprint(c))
+            .unwrap_or_default();
+        let alpn = session.alpn_protocol().map(<[u8]>::to_vec);
+        let io = TokioIo::new(tls);
+        let sender = match http {
+            Http::One => {
+                let (sender, conn) = hyper::client::conn::http1::handshake(io).await?;
+                tokio::spawn(conn);
+                Sender::One(sender)
+            }
+            Http::Two => {
+                let (sender, conn) =
+                    hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await?;
+                tokio::spawn(conn);
+                Sender::Two(sender)
+            }
+        };
+        Ok(Conn {
+            sender,
+            server_fingerprint,
+            alpn,
+        })
+    }
+
+    /// Sends a request and reads the whole response.
+    ///
+    /// # Errors
+    /// If the connection fails or closes before the response is complete.
+    pub async fn send(
+        &mut self,
+        request: hyper::Request<Full<Bytes>>,
+    ) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
+        let response = match &mut self.sender {
+            Sender::One(s) => {
+                s.ready().await?;
+                s.send_request(request).await?
+            }
+            Sender::Two(s) => {
+                s.ready().await?;
+                s.send_request(request).await?
+            }
+        };
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok((status, body))
+    }
+
+    /// `GET path` with a body read as text.
+    ///
+    /// # Errors
+    /// As [`Conn::send`].
+    pub async fn get(&mut self, path: &str) -> anyhow::Result<(u16, String)> {
+        let request = hyper::Request::get(format!("https://localhost{path}"))
+            .body(Full::new(Bytes::new()))?;
+        let (status, body) = self.send(request).await?;
+        Ok((status.as_u16(), String::from_utf8_lossy(&body).into_owned()))
+    }
+}

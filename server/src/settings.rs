@@ -48,13 +48,17 @@ pub struct TlsSettings {
     pub key: PathBuf,
 }
 
+/// Sessions and login throttling (see [`crate::auth::AuthSettings`], which
+/// [`Settings::auth_settings`] makes from this).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
     pub session_ttl_days: u32,
-    pub login_max_failures: u32,
-    pub login_window_secs: u64,
-    pub login_lockout_secs: u64,
+    pub login_free_failures: u32,
+    pub login_free_failures_per_address: u32,
+    pub login_first_delay_secs: u64,
+    pub login_max_delay_secs: u64,
+    pub login_forget_after_secs: u64,
 }
 
 impl Default for Settings {
@@ -92,9 +96,11 @@ impl Default for AuthSettings {
     fn default() -> Self {
         AuthSettings {
             session_ttl_days: 30,
-            login_max_failures: 5,
-            login_window_secs: 900,
-            login_lockout_secs: 900,
+            login_free_failures: 5,
+            login_free_failures_per_address: 5,
+            login_first_delay_secs: 1,
+            login_max_delay_secs: 900,
+            login_forget_after_secs: 86_400,
         }
     }
 }
@@ -223,8 +229,8 @@ impl Settings {
         if self.auth.session_ttl_days == 0 {
             problems.push("auth.session_ttl_days must be at least 1");
         }
-        if self.auth.login_max_failures == 0 {
-            problems.push("auth.login_max_failures must be at least 1");
+        if self.auth.login_first_delay_secs > self.auth.login_max_delay_secs {
+            problems.push("auth.login_first_delay_secs must not exceed auth.login_max_delay_secs");
         }
         if problems.is_empty() {
             Ok(())
@@ -239,6 +245,19 @@ impl Settings {
                 self.data_dir.join(CONFIG_FILE).display(),
                 problems.join("; ")
             )))
+        }
+    }
+
+    /// The session and throttling settings the API runs with.
+    pub fn auth_settings(&self) -> crate::auth::AuthSettings {
+        let secs = std::time::Duration::from_secs;
+        crate::auth::AuthSettings {
+            session_ttl: secs(u64::from(self.auth.session_ttl_days) * 24 * 3600),
+            free_failures: self.auth.login_free_failures,
+            free_failures_per_address: self.auth.login_free_failures_per_address,
+            first_delay: secs(self.auth.login_first_delay_secs),
+            max_delay: secs(self.auth.login_max_delay_secs),
+            forget_after: secs(self.auth.login_forget_after_secs),
         }
     }
 
@@ -400,6 +419,15 @@ mod tests {
             .expect_err("zero")
             .to_string();
         assert!(msg.contains("server.max_connections"), "{msg}");
+    }
+
+    /// The default `[auth]` section gives the API's default auth settings.
+    #[test]
+    fn auth_defaults_match_the_api() {
+        assert_eq!(
+            Settings::default().auth_settings(),
+            crate::auth::AuthSettings::default()
+        );
     }
 
     /// `Debug` of a secret never shows its value.

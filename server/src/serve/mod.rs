@@ -14,6 +14,8 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use warp::Filter;
 
+use crate::api::AppState;
+
 pub use accept::{Limits, serve};
 
 use crate::admin::control::ControlSocket;
@@ -99,11 +101,11 @@ impl Instance {
             );
         }
         let limits = Limits::from_settings(&self.settings.server);
-        let store = self.store.clone();
+        let state = AppState::new(self.store.clone(), self.settings.auth_settings());
         let served = serve(
             listener,
             self.tls.clone(),
-            move |peer| routes(store.clone(), peer),
+            move |peer| routes(state.clone(), peer),
             limits,
             shutdown,
         )
@@ -119,16 +121,14 @@ impl Instance {
     }
 }
 
-/// The HTTP routes of one connection.
+/// The HTTP routes of one connection: the API, told the peer's address so that
+/// login throttling can count per address.
 fn routes(
-    _store: Store,
-    _peer: SocketAddr,
+    state: AppState,
+    peer: SocketAddr,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone + Send + Sync + 'static
 {
-    warp::get()
-        .and(warp::path!("healthz"))
-        .map(|| "ok")
-        .recover(|_| async { Ok::<_, Infallible>(warp::http::StatusCode::NOT_FOUND) })
+    crate::api::routes_with_peer(state, Some(peer.ip()))
 }
 
 /// Runs the server of `settings` until SIGINT or SIGTERM; SIGHUP reloads the

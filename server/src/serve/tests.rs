@@ -257,3 +257,48 @@ fn second_server_on_same_data_dir_is_refused() {
     assert_eq!(answer, (200, "ok".to_string()));
     server.stop().expect("clean stop");
 }
+
+/// The whole server: the standard admin logs in over TLS (h2) with the password
+/// init printed, through the real API, and is told to change it; a wrong password
+/// is refused.
+#[test]
+fn admin_logs_in_through_the_real_api() {
+    use bytes::Bytes;
+    use cairn_common::api::{
+        CONTENT_TYPE, LoginRequest, LoginResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    };
+    use http_body_util::Full;
+
+    let server = crate::testing::TestServer::start().expect("server");
+    let login = |password: &str| {
+        let body = cairn_common::codec::encode(&LoginRequest {
+            email: "admin".into(),
+            password: password.into(),
+            device: "test".into(),
+        })
+        .expect("encode");
+        hyper::Request::post(format!("https://localhost:{}/v1/login", server.addr.port()))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .header("content-type", CONTENT_TYPE)
+            .body(Full::new(Bytes::from(body)))
+            .expect("request")
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let mut conn = server.connect(Http::Two).await.expect("connect");
+        let (status, body) = conn
+            .send(login(&server.admin_password))
+            .await
+            .expect("login");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let response: LoginResponse = cairn_common::codec::decode(&body).expect("decode");
+        assert_eq!(response.user.email, "admin");
+        assert!(response.must_change_password);
+        let (status, _) = conn
+            .send(login("wrong-password"))
+            .await
+            .expect("wrong login");
+        assert_eq!(status, 401);
+    });
+    server.stop().expect("clean stop");
+}

@@ -303,6 +303,38 @@ mod tests {
         );
     }
 
+    /// Concurrent pushes to one space are all acknowledged, each op with its own
+    /// seq, and share flushes (never more flushes than pushes).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_pushes() {
+        let api = std::sync::Arc::new(TestApi::new());
+        let (ann, _) = users(&api);
+        let token = api.login("ann").await.token;
+        let space = api.personal(&ann);
+        let syncs = api.state.store.sync_count();
+        let mut tasks = Vec::new();
+        for i in 0..12 {
+            let api = api.clone();
+            let token = token.clone();
+            let ops = goal(space, ann.id, &format!("goal {i}"));
+            tasks.push(tokio::spawn(async move { push(&api, &token, ops).await }));
+        }
+        for task in tasks {
+            let response = task.await.expect("task").expect("push");
+            assert_eq!(response.stored, 2);
+        }
+        assert_eq!(api.state.store.last_seq(space).expect("seq"), 24);
+        let page = api
+            .state
+            .store
+            .ops_after(space, 0, 100, usize::MAX, true)
+            .expect("ops");
+        let ids: std::collections::HashSet<_> = page.ops.iter().map(|o| o.id).collect();
+        assert_eq!(ids.len(), 24);
+        let flushes = api.state.store.sync_count() - syncs;
+        assert!((1..=12).contains(&flushes), "{flushes}");
+    }
+
     /// A push touching two spaces, one of them read-only, stores nothing at all.
     #[tokio::test]
     async fn push_all_or_nothing_across_spaces() {

@@ -110,7 +110,10 @@ fn find_space(ctx: &Ctx, text: &str) -> anyhow::Result<cairn_common::SpaceId> {
         [] => bail!(
             "no space here is named {text:?}; `cairn spaces list` shows yours (`cairn sync` brings new ones here)"
         ),
-        more => bail!("{text:?} matches {} spaces; give more of its id", more.len()),
+        more => bail!(
+            "{text:?} matches {} spaces; give more of its id",
+            more.len()
+        ),
     }
 }
 

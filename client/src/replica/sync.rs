@@ -153,9 +153,19 @@ impl Replica {
     /// # Errors
     /// A storage or decode error, or an outbox entry whose op is missing.
     pub fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>, ReplicaError> {
+        self.outbox_from(0, limit)
+    }
+
+    /// Up to `limit` outbox ops from sequence `from` on, oldest first.
+    ///
+    /// # Errors
+    /// As [`Self::outbox`].
+    pub fn outbox_from(&self, from: u64, limit: usize) -> Result<Vec<OutboxEntry>, ReplicaError> {
         let tree = &self.inner.tree;
         let mut out = Vec::new();
-        for entry in tree.scan_prefix([keys::OUTBOX]).take(limit) {
+        let start = keys::outbox(from).to_vec();
+        let end = vec![keys::OUTBOX + 1];
+        for entry in tree.range(start..end).take(limit) {
             let (key, value) = entry?;
             let seq = key
                 .get(1..9)

@@ -122,6 +122,8 @@ fn drain_removes_only_acknowledged() {
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].op, ops[0]);
         assert!(entries[0].seq < entries[1].seq);
+        let later = replica.outbox_from(entries[1].seq, 1).expect("from");
+        assert_eq!(later[0].op, ops[1], "reading from a sequence on");
         let drained = replica
             .drain_outbox(&[entries[0].seq, entries[1].seq, 9_999])
             .expect("drain");

@@ -10,6 +10,9 @@ use cairn_common::api::{
     Cursor, Empty, MAX_PULL_OPS, MAX_PUSH_OPS, PullRequest, PullResponse, PushRequest,
     PushResponse, SpaceList,
 };
+use std::collections::HashSet;
+
+use cairn_common::model::SpaceId;
 use serde::{Deserialize, Serialize};
 
 use super::SyncError;
@@ -37,6 +40,9 @@ pub struct SyncSummary {
     pub conflicts: Option<usize>,
     /// Local ops still waiting (0 after a complete round).
     pub pending: usize,
+    /// Local ops kept back because their space is read-only for this user now (they
+    /// stay queued, and go out if the role comes back).
+    pub held: usize,
     /// Records whose state changed.
     #[serde(skip)]
     pub changed: Vec<RecordId>,
@@ -71,10 +77,26 @@ pub fn sync_round(
 
 fn push(replica: &Replica, client: &Client, summary: &mut SyncSummary) -> Result<(), SyncError> {
     let mut refreshed = false;
+    let mut from = 0;
     loop {
-        let entries = replica.outbox(MAX_PUSH_OPS)?;
-        if entries.is_empty() {
+        let read_only: HashSet<SpaceId> = replica
+            .known_spaces()?
+            .into_iter()
+            .filter(|k| !k.role.can_edit())
+            .map(|k| k.space.id)
+            .collect();
+        let entries = replica.outbox_from(from, MAX_PUSH_OPS)?;
+        let Some(last) = entries.last() else {
             return Ok(());
+        };
+        let next = last.seq + 1;
+        let (held, entries): (Vec<_>, Vec<_>) = entries
+            .into_iter()
+            .partition(|e| read_only.contains(&e.op.space));
+        if entries.is_empty() {
+            summary.held += held.len();
+            from = next;
+            continue;
         }
         let request = PushRequest {
             ops: entries.iter().map(|e| e.op.clone()).collect(),
@@ -85,9 +107,12 @@ fn push(replica: &Replica, client: &Client, summary: &mut SyncSummary) -> Result
                 replica.drain_outbox(&seqs)?;
                 summary.pushed += answer.stored as usize;
                 summary.duplicates += answer.duplicates as usize;
+                summary.held += held.len();
+                from = next;
             }
-            // A space taken away (or made read-only) refuses the whole push: learn the
-            // spaces once, which drops the lost ones with their queued ops, and retry.
+            // A space taken away or made read-only refuses the whole push: learn the
+            // spaces once (lost ones are dropped with their queued ops, read-only
+            // ones are held back) and retry.
             Err(SyncError::Refused { status: 403, .. }) if !refreshed => {
                 refreshed = true;
                 let list: SpaceList = client.call(endpoint::SPACES, &Empty)?;
@@ -187,8 +212,17 @@ impl SyncSummary {
                 if conflicts == 1 { "" } else { "s" }
             ));
         }
-        if self.pending > 0 {
-            parts.push(format!("{} changes still pending", self.pending));
+        if self.held > 0 {
+            parts.push(format!(
+                "{} change(s) in spaces you can now only read stay here unsent (an owner can make you an editor again)",
+                self.held
+            ));
+        }
+        if self.pending > self.held {
+            parts.push(format!(
+                "{} changes still pending",
+                self.pending - self.held
+            ));
         }
         format!("Synced: {}\n", parts.join("; "))
     }

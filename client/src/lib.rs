@@ -5,7 +5,8 @@
 //! - [`tui`]: the terminal UI (`cairn` with no arguments).
 //! - [`cli`]: the headless subcommands for scripts.
 //! - [`export`], [`import`]: everything to JSON/Markdown/CSV, and JSON back, losslessly.
-//! - [`replica`]: the local sled store: ops, materialized records, outbox.
+//! - [`replica`]: the local sled store: ops, materialized records, outbox, cursors.
+//! - [`sync`]: the HTTPS client, the session file and the sync engine.
 //! - [`paths`]: where data and config live (`CAIRN_HOME`, else XDG).
 //! - [`present`]: list columns, cell text, overdue rules and JSON of records.
 #![forbid(unsafe_code)]
@@ -16,4 +17,5 @@ pub mod import;
 pub mod paths;
 pub mod present;
 pub mod replica;
+pub mod sync;
 pub mod tui;

@@ -38,6 +38,9 @@ pub struct Args {
     /// Print the new record as JSON instead of its id
     #[arg(long)]
     json: bool,
+    /// The space it goes to, by name or start of its id (default: your personal space)
+    #[arg(long, value_name = "SPACE")]
+    space: Option<String>,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<String> {
@@ -59,7 +62,10 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<String> {
         values.retain(|(k, _)| *k != key);
         values.push((key, value));
     }
-    let space = ctx.replica.identity().personal_space;
+    let space = match &args.space {
+        Some(name) => find_space(ctx, name)?,
+        None => ctx.replica.identity().personal_space,
+    };
     let (id, ops) = match ctx.replica.create_ops(kind, space, values, ctx.today) {
         Ok(draft) => draft,
         Err(ReplicaError::Invalid(ModelError::Required { field })) => {
@@ -76,6 +82,38 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<String> {
         json_line(&record_json(&state))
     } else {
         Ok(format!("{id}\n"))
+    }
+}
+
+/// A space this replica knows and the user may write to, by name or id start.
+fn find_space(ctx: &Ctx, text: &str) -> anyhow::Result<cairn_common::SpaceId> {
+    let wanted = text.trim().to_lowercase();
+    let known = ctx.replica.known_spaces()?;
+    let by_name: Vec<_> = known
+        .iter()
+        .filter(|k| k.space.name.to_lowercase() == wanted)
+        .collect();
+    let found = if by_name.is_empty() && wanted.len() >= 4 {
+        known
+            .iter()
+            .filter(|k| k.space.id.0.simple().to_string().starts_with(&wanted))
+            .collect()
+    } else {
+        by_name
+    };
+    match found.as_slice() {
+        [one] if one.role.can_edit() => Ok(one.space.id),
+        [one] => bail!(
+            "you can only read the space {:?}; ask its owner to make you an editor",
+            one.space.name
+        ),
+        [] => bail!(
+            "no space here is named {text:?}; `cairn spaces list` shows yours (`cairn sync` brings new ones here)"
+        ),
+        more => bail!(
+            "{text:?} matches {} spaces; give more of its id",
+            more.len()
+        ),
     }
 }
 

@@ -10,10 +10,16 @@ mod export;
 mod fields;
 mod import;
 mod list;
+mod login;
+mod logout;
+mod passwd;
+mod password;
 mod restore;
 mod rm;
 mod set;
 mod show;
+mod spaces;
+mod sync;
 mod table;
 
 use std::io::Write;
@@ -37,6 +43,8 @@ Examples:
   cairn set 3f9a1c2e status=at-risk progress=40
   cairn done 3f9a1c2e
   cairn export --format markdown --out ~/cairn-export
+  cairn login https://cairn.example.com --email ana@example.com
+  cairn sync
 
 Data lives in $XDG_DATA_HOME/cairn, or in $CAIRN_HOME/data when CAIRN_HOME is set.";
 
@@ -52,6 +60,18 @@ pub struct Cli {
 /// The headless subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[command(flatten)]
+    Local(LocalCommand),
+    Login(login::Args),
+    Logout(logout::Args),
+    Passwd(passwd::Args),
+    Sync(sync::Args),
+    Spaces(spaces::Args),
+}
+
+/// The subcommands that work on the local replica only.
+#[derive(Debug, Subcommand)]
+pub enum LocalCommand {
     Add(add::Args),
     List(list::Args),
     Show(show::Args),
@@ -74,22 +94,41 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let Some(command) = cli.command else {
         return crate::tui::run(&paths);
     };
+    // The server commands open the replica themselves, if at all (`sync` asks a
+    // running TUI when it cannot).
+    let output = match command {
+        Command::Local(command) => local(&paths, command),
+        Command::Login(args) => login::run(&paths, &args),
+        Command::Logout(args) => logout::run(&paths, &args),
+        Command::Passwd(args) => passwd::run(&paths, &args),
+        Command::Sync(args) => sync::run(&paths, &args),
+        Command::Spaces(args) => spaces::run(&paths, &args),
+    }?;
+    print(&output)
+}
+
+/// Runs a command on the local replica.
+fn local(paths: &Paths, command: LocalCommand) -> anyhow::Result<String> {
     let replica = Replica::open(&paths.data_dir)?;
     let ctx = Ctx {
         replica,
         today: chrono::Local::now().date_naive(),
     };
-    let output = match command {
-        Command::Add(args) => add::run(&ctx, args),
-        Command::List(args) => list::run(&ctx, &args),
-        Command::Show(args) => show::run(&ctx, &args),
-        Command::Set(args) => set::run(&ctx, args),
-        Command::Done(args) => done::run(&ctx, &args),
-        Command::Rm(args) => rm::run(&ctx, &args),
-        Command::Restore(args) => restore::run(&ctx, &args),
-        Command::Export(args) => export::run(&ctx, &args),
-        Command::Import(args) => import::run(&ctx, &args),
-    }?;
+    match command {
+        LocalCommand::Add(args) => add::run(&ctx, args),
+        LocalCommand::List(args) => list::run(&ctx, &args),
+        LocalCommand::Show(args) => show::run(&ctx, &args),
+        LocalCommand::Set(args) => set::run(&ctx, args),
+        LocalCommand::Done(args) => done::run(&ctx, &args),
+        LocalCommand::Rm(args) => rm::run(&ctx, &args),
+        LocalCommand::Restore(args) => restore::run(&ctx, &args),
+        LocalCommand::Export(args) => export::run(&ctx, &args),
+        LocalCommand::Import(args) => import::run(&ctx, &args),
+    }
+}
+
+/// Writes a command's output to stdout.
+fn print(output: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(output.as_bytes())

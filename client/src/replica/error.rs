@@ -19,6 +19,11 @@ pub enum ReplicaError {
         dir: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the local data in {dir:?} belongs to another Cairn account; log in as that account, \
+         or point CAIRN_HOME at a fresh directory for this one"
+    )]
+    OtherAccount { dir: PathBuf },
     #[error("{}", storage_message(.0))]
     Storage(#[from] sled::Error),
     #[error("the local store holds damaged data ({0}); restore it from an export or a sync")]

@@ -8,6 +8,8 @@
 //! | `h`    | record id ++ op id        | empty: a record's ops (history)|
 //! | `q`    | outbox sequence (u64 BE)  | op id, waiting to be pushed    |
 //! | `s`    | space id                  | the `Space`                    |
+//! | `p`    | space id                  | this user's `Role` in it       |
+//! | `c`    | space id                  | pull cursor (u64 BE)           |
 //! | `m`    | name                      | replica metadata               |
 
 use cairn_common::{OpId, RecordId, SpaceId};
@@ -18,6 +20,13 @@ pub const HISTORY: u8 = b'h';
 pub const OUTBOX: u8 = b'q';
 pub const SPACE: u8 = b's';
 pub const META: u8 = b'm';
+pub const ROLE: u8 = b'p';
+pub const CURSOR: u8 = b'c';
+
+/// Meta name of the outbox counter (u64 BE).
+pub const OUTBOX_LEN: &str = "outbox_len";
+/// Meta name of the marker set once the identity is a server account's.
+pub const ADOPTED: &str = "adopted";
 
 pub fn op(id: &OpId) -> [u8; 17] {
     prefixed(OP, id.0.as_bytes())
@@ -48,6 +57,14 @@ pub fn outbox(seq: u64) -> [u8; 9] {
 
 pub fn space(id: &SpaceId) -> [u8; 17] {
     prefixed(SPACE, id.as_bytes())
+}
+
+pub fn role(id: &SpaceId) -> [u8; 17] {
+    prefixed(ROLE, id.as_bytes())
+}
+
+pub fn cursor(id: &SpaceId) -> [u8; 17] {
+    prefixed(CURSOR, id.as_bytes())
 }
 
 pub fn meta(name: &str) -> Vec<u8> {

@@ -5,15 +5,20 @@
 //! the schema, folds it into its record, queues it for sync, writes everything as one
 //! atomic batch and makes it durable (sled flush, then a real fsync: sled's own flush
 //! only calls `sync_file_range`, sled#1452) before it returns.
+//!
+//! The sync side (`sync.rs`) writes the same way: ops from the server, per-space
+//! cursors, the known spaces with roles, the outbox drain and the first login's
+//! identity change are each one atomic, durable batch.
 
 mod drafts;
 mod error;
 mod keys;
+mod sync;
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use cairn_common::codec;
 use cairn_common::model::{RecordKind, Space, SpaceId, UserId};
@@ -23,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 pub use drafts::defaults;
 pub use error::ReplicaError;
+pub use sync::{AdoptSummary, KnownSpace, OutboxEntry, SpaceChanges};
 
 /// Who this replica writes as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +60,8 @@ struct Inner {
     dir: PathBuf,
     db: sled::Db,
     tree: sled::Tree,
-    identity: Identity,
+    /// Changes once, at the first login ([`Replica::adopt_identity`]); read often.
+    identity: RwLock<Identity>,
     /// Serializes commits (read-modify-write of record states) and guards the clock.
     /// A std mutex: it is held only around synchronous sled calls, never across awaits.
     writer: Mutex<HlcClock>,
@@ -158,12 +165,13 @@ impl Replica {
                 dir: dir.to_owned(),
                 db,
                 tree,
-                identity,
+                identity: RwLock::new(identity),
                 writer: Mutex::new(clock),
                 synced_blobs: Mutex::new(std::collections::HashSet::new()),
                 _lock: lock,
             }),
         };
+        replica.count_outbox_once()?;
         replica.make_durable()?;
         Ok(replica)
     }
@@ -197,7 +205,11 @@ impl Replica {
     /// Who this replica writes as.
     #[must_use]
     pub fn identity(&self) -> Identity {
-        self.inner.identity
+        *self
+            .inner
+            .identity
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn writer(&self) -> MutexGuard<'_, HlcClock> {
@@ -217,7 +229,7 @@ impl Replica {
             space,
             record,
             at,
-            author: self.inner.identity.user,
+            author: self.identity().user,
             change,
         }
     }
@@ -258,6 +270,7 @@ impl Replica {
         let mut states: BTreeMap<RecordId, RecordState> = BTreeMap::new();
         let mut seen = std::collections::HashSet::new();
         let mut next_seq = self.outbox_next_seq()?;
+        let queued = self.outbox_len() as u64;
         let mut new_ops = 0;
         let now_ms = wall_clock_ms();
         for op in ops {
@@ -322,6 +335,10 @@ impl Replica {
         }
         batch.insert(keys::meta("clock"), codec::encode(&*clock)?);
         batch.insert(keys::meta("outbox_next"), &next_seq.to_be_bytes()[..]);
+        batch.insert(
+            keys::meta(keys::OUTBOX_LEN),
+            &(queued + new_ops as u64).to_be_bytes()[..],
+        );
         tree.apply_batch(batch)?;
         self.make_durable()?;
         Ok(CommitSummary {
@@ -385,10 +402,30 @@ impl Replica {
         }
     }
 
-    /// Number of local ops not yet pushed to a server.
+    /// Number of local ops not yet pushed to a server: a counter kept in the same
+    /// batches that queue and drain ops, so asking costs one read (the TUI shows it).
     #[must_use]
     pub fn outbox_len(&self) -> usize {
-        self.inner.tree.scan_prefix([keys::OUTBOX]).count()
+        let count = self
+            .inner
+            .tree
+            .get(keys::meta(keys::OUTBOX_LEN))
+            .ok()
+            .flatten()
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map_or(0, u64::from_be_bytes);
+        usize::try_from(count).unwrap_or(usize::MAX)
+    }
+
+    /// Replicas made before the counter existed count their outbox once.
+    fn count_outbox_once(&self) -> Result<(), ReplicaError> {
+        let tree = &self.inner.tree;
+        if tree.contains_key(keys::meta(keys::OUTBOX_LEN))? {
+            return Ok(());
+        }
+        let count = tree.scan_prefix([keys::OUTBOX]).count() as u64;
+        tree.insert(keys::meta(keys::OUTBOX_LEN), &count.to_be_bytes()[..])?;
+        Ok(())
     }
 
     /// The state of one record.
@@ -508,5 +545,7 @@ impl Replica {
     }
 }
 
+#[cfg(test)]
+mod sync_tests;
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,8 @@
 //! benches without a terminal; effects name the slow or outside work the driver does.
 
 use cairn_common::model::{RecordKind, SpaceId, Value};
+
+use crate::replica::KnownSpace;
 use cairn_common::{RecordId, RecordState};
 use chrono::NaiveDate;
 use crossterm::event::{KeyEvent, MouseEvent};
@@ -36,6 +38,44 @@ pub enum Action {
     EditorClosed(Result<String, String>),
     /// The date changed while the app ran: overdue flags are recomputed.
     NewDay(NaiveDate),
+    /// A background sync round began.
+    SyncStarted,
+    /// A background sync round ended.
+    Synced(SyncReport),
+    /// Local changes waiting to be pushed (after a write).
+    Pending(usize),
+}
+
+/// The outcome of a sync round, with what the app needs to show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncReport {
+    pub result: Result<Synced, SyncProblem>,
+    /// Local changes still waiting to be pushed.
+    pub pending: usize,
+}
+
+/// What a successful round changed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Synced {
+    /// New states of the records the round changed.
+    pub states: Vec<RecordState>,
+    /// Records removed with spaces taken away.
+    pub removed: Vec<RecordId>,
+    /// Every known space now, with the role in it.
+    pub spaces: Vec<KnownSpace>,
+    pub spaces_added: Vec<String>,
+    pub spaces_dropped: Vec<String>,
+}
+
+/// Why a round did not happen or failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncProblem {
+    /// No session: a local-only user; nothing is shown.
+    NotLoggedIn,
+    /// The server could not be reached.
+    Offline,
+    /// Anything else, with a short reason for the status bar.
+    Failed(String),
 }
 
 /// Work for the driver. [`App::update`](super::App::update) never does I/O itself.
@@ -50,6 +90,8 @@ pub enum Effect {
     /// Suspend the terminal and edit `text` (the field `label`) in `$VISUAL`/`$EDITOR`;
     /// answer with [`Action::EditorClosed`].
     OpenEditor { label: String, text: String },
+    /// Run a sync round now on the sync thread; it answers with [`Action::Synced`].
+    Sync,
     /// Leave the app (after pending writes are durable).
     Quit,
 }
@@ -171,4 +213,10 @@ pub enum Command {
     SortReverse,
     Conflicts,
     History,
+    /// Sync with the server now.
+    Sync,
+    /// New records go to the next space one may edit.
+    NextSpace,
+    /// New records go to this space.
+    Space(SpaceId),
 }

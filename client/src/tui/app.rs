@@ -15,7 +15,7 @@ use super::index::Index;
 use super::palette::Palette;
 use super::potential_grid::Grid;
 use super::view::ListView;
-use crate::replica::Replica;
+use crate::replica::{KnownSpace, Replica};
 
 /// The popup over the main screen, if any. Only one is open at a time; it gets every key.
 #[derive(Debug)]
@@ -36,6 +36,19 @@ pub struct Detail {
     pub state: Option<RecordState>,
     /// Why it could not be loaded.
     pub error: Option<String>,
+}
+
+/// Where sync stands, for the status bar.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SyncStatus {
+    /// No server (or not known yet): the status bar says nothing about sync.
+    #[default]
+    Off,
+    Syncing,
+    Synced,
+    Offline,
+    /// The last round failed; a short reason.
+    Failed(String),
 }
 
 /// A line for the status bar.
@@ -72,6 +85,11 @@ pub struct App {
     pub(super) weeks: WeekTotals,
     pub(super) grid: Grid,
     pub(super) quitting: bool,
+    pub(super) sync: SyncStatus,
+    /// Local changes not pushed yet.
+    pub(super) pending: usize,
+    /// The known spaces with the role in each (new records go to one of them).
+    pub(super) spaces: Vec<KnownSpace>,
 }
 
 impl App {
@@ -102,6 +120,8 @@ impl App {
         if let Some(e) = failed {
             return Err(e.into());
         }
+        app.set_spaces(replica.known_spaces()?);
+        app.pending = replica.outbox_len();
         if let Some(id) = app.detail.id {
             app.detail.state = replica.record(&id)?;
         }
@@ -139,6 +159,9 @@ impl App {
             weeks: WeekTotals::default(),
             grid: Grid::default(),
             quitting: false,
+            sync: SyncStatus::Off,
+            pending: 0,
+            spaces: Vec::new(),
         };
         app.refresh_view();
         app.detail.id = app.selected_id();
@@ -167,6 +190,34 @@ impl App {
     #[must_use]
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Where sync stands.
+    #[must_use]
+    pub fn sync_status(&self) -> &SyncStatus {
+        &self.sync
+    }
+
+    /// The space new records go to.
+    #[must_use]
+    pub fn space(&self) -> SpaceId {
+        self.space
+    }
+
+    /// Replaces the known spaces (what a sync round or the replica says); if the
+    /// current space is gone, new records go to the personal space again.
+    pub fn set_spaces(&mut self, spaces: Vec<KnownSpace>) {
+        self.spaces = spaces;
+        let current = self.spaces.iter().find(|k| k.space.id == self.space);
+        match current {
+            Some(known) => self.space_name.clone_from(&known.space.name),
+            None => {
+                if let Some(personal) = self.spaces.iter().find(|k| k.space.personal) {
+                    self.space = personal.space.id;
+                    self.space_name.clone_from(&personal.space.name);
+                }
+            }
+        }
     }
 
     /// The status message, if any.

@@ -1,20 +1,51 @@
-//! The TUI's part of `config.toml`: `[keys]` and `[colors]`. Other sections belong to
+//! The TUI's part of `config.toml`: `[keys]`, `[colors]` and `[sync]`. Other sections belong to
 //! other parts of the client and are left alone here. A missing file means defaults; an
 //! invalid one is refused with the file, what is wrong and what to write instead.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::keys::{KeyBindings, KeyList};
 use super::theme::Theme;
 
-/// Key bindings and colours in effect.
+/// Key bindings, colours and the sync interval in effect.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Config {
     pub keys: KeyBindings,
     pub theme: Theme,
+    pub sync: SyncConfig,
+}
+
+/// `[sync]`: how often the TUI syncs in the background.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Seconds between background rounds (at least 5).
+    #[serde(default = "default_interval")]
+    pub interval_secs: u64,
+}
+
+fn default_interval() -> u64 {
+    60
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            interval_secs: default_interval(),
+        }
+    }
+}
+
+impl SyncConfig {
+    /// The interval between rounds.
+    #[must_use]
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs(self.interval_secs)
+    }
 }
 
 /// A config file that cannot be used. The message names the file and says what to write.
@@ -36,6 +67,10 @@ pub enum ConfigError {
     )]
     Keys { path: PathBuf, message: String },
     #[error(
+        "the config file {path:?} has a bad [sync] section: {message}\nwrite e.g.\n[sync]\ninterval_secs = 60"
+    )]
+    Sync { path: PathBuf, message: String },
+    #[error(
         "the config file {path:?} has a bad [colors] entry: {message}\nwrite e.g.\n[colors]\naccent = \"lightblue\"\noverdue = \"#ff5f5f\""
     )]
     Colors { path: PathBuf, message: String },
@@ -48,6 +83,8 @@ struct File {
     keys: BTreeMap<String, KeyList>,
     #[serde(default)]
     colors: BTreeMap<String, String>,
+    #[serde(default)]
+    sync: Option<toml::Value>,
 }
 
 impl Config {
@@ -62,6 +99,7 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self {
                 keys: KeyBindings::default(),
                 theme: Theme::from_config(&BTreeMap::new(), no_color).unwrap_or_default(),
+                sync: SyncConfig::default(),
             }),
             Err(source) => Err(ConfigError::Read {
                 path: path.to_owned(),
@@ -90,7 +128,23 @@ impl Config {
                 path: path.to_owned(),
                 message,
             })?;
-        Ok(Self { keys, theme })
+        let sync_error = |message: String| ConfigError::Sync {
+            path: path.to_owned(),
+            message,
+        };
+        let sync = match file.sync {
+            None => SyncConfig::default(),
+            Some(value) => value
+                .try_into::<SyncConfig>()
+                .map_err(|e| sync_error(e.to_string().trim().to_owned()))?,
+        };
+        if sync.interval_secs < 5 {
+            return Err(sync_error(format!(
+                "interval_secs = {} is too short; use 5 or more",
+                sync.interval_secs
+            )));
+        }
+        Ok(Self { keys, theme, sync })
     }
 
     /// The defaults with no colour (what tests and `NO_COLOR` use).
@@ -99,6 +153,7 @@ impl Config {
         Self {
             keys: KeyBindings::default(),
             theme: Theme::no_color(),
+            sync: SyncConfig::default(),
         }
     }
 }
@@ -151,6 +206,25 @@ mod tests {
             .expect_err("keys not a table")
             .to_string();
         assert!(shape.contains("config.toml"), "{shape}");
+    }
+
+    /// `[sync] interval_secs` is read; a bad or too short one is refused with the fix.
+    #[test]
+    fn reads_sync_interval() {
+        let config = Config::parse("[sync]\ninterval_secs = 300\n", &path(), false).expect("valid");
+        assert_eq!(config.sync.interval(), Duration::from_secs(300));
+        assert_eq!(Config::default().sync.interval_secs, 60);
+        let short = Config::parse("[sync]\ninterval_secs = 1\n", &path(), false)
+            .expect_err("too short")
+            .to_string();
+        assert!(
+            short.contains("5 or more") && short.contains("[sync]"),
+            "{short}"
+        );
+        let typo = Config::parse("[sync]\nintervall = 3\n", &path(), false)
+            .expect_err("unknown key")
+            .to_string();
+        assert!(typo.contains("interval_secs = 60"), "{typo}");
     }
 
     /// A missing file gives the defaults; NO_COLOR gives the monochrome theme.

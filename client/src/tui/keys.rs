@@ -226,8 +226,10 @@ bindings! {
     restore: ["r"] => "restore from trash (in the trash view)";
     done: ["x"] => "mark done (task, commitment, goal)";
     trash: ["t"] => "show the trash / the live records";
-    sort: ["s"] => "sort by the next column";
-    reverse: ["S"] => "reverse the sort";
+    sort: ["o"] => "sort by the next column";
+    reverse: ["O"] => "reverse the sort";
+    sync: ["s"] => "sync with the server now";
+    space: ["w"] => "next space (where new records go)";
     conflicts: ["c"] => "resolve conflicts of the selected record";
     history: ["h"] => "history of the selected record";
     save: ["ctrl-s"] => "save the form";

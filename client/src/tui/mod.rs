@@ -4,7 +4,9 @@
 //! - [`App`] (`app.rs`): the state. [`App::update`] (`update.rs`) takes an [`Action`]
 //!   and returns [`Effect`]s, with no I/O; [`App::draw`] (`draw.rs`) only reads.
 //! - `run.rs`: the driver: terminal events in, effects out; writes go to a worker
-//!   thread (`worker.rs`) that owns a replica clone, so fsync never blocks drawing.
+//!   thread (`worker.rs`) that owns a replica clone, so fsync never blocks drawing;
+//!   sync runs on its own thread (`crate::sync::Background`, wired in `sync.rs`) and
+//!   reports as actions.
 //! - `index.rs`, `view.rs`: the in-memory row index of every record and the filtered,
 //!   sorted window of the current kind. Only the selected record is held in full.
 //! - One file per component: `tabs.rs`, `list.rs`, `detail.rs`, `status_bar.rs`,
@@ -51,6 +53,7 @@ pub mod popup;
 mod potential_grid;
 mod run;
 mod status_bar;
+mod sync;
 mod tabs;
 mod text;
 pub mod text_editor;
@@ -64,8 +67,11 @@ mod test_support;
 #[cfg(test)]
 mod tests;
 
-pub use action::{Action, Command, Effect, HistoryLine, SaveReport, Write, WriteKind};
-pub use app::{App, Message};
+pub use action::{
+    Action, Command, Effect, HistoryLine, SaveReport, SyncProblem, SyncReport, Synced, Write,
+    WriteKind,
+};
+pub use app::{App, Message, SyncStatus};
 pub use config::{Config, ConfigError};
 pub use run::run;
 pub use worker::{load, load_history, perform_write};

@@ -1,7 +1,8 @@
 //! The command palette: every command by name, narrowed as you type (substring matches
-//! first, then the letters in order), Enter runs the highlighted one.
+//! first, then the letters in order), Enter runs the highlighted one. Each space one
+//! may write to is a command too: `space <name>` makes new records go there.
 
-use cairn_common::model::RecordKind;
+use cairn_common::model::{RecordKind, SpaceId};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -27,6 +28,8 @@ pub fn commands() -> Vec<Command> {
         Command::Restore,
         Command::Conflicts,
         Command::History,
+        Command::Sync,
+        Command::NextSpace,
         Command::Filter,
         Command::ClearFilter,
         Command::SortNext,
@@ -75,6 +78,9 @@ pub fn binding_for(command: Command, keys: &KeyBindings) -> Option<&KeyBinding> 
         Command::SortReverse => &keys.reverse,
         Command::Conflicts => &keys.conflicts,
         Command::History => &keys.history,
+        Command::Sync => &keys.sync,
+        Command::NextSpace => &keys.space,
+        Command::Space(_) => return None,
     })
 }
 
@@ -106,10 +112,21 @@ impl Default for Palette {
 impl Palette {
     #[must_use]
     pub fn new() -> Self {
-        let all: Vec<(Command, String)> = commands()
+        Self::with_spaces(&[])
+    }
+
+    /// The palette with a `space <name>` command for each of `spaces`.
+    #[must_use]
+    pub fn with_spaces(spaces: &[(SpaceId, String)]) -> Self {
+        let mut all: Vec<(Command, String)> = commands()
             .into_iter()
             .map(|c| (c, text::command(c)))
             .collect();
+        all.extend(
+            spaces
+                .iter()
+                .map(|(id, name)| (Command::Space(*id), format!("space {name}"))),
+        );
         let matches = (0..all.len()).collect();
         Self {
             query: String::new(),
@@ -271,6 +288,10 @@ mod tests {
         assert_eq!(run, PaletteOutcome::Run(Command::NewOf(RecordKind::Goal)));
         palette.set_query("trsh");
         assert_eq!(palette.matches().next(), Some(Command::ToggleTrash));
+        let team = SpaceId::new();
+        let mut palette = Palette::with_spaces(&[(team, "Team Nord".into())]);
+        palette.set_query("space nord");
+        assert_eq!(palette.matches().next(), Some(Command::Space(team)));
         palette.set_query("zzzz");
         assert_eq!(palette.matches().count(), 0);
         assert_eq!(

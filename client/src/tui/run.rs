@@ -25,6 +25,8 @@ use crate::replica::Replica;
 
 /// How long to wait for a key before looking at the worker's answers again.
 const POLL: Duration = Duration::from_millis(50);
+/// How long quitting waits for a sync round in flight.
+const SYNC_STOP_WAIT: Duration = Duration::from_secs(3);
 
 /// Runs the TUI on the replica in `paths.data_dir` until the user quits. Every write
 /// asked for is committed before this returns.
@@ -36,13 +38,16 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
     let replica = Replica::open(&paths.data_dir)?;
     let mut app = App::new(&replica, config, today())?;
     let (replies, answers) = channel();
+    let sync = super::sync::start(&replica, app.config().sync.interval(), replies.clone());
     let worker = Worker::spawn(replica.clone(), replies);
     let result = Screen::enter().and_then(|mut screen| {
-        let result = event_loop(&mut screen, &mut app, &replica, &worker, &answers);
+        let result = event_loop(&mut screen, &mut app, &replica, &worker, &sync, &answers);
         screen.leave();
         result
     });
     worker.finish();
+    // A round in flight gets a moment to finish; what it applied is saved either way.
+    sync.stop(SYNC_STOP_WAIT);
     // Writes that finished after the screen closed: a failure must not go unseen.
     for action in answers.try_iter() {
         if let Action::Saved(report) = action
@@ -63,6 +68,7 @@ fn event_loop(
     app: &mut App,
     replica: &Replica,
     worker: &Worker,
+    sync: &crate::sync::Background,
     answers: &Receiver<Action>,
 ) -> anyhow::Result<()> {
     let mut queue = VecDeque::new();
@@ -86,6 +92,7 @@ fn event_loop(
                             queue.push_back(Action::Saved(report));
                         }
                     }
+                    Effect::Sync => sync.sync_now(),
                     Effect::OpenEditor { label, text } => {
                         queue.push_back(Action::EditorClosed(screen.edit_outside(&text, &label)));
                     }

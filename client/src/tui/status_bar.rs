@@ -1,12 +1,12 @@
-//! The status bar: space, counts, conflicts, whether everything is saved, and the last
-//! message or error.
+//! The status bar: space, counts, conflicts, whether everything is saved, where sync
+//! stands (only with a server), and the last message or error.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::app::App;
+use super::app::{App, SyncStatus};
 use super::text;
 
 /// Draws the bar for the app.
@@ -40,6 +40,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         Span::styled(text::SAVED, theme.ok)
     });
+    let sync = match &app.sync {
+        SyncStatus::Off => None,
+        SyncStatus::Syncing => Some(Span::styled(text::SYNCING, theme.warn)),
+        SyncStatus::Offline if app.pending > 0 => Some(Span::styled(
+            format!("{}, {}", text::OFFLINE, text::pending(app.pending)),
+            theme.warn,
+        )),
+        SyncStatus::Offline => Some(Span::styled(text::OFFLINE, theme.warn)),
+        SyncStatus::Failed(reason) => Some(Span::styled(text::sync_error(reason), theme.error)),
+        SyncStatus::Synced if app.pending > 0 => {
+            Some(Span::styled(text::pending(app.pending), theme.warn))
+        }
+        SyncStatus::Synced => Some(Span::styled(text::SYNCED, theme.ok)),
+    };
+    if let Some(sync) = sync {
+        spans.push(sep());
+        spans.push(sync);
+    }
     if let Some(message) = &app.message {
         spans.push(sep());
         let style = if message.error {

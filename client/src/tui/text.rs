@@ -29,6 +29,9 @@ pub const SAVED: &str = "saved";
 pub const UNSAVED: &str = "unsaved";
 pub const SAVING: &str = "saving…";
 pub const TRASH_MODE: &str = "trash";
+pub const SYNCED: &str = "synced";
+pub const SYNCING: &str = "syncing…";
+pub const OFFLINE: &str = "offline";
 
 // Messages.
 pub const NOTHING_TO_RESTORE: &str = "Restore works in the trash view: press t to open it.";
@@ -37,6 +40,45 @@ pub const NO_CONFLICTS: &str = "This record has no conflicts.";
 pub const NOT_LOADED: &str = "The record is still loading; try again in a moment.";
 pub const NOTHING_CHANGED: &str = "Nothing changed.";
 pub const EDIT_IN_TRASH: &str = "Restore the record first (r) to edit it.";
+pub const NOT_LOGGED_IN: &str =
+    "Not connected to a server; run `cairn login https://SERVER --email YOU` in a shell.";
+pub const ONLY_ONE_SPACE: &str = "There is only one space you can write to.";
+
+#[must_use]
+pub fn pending(count: usize) -> String {
+    format!("pending {count}")
+}
+
+#[must_use]
+pub fn sync_error(reason: &str) -> String {
+    format!("sync error: {reason}")
+}
+
+#[must_use]
+pub fn space_chosen(name: &str) -> String {
+    format!("New records go to the space {name}.")
+}
+
+#[must_use]
+pub fn space_read_only(name: &str) -> String {
+    format!("You can only read the space {name}; new records cannot go there.")
+}
+
+/// What the status bar says after a round that changed the spaces.
+#[must_use]
+pub fn spaces_changed(added: &[String], dropped: &[String]) -> Option<String> {
+    let mut parts = Vec::new();
+    if !added.is_empty() {
+        parts.push(format!("New space: {}.", added.join(", ")));
+    }
+    if !dropped.is_empty() {
+        parts.push(format!(
+            "No longer shared with you, removed here: {}.",
+            dropped.join(", ")
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
 
 /// The list's title: the kind, or its trash.
 #[must_use]
@@ -177,6 +219,9 @@ pub fn command(command: Command) -> String {
         Command::SortReverse => "reverse the sort".into(),
         Command::Conflicts => "resolve conflicts of the selected record".into(),
         Command::History => "history of the selected record".into(),
+        Command::Sync => "sync with the server now".into(),
+        Command::NextSpace => "next space: where new records go".into(),
+        Command::Space(_) => "space".into(),
     }
 }
 

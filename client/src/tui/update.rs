@@ -62,6 +62,18 @@ impl App {
                 self.update_pictures();
                 Vec::new()
             }
+            Action::SyncStarted => {
+                self.on_sync_started();
+                Vec::new()
+            }
+            Action::Synced(report) => {
+                self.on_synced(report);
+                Vec::new()
+            }
+            Action::Pending(count) => {
+                self.pending = count;
+                Vec::new()
+            }
         };
         effects.extend(self.follow_selection());
         effects
@@ -129,6 +141,8 @@ impl App {
             (&k.trash, Command::ToggleTrash),
             (&k.sort, Command::SortNext),
             (&k.reverse, Command::SortReverse),
+            (&k.sync, Command::Sync),
+            (&k.space, Command::NextSpace),
             (&k.conflicts, Command::Conflicts),
             (&k.history, Command::History),
             (&k.cancel, Command::ClearFilter),
@@ -253,7 +267,10 @@ impl App {
                 return vec![Effect::Quit];
             }
             Command::Help => self.popup = Some(Popup::Help(HelpView::default())),
-            Command::Palette => self.popup = Some(Popup::Palette(Palette::new())),
+            Command::Palette => {
+                let spaces = self.writable_spaces();
+                self.popup = Some(Popup::Palette(Palette::with_spaces(&spaces)));
+            }
             Command::Filter => self.views[self.tab.index()].editing = true,
             Command::ClearFilter => {
                 let view = &mut self.views[self.tab.index()];
@@ -293,6 +310,9 @@ impl App {
             Command::New | Command::NewOf(_) | Command::Edit | Command::Conflicts => {
                 return self.open_editor_popup(command);
             }
+            Command::Sync => return self.request_sync(),
+            Command::NextSpace => self.next_space(),
+            Command::Space(space) => self.choose_space(space),
         }
         Vec::new()
     }

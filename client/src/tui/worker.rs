@@ -130,6 +130,8 @@ impl Worker {
                     // The UI is gone; keep committing what was asked, nothing is lost.
                     continue;
                 }
+                // One read of a counter: the status bar's "pending N".
+                let _ = replies.send(Action::Pending(replica.outbox_len()));
             }
         });
         Self { writes, thread }

@@ -3,6 +3,7 @@
 
 mod index;
 mod render;
+mod sync;
 mod update;
 
 use cairn_common::RecordId;
@@ -152,7 +153,7 @@ impl Fixture {
                     Effect::Write(write) => {
                         queue.push(Action::Saved(worker::perform_write(&self.replica, write)));
                     }
-                    Effect::OpenEditor { .. } | Effect::Quit => {}
+                    Effect::OpenEditor { .. } | Effect::Quit | Effect::Sync => {}
                 }
                 seen.push(effect);
             }

@@ -100,7 +100,7 @@ fn filter_as_you_type() {
     assert!(f.titles().is_empty(), "{:?}", f.titles());
 }
 
-/// `s` sorts by the next column, `S` reverses; empty cells stay last.
+/// `o` sorts by the next column, `O` reverses; empty cells stay last.
 #[test]
 fn sort_by_column_and_reverse() {
     let mut f = Fixture::new();
@@ -110,22 +110,22 @@ fn sort_by_column_and_reverse() {
         "Interview: backend",
         "newest first by default"
     );
-    f.press("s"); // date → duration
+    f.press("o"); // date → duration
     assert_eq!(f.titles()[0], "Offsite prep", "shortest first");
-    f.press("S");
+    f.press("O");
     assert_eq!(f.titles()[0], "Roadmap workshop", "longest first");
-    f.press("s"); // duration → title (wraps)
+    f.press("o"); // duration → title (wraps)
     assert_eq!(f.titles()[0], "Interview: backend");
-    f.press("S");
+    f.press("O");
     assert_eq!(f.titles()[0], "Team retro");
     f.press("6");
-    f.press("s");
+    f.press("o");
     assert_eq!(
         f.titles().last().map(String::as_str),
         Some("Eve Evans"),
         "unrated last"
     );
-    f.press("S");
+    f.press("O");
     assert_eq!(
         f.titles().last().map(String::as_str),
         Some("Eve Evans"),

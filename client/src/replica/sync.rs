@@ -1,0 +1,444 @@
+//! What sync needs of the replica: ops from the server (not queued again), per-space
+//! pull cursors, the outbox read in order and drained once the server acknowledged it,
+//! the spaces the user may see with their roles (a space taken away is dropped here),
+//! and the first login, when the local user and personal space become the account's.
+//!
+//! Every write is one sled batch under the writer lock, made durable before it
+//! returns, like [`Replica::commit`].
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use cairn_common::codec;
+use cairn_common::merge::materialize;
+use cairn_common::model::{Role, Space, SpaceId, UserId};
+use cairn_common::op::{Op, OpId};
+use cairn_common::{RecordId, RecordState};
+
+use super::{
+    CommitSummary, Identity, MAX_CLOCK_AHEAD_MS, MAX_RECORD_BYTES, Replica, ReplicaError, keys,
+    wall_clock_ms,
+};
+
+/// A space this replica knows and the user's role in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnownSpace {
+    pub space: Space,
+    /// The local personal space (before the first login) is the user's own: owner.
+    pub role: Role,
+}
+
+/// One queued local op and its place in the outbox.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxEntry {
+    pub seq: u64,
+    pub op: Op,
+}
+
+/// What [`Replica::sync_spaces`] changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SpaceChanges {
+    /// Spaces seen for the first time.
+    pub added: Vec<Space>,
+    /// Spaces the server no longer lists, with everything of theirs removed locally.
+    pub dropped: Vec<Space>,
+    /// Records removed with the dropped spaces.
+    pub removed: Vec<RecordId>,
+}
+
+/// What [`Replica::adopt_identity`] changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AdoptSummary {
+    /// Outbox ops now written by the account (and in its personal space).
+    pub ops: usize,
+    /// Records rebuilt from those ops.
+    pub records: Vec<RecordId>,
+}
+
+fn malformed(what: &str) -> ReplicaError {
+    ReplicaError::Codec(codec::CodecError::Malformed(what.into()))
+}
+
+fn id_bytes(key: &[u8], from: usize) -> Result<[u8; 16], ReplicaError> {
+    key.get(from..from + 16)
+        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+        .ok_or_else(|| malformed("a key of the wrong length"))
+}
+
+impl Replica {
+    /// Stores ops that came from the server, with the cursors reached in their spaces,
+    /// in one atomic, durable batch. Unlike [`Self::commit`] they are not queued for
+    /// push, and a change may come before its record's `Create` (pages of different
+    /// spaces, and retries, do not keep order): the merge gives the same state in any
+    /// order. They are not checked against this version's schema either: the author's
+    /// replica did that, and refusing one would stop sync for good. Ops already known
+    /// are skipped. Clocks are observed, except from more than a day ahead, so one
+    /// machine with a wrong clock cannot pin this replica's clock in the future.
+    ///
+    /// # Errors
+    /// [`ReplicaError::RecordTooLarge`] or a storage error; nothing is written then.
+    pub fn apply_remote(
+        &self,
+        ops: &[Op],
+        cursors: &[(SpaceId, u64)],
+    ) -> Result<CommitSummary, ReplicaError> {
+        let mut clock = self.writer();
+        let tree = &self.inner.tree;
+        let mut batch = sled::Batch::default();
+        let mut states: BTreeMap<RecordId, RecordState> = BTreeMap::new();
+        let mut seen = HashSet::new();
+        let limit = wall_clock_ms().saturating_add(MAX_CLOCK_AHEAD_MS);
+        let mut new_ops = 0;
+        for op in ops {
+            if !seen.insert(op.id) || tree.contains_key(keys::op(&op.id))? {
+                continue;
+            }
+            let state = match states.entry(op.record) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    let loaded = self.record(&op.record)?;
+                    e.insert(loaded.unwrap_or_else(|| RecordState::empty(op)))
+                }
+            };
+            state.apply(op);
+            if op.at.wall_ms <= limit {
+                clock.observe(op.at);
+            }
+            batch.insert(&keys::op(&op.id)[..], codec::encode(op)?);
+            batch.insert(&keys::history(&op.record, &op.id)[..], &[][..]);
+            new_ops += 1;
+        }
+        for (space, seq) in cursors {
+            batch.insert(&keys::cursor(space)[..], &seq.to_be_bytes()[..]);
+        }
+        if new_ops == 0 && cursors.is_empty() {
+            return Ok(CommitSummary::default());
+        }
+        write_states(&mut batch, &states)?;
+        batch.insert(keys::meta("clock"), codec::encode(&*clock)?);
+        tree.apply_batch(batch)?;
+        self.make_durable()?;
+        Ok(CommitSummary {
+            new_ops,
+            records: states.into_keys().collect(),
+        })
+    }
+
+    /// The pull cursor of a space: the sequence number of the last op this replica
+    /// has of it (0 for none).
+    ///
+    /// # Errors
+    /// A storage error or a damaged cursor.
+    pub fn cursor(&self, space: &SpaceId) -> Result<u64, ReplicaError> {
+        match self.inner.tree.get(keys::cursor(space))? {
+            None => Ok(0),
+            Some(v) => <[u8; 8]>::try_from(v.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| malformed("a pull cursor is damaged")),
+        }
+    }
+
+    /// The cursor of every known space.
+    ///
+    /// # Errors
+    /// A storage or decode error.
+    pub fn cursors(&self) -> Result<Vec<(SpaceId, u64)>, ReplicaError> {
+        self.spaces()?
+            .into_iter()
+            .map(|space| Ok((space.id, self.cursor(&space.id)?)))
+            .collect()
+    }
+
+    /// Up to `limit` outbox ops, oldest first.
+    ///
+    /// # Errors
+    /// A storage or decode error, or an outbox entry whose op is missing.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>, ReplicaError> {
+        self.outbox_from(0, limit)
+    }
+
+    /// Up to `limit` outbox ops from sequence `from` on, oldest first.
+    ///
+    /// # Errors
+    /// As [`Self::outbox`].
+    pub fn outbox_from(&self, from: u64, limit: usize) -> Result<Vec<OutboxEntry>, ReplicaError> {
+        let tree = &self.inner.tree;
+        let mut out = Vec::new();
+        let start = keys::outbox(from).to_vec();
+        let end = vec![keys::OUTBOX + 1];
+        for entry in tree.range(start..end).take(limit) {
+            let (key, value) = entry?;
+            let seq = key
+                .get(1..9)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| malformed("an outbox key of the wrong length"))?;
+            let id = OpId(uuid::Uuid::from_bytes(id_bytes(&value, 0)?));
+            let bytes = tree
+                .get(keys::op(&id))?
+                .ok_or_else(|| malformed("the outbox names an op that is not stored"))?;
+            out.push(OutboxEntry {
+                seq,
+                op: codec::decode(&bytes)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes pushed ops from the outbox once the server acknowledged them (they
+    /// stay in the replica). Sequences no longer queued are ignored.
+    ///
+    /// # Errors
+    /// A storage error; the outbox is unchanged then and the next push resends.
+    pub fn drain_outbox(&self, seqs: &[u64]) -> Result<usize, ReplicaError> {
+        let _writer = self.writer();
+        let tree = &self.inner.tree;
+        let mut batch = sled::Batch::default();
+        let mut drained = 0u64;
+        for seq in seqs.iter().collect::<BTreeSet<_>>() {
+            if tree.contains_key(keys::outbox(*seq))? {
+                batch.remove(&keys::outbox(*seq)[..]);
+                drained += 1;
+            }
+        }
+        if drained == 0 {
+            return Ok(0);
+        }
+        let left = (self.outbox_len() as u64).saturating_sub(drained);
+        batch.insert(keys::meta(keys::OUTBOX_LEN), &left.to_be_bytes()[..]);
+        tree.apply_batch(batch)?;
+        self.make_durable()?;
+        Ok(usize::try_from(drained).unwrap_or(usize::MAX))
+    }
+
+    /// The known spaces with the user's role in each, by name.
+    ///
+    /// # Errors
+    /// A storage or decode error.
+    pub fn known_spaces(&self) -> Result<Vec<KnownSpace>, ReplicaError> {
+        let mut out = Vec::new();
+        for space in self.spaces()? {
+            let role = match self.inner.tree.get(keys::role(&space.id))? {
+                Some(bytes) => codec::decode(&bytes)?,
+                None => Role::Owner,
+            };
+            out.push(KnownSpace { space, role });
+        }
+        out.sort_by(|a, b| {
+            (!a.space.personal, a.space.name.to_lowercase(), a.space.id).cmp(&(
+                !b.space.personal,
+                b.space.name.to_lowercase(),
+                b.space.id,
+            ))
+        });
+        Ok(out)
+    }
+
+    /// Makes the known spaces what the server lists: new ones and new names or roles
+    /// are stored; a space it no longer lists was taken from the user and is dropped
+    /// with its records, ops, history, outbox entries and cursor. The personal space
+    /// is never dropped (what is in it is the user's own). One atomic, durable batch.
+    ///
+    /// # Errors
+    /// A storage or decode error; nothing is changed then.
+    pub fn sync_spaces(&self, listed: &[(Space, Role)]) -> Result<SpaceChanges, ReplicaError> {
+        let _writer = self.writer();
+        let tree = &self.inner.tree;
+        let personal = self.identity().personal_space;
+        let known = self.spaces()?;
+        let mut batch = sled::Batch::default();
+        let mut changes = SpaceChanges::default();
+        let mut any = false;
+        for (space, role) in listed {
+            let old = known.iter().find(|k| k.id == space.id);
+            if old != Some(space) {
+                batch.insert(&keys::space(&space.id)[..], codec::encode(space)?);
+                any = true;
+            }
+            if old.is_none() {
+                changes.added.push(space.clone());
+            }
+            let role_bytes = codec::encode(role)?;
+            if tree.get(keys::role(&space.id))?.as_deref() != Some(&role_bytes[..]) {
+                batch.insert(&keys::role(&space.id)[..], role_bytes);
+                any = true;
+            }
+        }
+        let gone: Vec<Space> = known
+            .into_iter()
+            .filter(|k| k.id != personal && !listed.iter().any(|(s, _)| s.id == k.id))
+            .collect();
+        if !gone.is_empty() {
+            let ids: HashSet<SpaceId> = gone.iter().map(|s| s.id).collect();
+            changes.removed = self.remove_spaces(&ids, &mut batch)?;
+            changes.dropped = gone;
+            any = true;
+        }
+        if any {
+            tree.apply_batch(batch)?;
+            self.make_durable()?;
+        }
+        Ok(changes)
+    }
+
+    /// Adds to `batch` the removal of everything of the spaces `ids`; returns the
+    /// records removed.
+    fn remove_spaces(
+        &self,
+        ids: &HashSet<SpaceId>,
+        batch: &mut sled::Batch,
+    ) -> Result<Vec<RecordId>, ReplicaError> {
+        let tree = &self.inner.tree;
+        let mut removed = Vec::new();
+        for state in self.records() {
+            let state = state?;
+            if !ids.contains(&state.space) {
+                continue;
+            }
+            for entry in tree.scan_prefix(keys::history_prefix(&state.id)) {
+                let (key, _) = entry?;
+                let op = OpId(uuid::Uuid::from_bytes(id_bytes(&key, 17)?));
+                batch.remove(&keys::op(&op)[..]);
+                batch.remove(key);
+            }
+            batch.remove(&keys::record(&state.id)[..]);
+            removed.push(state.id);
+        }
+        let mut unqueued = 0u64;
+        for entry in self.outbox(usize::MAX)? {
+            if ids.contains(&entry.op.space) {
+                batch.remove(&keys::outbox(entry.seq)[..]);
+                unqueued += 1;
+            }
+        }
+        if unqueued > 0 {
+            let left = (self.outbox_len() as u64).saturating_sub(unqueued);
+            batch.insert(keys::meta(keys::OUTBOX_LEN), &left.to_be_bytes()[..]);
+        }
+        for id in ids {
+            batch.remove(&keys::space(id)[..]);
+            batch.remove(&keys::role(id)[..]);
+            batch.remove(&keys::cursor(id)[..]);
+        }
+        Ok(removed)
+    }
+
+    /// Whether the identity is already a server account's (set by the first login).
+    ///
+    /// # Errors
+    /// A storage error.
+    pub fn is_adopted(&self) -> Result<bool, ReplicaError> {
+        Ok(self.inner.tree.contains_key(keys::meta(keys::ADOPTED))?)
+    }
+
+    /// The first login: the account `user` and its `personal_space` replace the local
+    /// user and personal space. Records made before keep their ids and join the
+    /// account's personal space: since none of their ops was pushed, the outbox ops
+    /// are rewritten (same op ids) to the account as author and, where they were in the
+    /// local personal space, to the account's personal space; their records are
+    /// rebuilt. All in one atomic, durable batch, with the new identity.
+    ///
+    /// Logging in again as the same account changes nothing.
+    ///
+    /// # Errors
+    /// [`ReplicaError::OtherAccount`] if this replica already belongs to another
+    /// account, or a storage or decode error; nothing is changed then.
+    pub fn adopt_identity(
+        &self,
+        user: UserId,
+        personal_space: SpaceId,
+    ) -> Result<AdoptSummary, ReplicaError> {
+        let clock = self.writer();
+        let tree = &self.inner.tree;
+        let old = self.identity();
+        if old.user == user && old.personal_space == personal_space {
+            return Ok(AdoptSummary::default());
+        }
+        if self.is_adopted()? {
+            return Err(ReplicaError::OtherAccount {
+                dir: self.inner.dir.clone(),
+            });
+        }
+        let mut batch = sled::Batch::default();
+        let mut records = BTreeSet::new();
+        let mut rewritten: BTreeMap<OpId, Op> = BTreeMap::new();
+        for entry in self.outbox(usize::MAX)? {
+            let mut op = entry.op;
+            if op.author != old.user && op.space != old.personal_space {
+                continue;
+            }
+            if op.author == old.user {
+                op.author = user;
+            }
+            if op.space == old.personal_space {
+                op.space = personal_space;
+            }
+            batch.insert(&keys::op(&op.id)[..], codec::encode(&op)?);
+            records.insert(op.record);
+            rewritten.insert(op.id, op);
+        }
+        // Rebuild each record from all its ops, as they will be once the batch is in.
+        let mut states = BTreeMap::new();
+        for record in &records {
+            let history: Vec<Op> = self
+                .history(record)?
+                .into_iter()
+                .map(|op| rewritten.get(&op.id).cloned().unwrap_or(op))
+                .collect();
+            states.extend(materialize(&history));
+        }
+        write_states(&mut batch, &states)?;
+        let identity = Identity {
+            node: old.node,
+            user,
+            personal_space,
+        };
+        let old_space = self
+            .spaces()?
+            .into_iter()
+            .find(|s| s.id == old.personal_space);
+        batch.remove(&keys::space(&old.personal_space)[..]);
+        batch.remove(&keys::role(&old.personal_space)[..]);
+        let space = Space {
+            id: personal_space,
+            name: old_space.map_or_else(|| "Personal".to_owned(), |s| s.name),
+            personal: true,
+        };
+        batch.insert(&keys::space(&personal_space)[..], codec::encode(&space)?);
+        batch.insert(
+            &keys::role(&personal_space)[..],
+            codec::encode(&Role::Owner)?,
+        );
+        batch.insert(keys::meta("identity"), codec::encode(&identity)?);
+        batch.insert(keys::meta(keys::ADOPTED), &[1u8][..]);
+        tree.apply_batch(batch)?;
+        self.make_durable()?;
+        *self
+            .inner
+            .identity
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = identity;
+        drop(clock);
+        Ok(AdoptSummary {
+            ops: rewritten.len(),
+            records: records.into_iter().collect(),
+        })
+    }
+}
+
+/// Adds the encoded states to `batch`, refusing one too large to read back.
+fn write_states(
+    batch: &mut sled::Batch,
+    states: &BTreeMap<RecordId, RecordState>,
+) -> Result<(), ReplicaError> {
+    for (id, state) in states {
+        let bytes = codec::encode(state)?;
+        if bytes.len() > MAX_RECORD_BYTES {
+            return Err(ReplicaError::RecordTooLarge {
+                record: *id,
+                bytes: bytes.len(),
+            });
+        }
+        batch.insert(&keys::record(id)[..], bytes);
+    }
+    Ok(())
+}

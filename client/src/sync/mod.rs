@@ -1,0 +1,31 @@
+//! Sync with a Cairn server over HTTPS.
+//!
+//! # Layout
+//! - `trust.rs`: which certificates are trusted: system roots, an extra CA file, or
+//!   one pinned certificate fingerprint ([`Trust`]).
+//! - `client.rs`: the HTTPS client ([`Client`]): codec bodies, the protocol header,
+//!   the session token, timeouts, errors classified ([`SyncError`] in `error.rs`).
+//! - `session.rs`: the session file in the data directory ([`Session`]).
+//! - `engine.rs`: one sync round ([`sync_round`]): push the outbox, pull every space.
+//! - `background.rs`: the TUI's sync thread ([`Background`]): on start, on an
+//!   interval, on request and for `cairn sync` over the socket.
+//! - `socket.rs`: the TUI's `tui.sock`, through which `cairn sync` asks a running TUI
+//!   (which holds the replica) to sync.
+
+mod background;
+mod client;
+mod engine;
+mod error;
+mod session;
+pub mod socket;
+mod trust;
+
+pub use background::{Background, Event};
+pub use client::{Client, check_url, endpoint};
+pub use engine::{SyncSummary, sync_round};
+pub use error::{Failure, FailureKind, SyncError};
+pub use session::{Session, path as session_path};
+pub use trust::{PinnedCertificate, Trust, fingerprint_of, normalize_fingerprint};
+
+#[cfg(test)]
+mod tests;

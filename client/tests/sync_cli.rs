@@ -1,0 +1,240 @@
+//! The sync commands, run as the real `cairn` binary against the real server
+//! (`cairn_server::testing::TestServer` on 127.0.0.1, port 0, in a temp dir), one
+//! process per command, each person in their own `CAIRN_HOME`.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use cairn_server::admin::AdminRequest;
+use cairn_server::settings::Secret;
+use cairn_server::testing::TestServer;
+use serde_json::Value;
+
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(args)
+            .env("CAIRN_HOME", self.dir.path())
+            .env_remove("XDG_DATA_HOME")
+            // No system roots influence the outcome of the trust tests.
+            .env("SSL_CERT_FILE", self.dir.path().join("no-such-roots.pem"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run cairn");
+        let written = child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes());
+        // A command that fails before reading its input closes the pipe early.
+        if let Err(e) = written {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
+        }
+        child.wait_with_output().expect("wait for cairn")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        self.ok_with(args, "")
+    }
+
+    fn ok_with(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "cairn {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// A command that must fail; its stderr.
+    fn fail(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin);
+        assert!(!out.status.success(), "cairn {args:?} should fail");
+        String::from_utf8(out.stderr).expect("utf-8 stderr")
+    }
+
+    fn login(&self, server: &TestServer, email: &str, password: &str) -> String {
+        self.ok_with(
+            &[
+                "login",
+                &server.url(),
+                "--email",
+                email,
+                "--password-stdin",
+                "--fingerprint",
+                &server.fingerprint,
+            ],
+            &format!("{password}\n"),
+        )
+    }
+
+    fn titles(&self) -> Vec<String> {
+        let json: Value =
+            serde_json::from_str(&self.ok(&["list", "goal", "--json"])).expect("json");
+        json.as_array()
+            .expect("array")
+            .iter()
+            .map(|r| r["fields"]["title"].as_str().unwrap_or("").to_owned())
+            .collect()
+    }
+}
+
+const ANA_PW: &str = "a long new password for ana";
+const BEN_FIRST: &str = "the initial password of ben";
+const BEN_PW: &str = "a long new password for ben";
+
+/// Login (https only, untrusted certificates explained, the password gate), a record
+/// made before the login reaching the server, passwd, sync --json, spaces with
+/// members and roles, a second user receiving and then losing a shared space, and
+/// logout online and offline.
+#[test]
+fn login_sync_spaces_passwd_logout() {
+    let server = TestServer::start().expect("server");
+    let ana = Home::new();
+    ana.ok(&["add", "goal", "Before login"]);
+
+    let err = ana.fail(
+        &[
+            "login",
+            "http://127.0.0.1:9",
+            "--email",
+            "admin",
+            "--password-stdin",
+        ],
+        "x\n",
+    );
+    assert!(err.contains("https://127.0.0.1:9"), "{err}");
+    let err = ana.fail(
+        &[
+            "login",
+            &server.url(),
+            "--email",
+            "admin",
+            "--password-stdin",
+        ],
+        &format!("{}\n", server.admin_password),
+    );
+    assert!(
+        err.contains("--fingerprint") && err.contains("--ca-file"),
+        "{err}"
+    );
+
+    let out = ana.login(&server, "admin", &server.admin_password);
+    assert!(out.contains("cairn passwd"), "{out}");
+    assert!(out.contains("1 record(s)"), "{out}");
+    let err = ana.fail(&["sync"], "");
+    assert!(err.contains("cairn passwd"), "{err}");
+    let out = ana.ok_with(
+        &["passwd", "--password-stdin"],
+        &format!("{}\n{ANA_PW}\n", server.admin_password),
+    );
+    assert!(out.contains("Password changed"), "{out}");
+    let summary: Value = serde_json::from_str(&ana.ok(&["sync", "--json"])).expect("json");
+    assert_eq!(summary["ok"], true, "{summary}");
+    assert!(
+        summary["pushed"].as_u64().expect("pushed") >= 2,
+        "{summary}"
+    );
+    assert_eq!(summary["pending"], 0);
+
+    server
+        .admin(AdminRequest::AddUser {
+            email: "ben@example.com".into(),
+            first_name: "Ben".into(),
+            last_name: "Ode".into(),
+            password: Some(Secret(BEN_FIRST.into())),
+        })
+        .expect("add ben");
+    let out = ana.ok(&["spaces", "create", "Team Nord"]);
+    assert!(out.contains("Team Nord"), "{out}");
+    let out = ana.ok(&["spaces", "add-member", "team nord", "ben@example.com"]);
+    assert!(out.contains("ben@example.com is now editor"), "{out}");
+    let spaces: Value = serde_json::from_str(&ana.ok(&["spaces", "list", "--json"])).expect("json");
+    assert_eq!(spaces.as_array().expect("array").len(), 2, "{spaces}");
+    let out = ana.ok(&["sync"]);
+    assert!(out.contains("new spaces: Team Nord"), "{out}");
+    ana.ok(&["add", "goal", "Shared plan", "--space", "Team Nord"]);
+    ana.ok(&["sync"]);
+
+    let ben = Home::new();
+    ben.login(&server, "ben@example.com", BEN_FIRST);
+    ben.ok_with(
+        &["passwd", "--password-stdin"],
+        &format!("{BEN_FIRST}\n{BEN_PW}\n"),
+    );
+    ben.ok(&["sync"]);
+    assert_eq!(ben.titles(), vec!["Shared plan".to_owned()]);
+
+    let out = ana.ok(&["spaces", "role", "Team Nord", "ben@example.com", "viewer"]);
+    assert!(out.contains("viewer"), "{out}");
+    // Written while ben still thinks he is an editor: held back, not lost, and the
+    // rest of the outbox goes out.
+    ben.ok(&["add", "goal", "Written too late", "--space", "Team Nord"]);
+    ben.ok(&["add", "goal", "Ben's own"]);
+    let summary: Value = serde_json::from_str(&ben.ok(&["sync", "--json"])).expect("json");
+    let held = summary["held"].as_u64().expect("held");
+    assert!(held > 0, "{summary}");
+    assert!(summary["pushed"].as_u64().expect("pushed") > 0, "{summary}");
+    assert_eq!(summary["pending"].as_u64(), Some(held), "{summary}");
+    let out = ben.ok(&["sync"]);
+    assert!(out.contains("in spaces you can now only read"), "{out}");
+    let err = ben.fail(&["add", "goal", "Not mine", "--space", "Team Nord"], "");
+    assert!(err.contains("only read"), "{err}");
+    ana.ok(&["spaces", "remove-member", "Team Nord", "ben@example.com"]);
+    let out = ben.ok(&["sync"]);
+    assert!(out.contains("removed here: Team Nord"), "{out}");
+    assert_eq!(ben.titles(), vec!["Ben's own".to_owned()]);
+
+    let out = ana.ok(&["logout"]);
+    assert!(out.contains("Logged out of"), "{out}");
+    let err = ana.fail(&["sync"], "");
+    assert!(err.contains("cairn login"), "{err}");
+    assert_eq!(ana.titles().len(), 2, "local data stays after logout");
+
+    drop(server);
+    let out = ben.ok(&["logout"]);
+    assert!(out.contains("could not be reached"), "{out}");
+    assert!(!ben.data_dir().join("session.toml").exists());
+}
+
+/// With the replica held by a running TUI (its sync thread here), `cairn sync` asks
+/// it over `tui.sock` and prints its answer; with nobody answering it fails clearly.
+#[test]
+fn sync_while_the_tui_holds_the_replica() {
+    let server = TestServer::start().expect("server");
+    let home = Home::new();
+    home.login(&server, "admin", &server.admin_password);
+    home.ok_with(
+        &["passwd", "--password-stdin"],
+        &format!("{}\n{ANA_PW}\n", server.admin_password),
+    );
+    home.ok(&["add", "goal", "Queued"]);
+    let replica = cairn_client::replica::Replica::open(&home.data_dir()).expect("open");
+    let background =
+        cairn_client::sync::Background::start(replica.clone(), Duration::from_secs(3600), |_| {});
+    let summary: Value = serde_json::from_str(&home.ok(&["sync", "--json"])).expect("json");
+    assert_eq!(summary["ok"], true, "{summary}");
+    assert_eq!(summary["pending"], 0);
+    assert_eq!(replica.outbox_len(), 0);
+    background.stop(Duration::from_secs(5));
+    let err = home.fail(&["sync"], "");
+    assert!(err.contains("no TUI answered"), "{err}");
+}

@@ -226,6 +226,16 @@ pub struct Api {
 }
 
 impl Api {
+    /// A protocol client on a new HTTP/1.1 TLS connection to `addr`, trusting `cert_der`.
+    ///
+    /// # Errors
+    /// If the connection fails.
+    pub async fn connect(addr: SocketAddr, cert_der: &[u8]) -> anyhow::Result<Self> {
+        Ok(Self {
+            conn: Conn::connect(addr, cert_der, Http::One).await?,
+        })
+    }
+
     /// POSTs a codec-encoded body and returns the status and raw response body.
     ///
     /// # Errors

@@ -21,6 +21,7 @@
 //! | `/v1/spaces/rename`      | [`RenameSpace`]         | [`SpaceInfo`]         |
 //! | `/v1/spaces/members`     | [`SpaceRef`]            | [`MemberList`]        |
 //! | `/v1/spaces/member`      | [`SetMember`]           | [`MemberList`]        |
+//! | `/v1/account/logins`     | [`Empty`]               | [`LoginList`]         |
 
 use serde::{Deserialize, Serialize};
 
@@ -223,4 +224,21 @@ pub struct Member {
 pub struct MemberList {
     pub space: SpaceId,
     pub members: Vec<Member>,
+}
+
+/// One login to the caller's account, successful or not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginInfo {
+    /// Unix milliseconds.
+    pub at_ms: u64,
+    pub success: bool,
+    /// The client's network: IPv4 /24 or IPv6 /48, e.g. `192.0.2.0/24`.
+    pub address: Option<String>,
+    pub device: String,
+}
+
+/// The caller's login records, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginList {
+    pub logins: Vec<LoginInfo>,
 }

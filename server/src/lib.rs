@@ -13,6 +13,8 @@
 //!   must-change-password gate, roles.
 //! - [`store`]: the only code that talks to sled: users, sessions, spaces, members,
 //!   per-space op logs, durable group commits.
+//! - [`privacy`]: `purge` (store rewritten, backups cleared), retention sweeps, the
+//!   `purge` and `audit` command lines.
 //! - [`admin`]: the admin commands (`cairn-server user ...`), run on a stopped data
 //!   dir directly or on a running server through its control socket.
 #![forbid(unsafe_code)]
@@ -22,6 +24,7 @@ pub mod api;
 pub mod auth;
 pub mod datadir;
 pub mod init;
+pub mod privacy;
 pub mod serve;
 pub mod settings;
 pub mod store;

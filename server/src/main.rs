@@ -43,6 +43,11 @@ enum Command {
     /// Manage accounts (works whether or not the server is running).
     #[command(subcommand)]
     User(UserCommand),
+    /// Delete a user, a space or everything completely (store and backups).
+    Purge(cairn_server::privacy::cli::PurgeArgs),
+    /// The audit log of administrative events: list, or verify its hash chain.
+    #[command(subcommand)]
+    Audit(cairn_server::privacy::cli::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -91,5 +96,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => {
             command.run(&mut std::io::stdin().lock(), &mut std::io::stdout().lock())
         }
+        Command::Purge(args) => args.run(
+            &mut std::io::stdin().lock(),
+            std::io::stdin().is_terminal(),
+            &mut std::io::stdout().lock(),
+        ),
+        Command::Audit(command) => command.run(&mut std::io::stdout().lock()),
     }
 }

@@ -28,6 +28,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub tls: TlsSettings,
     pub auth: AuthSettings,
+    pub retention: RetentionSettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,6 +62,28 @@ pub struct AuthSettings {
     pub login_forget_after_secs: u64,
 }
 
+/// How long each category of records is kept; 0 keeps it forever. A sweeper
+/// applies it once a day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    pub login_records_days: u32,
+    pub audit_days: u32,
+    /// Records in the trash this long (since their last change) are purged from
+    /// the server.
+    pub trash_days: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            login_records_days: 180,
+            audit_days: 730,
+            trash_days: 90,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -68,6 +91,7 @@ impl Default for Settings {
             server: ServerSettings::default(),
             tls: TlsSettings::default(),
             auth: AuthSettings::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }

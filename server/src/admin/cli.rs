@@ -185,6 +185,7 @@ pub fn print_response(
             }
         }
         AdminResponse::Failed { message } => bail!(message),
+        other => bail!("unexpected answer from the server: {other:?}"),
     }
     Ok(())
 }

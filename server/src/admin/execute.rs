@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::protocol::{AdminRequest, AdminResponse, UserRow};
 use crate::settings::Secret;
-use crate::store::{NewUser, Store, UserAccount};
+use crate::store::{AuditEvent, AuditKind, NewUser, Store, UserAccount};
 
 /// Length of generated passwords: 20 letters and digits, about 119 bits.
 const GENERATED_PASSWORD_CHARS: usize = 20;
@@ -75,6 +75,7 @@ fn run(store: &Store, request: AdminRequest) -> Result<AdminResponse, crate::sto
                 server_admin: record.server_admin,
                 created_at_ms: record.created_at_ms,
             });
+            store.audit(AuditEvent::new(AuditKind::AccountCreated).subject(&user.email));
             AdminResponse::UserAdded {
                 user,
                 generated_password: generated.then_some(password),
@@ -85,16 +86,26 @@ fn run(store: &Store, request: AdminRequest) -> Result<AdminResponse, crate::sto
         }
         AdminRequest::SetDisabled { email, disabled } => {
             store.set_disabled(&email, disabled)?;
+            let kind = if disabled {
+                AuditKind::AccountDisabled
+            } else {
+                AuditKind::AccountEnabled
+            };
+            store.audit(AuditEvent::new(kind).subject(&email));
             AdminResponse::DisabledSet { email, disabled }
         }
         AdminRequest::ResetPassword { email, password } => {
             let generated = password.is_none();
             let password = password.unwrap_or_else(|| Secret(generate_password()));
             store.reset_password(&email, password.expose())?;
+            store.audit(AuditEvent::new(AuditKind::PasswordReset).subject(&email));
             AdminResponse::PasswordReset {
                 email,
                 generated_password: generated.then_some(password),
             }
         }
+        AdminRequest::Purge { target } => crate::privacy::purge(store, &target)?,
+        AdminRequest::AuditList => AdminResponse::AuditEntries(store.audit_entries()?),
+        AdminRequest::AuditVerify => AdminResponse::AuditVerified(store.audit_verify()?),
     })
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::settings::Secret;
+use crate::store::{AuditEntry, AuditVerification, PurgeOutcome, PurgeTarget};
 
 /// Largest request the control socket reads: requests are a few names.
 pub const MAX_REQUEST_BYTES: u32 = 1 << 20;
@@ -38,6 +39,13 @@ pub enum AdminRequest {
         email: String,
         password: Option<Secret>,
     },
+    /// Remove a user, a space or everything, rewrite the store without it, and
+    /// remove it from kept backups.
+    Purge {
+        target: PurgeTarget,
+    },
+    AuditList,
+    AuditVerify,
 }
 
 /// The outcome of an admin command. Refusals (no such user, weak password) are
@@ -62,6 +70,19 @@ pub enum AdminResponse {
     Failed {
         message: String,
     },
+    Purged {
+        outcome: PurgeOutcome,
+        backups: BackupsPurged,
+    },
+    AuditEntries(Vec<AuditEntry>),
+    AuditVerified(AuditVerification),
+}
+
+/// What a purge did to the kept backups (names of backups under `DIR/backups`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupsPurged {
+    pub deleted: Vec<String>,
+    pub rewritten: Vec<String>,
 }
 
 /// An account as the admin commands show it.

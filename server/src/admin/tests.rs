@@ -80,7 +80,7 @@ fn normalize(responses: &mut [AdminResponse]) -> Option<String> {
                     user.created_at_ms = 0;
                 }
             }
-            AdminResponse::DisabledSet { .. } | AdminResponse::Failed { .. } => {}
+            _ => {}
         }
     }
     bobs

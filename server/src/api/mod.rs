@@ -11,6 +11,7 @@ mod error;
 mod extract;
 mod healthz;
 mod login;
+mod logins;
 mod logout;
 mod members;
 mod password;
@@ -152,7 +153,9 @@ fn build(
         .unify()
         .or(members::list_route(state.clone()))
         .unify()
-        .or(members::set_route(state))
+        .or(members::set_route(state.clone()))
+        .unify()
+        .or(logins::route(state))
         .unify()
         .recover(recover::handle)
 }

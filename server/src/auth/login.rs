@@ -7,8 +7,8 @@ use cairn_common::api::{LoginRequest, LoginResponse, PasswordChange};
 
 use super::throttle::{self, Keys};
 use super::{AuthError, AuthSettings, Caller, password, token};
-use crate::store::Store;
 use crate::store::users::normalize_email;
+use crate::store::{LoginRecord, Store, truncate_address};
 
 /// Longest device name kept in the session list.
 const MAX_DEVICE_CHARS: usize = 100;
@@ -61,13 +61,23 @@ pub fn login(
     } else {
         password::verify(hash, &request.password)
     };
+    let record = |success| LoginRecord {
+        at_ms: now_ms,
+        success,
+        address: peer.map(truncate_address),
+        device: device_name(&request.device),
+    };
     let user = match user {
         Some(user) if matches && !user.disabled => user,
-        _ => {
+        other => {
+            if let Some(user) = other {
+                store.record_login(user.profile.id, &record(false))?;
+            }
             throttle::record_failure(store, settings, &keys, now_ms)?;
             return Err(AuthError::LoginFailed);
         }
     };
+    store.record_login(user.profile.id, &record(true))?;
     throttle::record_success(store, &keys)?;
     // Expired sessions are removed when their owner logs in again, so they do not pile up.
     for (hash, session) in store.sessions_of(user.profile.id)? {

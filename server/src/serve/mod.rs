@@ -17,6 +17,7 @@ use warp::Filter;
 use crate::api::AppState;
 
 pub use accept::{Limits, serve};
+pub use signals::reload_certificate;
 
 use crate::admin::control::ControlSocket;
 use crate::datadir::{DataDir, DataDirLock};
@@ -100,6 +101,11 @@ impl Instance {
                 self.tls.fingerprint()
             );
         }
+        let sweeper = crate::privacy::retention::spawn_sweeper(
+            self.store.clone(),
+            self.settings.retention.clone(),
+            crate::auth::Clock::system(),
+        );
         let limits = Limits::from_settings(&self.settings.server);
         let state = AppState::new(self.store.clone(), self.settings.auth_settings());
         let served = serve(
@@ -111,6 +117,9 @@ impl Instance {
         )
         .await;
         control.stop().await;
+        // A sweep in progress runs on a blocking thread and finishes (a rewrite is
+        // atomic); only the schedule stops.
+        sweeper.abort();
         let flushed = self
             .store
             .flush()
@@ -149,7 +158,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         )
     })?;
     let signals = signals::Signals::new()?;
-    let reloader = signals::reload_on_hangup(signals.hangup, instance.tls().clone());
+    let reloader = signals::reload_on_hangup(
+        signals.hangup,
+        instance.tls().clone(),
+        instance.store().clone(),
+    );
     let result = instance.serve(listener, signals.terminate).await;
     reloader.abort();
     result

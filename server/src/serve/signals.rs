@@ -7,6 +7,7 @@ use anyhow::Context;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::task::JoinHandle;
 
+use crate::store::{AuditEvent, AuditKind, Store};
 use crate::tls::TlsHandle;
 
 pub struct Signals {
@@ -36,16 +37,34 @@ impl Signals {
 
 /// Reloads the certificate on each SIGHUP; a bad certificate is logged and the
 /// one in use kept.
-pub fn reload_on_hangup(mut hangup: Signal, tls: TlsHandle) -> JoinHandle<()> {
+pub fn reload_on_hangup(mut hangup: Signal, tls: TlsHandle, store: Store) -> JoinHandle<()> {
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
-            match tls.reload() {
-                Ok(()) => tracing::info!(
-                    "SIGHUP: certificate reloaded; new connections get {}",
-                    tls.fingerprint()
-                ),
-                Err(e) => tracing::error!("SIGHUP: {e}\nstill serving the previous certificate"),
+            let (tls, store) = (tls.clone(), store.clone());
+            if let Err(e) =
+                tokio::task::spawn_blocking(move || reload_certificate(&tls, &store)).await
+            {
+                tracing::error!("SIGHUP: the reload task failed: {e}");
             }
         }
     })
+}
+
+/// Reloads the certificate and records it in the audit log; a bad certificate is
+/// logged (and audited as failed) and the one in use kept. Blocking (fsync).
+pub fn reload_certificate(tls: &TlsHandle, store: &Store) {
+    let event = AuditEvent::new(AuditKind::CertificateReload);
+    match tls.reload() {
+        Ok(()) => {
+            tracing::info!(
+                "SIGHUP: certificate reloaded; new connections get {}",
+                tls.fingerprint()
+            );
+            store.audit(event.detail(format!("now serving {}", tls.fingerprint())));
+        }
+        Err(e) => {
+            tracing::error!("SIGHUP: {e}\nstill serving the previous certificate");
+            store.audit(event.detail(format!("failed, still serving {}", tls.fingerprint())));
+        }
+    }
 }

@@ -39,6 +39,18 @@ impl Store {
         self.inner.durability.written.fetch_add(1, Ordering::AcqRel) + 1
     }
 
+    /// Notes that the database was rewritten and fsynced whole: every write so far
+    /// is durable, and the blob files are new.
+    pub(super) fn rewritten(&self) {
+        let d = &self.inner.durability;
+        d.synced_blobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+        d.durable
+            .fetch_max(d.written.load(Ordering::Acquire), Ordering::AcqRel);
+    }
+
     /// Makes every write so far durable (flush, then fsync), blocking the thread.
     ///
     /// # Errors
@@ -85,7 +97,7 @@ impl Store {
     }
 
     fn flush_and_fsync(&self) -> Result<(), StoreError> {
-        self.inner.db.flush()?;
+        self.db().db.flush()?;
         let dir = &self.inner.dir;
         let io = |source| StoreError::Io {
             dir: dir.clone(),

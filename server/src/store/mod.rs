@@ -10,15 +10,27 @@
 //!   (`i` ++ op id), the record-kind index (`r` ++ space ++ record) and the seq counters
 //!   (`s` ++ space), in one tree so that one sled batch appends atomically.
 //! - `throttle`: failed-login counters per account and per client address.
+//! - `logins`: user ++ time ++ nonce → [`LoginRecord`] (every login, kept per
+//!   `[retention] login_records_days`).
+//! - `audit`: the hash-chained log of administrative events ([`audit`]);
+//!   `audit_subjects`: the e-mails its entries name, kept apart so a purge can
+//!   forget them without breaking the chain.
+//!
+//! [`Store::rewrite_planned`] copies every tree into a fresh database and swaps it in
+//! (purge, retention): sled keeps removed values in its files, a rewrite does not.
 //!
 //! Values are encoded with [`cairn_common::codec`]. Account changes made through the
 //! admin API (`create_user`, `set_disabled`, `reset_password`) are durable when they
 //! return; writes made for a client request are made durable by
 //! [`Store::commit_durable`], a group commit that covers every write before it.
 
+pub mod audit;
 mod durability;
 mod error;
+mod logins;
 mod oplog;
+mod purge;
+mod rewrite;
 mod sessions;
 mod spaces;
 mod throttle;
@@ -27,8 +39,11 @@ pub(crate) mod users;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditVerification};
 pub use error::StoreError;
+pub use logins::{LoginRecord, truncate_address};
 pub use oplog::{PullPage, PushOutcome};
+pub use purge::{PurgeOutcome, PurgeTarget, RetentionCutoffs, SweepOutcome};
 pub use sessions::SessionRecord;
 pub use spaces::SPACE_NOT_FOUND;
 pub use throttle::ThrottleState;
@@ -41,6 +56,11 @@ const CACHE_BYTES: u64 = 256 << 20;
 pub const PERSONAL_SPACE_NAME: &str = "Personal";
 
 /// The server's store. Cheap to clone: clones share one sled database.
+///
+/// The database itself sits behind a lock so that [`Store::rewrite_planned`] can swap in a
+/// freshly written copy while the server runs (purge, retention): every store call
+/// holds a read guard of it ([`Store::db`]) for the duration of one statement, the
+/// swap holds the write side.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
@@ -48,6 +68,25 @@ pub struct Store {
 
 struct Inner {
     dir: PathBuf,
+    /// The open database. `None` only inside [`Store::rewrite_planned`], between closing the
+    /// old database and opening the new one, while the write lock is held.
+    trees: parking_lot::RwLock<Option<Trees>>,
+    /// Serializes account and membership changes, whose checks (the e-mail is free,
+    /// an owner remains) read before they write. A std mutex: held only around
+    /// short sled calls, never across an await.
+    accounts: Mutex<()>,
+    /// Serializes appends to the op logs and caches each space's last seq, so that
+    /// the duplicate check, the seq allocation and the write are one step.
+    appends: Mutex<oplog::SeqCache>,
+    /// Serializes appends to the audit log (each entry hashes the one before).
+    audit: Mutex<()>,
+    durability: durability::Durability,
+}
+
+/// The sled database and its trees. New trees get a field here and one line in
+/// [`Trees::open`]; [`Store::rewrite_planned`] copies every tree of the database, named
+/// here or not.
+pub(crate) struct Trees {
     db: sled::Db,
     users: sled::Tree,
     emails: sled::Tree,
@@ -58,14 +97,53 @@ struct Inner {
     user_spaces: sled::Tree,
     oplog: sled::Tree,
     throttle: sled::Tree,
-    /// Serializes account and membership changes, whose checks (the e-mail is free,
-    /// an owner remains) read before they write. A std mutex: held only around
-    /// short sled calls, never across an await.
-    accounts: Mutex<()>,
-    /// Serializes appends to the op logs and caches each space's last seq, so that
-    /// the duplicate check, the seq allocation and the write are one step.
-    appends: Mutex<oplog::SeqCache>,
-    durability: durability::Durability,
+    logins: sled::Tree,
+    audit: sled::Tree,
+    audit_subjects: sled::Tree,
+}
+
+impl Trees {
+    fn open(db: sled::Db) -> Result<Self, StoreError> {
+        Ok(Self {
+            users: db.open_tree("users")?,
+            emails: db.open_tree("emails")?,
+            sessions: db.open_tree("sessions")?,
+            user_sessions: db.open_tree("user_sessions")?,
+            spaces: db.open_tree("spaces")?,
+            members: db.open_tree("members")?,
+            user_spaces: db.open_tree("user_spaces")?,
+            oplog: db.open_tree("oplog")?,
+            throttle: db.open_tree("throttle")?,
+            logins: db.open_tree("logins")?,
+            audit: db.open_tree("audit")?,
+            audit_subjects: db.open_tree("audit_subjects")?,
+            db,
+        })
+    }
+}
+
+thread_local! {
+    /// How many read guards of the database this thread holds: a nested store call
+    /// must not wait behind a rewrite that waits for the outer call (deadlock).
+    static DB_GUARDS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// A read guard of the open database (see [`Store::db`]).
+pub(crate) struct Db<'a> {
+    guard: parking_lot::MappedRwLockReadGuard<'a, Trees>,
+}
+
+impl std::ops::Deref for Db<'_> {
+    type Target = Trees;
+    fn deref(&self) -> &Trees {
+        &self.guard
+    }
+}
+
+impl Drop for Db<'_> {
+    fn drop(&mut self) {
+        DB_GUARDS.with(|n| n.set(n.get().saturating_sub(1)));
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -133,22 +211,14 @@ impl Store {
         };
         std::fs::create_dir_all(db_dir).map_err(io)?;
         restrict_to_owner(db_dir).map_err(io)?;
-        let db = open_sled(db_dir)?;
+        let trees = Trees::open(open_sled(db_dir)?)?;
         let store = Self {
             inner: Arc::new(Inner {
                 dir: db_dir.to_owned(),
-                users: db.open_tree("users")?,
-                emails: db.open_tree("emails")?,
-                sessions: db.open_tree("sessions")?,
-                user_sessions: db.open_tree("user_sessions")?,
-                spaces: db.open_tree("spaces")?,
-                members: db.open_tree("members")?,
-                user_spaces: db.open_tree("user_spaces")?,
-                oplog: db.open_tree("oplog")?,
-                throttle: db.open_tree("throttle")?,
-                db,
+                trees: parking_lot::RwLock::new(Some(trees)),
                 accounts: Mutex::new(()),
                 appends: Mutex::new(oplog::SeqCache::default()),
+                audit: Mutex::new(()),
                 durability: durability::Durability::default(),
             }),
         };
@@ -160,6 +230,30 @@ impl Store {
     #[must_use]
     pub fn dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// The open database, for one statement (or one loop): hold the guard no longer.
+    /// Nested calls on the same thread never wait (a waiting rewrite would otherwise
+    /// deadlock with the outer guard).
+    pub(crate) fn db(&self) -> Db<'_> {
+        let nested = DB_GUARDS.with(|n| {
+            let held = n.get();
+            n.set(held + 1);
+            held > 0
+        });
+        let lock = if nested {
+            self.inner.trees.read_recursive()
+        } else {
+            self.inner.trees.read()
+        };
+        // The slot is empty only while a rewrite holds the write lock, so a reader
+        // never sees it empty; if reopening after a failed rewrite failed too, every
+        // call fails loudly rather than touching a half-swapped store.
+        let guard = parking_lot::RwLockReadGuard::map(lock, |slot| match slot {
+            Some(trees) => trees,
+            None => panic!("the store could not be reopened after a rewrite; restart the server"),
+        });
+        Db { guard }
     }
 
     fn accounts_lock(&self) -> std::sync::MutexGuard<'_, ()> {

@@ -5,6 +5,7 @@
 //! - `i` ++ op id → space ++ seq (idempotency: an op is stored once)
 //! - `r` ++ space ++ record → the record's kind (to check `Set`s against the schema)
 //! - `s` ++ space → the last seq given out
+//! - `p` ++ space ++ record → () for a purged record (see `purge.rs`)
 //!
 //! Callers check who may push what (author, membership, role, clocks); this file
 //! checks what the ops say against what is stored, and refuses the whole push if any
@@ -27,6 +28,13 @@ const SEQS: u8 = b's';
 #[derive(Default)]
 pub(crate) struct SeqCache {
     last: HashMap<SpaceId, u64>,
+}
+
+impl SeqCache {
+    /// Forgets every cached seq (the database was rewritten).
+    pub(crate) fn clear(&mut self) {
+        self.last.clear();
+    }
 }
 
 /// What a push did.
@@ -90,7 +98,7 @@ impl Store {
         record: RecordId,
     ) -> Result<Option<RecordKind>, StoreError> {
         match self
-            .inner
+            .db()
             .oplog
             .get(key(RECORDS, &[space.as_bytes(), record.as_bytes()]))?
         {
@@ -104,7 +112,7 @@ impl Store {
     /// # Errors
     /// A storage error or damaged data.
     pub fn last_seq(&self, space: SpaceId) -> Result<u64, StoreError> {
-        match self.inner.oplog.get(key(SEQS, &[space.as_bytes()]))? {
+        match self.db().oplog.get(key(SEQS, &[space.as_bytes()]))? {
             Some(bytes) => seq_of(&bytes, 0),
             None => Ok(0),
         }
@@ -146,6 +154,11 @@ impl Store {
                 continue;
             }
             in_push.insert(op.id, index);
+            if self.is_purged_record(op.space, op.record)? {
+                // Purged on the server: acknowledged, never stored again.
+                outcome.duplicates += 1;
+                continue;
+            }
             if let Some(stored) = self.stored_op(op.id)? {
                 if stored != *op {
                     return Err(invalid(
@@ -240,7 +253,7 @@ impl Store {
         for (space, seq) in &next {
             batch.insert(key(SEQS, &[space.as_bytes()]), &seq.to_be_bytes()[..]);
         }
-        self.inner.oplog.apply_batch(batch)?;
+        self.db().oplog.apply_batch(batch)?;
         cache.last.extend(next);
         outcome.stored = u32::try_from(fresh.len()).unwrap_or(u32::MAX);
         self.wrote();
@@ -249,14 +262,14 @@ impl Store {
 
     /// The stored op with this id.
     fn stored_op(&self, id: OpId) -> Result<Option<Op>, StoreError> {
-        let Some(at) = self.inner.oplog.get(key(OP_IDS, &[id.0.as_bytes()]))? else {
+        let Some(at) = self.db().oplog.get(key(OP_IDS, &[id.0.as_bytes()]))? else {
             return Ok(None);
         };
         let space = super::id_at(&at, 0)
             .ok_or_else(|| codec::CodecError::Malformed("a damaged op index entry".into()))?;
         let seq = seq_of(&at, 16)?;
         match self
-            .inner
+            .db()
             .oplog
             .get(op_key(SpaceId::from_bytes(space), seq))?
         {
@@ -287,7 +300,7 @@ impl Store {
             return Ok(page);
         };
         let range = op_key(space, start)..=op_key(space, u64::MAX);
-        for entry in self.inner.oplog.range(range) {
+        for entry in self.db().oplog.range(range) {
             let (key, value) = entry?;
             let fits =
                 page.bytes + value.len() <= max_bytes || (first_may_exceed && page.ops.is_empty());

@@ -46,7 +46,7 @@ impl Store {
         };
         let bytes = codec::encode(&record)?;
         let index = key2(user.as_bytes(), token_hash);
-        let i = &self.inner;
+        let i = self.db();
         (&i.sessions, &i.user_sessions).transaction(|(sessions, user_sessions)| {
             sessions.insert(&token_hash[..], bytes.as_slice())?;
             user_sessions.insert(index.as_slice(), &[][..])?;
@@ -61,7 +61,7 @@ impl Store {
     /// # Errors
     /// A storage error or damaged data.
     pub fn session(&self, token_hash: &[u8; 32]) -> Result<Option<SessionRecord>, StoreError> {
-        match self.inner.sessions.get(token_hash)? {
+        match self.db().sessions.get(token_hash)? {
             Some(bytes) => Ok(Some(codec::decode(&bytes)?)),
             None => Ok(None),
         }
@@ -73,7 +73,7 @@ impl Store {
     /// A storage error or damaged data.
     pub fn sessions_of(&self, user: UserId) -> Result<Vec<([u8; 32], SessionRecord)>, StoreError> {
         let mut out = Vec::new();
-        for entry in self.inner.user_sessions.scan_prefix(user.as_bytes()) {
+        for entry in self.db().user_sessions.scan_prefix(user.as_bytes()) {
             let (key, _) = entry?;
             let Some(hash) = key.get(16..).and_then(|h| <[u8; 32]>::try_from(h).ok()) else {
                 continue;
@@ -93,7 +93,7 @@ impl Store {
     /// A storage error.
     pub fn revoke_session(&self, user: UserId, token_hash: &[u8; 32]) -> Result<(), StoreError> {
         let index = key2(user.as_bytes(), token_hash);
-        let i = &self.inner;
+        let i = self.db();
         (&i.sessions, &i.user_sessions).transaction(|(sessions, user_sessions)| {
             sessions.remove(&token_hash[..])?;
             user_sessions.remove(index.as_slice())?;

@@ -42,7 +42,7 @@ impl Store {
     /// # Errors
     /// A storage error or damaged data.
     pub fn space(&self, id: SpaceId) -> Result<Option<Space>, StoreError> {
-        match self.inner.spaces.get(id.as_bytes())? {
+        match self.db().spaces.get(id.as_bytes())? {
             Some(bytes) => Ok(Some(codec::decode(&bytes)?)),
             None => Ok(None),
         }
@@ -54,7 +54,7 @@ impl Store {
     /// A storage error or damaged data.
     pub fn role_of(&self, space: SpaceId, user: UserId) -> Result<Option<Role>, StoreError> {
         match self
-            .inner
+            .db()
             .members
             .get(key2(space.as_bytes(), user.as_bytes()))?
         {
@@ -70,7 +70,7 @@ impl Store {
     /// A storage error or damaged data.
     pub fn spaces_of(&self, user: UserId) -> Result<Vec<SpaceInfo>, StoreError> {
         let mut out = Vec::new();
-        for entry in self.inner.user_spaces.scan_prefix(user.as_bytes()) {
+        for entry in self.db().user_spaces.scan_prefix(user.as_bytes()) {
             let (key, value) = entry?;
             let id = id_at(&key, 16)
                 .ok_or_else(|| codec::CodecError::Malformed("a damaged membership key".into()))?;
@@ -188,6 +188,7 @@ impl Store {
         }
         if current != role {
             self.write_member(id, target, role)?;
+            self.audit_member_change(actor, id, &email, current, role);
         }
         self.member_list(id)
     }
@@ -206,9 +207,9 @@ impl Store {
         Ok((space, role))
     }
 
-    fn member_list(&self, id: SpaceId) -> Result<MemberList, StoreError> {
+    pub(super) fn member_list(&self, id: SpaceId) -> Result<MemberList, StoreError> {
         let mut members = Vec::new();
-        for entry in self.inner.members.scan_prefix(id.as_bytes()) {
+        for entry in self.db().members.scan_prefix(id.as_bytes()) {
             let (key, value) = entry?;
             let user = id_at(&key, 16)
                 .ok_or_else(|| codec::CodecError::Malformed("a damaged member key".into()))?;
@@ -224,7 +225,7 @@ impl Store {
     }
 
     fn write_space(&self, space: &Space) -> Result<(), StoreError> {
-        self.inner
+        self.db()
             .spaces
             .insert(space.id.as_bytes(), codec::encode(space)?)?;
         self.wrote();
@@ -241,7 +242,7 @@ impl Store {
         let by_space = key2(space.as_bytes(), user.as_bytes());
         let by_user = key2(user.as_bytes(), space.as_bytes());
         let value = role.map(|r| codec::encode(&r)).transpose()?;
-        let i = &self.inner;
+        let i = self.db();
         (&i.members, &i.user_spaces).transaction(|(members, user_spaces)| {
             match &value {
                 Some(v) => {

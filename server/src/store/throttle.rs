@@ -20,7 +20,7 @@ impl Store {
     /// # Errors
     /// A storage error or damaged data.
     pub fn throttle_state(&self, key: &str) -> Result<ThrottleState, StoreError> {
-        match self.inner.throttle.get(key.as_bytes())? {
+        match self.db().throttle.get(key.as_bytes())? {
             Some(bytes) => Ok(codec::decode(&bytes)?),
             None => Ok(ThrottleState::default()),
         }
@@ -32,9 +32,9 @@ impl Store {
     /// A storage error.
     pub fn set_throttle_state(&self, key: &str, state: ThrottleState) -> Result<(), StoreError> {
         if state == ThrottleState::default() {
-            self.inner.throttle.remove(key.as_bytes())?;
+            self.db().throttle.remove(key.as_bytes())?;
         } else {
-            self.inner
+            self.db()
                 .throttle
                 .insert(key.as_bytes(), codec::encode(&state)?)?;
         }
@@ -62,7 +62,7 @@ impl Store {
             state.last_failure_ms = state.last_failure_ms.max(now_ms);
             codec::encode(&state).ok()
         };
-        let new = self.inner.throttle.update_and_fetch(key.as_bytes(), bump)?;
+        let new = self.db().throttle.update_and_fetch(key.as_bytes(), bump)?;
         Ok(new.and_then(|b| codec::decode(&b).ok()).unwrap_or_default())
     }
 
@@ -73,13 +73,13 @@ impl Store {
     /// A storage error or damaged data.
     pub fn sweep_throttle(&self, before_ms: u64) -> Result<usize, StoreError> {
         let mut removed = 0;
-        for entry in &self.inner.throttle {
+        for entry in &self.db().throttle {
             let (key, value) = entry?;
             // A damaged entry is forgotten too: it only ever delays logins.
             let old = codec::decode::<ThrottleState>(&value)
                 .map_or(true, |s| s.last_failure_ms < before_ms);
             if old {
-                self.inner.throttle.remove(key)?;
+                self.db().throttle.remove(key)?;
                 removed += 1;
             }
         }

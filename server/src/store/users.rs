@@ -172,13 +172,13 @@ impl Store {
         };
         {
             let _accounts = self.accounts_lock();
-            if self.inner.emails.contains_key(email.as_bytes())? {
+            if self.db().emails.contains_key(email.as_bytes())? {
                 return Err(StoreError::DuplicateEmail(email));
             }
             let user_bytes = codec::encode(&record)?;
             let space_bytes = codec::encode(&space)?;
             let role = codec::encode(&Role::Owner)?;
-            let i = &self.inner;
+            let i = self.db();
             (&i.users, &i.emails, &i.spaces, &i.members, &i.user_spaces).transaction(
                 |(users, emails, spaces, members, user_spaces)| {
                     users.insert(&profile.id.as_bytes()[..], user_bytes.as_slice())?;
@@ -207,7 +207,7 @@ impl Store {
     /// A storage error or damaged data.
     pub fn list_users(&self) -> Result<Vec<UserAccount>, StoreError> {
         let mut out = Vec::new();
-        for entry in &self.inner.users {
+        for entry in &self.db().users {
             let (_, value) = entry?;
             let record: UserRecord = codec::decode(&value)?;
             out.push(record.account());
@@ -280,7 +280,7 @@ impl Store {
     /// # Errors
     /// A storage error or damaged data.
     pub fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-        match self.inner.users.get(id.as_bytes())? {
+        match self.db().users.get(id.as_bytes())? {
             Some(bytes) => Ok(Some(codec::decode(&bytes)?)),
             None => Ok(None),
         }
@@ -292,7 +292,7 @@ impl Store {
     /// A storage error or damaged data.
     pub fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
         let email = normalize_email(email);
-        match self.inner.emails.get(email.as_bytes())? {
+        match self.db().emails.get(email.as_bytes())? {
             Some(id) => match super::id_at(&id, 0) {
                 Some(id) => self.user(UserId::from_bytes(id)),
                 None => {
@@ -309,7 +309,7 @@ impl Store {
     }
 
     fn put_user(&self, record: &UserRecord) -> Result<(), StoreError> {
-        self.inner
+        self.db()
             .users
             .insert(record.profile.id.as_bytes(), codec::encode(record)?)?;
         self.wrote();

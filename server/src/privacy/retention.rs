@@ -1,0 +1,71 @@
+//! Retention: how long login records, audit entries and trashed records are kept
+//! (`[retention]` in the config), and the task that applies it once a day.
+
+use std::time::Duration;
+
+use crate::auth::Clock;
+use crate::settings::RetentionSettings;
+use crate::store::{AuditEvent, AuditKind, RetentionCutoffs, Store, StoreError, SweepOutcome};
+
+const DAY_MS: u64 = 24 * 3600 * 1000;
+/// The sweeper's first run comes this long after the start (not in the rush of
+/// clients reconnecting), then once a day.
+const FIRST_SWEEP_AFTER: Duration = Duration::from_secs(10 * 60);
+const SWEEP_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// The instants before which each category goes, at `now_ms` (0 days: kept).
+#[must_use]
+pub fn cutoffs(settings: &RetentionSettings, now_ms: u64) -> RetentionCutoffs {
+    let before = |days: u32| {
+        (days > 0).then(|| now_ms.saturating_sub(u64::from(days).saturating_mul(DAY_MS)))
+    };
+    RetentionCutoffs {
+        logins_before_ms: before(settings.login_records_days),
+        audit_before_ms: before(settings.audit_days),
+        trash_before_ms: before(settings.trash_days),
+    }
+}
+
+/// One sweep at `now_ms`; logged in the audit log when it removed anything.
+/// Blocking (it may rewrite the store).
+///
+/// # Errors
+/// A storage error; nothing is removed then.
+pub fn sweep(
+    store: &Store,
+    settings: &RetentionSettings,
+    now_ms: u64,
+) -> Result<SweepOutcome, StoreError> {
+    let outcome = store.sweep_retention(cutoffs(settings, now_ms))?;
+    if outcome.rewritten {
+        store.audit_at(
+            AuditEvent::new(AuditKind::RetentionSweep).detail(format!(
+                "removed {} login records, {} audit entries, {} records from the trash",
+                outcome.login_records, outcome.audit_entries, outcome.trash_records
+            )),
+            now_ms,
+        );
+    }
+    Ok(outcome)
+}
+
+/// Sweeps once a day (the first time a few minutes after the start) until aborted.
+pub fn spawn_sweeper(
+    store: Store,
+    settings: RetentionSettings,
+    clock: Clock,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut next = tokio::time::Instant::now() + FIRST_SWEEP_AFTER;
+        loop {
+            tokio::time::sleep_until(next).await;
+            next += SWEEP_EVERY;
+            let (store, settings, now) = (store.clone(), settings.clone(), clock.now_ms());
+            match tokio::task::spawn_blocking(move || sweep(&store, &settings, now)).await {
+                Ok(Ok(outcome)) => tracing::info!(?outcome, "retention sweep"),
+                Ok(Err(e)) => tracing::error!("retention sweep failed: {e}; retrying tomorrow"),
+                Err(e) => tracing::error!("retention sweep task failed: {e}"),
+            }
+        }
+    })
+}

@@ -8,9 +8,11 @@
 //! - [`replica`]: the local sled store: ops, materialized records, outbox, cursors.
 //! - [`sync`]: the HTTPS client, the session file and the sync engine.
 //! - [`paths`]: where data and config live (`CAIRN_HOME`, else XDG).
+//! - [`change_log`]: a record's history as who, when, field, old → new.
 //! - [`present`]: list columns, cell text, overdue rules and JSON of records.
 #![forbid(unsafe_code)]
 
+pub mod change_log;
 pub mod cli;
 pub mod export;
 pub mod import;

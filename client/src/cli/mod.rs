@@ -4,10 +4,12 @@
 //! Each command returns the text it prints; [`run`] writes it to stdout, and errors go
 //! to stderr with exit code 1 (clap exits with 2 on usage errors before that).
 
+mod account;
 mod add;
 mod done;
 mod export;
 mod fields;
+mod history;
 mod import;
 mod list;
 mod login;
@@ -42,6 +44,7 @@ Examples:
   cairn show 3f9a1c2e
   cairn set 3f9a1c2e status=at-risk progress=40
   cairn done 3f9a1c2e
+  cairn history 3f9a1c2e
   cairn export --format markdown --out ~/cairn-export
   cairn login https://cairn.example.com --email ana@example.com
   cairn sync
@@ -67,6 +70,7 @@ pub enum Command {
     Passwd(passwd::Args),
     Sync(sync::Args),
     Spaces(spaces::Args),
+    Account(account::Args),
 }
 
 /// The subcommands that work on the local replica only.
@@ -81,6 +85,7 @@ pub enum LocalCommand {
     Restore(restore::Args),
     Export(export::Args),
     Import(import::Args),
+    History(history::Args),
 }
 
 /// Runs what the command line asked for: the TUI without a command, else the command
@@ -103,6 +108,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Passwd(args) => passwd::run(&paths, &args),
         Command::Sync(args) => sync::run(&paths, &args),
         Command::Spaces(args) => spaces::run(&paths, &args),
+        Command::Account(args) => account::run(&paths, &args),
     }?;
     print(&output)
 }
@@ -124,6 +130,7 @@ fn local(paths: &Paths, command: LocalCommand) -> anyhow::Result<String> {
         LocalCommand::Restore(args) => restore::run(&ctx, &args),
         LocalCommand::Export(args) => export::run(&ctx, &args),
         LocalCommand::Import(args) => import::run(&ctx, &args),
+        LocalCommand::History(args) => history::run(&ctx, &args),
     }
 }
 

@@ -234,12 +234,15 @@ pub fn history_created(kind: cairn_common::model::RecordKind) -> String {
     format!("created the {}", kind.key())
 }
 
+/// `Title: Draft → Final`; several old values (a conflict resolved) are joined
+/// with ` | `, none (the field was unset) shows as `—`, an empty new one as cleared.
 #[must_use]
-pub fn history_set(label: &str, value: &str, resolved: bool) -> String {
-    let value = if value.is_empty() { "(cleared)" } else { value };
-    if resolved {
-        format!("{label}: {value} (resolved a conflict)")
+pub fn history_set(label: &str, old: &[String], new: &str) -> String {
+    let new = if new.is_empty() { "(cleared)" } else { new };
+    let old = if old.is_empty() {
+        EMPTY_VALUE.to_owned()
     } else {
-        format!("{label}: {value}")
-    }
+        old.join(" | ")
+    };
+    format!("{label}: {old} → {new}")
 }

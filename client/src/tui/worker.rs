@@ -7,11 +7,12 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
 use cairn_common::model::spec_of;
-use cairn_common::op::{Change, Op};
+use cairn_common::op::Op;
 use cairn_common::{RecordId, RecordState};
 
 use super::action::{Action, HistoryLine, SaveReport, Write, WriteKind};
 use super::text;
+use crate::change_log::{self, What};
 use crate::present;
 use crate::replica::{Replica, ReplicaError};
 
@@ -75,39 +76,33 @@ pub fn load_history(replica: &Replica, id: RecordId) -> Action {
         .record(&id)
         .and_then(|state| Ok((state, replica.history(&id)?)))
         .map(|(state, ops)| {
-            ops.iter()
-                .map(|op| history_line(state.as_ref(), op))
+            change_log::entries(&ops)
+                .iter()
+                .map(|entry| history_line(state.as_ref(), entry))
                 .collect()
         })
         .map_err(|e| e.to_string());
     Action::HistoryLoaded { id, result }
 }
 
-fn history_line(state: Option<&RecordState>, op: &Op) -> HistoryLine {
+fn history_line(state: Option<&RecordState>, entry: &change_log::Entry) -> HistoryLine {
     let kind = state.and_then(|s| s.kind);
-    let what = match &op.change {
-        Change::Create { kind } => text::history_created(*kind),
-        Change::Set {
-            field,
-            value,
-            replaces,
-        } => {
+    let what = match &entry.what {
+        What::Created(kind) => text::history_created(*kind),
+        What::Set { field, old, new } => {
             let label = kind
                 .and_then(|k| spec_of(k, field).ok())
                 .map_or(field.as_str(), |s| s.label);
-            text::history_set(
-                label,
-                &present::short_text(field, value),
-                replaces.len() > 1,
-            )
+            let old: Vec<String> = old.iter().map(|v| present::short_text(field, v)).collect();
+            text::history_set(label, &old, &present::short_text(field, new))
         }
-        Change::Delete => text::HISTORY_DELETED.to_owned(),
-        Change::Restore => text::HISTORY_RESTORED.to_owned(),
+        What::Deleted => text::HISTORY_DELETED.to_owned(),
+        What::Restored => text::HISTORY_RESTORED.to_owned(),
     };
-    let when = present::timestamp(op.at);
+    let when = present::timestamp(entry.at);
     HistoryLine {
         when: when.get(..16).unwrap_or(&when).replace('T', " "),
-        who: op.author.short(),
+        who: entry.author.short(),
         what,
     }
 }

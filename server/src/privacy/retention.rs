@@ -69,3 +69,58 @@ pub fn spawn_sweeper(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::LoginRecord;
+
+    /// With a manual clock: records within the limit stay; after the clock moves past
+    /// it they are swept, and the sweep is in the audit log; 0 days keeps forever.
+    #[test]
+    fn sweep_follows_the_clock() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("db")).expect("open");
+        let ann = store
+            .create_user(crate::store::NewUser {
+                email: "ann@example.com".into(),
+                first_name: "Ann".into(),
+                last_name: "Lee".into(),
+                password: "long enough password".into(),
+                must_change_password: false,
+                server_admin: false,
+            })
+            .expect("user");
+        let clock = Clock::manual(1_700_000_000_000);
+        let login = LoginRecord {
+            at_ms: clock.now_ms(),
+            success: true,
+            address: None,
+            device: "laptop".into(),
+        };
+        store.record_login(ann.id, &login).expect("login");
+        let settings = RetentionSettings {
+            login_records_days: 30,
+            audit_days: 0,
+            trash_days: 0,
+        };
+        clock.advance(Duration::from_secs(29 * 24 * 3600));
+        let outcome = sweep(&store, &settings, clock.now_ms()).expect("sweep");
+        assert!(!outcome.rewritten);
+        assert_eq!(store.logins_of(ann.id, 10).expect("logins").len(), 1);
+        clock.advance(Duration::from_secs(2 * 24 * 3600));
+        let outcome = sweep(&store, &settings, clock.now_ms()).expect("sweep");
+        assert_eq!((outcome.login_records, outcome.rewritten), (1, true));
+        assert!(store.logins_of(ann.id, 10).expect("logins").is_empty());
+        let audit = store.audit_entries().expect("audit");
+        assert_eq!(
+            audit.last().map(|e| e.kind.as_str()),
+            Some("retention-sweep")
+        );
+        let forever = RetentionSettings {
+            login_records_days: 0,
+            ..settings
+        };
+        assert_eq!(cutoffs(&forever, clock.now_ms()).logins_before_ms, None);
+    }
+}

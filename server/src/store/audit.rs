@@ -440,3 +440,90 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::temp_store;
+    use super::*;
+
+    fn three(store: &Store) {
+        store.audit_at(
+            AuditEvent::new(AuditKind::AccountCreated).subject("ann@example.com"),
+            1_000,
+        );
+        store.audit_at(
+            AuditEvent::new(AuditKind::RoleChanged)
+                .actor("bob@example.com")
+                .subject("ann@example.com")
+                .detail("editor -> owner"),
+            2_000,
+        );
+        store.audit_at(AuditEvent::new(AuditKind::Backup).detail("nightly"), 3_000);
+    }
+
+    fn broken_at(store: &Store) -> u64 {
+        match store.audit_verify().expect("verify runs") {
+            AuditVerification::Broken { seq, .. } => seq,
+            intact => panic!("tampering not detected: {intact:?}"),
+        }
+    }
+
+    /// Entries list with names resolved; an intact chain verifies with its head.
+    #[test]
+    fn list_and_verify_intact() {
+        let (_dir, store) = temp_store();
+        three(&store);
+        let entries = store.audit_entries().expect("list");
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[1].kind, "role-changed");
+        assert_eq!(entries[1].actor, "bob@example.com");
+        assert_eq!(entries[1].subject.as_deref(), Some("ann@example.com"));
+        assert_eq!(entries[2].actor, "cairn-server");
+        assert!(matches!(
+            store.audit_verify().expect("verify"),
+            AuditVerification::Intact {
+                entries: 3,
+                last_seq: 3,
+                ..
+            }
+        ));
+    }
+
+    /// An edited entry is named: its successor no longer links to it.
+    #[test]
+    fn edited_entry_is_detected() {
+        let (_dir, store) = temp_store();
+        three(&store);
+        let key = entry_key(2);
+        let mut stored: Stored =
+            codec::decode(&store.db().audit.get(key).expect("get").expect("entry 2"))
+                .expect("decode");
+        stored.detail = "viewer -> owner".into();
+        store
+            .db()
+            .audit
+            .insert(key, codec::encode(&stored).expect("encode"))
+            .expect("tamper");
+        assert_eq!(broken_at(&store), 2);
+    }
+
+    /// A removed entry in the middle and a removed last entry are both detected.
+    #[test]
+    fn removed_entries_are_detected() {
+        let (_dir, store) = temp_store();
+        three(&store);
+        let middle = store.db().audit.remove(entry_key(2)).expect("remove");
+        assert_eq!(broken_at(&store), 2);
+        store
+            .db()
+            .audit
+            .insert(entry_key(2), middle.expect("was there"))
+            .expect("put back");
+        assert!(matches!(
+            store.audit_verify().expect("verify"),
+            AuditVerification::Intact { .. }
+        ));
+        store.db().audit.remove(entry_key(3)).expect("remove last");
+        assert_eq!(broken_at(&store), 3);
+    }
+}

@@ -281,6 +281,9 @@ fn id_at(key: &[u8], at: usize) -> Option<[u8; 16]> {
 }
 
 #[cfg(test)]
+mod purge_tests;
+
+#[cfg(test)]
 pub(crate) mod test_support {
     use super::{NewUser, Store};
     use cairn_common::model::UserProfile;

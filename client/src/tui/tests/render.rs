@@ -144,8 +144,8 @@ fn history_popup() {
         id,
         result: Ok(vec![
             line("2026-11-01 09:00", "created the goal"),
-            line("2026-11-01 09:00", "Title: Ship the v2 API"),
-            line("2026-11-20 17:30", "Status: at risk"),
+            line("2026-11-01 09:00", "Title: — → Ship the v2 API"),
+            line("2026-11-20 17:30", "Status: on track → at risk"),
         ]),
     });
     snapshot!("history", screen(&mut f));

@@ -199,3 +199,46 @@ fn unreachable_and_uninitialized_dirs_explain() {
     let err = send(&data, AdminRequest::ListUsers).expect_err("locked, no socket");
     assert!(format!("{err:#}").contains("does not answer"), "{err:#}");
 }
+
+/// Account commands land in the audit log, which lists and verifies through the
+/// same commands.
+#[test]
+fn account_commands_are_audited() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("data");
+    crate::init::init(&dir, &[]).expect("init");
+    let data = DataDir::new(&dir);
+    for request in [
+        add("dora@example.com", Some("dora-password-1")),
+        disable("dora@example.com", true),
+        disable("dora@example.com", false),
+        AdminRequest::ResetPassword {
+            email: "dora@example.com".into(),
+            password: None,
+        },
+    ] {
+        send(&data, request).expect("command");
+    }
+    let AdminResponse::AuditEntries(entries) = send(&data, AdminRequest::AuditList).expect("list")
+    else {
+        panic!("not a list");
+    };
+    let kinds: Vec<(&str, Option<&str>)> = entries
+        .iter()
+        .map(|e| (e.kind.as_str(), e.subject.as_deref()))
+        .collect();
+    let dora = Some("dora@example.com");
+    assert_eq!(
+        kinds,
+        [
+            ("account-created", dora),
+            ("account-disabled", dora),
+            ("account-enabled", dora),
+            ("password-reset", dora),
+        ]
+    );
+    assert!(matches!(
+        send(&data, AdminRequest::AuditVerify).expect("verify"),
+        AdminResponse::AuditVerified(crate::store::AuditVerification::Intact { entries: 4, .. })
+    ));
+}

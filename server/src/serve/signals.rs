@@ -68,3 +68,30 @@ pub fn reload_certificate(tls: &TlsHandle, store: &Store) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A certificate reload, good or bad, is an audit log entry.
+    #[test]
+    fn reload_is_audited() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        crate::init::init(&data, &[]).expect("init");
+        crate::tls::install_default_provider();
+        let (cert, key) = (data.join("tls/cert.pem"), data.join("tls/key.pem"));
+        let tls = TlsHandle::load(&cert, &key).expect("tls");
+        let store = Store::open(&data.join("db")).expect("store");
+        reload_certificate(&tls, &store);
+        std::fs::write(&cert, "not a certificate").expect("break cert");
+        reload_certificate(&tls, &store);
+        let entries = store.audit_entries().expect("audit");
+        let reloads: Vec<_> = entries
+            .iter()
+            .filter(|e| e.kind == "certificate-reload")
+            .map(|e| e.detail.starts_with("failed"))
+            .collect();
+        assert_eq!(reloads, [false, true]);
+    }
+}

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 
 use crate::admin::{AdminRequest, AdminResponse, ExportScope};
 use crate::datadir::DataDir;
-use crate::store::{NewUser, Store};
+use crate::store::Store;
 use crate::testing::TestServer;
 
 /// What the fixture wrote, to look for in the files.
@@ -25,17 +25,7 @@ struct Fixture {
 const NOTES_TEXT: &str = "Ana wants to lead the NOTES-MARKER project.";
 
 fn new_user(store: &Store, name: &str) -> UserId {
-    store
-        .create_user(NewUser {
-            email: format!("{name}@example.com"),
-            first_name: name.into(),
-            last_name: "Test".into(),
-            password: format!("password-of-{name}"),
-            must_change_password: false,
-            server_admin: false,
-        })
-        .expect("create user")
-        .id
+    crate::store::test_support::user(store, name).id
 }
 
 /// Ann and Bob share "Team" with a record of every kind and a conflict; Eve has a

@@ -43,6 +43,8 @@ enum Command {
     /// Manage accounts (works whether or not the server is running).
     #[command(subcommand)]
     User(UserCommand),
+    Export(cairn_server::admin::export_cli::ExportArgs),
+    Import(cairn_server::admin::export_cli::ImportArgs),
     /// Delete a user, a space or everything completely (store and backups).
     Purge(cairn_server::privacy::cli::PurgeArgs),
     /// The audit log of administrative events: list, or verify its hash chain.
@@ -96,6 +98,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => {
             command.run(&mut std::io::stdin().lock(), &mut std::io::stdout().lock())
         }
+        Command::Export(args) => args.run(&mut std::io::stdout().lock()),
+        Command::Import(args) => args.run(&mut std::io::stdout().lock()),
         Command::Purge(args) => args.run(
             &mut std::io::stdin().lock(),
             std::io::stdin().is_terminal(),

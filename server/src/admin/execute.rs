@@ -3,7 +3,7 @@
 
 use rand::Rng;
 
-use super::protocol::{AdminRequest, AdminResponse, UserRow};
+use super::protocol::{AdminRequest, AdminResponse, ExportScope, UserRow};
 use crate::settings::Secret;
 use crate::store::{AuditEvent, AuditKind, NewUser, Store, UserAccount};
 
@@ -103,6 +103,33 @@ fn run(store: &Store, request: AdminRequest) -> Result<AdminResponse, crate::sto
                 email,
                 generated_password: generated.then_some(password),
             }
+        }
+        AdminRequest::Export { out, scope } => {
+            let event = match &scope {
+                ExportScope::Server => AuditEvent::new(AuditKind::Export).detail("whole server"),
+                ExportScope::User(email) => AuditEvent::new(AuditKind::Export).subject(email),
+                ExportScope::Space(id) => AuditEvent::new(AuditKind::Export).space(*id),
+            };
+            let response = crate::export::admin::export(store, &out, scope);
+            if !matches!(response, AdminResponse::Failed { .. }) {
+                store.audit(event);
+            }
+            response
+        }
+        AdminRequest::Import { dir } => {
+            let response = crate::export::admin::import(store, &dir);
+            if let AdminResponse::Imported {
+                accounts,
+                spaces,
+                ops,
+            } = &response
+            {
+                store.audit(AuditEvent::new(AuditKind::Import).detail(format!(
+                    "{} accounts, {spaces} spaces, {ops} ops",
+                    accounts.len()
+                )));
+            }
+            response
         }
         AdminRequest::Purge { target } => crate::privacy::purge(store, &target)?,
         AdminRequest::AuditList => AdminResponse::AuditEntries(store.audit_entries()?),

@@ -8,6 +8,7 @@
 //! or warp's remote address instead. Headers are never trusted for it.
 
 mod error;
+mod export;
 mod extract;
 mod healthz;
 mod login;
@@ -154,6 +155,8 @@ fn build(
         .or(members::list_route(state.clone()))
         .unify()
         .or(members::set_route(state.clone()))
+        .unify()
+        .or(export::route(state.clone()))
         .unify()
         .or(logins::route(state))
         .unify()

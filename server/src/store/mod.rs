@@ -27,6 +27,7 @@
 pub mod audit;
 mod durability;
 mod error;
+mod export;
 mod logins;
 mod oplog;
 mod purge;
@@ -41,6 +42,7 @@ use std::sync::{Arc, Mutex};
 
 pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditVerification};
 pub use error::StoreError;
+pub use export::{IMPORTED_PASSWORD_HASH, ImportTarget};
 pub use logins::{LoginRecord, truncate_address};
 pub use oplog::{PullPage, PushOutcome};
 pub use purge::{PurgeOutcome, PurgeTarget, RetentionCutoffs, SweepOutcome};

@@ -13,6 +13,7 @@
 //!   must-change-password gate, roles.
 //! - [`store`]: the only code that talks to sled: users, sessions, spaces, members,
 //!   per-space op logs, durable group commits.
+//! - [`backup`]: scheduled, verified backups with retention; restore.
 //! - [`admin`]: the admin commands (`cairn-server user ...`), run on a stopped data
 //!   dir directly or on a running server through its control socket.
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod datadir;
 pub mod init;
 pub mod serve;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use cairn_server::admin::backup_cli::BackupCommand;
 use cairn_server::admin::cli::UserCommand;
 use cairn_server::settings::Settings;
 
@@ -43,6 +44,9 @@ enum Command {
     /// Manage accounts (works whether or not the server is running).
     #[command(subcommand)]
     User(UserCommand),
+    /// Back up, list, verify and restore backups (restore needs the server stopped).
+    #[command(subcommand)]
+    Backup(BackupCommand),
 }
 
 fn main() -> ExitCode {
@@ -91,5 +95,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => {
             command.run(&mut std::io::stdin().lock(), &mut std::io::stdout().lock())
         }
+        Command::Backup(command) => command.run(&mut std::io::stdout().lock()),
     }
 }

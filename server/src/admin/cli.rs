@@ -185,6 +185,7 @@ pub fn print_response(
             }
         }
         AdminResponse::Failed { message } => bail!(message),
+        AdminResponse::Backup(response) => super::backup_cli::print(response, out)?,
     }
     Ok(())
 }

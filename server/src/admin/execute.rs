@@ -96,5 +96,13 @@ fn run(store: &Store, request: AdminRequest) -> Result<AdminResponse, crate::sto
                 generated_password: generated.then_some(password),
             }
         }
+        AdminRequest::Backup(request) => {
+            match crate::backup::admin::execute(store, request, crate::store::now_ms()) {
+                Ok(response) => AdminResponse::Backup(response),
+                Err(e) => AdminResponse::Failed {
+                    message: e.to_string(),
+                },
+            }
+        }
     })
 }

@@ -38,6 +38,8 @@ pub enum AdminRequest {
         email: String,
         password: Option<Secret>,
     },
+    /// `cairn-server backup now|list|verify`.
+    Backup(crate::backup::admin::BackupRequest),
 }
 
 /// The outcome of an admin command. Refusals (no such user, weak password) are
@@ -62,6 +64,7 @@ pub enum AdminResponse {
     Failed {
         message: String,
     },
+    Backup(crate::backup::admin::BackupResponse),
 }
 
 /// An account as the admin commands show it.

@@ -16,6 +16,7 @@
 //! return; writes made for a client request are made durable by
 //! [`Store::commit_durable`], a group commit that covers every write before it.
 
+mod backup;
 mod durability;
 mod error;
 mod oplog;
@@ -27,6 +28,7 @@ pub(crate) mod users;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+pub use backup::{BACKED_UP_TREES, BackupFailure, BackupHealth, Cut, TreeEntries};
 pub use error::StoreError;
 pub use oplog::{PullPage, PushOutcome};
 pub use sessions::SessionRecord;
@@ -66,6 +68,7 @@ struct Inner {
     /// the duplicate check, the seq allocation and the write are one step.
     appends: Mutex<oplog::SeqCache>,
     durability: durability::Durability,
+    backup: backup::BackupState,
 }
 
 impl std::fmt::Debug for Store {
@@ -150,6 +153,7 @@ impl Store {
                 accounts: Mutex::new(()),
                 appends: Mutex::new(oplog::SeqCache::default()),
                 durability: durability::Durability::default(),
+                backup: backup::BackupState::default(),
             }),
         };
         store.flush()?;

@@ -290,8 +290,9 @@ impl Client {
     /// Pushes `ops`; returns how long until the ack.
     async fn push(&mut self, token: &str, ops: Vec<Op>) -> anyhow::Result<Duration> {
         let started = Instant::now();
-        let _: cairn_common::api::PushResponse =
-            self.call("/v1/push", Some(token), &PushRequest { ops }).await?;
+        let _: cairn_common::api::PushResponse = self
+            .call("/v1/push", Some(token), &PushRequest { ops })
+            .await?;
         Ok(started.elapsed())
     }
 }

@@ -14,6 +14,8 @@
 //! - [`store`]: the only code that talks to sled: users, sessions, spaces, members,
 //!   per-space op logs, durable group commits.
 //! - [`backup`]: scheduled, verified backups with retention; restore.
+//! - [`export`]: `cairn-server export`/`import` and `POST /v1/export`: JSON (with a
+//!   published schema), CSV and Markdown files a person can read without Cairn.
 //! - [`admin`]: the admin commands (`cairn-server user ...`), run on a stopped data
 //!   dir directly or on a running server through its control socket.
 #![forbid(unsafe_code)]
@@ -23,6 +25,7 @@ pub mod api;
 pub mod auth;
 pub mod backup;
 pub mod datadir;
+pub mod export;
 pub mod init;
 pub mod serve;
 pub mod settings;

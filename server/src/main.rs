@@ -44,6 +44,8 @@ enum Command {
     /// Manage accounts (works whether or not the server is running).
     #[command(subcommand)]
     User(UserCommand),
+    Export(cairn_server::admin::export_cli::ExportArgs),
+    Import(cairn_server::admin::export_cli::ImportArgs),
     /// Back up, list, verify and restore backups (restore needs the server stopped).
     #[command(subcommand)]
     Backup(BackupCommand),
@@ -95,6 +97,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => {
             command.run(&mut std::io::stdin().lock(), &mut std::io::stdout().lock())
         }
+        Command::Export(args) => args.run(&mut std::io::stdout().lock()),
+        Command::Import(args) => args.run(&mut std::io::stdout().lock()),
         Command::Backup(command) => command.run(&mut std::io::stdout().lock()),
     }
 }

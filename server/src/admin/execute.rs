@@ -96,6 +96,8 @@ fn run(store: &Store, request: AdminRequest) -> Result<AdminResponse, crate::sto
                 generated_password: generated.then_some(password),
             }
         }
+        AdminRequest::Export { out, scope } => crate::export::admin::export(store, &out, scope),
+        AdminRequest::Import { dir } => crate::export::admin::import(store, &dir),
         AdminRequest::Backup(request) => {
             match crate::backup::admin::execute(store, request, crate::store::now_ms()) {
                 Ok(response) => AdminResponse::Backup(response),

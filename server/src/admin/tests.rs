@@ -82,6 +82,8 @@ fn normalize(responses: &mut [AdminResponse]) -> Option<String> {
             }
             AdminResponse::DisabledSet { .. }
             | AdminResponse::Failed { .. }
+            | AdminResponse::Exported { .. }
+            | AdminResponse::Imported { .. }
             | AdminResponse::Backup(_) => {}
         }
     }

@@ -8,6 +8,7 @@
 //! or warp's remote address instead. Headers are never trusted for it.
 
 mod error;
+mod export;
 mod extract;
 mod healthz;
 mod login;
@@ -152,7 +153,9 @@ fn build(
         .unify()
         .or(members::list_route(state.clone()))
         .unify()
-        .or(members::set_route(state))
+        .or(members::set_route(state.clone()))
+        .unify()
+        .or(export::route(state))
         .unify()
         .recover(recover::handle)
 }

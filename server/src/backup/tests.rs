@@ -622,3 +622,89 @@ fn scheduler_runs_when_due_and_retries() {
     assert!(store.backup_health().failing.is_none());
     assert_eq!(super::list_dir(&dir).expect("list").len(), 2);
 }
+
+/// Every file under `dir` by relative path.
+fn read_tree(dir: &Path) -> BTreeMap<std::path::PathBuf, String> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let text = std::fs::read_to_string(&path).expect("utf-8 file");
+                // The export's own time is the one thing allowed to differ.
+                let text: Vec<&str> = text
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("\"exported_at\""))
+                    .collect();
+                out.insert(
+                    path.strip_prefix(dir).expect("inside").to_owned(),
+                    text.join("\n"),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Backup → restore into a fresh data dir → `cairn-server export` gives the same
+/// files as the export of the original (but the export time).
+#[test]
+fn backup_restore_export_equality() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = DataDir::new(tmp.path().join("data"));
+    crate::init::init(data.root(), &[]).expect("init");
+    let store = Store::open(&data.db()).expect("store");
+    let ann = add_user(&store, "ann");
+    add_user(&store, "bob");
+    let team = store.create_space(ann, "Team").expect("space").space.id;
+    store
+        .set_member(ann, team, "bob@example.com", Some(Role::Editor))
+        .expect("member");
+    let home = store.user(ann).expect("user").expect("ann").personal_space;
+    for i in 0..10 {
+        store
+            .append_ops(
+                &[
+                    goal(home, ann, &format!("home {i}")),
+                    goal(team, ann, &format!("team {i}")),
+                ]
+                .concat(),
+            )
+            .expect("append");
+    }
+    store.flush().expect("flush");
+    drop(store);
+    let export = |data: &DataDir, out: &Path| {
+        let answer = crate::admin::client::send(
+            data,
+            AdminRequest::Export {
+                out: out.to_owned(),
+                scope: crate::admin::protocol::ExportScope::Server,
+            },
+        )
+        .expect("export");
+        assert!(
+            matches!(answer, AdminResponse::Exported { .. }),
+            "{answer:?}"
+        );
+    };
+    let first = tmp.path().join("first");
+    export(&data, &first);
+    let id = match crate::admin::client::send(&data, AdminRequest::Backup(BackupRequest::Now))
+        .expect("now")
+    {
+        AdminResponse::Backup(r) => created_id(&r),
+        other => panic!("{other:?}"),
+    };
+    let fresh = DataDir::new(tmp.path().join("fresh"));
+    crate::init::init(fresh.root(), &[]).expect("init fresh");
+    super::restore::restore(&fresh, &data.backups(), &id).expect("restore");
+    let second = tmp.path().join("second");
+    export(&fresh, &second);
+    let (a, b) = (read_tree(&first), read_tree(&second));
+    assert!(a.len() > 5, "{} files", a.len());
+    assert_eq!(a, b);
+}

@@ -13,6 +13,7 @@
 //!   must-change-password gate, roles.
 //! - [`store`]: the only code that talks to sled: users, sessions, spaces, members,
 //!   per-space op logs, durable group commits.
+//! - [`backup`]: scheduled, verified backups with retention; restore.
 //! - [`export`]: `cairn-server export`/`import` and `POST /v1/export`: JSON (with a
 //!   published schema), CSV and Markdown files a person can read without Cairn.
 //! - [`privacy`]: `purge` (store rewritten, backups cleared), retention sweeps, the
@@ -24,6 +25,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod datadir;
 pub mod export;
 pub mod init;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use cairn_server::admin::backup_cli::BackupCommand;
 use cairn_server::admin::cli::UserCommand;
 use cairn_server::settings::Settings;
 
@@ -45,6 +46,9 @@ enum Command {
     User(UserCommand),
     Export(cairn_server::admin::export_cli::ExportArgs),
     Import(cairn_server::admin::export_cli::ImportArgs),
+    /// Back up, list, verify and restore backups (restore needs the server stopped).
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Delete a user, a space or everything completely (store and backups).
     Purge(cairn_server::privacy::cli::PurgeArgs),
     /// The audit log of administrative events: list, or verify its hash chain.
@@ -100,6 +104,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Export(args) => args.run(&mut std::io::stdout().lock()),
         Command::Import(args) => args.run(&mut std::io::stdout().lock()),
+        Command::Backup(command) => command.run(&mut std::io::stdout().lock()),
         Command::Purge(args) => args.run(
             &mut std::io::stdin().lock(),
             std::io::stdin().is_terminal(),

@@ -28,6 +28,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub tls: TlsSettings,
     pub auth: AuthSettings,
+    pub backup: BackupSettings,
     pub retention: RetentionSettings,
 }
 
@@ -91,6 +92,7 @@ impl Default for Settings {
             server: ServerSettings::default(),
             tls: TlsSettings::default(),
             auth: AuthSettings::default(),
+            backup: BackupSettings::default(),
             retention: RetentionSettings::default(),
         }
     }
@@ -256,6 +258,8 @@ impl Settings {
         if self.auth.login_first_delay_secs > self.auth.login_max_delay_secs {
             problems.push("auth.login_first_delay_secs must not exceed auth.login_max_delay_secs");
         }
+        let backup_problems = self.backup.problems();
+        problems.extend(backup_problems.iter().map(String::as_str));
         if problems.is_empty() {
             Ok(())
         } else {
@@ -294,7 +298,14 @@ impl Settings {
     pub fn key_path(&self) -> PathBuf {
         self.data_dir.join(&self.tls.key)
     }
+
+    /// The backups' directory, resolved against the data dir.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.data_dir.join(&self.backup.dir)
+    }
 }
+
+pub use crate::backup::settings::BackupSettings;
 
 /// Reads an environment value as a TOML scalar (`42`, `true`), else as a string.
 fn parse_scalar(raw: &str) -> toml::Value {

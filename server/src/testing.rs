@@ -34,6 +34,7 @@ pub struct TestServer {
     /// The standard account's initial password.
     pub admin_password: String,
     tls: TlsHandle,
+    store: crate::store::Store,
     data_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
@@ -58,11 +59,40 @@ impl TestServer {
         let dir = tempfile::tempdir()?;
         let data_dir = dir.path().join("data");
         let report = crate::init::init(&data_dir, &[])?;
+        Self::serve_dir(
+            dir,
+            data_dir,
+            report.fingerprint,
+            report.admin_password,
+            adjust,
+        )
+    }
+
+    /// Serves a data dir that exists already (e.g. one a test restored a backup
+    /// into), held in `dir`. Its admin password is unknown: `admin_password` is empty.
+    ///
+    /// # Errors
+    /// If the data dir cannot be opened or served.
+    pub fn start_existing(dir: tempfile::TempDir, data_dir: PathBuf) -> anyhow::Result<TestServer> {
+        let settings = Settings::load(&data_dir, std::iter::empty())?;
+        let fingerprint =
+            crate::tls::TlsHandle::load(&settings.cert_path(), &settings.key_path())?.fingerprint();
+        Self::serve_dir(dir, data_dir, fingerprint, String::new(), |_| {})
+    }
+
+    fn serve_dir(
+        dir: tempfile::TempDir,
+        data_dir: PathBuf,
+        fingerprint: String,
+        admin_password: String,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> anyhow::Result<TestServer> {
         let mut settings = Settings::load(&data_dir, std::iter::empty())?;
         settings.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         adjust(&mut settings);
         let instance = Instance::open(settings.clone())?;
         let tls = instance.tls().clone();
+        let store = instance.store().clone();
         let cert_der = CertificateDer::pem_file_iter(settings.cert_path())?
             .next()
             .context("no certificate in the new data dir")??
@@ -102,14 +132,20 @@ impl TestServer {
         Ok(TestServer {
             addr,
             cert_der,
-            fingerprint: report.fingerprint,
-            admin_password: report.admin_password,
+            fingerprint,
+            admin_password,
             tls,
+            store,
             data_dir,
             stop: Some(stop),
             thread: Some(thread),
             dir: Some(dir),
         })
+    }
+
+    /// The running server's store (tests look inside or simulate faults).
+    pub fn store(&self) -> &crate::store::Store {
+        &self.store
     }
 
     pub fn data_dir(&self) -> &Path {

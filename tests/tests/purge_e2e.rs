@@ -110,20 +110,6 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
     found
 }
 
-fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
-    Ok(())
-}
-
 /// Records written through the real client and sync, a kept backup holding them,
 /// then `purge --user` on the running server: no marker of the user's in any byte
 /// of the data dir or backups; the other user still syncs, sees the shared space
@@ -191,10 +177,10 @@ async fn purge_leaves_no_bytes_and_keeps_the_rest() -> anyhow::Result<()> {
     let table = ana.run(&["account", "logins"], "")?;
     assert!(table.contains("failed") && table.contains("ok"), "{table}");
 
-    // A kept backup that holds the marker (a raw copy of the store's files).
+    // A kept backup that holds the marker.
     let backups = server.data_dir().join("backups");
-    copy_dir(&server.data_dir().join("db"), &backups.join("manual-copy"))?;
-    assert!(!files_containing(server.data_dir(), ANA_MARKER).is_empty());
+    let out = server.admin(&["backup", "now"], "")?;
+    assert!(!files_containing(&backups, ANA_MARKER).is_empty(), "{out}");
 
     let refused = Command::new(binary("cairn-server")?)
         .args(["purge", "--user", ANA, "--data-dir"])
@@ -209,7 +195,7 @@ async fn purge_leaves_no_bytes_and_keeps_the_rest() -> anyhow::Result<()> {
 
     let out = server.admin(&["purge", "--user", ANA, "--yes"], "")?;
     assert!(out.contains("purged account ana@example.com"), "{out}");
-    assert!(out.contains("backup manual-copy deleted"), "{out}");
+    assert!(out.contains("deleted (it held the purged data)"), "{out}");
     for needle in [ANA_MARKER, ANA] {
         let found = files_containing(server.data_dir(), needle);
         assert!(found.is_empty(), "{needle} still in {found:?}");
@@ -263,7 +249,7 @@ async fn purge_leaves_no_bytes_and_keeps_the_rest() -> anyhow::Result<()> {
         .iter()
         .filter_map(|e| e["kind"].as_str())
         .collect();
-    for kind in ["account-created", "member-added", "purge"] {
+    for kind in ["account-created", "member-added", "backup", "purge"] {
         assert!(kinds.contains(&kind), "{kind} not in {kinds:?}");
     }
     assert!(!serde_json::to_string(&audit)?.contains(ANA));

@@ -188,6 +188,7 @@ pub fn print_response(
         other @ (AdminResponse::Exported { .. } | AdminResponse::Imported { .. }) => {
             super::export_cli::print_response(other, out)?;
         }
+        AdminResponse::Backup(response) => super::backup_cli::print(response, out)?,
         other => bail!("unexpected answer from the server: {other:?}"),
     }
     Ok(())

@@ -10,7 +10,9 @@
 //! - [`control`]: the server side of the control socket.
 //! - [`client`]: the CLI side: direct or through the socket.
 //! - [`cli`]: clap arguments and output of `cairn-server user ...`.
+//! - [`backup_cli`]: clap arguments and output of `cairn-server backup ...`.
 
+pub mod backup_cli;
 pub mod cli;
 pub mod client;
 pub mod control;

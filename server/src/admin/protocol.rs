@@ -49,6 +49,8 @@ pub enum AdminRequest {
     Import {
         dir: std::path::PathBuf,
     },
+    /// `cairn-server backup now|list|verify`.
+    Backup(crate::backup::admin::BackupRequest),
     /// Remove a user, a space or everything, rewrite the store without it, and
     /// remove it from kept backups.
     Purge {
@@ -101,6 +103,7 @@ pub enum AdminResponse {
         spaces: u32,
         ops: u64,
     },
+    Backup(crate::backup::admin::BackupResponse),
     Purged {
         outcome: PurgeOutcome,
         backups: BackupsPurged,

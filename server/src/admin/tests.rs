@@ -170,9 +170,16 @@ fn control_socket_lifecycle() {
         .block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let data = DataDir::new(&dir);
-            let ask = tokio::task::spawn_blocking(move || send(&data, AdminRequest::ListUsers));
+            // Asked only once the socket listens: before, the stale file is there.
+            let (asked, ask) = tokio::sync::oneshot::channel();
+            let ready = move || {
+                let _ = asked.send(tokio::task::spawn_blocking(move || {
+                    send(&data, AdminRequest::ListUsers)
+                }));
+            };
             instance
-                .serve(listener, async move {
+                .serve_and_notify(listener, ready, async move {
+                    let ask = ask.await.expect("ready");
                     let answer = ask.await.expect("no panic").expect("answered");
                     assert!(
                         matches!(answer, AdminResponse::Users(ref u) if u.len() == 1),

@@ -131,7 +131,7 @@ fn build(
     peer: BoxedFilter<(Option<IpAddr>,)>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone + Send + Sync + 'static
 {
-    healthz::route()
+    healthz::route(state.store.clone())
         .or(login::route(state.clone(), peer))
         .unify()
         .or(logout::route(state.clone()))

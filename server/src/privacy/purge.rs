@@ -1,14 +1,15 @@
 //! `cairn-server purge`: the store's purge ([`Store::purge`]), then the kept
 //! backups, then one audit entry that names no one.
 //!
-//! Backups: a backup taken before the purge may hold the purged data, and until the
-//! backup format can be rewritten entry by entry, every kept backup is deleted
-//! (the output lists them) and the admin is told to take a new one.
+//! Backups: a backup taken before the purge may hold the purged data. Every kept
+//! backup is deleted (the output lists them) and the admin is told to take a new
+//! one; rewriting them record by record without the purged data is not done yet.
 
 use std::path::Path;
 
 use crate::admin::AdminResponse;
 use crate::admin::protocol::BackupsPurged;
+use crate::backup::format;
 use crate::store::{AuditEvent, AuditKind, PurgeTarget, Store, StoreError};
 
 /// Purges `target` from the store and the backups next to it (`DIR/backups` for a
@@ -18,11 +19,15 @@ use crate::store::{AuditEvent, AuditKind, PurgeTarget, Store, StoreError};
 /// The store's refusal or failure; a backup that cannot be deleted is an error
 /// too (the store is purged by then, the message names the backup).
 pub fn purge(store: &Store, target: &PurgeTarget) -> Result<AdminResponse, StoreError> {
+    // No backup may be taken (or restored from) halfway through.
+    let _backups = store.backup_lock();
+    let (backup_dir, _) = crate::backup::config_of(store).map_err(|e| {
+        StoreError::InvalidInput(format!(
+            "cannot tell where the backups are ({e}); nothing was purged"
+        ))
+    })?;
     let outcome = store.purge(target)?;
-    let backups = match store.dir().parent() {
-        Some(root) => purge_backups(&root.join("backups"))?,
-        None => BackupsPurged::default(),
-    };
+    let backups = purge_backups(&backup_dir)?;
     let what = match target {
         PurgeTarget::User(_) => format!(
             "user (now pseudonym {})",
@@ -39,8 +44,9 @@ pub fn purge(store: &Store, target: &PurgeTarget) -> Result<AdminResponse, Store
     Ok(AdminResponse::Purged { outcome, backups })
 }
 
-/// Deletes every kept backup under `dir` (files and directories); returns their
-/// names. A missing dir has none.
+/// Deletes every kept backup under `dir` (the directories holding a backup's data
+/// file or manifest, finished or half-written); returns their names. Anything else
+/// in `dir` is left alone. A missing dir has none.
 ///
 /// # Errors
 /// [`StoreError::Io`] naming the backup that could not be deleted.
@@ -58,12 +64,12 @@ pub fn purge_backups(dir: &Path) -> Result<BackupsPurged, StoreError> {
     for entry in entries {
         let entry = entry.map_err(io)?;
         let path = entry.path();
-        let removed = if entry.file_type().map_err(io)?.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        removed.map_err(|source| StoreError::Io {
+        let is_backup = path.is_dir()
+            && (path.join(format::DATA_FILE).exists() || path.join(format::MANIFEST_FILE).exists());
+        if !is_backup {
+            continue;
+        }
+        std::fs::remove_dir_all(&path).map_err(|source| StoreError::Io {
             dir: path.clone(),
             source,
         })?;

@@ -1,6 +1,6 @@
 //! Serving: [`serve`] is the accept loop over a listener the caller binds (tests use
 //! port 0); [`Instance`] is one server on one data dir (lock, TLS, store, control
-//! socket); [`run`] is what `main` calls: it binds the configured address and wires
+//! socket, backup scheduler); [`run`] is what `main` calls: it binds the configured address and wires
 //! SIGINT/SIGTERM to shutdown and SIGHUP to a certificate reload.
 
 mod accept;
@@ -20,6 +20,8 @@ pub use accept::{Limits, serve};
 pub use signals::reload_certificate;
 
 use crate::admin::control::ControlSocket;
+use crate::auth::Clock;
+use crate::backup::schedule::{self, Scheduler};
 use crate::datadir::{DataDir, DataDirLock};
 use crate::settings::Settings;
 use crate::store::Store;
@@ -91,7 +93,19 @@ impl Instance {
         ready: impl FnOnce(),
         shutdown: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
+        let backup = &self.settings.backup;
+        self.store
+            .set_backup_config(self.settings.backup_dir(), backup.clone());
         let control = ControlSocket::start(&self.data_dir, self.store.clone())?;
+        let scheduler = backup.enabled.then(|| {
+            let scheduler = Scheduler::new(
+                self.store.clone(),
+                self.settings.backup_dir(),
+                backup.clone(),
+                crate::store::now_ms(),
+            );
+            schedule::spawn(scheduler, Clock::system(), schedule::TICK)
+        });
         ready();
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(
@@ -116,6 +130,9 @@ impl Instance {
             shutdown,
         )
         .await;
+        if let Some(scheduler) = scheduler {
+            scheduler.stop().await;
+        }
         control.stop().await;
         // A sweep in progress runs on a blocking thread and finishes (a rewrite is
         // atomic); only the schedule stops.

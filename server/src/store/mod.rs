@@ -25,6 +25,7 @@
 //! [`Store::commit_durable`], a group commit that covers every write before it.
 
 pub mod audit;
+mod backup;
 mod durability;
 mod error;
 mod export;
@@ -41,6 +42,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditVerification};
+pub use backup::{BACKED_UP_TREES, BackupFailure, BackupHealth, Cut, TreeEntries};
 pub use error::StoreError;
 pub use export::{IMPORTED_PASSWORD_HASH, ImportTarget};
 pub use logins::{LoginRecord, truncate_address};
@@ -83,6 +85,7 @@ struct Inner {
     /// Serializes appends to the audit log (each entry hashes the one before).
     audit: Mutex<()>,
     durability: durability::Durability,
+    backup: backup::BackupState,
 }
 
 /// The sled database and its trees. New trees get a field here and one line in
@@ -222,6 +225,7 @@ impl Store {
                 appends: Mutex::new(oplog::SeqCache::default()),
                 audit: Mutex::new(()),
                 durability: durability::Durability::default(),
+                backup: backup::BackupState::default(),
             }),
         };
         store.flush()?;

@@ -22,7 +22,7 @@ use super::{Store, StoreError, key2};
 const OPS: u8 = b'o';
 const OP_IDS: u8 = b'i';
 const RECORDS: u8 = b'r';
-const SEQS: u8 = b's';
+pub(super) const SEQS: u8 = b's';
 
 /// The last seq of each space seen since the store opened.
 #[derive(Default)]
@@ -69,6 +69,18 @@ fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
 
 pub(super) fn op_key(space: SpaceId, seq: u64) -> Vec<u8> {
     key(OPS, &[space.as_bytes(), &seq.to_be_bytes()])
+}
+
+pub(super) fn op_id_key(id: OpId) -> Vec<u8> {
+    key(OP_IDS, &[id.0.as_bytes()])
+}
+
+pub(super) fn record_key(space: SpaceId, record: RecordId) -> Vec<u8> {
+    key(RECORDS, &[space.as_bytes(), record.as_bytes()])
+}
+
+pub(super) fn seq_key(space: SpaceId) -> Vec<u8> {
+    key(SEQS, &[space.as_bytes()])
 }
 
 pub(super) fn seq_of(bytes: &[u8], at: usize) -> Result<u64, StoreError> {

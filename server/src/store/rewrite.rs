@@ -74,6 +74,7 @@ impl Store {
     /// # Errors
     /// As [`Store::rewrite_planned`].
     pub fn compact(&self) -> Result<u64, StoreError> {
+        let _backups = self.backup_lock();
         Ok(self
             .rewrite_planned(|_| Ok(Some(KeepAll)))?
             .map_or(0, |(_, copied)| copied))

@@ -1,0 +1,223 @@
+//! `cairn-server backup ...`: arguments, and what each command prints. `now`,
+//! `list` and `verify` work on a running server (control socket) and on a stopped
+//! data dir; `restore` needs the server stopped.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::bail;
+
+use super::protocol::{AdminRequest, AdminResponse};
+use crate::backup::admin::{BackupRequest, BackupResponse, BackupRow};
+use crate::datadir::DataDir;
+
+/// Backup commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum BackupCommand {
+    /// Take a backup now, verify it, and apply retention.
+    Now {
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+    },
+    /// List the backups, oldest first.
+    List {
+        /// One JSON array, for scripts.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+    },
+    /// Read a backup back: checksums, and every record decoded.
+    Verify {
+        id: String,
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+    },
+    /// Replace the data dir's store with a backup; the server must be stopped.
+    /// Sessions are not in backups: everyone logs in again afterwards.
+    Restore {
+        id: String,
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        /// The directory holding the backup (default: [backup] dir of the data
+        /// dir's config, else DIR/backups). For a restore onto a new machine.
+        #[arg(long, value_name = "BACKUPS")]
+        from: Option<PathBuf>,
+    },
+}
+
+impl BackupCommand {
+    /// Runs the command and prints its outcome to `out`.
+    ///
+    /// # Errors
+    /// If the command could not run or was refused; the message says what to do.
+    pub fn run(self, out: &mut impl Write) -> anyhow::Result<()> {
+        let (data_dir, request, json) = match self {
+            BackupCommand::Now { data_dir } => (data_dir, BackupRequest::Now, false),
+            BackupCommand::List { json, data_dir } => (data_dir, BackupRequest::List, json),
+            BackupCommand::Verify { id, data_dir } => {
+                (data_dir, BackupRequest::Verify { id }, false)
+            }
+            BackupCommand::Restore { id, data_dir, from } => {
+                return restore(&DataDir::new(data_dir), from, &id, out);
+            }
+        };
+        let response = super::client::send(&DataDir::new(data_dir), AdminRequest::Backup(request))?;
+        match response {
+            AdminResponse::Backup(BackupResponse::Listed { backups, .. }) if json => {
+                serde_json::to_writer_pretty(&mut *out, &backups)?;
+                writeln!(out)?;
+                Ok(())
+            }
+            other => super::cli::print_response(other, false, out),
+        }
+    }
+}
+
+fn restore(
+    data_dir: &DataDir,
+    from: Option<PathBuf>,
+    id: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let backups = match from {
+        Some(dir) => dir,
+        None if data_dir.config().exists() => {
+            crate::settings::Settings::load(data_dir.root(), std::env::vars())?.backup_dir()
+        }
+        None => data_dir.backups(),
+    };
+    let restored = crate::backup::restore::restore(data_dir, &backups, id)?;
+    writeln!(
+        out,
+        "restored backup {id} into {}: {}",
+        restored.db.display(),
+        describe(&BackupRow {
+            id: id.to_owned(),
+            created_at_ms: restored.manifest.created_at_ms,
+            ops: restored.manifest.ops,
+            spaces: restored.manifest.spaces.len() as u64,
+            users: restored.manifest.users(),
+            bytes: restored.manifest.files.iter().map(|f| f.bytes).sum(),
+            damaged: None,
+        })
+    )?;
+    if restored.replaced {
+        writeln!(out, "the store it replaced is removed")?;
+    }
+    writeln!(
+        out,
+        "sessions are not in backups: everyone logs in again. Start the server with \
+         `cairn-server serve --data-dir {}`",
+        data_dir.root().display()
+    )?;
+    if !data_dir.config().exists() {
+        writeln!(
+            out,
+            "{} has no cairn-server.toml and no certificate yet: copy them (and tls/) from \
+             the old data dir before starting the server",
+            data_dir.root().display()
+        )?;
+    }
+    Ok(())
+}
+
+fn local_time(ms: u64) -> String {
+    i64::try_from(ms)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn describe(row: &BackupRow) -> String {
+    format!(
+        "taken {}, {} ops in {} spaces, {} users, {} bytes",
+        local_time(row.created_at_ms),
+        row.ops,
+        row.spaces,
+        row.users,
+        row.bytes
+    )
+}
+
+/// Prints a backup command's answer.
+///
+/// # Errors
+/// A write error.
+pub fn print(response: BackupResponse, out: &mut impl Write) -> anyhow::Result<()> {
+    match response {
+        BackupResponse::Created {
+            backup,
+            dir,
+            push_pause_ms,
+        } => {
+            writeln!(
+                out,
+                "backup {} written to {dir} and verified: {} (pushes paused {push_pause_ms} ms)",
+                backup.id,
+                describe(&backup)
+            )?;
+        }
+        BackupResponse::Listed {
+            dir,
+            backups,
+            last_failure,
+        } => {
+            if backups.is_empty() {
+                writeln!(out, "no backups in {dir}")?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<20}  {:<19}  {:>10}  {:>7}  {:>7}  {:>12}",
+                    "ID", "TAKEN", "OPS", "SPACES", "USERS", "BYTES"
+                )?;
+            }
+            for b in &backups {
+                match &b.damaged {
+                    Some(reason) => writeln!(out, "{:<20}  DAMAGED: {reason}", b.id)?,
+                    None => writeln!(
+                        out,
+                        "{:<20}  {:<19}  {:>10}  {:>7}  {:>7}  {:>12}",
+                        b.id,
+                        local_time(b.created_at_ms),
+                        b.ops,
+                        b.spaces,
+                        b.users,
+                        b.bytes
+                    )?,
+                }
+            }
+            if let Some(reason) = last_failure {
+                writeln!(out, "the last backup attempt failed: {reason}")?;
+            }
+        }
+        BackupResponse::Verified { backup } => {
+            writeln!(
+                out,
+                "backup {} is intact: checksums match and every record reads back; {}",
+                backup.id,
+                describe(&backup)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a response that is not a backup answer.
+///
+/// # Errors
+/// Always for anything but [`AdminResponse::Backup`].
+pub fn expect_backup(response: AdminResponse) -> anyhow::Result<BackupResponse> {
+    match response {
+        AdminResponse::Backup(r) => Ok(r),
+        AdminResponse::Failed { message } => bail!(message),
+        other => bail!(
+            "the server answered {other:?} to a backup command; use the same cairn-server version as the server"
+        ),
+    }
+}

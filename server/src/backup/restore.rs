@@ -1,0 +1,144 @@
+//! Restoring a backup: only into a data dir no server is using (its lock), by
+//! building a fresh store from the backup next to the old one and swapping it in
+//! with renames; the old store is kept aside until the swap succeeded.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use cairn_common::op::Op;
+
+use super::format::Manifest;
+use super::verify::{self, Checked};
+use super::{BackupError, create::sync_dir};
+use crate::datadir::DataDir;
+use crate::store::{Store, TreeEntries};
+
+/// Name of the store being built, inside the data dir.
+const BUILDING: &str = "db.restoring";
+/// Name of the old store while the new one is swapped in.
+const OLD: &str = "db.before-restore";
+/// Ops loaded per sled batch.
+const OPS_PER_BATCH: usize = 10_000;
+
+/// What a restore did.
+#[derive(Debug)]
+pub struct Restored {
+    pub manifest: Manifest,
+    /// The store now in place.
+    pub db: PathBuf,
+    /// There was a store before, now replaced.
+    pub replaced: bool,
+}
+
+/// Restores backup `id` of `backups` into `data_dir`, which must not be in use.
+///
+/// # Errors
+/// [`BackupError::Refused`] if a server uses the data dir, [`BackupError::NotFound`]
+/// or [`BackupError::Damaged`] for the backup, or an I/O or store error; then the
+/// data dir's store is as it was.
+pub fn restore(data_dir: &DataDir, backups: &Path, id: &str) -> Result<Restored, BackupError> {
+    let root = data_dir.root();
+    fs::create_dir_all(root).map_err(BackupError::io("create the data dir", root))?;
+    let Some(_lock) = data_dir
+        .try_lock()
+        .map_err(|e| BackupError::Refused(e.to_string()))?
+    else {
+        return Err(BackupError::Refused(format!(
+            "{} is in use by a running cairn-server; a restore replaces its data, so stop \
+             the server first, then run the restore again",
+            root.display()
+        )));
+    };
+    let source = super::backup_path(backups, id)?;
+    let manifest = verify::read_manifest(&source, id)?;
+    verify::check_sums(&source, &manifest)?;
+
+    let building = root.join(BUILDING);
+    remove_if_there(&building)?;
+    if let Err(e) = build(&building, &source, &manifest) {
+        if let Err(cleanup) = fs::remove_dir_all(&building) {
+            tracing::warn!("cannot remove {}: {cleanup}", building.display());
+        }
+        return Err(e);
+    }
+
+    let db = data_dir.db();
+    let old = root.join(OLD);
+    let replaced = db.exists();
+    if replaced {
+        // An `OLD` next to a live store is what an earlier restore failed to
+        // delete after its swap had succeeded.
+        remove_if_there(&old)?;
+        fs::rename(&db, &old).map_err(BackupError::io("move the old store aside to", &old))?;
+    }
+    if let Err(e) = fs::rename(&building, &db) {
+        if replaced && let Err(back) = fs::rename(&old, &db) {
+            tracing::error!(
+                "cannot move the old store back from {} to {}: {back}; do it by hand",
+                old.display(),
+                db.display()
+            );
+        }
+        return Err(BackupError::io("move the restored store to", &db)(e));
+    }
+    sync_dir(root).map_err(BackupError::io("sync", root))?;
+    if replaced && let Err(e) = fs::remove_dir_all(&old) {
+        tracing::warn!(
+            "the restore succeeded, but the old store {} could not be removed ({e}); \
+             remove it by hand",
+            old.display()
+        );
+    }
+    // Audit: a restore is recorded in the audit log of the restored store here.
+    Ok(Restored {
+        manifest,
+        db,
+        replaced,
+    })
+}
+
+fn remove_if_there(path: &Path) -> Result<(), BackupError> {
+    match fs::remove_dir_all(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(BackupError::io("remove the leftover", path)(e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A fresh store in `dir` holding exactly what the backup holds.
+fn build(dir: &Path, source: &Path, manifest: &Manifest) -> Result<(), BackupError> {
+    let store = Store::open(dir)?;
+    let mut trees: BTreeMap<String, TreeEntries> = BTreeMap::new();
+    let mut ops: Vec<(u64, Op, Vec<u8>)> = Vec::with_capacity(OPS_PER_BATCH);
+    verify::walk(source, manifest, |record| {
+        match record {
+            Checked::Tree { name, key, value } => trees.entry(name).or_default().push((key, value)),
+            Checked::Op { seq, op, bytes } => {
+                ops.push((seq, op, bytes));
+                if ops.len() >= OPS_PER_BATCH {
+                    store.load_ops(&ops)?;
+                    ops.clear();
+                }
+            }
+        }
+        Ok(())
+    })?;
+    store.load_ops(&ops)?;
+    for (name, entries) in trees {
+        store.load_tree(&name, entries)?;
+    }
+    for space in &manifest.spaces {
+        store.raise_seq(space.space, space.seq)?;
+    }
+    // The restored store starts its own audit log (backups do not hold the old one).
+    store.audit(
+        crate::store::AuditEvent::new(crate::store::AuditKind::Restore)
+            .detail(format!("from backup {}", manifest.id)),
+    );
+    store.flush()?;
+    drop(store);
+    sync_dir(dir).map_err(BackupError::io("sync", dir))?;
+    Ok(())
+}

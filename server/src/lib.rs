@@ -13,6 +13,8 @@
 //!   must-change-password gate, roles.
 //! - [`store`]: the only code that talks to sled: users, sessions, spaces, members,
 //!   per-space op logs, durable group commits.
+//! - [`stats`]: anonymous usage statistics per endpoint and day (no users, tokens or
+//!   addresses), kept 30 days at most, read as Prometheus text at `GET /metrics`.
 //! - [`admin`]: the admin commands (`cairn-server user ...`), run on a stopped data
 //!   dir directly or on a running server through its control socket.
 #![forbid(unsafe_code)]
@@ -24,6 +26,7 @@ pub mod datadir;
 pub mod init;
 pub mod serve;
 pub mod settings;
+pub mod stats;
 pub mod store;
 pub mod tls;
 

@@ -21,6 +21,8 @@ pub use accept::{Limits, serve};
 use crate::admin::control::ControlSocket;
 use crate::datadir::{DataDir, DataDirLock};
 use crate::settings::Settings;
+use crate::stats::Stats;
+use crate::stats::persist::Persister;
 use crate::store::Store;
 use crate::tls::TlsHandle;
 
@@ -66,8 +68,9 @@ impl Instance {
         &self.store
     }
 
-    /// Serves on `listener` until `shutdown`: opens the control socket, runs the
-    /// accept loop, then closes the socket and makes every write durable.
+    /// Serves on `listener` until `shutdown`: opens the control socket, starts
+    /// persisting the usage statistics, runs the accept loop, then closes the
+    /// socket, stores the last statistics and makes every write durable.
     ///
     /// # Errors
     /// If the control socket cannot be made, or the final flush fails.
@@ -101,7 +104,10 @@ impl Instance {
             );
         }
         let limits = Limits::from_settings(&self.settings.server);
-        let state = AppState::new(self.store.clone(), self.settings.auth_settings());
+        let state = AppState::new(self.store.clone(), self.settings.auth_settings())
+            .with_stats(Stats::new(self.settings.stats_settings()));
+        let persister =
+            Persister::start(state.stats.clone(), self.store.clone(), state.clock.clone());
         let served = serve(
             listener,
             self.tls.clone(),
@@ -111,6 +117,8 @@ impl Instance {
         )
         .await;
         control.stop().await;
+        // The last counts go to the store before its final flush.
+        persister.stop().await;
         let flushed = self
             .store
             .flush()

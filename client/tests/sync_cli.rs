@@ -238,3 +238,94 @@ fn sync_while_the_tui_holds_the_replica() {
     let err = home.fail(&["sync"], "");
     assert!(err.contains("no TUI answered"), "{err}");
 }
+
+/// Logged in, `cairn export` fetches what the server holds about the user (records
+/// synced from elsewhere included) in the chosen format and nothing of other users;
+/// `--local` exports the replica instead.
+#[test]
+fn export_over_the_api_holds_only_the_users_data() {
+    let server = TestServer::start().expect("server");
+    let mut homes = Vec::new();
+    for name in ["ann", "eve"] {
+        let first = format!("the initial password of {name}");
+        let new = format!("a long new password for {name}");
+        server
+            .admin(AdminRequest::AddUser {
+                email: format!("{name}@example.com"),
+                first_name: name.into(),
+                last_name: "Test".into(),
+                password: Some(Secret(first.clone())),
+            })
+            .expect("add user");
+        let home = Home::new();
+        home.login(&server, &format!("{name}@example.com"), &first);
+        home.ok_with(
+            &["passwd", "--password-stdin"],
+            &format!("{first}\n{new}\n"),
+        );
+        home.ok(&["add", "goal", &format!("{}-MARKER", name.to_uppercase())]);
+        home.ok(&["sync"]);
+        homes.push(home);
+    }
+    let ann = &homes[0];
+    let out = ann.dir.path().join("export-json");
+    let printed = ann.ok(&[
+        "export",
+        "--format",
+        "json",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(printed.contains("README.txt"), "{printed}");
+    let mut text = String::new();
+    let mut names = Vec::new();
+    let mut todo = vec![out.clone()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                names.push(
+                    path.file_name()
+                        .expect("name")
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+                text.push_str(&std::fs::read_to_string(&path).expect("read"));
+            }
+        }
+    }
+    assert!(names.iter().any(|n| n == "manifest.json") && names.iter().any(|n| n == "user.json"));
+    assert!(
+        names
+            .iter()
+            .all(|n| n == "README.txt" || n.ends_with(".json")),
+        "{names:?}"
+    );
+    assert!(text.contains("ANN-MARKER") && text.contains("\"by_you\": true"));
+    assert!(!text.contains("EVE-MARKER") && !text.contains("eve@example.com"));
+
+    let csv = ann.dir.path().join("export-csv");
+    ann.ok(&[
+        "export",
+        "--format",
+        "csv",
+        "--out",
+        csv.to_str().expect("utf-8"),
+    ]);
+    let space_dirs: Vec<_> = std::fs::read_dir(csv.join("spaces"))
+        .expect("spaces dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(space_dirs.len(), 1, "ann's personal space only");
+    let goals = std::fs::read_to_string(space_dirs[0].join("goal.csv")).expect("goal.csv");
+    assert!(
+        goals.starts_with("id,title,") && goals.contains("ANN-MARKER"),
+        "{goals}"
+    );
+
+    let local = ann.dir.path().join("export-local");
+    ann.ok(&["export", "--local", "--out", local.to_str().expect("utf-8")]);
+    assert!(local.join("cairn-export.json").exists());
+}

@@ -21,6 +21,7 @@
 //! | `/v1/spaces/rename`      | [`RenameSpace`]         | [`SpaceInfo`]         |
 //! | `/v1/spaces/members`     | [`SpaceRef`]            | [`MemberList`]        |
 //! | `/v1/spaces/member`      | [`SetMember`]           | [`MemberList`]        |
+//! | `/v1/export`             | [`ExportRequest`]       | [`ExportPage`]        |
 
 use serde::{Deserialize, Serialize};
 
@@ -223,4 +224,32 @@ pub struct Member {
 pub struct MemberList {
     pub space: SpaceId,
     pub members: Vec<Member>,
+}
+
+/// Most bytes of file contents in one export page (one larger file comes alone).
+pub const MAX_EXPORT_PAGE_BYTES: usize = 16 << 20;
+
+/// Everything the server holds about the caller (the right of access), as the
+/// files of a `cairn-server export --user` of the caller, a page at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportRequest {
+    /// Index of the first file wanted: 0, then the `next` of the previous page.
+    pub from: u32,
+}
+
+/// One file of an export, its path relative to the export directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportFile {
+    pub path: String,
+    pub contents: String,
+}
+
+/// Files `from..` of the export, at most [`MAX_EXPORT_PAGE_BYTES`] of them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportPage {
+    pub files: Vec<ExportFile>,
+    /// How many files the whole export has.
+    pub total: u32,
+    /// Where the next page starts; `None` after the last file.
+    pub next: Option<u32>,
 }

@@ -13,6 +13,8 @@
 //!   must-change-password gate, roles.
 //! - [`store`]: the only code that talks to sled: users, sessions, spaces, members,
 //!   per-space op logs, durable group commits.
+//! - [`export`]: `cairn-server export`/`import` and `POST /v1/export`: JSON (with a
+//!   published schema), CSV and Markdown files a person can read without Cairn.
 //! - [`stats`]: anonymous usage statistics per endpoint and day (no users, tokens or
 //!   addresses), kept 30 days at most, read as Prometheus text at `GET /metrics`.
 //! - [`admin`]: the admin commands (`cairn-server user ...`), run on a stopped data
@@ -23,6 +25,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod datadir;
+pub mod export;
 pub mod init;
 pub mod serve;
 pub mod settings;

@@ -43,6 +43,8 @@ enum Command {
     /// Manage accounts (works whether or not the server is running).
     #[command(subcommand)]
     User(UserCommand),
+    Export(cairn_server::admin::export_cli::ExportArgs),
+    Import(cairn_server::admin::export_cli::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,5 +93,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(command) => {
             command.run(&mut std::io::stdin().lock(), &mut std::io::stdout().lock())
         }
+        Command::Export(args) => args.run(&mut std::io::stdout().lock()),
+        Command::Import(args) => args.run(&mut std::io::stdout().lock()),
     }
 }

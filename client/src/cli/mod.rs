@@ -122,7 +122,7 @@ fn local(paths: &Paths, command: LocalCommand) -> anyhow::Result<String> {
         LocalCommand::Done(args) => done::run(&ctx, &args),
         LocalCommand::Rm(args) => rm::run(&ctx, &args),
         LocalCommand::Restore(args) => restore::run(&ctx, &args),
-        LocalCommand::Export(args) => export::run(&ctx, &args),
+        LocalCommand::Export(args) => export::run(paths, &ctx, &args),
         LocalCommand::Import(args) => import::run(&ctx, &args),
     }
 }

@@ -33,6 +33,7 @@ pub mod endpoint {
     pub const SPACES_CREATE: &str = "/v1/spaces/create";
     pub const SPACES_MEMBERS: &str = "/v1/spaces/members";
     pub const SPACES_MEMBER: &str = "/v1/spaces/member";
+    pub const EXPORT: &str = "/v1/export";
 }
 
 /// How long to wait for a TCP connection and TLS handshake to start.

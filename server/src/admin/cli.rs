@@ -185,6 +185,9 @@ pub fn print_response(
             }
         }
         AdminResponse::Failed { message } => bail!(message),
+        other @ (AdminResponse::Exported { .. } | AdminResponse::Imported { .. }) => {
+            super::export_cli::print_response(other, out)?;
+        }
     }
     Ok(())
 }

@@ -96,5 +96,7 @@ fn run(store: &Store, request: AdminRequest) -> Result<AdminResponse, crate::sto
                 generated_password: generated.then_some(password),
             }
         }
+        AdminRequest::Export { out, scope } => crate::export::admin::export(store, &out, scope),
+        AdminRequest::Import { dir } => crate::export::admin::import(store, &dir),
     })
 }

@@ -15,10 +15,11 @@ pub mod cli;
 pub mod client;
 pub mod control;
 mod execute;
+pub mod export_cli;
 pub mod protocol;
 
 pub use execute::{execute, generate_password};
-pub use protocol::{AdminRequest, AdminResponse, UserRow};
+pub use protocol::{AdminRequest, AdminResponse, ExportScope, UserRow};
 
 #[cfg(test)]
 mod tests;

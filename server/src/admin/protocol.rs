@@ -38,6 +38,25 @@ pub enum AdminRequest {
         email: String,
         password: Option<Secret>,
     },
+    /// Write an export into `out` (absolute; created, must be empty). Through the
+    /// control socket, the server process writes the files.
+    Export {
+        out: std::path::PathBuf,
+        scope: ExportScope,
+    },
+    /// Import a whole-server export from `dir` (absolute) into an empty server.
+    Import {
+        dir: std::path::PathBuf,
+    },
+}
+
+/// What `cairn-server export` covers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExportScope {
+    Server,
+    /// One user, by e-mail: what that user may see.
+    User(String),
+    Space(cairn_common::model::SpaceId),
 }
 
 /// The outcome of an admin command. Refusals (no such user, weak password) are
@@ -61,6 +80,18 @@ pub enum AdminResponse {
     },
     Failed {
         message: String,
+    },
+    Exported {
+        dir: std::path::PathBuf,
+        files: u32,
+        users: u32,
+        spaces: u32,
+    },
+    Imported {
+        /// The imported accounts' e-mails; none of them has a password yet.
+        accounts: Vec<String>,
+        spaces: u32,
+        ops: u64,
     },
 }
 

@@ -80,7 +80,10 @@ fn normalize(responses: &mut [AdminResponse]) -> Option<String> {
                     user.created_at_ms = 0;
                 }
             }
-            AdminResponse::DisabledSet { .. } | AdminResponse::Failed { .. } => {}
+            AdminResponse::DisabledSet { .. }
+            | AdminResponse::Failed { .. }
+            | AdminResponse::Exported { .. }
+            | AdminResponse::Imported { .. } => {}
         }
     }
     bobs

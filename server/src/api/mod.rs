@@ -11,6 +11,7 @@
 //! under its endpoint's path; `GET /metrics` ([`metrics`]) reads them.
 
 mod error;
+mod export;
 mod extract;
 mod healthz;
 mod login;
@@ -171,7 +172,9 @@ fn build(
         .unify()
         .or(members::list_route(state.clone()))
         .unify()
-        .or(members::set_route(state))
+        .or(members::set_route(state.clone()))
+        .unify()
+        .or(export::route(state))
         .unify()
         .recover(recover::handle)
         .with(warp::log::custom(move |info| {

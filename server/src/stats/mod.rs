@@ -26,9 +26,10 @@ use crate::store::{BUCKET_BOUNDS_US, BUCKETS, DayCounts};
 
 /// The path of every endpoint the API serves. A new endpoint adds its path here,
 /// else it is counted as [`OTHER`].
-pub const ENDPOINTS: [&str; 14] = [
+pub const ENDPOINTS: [&str; 15] = [
     "/healthz",
     "/metrics",
+    "/v1/export",
     "/v1/login",
     "/v1/logout",
     "/v1/password",
@@ -222,6 +223,33 @@ mod tests {
         ] {
             assert_eq!(label(path), OTHER, "{path}");
         }
+    }
+
+    /// Every path the API's endpoint files route (`endpoint("...")`, `post("...")`)
+    /// has its own label, so a new endpoint cannot silently count as `other`.
+    #[test]
+    fn every_routed_path_has_a_label() {
+        let api = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+        let mut found = 0;
+        for file in std::fs::read_dir(&api).expect("src/api") {
+            let path = file.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("read");
+            for call in ["endpoint(\"", "post(\""] {
+                for (at, _) in text.match_indices(call) {
+                    let rest = &text[at + call.len()..];
+                    let routed = &rest[..rest.find('"').expect("closing quote")];
+                    if routed.starts_with('/') {
+                        found += 1;
+                        assert_ne!(label(routed), OTHER, "{routed} in {}", path.display());
+                    }
+                }
+            }
+        }
+        assert!(
+            found >= 10,
+            "only {found} routed paths found in {}",
+            api.display()
+        );
     }
 
     /// A latency falls in the first bucket whose bound it does not exceed; status

@@ -19,6 +19,7 @@
 
 mod durability;
 mod error;
+mod export;
 mod oplog;
 mod sessions;
 mod spaces;
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use error::StoreError;
+pub use export::{IMPORTED_PASSWORD_HASH, ImportTarget};
 pub use oplog::{PullPage, PushOutcome};
 pub use sessions::SessionRecord;
 pub use spaces::SPACE_NOT_FOUND;

@@ -59,11 +59,11 @@ fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     k
 }
 
-fn op_key(space: SpaceId, seq: u64) -> Vec<u8> {
+pub(super) fn op_key(space: SpaceId, seq: u64) -> Vec<u8> {
     key(OPS, &[space.as_bytes(), &seq.to_be_bytes()])
 }
 
-fn seq_of(bytes: &[u8], at: usize) -> Result<u64, StoreError> {
+pub(super) fn seq_of(bytes: &[u8], at: usize) -> Result<u64, StoreError> {
     bytes
         .get(at..at + 8)
         .and_then(|b| <[u8; 8]>::try_from(b).ok())

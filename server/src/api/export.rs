@@ -1,0 +1,89 @@
+//! `POST /v1/export`: everything the server holds about the caller (the right of
+//! access): the files of a `cairn-server export --user` of the caller, a page at a
+//! time. Each page renders the export anew; a client fetching while others write may
+//! see files of slightly different moments (each file is consistent in itself).
+
+use cairn_common::api::{ExportPage, ExportRequest, MAX_EXPORT_PAGE_BYTES};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+use super::extract::endpoint;
+use super::{ApiError, AppState};
+use crate::auth::{Caller, Gate};
+use crate::export::{Scope, Snapshot, render};
+
+pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
+    endpoint("/v1/export", state, Gate::Enforce, export)
+}
+
+async fn export(
+    state: AppState,
+    caller: Caller,
+    request: ExportRequest,
+) -> Result<ExportPage, ApiError> {
+    let user = caller.user.profile.id;
+    let now = state.clock.now_ms();
+    state
+        .blocking(move |store| {
+            let snapshot = Snapshot::read(&store, Scope::User(user))?;
+            let files = render(&snapshot, now).map_err(|e| ApiError::internal(&*e))?;
+            let total = u32::try_from(files.len()).unwrap_or(u32::MAX);
+            let mut page = Vec::new();
+            let mut bytes = 0;
+            let mut next = None;
+            for (index, file) in files.into_iter().enumerate().skip(request.from as usize) {
+                // One file larger than a page comes alone.
+                if !page.is_empty() && bytes + file.contents.len() > MAX_EXPORT_PAGE_BYTES {
+                    next = u32::try_from(index).ok();
+                    break;
+                }
+                bytes += file.contents.len();
+                page.push(file);
+            }
+            Ok(ExportPage {
+                files: page,
+                total,
+                next,
+            })
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_common::api::{ExportPage, ExportRequest};
+
+    use super::super::testing::{TestApi, goal};
+
+    /// A user's export holds the user's records and not another user's.
+    #[tokio::test]
+    async fn export_holds_only_the_callers_data() {
+        let api = TestApi::new();
+        let ann = api.user("ann");
+        let eve = api.user("eve");
+        let store = &api.state.store;
+        store
+            .append_ops(&goal(api.personal(&ann), ann.id, "ANN-MARKER"))
+            .expect("ann's goal");
+        store
+            .append_ops(&goal(api.personal(&eve), eve.id, "EVE-MARKER"))
+            .expect("eve's goal");
+        let token = api.login("ann").await.token;
+        let page: ExportPage = api
+            .call("/v1/export", Some(&token), &ExportRequest { from: 0 })
+            .await
+            .expect("export");
+        assert_eq!(page.next, None);
+        assert_eq!(page.files.len() as u32, page.total);
+        let all: String = page.files.iter().map(|f| f.contents.as_str()).collect();
+        assert!(all.contains("ANN-MARKER"));
+        assert!(all.contains("ann@example.com"));
+        assert!(!all.contains("EVE-MARKER"));
+        assert!(!all.contains("eve@example.com"));
+        let (status, _) = api
+            .call::<_, ExportPage>("/v1/export", None, &ExportRequest { from: 0 })
+            .await
+            .expect_err("no session");
+        assert_eq!(status, warp::http::StatusCode::UNAUTHORIZED);
+    }
+}

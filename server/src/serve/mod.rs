@@ -23,6 +23,8 @@ use crate::auth::Clock;
 use crate::backup::schedule::{self, Scheduler};
 use crate::datadir::{DataDir, DataDirLock};
 use crate::settings::Settings;
+use crate::stats::Stats;
+use crate::stats::persist::Persister;
 use crate::store::Store;
 use crate::tls::TlsHandle;
 
@@ -68,8 +70,9 @@ impl Instance {
         &self.store
     }
 
-    /// Serves on `listener` until `shutdown`: opens the control socket, runs the
-    /// accept loop, then closes the socket and makes every write durable.
+    /// Serves on `listener` until `shutdown`: opens the control socket, starts
+    /// persisting the usage statistics, runs the accept loop, then closes the
+    /// socket, stores the last statistics and makes every write durable.
     ///
     /// # Errors
     /// If the control socket cannot be made, or the final flush fails.
@@ -115,7 +118,10 @@ impl Instance {
             );
         }
         let limits = Limits::from_settings(&self.settings.server);
-        let state = AppState::new(self.store.clone(), self.settings.auth_settings());
+        let state = AppState::new(self.store.clone(), self.settings.auth_settings())
+            .with_stats(Stats::new(self.settings.stats_settings()));
+        let persister =
+            Persister::start(state.stats.clone(), self.store.clone(), state.clock.clone());
         let served = serve(
             listener,
             self.tls.clone(),
@@ -128,6 +134,8 @@ impl Instance {
             scheduler.stop().await;
         }
         control.stop().await;
+        // The last counts go to the store before its final flush.
+        persister.stop().await;
         let flushed = self
             .store
             .flush()

@@ -10,6 +10,7 @@
 //!   (`i` ++ op id), the record-kind index (`r` ++ space ++ record) and the seq counters
 //!   (`s` ++ space), in one tree so that one sled batch appends atomically.
 //! - `throttle`: failed-login counters per account and per client address.
+//! - `telemetry`: anonymous usage statistics, day ++ endpoint → counts.
 //!
 //! Values are encoded with [`cairn_common::codec`]. Account changes made through the
 //! admin API (`create_user`, `set_disabled`, `reset_password`) are durable when they
@@ -23,6 +24,7 @@ mod export;
 mod oplog;
 mod sessions;
 mod spaces;
+mod telemetry;
 mod throttle;
 pub(crate) mod users;
 
@@ -35,6 +37,7 @@ pub use export::{IMPORTED_PASSWORD_HASH, ImportTarget};
 pub use oplog::{PullPage, PushOutcome};
 pub use sessions::SessionRecord;
 pub use spaces::SPACE_NOT_FOUND;
+pub use telemetry::{BUCKET_BOUNDS_US, BUCKETS, CLASSES, DayCounts, TelemetryEntry};
 pub use throttle::ThrottleState;
 pub use users::{NewUser, UserAccount, UserRecord};
 
@@ -62,6 +65,7 @@ struct Inner {
     user_spaces: sled::Tree,
     oplog: sled::Tree,
     throttle: sled::Tree,
+    telemetry: sled::Tree,
     /// Serializes account and membership changes, whose checks (the e-mail is free,
     /// an owner remains) read before they write. A std mutex: held only around
     /// short sled calls, never across an await.
@@ -151,6 +155,7 @@ impl Store {
                 user_spaces: db.open_tree("user_spaces")?,
                 oplog: db.open_tree("oplog")?,
                 throttle: db.open_tree("throttle")?,
+                telemetry: db.open_tree("telemetry")?,
                 db,
                 accounts: Mutex::new(()),
                 appends: Mutex::new(oplog::SeqCache::default()),

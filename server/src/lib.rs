@@ -16,6 +16,8 @@
 //! - [`backup`]: scheduled, verified backups with retention; restore.
 //! - [`export`]: `cairn-server export`/`import` and `POST /v1/export`: JSON (with a
 //!   published schema), CSV and Markdown files a person can read without Cairn.
+//! - [`stats`]: anonymous usage statistics per endpoint and day (no users, tokens or
+//!   addresses), kept 30 days at most, read as Prometheus text at `GET /metrics`.
 //! - [`privacy`]: `purge` (store rewritten, backups cleared), retention sweeps, the
 //!   `purge` and `audit` command lines.
 //! - [`admin`]: the admin commands (`cairn-server user ...`), run on a stopped data
@@ -32,6 +34,7 @@ pub mod init;
 pub mod privacy;
 pub mod serve;
 pub mod settings;
+pub mod stats;
 pub mod store;
 pub mod tls;
 

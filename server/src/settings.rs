@@ -29,6 +29,7 @@ pub struct Settings {
     pub tls: TlsSettings,
     pub auth: AuthSettings,
     pub backup: BackupSettings,
+    pub stats: StatsSettings,
     pub retention: RetentionSettings,
 }
 
@@ -85,6 +86,26 @@ impl Default for RetentionSettings {
     }
 }
 
+/// Anonymous usage statistics (see [`crate::stats::StatsSettings`], which
+/// [`Settings::stats_settings`] makes from this).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatsSettings {
+    pub retention_days: u32,
+    pub persist_interval_secs: u64,
+    pub metrics_from_loopback: bool,
+}
+
+impl Default for StatsSettings {
+    fn default() -> Self {
+        StatsSettings {
+            retention_days: crate::stats::MAX_RETENTION_DAYS,
+            persist_interval_secs: 60,
+            metrics_from_loopback: true,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -93,6 +114,7 @@ impl Default for Settings {
             tls: TlsSettings::default(),
             auth: AuthSettings::default(),
             backup: BackupSettings::default(),
+            stats: StatsSettings::default(),
             retention: RetentionSettings::default(),
         }
     }
@@ -260,6 +282,12 @@ impl Settings {
         }
         let backup_problems = self.backup.problems();
         problems.extend(backup_problems.iter().map(String::as_str));
+        if !(1..=crate::stats::MAX_RETENTION_DAYS).contains(&self.stats.retention_days) {
+            problems.push("stats.retention_days must be between 1 and 30");
+        }
+        if self.stats.persist_interval_secs == 0 {
+            problems.push("stats.persist_interval_secs must be at least 1");
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -286,6 +314,15 @@ impl Settings {
             first_delay: secs(self.auth.login_first_delay_secs),
             max_delay: secs(self.auth.login_max_delay_secs),
             forget_after: secs(self.auth.login_forget_after_secs),
+        }
+    }
+
+    /// The usage statistics settings the server runs with.
+    pub fn stats_settings(&self) -> crate::stats::StatsSettings {
+        crate::stats::StatsSettings {
+            retention_days: self.stats.retention_days,
+            persist_interval: std::time::Duration::from_secs(self.stats.persist_interval_secs),
+            metrics_from_loopback: self.stats.metrics_from_loopback,
         }
     }
 
@@ -463,6 +500,21 @@ mod tests {
             Settings::default().auth_settings(),
             crate::auth::AuthSettings::default()
         );
+    }
+
+    /// The default `[stats]` section gives the default statistics settings, and a
+    /// retention past the promised 30 days is refused.
+    #[test]
+    fn stats_defaults_and_range() {
+        assert_eq!(
+            Settings::default().stats_settings(),
+            crate::stats::StatsSettings::default()
+        );
+        let dir = dir_with("[stats]\nretention_days = 31\n");
+        let msg = Settings::load(dir.path(), env(&[]))
+            .expect_err("over 30")
+            .to_string();
+        assert!(msg.contains("stats.retention_days"), "{msg}");
     }
 
     /// `Debug` of a secret never shows its value.

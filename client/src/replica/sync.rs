@@ -54,6 +54,30 @@ pub struct AdoptSummary {
     pub records: Vec<RecordId>,
 }
 
+/// The answer of [`Replica::stored_among`]: the stored entries of the ids asked
+/// about, or the tree to look each one up in.
+enum Stored {
+    Found(BTreeMap<Vec<u8>, sled::IVec>),
+    LookUp(sled::Tree),
+}
+
+impl Stored {
+    fn contains(&self, key: &[u8]) -> Result<bool, ReplicaError> {
+        match self {
+            Self::Found(found) => Ok(found.contains_key(key)),
+            Self::LookUp(tree) => Ok(tree.contains_key(key)?),
+        }
+    }
+
+    /// The stored value of `key`, handed out once.
+    fn take(&mut self, key: &[u8]) -> Result<Option<sled::IVec>, ReplicaError> {
+        match self {
+            Self::Found(found) => Ok(found.remove(key)),
+            Self::LookUp(tree) => Ok(tree.get(key)?),
+        }
+    }
+}
+
 fn malformed(what: &str) -> ReplicaError {
     ReplicaError::Codec(codec::CodecError::Malformed(what.into()))
 }
@@ -82,20 +106,23 @@ impl Replica {
         cursors: &[(SpaceId, u64)],
     ) -> Result<CommitSummary, ReplicaError> {
         let mut clock = self.writer();
-        let tree = &self.inner.tree;
         let mut batch = sled::Batch::default();
         let mut states: BTreeMap<RecordId, RecordState> = BTreeMap::new();
         let mut seen = HashSet::new();
         let limit = wall_clock_ms().saturating_add(MAX_CLOCK_AHEAD_MS);
         let mut new_ops = 0;
+        let known = self.stored_among(keys::OP, ops.iter().map(|op| *op.id.0.as_bytes()))?;
+        let mut stored =
+            self.stored_among(keys::RECORD, ops.iter().map(|op| *op.record.as_bytes()))?;
         for op in ops {
-            if !seen.insert(op.id) || tree.contains_key(keys::op(&op.id))? {
+            if !seen.insert(op.id) || known.contains(&keys::op(&op.id))? {
                 continue;
             }
             let state = match states.entry(op.record) {
                 std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::btree_map::Entry::Vacant(e) => {
-                    let loaded = self.record(&op.record)?;
+                    let loaded = stored.take(&keys::record(&op.record))?;
+                    let loaded = loaded.map(|bytes| codec::decode(&bytes)).transpose()?;
                     e.insert(loaded.unwrap_or_else(|| RecordState::empty(op)))
                 }
             };
@@ -115,12 +142,47 @@ impl Replica {
         }
         write_states(&mut batch, &states)?;
         batch.insert(keys::meta("clock"), codec::encode(&*clock)?);
-        tree.apply_batch(batch)?;
+        self.inner.tree.apply_batch(batch)?;
         self.make_durable()?;
         Ok(CommitSummary {
             new_ops,
             records: states.into_keys().collect(),
         })
+    }
+
+    /// Which of the entries `prefix ++ id` for `ids` are stored, read in one ordered
+    /// scan instead of one lookup each: ids are time-ordered, so a page's ids mostly
+    /// form one narrow key range, and in a fresh replica that range is empty. A range
+    /// holding many other entries (old and new ids mixed) is looked up id by id.
+    fn stored_among(
+        &self,
+        prefix: u8,
+        ids: impl Iterator<Item = [u8; 16]>,
+    ) -> Result<Stored, ReplicaError> {
+        let wanted: BTreeSet<[u8; 16]> = ids.collect();
+        let (Some(first), Some(last)) = (wanted.first(), wanted.last()) else {
+            return Ok(Stored::Found(BTreeMap::new()));
+        };
+        let key = |id: &[u8; 16]| {
+            let mut key = [0u8; 17];
+            key[0] = prefix;
+            key[1..].copy_from_slice(id);
+            key
+        };
+        // Past this many entries in the range, one lookup per id is cheaper.
+        let budget = wanted.len().saturating_mul(2).saturating_add(64);
+        let mut found = BTreeMap::new();
+        for (scanned, entry) in self.inner.tree.range(key(first)..=key(last)).enumerate() {
+            if scanned >= budget {
+                return Ok(Stored::LookUp(self.inner.tree.clone()));
+            }
+            let (k, v) = entry?;
+            let id = id_bytes(&k, 1)?;
+            if wanted.contains(&id) {
+                found.insert(k.to_vec(), v);
+            }
+        }
+        Ok(Stored::Found(found))
     }
 
     /// The pull cursor of a space: the sequence number of the last op this replica

@@ -66,6 +66,43 @@ fn apply_remote_out_of_order_and_idempotent() {
     assert_eq!(replica.history(&id).expect("history").len(), ops.len());
 }
 
+/// A page whose ids span many stored entries (old and new ops mixed, so the batched
+/// existence check gives way to one lookup per op) still skips known ops and loads
+/// stored records, so the states equal a merge of every op.
+#[test]
+fn apply_remote_mixed_old_and_new_ops() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replica = Replica::open(dir.path()).expect("open");
+    let space = shared("Team");
+    let mut all = Vec::new();
+    for i in 0..60 {
+        all.extend(foreign_goal(space.id, &format!("goal {i}")).1);
+    }
+    let stored = replica.apply_remote(&all, &[]).expect("first page");
+    assert_eq!(stored.new_ops, all.len());
+    let oldest = all.first().expect("ops").clone();
+    let newest = all.last().expect("ops").clone();
+    let first_record = oldest.record;
+    let late = replica
+        .set_op(
+            &replica
+                .record(&first_record)
+                .expect("read")
+                .expect("stored"),
+            "progress",
+            Value::Int(90),
+        )
+        .expect("set");
+    let page = vec![oldest, late.clone(), newest];
+    let applied = replica.apply_remote(&page, &[]).expect("mixed page");
+    assert_eq!(applied.new_ops, 1, "only the new op is new");
+    assert_eq!(applied.records, vec![first_record]);
+    all.push(late);
+    let expected = materialize(&all).remove(&first_record).expect("state");
+    assert_eq!(replica.record(&first_record).expect("read"), Some(expected));
+    assert_eq!(replica.ops().count(), all.len());
+}
+
 /// Remote clocks are observed, except one from more than a day ahead, which is
 /// stored all the same.
 #[test]

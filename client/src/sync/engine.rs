@@ -123,51 +123,82 @@ fn push(replica: &Replica, client: &Client, summary: &mut SyncSummary) -> Result
     }
 }
 
+/// Pulls pages until the server has nothing more. The next page is requested (and
+/// decoded) on a second thread while this one applies the current page: its cursors
+/// are the ones the current page moves to, and it is only used once that page is
+/// applied, so pages still go in one at a time, in order, each with its cursors.
 fn pull(replica: &Replica, client: &Client, summary: &mut SyncSummary) -> Result<(), SyncError> {
-    for _ in 0..MAX_PAGES {
-        let cursors = replica
-            .cursors()?
-            .into_iter()
-            .map(|(space, seq)| Cursor { space, seq })
-            .collect();
-        let page: PullResponse = client.call(
-            endpoint::PULL,
-            &PullRequest {
-                cursors,
-                max_ops: MAX_PULL_OPS,
-            },
-        )?;
-        apply_spaces(replica, &page.spaces, summary)?;
-        let listed = |space| page.spaces.iter().any(|s| s.space.id == space);
-        let mut ops = Vec::new();
-        let mut cursors = Vec::new();
-        for batch in page.batches {
-            // Ops of a space not listed would come back as an orphan space.
-            if listed(batch.space) {
-                cursors.push((batch.space, batch.cursor));
-                ops.extend(batch.ops);
+    let first = replica
+        .cursors()?
+        .into_iter()
+        .map(|(space, seq)| Cursor { space, seq })
+        .collect();
+    let mut page = fetch(client, first)?;
+    std::thread::scope(|scope| {
+        for _ in 0..MAX_PAGES {
+            apply_spaces(replica, &page.spaces, summary)?;
+            let listed = |space| page.spaces.iter().any(|s| s.space.id == space);
+            let mut ops = Vec::new();
+            let mut cursors = Vec::new();
+            for batch in std::mem::take(&mut page.batches) {
+                // Ops of a space not listed would come back as an orphan space.
+                if listed(batch.space) {
+                    cursors.push((batch.space, batch.cursor));
+                    ops.extend(batch.ops);
+                }
             }
-        }
-        let progressed = !ops.is_empty();
-        let applied = replica.apply_remote(&ops, &cursors)?;
-        summary.pulled += applied.new_ops;
-        summary.changed.extend(applied.records);
-        if !page.more {
-            summary.changed.sort_unstable();
-            summary.changed.dedup();
-            return Ok(());
-        }
-        if !progressed {
-            return Err(SyncError::BadResponse {
+            let progressed = !ops.is_empty();
+            let next = if page.more && progressed {
+                let mut after = replica.cursors()?;
+                for (space, seq) in &cursors {
+                    match after.iter_mut().find(|(s, _)| s == space) {
+                        Some(known) => known.1 = *seq,
+                        None => after.push((*space, *seq)),
+                    }
+                }
+                let after = after
+                    .into_iter()
+                    .map(|(space, seq)| Cursor { space, seq })
+                    .collect();
+                Some(scope.spawn(move || fetch(client, after)))
+            } else {
+                None
+            };
+            // On an error here the prefetched page is dropped with the scope.
+            let applied = replica.apply_remote(&ops, &cursors)?;
+            summary.pulled += applied.new_ops;
+            summary.changed.extend(applied.records);
+            if !page.more {
+                summary.changed.sort_unstable();
+                summary.changed.dedup();
+                return Ok(());
+            }
+            let Some(next) = next else {
+                return Err(SyncError::BadResponse {
+                    status: 200,
+                    detail: "the server said more ops wait but sent none".into(),
+                });
+            };
+            page = next.join().map_err(|_| SyncError::BadResponse {
                 status: 200,
-                detail: "the server said more ops wait but sent none".into(),
-            });
+                detail: "reading the next page failed unexpectedly; run sync again".into(),
+            })??;
         }
-    }
-    Err(SyncError::BadResponse {
-        status: 200,
-        detail: format!("the server kept sending pages after {MAX_PAGES}"),
+        Err(SyncError::BadResponse {
+            status: 200,
+            detail: format!("the server kept sending pages after {MAX_PAGES}"),
+        })
     })
+}
+
+fn fetch(client: &Client, cursors: Vec<Cursor>) -> Result<PullResponse, SyncError> {
+    client.call(
+        endpoint::PULL,
+        &PullRequest {
+            cursors,
+            max_ops: MAX_PULL_OPS,
+        },
+    )
 }
 
 fn apply_spaces(

@@ -6,6 +6,9 @@
 //! throttling) comes from [`routes_with_peer`], which `serve` builds per connection
 //! with the address it accepted; [`routes`] reads a [`PeerAddr`] request extension
 //! or warp's remote address instead. Headers are never trusted for it.
+//!
+//! Every request is counted in the anonymous usage statistics ([`crate::stats`])
+//! under its endpoint's path; `GET /metrics` ([`metrics`]) reads them.
 
 mod error;
 mod export;
@@ -15,6 +18,7 @@ mod login;
 mod logins;
 mod logout;
 mod members;
+mod metrics;
 mod password;
 mod pull;
 mod push;
@@ -34,6 +38,7 @@ use warp::filters::BoxedFilter;
 pub use error::ApiError;
 
 use crate::auth::{AuthSettings, Clock};
+use crate::stats::Stats;
 use crate::store::Store;
 
 /// What the handlers share. Cheap to clone.
@@ -42,6 +47,8 @@ pub struct AppState {
     pub store: Store,
     pub auth: AuthSettings,
     pub clock: Clock,
+    /// The usage counters of this server's requests.
+    pub stats: Stats,
     /// Bounds concurrent argon2 hashes (19 MiB and a core each), so a burst of
     /// logins cannot exhaust memory.
     hashing: Arc<tokio::sync::Semaphore>,
@@ -56,6 +63,7 @@ impl AppState {
             store,
             auth,
             clock: Clock::system(),
+            stats: Stats::default(),
             hashing: Arc::new(tokio::sync::Semaphore::new(cores * 2)),
         }
     }
@@ -64,6 +72,13 @@ impl AppState {
     #[must_use]
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// The same state counting into `stats` (made with the configured settings).
+    #[must_use]
+    pub fn with_stats(mut self, stats: Stats) -> Self {
+        self.stats = stats;
         self
     }
 
@@ -131,7 +146,11 @@ fn build(
     peer: BoxedFilter<(Option<IpAddr>,)>,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone + Send + Sync + 'static
 {
+    let stats = state.stats.clone();
+    // A new endpoint also adds its path to `stats::ENDPOINTS`, else it counts as `other`.
     healthz::route(state.store.clone())
+        .or(metrics::route(state.clone(), peer.clone()))
+        .unify()
         .or(login::route(state.clone(), peer))
         .unify()
         .or(logout::route(state.clone()))
@@ -161,4 +180,7 @@ fn build(
         .or(logins::route(state))
         .unify()
         .recover(recover::handle)
+        .with(warp::log::custom(move |info| {
+            stats.record(info.path(), info.status(), info.elapsed());
+        }))
 }

@@ -24,6 +24,8 @@ use crate::auth::Clock;
 use crate::backup::schedule::{self, Scheduler};
 use crate::datadir::{DataDir, DataDirLock};
 use crate::settings::Settings;
+use crate::stats::Stats;
+use crate::stats::persist::Persister;
 use crate::store::Store;
 use crate::tls::TlsHandle;
 
@@ -69,8 +71,9 @@ impl Instance {
         &self.store
     }
 
-    /// Serves on `listener` until `shutdown`: opens the control socket, runs the
-    /// accept loop, then closes the socket and makes every write durable.
+    /// Serves on `listener` until `shutdown`: opens the control socket, starts
+    /// persisting the usage statistics, runs the accept loop, then closes the
+    /// socket, stores the last statistics and makes every write durable.
     ///
     /// # Errors
     /// If the control socket cannot be made, or the final flush fails.
@@ -121,7 +124,10 @@ impl Instance {
             crate::auth::Clock::system(),
         );
         let limits = Limits::from_settings(&self.settings.server);
-        let state = AppState::new(self.store.clone(), self.settings.auth_settings());
+        let state = AppState::new(self.store.clone(), self.settings.auth_settings())
+            .with_stats(Stats::new(self.settings.stats_settings()));
+        let persister =
+            Persister::start(state.stats.clone(), self.store.clone(), state.clock.clone());
         let served = serve(
             listener,
             self.tls.clone(),
@@ -137,6 +143,8 @@ impl Instance {
         // A sweep in progress runs on a blocking thread and finishes (a rewrite is
         // atomic); only the schedule stops.
         sweeper.abort();
+        // The last counts go to the store before its final flush.
+        persister.stop().await;
         let flushed = self
             .store
             .flush()

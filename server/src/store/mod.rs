@@ -10,6 +10,7 @@
 //!   (`i` ++ op id), the record-kind index (`r` ++ space ++ record) and the seq counters
 //!   (`s` ++ space), in one tree so that one sled batch appends atomically.
 //! - `throttle`: failed-login counters per account and per client address.
+//! - `telemetry`: anonymous usage statistics, day ++ endpoint → counts.
 //! - `logins`: user ++ time ++ nonce → [`LoginRecord`] (every login, kept per
 //!   `[retention] login_records_days`).
 //! - `audit`: the hash-chained log of administrative events ([`audit`]);
@@ -35,6 +36,7 @@ mod purge;
 mod rewrite;
 mod sessions;
 mod spaces;
+mod telemetry;
 mod throttle;
 pub(crate) mod users;
 
@@ -50,6 +52,7 @@ pub use oplog::{PullPage, PushOutcome};
 pub use purge::{PurgeOutcome, PurgeTarget, RetentionCutoffs, SweepOutcome};
 pub use sessions::SessionRecord;
 pub use spaces::SPACE_NOT_FOUND;
+pub use telemetry::{BUCKET_BOUNDS_US, BUCKETS, CLASSES, DayCounts, TelemetryEntry};
 pub use throttle::ThrottleState;
 pub use users::{NewUser, UserAccount, UserRecord};
 
@@ -102,6 +105,7 @@ pub(crate) struct Trees {
     user_spaces: sled::Tree,
     oplog: sled::Tree,
     throttle: sled::Tree,
+    telemetry: sled::Tree,
     logins: sled::Tree,
     audit: sled::Tree,
     audit_subjects: sled::Tree,
@@ -119,6 +123,7 @@ impl Trees {
             user_spaces: db.open_tree("user_spaces")?,
             oplog: db.open_tree("oplog")?,
             throttle: db.open_tree("throttle")?,
+            telemetry: db.open_tree("telemetry")?,
             logins: db.open_tree("logins")?,
             audit: db.open_tree("audit")?,
             audit_subjects: db.open_tree("audit_subjects")?,

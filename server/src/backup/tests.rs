@@ -310,7 +310,14 @@ fn backup_then_restore_serves_the_same_data() {
         )
     });
     let users = server.admin(AdminRequest::ListUsers).expect("users");
+    store.audit(
+        crate::store::AuditEvent::new(crate::store::AuditKind::AccountDisabled)
+            .subject("bob@example.com"),
+    );
     let id = created_id(&backup_now(&server));
+    // The audit log as of the backup (its last entry is the backup itself).
+    let audit_before = store.audit_entries().expect("audit entries");
+    assert!(audit_before.len() >= 2, "{audit_before:?}");
     let old_dir = server.stop().expect("stop");
     let backups = old_dir.path().join("data").join("backups");
 
@@ -327,6 +334,16 @@ fn backup_then_restore_serves_the_same_data() {
     let server = TestServer::start_existing(fresh, data_dir).expect("restored server");
     assert_eq!(server.admin(AdminRequest::ListUsers).expect("users"), users);
     let store = server.store().clone();
+    // The administrative history comes back with its hash chain intact.
+    let audit_after = store.audit_entries().expect("audit entries");
+    assert!(
+        audit_after.starts_with(&audit_before[..audit_before.len() - 1]),
+        "audit entries before the backup are missing after the restore"
+    );
+    assert!(matches!(
+        store.audit_verify().expect("verify"),
+        crate::store::AuditVerification::Intact { .. }
+    ));
     let after = runtime.block_on(async {
         let mut conn = server.connect(Http::Two).await.expect("connect");
         let token = login(&mut conn, "ann").await;

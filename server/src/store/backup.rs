@@ -23,7 +23,17 @@ use crate::settings::BackupSettings;
 /// Trees copied verbatim into a backup (all written under the accounts lock).
 /// Sessions and login throttling are left out on purpose: a restore must not bring
 /// back tokens that were revoked since; everyone logs in again.
-pub const BACKED_UP_TREES: &[&str] = &["users", "emails", "spaces", "members", "user_spaces"];
+pub const BACKED_UP_TREES: &[&str] = &[
+    "users",
+    "emails",
+    "spaces",
+    "members",
+    "user_spaces",
+    // The audit log and its name map, so a restore keeps the administrative history
+    // (and its hash chain) of the moment of the backup.
+    "audit",
+    "audit_subjects",
+];
 
 /// Key/value pairs of one tree.
 pub type TreeEntries = Vec<(Vec<u8>, Vec<u8>)>;
@@ -151,6 +161,13 @@ impl Store {
             spaces
         };
         let push_pause = paused.elapsed();
+        // The audit lock is a leaf lock (appending takes no other), so holding it
+        // after the accounts lock cannot deadlock; it keeps entry and head together.
+        let _audit = self
+            .inner
+            .audit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut trees = Vec::with_capacity(BACKED_UP_TREES.len());
         for name in BACKED_UP_TREES {
             let tree = self.db().db.open_tree(name)?;

@@ -101,15 +101,7 @@ impl App {
                 self.popup = None;
                 Vec::new()
             }
-            FormOutcome::OpenExternalEditor => popup
-                .form
-                .external_editor_text()
-                .map(|(label, text)| Effect::OpenEditor {
-                    label: label.to_owned(),
-                    text,
-                })
-                .into_iter()
-                .collect(),
+            FormOutcome::OpenExternalEditor => editor_effect(popup.form.external_editor_text()),
             FormOutcome::Save(fields) => {
                 let write = match &popup.base {
                     None => Write::Create {
@@ -145,15 +137,7 @@ impl App {
                 self.popup = None;
                 Vec::new()
             }
-            ConflictOutcome::OpenExternalEditor => popup
-                .view
-                .external_editor_text()
-                .map(|(label, text)| Effect::OpenEditor {
-                    label: label.to_owned(),
-                    text,
-                })
-                .into_iter()
-                .collect(),
+            ConflictOutcome::OpenExternalEditor => editor_effect(popup.view.external_editor_text()),
             ConflictOutcome::Resolve { field, value } => {
                 let base = popup.base.clone();
                 self.parked = self.popup.take();
@@ -224,4 +208,15 @@ impl App {
         matches!(&self.popup, Some(Popup::Form(popup)) if popup.form.is_changed())
             || self.parked.is_some()
     }
+}
+
+/// The effect that opens `$EDITOR` on what a popup asked to edit externally.
+fn editor_effect(request: Option<(&'static str, String)>) -> Vec<Effect> {
+    request
+        .map(|(label, text)| Effect::OpenEditor {
+            label: label.to_owned(),
+            text,
+        })
+        .into_iter()
+        .collect()
 }

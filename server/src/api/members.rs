@@ -22,12 +22,14 @@ async fn list(state: AppState, caller: Caller, request: SpaceRef) -> Result<Memb
 }
 
 async fn set(state: AppState, caller: Caller, request: SetMember) -> Result<MemberList, ApiError> {
-    let list = state.store.set_member(
-        caller.user.profile.id,
-        request.space,
-        &request.email,
-        request.role,
-    )?;
+    // A membership change writes an audit entry, which flushes and fsyncs: that is
+    // blocking work, so it runs off the async threads.
+    let user = caller.user.profile.id;
+    let list = state
+        .blocking(move |store| {
+            Ok(store.set_member(user, request.space, &request.email, request.role)?)
+        })
+        .await?;
     state.store.commit_durable().await?;
     Ok(list)
 }

@@ -7,6 +7,14 @@ fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 22).expect("date")
 }
 
+/// A new replica in a temp dir (kept alive by the returned guard) and its personal space.
+fn fresh() -> (tempfile::TempDir, Replica, cairn_common::SpaceId) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replica = Replica::open(dir.path()).expect("open");
+    let space = replica.identity().personal_space;
+    (dir, replica, space)
+}
+
 fn title(text: &str) -> Vec<(String, Value)> {
     vec![("title".into(), Value::Text(text.into()))]
 }
@@ -53,9 +61,7 @@ fn second_open_is_refused() {
 /// Committing the same ops twice stores them once.
 #[test]
 fn commit_is_idempotent() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let replica = Replica::open(dir.path()).expect("open");
-    let space = replica.identity().personal_space;
+    let (_dir, replica, space) = fresh();
     let (_, ops) = replica
         .create_ops(RecordKind::Note, space, title("1:1 Ana"), today())
         .expect("ops");
@@ -69,9 +75,7 @@ fn commit_is_idempotent() {
 /// A batch with one invalid op writes nothing at all.
 #[test]
 fn invalid_batch_writes_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let replica = Replica::open(dir.path()).expect("open");
-    let space = replica.identity().personal_space;
+    let (_dir, replica, space) = fresh();
     let (id, mut ops) = replica
         .create_ops(RecordKind::Goal, space, title("Grow"), today())
         .expect("ops");
@@ -93,9 +97,7 @@ fn invalid_batch_writes_nothing() {
 /// Marking a standard task done records the day and schedules the next one.
 #[test]
 fn done_schedules_next_task() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let replica = Replica::open(dir.path()).expect("open");
-    let space = replica.identity().personal_space;
+    let (_dir, replica, space) = fresh();
     let mut fields = title("Weekly report");
     fields.push(("recurrence".into(), Value::Recurrence(Recurrence::Weeks(1))));
     let (id, ops) = replica
@@ -120,9 +122,7 @@ fn done_schedules_next_task() {
 /// Records are found by a unique end or start of their id, and not by too little.
 #[test]
 fn resolve_by_short_id() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let replica = Replica::open(dir.path()).expect("open");
-    let space = replica.identity().personal_space;
+    let (_dir, replica, space) = fresh();
     let (id, ops) = replica
         .create_ops(RecordKind::Goal, space, title("A"), today())
         .expect("ops");
@@ -196,9 +196,7 @@ fn import_foreign_ops_in_any_order() {
 /// An import whose changes lack their record's create, or hold a bad value, writes nothing.
 #[test]
 fn bad_import_writes_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let replica = Replica::open(dir.path()).expect("open");
-    let space = replica.identity().personal_space;
+    let (_dir, replica, space) = fresh();
     let (id, mut ops) = replica
         .create_ops(RecordKind::Goal, space, title("Grow"), today())
         .expect("ops");
@@ -229,9 +227,7 @@ fn bad_import_writes_nothing() {
 /// An op from far in the future is refused: it would pin this replica's clock there.
 #[test]
 fn far_future_clock_is_refused() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let replica = Replica::open(dir.path()).expect("open");
-    let space = replica.identity().personal_space;
+    let (_dir, replica, space) = fresh();
     let (_, mut ops) = replica
         .create_ops(RecordKind::Goal, space, title("Future"), today())
         .expect("ops");
@@ -251,9 +247,7 @@ fn far_future_clock_is_refused() {
 /// A second Create that would turn a record into another kind is refused.
 #[test]
 fn kind_change_is_refused() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let replica = Replica::open(dir.path()).expect("open");
-    let space = replica.identity().personal_space;
+    let (_dir, replica, space) = fresh();
     let (id, ops) = replica
         .create_ops(RecordKind::Goal, space, title("Stay a goal"), today())
         .expect("ops");
@@ -279,9 +273,7 @@ fn kind_change_is_refused() {
 /// replica stays readable.
 #[test]
 fn oversized_record_is_refused() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let replica = Replica::open(dir.path()).expect("open");
-    let space = replica.identity().personal_space;
+    let (_dir, replica, space) = fresh();
     let (id, ops) = replica
         .create_ops(RecordKind::Note, space, title("Big"), today())
         .expect("ops");
@@ -313,4 +305,33 @@ fn oversized_record_is_refused() {
             .len(),
         1
     );
+}
+
+/// A long text big enough for sled to store as a separate blob file (over ~128 KiB)
+/// commits through the blob fsync path and is there after a reopen.
+#[test]
+fn large_text_survives_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let notes = "Long appraisal notes. ".repeat(20_000);
+    let id = {
+        let replica = Replica::open(dir.path()).expect("open");
+        let space = replica.identity().personal_space;
+        let mut fields = title("Annual appraisal");
+        fields.push(("notes".into(), Value::Text(notes.clone())));
+        let (id, ops) = replica
+            .create_ops(RecordKind::Note, space, fields, today())
+            .expect("ops");
+        replica.commit(&ops).expect("commit");
+        id
+    };
+    assert!(
+        dir.path()
+            .join("replica/blobs")
+            .read_dir()
+            .is_ok_and(|mut d| d.next().is_some()),
+        "no blob file written"
+    );
+    let replica = Replica::open(dir.path()).expect("reopen");
+    let state = replica.record(&id).expect("read").expect("present");
+    assert_eq!(state.text("notes"), notes);
 }

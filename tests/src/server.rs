@@ -121,6 +121,45 @@ impl ServerProcess {
         Ok(())
     }
 
+    /// Sends `signal` (e.g. `HUP`, `TERM`) to the server with the `kill` command.
+    ///
+    /// # Errors
+    /// If the server is not running or `kill` fails.
+    pub fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let pid = self
+            .child
+            .as_ref()
+            .context("the server is not running")?
+            .id();
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()?;
+        if !status.success() {
+            bail!("kill -{signal} {pid} failed");
+        }
+        Ok(())
+    }
+
+    /// Waits up to `timeout` for the server process to exit; whether it exited 0.
+    ///
+    /// # Errors
+    /// If it is still running after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<bool> {
+        let start = Instant::now();
+        loop {
+            let child = self.child.as_mut().context("the server is not running")?;
+            if let Some(status) = child.try_wait()? {
+                self.child = None;
+                return Ok(status.success());
+            }
+            if start.elapsed() > timeout {
+                bail!("the server did not exit within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The data dir.
     #[must_use]
     pub fn data_dir(&self) -> &Path {

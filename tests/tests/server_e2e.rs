@@ -397,3 +397,44 @@ async fn access_follows_membership_and_roles() -> anyhow::Result<()> {
     assert_eq!(status, 401, "{:?}", decode_error(&body));
     Ok(())
 }
+
+/// SIGHUP reloads the certificate (audited) without stopping the server; SIGTERM
+/// shuts it down cleanly (exit 0, control socket removed) and the data is there
+/// after a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn signals_reload_and_stop_the_real_server() -> anyhow::Result<()> {
+    let mut server = ServerProcess::start()?;
+    server
+        .user("ana@example.com", "correct horse battery")
+        .await?;
+    let mut open = server.api().await?;
+
+    server.signal("HUP")?;
+    cairn_tests::server::eventually(Duration::from_secs(10), || {
+        server
+            .admin(&["audit", "list", "--json"], "")
+            .is_ok_and(|list| list.contains("certificate-reload"))
+    })?;
+    assert_eq!(
+        open.health().await?,
+        200,
+        "an open connection survives the reload"
+    );
+    assert_eq!(server.api().await?.health().await?, 200);
+
+    server.signal("TERM")?;
+    assert!(
+        server.wait_exit(Duration::from_secs(30))?,
+        "SIGTERM did not exit cleanly"
+    );
+    assert!(
+        !server.data_dir().join("control.sock").exists(),
+        "control socket left behind"
+    );
+
+    server.serve()?;
+    let mut api = server.api().await?;
+    api.login("ana@example.com", "correct horse battery")
+        .await?;
+    Ok(())
+}

@@ -438,3 +438,68 @@ async fn signals_reload_and_stop_the_real_server() -> anyhow::Result<()> {
         .await?;
     Ok(())
 }
+
+/// The backup commands of the real binary: `backup now|list|verify` through the
+/// control socket of a running server, `restore` refused while it runs, and after a
+/// stop, a restore brings back exactly the state of the backup.
+#[tokio::test(flavor = "multi_thread")]
+async fn backup_commands_of_the_real_binary() -> anyhow::Result<()> {
+    let mut server = ServerProcess::start()?;
+    server
+        .user("ana@example.com", "correct horse battery")
+        .await?;
+    let mut api = server.api().await?;
+    let login = api
+        .login("ana@example.com", "correct horse battery")
+        .await?;
+    let kept = goal_ops(login.user.id, login.personal_space, "In the backup");
+    api.call(
+        "/v1/push",
+        Some(&login.token),
+        &PushRequest { ops: kept.clone() },
+    )
+    .await?;
+
+    server.admin(&["backup", "now"], "")?;
+    let list: serde_json::Value =
+        serde_json::from_str(&server.admin(&["backup", "list", "--json"], "")?)?;
+    let id = list[0]["id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no backup listed: {list}"))?
+        .to_owned();
+    assert_eq!(list[0]["ops"], 2);
+    assert!(
+        server
+            .admin(&["backup", "verify", &id], "")?
+            .contains("intact")
+    );
+    assert!(
+        server.admin(&["backup", "restore", &id], "").is_err(),
+        "restore ran on a live server"
+    );
+
+    let later = goal_ops(login.user.id, login.personal_space, "After the backup");
+    api.call("/v1/push", Some(&login.token), &PushRequest { ops: later })
+        .await?;
+    server.signal("TERM")?;
+    assert!(server.wait_exit(Duration::from_secs(30))?);
+    server.admin(&["backup", "restore", &id], "")?;
+    server.serve()?;
+
+    let mut api = server.api().await?;
+    let login = api
+        .login("ana@example.com", "correct horse battery")
+        .await?;
+    let pulled = pull_all(&mut api, &login.token).await?;
+    let ids: Vec<OpId> = pulled
+        .batches
+        .iter()
+        .flat_map(|b| b.ops.iter().map(|o| o.id))
+        .collect();
+    assert_eq!(
+        ids,
+        kept.iter().map(|o| o.id).collect::<Vec<_>>(),
+        "the restore is not the backup's state"
+    );
+    Ok(())
+}

@@ -7,8 +7,10 @@
 //! - [`merge`]: the state of a record as a pure function of the set of its ops.
 //! - [`api`]: wire types shared by client and server, and [`api::PROTOCOL_VERSION`].
 //! - [`codec`]: the only place that knows the byte format (bincode 2, size-limited).
+//! - [`storage`]: on-disk rules both sled stores share (real fsync, owner-only dirs).
 //!
-//! This crate holds wire and domain types only; helpers that one side needs live there.
+//! This crate holds wire and domain types, plus the few on-disk rules both stores must
+//! share; helpers that one side needs live there.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -16,6 +18,7 @@ pub mod codec;
 pub mod merge;
 pub mod model;
 pub mod op;
+pub mod storage;
 
 pub use merge::{FieldValue, RecordState};
 pub use model::{RecordId, RecordKind, SpaceId, UserId, Value};

@@ -20,10 +20,10 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use cairn_common::codec;
 use cairn_common::model::{RecordKind, Space, SpaceId, UserId};
 use cairn_common::op::{Change, HlcClock, NodeId, Op, OpId};
 use cairn_common::{RecordId, RecordState};
+use cairn_common::{codec, storage};
 use serde::{Deserialize, Serialize};
 
 pub use drafts::defaults;
@@ -111,18 +111,6 @@ fn open_sled(path: &Path) -> Result<sled::Db, ReplicaError> {
     }
 }
 
-/// Personnel data: the data directory is readable by its owner only.
-#[cfg(unix)]
-fn restrict_to_owner(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-}
-
-#[cfg(not(unix))]
-fn restrict_to_owner(_dir: &Path) -> std::io::Result<()> {
-    Ok(())
-}
-
 impl Replica {
     /// Opens (or creates) the replica in `dir`.
     ///
@@ -134,7 +122,7 @@ impl Replica {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
-        restrict_to_owner(dir).map_err(io)?;
+        storage::restrict_to_owner(dir).map_err(io)?;
         let lock = File::options()
             .create(true)
             .truncate(false)
@@ -352,40 +340,17 @@ impl Replica {
     /// about 128 KiB live in `blobs/`, one file each, which sled never fsyncs.
     fn make_durable(&self) -> Result<(), ReplicaError> {
         self.inner.db.flush()?;
-        let sled_dir = self.inner.dir.join(SLED_DIR);
-        let io = |source| ReplicaError::Io {
-            dir: self.inner.dir.clone(),
-            source,
-        };
-        File::open(sled_dir.join("db"))
-            .and_then(|f| f.sync_all())
-            .map_err(io)?;
-        let blobs = sled_dir.join("blobs");
-        if blobs.is_dir() {
-            let mut synced = self
-                .inner
-                .synced_blobs
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let mut any_new = false;
-            for entry in std::fs::read_dir(&blobs).map_err(io)? {
-                let name = entry.map_err(io)?.file_name();
-                if !synced.contains(&name) {
-                    match File::open(blobs.join(&name)).and_then(|f| f.sync_all()) {
-                        Ok(()) => {}
-                        // sled may remove an old blob between listing and opening it.
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(io(e)),
-                    }
-                    synced.insert(name);
-                    any_new = true;
-                }
+        let mut synced = self
+            .inner
+            .synced_blobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        storage::fsync_sled_files(&self.inner.dir.join(SLED_DIR), &mut synced).map_err(|source| {
+            ReplicaError::Io {
+                dir: self.inner.dir.clone(),
+                source,
             }
-            if any_new {
-                File::open(&blobs).and_then(|d| d.sync_all()).map_err(io)?;
-            }
-        }
-        Ok(())
+        })
     }
 
     fn outbox_next_seq(&self) -> Result<u64, ReplicaError> {

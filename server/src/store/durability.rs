@@ -12,7 +12,6 @@
 
 use std::collections::HashSet;
 use std::ffi::OsString;
-use std::fs::File;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -99,39 +98,18 @@ impl Store {
     fn flush_and_fsync(&self) -> Result<(), StoreError> {
         self.db().db.flush()?;
         let dir = &self.inner.dir;
-        let io = |source| StoreError::Io {
-            dir: dir.clone(),
-            source,
-        };
-        File::open(dir.join("db"))
-            .and_then(|f| f.sync_all())
-            .map_err(io)?;
-        let blobs = dir.join("blobs");
-        if blobs.is_dir() {
-            let mut synced = self
-                .inner
-                .durability
-                .synced_blobs
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let mut any_new = false;
-            for entry in std::fs::read_dir(&blobs).map_err(io)? {
-                let name = entry.map_err(io)?.file_name();
-                if !synced.contains(&name) {
-                    match File::open(blobs.join(&name)).and_then(|f| f.sync_all()) {
-                        Ok(()) => {}
-                        // sled may remove an old blob between listing and opening it.
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(io(e)),
-                    }
-                    synced.insert(name);
-                    any_new = true;
-                }
+        let mut synced = self
+            .inner
+            .durability
+            .synced_blobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cairn_common::storage::fsync_sled_files(dir, &mut synced).map_err(|source| {
+            StoreError::Io {
+                dir: dir.clone(),
+                source,
             }
-            if any_new {
-                File::open(&blobs).and_then(|d| d.sync_all()).map_err(io)?;
-            }
-        }
+        })?;
         self.inner.durability.syncs.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }

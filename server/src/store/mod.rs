@@ -189,18 +189,6 @@ fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
-/// Personnel data: the data directory is readable by its owner only.
-#[cfg(unix)]
-fn restrict_to_owner(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-}
-
-#[cfg(not(unix))]
-fn restrict_to_owner(_dir: &Path) -> std::io::Result<()> {
-    Ok(())
-}
-
 /// Milliseconds since 1970 by the system clock.
 #[must_use]
 pub fn now_ms() -> u64 {
@@ -220,7 +208,7 @@ impl Store {
             source,
         };
         std::fs::create_dir_all(db_dir).map_err(io)?;
-        restrict_to_owner(db_dir).map_err(io)?;
+        cairn_common::storage::restrict_to_owner(db_dir).map_err(io)?;
         let trees = Trees::open(open_sled(db_dir)?)?;
         let store = Self {
             inner: Arc::new(Inner {

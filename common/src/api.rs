@@ -26,12 +26,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Role, Space, SpaceId, UserProfile};
-use crate::op::Op;
+use crate::model::{RecordId, Role, Space, SpaceId, UserProfile};
+use crate::op::{Op, OpId};
 
 /// Bumped on any incompatible change of these types; the server answers a client
-/// that sends another version with 426 and "please upgrade".
-pub const PROTOCOL_VERSION: u16 = 1;
+/// that sends another version with 426 and "please upgrade". Version 2: the store's
+/// [`Epoch`] in every sync response, refusals per space or record in a push.
+pub const PROTOCOL_VERSION: u16 = 2;
 /// Header carrying the client's [`PROTOCOL_VERSION`].
 pub const PROTOCOL_HEADER: &str = "x-cairn-protocol";
 /// The one content type of request and response bodies.
@@ -126,24 +127,105 @@ pub struct RevokeSession {
     pub id: String,
 }
 
+/// The identity of a server store's history. A new one is made whenever the history
+/// may have gone back or been replaced (init, import, restore from a backup, purge of
+/// everything): sequence numbers of one epoch mean nothing in another, so a client
+/// that sees a new epoch pulls every space from the start and pushes again what it
+/// wrote (see `docs/PROTOCOL.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Epoch(pub uuid::Uuid);
+
+impl Epoch {
+    /// A fresh, random epoch.
+    #[must_use]
+    pub fn new() -> Self {
+        Self(uuid::Uuid::new_v4())
+    }
+}
+
+impl Default for Epoch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for Epoch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
 /// Ops for the server. Idempotent by op id: a retry after any failure is safe.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PushRequest {
     pub ops: Vec<Op>,
 }
 
-/// Sent only after every op of the push is durable on the server.
+/// Sent only after every op the server stored is durable. Ops are judged per space
+/// and per record: what one space or record refuses is listed in `refused`, and
+/// everything else of the push is stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushResponse {
+    /// The store's epoch: a new one means the server's history was replaced.
+    pub epoch: Epoch,
     /// Ops stored now.
     pub stored: u32,
     /// Ops the server already had (an earlier try of this push got through).
     pub duplicates: u32,
+    /// Ops not stored, grouped by why.
+    pub refused: Vec<Refusal>,
+}
+
+/// Ops of a push the server did not store, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub space: SpaceId,
+    /// The record, when only its ops are refused; `None` for the whole space.
+    pub record: Option<RecordId>,
+    pub reason: RefusalReason,
+    /// What happened and what to do next, for a person.
+    pub message: String,
+    /// The refused ops, in the order they were pushed.
+    pub ops: Vec<OpId>,
+}
+
+/// Why ops were refused: what the client does with them follows from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RefusalReason {
+    /// The space does not exist or the user is not a member (the same answer for
+    /// both). The ops can never be delivered.
+    NotMember,
+    /// The user may only read the space. The ops may go out if the role comes back.
+    ReadOnly,
+    /// An op's record was never created on the server; its creator has not pushed
+    /// it (yet). Try again later.
+    UnknownRecord,
+    /// An op is stamped too far ahead of the server's clock. Try again once the
+    /// clock is fixed (or the time has come).
+    ClockAhead,
+    /// An op breaks a rule (its record lives in another space, a value does not fit
+    /// the field, a limit is exceeded). It can never be delivered as it is.
+    Invalid,
+}
+
+impl RefusalReason {
+    /// Whether the same ops may be accepted later without being changed.
+    #[must_use]
+    pub fn may_pass_later(self) -> bool {
+        matches!(
+            self,
+            Self::ReadOnly | Self::UnknownRecord | Self::ClockAhead
+        )
+    }
 }
 
 /// Where the client is in each space it knows. Spaces it does not list start at 0.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullRequest {
+    /// The epoch the cursors belong to (`None` before the first sync). When it is
+    /// not the server's, the cursors are ignored and the answer carries no ops, only
+    /// the server's epoch: the client starts over.
+    pub epoch: Option<Epoch>,
     pub cursors: Vec<Cursor>,
     /// At most this many ops (the server caps it at [`MAX_PULL_OPS`]).
     pub max_ops: u32,
@@ -159,6 +241,8 @@ pub struct Cursor {
 /// A page of ops after the cursors, and the spaces the user may see now.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PullResponse {
+    /// The store's epoch. When it differs from the request's, `batches` is empty.
+    pub epoch: Epoch,
     /// Every space the user is a member of, with the role; a space the client has
     /// that is missing here was taken from the user: the client drops it.
     pub spaces: Vec<SpaceInfo>,

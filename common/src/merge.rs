@@ -78,7 +78,8 @@ impl Register {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecordState {
     pub id: RecordId,
-    /// The space of the record's ops (the smallest, should a hostile peer disagree).
+    /// The space the record lives in for its whole life: that of the first op folded
+    /// in. Ops naming the record in another space are never merged into it.
     pub space: SpaceId,
     /// From the `Create` op; `None` while only later ops have arrived.
     pub kind: Option<RecordKind>,
@@ -110,12 +111,13 @@ impl RecordState {
     }
 
     /// Folds one op into the state. Applying ops in any order, any number of times,
-    /// gives the same result. Ops of another record are ignored.
+    /// gives the same result. Ops of another record, or of this record in another
+    /// space, are ignored: the server never accepts those, and a replica sets them
+    /// aside before they get here.
     pub fn apply(&mut self, op: &Op) {
-        if op.record != self.id {
+        if op.record != self.id || op.space != self.space {
             return;
         }
-        self.space = self.space.min(op.space);
         self.updated = self.updated.max(op.at);
         match &op.change {
             Change::Create { kind } => {

@@ -42,6 +42,30 @@ impl fmt::Display for OpId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct NodeId(pub u64);
 
+/// The largest node id an op may carry: 2^53 - 1, so that a node id in JSON reads
+/// the same in every language, and a forged id cannot sit above every real one.
+pub const MAX_NODE: u64 = (1 << 53) - 1;
+
+/// The largest clock counter an op may carry. A clock rolls its wall time forward
+/// by a millisecond rather than count past it, so honest replicas never reach it;
+/// the bound keeps a forged clock from outranking every later change within its
+/// millisecond.
+pub const MAX_COUNTER: u32 = 1 << 20;
+
+impl NodeId {
+    /// A random node id within [`MAX_NODE`].
+    #[must_use]
+    pub fn random() -> Self {
+        Self(uuid::Uuid::new_v4().as_u64_pair().0 & MAX_NODE)
+    }
+
+    /// Whether the id is within [`MAX_NODE`].
+    #[must_use]
+    pub fn is_valid(self) -> bool {
+        self.0 <= MAX_NODE
+    }
+}
+
 /// A hybrid logical clock: wall time in ms, a counter for events within one ms or
 /// when a peer's clock ran ahead, and the node for a total order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -52,6 +76,14 @@ pub struct Hlc {
 }
 
 impl Hlc {
+    /// Whether counter and node are within their bounds ([`MAX_COUNTER`],
+    /// [`MAX_NODE`]). Wall time is bounded by whoever receives the op, against its
+    /// own clock.
+    #[must_use]
+    pub fn is_bounded(&self) -> bool {
+        self.counter <= MAX_COUNTER && self.node.is_valid()
+    }
+
     /// The wall time as a UTC timestamp (for display; ordering uses the whole clock).
     #[must_use]
     pub fn time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -96,24 +128,43 @@ impl HlcClock {
                 counter: 0,
                 node,
             }
+        } else if self.last.counter >= MAX_COUNTER {
+            // Past the counter's bound the next millisecond starts: still after
+            // everything before, and within the bounds every receiver checks.
+            Hlc {
+                wall_ms: self.last.wall_ms.saturating_add(1),
+                counter: 0,
+                node,
+            }
         } else {
             Hlc {
                 wall_ms: self.last.wall_ms,
-                counter: self.last.counter.saturating_add(1),
+                counter: self.last.counter + 1,
                 node,
             }
         };
         self.last
     }
 
-    /// Takes note of a clock from another replica so later local events order after it.
+    /// Takes note of a clock from another replica so later local events order after
+    /// it. A counter past [`MAX_COUNTER`] is taken as the bound.
     pub fn observe(&mut self, seen: Hlc) {
-        if (seen.wall_ms, seen.counter) > (self.last.wall_ms, self.last.counter) {
+        let counter = seen.counter.min(MAX_COUNTER);
+        if (seen.wall_ms, counter) > (self.last.wall_ms, self.last.counter) {
             self.last = Hlc {
                 wall_ms: seen.wall_ms,
-                counter: seen.counter,
+                counter,
                 node: self.last.node,
             };
+        }
+    }
+
+    /// The same clock continued on another node (a replica whose node id was out of
+    /// bounds takes a new one).
+    #[must_use]
+    pub fn on_node(&self, node: NodeId) -> Self {
+        Self {
+            last: Hlc { node, ..self.last },
         }
     }
 
@@ -199,5 +250,23 @@ mod tests {
         let next = clock.tick(200);
         assert!(next > remote);
         assert_eq!(next.node, NodeId(1));
+    }
+
+    /// A counter never passes its bound: the clock moves to the next millisecond,
+    /// and a forged counter seen from a peer is taken as the bound.
+    #[test]
+    fn counter_stays_bounded() {
+        let mut clock = HlcClock::new(NodeId(1), None);
+        clock.observe(Hlc {
+            wall_ms: 100,
+            counter: u32::MAX,
+            node: NodeId(u64::MAX),
+        });
+        assert_eq!(clock.last().counter, MAX_COUNTER);
+        let next = clock.tick(50);
+        assert_eq!((next.wall_ms, next.counter), (101, 0));
+        assert!(next.is_bounded());
+        assert!(NodeId::random().is_valid());
+        assert!(!NodeId(MAX_NODE + 1).is_valid());
     }
 }

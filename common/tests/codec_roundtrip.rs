@@ -2,9 +2,9 @@
 //! newer or damaged bytes are refused with a clear error.
 
 use cairn_common::api::{
-    Cursor, Empty, ErrorResponse, LoginRequest, LoginResponse, Member, MemberList, PasswordChange,
-    PullRequest, PullResponse, PushRequest, PushResponse, SessionInfo, SessionList, SetMember,
-    SpaceInfo, SpaceOps,
+    Cursor, Empty, Epoch, ErrorResponse, LoginRequest, LoginResponse, Member, MemberList,
+    PasswordChange, PullRequest, PullResponse, PushRequest, PushResponse, Refusal, RefusalReason,
+    SessionInfo, SessionList, SetMember, SpaceInfo, SpaceOps,
 };
 use cairn_common::codec::{self, CodecError, FORMAT_VERSION, MAGIC};
 use cairn_common::merge::materialize;
@@ -164,14 +164,24 @@ fn model_types_round_trip() {
     });
     round_trip(&PushRequest { ops: ops.clone() });
     round_trip(&PushResponse {
+        epoch: Epoch::new(),
         stored: 3,
         duplicates: 1,
+        refused: vec![Refusal {
+            space,
+            record: Some(cairn_common::RecordId::new()),
+            reason: RefusalReason::ClockAhead,
+            message: "fix the clock".into(),
+            ops: ops.iter().map(|o| o.id).collect(),
+        }],
     });
     round_trip(&PullRequest {
+        epoch: Some(Epoch::new()),
         cursors: vec![Cursor { space, seq: 42 }],
         max_ops: 1000,
     });
     round_trip(&PullResponse {
+        epoch: Epoch::new(),
         spaces: vec![info.clone()],
         batches: vec![SpaceOps {
             space,

@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
         let ops: Vec<Op> = (0..BATCH / 2)
             .flat_map(|i| goal(space, user.id, &format!("goal {}", n / 2 + i)))
             .collect();
-        store.append_ops(&ops)?;
+        store.append_ops(&ops, &cairn_server::store::RecordLimits::NONE)?;
         n += BATCH;
     }
     store.flush()?;

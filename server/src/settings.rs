@@ -31,6 +31,7 @@ pub struct Settings {
     pub backup: BackupSettings,
     pub stats: StatsSettings,
     pub retention: RetentionSettings,
+    pub sync: SyncSettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,6 +87,29 @@ impl Default for RetentionSettings {
     }
 }
 
+/// Limits a push must keep (see [`crate::api::SyncRules`], which
+/// [`Settings::sync_rules`] makes from this).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncSettings {
+    pub max_values_per_field: usize,
+    pub max_record_kib: usize,
+    pub max_clock_ahead_secs: u64,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        // Eight people editing one field offline at once is already a lot; four MiB
+        // holds a few full-length long texts and stays a quarter of what clients
+        // read, leaving room for a record's history of replaced values.
+        SyncSettings {
+            max_values_per_field: 8,
+            max_record_kib: 4096,
+            max_clock_ahead_secs: 300,
+        }
+    }
+}
+
 /// Anonymous usage statistics (see [`crate::stats::StatsSettings`], which
 /// [`Settings::stats_settings`] makes from this).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -116,6 +140,7 @@ impl Default for Settings {
             backup: BackupSettings::default(),
             stats: StatsSettings::default(),
             retention: RetentionSettings::default(),
+            sync: SyncSettings::default(),
         }
     }
 }
@@ -288,6 +313,15 @@ impl Settings {
         if self.stats.persist_interval_secs == 0 {
             problems.push("stats.persist_interval_secs must be at least 1");
         }
+        if self.sync.max_values_per_field == 0 {
+            problems.push("sync.max_values_per_field must be at least 1");
+        }
+        if !(64..=crate::api::MAX_RECORD_KIB).contains(&self.sync.max_record_kib) {
+            problems.push("sync.max_record_kib must be between 64 and 16384");
+        }
+        if self.sync.max_clock_ahead_secs == 0 {
+            problems.push("sync.max_clock_ahead_secs must be at least 1");
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -314,6 +348,17 @@ impl Settings {
             first_delay: secs(self.auth.login_first_delay_secs),
             max_delay: secs(self.auth.login_max_delay_secs),
             forget_after: secs(self.auth.login_forget_after_secs),
+        }
+    }
+
+    /// The push limits the API runs with.
+    pub fn sync_rules(&self) -> crate::api::SyncRules {
+        crate::api::SyncRules {
+            limits: crate::store::RecordLimits {
+                max_values_per_field: self.sync.max_values_per_field,
+                max_record_bytes: self.sync.max_record_kib.saturating_mul(1024),
+            },
+            max_clock_ahead: std::time::Duration::from_secs(self.sync.max_clock_ahead_secs),
         }
     }
 

@@ -119,6 +119,7 @@ async fn run() -> anyhow::Result<()> {
     let mut pulled = 0usize;
     loop {
         let request = PullRequest {
+            epoch: None,
             cursors: cursors.clone(),
             max_ops: 0,
         };
@@ -181,6 +182,7 @@ async fn run() -> anyhow::Result<()> {
     // Polling with no changes: the API against a bare handler on the same TLS stack.
     let head = cursors;
     let poll = PullRequest {
+        epoch: None,
         cursors: head,
         max_ops: 0,
     };

@@ -10,6 +10,7 @@
 //! | `s`    | space id                  | the `Space`                    |
 //! | `p`    | space id                  | this user's `Role` in it       |
 //! | `c`    | space id                  | pull cursor (u64 BE)           |
+//! | `x`    | op id                     | a `SetAside` op (kept out of sync) |
 //! | `m`    | name                      | replica metadata               |
 
 use cairn_common::{OpId, RecordId, SpaceId};
@@ -22,11 +23,14 @@ pub const SPACE: u8 = b's';
 pub const META: u8 = b'm';
 pub const ROLE: u8 = b'p';
 pub const CURSOR: u8 = b'c';
+pub const SET_ASIDE: u8 = b'x';
 
 /// Meta name of the outbox counter (u64 BE).
 pub const OUTBOX_LEN: &str = "outbox_len";
 /// Meta name of the marker set once the identity is a server account's.
 pub const ADOPTED: &str = "adopted";
+/// Meta name of the server epoch the cursors belong to.
+pub const EPOCH: &str = "epoch";
 
 pub fn op(id: &OpId) -> [u8; 17] {
     prefixed(OP, id.0.as_bytes())
@@ -65,6 +69,10 @@ pub fn role(id: &SpaceId) -> [u8; 17] {
 
 pub fn cursor(id: &SpaceId) -> [u8; 17] {
     prefixed(CURSOR, id.as_bytes())
+}
+
+pub fn set_aside(id: &OpId) -> [u8; 17] {
+    prefixed(SET_ASIDE, id.0.as_bytes())
 }
 
 pub fn meta(name: &str) -> Vec<u8> {

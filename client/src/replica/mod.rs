@@ -13,6 +13,7 @@
 mod drafts;
 mod error;
 mod keys;
+mod set_aside;
 mod sync;
 
 use std::collections::BTreeMap;
@@ -28,7 +29,9 @@ use serde::{Deserialize, Serialize};
 
 pub use drafts::defaults;
 pub use error::ReplicaError;
-pub use sync::{AdoptSummary, KnownSpace, OutboxEntry, SpaceChanges};
+pub use set_aside::{SetAside, SetAsideCounts, SetAsideKind, Undelivered};
+use sync::write_states;
+pub use sync::{AdoptSummary, KnownSpace, OutboxEntry, RemoteApplied, SpaceChanges};
 
 /// Who this replica writes as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,14 +143,24 @@ impl Replica {
         }
         let db = open_sled(&dir.join(SLED_DIR))?;
         let tree = db.open_tree("replica")?;
-        let identity = match tree.get(keys::meta("identity"))? {
+        let mut identity: Identity = match tree.get(keys::meta("identity"))? {
             Some(bytes) => codec::decode(&bytes)?,
             None => Self::initialize(&tree)?,
         };
-        let clock = match tree.get(keys::meta("clock"))? {
+        let mut clock = match tree.get(keys::meta("clock"))? {
             Some(bytes) => codec::decode(&bytes)?,
             None => HlcClock::new(identity.node, None),
         };
+        if !identity.node.is_valid() {
+            // Made before node ids were bounded: servers refuse such clocks, so this
+            // device continues its clock under a new, bounded node id.
+            identity.node = NodeId::random();
+            clock = clock.on_node(identity.node);
+            let mut batch = sled::Batch::default();
+            batch.insert(keys::meta("identity"), codec::encode(&identity)?);
+            batch.insert(keys::meta("clock"), codec::encode(&clock)?);
+            tree.apply_batch(batch)?;
+        }
         let replica = Self {
             inner: Arc::new(Inner {
                 dir: dir.to_owned(),
@@ -166,9 +179,8 @@ impl Replica {
 
     /// A new replica gets its identity and personal space.
     fn initialize(tree: &sled::Tree) -> Result<Identity, ReplicaError> {
-        let random = uuid::Uuid::new_v4().as_u64_pair().0;
         let identity = Identity {
-            node: NodeId(random),
+            node: NodeId::random(),
             user: UserId::new(),
             personal_space: SpaceId::new(),
         };

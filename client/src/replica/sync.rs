@@ -8,14 +8,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use cairn_common::api::Epoch;
 use cairn_common::codec;
 use cairn_common::merge::materialize;
 use cairn_common::model::{Role, Space, SpaceId, UserId};
-use cairn_common::op::{Op, OpId};
+use cairn_common::op::{Change, Op, OpId};
 use cairn_common::{RecordId, RecordState};
 
 use super::{
-    CommitSummary, Identity, MAX_CLOCK_AHEAD_MS, MAX_RECORD_BYTES, Replica, ReplicaError, keys,
+    Identity, MAX_CLOCK_AHEAD_MS, MAX_RECORD_BYTES, Replica, ReplicaError, SetAsideKind, keys,
     wall_clock_ms,
 };
 
@@ -91,26 +92,31 @@ fn id_bytes(key: &[u8], from: usize) -> Result<[u8; 16], ReplicaError> {
 impl Replica {
     /// Stores ops that came from the server, with the cursors reached in their spaces,
     /// in one atomic, durable batch. Unlike [`Self::commit`] they are not queued for
-    /// push, and a change may come before its record's `Create` (pages of different
-    /// spaces, and retries, do not keep order): the merge gives the same state in any
-    /// order. They are not checked against this version's schema either: the author's
-    /// replica did that, and refusing one would stop sync for good. Ops already known
-    /// are skipped. Clocks are observed, except from more than a day ahead, so one
-    /// machine with a wrong clock cannot pin this replica's clock in the future.
+    /// push, and pages of different spaces and retries do not keep order: the merge
+    /// gives the same state in any order. Ops already known are skipped. Clocks are
+    /// observed, except from more than a day ahead, so one machine with a wrong clock
+    /// cannot pin this replica's clock in the future.
+    ///
+    /// An op this replica will not merge is quarantined (set aside, see
+    /// `set_aside.rs`) and the rest goes on: one naming a record in another space
+    /// than the record's, changing its kind, coming before its record's `Create`,
+    /// with a clock out of bounds, or with a value the schema refuses (remote text is
+    /// checked like typed text before anyone sees it); and every new op of a record
+    /// whose state would grow past what this replica can read back.
     ///
     /// # Errors
-    /// [`ReplicaError::RecordTooLarge`] or a storage error; nothing is written then.
+    /// A storage error; nothing is written then.
     pub fn apply_remote(
         &self,
         ops: &[Op],
         cursors: &[(SpaceId, u64)],
-    ) -> Result<CommitSummary, ReplicaError> {
+    ) -> Result<RemoteApplied, ReplicaError> {
         let mut clock = self.writer();
         let mut batch = sled::Batch::default();
         let mut states: BTreeMap<RecordId, RecordState> = BTreeMap::new();
+        let mut taken: BTreeMap<RecordId, Vec<&Op>> = BTreeMap::new();
+        let mut quarantined: Vec<(Op, String)> = Vec::new();
         let mut seen = HashSet::new();
-        let limit = wall_clock_ms().saturating_add(MAX_CLOCK_AHEAD_MS);
-        let mut new_ops = 0;
         let known = self.stored_among(keys::OP, ops.iter().map(|op| *op.id.0.as_bytes()))?;
         let mut stored =
             self.stored_among(keys::RECORD, ops.iter().map(|op| *op.record.as_bytes()))?;
@@ -126,27 +132,64 @@ impl Replica {
                     e.insert(loaded.unwrap_or_else(|| RecordState::empty(op)))
                 }
             };
+            if let Some(reason) = refusal(state, op) {
+                quarantined.push((op.clone(), reason));
+                continue;
+            }
             state.apply(op);
+            taken.entry(op.record).or_default().push(op);
+        }
+        // A record grown too large keeps its state before this page; its new ops
+        // are quarantined.
+        let mut written: BTreeMap<RecordId, RecordState> = BTreeMap::new();
+        for (id, after) in states {
+            if !taken.contains_key(&id) {
+                continue;
+            }
+            let bytes = codec::encode(&after)?.len();
+            if bytes > MAX_RECORD_BYTES {
+                let reason = format!(
+                    "record {id} would take {bytes} bytes here, more than this device reads \
+                     ({MAX_RECORD_BYTES}); its other changes are kept"
+                );
+                let ops = taken.remove(&id).unwrap_or_default();
+                quarantined.extend(ops.into_iter().map(|op| (op.clone(), reason.clone())));
+                continue;
+            }
+            written.insert(id, after);
+        }
+        let limit = wall_clock_ms().saturating_add(MAX_CLOCK_AHEAD_MS);
+        let mut new_ops = 0;
+        for op in taken.values().flatten() {
             if op.at.wall_ms <= limit {
                 clock.observe(op.at);
             }
-            batch.insert(&keys::op(&op.id)[..], codec::encode(op)?);
+            batch.insert(&keys::op(&op.id)[..], codec::encode(*op)?);
             batch.insert(&keys::history(&op.record, &op.id)[..], &[][..]);
             new_ops += 1;
         }
         for (space, seq) in cursors {
             batch.insert(&keys::cursor(space)[..], &seq.to_be_bytes()[..]);
         }
-        if new_ops == 0 && cursors.is_empty() {
-            return Ok(CommitSummary::default());
+        if new_ops == 0 && cursors.is_empty() && quarantined.is_empty() {
+            return Ok(RemoteApplied::default());
         }
-        write_states(&mut batch, &states)?;
+        for (op, reason) in &quarantined {
+            self.set_aside_into(
+                &mut batch,
+                std::slice::from_ref(op),
+                SetAsideKind::Quarantined,
+                reason,
+            )?;
+        }
+        write_states(&mut batch, &written)?;
         batch.insert(keys::meta("clock"), codec::encode(&*clock)?);
         self.inner.tree.apply_batch(batch)?;
         self.make_durable()?;
-        Ok(CommitSummary {
+        Ok(RemoteApplied {
             new_ops,
-            records: states.into_keys().collect(),
+            records: written.into_keys().collect(),
+            quarantined,
         })
     }
 
@@ -365,11 +408,21 @@ impl Replica {
             batch.remove(&keys::record(&state.id)[..]);
             removed.push(state.id);
         }
+        // Unsent changes of a lost space are kept, set aside, never silently dropped.
         let mut unqueued = 0u64;
+        let names: std::collections::HashMap<SpaceId, String> =
+            self.spaces()?.into_iter().map(|s| (s.id, s.name)).collect();
         for entry in self.outbox(usize::MAX)? {
             if ids.contains(&entry.op.space) {
                 batch.remove(&keys::outbox(entry.seq)[..]);
                 unqueued += 1;
+                let name = names.get(&entry.op.space).map_or("", String::as_str);
+                self.set_aside_into(
+                    batch,
+                    std::slice::from_ref(&entry.op),
+                    SetAsideKind::Undelivered,
+                    &format!("not delivered: you are no longer a member of {name}"),
+                )?;
             }
         }
         if unqueued > 0 {
@@ -382,6 +435,84 @@ impl Replica {
             batch.remove(&keys::cursor(id)[..]);
         }
         Ok(removed)
+    }
+
+    /// The server epoch the cursors belong to (`None` before the first sync).
+    ///
+    /// # Errors
+    /// A storage or decode error.
+    pub fn epoch(&self) -> Result<Option<Epoch>, ReplicaError> {
+        self.inner
+            .tree
+            .get(keys::meta(keys::EPOCH))?
+            .map(|bytes| codec::decode(&bytes))
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    /// Whether this replica has pulled from a server before: it has an epoch, or
+    /// cursors from before epochs existed.
+    ///
+    /// # Errors
+    /// A storage or decode error.
+    pub fn has_pulled(&self) -> Result<bool, ReplicaError> {
+        Ok(self.epoch()?.is_some() || self.cursors()?.iter().any(|(_, seq)| *seq > 0))
+    }
+
+    /// Takes `epoch` as the server's, for a replica that has never pulled.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub fn set_epoch(&self, epoch: Epoch) -> Result<(), ReplicaError> {
+        let _writer = self.writer();
+        self.inner
+            .tree
+            .insert(keys::meta(keys::EPOCH), codec::encode(&epoch)?)?;
+        self.make_durable()
+    }
+
+    /// The server's history was replaced (a restore, an import): starts over with
+    /// `epoch` in one durable batch. Every cursor goes back to 0, so every space is
+    /// pulled again from the start (ops already here are skipped), and every op this
+    /// user wrote that is not queued is queued again, oldest first, so the next push
+    /// gives the server back whatever it lost (pushes are idempotent: what it still
+    /// has counts as a duplicate). Ops of spaces that are now read-only are queued
+    /// too, and held like any other. Returns how many ops were queued again.
+    ///
+    /// # Errors
+    /// A storage or decode error; nothing is changed then.
+    pub fn start_over(&self, epoch: Epoch) -> Result<usize, ReplicaError> {
+        let _writer = self.writer();
+        let user = self.identity().user;
+        let queued: HashSet<OpId> = self
+            .outbox(usize::MAX)?
+            .into_iter()
+            .map(|e| e.op.id)
+            .collect();
+        let mut mine = Vec::new();
+        for op in self.ops() {
+            let op = op?;
+            if op.author == user && !queued.contains(&op.id) {
+                mine.push((op.at, op.id));
+            }
+        }
+        mine.sort_unstable();
+        let mut batch = sled::Batch::default();
+        let mut next = self.outbox_next_seq()?;
+        for (_, id) in &mine {
+            batch.insert(&keys::outbox(next)[..], &id.0.as_bytes()[..]);
+            next += 1;
+        }
+        for entry in self.inner.tree.scan_prefix([keys::CURSOR]) {
+            batch.remove(entry?.0);
+        }
+        let len = (self.outbox_len() + mine.len()) as u64;
+        batch.insert(keys::meta("outbox_next"), &next.to_be_bytes()[..]);
+        batch.insert(keys::meta(keys::OUTBOX_LEN), &len.to_be_bytes()[..]);
+        batch.insert(keys::meta(keys::EPOCH), codec::encode(&epoch)?);
+        self.inner.tree.apply_batch(batch)?;
+        self.make_durable()?;
+        Ok(mine.len())
     }
 
     /// Whether the identity is already a server account's (set by the first login).
@@ -487,8 +618,45 @@ impl Replica {
     }
 }
 
+/// Why a remote op may not be merged into `state` (its record as this replica has
+/// it), or `None` if it may.
+fn refusal(state: &RecordState, op: &Op) -> Option<String> {
+    if op.space != state.space {
+        return Some(format!(
+            "it names record {} in another space than the one the record lives in; a \
+             co-member's client is broken or forging changes",
+            op.record
+        ));
+    }
+    if !op.at.is_bounded() {
+        return Some("its clock is out of bounds (a broken or forged client)".into());
+    }
+    match (&op.change, state.kind) {
+        (Change::Create { kind }, Some(existing)) if *kind != existing => Some(format!(
+            "it would make a {existing} a {kind}; a record keeps its kind"
+        )),
+        (Change::Create { .. }, _) => None,
+        (_, None) => Some("it came before its record was created".into()),
+        (_, Some(kind)) => op
+            .validate(kind)
+            .err()
+            .map(|e| format!("its value breaks the rules of the field: {e}")),
+    }
+}
+
+/// What [`Replica::apply_remote`] did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RemoteApplied {
+    /// Ops stored now.
+    pub new_ops: usize,
+    /// Records whose state changed.
+    pub records: Vec<RecordId>,
+    /// Ops set aside, and why.
+    pub quarantined: Vec<(Op, String)>,
+}
+
 /// Adds the encoded states to `batch`, refusing one too large to read back.
-fn write_states(
+pub(super) fn write_states(
     batch: &mut sled::Batch,
     states: &BTreeMap<RecordId, RecordState>,
 ) -> Result<(), ReplicaError> {

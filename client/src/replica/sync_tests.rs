@@ -41,29 +41,104 @@ fn foreign_goal(space: SpaceId, name: &str) -> (cairn_common::RecordId, Vec<Op>)
     (id, all)
 }
 
-/// Remote ops applied out of order (changes before their create, over two pages) give
-/// the same state as all of them at once, are not queued, and a repeat changes nothing.
+/// Remote ops of a record over two pages, the second in reverse order, give the
+/// same state as all of them at once, are not queued, and a repeat changes nothing;
+/// a change that comes before its record's create (which a server never sends) is
+/// set aside, not applied.
 #[test]
 fn apply_remote_out_of_order_and_idempotent() {
     let dir = tempfile::tempdir().expect("tempdir");
     let replica = Replica::open(dir.path()).expect("open");
     let space = shared("Team");
     let (id, ops) = foreign_goal(space.id, "Ship it");
-    let (creates, changes): (Vec<Op>, Vec<Op>) = ops
+    let (creates, mut changes): (Vec<Op>, Vec<Op>) = ops
         .iter()
         .cloned()
         .partition(|op| matches!(op.change, Change::Create { .. }));
-    let first = replica.apply_remote(&changes, &[]).expect("changes first");
-    assert_eq!(first.new_ops, changes.len());
-    let partial = replica.record(&id).expect("read").expect("stored");
-    assert!(partial.kind.is_none(), "no create yet");
-    replica.apply_remote(&creates, &[]).expect("creates later");
+    replica.apply_remote(&creates, &[]).expect("creates first");
+    changes.reverse();
+    let later = replica.apply_remote(&changes, &[]).expect("changes later");
+    assert_eq!(later.new_ops, changes.len());
     let expected = materialize(&ops).remove(&id).expect("state");
     assert_eq!(replica.record(&id).expect("read"), Some(expected));
     assert_eq!(replica.outbox_len(), 0);
     let again = replica.apply_remote(&ops, &[]).expect("again");
     assert_eq!(again.new_ops, 0);
     assert_eq!(replica.history(&id).expect("history").len(), ops.len());
+
+    let (orphan, orphan_ops) = foreign_goal(space.id, "Orphan");
+    let early: Vec<Op> = orphan_ops
+        .into_iter()
+        .filter(|op| !matches!(op.change, Change::Create { .. }))
+        .collect();
+    let applied = replica.apply_remote(&early, &[]).expect("judged");
+    assert_eq!(applied.new_ops, 0);
+    assert_eq!(applied.quarantined.len(), early.len());
+    assert!(replica.record(&orphan).expect("read").is_none());
+}
+
+/// Ops from a co-member that contradict what this replica holds are set aside and
+/// never merged: a record named in a second space, a create that changes the kind,
+/// a clock out of bounds, a text with terminal escapes; the page's other ops are
+/// applied and its cursor moves on.
+#[test]
+fn apply_remote_quarantines_contradictions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replica = Replica::open(dir.path()).expect("open");
+    let team = shared("Team");
+    let other = shared("Other");
+    let (id, ops) = foreign_goal(team.id, "Appraisal");
+    replica.apply_remote(&ops, &[(team.id, 3)]).expect("goal");
+    let before = replica.record(&id).expect("read").expect("goal");
+    let author = ops[0].author;
+    let forge = |space: SpaceId, change: Change| Op {
+        id: cairn_common::OpId::new(),
+        space,
+        record: id,
+        at: cairn_common::Hlc {
+            wall_ms: ops[0].at.wall_ms + 1,
+            counter: 0,
+            node: cairn_common::NodeId(9),
+        },
+        author,
+        change,
+    };
+    let title = |text: &str| Change::Set {
+        field: "title".into(),
+        value: Value::Text(text.into()),
+        replaces: before.heads("title"),
+    };
+    let moved = forge(other.id, title("moved"));
+    let rekind = forge(
+        team.id,
+        Change::Create {
+            kind: RecordKind::Note,
+        },
+    );
+    let mut unbounded = forge(team.id, title("late"));
+    unbounded.at.counter = u32::MAX;
+    let escape = forge(team.id, title("\u{1b}[2Jgone"));
+    let fine = forge(team.id, title("Appraisal 2026"));
+    let page = vec![moved, rekind, unbounded, escape, fine];
+    let applied = replica
+        .apply_remote(&page, &[(team.id, 8)])
+        .expect("page applied");
+    assert_eq!(applied.new_ops, 1);
+    assert_eq!(applied.quarantined.len(), 4);
+    let after = replica.record(&id).expect("read").expect("goal");
+    assert_eq!(after.space, team.id);
+    assert_eq!(after.kind, Some(RecordKind::Goal));
+    assert_eq!(after.title(), "Appraisal 2026");
+    assert_eq!(replica.cursor(&team.id).expect("cursor"), 8);
+    let counts = replica.set_aside_counts().expect("counts");
+    assert_eq!(counts.quarantined, 4);
+    assert!(
+        replica
+            .set_aside()
+            .expect("list")
+            .iter()
+            .any(|a| a.reason.contains("another space") && a.record_title == "Appraisal")
+    );
 }
 
 /// A page whose ids span many stored entries (old and new ops mixed, so the batched

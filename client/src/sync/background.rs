@@ -14,6 +14,8 @@ use super::{Failure, Session, SyncError, SyncSummary, sync_round};
 use crate::replica::Replica;
 
 /// What the background thread reports.
+// One event per round goes over a channel: boxing the summary would save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Event {
     /// No session file: nothing to sync (an offline-only user).

@@ -354,8 +354,10 @@ mod tests {
         let ok: api::PushResponse = decode_answer(
             status(200),
             &codec::encode(&api::PushResponse {
+                epoch: api::Epoch::new(),
                 stored: 1,
                 duplicates: 0,
+                refused: Vec::new(),
             })
             .expect("encode"),
         )

@@ -3,21 +3,28 @@
 //!
 //! Push is idempotent by op id, so a round that failed halfway is simply run again:
 //! only what the server acknowledged is drained, and only what was applied moves a
-//! cursor.
+//! cursor. A refusal concerns one space or record: what can never be delivered is
+//! set aside (`cairn undelivered`), what may pass later stays queued, and the rest
+//! of the round goes on.
+//!
+//! Every answer carries the server's epoch. When it is not the one this replica's
+//! cursors belong to, the server's history was replaced (restored from a backup,
+//! imported): the round starts over ([`Replica::start_over`]): every cursor back to
+//! 0, every op this user wrote queued again, pushed, and everything pulled again.
+
+use std::collections::{HashMap, HashSet};
 
 use cairn_common::RecordId;
 use cairn_common::api::{
-    Cursor, Empty, MAX_PULL_OPS, MAX_PUSH_OPS, PullRequest, PullResponse, PushRequest,
-    PushResponse, SpaceList,
+    Cursor, Epoch, MAX_PULL_OPS, MAX_PUSH_OPS, PullRequest, PullResponse, PushRequest,
+    PushResponse, RefusalReason,
 };
-use std::collections::HashSet;
-
 use cairn_common::model::SpaceId;
 use serde::{Deserialize, Serialize};
 
 use super::SyncError;
 use super::client::{Client, endpoint};
-use crate::replica::Replica;
+use crate::replica::{Replica, SetAsideCounts};
 
 /// Most pull pages in one round: a server that keeps saying "more" without sending
 /// anything must not keep a client busy forever.
@@ -43,12 +50,43 @@ pub struct SyncSummary {
     /// Local ops kept back because their space is read-only for this user now (they
     /// stay queued, and go out if the role comes back).
     pub held: usize,
+    /// Local ops the server refused for now (a clock ahead of the server's, a
+    /// record its author has not pushed yet); they stay queued and go out later.
+    pub waiting: usize,
+    /// Local ops set aside in this round: the server will never take them.
+    pub undelivered: usize,
+    /// Ops from the server set aside in this round: this replica will not merge them.
+    pub quarantined: usize,
+    /// Everything set aside so far (`cairn undelivered` lists it).
+    pub set_aside: SetAsideCounts,
+    /// Why ops were refused or set aside in this round, for a person.
+    pub notices: Vec<String>,
+    /// Set when the server's history was replaced and this round started over.
+    pub recovery: Option<Recovery>,
     /// Records whose state changed.
     #[serde(skip)]
     pub changed: Vec<RecordId>,
     /// Records removed with dropped spaces.
     #[serde(skip)]
     pub removed: Vec<RecordId>,
+}
+
+/// What starting over after a replaced server history did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recovery {
+    /// The server's new epoch.
+    pub epoch: String,
+    /// Ops of this user queued again.
+    pub requeued: usize,
+    /// Of those, the ones the server had lost and took back.
+    pub restored: usize,
+}
+
+/// How a pull ended.
+enum Pulled {
+    Done,
+    /// The server's history is another one now: start over.
+    NewEpoch(Epoch),
 }
 
 /// Runs one round against the server. `count_conflicts` scans every record at the end.
@@ -61,9 +99,23 @@ pub fn sync_round(
     count_conflicts: bool,
 ) -> Result<SyncSummary, SyncError> {
     let mut summary = SyncSummary::default();
-    push(replica, client, &mut summary)?;
-    pull(replica, client, &mut summary)?;
+    if let Some(epoch) = push(replica, client, &mut summary)? {
+        check_epoch(replica, client, epoch, &mut summary)?;
+    }
+    if let Pulled::NewEpoch(epoch) = pull(replica, client, &mut summary)? {
+        start_over(replica, client, epoch, &mut summary)?;
+        if let Pulled::NewEpoch(_) = pull(replica, client, &mut summary)? {
+            return Err(SyncError::BadResponse {
+                status: 200,
+                detail: "the server's history changed again during this sync; run sync again"
+                    .into(),
+            });
+        }
+    }
     summary.pending = replica.outbox_len();
+    summary.set_aside = replica.set_aside_counts()?;
+    summary.notices.sort();
+    summary.notices.dedup();
     if count_conflicts {
         let mut conflicts = 0;
         for state in replica.records() {
@@ -75,8 +127,59 @@ pub fn sync_round(
     Ok(summary)
 }
 
-fn push(replica: &Replica, client: &Client, summary: &mut SyncSummary) -> Result<(), SyncError> {
-    let mut refreshed = false;
+/// Acts on the epoch a push answer carried.
+fn check_epoch(
+    replica: &Replica,
+    client: &Client,
+    epoch: Epoch,
+    summary: &mut SyncSummary,
+) -> Result<(), SyncError> {
+    if replica.epoch()? == Some(epoch) {
+        return Ok(());
+    }
+    if replica.has_pulled()? {
+        start_over(replica, client, epoch, summary)
+    } else {
+        Ok(replica.set_epoch(epoch)?)
+    }
+}
+
+/// The server's history was replaced: queue again what this user wrote, forget the
+/// cursors, push. The pull that follows fetches everything again.
+fn start_over(
+    replica: &Replica,
+    client: &Client,
+    epoch: Epoch,
+    summary: &mut SyncSummary,
+) -> Result<(), SyncError> {
+    if summary.recovery.is_some() {
+        return Err(SyncError::BadResponse {
+            status: 200,
+            detail: "the server's history changed again during this sync; run sync again".into(),
+        });
+    }
+    let requeued = replica.start_over(epoch)?;
+    let before = summary.pushed;
+    summary.recovery = Some(Recovery {
+        epoch: epoch.to_string(),
+        requeued,
+        restored: 0,
+    });
+    push(replica, client, summary)?;
+    if let Some(recovery) = summary.recovery.as_mut() {
+        recovery.restored = summary.pushed - before;
+    }
+    Ok(())
+}
+
+/// Pushes the outbox in chunks; returns the epoch the server answered with, if it
+/// was asked anything.
+fn push(
+    replica: &Replica,
+    client: &Client,
+    summary: &mut SyncSummary,
+) -> Result<Option<Epoch>, SyncError> {
+    let mut epoch = None;
     let mut from = 0;
     loop {
         let read_only: HashSet<SpaceId> = replica
@@ -87,39 +190,65 @@ fn push(replica: &Replica, client: &Client, summary: &mut SyncSummary) -> Result
             .collect();
         let entries = replica.outbox_from(from, MAX_PUSH_OPS)?;
         let Some(last) = entries.last() else {
-            return Ok(());
+            return Ok(epoch);
         };
         let next = last.seq + 1;
         let (held, entries): (Vec<_>, Vec<_>) = entries
             .into_iter()
             .partition(|e| read_only.contains(&e.op.space));
+        summary.held += held.len();
+        from = next;
         if entries.is_empty() {
-            summary.held += held.len();
-            from = next;
             continue;
         }
         let request = PushRequest {
             ops: entries.iter().map(|e| e.op.clone()).collect(),
         };
-        match client.call::<_, PushResponse>(endpoint::PUSH, &request) {
-            Ok(answer) => {
-                let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
-                replica.drain_outbox(&seqs)?;
-                summary.pushed += answer.stored as usize;
-                summary.duplicates += answer.duplicates as usize;
-                summary.held += held.len();
-                from = next;
+        let answer: PushResponse = client.call(endpoint::PUSH, &request)?;
+        epoch = Some(answer.epoch);
+        summary.pushed += answer.stored as usize;
+        summary.duplicates += answer.duplicates as usize;
+        let seq_of: HashMap<_, _> = entries.iter().map(|e| (e.op.id, e.seq)).collect();
+        let mut kept: HashSet<u64> = HashSet::new();
+        for refusal in &answer.refused {
+            let seqs: Vec<u64> = refusal
+                .ops
+                .iter()
+                .filter_map(|id| seq_of.get(id).copied())
+                .collect();
+            kept.extend(&seqs);
+            match refusal.reason {
+                RefusalReason::ReadOnly => summary.held += seqs.len(),
+                RefusalReason::UnknownRecord | RefusalReason::ClockAhead => {
+                    summary.waiting += seqs.len();
+                    summary.notices.push(refusal.message.clone());
+                }
+                RefusalReason::NotMember | RefusalReason::Invalid => {
+                    let why = match refusal.reason {
+                        RefusalReason::NotMember => {
+                            let name = replica
+                                .spaces()?
+                                .into_iter()
+                                .find(|s| s.id == refusal.space)
+                                .map_or_else(|| refusal.space.to_string(), |s| s.name);
+                            format!("not delivered: you are no longer a member of {name}")
+                        }
+                        _ => format!("not delivered: {}", refusal.message),
+                    };
+                    let undelivered = replica.undeliver(&seqs, &why)?;
+                    summary.undelivered += undelivered.ops;
+                    summary.changed.extend(undelivered.changed);
+                    summary.removed.extend(undelivered.removed);
+                    summary.notices.push(why);
+                }
             }
-            // A space taken away or made read-only refuses the whole push: learn the
-            // spaces once (lost ones are dropped with their queued ops, read-only
-            // ones are held back) and retry.
-            Err(SyncError::Refused { status: 403, .. }) if !refreshed => {
-                refreshed = true;
-                let list: SpaceList = client.call(endpoint::SPACES, &Empty)?;
-                apply_spaces(replica, &list.spaces, summary)?;
-            }
-            Err(e) => return Err(e),
         }
+        let delivered: Vec<u64> = entries
+            .iter()
+            .map(|e| e.seq)
+            .filter(|seq| !kept.contains(seq))
+            .collect();
+        replica.drain_outbox(&delivered)?;
     }
 }
 
@@ -127,15 +256,32 @@ fn push(replica: &Replica, client: &Client, summary: &mut SyncSummary) -> Result
 /// decoded) on a second thread while this one applies the current page: its cursors
 /// are the ones the current page moves to, and it is only used once that page is
 /// applied, so pages still go in one at a time, in order, each with its cursors.
-fn pull(replica: &Replica, client: &Client, summary: &mut SyncSummary) -> Result<(), SyncError> {
+fn pull(
+    replica: &Replica,
+    client: &Client,
+    summary: &mut SyncSummary,
+) -> Result<Pulled, SyncError> {
     let first = replica
         .cursors()?
         .into_iter()
         .map(|(space, seq)| Cursor { space, seq })
         .collect();
-    let mut page = fetch(client, first)?;
+    let mut epoch = replica.epoch()?;
+    let mut page = fetch(client, epoch, first)?;
+    if epoch != Some(page.epoch) {
+        if epoch.is_none() && !replica.has_pulled()? {
+            // The first pull: the cursors (all 0) were honoured.
+            replica.set_epoch(page.epoch)?;
+            epoch = Some(page.epoch);
+        } else {
+            return Ok(Pulled::NewEpoch(page.epoch));
+        }
+    }
     std::thread::scope(|scope| {
         for _ in 0..MAX_PAGES {
+            if Some(page.epoch) != epoch {
+                return Ok(Pulled::NewEpoch(page.epoch));
+            }
             apply_spaces(replica, &page.spaces, summary)?;
             let listed = |space| page.spaces.iter().any(|s| s.space.id == space);
             let mut ops = Vec::new();
@@ -160,7 +306,7 @@ fn pull(replica: &Replica, client: &Client, summary: &mut SyncSummary) -> Result
                     .into_iter()
                     .map(|(space, seq)| Cursor { space, seq })
                     .collect();
-                Some(scope.spawn(move || fetch(client, after)))
+                Some(scope.spawn(move || fetch(client, epoch, after)))
             } else {
                 None
             };
@@ -168,10 +314,16 @@ fn pull(replica: &Replica, client: &Client, summary: &mut SyncSummary) -> Result
             let applied = replica.apply_remote(&ops, &cursors)?;
             summary.pulled += applied.new_ops;
             summary.changed.extend(applied.records);
+            summary.quarantined += applied.quarantined.len();
+            summary.notices.extend(
+                applied.quarantined.iter().map(|(op, why)| {
+                    format!("a change of record {} was set aside: {why}", op.record)
+                }),
+            );
             if !page.more {
                 summary.changed.sort_unstable();
                 summary.changed.dedup();
-                return Ok(());
+                return Ok(Pulled::Done);
             }
             let Some(next) = next else {
                 return Err(SyncError::BadResponse {
@@ -191,10 +343,15 @@ fn pull(replica: &Replica, client: &Client, summary: &mut SyncSummary) -> Result
     })
 }
 
-fn fetch(client: &Client, cursors: Vec<Cursor>) -> Result<PullResponse, SyncError> {
+fn fetch(
+    client: &Client,
+    epoch: Option<Epoch>,
+    cursors: Vec<Cursor>,
+) -> Result<PullResponse, SyncError> {
     client.call(
         endpoint::PULL,
         &PullRequest {
+            epoch,
             cursors,
             max_ops: MAX_PULL_OPS,
         },
@@ -243,17 +400,41 @@ impl SyncSummary {
                 if conflicts == 1 { "" } else { "s" }
             ));
         }
+        if let Some(recovery) = &self.recovery {
+            parts.push(format!(
+                "the server's data was replaced (restored from a backup?): sent again {} of your \
+                 changes it had lost, and fetched everything again",
+                recovery.restored
+            ));
+        }
+        if self.undelivered > 0 {
+            parts.push(format!(
+                "{} change(s) could not be delivered and were set aside (`cairn undelivered` lists them)",
+                self.undelivered
+            ));
+        }
+        if self.quarantined > 0 {
+            parts.push(format!(
+                "{} change(s) from the server were set aside, not applied (`cairn undelivered` lists them)",
+                self.quarantined
+            ));
+        }
+        if self.waiting > 0 {
+            parts.push(format!(
+                "{} change(s) wait to be sent: {}",
+                self.waiting,
+                self.notices.join("; ")
+            ));
+        }
         if self.held > 0 {
             parts.push(format!(
                 "{} change(s) in spaces you can now only read stay here unsent (an owner can make you an editor again)",
                 self.held
             ));
         }
-        if self.pending > self.held {
-            parts.push(format!(
-                "{} changes still pending",
-                self.pending - self.held
-            ));
+        let unsent = self.pending.saturating_sub(self.held + self.waiting);
+        if unsent > 0 {
+            parts.push(format!("{unsent} changes still pending"));
         }
         format!("Synced: {}\n", parts.join("; "))
     }

@@ -25,6 +25,8 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(600);
 /// The TUI's answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+// One reply per request goes over a channel: boxing the summary would save nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Reply {
     Synced(SyncSummary),
     Failed(Failure),

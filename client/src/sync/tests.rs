@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use cairn_common::api::{
-    self, Empty, ErrorResponse, PullRequest, PullResponse, PushRequest, PushResponse, SpaceInfo,
-    SpaceList, SpaceOps,
+    self, Empty, PullRequest, PullResponse, PushRequest, PushResponse, SpaceInfo, SpaceList,
+    SpaceOps,
 };
 use cairn_common::codec;
 use cairn_common::model::{RecordKind, Role, Space, SpaceId, Value};
@@ -44,6 +44,7 @@ struct State {
     page: usize,
     /// Answer every request with this status and body instead.
     canned: Option<(u16, Vec<u8>)>,
+    epoch: api::Epoch,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -61,13 +62,20 @@ fn answer(state: &Shared, seen: Seen, body: &[u8]) -> (u16, Vec<u8>) {
                 return (400, Vec::new());
             };
             let (mut stored, mut duplicates) = (0, 0);
+            let mut refused: Vec<api::Refusal> = Vec::new();
             for op in request.ops {
                 if !s.spaces.iter().any(|i| i.space.id == op.space) {
-                    let body = codec::encode(&ErrorResponse {
-                        code: api::codes::FORBIDDEN.into(),
-                        message: "not a member".into(),
-                    });
-                    return (403, body.expect("encode"));
+                    match refused.iter_mut().find(|r| r.space == op.space) {
+                        Some(r) => r.ops.push(op.id),
+                        None => refused.push(api::Refusal {
+                            space: op.space,
+                            record: None,
+                            reason: api::RefusalReason::NotMember,
+                            message: "not a member".into(),
+                            ops: vec![op.id],
+                        }),
+                    }
+                    continue;
                 }
                 if s.ids.insert(op.id) {
                     s.logs.entry(op.space).or_default().push(op);
@@ -76,7 +84,13 @@ fn answer(state: &Shared, seen: Seen, body: &[u8]) -> (u16, Vec<u8>) {
                     duplicates += 1;
                 }
             }
-            ok(codec::encode(&PushResponse { stored, duplicates }).expect("encode"))
+            ok(codec::encode(&PushResponse {
+                epoch: s.epoch,
+                stored,
+                duplicates,
+                refused,
+            })
+            .expect("encode"))
         }
         "/v1/pull" => {
             let request: PullRequest = codec::decode(body).expect("pull request");
@@ -106,6 +120,7 @@ fn answer(state: &Shared, seen: Seen, body: &[u8]) -> (u16, Vec<u8>) {
                 }
             }
             let page = PullResponse {
+                epoch: s.epoch,
                 spaces: s.spaces.clone(),
                 batches,
                 more,
@@ -424,8 +439,8 @@ fn two_replicas_converge() {
     assert_eq!((idle.pushed, idle.pulled), (0, 0));
 }
 
-/// A space the server stops listing is dropped, and a push refused because of it
-/// goes through once the space is gone.
+/// A space the server stops listing is dropped; the push refused because of it
+/// sets its ops aside (listed with the space and title) and the rest goes through.
 #[test]
 fn lost_space_is_dropped_and_push_recovers() {
     let server = FakeServer::start();
@@ -446,6 +461,17 @@ fn lost_space_is_dropped_and_push_recovers() {
     assert_eq!(summary.spaces_dropped, vec!["Lose".to_owned()]);
     assert_eq!(summary.removed.len(), 1);
     assert_eq!(replica.outbox_len(), 0);
+    // The unsent goal is kept, set aside with why, not silently dropped.
+    let aside = replica.set_aside().expect("set aside");
+    assert!(!aside.is_empty());
+    assert_eq!(summary.undelivered, aside.len());
+    assert!(
+        aside
+            .iter()
+            .all(|a| a.kind == crate::replica::SetAsideKind::Undelivered
+                && a.reason.contains("no longer a member of Lose")
+                && a.record_title == "Will vanish")
+    );
     assert!(replica.record(&kept).expect("read").is_some());
     assert!(
         replica

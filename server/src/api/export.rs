@@ -63,10 +63,16 @@ mod tests {
         let eve = api.user("eve");
         let store = &api.state.store;
         store
-            .append_ops(&goal(api.personal(&ann), ann.id, "ANN-MARKER"))
+            .append_ops(
+                &goal(api.personal(&ann), ann.id, "ANN-MARKER"),
+                &crate::store::RecordLimits::NONE,
+            )
             .expect("ann's goal");
         store
-            .append_ops(&goal(api.personal(&eve), eve.id, "EVE-MARKER"))
+            .append_ops(
+                &goal(api.personal(&eve), eve.id, "EVE-MARKER"),
+                &crate::store::RecordLimits::NONE,
+            )
             .expect("eve's goal");
         let token = api.login("ann").await.token;
         let page: ExportPage = api

@@ -191,6 +191,7 @@ mod tests {
         api.user("ann");
         let token = api.login("ann").await.token;
         let good = codec::encode(&cairn_common::api::PullRequest {
+            epoch: None,
             cursors: vec![],
             max_ops: 10,
         })
@@ -259,9 +260,10 @@ mod tests {
         let body = codec::encode(&Empty).expect("encode");
         for (version, expect) in [
             (Some("0"), "please upgrade cairn"),
+            (Some("1"), "please upgrade cairn"),
             (Some("x"), "please upgrade cairn"),
             (None, "please upgrade cairn"),
-            (Some("2"), "upgrade cairn-server"),
+            (Some("3"), "upgrade cairn-server"),
         ] {
             for path in ["/v1/login", "/v1/spaces"] {
                 let mut request = TestApi::request(path, None, &body);

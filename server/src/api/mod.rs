@@ -36,6 +36,7 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 
 pub use error::ApiError;
+pub use push::{MAX_RECORD_KIB, SyncRules};
 
 use crate::auth::{AuthSettings, Clock};
 use crate::stats::Stats;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub clock: Clock,
     /// The usage counters of this server's requests.
     pub stats: Stats,
+    /// What a push must keep to.
+    pub sync: SyncRules,
     /// Bounds concurrent argon2 hashes (19 MiB and a core each), so a burst of
     /// logins cannot exhaust memory.
     hashing: Arc<tokio::sync::Semaphore>,
@@ -64,6 +67,7 @@ impl AppState {
             auth,
             clock: Clock::system(),
             stats: Stats::default(),
+            sync: SyncRules::default(),
             hashing: Arc::new(tokio::sync::Semaphore::new(cores * 2)),
         }
     }
@@ -72,6 +76,13 @@ impl AppState {
     #[must_use]
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// The same state with other push limits.
+    #[must_use]
+    pub fn with_sync_rules(mut self, sync: SyncRules) -> Self {
+        self.sync = sync;
         self
     }
 

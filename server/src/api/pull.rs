@@ -1,5 +1,7 @@
 //! `POST /v1/pull`: ops after the client's cursors in every space the caller is a
 //! member of, in pages bounded by count and bytes, and the caller's spaces now.
+//! Cursors belong to the store's epoch: a pull naming another epoch gets no ops,
+//! only the epoch, and the client starts over.
 
 use std::collections::HashMap;
 
@@ -23,6 +25,16 @@ async fn handle(
     request: PullRequest,
 ) -> Result<PullResponse, ApiError> {
     let user = caller.user.profile.id;
+    let epoch = state.store.epoch();
+    if request.epoch.is_some_and(|e| e != epoch) {
+        // Cursors of another history: the client starts over from nothing.
+        return Ok(PullResponse {
+            epoch,
+            spaces: state.store.spaces_of(user)?,
+            batches: Vec::new(),
+            more: false,
+        });
+    }
     // Polling with nothing new is the common case and costs a few cached reads:
     // answer it here. Only reading pages of ops goes to the blocking pool, whose
     // hand-off would otherwise dominate an empty poll.
@@ -54,6 +66,7 @@ fn up_to_date(
         }
     }
     Ok(Some(PullResponse {
+        epoch: store.epoch(),
         spaces,
         batches: Vec::new(),
         more: false,
@@ -94,6 +107,7 @@ fn page(
         }
     }
     Ok(PullResponse {
+        epoch: store.epoch(),
         spaces,
         batches,
         more,
@@ -110,9 +124,17 @@ mod tests {
     use super::super::testing::{TestApi, goal};
 
     async fn pull(api: &TestApi, token: &str, cursors: Vec<Cursor>, max_ops: u32) -> PullResponse {
-        api.call("/v1/pull", Some(token), &PullRequest { cursors, max_ops })
-            .await
-            .expect("pull")
+        api.call(
+            "/v1/pull",
+            Some(token),
+            &PullRequest {
+                epoch: None,
+                cursors,
+                max_ops,
+            },
+        )
+        .await
+        .expect("pull")
     }
 
     /// Pages hold at most `max_ops`, say `more` while ops remain, and the cursors

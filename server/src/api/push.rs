@@ -1,21 +1,43 @@
-//! `POST /v1/push`: the caller's ops, appended to their spaces' logs all or none, and
-//! acknowledged only once durable.
+//! `POST /v1/push`: the caller's ops, judged per space and per record, appended to
+//! their spaces' logs, and acknowledged only once durable.
+//!
+//! A refusal concerns one space (not a member, read-only) or one record (a bad op,
+//! a broken limit, a clock too far ahead) and is listed in the answer; the rest of
+//! the push is stored. So one lost membership or one bad record never stops a
+//! client's other changes from syncing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
-use cairn_common::api::{MAX_PUSH_OPS, PushRequest, PushResponse};
-use cairn_common::model::{Role, SpaceId};
+use cairn_common::api::{MAX_PUSH_OPS, PushRequest, PushResponse, Refusal, RefusalReason};
+use cairn_common::model::{RecordId, Role, SpaceId};
+use cairn_common::op::Op;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
 use super::extract::endpoint;
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
-use crate::store::SPACE_NOT_FOUND;
+use crate::store::{RecordLimits, SPACE_NOT_FOUND, refuse_record};
 
-/// How far ahead of the server's clock an op's clock may be: a client's clock may be
-/// off by minutes, one a day ahead is broken and would drag every replica's clock along.
-const MAX_CLOCK_AHEAD_MS: u64 = 24 * 3600 * 1000;
+/// The largest `[sync] max_record_kib`: what clients read (their limit is 16 MiB).
+pub const MAX_RECORD_KIB: usize = 16 * 1024;
+
+/// What every push must keep to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncRules {
+    pub limits: RecordLimits,
+    /// How far ahead of the server's clock an op may be stamped. A client's clock
+    /// may be off by a little; one far ahead would let its changes outrank every
+    /// later change of others until that time comes.
+    pub max_clock_ahead: Duration,
+}
+
+impl Default for SyncRules {
+    fn default() -> Self {
+        crate::settings::Settings::default().sync_rules()
+    }
+}
 
 pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint("/v1/push", state, Gate::Enforce, handle)
@@ -32,56 +54,122 @@ async fn handle(
         )));
     }
     let user = caller.user.profile.id;
-    let horizon = state.clock.now_ms().saturating_add(MAX_CLOCK_AHEAD_MS);
-    let mut roles: HashMap<SpaceId, Role> = HashMap::new();
-    for (index, op) in request.ops.iter().enumerate() {
-        let n = index + 1;
-        if op.author != user {
-            return Err(ApiError::forbidden(format!(
-                "change {n} of the push was written by another user; log in as its author to \
-                 push it (nothing of this push was stored)"
-            )));
-        }
-        if op.at.wall_ms > horizon {
-            return Err(ApiError::bad_request(format!(
-                "change {n} of the push is stamped more than a day ahead of the server's \
-                 clock; check this computer's clock (nothing of this push was stored)"
-            )));
-        }
-        let role = match roles.get(&op.space) {
-            Some(role) => *role,
-            None => {
-                let role = state
-                    .store
-                    .role_of(op.space, user)?
-                    .ok_or_else(|| ApiError::not_found(SPACE_NOT_FOUND))?;
-                roles.insert(op.space, role);
-                role
-            }
-        };
-        if !role.can_edit() {
-            return Err(ApiError::forbidden(format!(
-                "you are a {role} of a space this push changes, and may only read it; ask an \
-                 owner to make you an editor (nothing of this push was stored)"
-            )));
-        }
-    }
+    let mut refused = Vec::new();
+    let ops = admissible(&state, user, request.ops, &mut refused)?;
+    let limits = state.sync.limits;
     let outcome = state
-        .blocking(move |store| store.append_ops(&request.ops).map_err(ApiError::from))
+        .blocking(move |store| store.append_ops(&ops, &limits).map_err(ApiError::from))
         .await?;
+    refused.extend(outcome.refused);
     // Also for a push of duplicates only: an earlier try may have stored them and
     // failed before they were durable.
     state.store.commit_durable().await?;
     Ok(PushResponse {
+        epoch: state.store.epoch(),
         stored: outcome.stored,
         duplicates: outcome.duplicates,
+        refused,
     })
+}
+
+/// The ops the caller may push at all: ops of spaces the caller is not a member of
+/// or may only read are refused per space; a record with an op of another author,
+/// or stamped out of bounds, is refused as a whole.
+fn admissible(
+    state: &AppState,
+    user: cairn_common::UserId,
+    ops: Vec<Op>,
+    refused: &mut Vec<Refusal>,
+) -> Result<Vec<Op>, ApiError> {
+    let horizon = state
+        .clock
+        .now_ms()
+        .saturating_add(u64::try_from(state.sync.max_clock_ahead.as_millis()).unwrap_or(u64::MAX));
+    let mut roles: HashMap<SpaceId, Option<Role>> = HashMap::new();
+    for op in &ops {
+        if let std::collections::hash_map::Entry::Vacant(slot) = roles.entry(op.space) {
+            slot.insert(state.store.role_of(op.space, user)?);
+        }
+    }
+    let mut bad_spaces: HashSet<SpaceId> = HashSet::new();
+    for (space, role) in &roles {
+        let (reason, message) = match role {
+            None => (RefusalReason::NotMember, SPACE_NOT_FOUND.to_owned()),
+            Some(role) if !role.can_edit() => (
+                RefusalReason::ReadOnly,
+                format!(
+                    "you are a {role} of this space and may only read it; your changes to it \
+                     stay on your device until an owner makes you an editor"
+                ),
+            ),
+            Some(_) => continue,
+        };
+        bad_spaces.insert(*space);
+        refused.push(Refusal {
+            space: *space,
+            record: None,
+            reason,
+            message,
+            ops: ops
+                .iter()
+                .filter(|op| op.space == *space)
+                .map(|op| op.id)
+                .collect(),
+        });
+    }
+    let mut bad_records: Vec<(RecordId, RefusalReason, String)> = Vec::new();
+    let mut bad: HashSet<RecordId> = HashSet::new();
+    for op in ops.iter().filter(|op| !bad_spaces.contains(&op.space)) {
+        if bad.contains(&op.record) {
+            continue;
+        }
+        let problem = if op.author != user {
+            Some((
+                RefusalReason::Invalid,
+                "a change of this record was written by another user; only its author may \
+                 push it"
+                    .to_owned(),
+            ))
+        } else if !op.at.is_bounded() {
+            Some((
+                RefusalReason::Invalid,
+                "a change of this record carries a clock counter or node id out of bounds; \
+                 this client is damaged or not a Cairn client"
+                    .to_owned(),
+            ))
+        } else if op.at.wall_ms > horizon {
+            let ahead_s = op.at.wall_ms.saturating_sub(state.clock.now_ms()) / 1000;
+            Some((
+                RefusalReason::ClockAhead,
+                format!(
+                    "a change of this record is stamped {ahead_s} s ahead of the server's clock \
+                     (at most {} s are allowed); set this computer's clock right (for example \
+                     turn on automatic time); the change is sent again by the next sync",
+                    state.sync.max_clock_ahead.as_secs()
+                ),
+            ))
+        } else {
+            None
+        };
+        if let Some((reason, message)) = problem {
+            bad.insert(op.record);
+            bad_records.push((op.record, reason, message));
+        }
+    }
+    let all: Vec<&Op> = ops.iter().collect();
+    for (record, reason, message) in &bad_records {
+        refused.push(refuse_record(&all, *record, *reason, message.clone()));
+    }
+    Ok(ops
+        .into_iter()
+        .filter(|op| !bad_spaces.contains(&op.space) && !bad.contains(&op.record))
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use cairn_common::api::{
-        ErrorResponse, MAX_PUSH_OPS, PushRequest, PushResponse, SetMember, codes,
+        ErrorResponse, MAX_PUSH_OPS, PushRequest, PushResponse, RefusalReason, SetMember, codes,
     };
     use cairn_common::model::{Role, SpaceId, UserProfile, Value};
     use cairn_common::op::Op;
@@ -157,20 +245,24 @@ mod tests {
         assert_eq!(api.state.store.last_seq(space).expect("seq"), 2);
     }
 
-    /// A viewer may not push (403); an editor may.
+    /// A viewer's push is refused for that space (read-only, the ops named); once
+    /// an editor, the same push is stored.
     #[tokio::test]
-    async fn viewer_cannot_push() {
+    async fn viewer_refused_per_space() {
         let api = TestApi::new();
         let (_, bob) = users(&api);
         let ann_token = api.login("ann").await.token;
         let space = shared(&api, &ann_token, Role::Viewer).await;
         let bob_token = api.login("bob").await.token;
-        let (status, error) = push(&api, &bob_token, goal(space, bob.id, "x"))
-            .await
-            .expect_err("viewer refused");
+        let ops = goal(space, bob.id, "x");
+        let answer = push(&api, &bob_token, ops.clone()).await.expect("answered");
+        assert_eq!(answer.stored, 0);
+        assert_eq!(answer.refused.len(), 1);
+        assert_eq!(answer.refused[0].reason, RefusalReason::ReadOnly);
+        assert_eq!(answer.refused[0].record, None);
         assert_eq!(
-            (status, error.code.as_str()),
-            (StatusCode::FORBIDDEN, codes::FORBIDDEN)
+            answer.refused[0].ops,
+            ops.iter().map(|o| o.id).collect::<Vec<_>>()
         );
         assert_eq!(api.state.store.last_seq(space).expect("seq"), 0);
         let _: cairn_common::api::MemberList = api
@@ -185,12 +277,12 @@ mod tests {
             )
             .await
             .expect("make editor");
-        push(&api, &bob_token, goal(space, bob.id, "x"))
-            .await
-            .expect("editor pushes");
+        let answer = push(&api, &bob_token, ops).await.expect("editor pushes");
+        assert_eq!((answer.stored, answer.refused.len()), (2, 0));
+        assert_eq!(answer.epoch, api.state.store.epoch());
     }
 
-    /// A push to someone else's space gets exactly the answer of a push to a space
+    /// A push to someone else's space gets exactly the refusal of a push to a space
     /// that does not exist; a server admin is no exception.
     #[tokio::test]
     async fn non_member_gets_not_found() {
@@ -215,26 +307,38 @@ mod tests {
             .expect("root");
         let bob_token = api.login("bob").await.token;
         let root_token = api.login("root").await.token;
+        let refusal = |answer: PushResponse| {
+            assert_eq!(answer.stored, 0);
+            let r = answer.refused.into_iter().next().expect("refused");
+            (r.reason, r.record, r.message)
+        };
         let existing = push(&api, &bob_token, goal(api.personal(&ann), bob.id, "x"))
             .await
-            .expect_err("not a member");
+            .expect("answered");
         let random = push(&api, &bob_token, goal(SpaceId::new(), bob.id, "x"))
             .await
-            .expect_err("no such space");
-        assert_eq!(existing.0, StatusCode::NOT_FOUND);
-        assert_eq!(existing, random);
+            .expect("answered");
         let by_admin = push(
             &api,
             &root_token,
             goal(api.personal(&ann), root.profile.id, "x"),
         )
         .await
-        .expect_err("admin is not a member");
-        assert_eq!(by_admin, random);
+        .expect("answered");
+        let random = refusal(random);
+        assert_eq!(random.0, RefusalReason::NotMember);
+        assert_eq!(refusal(existing), random);
+        assert_eq!(refusal(by_admin), random);
+        assert_eq!(
+            api.state.store.last_seq(api.personal(&ann)).expect("seq"),
+            0
+        );
     }
 
-    /// Unknown fields, wrong value types, changes to records never created and
-    /// clocks far ahead are 400; ops of another author 403; too many ops 413.
+    /// Unknown fields, wrong value types, forged authors and clocks out of bounds
+    /// refuse their record for good; a record never created and a clock ahead of
+    /// the server's may pass later; too many ops are 413. Each refusal leaves the
+    /// push's other record stored.
     #[tokio::test]
     async fn push_validation() {
         let api = TestApi::new();
@@ -251,7 +355,11 @@ mod tests {
             },
         );
         let mut ahead = op(space, record, ann.id, set("title", Value::Text("x".into())));
-        ahead.at.wall_ms += 25 * 3600 * 1000;
+        ahead.at.wall_ms += 6 * 60 * 1000;
+        let mut counter = op(space, record, ann.id, set("title", Value::Text("x".into())));
+        counter.at.counter = u32::MAX;
+        let mut node = op(space, record, ann.id, set("title", Value::Text("x".into())));
+        node.at.node = cairn_common::NodeId(u64::MAX);
         let cases = [
             (
                 op(
@@ -260,7 +368,7 @@ mod tests {
                     ann.id,
                     set("colour", Value::Text("red".into())),
                 ),
-                StatusCode::BAD_REQUEST,
+                RefusalReason::Invalid,
             ),
             (
                 op(
@@ -269,32 +377,43 @@ mod tests {
                     ann.id,
                     set("progress", Value::Text("lots".into())),
                 ),
-                StatusCode::BAD_REQUEST,
+                RefusalReason::Invalid,
             ),
-            (
-                op(
-                    space,
-                    RecordId::new(),
-                    ann.id,
-                    set("title", Value::Text("x".into())),
-                ),
-                StatusCode::BAD_REQUEST,
-            ),
-            (ahead, StatusCode::BAD_REQUEST),
+            (ahead, RefusalReason::ClockAhead),
+            (counter, RefusalReason::Invalid),
+            (node, RefusalReason::Invalid),
             (
                 op(space, record, bob.id, set("title", Value::Text("x".into()))),
-                StatusCode::FORBIDDEN,
+                RefusalReason::Invalid,
             ),
         ];
+        let mut seq = 0;
         for (bad, expected) in cases {
-            let (status, error) = push(&api, &token, vec![create.clone(), bad])
-                .await
-                .expect_err("refused");
-            assert_eq!(status, expected, "{}", error.message);
-            assert!(!error.message.is_empty());
-            // All or nothing: the valid create before the bad op was not stored.
-            assert_eq!(api.state.store.last_seq(space).expect("seq"), 0);
+            let other = goal(space, ann.id, "fine");
+            let mut ops = other.clone();
+            ops.push(create.clone());
+            ops.push(bad.clone());
+            let answer = push(&api, &token, ops).await.expect("answered");
+            let refused: Vec<_> = answer.refused.iter().map(|r| r.reason).collect();
+            assert_eq!(refused, vec![expected], "{:?}", answer.refused);
+            assert!(!answer.refused[0].message.is_empty());
+            assert!(answer.refused[0].ops.contains(&bad.id));
+            // The record's valid create went with it; the other record is stored.
+            seq += 2;
+            assert_eq!(api.state.store.last_seq(space).expect("seq"), seq);
+            assert_eq!(
+                api.state.store.record_kind(space, record).expect("kind"),
+                None
+            );
         }
+        let orphan = op(
+            space,
+            RecordId::new(),
+            ann.id,
+            set("title", Value::Text("x".into())),
+        );
+        let answer = push(&api, &token, vec![orphan]).await.expect("answered");
+        assert_eq!(answer.refused[0].reason, RefusalReason::UnknownRecord);
         let many = vec![create; MAX_PUSH_OPS + 1];
         let (status, error) = push(&api, &token, many).await.expect_err("too many");
         assert_eq!(
@@ -335,9 +454,10 @@ mod tests {
         assert!((1..=12).contains(&flushes), "{flushes}");
     }
 
-    /// A push touching two spaces, one of them read-only, stores nothing at all.
+    /// A push touching two spaces, one of them read-only, stores the other
+    /// space's ops: one refused space never blocks the rest.
     #[tokio::test]
-    async fn push_all_or_nothing_across_spaces() {
+    async fn one_space_refused_others_stored() {
         let api = TestApi::new();
         let (_, bob) = users(&api);
         let ann_token = api.login("ann").await.token;
@@ -345,10 +465,13 @@ mod tests {
         let bob_token = api.login("bob").await.token;
         let mut ops = goal(api.personal(&bob), bob.id, "mine");
         ops.extend(goal(space, bob.id, "theirs"));
-        push(&api, &bob_token, ops).await.expect_err("refused");
+        let answer = push(&api, &bob_token, ops).await.expect("answered");
+        assert_eq!(answer.stored, 2);
+        assert_eq!(answer.refused[0].space, space);
         assert_eq!(
             api.state.store.last_seq(api.personal(&bob)).expect("seq"),
-            0
+            2
         );
+        assert_eq!(api.state.store.last_seq(space).expect("seq"), 0);
     }
 }

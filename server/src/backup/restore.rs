@@ -132,6 +132,7 @@ fn build(dir: &Path, source: &Path, manifest: &Manifest) -> Result<(), BackupErr
     for space in &manifest.spaces {
         store.raise_seq(space.space, space.seq)?;
     }
+    store.rebuild_record_index()?;
     // The restored store starts its own audit log (backups do not hold the old one).
     store.audit(
         crate::store::AuditEvent::new(crate::store::AuditKind::Restore)

@@ -82,6 +82,7 @@ async fn pull_all(conn: &mut Conn, token: &str) -> (Vec<String>, BTreeMap<SpaceI
     let mut ops: BTreeMap<SpaceId, Vec<Op>> = BTreeMap::new();
     loop {
         let request = PullRequest {
+            epoch: None,
             cursors: cursors
                 .iter()
                 .map(|(&space, &seq)| Cursor { space, seq })
@@ -381,7 +382,10 @@ fn verify_detects_a_flipped_byte() {
     let home = store.user(ann).expect("user").expect("ann").personal_space;
     for i in 0..20 {
         store
-            .append_ops(&goal(home, ann, &format!("goal {i}")))
+            .append_ops(
+                &goal(home, ann, &format!("goal {i}")),
+                &crate::store::RecordLimits::NONE,
+            )
             .expect("append");
     }
     let dir = tmp.path().join("backups");
@@ -433,7 +437,10 @@ fn failed_backup_is_reported_and_harms_nothing() {
     let home = store.user(ann).expect("user").expect("ann").personal_space;
     for i in 0..50 {
         store
-            .append_ops(&goal(home, ann, &format!("goal {i}")))
+            .append_ops(
+                &goal(home, ann, &format!("goal {i}")),
+                &crate::store::RecordLimits::NONE,
+            )
             .expect("append");
     }
     let first = created_id(&backup_now(&server));
@@ -689,6 +696,7 @@ fn backup_restore_export_equality() {
                     goal(team, ann, &format!("team {i}")),
                 ]
                 .concat(),
+                &crate::store::RecordLimits::NONE,
             )
             .expect("append");
     }

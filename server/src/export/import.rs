@@ -22,7 +22,7 @@ use super::files::{
 };
 use super::safe_relative;
 use crate::store::users::ADMIN_LOGIN;
-use crate::store::{IMPORTED_PASSWORD_HASH, ImportTarget, Store, UserRecord};
+use crate::store::{IMPORTED_PASSWORD_HASH, ImportTarget, RecordLimits, Store, UserRecord};
 
 /// What an import wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -179,7 +179,16 @@ pub fn import(store: &Store, dir: &Path) -> anyhow::Result<ImportReport> {
     for data in &spaces {
         store.import_space(&data.space, &data.members)?;
         for chunk in data.ops.chunks(MAX_PUSH_OPS) {
-            let outcome = store.append_ops(chunk)?;
+            let outcome = store.append_ops(chunk, &RecordLimits::NONE)?;
+            if let Some(refusal) = outcome.refused.first() {
+                bail!(
+                    "space {}: the export holds a change the server refuses ({}); the server \
+                     is now partly imported: delete its data dir, init it again and import a \
+                     corrected export",
+                    data.space.id,
+                    refusal.message
+                );
+            }
             if outcome.stored as usize != chunk.len() {
                 bail!(
                     "space {}: the export holds a change twice; the server is now partly \
@@ -191,6 +200,8 @@ pub fn import(store: &Store, dir: &Path) -> anyhow::Result<ImportReport> {
         }
     }
     store.flush()?;
+    // A new history: clients of the store before must start over.
+    store.renew_epoch()?;
     Ok(ImportReport {
         accounts: users.into_iter().map(|u| u.profile.email).collect(),
         spaces: spaces.len(),

@@ -161,26 +161,31 @@ fn populate(store: &Store) -> Fixture {
     let goal = ops[0].record;
     ops.push(op(team, goal, bob, Change::Delete));
     ops.push(op(team, goal, ann, Change::Restore));
-    store.append_ops(&ops).expect("team ops");
+    store
+        .append_ops(&ops, &crate::store::RecordLimits::NONE)
+        .expect("team ops");
     let eve_space = store.user(eve).expect("get").expect("eve").personal_space;
     let eve_goal = RecordId::new();
     store
-        .append_ops(&[
-            op(
-                eve_space,
-                eve_goal,
-                eve,
-                Change::Create {
-                    kind: RecordKind::Goal,
-                },
-            ),
-            op(
-                eve_space,
-                eve_goal,
-                eve,
-                set("title", Value::Text("EVE-MARKER".into())),
-            ),
-        ])
+        .append_ops(
+            &[
+                op(
+                    eve_space,
+                    eve_goal,
+                    eve,
+                    Change::Create {
+                        kind: RecordKind::Goal,
+                    },
+                ),
+                op(
+                    eve_space,
+                    eve_goal,
+                    eve,
+                    set("title", Value::Text("EVE-MARKER".into())),
+                ),
+            ],
+            &crate::store::RecordLimits::NONE,
+        )
         .expect("eve's goal");
     store.flush().expect("flush");
     Fixture { team, note }

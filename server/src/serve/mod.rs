@@ -125,7 +125,8 @@ impl Instance {
         );
         let limits = Limits::from_settings(&self.settings.server);
         let state = AppState::new(self.store.clone(), self.settings.auth_settings())
-            .with_stats(Stats::new(self.settings.stats_settings()));
+            .with_stats(Stats::new(self.settings.stats_settings()))
+            .with_sync_rules(self.settings.sync_rules());
         let persister =
             Persister::start(state.stats.clone(), self.store.clone(), state.clock.clone());
         let served = serve(

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use cairn_common::codec;
 use cairn_common::model::SpaceId;
-use cairn_common::op::{Change, Op};
+use cairn_common::op::Op;
 
 use super::{Store, StoreError, oplog};
 use crate::settings::BackupSettings;
@@ -227,8 +227,9 @@ impl Store {
     }
 
     /// Loads ops with the seqs they had into this (fresh) store, in one batch, with
-    /// the op-id and record-kind indexes and the seq counters, so that the restored
-    /// server continues every space's seqs where the backup ended.
+    /// the op-id index and the seq counters, so that the restored server continues
+    /// every space's seqs where the backup ended. The record index is rebuilt once
+    /// every op is in ([`Store::rebuild_record_index`]).
     ///
     /// # Errors
     /// A storage error.
@@ -240,12 +241,6 @@ impl Store {
             let mut at = op.space.as_bytes().to_vec();
             at.extend_from_slice(&seq.to_be_bytes());
             batch.insert(oplog::op_id_key(op.id), at);
-            if let Change::Create { kind } = op.change {
-                batch.insert(
-                    oplog::record_key(op.space, op.record),
-                    codec::encode(&kind)?,
-                );
-            }
             let top = last.entry(op.space).or_default();
             *top = (*top).max(*seq);
         }

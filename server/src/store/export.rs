@@ -82,7 +82,7 @@ impl Store {
     pub fn import_target(&self) -> Result<ImportTarget, StoreError> {
         let users = self.list_users()?;
         let spaces = self.db().spaces.len();
-        let ops = self.db().oplog.len();
+        let ops = self.db().oplog.scan_prefix([b'o']).count();
         let target = match users.as_slice() {
             [] if spaces == 0 && ops == 0 => Some(ImportTarget::Empty),
             [only] if only.profile.email == ADMIN_LOGIN && spaces <= 1 && ops == 0 => {

@@ -7,10 +7,13 @@
 //! - `spaces`: space id → [`Space`](cairn_common::model::Space); `members`:
 //!   space ++ user → role; `user_spaces`: user ++ space → role.
 //! - `oplog`: per-space op logs (`o` ++ space ++ seq, big-endian), the op-id index
-//!   (`i` ++ op id), the record-kind index (`r` ++ space ++ record) and the seq counters
-//!   (`s` ++ space), in one tree so that one sled batch appends atomically.
+//!   (`i` ++ op id), the record index (`r` ++ space ++ record: kind and value sizes;
+//!   `k` ++ record: its one space) and the seq counters (`s` ++ space), in one tree so
+//!   that one sled batch appends atomically.
 //! - `throttle`: failed-login counters per account and per client address.
 //! - `telemetry`: anonymous usage statistics, day ++ endpoint → counts.
+//! - `meta`: the store's [`Epoch`](cairn_common::api::Epoch) (see [`epoch`]); not
+//!   backed up, so a restored store gets a new one.
 //! - `logins`: user ++ time ++ nonce → [`LoginRecord`] (every login, kept per
 //!   `[retention] login_records_days`).
 //! - `audit`: the hash-chained log of administrative events ([`audit`]);
@@ -28,11 +31,13 @@
 pub mod audit;
 mod backup;
 mod durability;
+mod epoch;
 mod error;
 mod export;
 mod logins;
 mod oplog;
 mod purge;
+mod records;
 mod rewrite;
 mod sessions;
 mod spaces;
@@ -48,8 +53,9 @@ pub use backup::{BACKED_UP_TREES, BackupFailure, BackupHealth, Cut, TreeEntries}
 pub use error::StoreError;
 pub use export::{IMPORTED_PASSWORD_HASH, ImportTarget};
 pub use logins::{LoginRecord, truncate_address};
-pub use oplog::{PullPage, PushOutcome};
+pub use oplog::{PullPage, PushOutcome, refuse_record};
 pub use purge::{PurgeOutcome, PurgeTarget, RetentionCutoffs, SweepOutcome};
+pub use records::RecordLimits;
 pub use sessions::SessionRecord;
 pub use spaces::SPACE_NOT_FOUND;
 pub use telemetry::{BUCKET_BOUNDS_US, BUCKETS, CLASSES, DayCounts, TelemetryEntry};
@@ -89,6 +95,8 @@ struct Inner {
     audit: Mutex<()>,
     durability: durability::Durability,
     backup: backup::BackupState,
+    /// The epoch, read on every pull; changed only by [`Store::renew_epoch`].
+    epoch: parking_lot::RwLock<cairn_common::api::Epoch>,
 }
 
 /// The sled database and its trees. New trees get a field here and one line in
@@ -109,6 +117,7 @@ pub(crate) struct Trees {
     logins: sled::Tree,
     audit: sled::Tree,
     audit_subjects: sled::Tree,
+    meta: sled::Tree,
 }
 
 impl Trees {
@@ -127,6 +136,7 @@ impl Trees {
             logins: db.open_tree("logins")?,
             audit: db.open_tree("audit")?,
             audit_subjects: db.open_tree("audit_subjects")?,
+            meta: db.open_tree("meta")?,
             db,
         })
     }
@@ -219,8 +229,11 @@ impl Store {
                 audit: Mutex::new(()),
                 durability: durability::Durability::default(),
                 backup: backup::BackupState::default(),
+                epoch: parking_lot::RwLock::new(cairn_common::api::Epoch::new()),
             }),
         };
+        store.reload_epoch()?;
+        store.migrate_record_index()?;
         store.flush()?;
         Ok(store)
     }

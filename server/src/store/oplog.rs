@@ -3,25 +3,27 @@
 //! One tree, prefixed keys, so that one sled batch writes an append atomically:
 //! - `o` ++ space ++ seq (u64 big-endian) → the op
 //! - `i` ++ op id → space ++ seq (idempotency: an op is stored once)
-//! - `r` ++ space ++ record → the record's kind (to check `Set`s against the schema)
+//! - `r`, `k`, `v`: what is known of each record (see `records.rs`)
 //! - `s` ++ space → the last seq given out
 //! - `p` ++ space ++ record → () for a purged record (see `purge.rs`)
 //!
 //! Callers check who may push what (author, membership, role, clocks); this file
-//! checks what the ops say against what is stored, and refuses the whole push if any
-//! op is wrong.
+//! checks what the ops say against what is stored. It judges each record's ops of a
+//! push together: a record with one bad op has none of its ops stored and is named
+//! in a [`Refusal`]; the other records' ops are stored.
 
 use std::collections::HashMap;
 
+use cairn_common::api::{Refusal, RefusalReason};
 use cairn_common::codec;
-use cairn_common::model::{RecordId, RecordKind, SpaceId};
+use cairn_common::model::{RecordId, SpaceId};
 use cairn_common::op::{Change, Op, OpId};
 
+use super::records::{RecordLimits, RecordMeta, home_key, record_key};
 use super::{Store, StoreError, key2};
 
-const OPS: u8 = b'o';
+pub(super) const OPS: u8 = b'o';
 const OP_IDS: u8 = b'i';
-const RECORDS: u8 = b'r';
 pub(super) const SEQS: u8 = b's';
 
 /// The last seq of each space seen since the store opened.
@@ -38,12 +40,14 @@ impl SeqCache {
 }
 
 /// What a push did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PushOutcome {
     /// Ops stored now.
     pub stored: u32,
     /// Ops already stored (or repeated within the push).
     pub duplicates: u32,
+    /// Records whose ops were not stored, and why.
+    pub refused: Vec<Refusal>,
 }
 
 /// Ops of one space after a cursor.
@@ -75,10 +79,6 @@ pub(super) fn op_id_key(id: OpId) -> Vec<u8> {
     key(OP_IDS, &[id.0.as_bytes()])
 }
 
-pub(super) fn record_key(space: SpaceId, record: RecordId) -> Vec<u8> {
-    key(RECORDS, &[space.as_bytes(), record.as_bytes()])
-}
-
 pub(super) fn seq_key(space: SpaceId) -> Vec<u8> {
     key(SEQS, &[space.as_bytes()])
 }
@@ -91,34 +91,46 @@ pub(super) fn seq_of(bytes: &[u8], at: usize) -> Result<u64, StoreError> {
         .ok_or_else(|| codec::CodecError::Malformed("a damaged sequence number".into()).into())
 }
 
-fn invalid(index: usize, op: &Op, what: impl std::fmt::Display) -> StoreError {
-    StoreError::InvalidInput(format!(
-        "change {} of the push (record {}): {what}; nothing of this push was stored",
-        index + 1,
-        op.record
-    ))
+/// A refusal of every op of `ops` that belongs to `record`.
+#[must_use]
+pub fn refuse_record(
+    ops: &[&Op],
+    record: RecordId,
+    reason: RefusalReason,
+    message: String,
+) -> Refusal {
+    let space = ops
+        .iter()
+        .find(|op| op.record == record)
+        .map_or_else(SpaceId::new, |op| op.space);
+    Refusal {
+        space,
+        record: Some(record),
+        reason,
+        message,
+        ops: ops
+            .iter()
+            .filter(|op| op.record == record)
+            .map(|op| op.id)
+            .collect(),
+    }
+}
+
+/// The verdict on one record's ops of a push.
+enum Verdict<'a> {
+    Accept {
+        /// New ops with their encodings.
+        fresh: Vec<(&'a Op, Vec<u8>)>,
+        duplicates: u32,
+        /// The record's summary after them, if it changed.
+        meta: Option<RecordMeta>,
+        /// The record is new on the server.
+        new_home: bool,
+    },
+    Refuse(RefusalReason, String),
 }
 
 impl Store {
-    /// The kind of a record of a space, if its `Create` is stored.
-    ///
-    /// # Errors
-    /// A storage error or damaged data.
-    pub fn record_kind(
-        &self,
-        space: SpaceId,
-        record: RecordId,
-    ) -> Result<Option<RecordKind>, StoreError> {
-        match self
-            .db()
-            .oplog
-            .get(key(RECORDS, &[space.as_bytes(), record.as_bytes()]))?
-        {
-            Some(bytes) => Ok(Some(codec::decode(&bytes)?)),
-            None => Ok(None),
-        }
-    }
-
     /// The last seq given out in a space (0 for none).
     ///
     /// # Errors
@@ -130,16 +142,18 @@ impl Store {
         }
     }
 
-    /// Appends the ops that are new, all or none: a `Create` may not change a
-    /// record's kind, every other op needs its record's `Create` (stored or in this
-    /// push), and a `Set` must fit the kind's schema. An op id already stored with
-    /// other content is refused. Not durable until [`Store::commit_durable`].
+    /// Appends the ops that are new, judging each record's ops of the push together
+    /// (all of them or none): a record lives in one space for its whole life, a
+    /// `Create` may not change its kind, every other op needs its record's `Create`
+    /// (stored or in this push), a `Set` must fit the kind's schema and keep the
+    /// record within `limits`, and an op id already stored with other content is
+    /// refused. Not durable until [`Store::commit_durable`].
     ///
     /// The caller has checked authors, clocks, membership and roles.
     ///
     /// # Errors
-    /// [`StoreError::InvalidInput`] naming the first bad op, or a storage error.
-    pub fn append_ops(&self, ops: &[Op]) -> Result<PushOutcome, StoreError> {
+    /// A storage error or damaged data; nothing is stored then.
+    pub fn append_ops(&self, ops: &[Op], limits: &RecordLimits) -> Result<PushOutcome, StoreError> {
         let mut cache = self
             .inner
             .appends
@@ -147,101 +161,53 @@ impl Store {
             // The cache is only updated after a successful write: never half-done.
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut outcome = PushOutcome::default();
-        let mut fresh: Vec<(usize, &Op)> = Vec::with_capacity(ops.len());
-        let mut in_push: HashMap<OpId, usize> = HashMap::new();
-        let mut kinds: HashMap<(SpaceId, RecordId), RecordKind> = HashMap::new();
-        let mut new_kinds: HashMap<(SpaceId, RecordId), RecordKind> = HashMap::new();
-
-        // Pass 1: duplicates, and the kinds that creates give.
-        for (index, op) in ops.iter().enumerate() {
-            if let Some(&first) = in_push.get(&op.id) {
-                if ops[first] != *op {
-                    return Err(invalid(
-                        index,
-                        op,
-                        "an op id is used twice with other content",
-                    ));
-                }
-                outcome.duplicates += 1;
-                continue;
-            }
-            in_push.insert(op.id, index);
-            if self.is_purged_record(op.space, op.record)? {
-                // Purged on the server: acknowledged, never stored again.
-                outcome.duplicates += 1;
-                continue;
-            }
-            if let Some(stored) = self.stored_op(op.id)? {
-                if stored != *op {
-                    return Err(invalid(
-                        index,
-                        op,
-                        "the server holds another change under this op id",
-                    ));
-                }
-                outcome.duplicates += 1;
-                continue;
-            }
-            if let Change::Create { kind } = op.change {
-                let slot = (op.space, op.record);
-                let known = match kinds.get(&slot) {
-                    Some(k) => Some(*k),
-                    None => self.record_kind(op.space, op.record)?,
-                };
-                match known {
-                    Some(existing) if existing != kind => {
-                        return Err(invalid(
-                            index,
-                            op,
-                            format_args!("the record is a {existing}; it cannot become a {kind}"),
-                        ));
-                    }
-                    Some(_) => {}
-                    None => {
-                        new_kinds.insert(slot, kind);
-                    }
-                }
-                kinds.insert(slot, kind);
-            }
-            fresh.push((index, op));
+        let mut order: Vec<RecordId> = Vec::new();
+        let mut groups: HashMap<RecordId, Vec<&Op>> = HashMap::new();
+        for op in ops {
+            groups
+                .entry(op.record)
+                .or_insert_with(|| {
+                    order.push(op.record);
+                    Vec::new()
+                })
+                .push(op);
         }
-
-        // Pass 2: every other op against its record's kind.
-        for &(index, op) in &fresh {
-            if matches!(op.change, Change::Create { .. }) {
-                continue;
-            }
-            let slot = (op.space, op.record);
-            let kind = match kinds.get(&slot) {
-                Some(k) => *k,
-                None => match self.record_kind(op.space, op.record)? {
-                    Some(k) => {
-                        kinds.insert(slot, k);
-                        k
-                    }
-                    None => {
-                        return Err(invalid(
-                            index,
-                            op,
-                            "the record was never created (its Create op is neither stored nor \
-                             in this push); push the Create first",
-                        ));
-                    }
-                },
-            };
-            if let Err(e) = op.validate(kind) {
-                return Err(invalid(index, op, e));
-            }
-        }
-
-        if fresh.is_empty() {
-            return Ok(outcome);
-        }
-
-        // One batch: ops, op-id index, record kinds, seq counters.
+        let mut in_push: HashMap<OpId, &Op> = HashMap::new();
         let mut batch = sled::Batch::default();
+        let mut accepted: HashMap<OpId, Vec<u8>> = HashMap::new();
+        for record in order {
+            let group = &groups[&record];
+            match self.judge(record, group, &mut in_push, limits)? {
+                Verdict::Refuse(reason, message) => {
+                    outcome
+                        .refused
+                        .push(refuse_record(group, record, reason, message));
+                }
+                Verdict::Accept {
+                    fresh,
+                    duplicates,
+                    meta,
+                    new_home,
+                } => {
+                    outcome.duplicates += duplicates;
+                    let space = group[0].space;
+                    if new_home {
+                        batch.insert(home_key(record), space.as_bytes().to_vec());
+                    }
+                    if let Some(meta) = meta {
+                        batch.insert(record_key(space, record), codec::encode(&meta)?);
+                    }
+                    accepted.extend(fresh.into_iter().map(|(op, bytes)| (op.id, bytes)));
+                }
+            }
+        }
+        // Seqs in the order of the push.
         let mut next: HashMap<SpaceId, u64> = HashMap::new();
-        for &(_, op) in &fresh {
+        let mut stored = 0u32;
+        for op in ops {
+            let Some(bytes) = accepted.remove(&op.id) else {
+                continue;
+            };
             let seq = match next.get(&op.space) {
                 Some(s) => *s,
                 None => match cache.last.get(&op.space) {
@@ -250,31 +216,135 @@ impl Store {
                 },
             } + 1;
             next.insert(op.space, seq);
-            batch.insert(op_key(op.space, seq), codec::encode(op)?);
+            batch.insert(op_key(op.space, seq), bytes);
             batch.insert(
-                key(OP_IDS, &[op.id.0.as_bytes()]),
+                op_id_key(op.id),
                 key2(op.space.as_bytes(), &seq.to_be_bytes()),
             );
+            stored += 1;
         }
-        for ((space, record), kind) in &new_kinds {
-            batch.insert(
-                key(RECORDS, &[space.as_bytes(), record.as_bytes()]),
-                codec::encode(kind)?,
-            );
+        if stored == 0 {
+            return Ok(outcome);
         }
         for (space, seq) in &next {
-            batch.insert(key(SEQS, &[space.as_bytes()]), &seq.to_be_bytes()[..]);
+            batch.insert(seq_key(*space), &seq.to_be_bytes()[..]);
         }
         self.db().oplog.apply_batch(batch)?;
         cache.last.extend(next);
-        outcome.stored = u32::try_from(fresh.len()).unwrap_or(u32::MAX);
+        outcome.stored = stored;
         self.wrote();
         Ok(outcome)
     }
 
+    /// Judges the ops of one record (all in the push's order).
+    fn judge<'a>(
+        &self,
+        record: RecordId,
+        group: &[&'a Op],
+        in_push: &mut HashMap<OpId, &'a Op>,
+        limits: &RecordLimits,
+    ) -> Result<Verdict<'a>, StoreError> {
+        let space = group[0].space;
+        let home = self.home_of(record)?;
+        if group.iter().any(|op| op.space != space) || home.is_some_and(|h| h != space) {
+            return Ok(Verdict::Refuse(
+                RefusalReason::Invalid,
+                format!(
+                    "record {record} lives in another space; a record stays in the space it was \
+                     created in (copy its text into a new record to move it)"
+                ),
+            ));
+        }
+        if self.is_purged_record(space, record)? {
+            // Purged on the server: acknowledged, never stored again.
+            return Ok(Verdict::Accept {
+                fresh: Vec::new(),
+                duplicates: u32::try_from(group.len()).unwrap_or(u32::MAX),
+                meta: None,
+                new_home: false,
+            });
+        }
+        let stored_meta = self.record_meta(space, record)?;
+        let mut meta = stored_meta.clone();
+        let mut fresh = Vec::new();
+        let mut duplicates = 0;
+        for op in group {
+            if let Some(first) = in_push.get(&op.id) {
+                if *first != *op {
+                    return Ok(Verdict::Refuse(
+                        RefusalReason::Invalid,
+                        format!("op {} is used twice with other content", op.id),
+                    ));
+                }
+                duplicates += 1;
+                continue;
+            }
+            in_push.insert(op.id, op);
+            if let Some(stored) = self.stored_op(op.id)? {
+                if stored != **op {
+                    return Ok(Verdict::Refuse(
+                        RefusalReason::Invalid,
+                        format!("the server holds another change under op id {}", op.id),
+                    ));
+                }
+                duplicates += 1;
+                continue;
+            }
+            let bytes = codec::encode(*op)?;
+            match (&op.change, meta.as_mut()) {
+                (Change::Create { kind }, None) => meta = Some(RecordMeta::new(*kind)),
+                (Change::Create { kind }, Some(existing)) if existing.kind != *kind => {
+                    return Ok(Verdict::Refuse(
+                        RefusalReason::Invalid,
+                        format!(
+                            "the record is a {}; it cannot become a {kind}",
+                            existing.kind
+                        ),
+                    ));
+                }
+                (Change::Create { .. } | Change::Delete | Change::Restore, Some(_)) => {}
+                (_, None) => {
+                    return Ok(Verdict::Refuse(
+                        RefusalReason::UnknownRecord,
+                        "the record was never created on the server (its Create is neither \
+                         stored nor in this push); it is sent again once its author has synced"
+                            .into(),
+                    ));
+                }
+                (
+                    Change::Set {
+                        field,
+                        replaces,
+                        value: _,
+                    },
+                    Some(existing),
+                ) => {
+                    if let Err(e) = op.validate(existing.kind) {
+                        return Ok(Verdict::Refuse(RefusalReason::Invalid, e.to_string()));
+                    }
+                    if let Err(e) = existing.apply_set(op.id, field, replaces, bytes.len(), limits)
+                    {
+                        return Ok(Verdict::Refuse(
+                            RefusalReason::Invalid,
+                            format!("a change of {field:?} was refused: {e}"),
+                        ));
+                    }
+                }
+            }
+            fresh.push((*op, bytes));
+        }
+        let changed = meta != stored_meta;
+        Ok(Verdict::Accept {
+            fresh,
+            duplicates,
+            new_home: home.is_none() && meta.is_some(),
+            meta: if changed { meta } else { None },
+        })
+    }
+
     /// The stored op with this id.
     fn stored_op(&self, id: OpId) -> Result<Option<Op>, StoreError> {
-        let Some(at) = self.db().oplog.get(key(OP_IDS, &[id.0.as_bytes()]))? else {
+        let Some(at) = self.db().oplog.get(op_id_key(id))? else {
             return Ok(None);
         };
         let space = super::id_at(&at, 0)
@@ -332,6 +402,7 @@ impl Store {
 mod tests {
     use super::super::test_support::{temp_store, user};
     use super::*;
+    use cairn_common::model::RecordKind;
     use cairn_common::model::{UserId, Value};
     use cairn_common::op::{Hlc, NodeId};
 
@@ -377,21 +448,23 @@ mod tests {
             op(space, record, ann.id, title("one")),
             op(space, record, ann.id, title("two")),
         ];
-        let first = store.append_ops(&ops).expect("append");
+        let first = store.append_ops(&ops, &RecordLimits::NONE).expect("append");
         assert_eq!(
             first,
             PushOutcome {
                 stored: 3,
-                duplicates: 0
+                duplicates: 0,
+                refused: vec![]
             }
         );
         assert_eq!(store.last_seq(space).expect("seq"), 3);
-        let again = store.append_ops(&ops).expect("retry");
+        let again = store.append_ops(&ops, &RecordLimits::NONE).expect("retry");
         assert_eq!(
             again,
             PushOutcome {
                 stored: 0,
-                duplicates: 3
+                duplicates: 3,
+                refused: vec![]
             }
         );
         assert_eq!(store.last_seq(space).expect("seq"), 3);
@@ -412,9 +485,10 @@ mod tests {
         assert_eq!((page.ops.len(), page.cursor, page.more), (0, 0, true));
     }
 
-    /// A bad op anywhere refuses the whole push: nothing stored, seq unchanged.
+    /// A bad op refuses its record's ops of the push, and only those: nothing of
+    /// that record is stored, the other records' ops are.
     #[test]
-    fn append_all_or_nothing() {
+    fn refusal_per_record() {
         let (_dir, store) = temp_store();
         let ann = user(&store, "ann");
         let space = store.spaces_of(ann.id).expect("spaces")[0].space.id;
@@ -448,15 +522,39 @@ mod tests {
             },
         );
         let orphan = op(space, RecordId::new(), ann.id, title("no create"));
-        for bad in [bad_field, wrong_type, orphan] {
-            let err = store
-                .append_ops(&[create.clone(), bad])
-                .expect_err("refused");
-            assert!(matches!(err, StoreError::InvalidInput(_)), "{err}");
+        for (bad, reason) in [
+            (bad_field, RefusalReason::Invalid),
+            (wrong_type, RefusalReason::Invalid),
+        ] {
+            let outcome = store
+                .append_ops(&[create.clone(), bad.clone()], &RecordLimits::NONE)
+                .expect("judged");
+            assert_eq!(outcome.stored, 0);
+            assert_eq!(outcome.refused.len(), 1);
+            assert_eq!(outcome.refused[0].reason, reason);
+            assert_eq!(outcome.refused[0].ops, vec![create.id, bad.id]);
             assert_eq!(store.last_seq(space).expect("seq"), 0);
             assert_eq!(store.record_kind(space, record).expect("kind"), None);
         }
-        store.append_ops(&[create]).expect("create alone");
+        let other = RecordId::new();
+        let fine = op(
+            space,
+            other,
+            ann.id,
+            Change::Create {
+                kind: RecordKind::Task,
+            },
+        );
+        let outcome = store
+            .append_ops(&[orphan.clone(), fine], &RecordLimits::NONE)
+            .expect("judged");
+        assert_eq!(outcome.stored, 1, "the other record's op is stored");
+        assert_eq!(outcome.refused[0].reason, RefusalReason::UnknownRecord);
+        assert_eq!(outcome.refused[0].ops, vec![orphan.id]);
+
+        store
+            .append_ops(std::slice::from_ref(&create), &RecordLimits::NONE)
+            .expect("create alone");
         let other_kind = op(
             space,
             record,
@@ -465,14 +563,163 @@ mod tests {
                 kind: RecordKind::Note,
             },
         );
-        assert!(store.append_ops(&[other_kind]).is_err());
+        let outcome = store
+            .append_ops(&[other_kind], &RecordLimits::NONE)
+            .expect("judged");
+        assert_eq!(outcome.refused[0].reason, RefusalReason::Invalid);
         let mut reused = op(space, record, ann.id, title("x"));
         store
-            .append_ops(std::slice::from_ref(&reused))
+            .append_ops(std::slice::from_ref(&reused), &RecordLimits::NONE)
             .expect("set");
         reused.change = title("y");
-        assert!(store.append_ops(&[reused]).is_err());
-        assert_eq!(store.last_seq(space).expect("seq"), 2);
+        let outcome = store
+            .append_ops(&[reused], &RecordLimits::NONE)
+            .expect("judged");
+        assert_eq!(outcome.refused[0].reason, RefusalReason::Invalid);
+        assert_eq!(store.last_seq(space).expect("seq"), 3);
+    }
+
+    /// A record lives in the space it was created in: ops naming it in another space
+    /// (a co-member's forgery) are refused, whoever sends them, and change nothing.
+    #[test]
+    fn record_stays_in_its_space() {
+        let (_dir, store) = temp_store();
+        let ann = user(&store, "ann");
+        let bob = user(&store, "bob");
+        let ann_space = store.spaces_of(ann.id).expect("spaces")[0].space.id;
+        let bob_space = store.spaces_of(bob.id).expect("spaces")[0].space.id;
+        let record = RecordId::new();
+        let create = |space, author| {
+            op(
+                space,
+                record,
+                author,
+                Change::Create {
+                    kind: RecordKind::Note,
+                },
+            )
+        };
+        store
+            .append_ops(&[create(ann_space, ann.id)], &RecordLimits::NONE)
+            .expect("ann's note");
+        let forged = create(bob_space, bob.id);
+        let outcome = store
+            .append_ops(
+                &[forged.clone(), op(bob_space, record, bob.id, title("mine"))],
+                &RecordLimits::NONE,
+            )
+            .expect("judged");
+        assert_eq!(outcome.stored, 0);
+        assert_eq!(outcome.refused[0].reason, RefusalReason::Invalid);
+        assert!(outcome.refused[0].message.contains("another space"));
+        assert_eq!(store.last_seq(bob_space).expect("seq"), 0);
+        assert_eq!(store.home_of(record).expect("home"), Some(ann_space));
+    }
+
+    /// The limits hold at push: a record may not take more concurrent values or
+    /// bytes than allowed, and the writer is told why.
+    #[test]
+    fn limits_refuse_the_writer() {
+        let (_dir, store) = temp_store();
+        let ann = user(&store, "ann");
+        let space = store.spaces_of(ann.id).expect("spaces")[0].space.id;
+        let record = RecordId::new();
+        let limits = RecordLimits {
+            max_values_per_field: 3,
+            max_record_bytes: 64 * 1024,
+        };
+        let text = |n: usize| Change::Set {
+            field: "notes".into(),
+            value: Value::Text("x".repeat(n)),
+            replaces: vec![],
+        };
+        let mut ops = vec![op(
+            space,
+            record,
+            ann.id,
+            Change::Create {
+                kind: RecordKind::Note,
+            },
+        )];
+        ops.extend((0..3).map(|_| op(space, record, ann.id, text(10))));
+        assert_eq!(store.append_ops(&ops, &limits).expect("judged").stored, 4);
+        let fourth = op(space, record, ann.id, text(10));
+        let outcome = store.append_ops(&[fourth], &limits).expect("judged");
+        assert!(
+            outcome.refused[0].message.contains("at most 3"),
+            "{:?}",
+            outcome.refused
+        );
+        let big = op(
+            space,
+            record,
+            ann.id,
+            Change::Set {
+                field: "title".into(),
+                value: Value::Text("t".into()),
+                replaces: vec![],
+            },
+        );
+        assert_eq!(store.append_ops(&[big], &limits).expect("judged").stored, 1);
+        let huge = op(
+            space,
+            record,
+            ann.id,
+            Change::Set {
+                field: "agenda".into(),
+                value: Value::Text("y".repeat(70 * 1024)),
+                replaces: vec![],
+            },
+        );
+        let outcome = store.append_ops(&[huge], &limits).expect("judged");
+        assert!(
+            outcome.refused[0].message.contains("KiB"),
+            "{:?}",
+            outcome.refused
+        );
+    }
+
+    /// A store written before the record index existed gets it rebuilt on open.
+    #[test]
+    fn record_index_rebuilt() {
+        let (dir, store) = temp_store();
+        let ann = user(&store, "ann");
+        let space = store.spaces_of(ann.id).expect("spaces")[0].space.id;
+        let record = RecordId::new();
+        store
+            .append_ops(
+                &[op(
+                    space,
+                    record,
+                    ann.id,
+                    Change::Create {
+                        kind: RecordKind::Goal,
+                    },
+                )],
+                &RecordLimits::NONE,
+            )
+            .expect("append");
+        {
+            let db = store.db();
+            db.oplog.remove(b"v").expect("forget layout");
+            db.oplog
+                .remove(super::super::records::home_key(record))
+                .expect("forget home");
+            db.oplog
+                .insert(
+                    super::super::records::record_key(space, record),
+                    codec::encode(&RecordKind::Goal).expect("old format"),
+                )
+                .expect("old kind entry");
+        }
+        store.flush().expect("flush");
+        drop(store);
+        let store = super::super::Store::open(&dir.path().join("db")).expect("reopen");
+        assert_eq!(store.home_of(record).expect("home"), Some(space));
+        assert_eq!(
+            store.record_kind(space, record).expect("kind"),
+            Some(RecordKind::Goal)
+        );
     }
 
     /// Seqs continue after reopening the store.
@@ -483,20 +730,26 @@ mod tests {
         let space = store.spaces_of(ann.id).expect("spaces")[0].space.id;
         let record = RecordId::new();
         store
-            .append_ops(&[op(
-                space,
-                record,
-                ann.id,
-                Change::Create {
-                    kind: RecordKind::Task,
-                },
-            )])
+            .append_ops(
+                &[op(
+                    space,
+                    record,
+                    ann.id,
+                    Change::Create {
+                        kind: RecordKind::Task,
+                    },
+                )],
+                &crate::store::RecordLimits::NONE,
+            )
             .expect("append");
         store.flush().expect("flush");
         drop(store);
         let store = super::super::Store::open(&dir.path().join("db")).expect("reopen");
         store
-            .append_ops(&[op(space, record, ann.id, Change::Delete)])
+            .append_ops(
+                &[op(space, record, ann.id, Change::Delete)],
+                &crate::store::RecordLimits::NONE,
+            )
             .expect("append");
         assert_eq!(store.last_seq(space).expect("seq"), 2);
         assert_eq!(

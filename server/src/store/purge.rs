@@ -181,6 +181,8 @@ impl Plan {
                 }
             }
             Some(b's' | b'p') if self.space_gone(space) => Ok(Keep::Drop),
+            // A record's home: kept with its tombstone, gone with its space.
+            Some(b'k') => Ok(drop_if(self.space_gone(sid(value, 0)))),
             _ => Ok(Keep::Same),
         }
     }
@@ -298,6 +300,10 @@ impl Store {
             outcome.pseudonymized_ops = plan.pseudonymized;
             outcome.removed_entries = plan.removed;
             outcome.kept_entries = kept;
+        }
+        if matches!(target, PurgeTarget::All) {
+            // Every history is gone: clients must not keep cursors into it.
+            self.renew_epoch()?;
         }
         Ok(outcome)
     }

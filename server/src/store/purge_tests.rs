@@ -52,28 +52,31 @@ fn op(space: SpaceId, record: RecordId, author: UserId, wall_ms: u64, change: Ch
 fn goal(store: &Store, space: SpaceId, author: UserId, title: &str) -> RecordId {
     let record = RecordId::new();
     store
-        .append_ops(&[
-            op(
-                space,
-                record,
-                author,
-                1_000,
-                Change::Create {
-                    kind: RecordKind::Goal,
-                },
-            ),
-            op(
-                space,
-                record,
-                author,
-                1_001,
-                Change::Set {
-                    field: "title".into(),
-                    value: Value::Text(title.into()),
-                    replaces: vec![],
-                },
-            ),
-        ])
+        .append_ops(
+            &[
+                op(
+                    space,
+                    record,
+                    author,
+                    1_000,
+                    Change::Create {
+                        kind: RecordKind::Goal,
+                    },
+                ),
+                op(
+                    space,
+                    record,
+                    author,
+                    1_001,
+                    Change::Set {
+                        field: "title".into(),
+                        value: Value::Text(title.into()),
+                        replaces: vec![],
+                    },
+                ),
+            ],
+            &crate::store::RecordLimits::NONE,
+        )
         .expect("append");
     record
 }
@@ -234,7 +237,9 @@ fn purge_space_shared_and_personal() {
             replaces: vec![],
         },
     );
-    let pushed = store.append_ops(&[late]).expect("acknowledged");
+    let pushed = store
+        .append_ops(&[late], &crate::store::RecordLimits::NONE)
+        .expect("acknowledged");
     assert_eq!((pushed.stored, pushed.duplicates), (0, 1));
     goal(&store, home, ann.id, "new after purge");
     assert_eq!(store.last_seq(home).expect("seq"), 4);
@@ -306,10 +311,13 @@ fn retention_sweep_by_cutoffs() {
     let trashed = goal(&store, home, ann.id, "MARKER-TRASHED");
     let kept = goal(&store, home, ann.id, "kept in trash, recent");
     store
-        .append_ops(&[
-            op(home, trashed, ann.id, 2_000, Change::Delete),
-            op(home, kept, ann.id, 9_000, Change::Delete),
-        ])
+        .append_ops(
+            &[
+                op(home, trashed, ann.id, 2_000, Change::Delete),
+                op(home, kept, ann.id, 9_000, Change::Delete),
+            ],
+            &crate::store::RecordLimits::NONE,
+        )
         .expect("delete");
 
     let nothing = store

@@ -4,6 +4,7 @@
 //! emulator (vt100), the way a person at a terminal would see it.
 
 pub mod client;
+pub mod forge;
 pub mod server;
 
 use std::io::{Read, Write};

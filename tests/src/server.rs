@@ -9,8 +9,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use cairn_common::api::{self, ErrorResponse, LoginRequest, LoginResponse, PasswordChange};
+use cairn_common::api::{
+    self, ErrorResponse, LoginRequest, LoginResponse, PasswordChange, PullRequest, PullResponse,
+    PushRequest, PushResponse,
+};
 use cairn_common::codec;
+use cairn_common::op::Op;
 use cairn_server::testing::{Conn, Http};
 use http_body_util::Full;
 use rustls_pki_types::CertificateDer;
@@ -78,8 +82,21 @@ impl ServerProcess {
     /// # Errors
     /// If the process does not report its address in time.
     pub fn serve(&mut self) -> anyhow::Result<()> {
+        self.serve_on("127.0.0.1:0")
+    }
+
+    /// Restarts `serve` on the port it had, so that clients logged in to its URL
+    /// reach it again (after a stop, e.g. for a restore).
+    ///
+    /// # Errors
+    /// If the port is taken meanwhile or the process does not start in time.
+    pub fn serve_again(&mut self) -> anyhow::Result<()> {
+        self.serve_on(&self.addr.to_string())
+    }
+
+    fn serve_on(&mut self, listen: &str) -> anyhow::Result<()> {
         let mut child = Command::new(binary("cairn-server")?)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", listen, "--data-dir"])
             .arg(&self.data_dir)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -324,6 +341,43 @@ impl Api {
         if !status.is_success() {
             bail!(
                 "login failed: {status} {:?}",
+                codec::decode::<ErrorResponse>(&body)
+            );
+        }
+        Ok(codec::decode(&body)?)
+    }
+
+    /// Pushes `ops` and decodes the answer.
+    ///
+    /// # Errors
+    /// If the connection fails or the push is not answered with 200.
+    pub async fn push(&mut self, token: &str, ops: Vec<Op>) -> anyhow::Result<PushResponse> {
+        let (status, body) = self
+            .call("/v1/push", Some(token), &PushRequest { ops })
+            .await?;
+        if !status.is_success() {
+            bail!(
+                "push failed: {status} {:?}",
+                codec::decode::<ErrorResponse>(&body)
+            );
+        }
+        Ok(codec::decode(&body)?)
+    }
+
+    /// Pulls every space from the start in one page.
+    ///
+    /// # Errors
+    /// If the connection fails or the pull is not answered with 200.
+    pub async fn pull_all(&mut self, token: &str) -> anyhow::Result<PullResponse> {
+        let request = PullRequest {
+            epoch: None,
+            cursors: vec![],
+            max_ops: 0,
+        };
+        let (status, body) = self.call("/v1/pull", Some(token), &request).await?;
+        if !status.is_success() {
+            bail!(
+                "pull failed: {status} {:?}",
                 codec::decode::<ErrorResponse>(&body)
             );
         }

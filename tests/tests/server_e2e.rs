@@ -5,68 +5,17 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use cairn_common::api::{
-    self, Cursor, Empty, ErrorResponse, PasswordChange, PullRequest, PullResponse, PushRequest,
-    PushResponse, RefusalReason, SessionList, SetMember, SpaceInfo,
+    self, Cursor, Empty, PasswordChange, PullRequest, PullResponse, PushRequest, PushResponse,
+    RefusalReason, SessionList, SetMember, SpaceInfo,
 };
 use cairn_common::codec;
-use cairn_common::model::{RecordId, RecordKind, Role, SpaceId, Value};
-use cairn_common::op::{Change, HlcClock, NodeId, Op, OpId};
+use cairn_common::model::{Role, SpaceId};
+use cairn_common::op::OpId;
+use cairn_tests::forge::{decode_error, goal_ops};
 use cairn_tests::server::{Api, ServerProcess};
 
-fn decode_error(body: &[u8]) -> ErrorResponse {
-    codec::decode(body).unwrap_or_else(|e| ErrorResponse {
-        code: "undecodable".into(),
-        message: e.to_string(),
-    })
-}
-
-/// A goal's Create and a title Set, authored by `login`'s user in `space`.
-fn goal_ops(author: cairn_common::UserId, space: SpaceId, title: &str) -> Vec<Op> {
-    let mut clock = HlcClock::new(NodeId(7), None);
-    let record = RecordId::new();
-    let create = Op {
-        id: OpId::new(),
-        space,
-        record,
-        at: clock.now(),
-        author,
-        change: Change::Create {
-            kind: RecordKind::Goal,
-        },
-    };
-    let set = Op {
-        id: OpId::new(),
-        space,
-        record,
-        at: clock.now(),
-        author,
-        change: Change::Set {
-            field: "title".into(),
-            value: Value::Text(title.into()),
-            replaces: vec![],
-        },
-    };
-    vec![create, set]
-}
-
 async fn pull_all(api: &mut Api, token: &str) -> anyhow::Result<PullResponse> {
-    let (status, body) = api
-        .call(
-            "/v1/pull",
-            Some(token),
-            &PullRequest {
-                epoch: None,
-                cursors: vec![],
-                max_ops: 0,
-            },
-        )
-        .await?;
-    anyhow::ensure!(
-        status.is_success(),
-        "pull failed: {status} {:?}",
-        decode_error(&body)
-    );
-    Ok(codec::decode(&body)?)
+    api.pull_all(token).await
 }
 
 /// Plain HTTP to the port gets no HTTP answer and no data.

@@ -23,6 +23,7 @@ mod show;
 mod spaces;
 mod sync;
 mod table;
+mod undelivered;
 
 use std::io::Write;
 
@@ -48,6 +49,7 @@ Examples:
   cairn export --format markdown --out ~/cairn-export
   cairn login https://cairn.example.com --email ana@example.com
   cairn sync
+  cairn undelivered                         changes kept out of sync, and why
 
 Data lives in $XDG_DATA_HOME/cairn, or in $CAIRN_HOME/data when CAIRN_HOME is set.";
 
@@ -86,6 +88,7 @@ pub enum LocalCommand {
     Export(export::Args),
     Import(import::Args),
     History(history::Args),
+    Undelivered(undelivered::Args),
 }
 
 /// Runs what the command line asked for: the TUI without a command, else the command
@@ -131,6 +134,7 @@ fn local(paths: &Paths, command: LocalCommand) -> anyhow::Result<String> {
         LocalCommand::Export(args) => export::run(paths, &ctx, &args),
         LocalCommand::Import(args) => import::run(&ctx, &args),
         LocalCommand::History(args) => history::run(&ctx, &args),
+        LocalCommand::Undelivered(args) => undelivered::run(&ctx, &args),
     }
 }
 

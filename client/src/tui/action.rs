@@ -52,6 +52,8 @@ pub struct SyncReport {
     pub result: Result<Synced, SyncProblem>,
     /// Local changes still waiting to be pushed.
     pub pending: usize,
+    /// Changes kept out of sync so far (`cairn undelivered`).
+    pub set_aside: crate::replica::SetAsideCounts,
 }
 
 /// What a successful round changed.
@@ -65,6 +67,8 @@ pub struct Synced {
     pub spaces: Vec<KnownSpace>,
     pub spaces_added: Vec<String>,
     pub spaces_dropped: Vec<String>,
+    /// Changes this round set aside (undelivered or quarantined).
+    pub newly_set_aside: usize,
 }
 
 /// Why a round did not happen or failed.

@@ -88,6 +88,8 @@ pub struct App {
     pub(super) sync: SyncStatus,
     /// Local changes not pushed yet.
     pub(super) pending: usize,
+    /// Changes kept out of sync (shown until `cairn undelivered discard`).
+    pub(super) set_aside: crate::replica::SetAsideCounts,
     /// The known spaces with the role in each (new records go to one of them).
     pub(super) spaces: Vec<KnownSpace>,
 }
@@ -161,6 +163,7 @@ impl App {
             quitting: false,
             sync: SyncStatus::Off,
             pending: 0,
+            set_aside: crate::replica::SetAsideCounts::default(),
             spaces: Vec::new(),
         };
         app.refresh_view();

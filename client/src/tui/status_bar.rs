@@ -58,6 +58,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(sep());
         spans.push(sync);
     }
+    let set_aside = app.set_aside.undelivered + app.set_aside.quarantined;
+    if set_aside > 0 {
+        spans.push(sep());
+        spans.push(Span::styled(text::set_aside(set_aside), theme.error));
+    }
     if let Some(message) = &app.message {
         spans.push(sep());
         let style = if message.error {

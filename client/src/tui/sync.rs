@@ -20,6 +20,7 @@ impl App {
     /// show in the list, the count and the conflict view), removed ones leave it.
     pub(super) fn on_synced(&mut self, report: SyncReport) {
         self.pending = report.pending;
+        self.set_aside = report.set_aside;
         match report.result {
             Ok(synced) => {
                 self.apply_synced(synced);
@@ -38,6 +39,7 @@ impl App {
             spaces,
             spaces_added,
             spaces_dropped,
+            newly_set_aside,
         } = synced;
         if !states.is_empty() || !removed.is_empty() {
             self.index.update_many(&states);
@@ -64,6 +66,9 @@ impl App {
         }
         if let Some(message) = text::spaces_changed(&spaces_added, &spaces_dropped) {
             self.info(message);
+        }
+        if newly_set_aside > 0 {
+            self.error(text::set_aside_now(newly_set_aside));
         }
     }
 
@@ -125,6 +130,7 @@ pub fn start(
             Event::NoSession => Action::Synced(SyncReport {
                 result: Err(SyncProblem::NotLoggedIn),
                 pending: reader.outbox_len(),
+                set_aside: reader.set_aside_counts().unwrap_or_default(),
             }),
             Event::Started => Action::SyncStarted,
             Event::Finished(result) => Action::Synced(report(&reader, result)),
@@ -159,6 +165,7 @@ fn report(
                     spaces,
                     spaces_added: summary.spaces_added,
                     spaces_dropped: summary.spaces_dropped,
+                    newly_set_aside: summary.undelivered + summary.quarantined,
                 }),
                 (Some(e), _) => Err(SyncProblem::Failed(e)),
                 (None, Err(e)) => Err(SyncProblem::Failed(e.to_string())),
@@ -167,5 +174,11 @@ fn report(
         Err(e) if e.kind() == FailureKind::Offline => Err(SyncProblem::Offline),
         Err(e) => Err(SyncProblem::Failed(e.short())),
     };
-    SyncReport { result, pending }
+    // A failure to count is shown as nothing set aside; the next round counts again.
+    let set_aside = replica.set_aside_counts().unwrap_or_default();
+    SyncReport {
+        result,
+        pending,
+        set_aside,
+    }
 }

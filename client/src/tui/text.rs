@@ -49,6 +49,18 @@ pub fn pending(count: usize) -> String {
     format!("pending {count}")
 }
 
+/// The status bar's note of changes kept out of sync.
+#[must_use]
+pub fn set_aside(count: usize) -> String {
+    format!("{count} set aside")
+}
+
+/// The message after a round set changes aside.
+#[must_use]
+pub fn set_aside_now(count: usize) -> String {
+    format!("{count} change(s) could not sync; `cairn undelivered` lists them")
+}
+
 #[must_use]
 pub fn sync_error(reason: &str) -> String {
     format!("sync error: {reason}")

@@ -11,7 +11,11 @@ use crate::tui::action::{Action, Command, Effect, SyncProblem, SyncReport, Synce
 use crate::tui::app::SyncStatus;
 
 fn report(result: Result<Synced, SyncProblem>, pending: usize) -> Action {
-    Action::Synced(SyncReport { result, pending })
+    Action::Synced(SyncReport {
+        result,
+        pending,
+        set_aside: crate::replica::SetAsideCounts::default(),
+    })
 }
 
 /// The bottom line of the screen.
@@ -114,6 +118,30 @@ fn status_bar_sync_states() {
     settings.set_snapshot_path("../snapshots");
     settings.set_prepend_module_to_snapshot(true);
     settings.bind(|| insta::assert_snapshot!("sync_states", lines.join("\n")));
+}
+
+/// A round that set changes aside says so in red with the command that lists them,
+/// and the status bar keeps counting them until they are dealt with.
+#[test]
+fn status_bar_shows_set_aside_changes() {
+    let mut f = Fixture::new();
+    f.drive(Action::Synced(SyncReport {
+        result: Ok(Synced {
+            newly_set_aside: 2,
+            ..Synced::default()
+        }),
+        pending: 0,
+        set_aside: crate::replica::SetAsideCounts {
+            undelivered: 1,
+            quarantined: 1,
+        },
+    }));
+    let line = status_line(&mut f);
+    assert!(line.contains("│ 2 set aside │"), "{line}");
+    let message = f.app.message.clone().expect("a message");
+    assert!(message.error && message.text.contains("cairn undelivered"));
+    f.drive(report(Ok(Synced::default()), 0));
+    assert!(!status_line(&mut f).contains("set aside"));
 }
 
 /// `s` asks for a sync (and says how to log in when there is no server); `o` sorts.

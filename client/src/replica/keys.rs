@@ -31,6 +31,8 @@ pub const OUTBOX_LEN: &str = "outbox_len";
 pub const ADOPTED: &str = "adopted";
 /// Meta name of the server epoch the cursors belong to.
 pub const EPOCH: &str = "epoch";
+/// Meta name of the marker set while a start-over's full pull has not completed.
+pub const RECOVERING: &str = "recovering";
 
 pub fn op(id: &OpId) -> [u8; 17] {
     prefixed(OP, id.0.as_bytes())

@@ -181,7 +181,7 @@ impl Replica {
     /// Adds to `batch` the removal of `ops` from the replica: the ops, their history
     /// entries, and their records rebuilt from what is left. Returns the records
     /// rebuilt and those left without any op (removed).
-    fn unapply_into(
+    pub(super) fn unapply_into(
         &self,
         batch: &mut sled::Batch,
         ops: &[Op],

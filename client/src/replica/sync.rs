@@ -484,35 +484,96 @@ impl Replica {
     pub fn start_over(&self, epoch: Epoch) -> Result<usize, ReplicaError> {
         let _writer = self.writer();
         let user = self.identity().user;
-        let queued: HashSet<OpId> = self
-            .outbox(usize::MAX)?
-            .into_iter()
-            .map(|e| e.op.id)
-            .collect();
-        let mut mine = Vec::new();
+        let mut batch = sled::Batch::default();
+        // The outbox is written anew in clock order (causal order: a record's create
+        // before its changes), the ops still queued among those queued again.
+        let mut queue: BTreeMap<(cairn_common::Hlc, OpId), ()> = BTreeMap::new();
+        for entry in self.outbox(usize::MAX)? {
+            batch.remove(&keys::outbox(entry.seq)[..]);
+            queue.insert((entry.op.at, entry.op.id), ());
+        }
+        let queued = queue.len();
         for op in self.ops() {
             let op = op?;
-            if op.author == user && !queued.contains(&op.id) {
-                mine.push((op.at, op.id));
+            if op.author == user {
+                queue.insert((op.at, op.id), ());
             }
         }
-        mine.sort_unstable();
-        let mut batch = sled::Batch::default();
         let mut next = self.outbox_next_seq()?;
-        for (_, id) in &mine {
+        for (_, id) in queue.keys() {
             batch.insert(&keys::outbox(next)[..], &id.0.as_bytes()[..]);
             next += 1;
         }
         for entry in self.inner.tree.scan_prefix([keys::CURSOR]) {
             batch.remove(entry?.0);
         }
-        let len = (self.outbox_len() + mine.len()) as u64;
         batch.insert(keys::meta("outbox_next"), &next.to_be_bytes()[..]);
-        batch.insert(keys::meta(keys::OUTBOX_LEN), &len.to_be_bytes()[..]);
+        batch.insert(
+            keys::meta(keys::OUTBOX_LEN),
+            &(queue.len() as u64).to_be_bytes()[..],
+        );
         batch.insert(keys::meta(keys::EPOCH), codec::encode(&epoch)?);
+        batch.insert(keys::meta(keys::RECOVERING), &[1u8][..]);
         self.inner.tree.apply_batch(batch)?;
         self.make_durable()?;
-        Ok(mine.len())
+        Ok(queue.len() - queued)
+    }
+
+    /// Whether a start-over's full pull has not completed yet (it pulls every space
+    /// from the start again until it has).
+    ///
+    /// # Errors
+    /// A storage error.
+    pub fn is_recovering(&self) -> Result<bool, ReplicaError> {
+        Ok(self.inner.tree.contains_key(keys::meta(keys::RECOVERING))?)
+    }
+
+    /// Sets every pull cursor back to 0.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub fn reset_cursors(&self) -> Result<(), ReplicaError> {
+        let _writer = self.writer();
+        let mut batch = sled::Batch::default();
+        for entry in self.inner.tree.scan_prefix([keys::CURSOR]) {
+            batch.remove(entry?.0);
+        }
+        self.inner.tree.apply_batch(batch)?;
+        self.make_durable()
+    }
+
+    /// Ends a start-over once every space was pulled from the start: ops of other
+    /// authors that the server did not send (`confirmed` holds every op it sent)
+    /// are gone from the server for good (their authors' replicas no longer hold
+    /// them, or they would have pushed them again), so they leave this replica too,
+    /// and it holds what the server holds plus its own ops. Returns the records
+    /// rebuilt and those removed.
+    ///
+    /// # Errors
+    /// A storage or decode error; nothing is changed then.
+    pub fn finish_recovery(
+        &self,
+        confirmed: &HashSet<OpId>,
+    ) -> Result<crate::replica::Undelivered, ReplicaError> {
+        let user = self.identity().user;
+        let mut stale = Vec::new();
+        for op in self.ops() {
+            let op = op?;
+            if op.author != user && !confirmed.contains(&op.id) {
+                stale.push(op);
+            }
+        }
+        let _writer = self.writer();
+        let mut batch = sled::Batch::default();
+        let (changed, removed) = self.unapply_into(&mut batch, &stale)?;
+        batch.remove(keys::meta(keys::RECOVERING));
+        self.inner.tree.apply_batch(batch)?;
+        self.make_durable()?;
+        Ok(crate::replica::Undelivered {
+            ops: stale.len(),
+            changed,
+            removed,
+        })
     }
 
     /// Whether the identity is already a server account's (set by the first login).

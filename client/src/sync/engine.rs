@@ -261,6 +261,13 @@ fn pull(
     client: &Client,
     summary: &mut SyncSummary,
 ) -> Result<Pulled, SyncError> {
+    // A start-over pulls everything again and keeps what the server sent, so that
+    // ops the server lost for good leave this replica too.
+    let recovering = replica.is_recovering()?;
+    if recovering {
+        replica.reset_cursors()?;
+    }
+    let mut confirmed: HashSet<cairn_common::OpId> = HashSet::new();
     let first = replica
         .cursors()?
         .into_iter()
@@ -310,6 +317,9 @@ fn pull(
             } else {
                 None
             };
+            if recovering {
+                confirmed.extend(ops.iter().map(|op| op.id));
+            }
             // On an error here the prefetched page is dropped with the scope.
             let applied = replica.apply_remote(&ops, &cursors)?;
             summary.pulled += applied.new_ops;
@@ -321,6 +331,11 @@ fn pull(
                 }),
             );
             if !page.more {
+                if recovering {
+                    let swept = replica.finish_recovery(&confirmed)?;
+                    summary.changed.extend(swept.changed);
+                    summary.removed.extend(swept.removed);
+                }
                 summary.changed.sort_unstable();
                 summary.changed.dedup();
                 return Ok(Pulled::Done);

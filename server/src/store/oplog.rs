@@ -12,7 +12,7 @@
 //! push together: a record with one bad op has none of its ops stored and is named
 //! in a [`Refusal`]; the other records' ops are stored.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use cairn_common::api::{Refusal, RefusalReason};
 use cairn_common::codec;
@@ -201,27 +201,48 @@ impl Store {
                 }
             }
         }
-        // Seqs in the order of the push.
+        // Seqs in the order of the push, except that a record's ops never come
+        // before its `Create`: readers pull in seq order and need the create first.
         let mut next: HashMap<SpaceId, u64> = HashMap::new();
         let mut stored = 0u32;
+        let creates_ahead: HashSet<RecordId> = ops
+            .iter()
+            .filter(|op| {
+                matches!(op.change, Change::Create { .. }) && accepted.contains_key(&op.id)
+            })
+            .map(|op| op.record)
+            .collect();
+        let mut created: HashSet<RecordId> = HashSet::new();
+        let mut deferred: HashMap<RecordId, Vec<&Op>> = HashMap::new();
         for op in ops {
-            let Some(bytes) = accepted.remove(&op.id) else {
+            let is_create = matches!(op.change, Change::Create { .. });
+            if !is_create && creates_ahead.contains(&op.record) && !created.contains(&op.record) {
+                deferred.entry(op.record).or_default().push(op);
                 continue;
-            };
-            let seq = match next.get(&op.space) {
-                Some(s) => *s,
-                None => match cache.last.get(&op.space) {
+            }
+            let mut run = vec![op];
+            if is_create && accepted.contains_key(&op.id) && created.insert(op.record) {
+                run.extend(deferred.remove(&op.record).unwrap_or_default());
+            }
+            for op in run {
+                let Some(bytes) = accepted.remove(&op.id) else {
+                    continue;
+                };
+                let seq = match next.get(&op.space) {
                     Some(s) => *s,
-                    None => self.last_seq(op.space)?,
-                },
-            } + 1;
-            next.insert(op.space, seq);
-            batch.insert(op_key(op.space, seq), bytes);
-            batch.insert(
-                op_id_key(op.id),
-                key2(op.space.as_bytes(), &seq.to_be_bytes()),
-            );
-            stored += 1;
+                    None => match cache.last.get(&op.space) {
+                        Some(s) => *s,
+                        None => self.last_seq(op.space)?,
+                    },
+                } + 1;
+                next.insert(op.space, seq);
+                batch.insert(op_key(op.space, seq), bytes);
+                batch.insert(
+                    op_id_key(op.id),
+                    key2(op.space.as_bytes(), &seq.to_be_bytes()),
+                );
+                stored += 1;
+            }
         }
         if stored == 0 {
             return Ok(outcome);
@@ -268,7 +289,11 @@ impl Store {
         let mut meta = stored_meta.clone();
         let mut fresh = Vec::new();
         let mut duplicates = 0;
-        for op in group {
+        // The create first, wherever the push has it (a client that starts over may
+        // send a record's later changes before it).
+        let mut group = group.to_vec();
+        group.sort_by_key(|op| !matches!(op.change, Change::Create { .. }));
+        for op in &group {
             if let Some(first) = in_push.get(&op.id) {
                 if *first != *op {
                     return Ok(Verdict::Refuse(

@@ -38,7 +38,14 @@ pub struct Settings {
 pub struct ServerSettings {
     pub listen: SocketAddr,
     pub max_connections: usize,
+    pub max_connections_per_address: usize,
     pub handshake_timeout_secs: u64,
+    pub header_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
+    pub keepalive_interval_secs: u64,
+    pub keepalive_timeout_secs: u64,
+    pub body_timeout_secs: u64,
+    pub min_body_bytes_per_sec: u64,
     pub shutdown_grace_secs: u64,
 }
 
@@ -125,7 +132,23 @@ impl Default for ServerSettings {
         ServerSettings {
             listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
             max_connections: 1024,
+            // One host gets at most a sixteenth of the slots, yet an office behind
+            // one NAT address still fits dozens of clients (each holds one or two
+            // connections, and idle ones close after a minute).
+            max_connections_per_address: 64,
             handshake_timeout_secs: 10,
+            // A client sends its request right after the handshake; ten seconds
+            // is far beyond any real network's round trips.
+            header_timeout_secs: 10,
+            // Clients sync every minute by default; a connection quiet for that
+            // long is cheaper to open again than to hold.
+            idle_timeout_secs: 60,
+            keepalive_interval_secs: 30,
+            keepalive_timeout_secs: 10,
+            // A pause of 20 s rides out a mobile network's stall; 2 KiB/s is below
+            // any link a sync client uses, so only a deliberate trickle is ended.
+            body_timeout_secs: 20,
+            min_body_bytes_per_sec: 2048,
             shutdown_grace_secs: 30,
         }
     }
@@ -271,8 +294,44 @@ impl Settings {
         if self.server.max_connections == 0 {
             problems.push("server.max_connections must be at least 1");
         }
-        if self.server.handshake_timeout_secs == 0 {
-            problems.push("server.handshake_timeout_secs must be at least 1");
+        let server = &self.server;
+        for (value, problem) in [
+            (
+                server.max_connections_per_address as u64,
+                "server.max_connections_per_address must be at least 1",
+            ),
+            (
+                server.handshake_timeout_secs,
+                "server.handshake_timeout_secs must be at least 1",
+            ),
+            (
+                server.header_timeout_secs,
+                "server.header_timeout_secs must be at least 1",
+            ),
+            (
+                server.idle_timeout_secs,
+                "server.idle_timeout_secs must be at least 1",
+            ),
+            (
+                server.keepalive_interval_secs,
+                "server.keepalive_interval_secs must be at least 1",
+            ),
+            (
+                server.keepalive_timeout_secs,
+                "server.keepalive_timeout_secs must be at least 1",
+            ),
+            (
+                server.body_timeout_secs,
+                "server.body_timeout_secs must be at least 1",
+            ),
+            (
+                server.min_body_bytes_per_sec,
+                "server.min_body_bytes_per_sec must be at least 1",
+            ),
+        ] {
+            if value == 0 {
+                problems.push(problem);
+            }
         }
         if self.auth.session_ttl_days == 0 {
             problems.push("auth.session_ttl_days must be at least 1");
@@ -491,6 +550,43 @@ mod tests {
             .expect_err("zero")
             .to_string();
         assert!(msg.contains("server.max_connections"), "{msg}");
+    }
+
+    /// Each connection limit set to zero is refused, naming the setting.
+    #[test]
+    fn zero_connection_limits_are_refused() {
+        for key in [
+            "max_connections_per_address",
+            "handshake_timeout_secs",
+            "header_timeout_secs",
+            "idle_timeout_secs",
+            "keepalive_interval_secs",
+            "keepalive_timeout_secs",
+            "body_timeout_secs",
+            "min_body_bytes_per_sec",
+        ] {
+            let dir = dir_with(&format!("[server]\n{key} = 0\n"));
+            let msg = Settings::load(dir.path(), env(&[]))
+                .expect_err(key)
+                .to_string();
+            assert!(msg.contains(&format!("server.{key}")), "{msg}");
+        }
+    }
+
+    /// The server's limits are the settings' values.
+    #[test]
+    fn limits_follow_the_settings() {
+        let dir = dir_with(
+            "[server]\nmax_connections_per_address = 3\nheader_timeout_secs = 4\n\
+             idle_timeout_secs = 5\nbody_timeout_secs = 6\nmin_body_bytes_per_sec = 7\n",
+        );
+        let s = Settings::load(dir.path(), env(&[])).expect("loads");
+        let limits = crate::serve::Limits::from_settings(&s.server);
+        assert_eq!(limits.max_connections_per_address, 3);
+        assert_eq!(limits.header_timeout, std::time::Duration::from_secs(4));
+        assert_eq!(limits.idle_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(limits.body.pause, std::time::Duration::from_secs(6));
+        assert_eq!(limits.body.min_bytes_per_sec, 7);
     }
 
     /// The default `[auth]` section gives the API's default auth settings.

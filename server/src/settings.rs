@@ -66,8 +66,10 @@ pub struct AuthSettings {
     pub session_ttl_days: u32,
     pub login_free_failures: u32,
     pub login_free_failures_per_address: u32,
+    pub login_free_failures_per_account: u32,
     pub login_first_delay_secs: u64,
     pub login_max_delay_secs: u64,
+    pub login_account_max_delay_secs: u64,
     pub login_forget_after_secs: u64,
 }
 
@@ -169,8 +171,15 @@ impl Default for AuthSettings {
             session_ttl_days: 30,
             login_free_failures: 5,
             login_free_failures_per_address: 5,
+            // Ten addresses' worth of free failures: one person's typos on a few
+            // devices never get there, a spread-out guesser soon does.
+            login_free_failures_per_account: 50,
             login_first_delay_secs: 1,
             login_max_delay_secs: 900,
+            // The account's owner waits this too, from anywhere: a minute slows a
+            // guesser down to 1440 tries a day while never keeping the owner out
+            // for long.
+            login_account_max_delay_secs: 60,
             login_forget_after_secs: 86_400,
         }
     }
@@ -339,6 +348,11 @@ impl Settings {
         if self.auth.login_first_delay_secs > self.auth.login_max_delay_secs {
             problems.push("auth.login_first_delay_secs must not exceed auth.login_max_delay_secs");
         }
+        if self.auth.login_first_delay_secs > self.auth.login_account_max_delay_secs {
+            problems.push(
+                "auth.login_first_delay_secs must not exceed auth.login_account_max_delay_secs",
+            );
+        }
         let backup_problems = self.backup.problems();
         problems.extend(backup_problems.iter().map(String::as_str));
         if !(1..=crate::stats::MAX_RETENTION_DAYS).contains(&self.stats.retention_days) {
@@ -370,8 +384,10 @@ impl Settings {
             session_ttl: secs(u64::from(self.auth.session_ttl_days) * 24 * 3600),
             free_failures: self.auth.login_free_failures,
             free_failures_per_address: self.auth.login_free_failures_per_address,
+            free_failures_per_account: self.auth.login_free_failures_per_account,
             first_delay: secs(self.auth.login_first_delay_secs),
             max_delay: secs(self.auth.login_max_delay_secs),
+            account_max_delay: secs(self.auth.login_account_max_delay_secs),
             forget_after: secs(self.auth.login_forget_after_secs),
         }
     }

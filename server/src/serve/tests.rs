@@ -537,3 +537,33 @@ fn body_that_never_comes_is_ended() {
     });
     server.stop().expect("clean stop");
 }
+
+/// The real server: after a host (127.0.0.2) failed the admin's password many
+/// times, the admin still logs in at once from another host (127.0.0.1).
+#[test]
+fn admin_is_not_locked_out_by_another_host() {
+    let server = crate::testing::TestServer::start().expect("server");
+    let guesser: std::net::IpAddr = "127.0.0.2".parse().expect("ip");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let mut conn = Conn::connect_from(guesser, server.addr, &server.cert_der, Http::Two)
+            .await
+            .expect("connect");
+        let mut statuses = Vec::new();
+        for _ in 0..8 {
+            let (status, _) = conn
+                .send(login_request(server.addr, "not the password"))
+                .await
+                .expect("guess");
+            statuses.push(status.as_u16());
+        }
+        assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+        let mut conn = server.connect(Http::Two).await.expect("connect");
+        let (status, body) = conn
+            .send(login_request(server.addr, &server.admin_password))
+            .await
+            .expect("login");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    });
+    server.stop().expect("clean stop");
+}

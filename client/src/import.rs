@@ -6,8 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use cairn_common::model::Space;
-use cairn_common::{Op, RecordId};
+use std::borrow::Cow;
+
+use cairn_common::model::{Space, Value, normalize_newlines};
+use cairn_common::{Change, Op, RecordId};
 use serde::Deserialize;
 
 use crate::export::json::{FORMAT, FORMAT_VERSION};
@@ -127,13 +129,29 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, ImportError> {
                 record.id, op.id, op.record
             )));
         }
-        ops.extend(record.history);
+        ops.extend(record.history.into_iter().map(plain_newlines));
     }
     Ok(Parsed {
         spaces,
         ops,
         records: records.len(),
     })
+}
+
+/// An op whose text has Windows line endings, with plain newlines instead: long
+/// texts refuse `\r` now, and an export written before they did (or edited on
+/// Windows) may hold some. The op keeps its id: a copy of the same op elsewhere
+/// still counts as the same change.
+fn plain_newlines(mut op: Op) -> Op {
+    if let Change::Set {
+        value: Value::Text(text),
+        ..
+    } = &mut op.change
+        && let Cow::Owned(plain) = normalize_newlines(text)
+    {
+        *text = plain;
+    }
+    op
 }
 
 /// Reads `path` and commits its ops and spaces into `replica`, all or nothing.
@@ -189,5 +207,34 @@ mod tests {
         )
         .expect("an empty export is fine");
         assert_eq!(empty.records, 0);
+    }
+
+    /// Text with Windows line endings in an export is read with plain newlines;
+    /// other ops are left as they are.
+    #[test]
+    fn windows_line_endings_become_newlines() {
+        let record = RecordId::new();
+        let text = format!(
+            r#"{{"format": "cairn-export", "format_version": 1, "records": [
+                {{"id": "{record}", "history": [
+                  {{"id": "{record}", "space": "{record}", "record": "{record}",
+                    "at": {{"wall_ms": 1, "counter": 0, "node": 1}}, "author": "{record}",
+                    "change": {{"Create": {{"kind": "Task"}}}}}},
+                  {{"id": "{other}", "space": "{record}", "record": "{record}",
+                    "at": {{"wall_ms": 2, "counter": 0, "node": 1}}, "author": "{record}",
+                    "change": {{"Set": {{"field": "description",
+                      "value": {{"Text": "one\r\ntwo\r\n"}}, "replaces": []}}}}}}]}}]}}"#,
+            other = RecordId::new()
+        );
+        let parsed = parse(path(), &text).expect("parses");
+        assert_eq!(parsed.ops.len(), 2);
+        assert!(matches!(parsed.ops[0].change, Change::Create { .. }));
+        match &parsed.ops[1].change {
+            Change::Set {
+                value: Value::Text(text),
+                ..
+            } => assert_eq!(text, "one\ntwo\n"),
+            other => panic!("{other:?}"),
+        }
     }
 }

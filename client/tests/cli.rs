@@ -206,6 +206,19 @@ fn json_output_has_the_fields() {
     assert_eq!(home.json(&["show", &id, "--json"]), added);
 }
 
+/// A long text given with Windows line endings (`-f` and `set`) is stored with
+/// plain newlines instead of being refused.
+#[test]
+fn windows_line_endings_in_fields_become_newlines() {
+    let home = Home::new();
+    let id = home.add(&["goal", "Plan", "-f", "description=one\r\ntwo\r\n"]);
+    let goal = home.json(&["show", &id, "--json"]);
+    assert_eq!(goal["fields"]["description"], "one\ntwo\n");
+    home.ok(&["set", &id, "description=three\r\nfour"]);
+    let goal = home.json(&["show", &id, "--json"]);
+    assert_eq!(goal["fields"]["description"], "three\nfour");
+}
+
 /// `set` changes fields, clears with an empty value, and reports an unchanged set.
 #[test]
 fn set_changes_fields() {

@@ -39,7 +39,14 @@ pub struct Settings {
 pub struct ServerSettings {
     pub listen: SocketAddr,
     pub max_connections: usize,
+    pub max_connections_per_address: usize,
     pub handshake_timeout_secs: u64,
+    pub header_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
+    pub keepalive_interval_secs: u64,
+    pub keepalive_timeout_secs: u64,
+    pub body_timeout_secs: u64,
+    pub min_body_bytes_per_sec: u64,
     pub shutdown_grace_secs: u64,
 }
 
@@ -60,8 +67,10 @@ pub struct AuthSettings {
     pub session_ttl_days: u32,
     pub login_free_failures: u32,
     pub login_free_failures_per_address: u32,
+    pub login_free_failures_per_account: u32,
     pub login_first_delay_secs: u64,
     pub login_max_delay_secs: u64,
+    pub login_account_max_delay_secs: u64,
     pub login_forget_after_secs: u64,
 }
 
@@ -150,7 +159,23 @@ impl Default for ServerSettings {
         ServerSettings {
             listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
             max_connections: 1024,
+            // One host gets at most a sixteenth of the slots, yet an office behind
+            // one NAT address still fits dozens of clients (each holds one or two
+            // connections, and idle ones close after a minute).
+            max_connections_per_address: 64,
             handshake_timeout_secs: 10,
+            // A client sends its request right after the handshake; ten seconds
+            // is far beyond any real network's round trips.
+            header_timeout_secs: 10,
+            // Clients sync every minute by default; a connection quiet for that
+            // long is cheaper to open again than to hold.
+            idle_timeout_secs: 60,
+            keepalive_interval_secs: 30,
+            keepalive_timeout_secs: 10,
+            // A pause of 20 s rides out a mobile network's stall; 2 KiB/s is below
+            // any link a sync client uses, so only a deliberate trickle is ended.
+            body_timeout_secs: 20,
+            min_body_bytes_per_sec: 2048,
             shutdown_grace_secs: 30,
         }
     }
@@ -171,8 +196,15 @@ impl Default for AuthSettings {
             session_ttl_days: 30,
             login_free_failures: 5,
             login_free_failures_per_address: 5,
+            // Ten addresses' worth of free failures: one person's typos on a few
+            // devices never get there, a spread-out guesser soon does.
+            login_free_failures_per_account: 50,
             login_first_delay_secs: 1,
             login_max_delay_secs: 900,
+            // The account's owner waits this too, from anywhere: a minute slows a
+            // guesser down to 1440 tries a day while never keeping the owner out
+            // for long.
+            login_account_max_delay_secs: 60,
             login_forget_after_secs: 86_400,
         }
     }
@@ -296,14 +328,55 @@ impl Settings {
         if self.server.max_connections == 0 {
             problems.push("server.max_connections must be at least 1");
         }
-        if self.server.handshake_timeout_secs == 0 {
-            problems.push("server.handshake_timeout_secs must be at least 1");
+        let server = &self.server;
+        for (value, problem) in [
+            (
+                server.max_connections_per_address as u64,
+                "server.max_connections_per_address must be at least 1",
+            ),
+            (
+                server.handshake_timeout_secs,
+                "server.handshake_timeout_secs must be at least 1",
+            ),
+            (
+                server.header_timeout_secs,
+                "server.header_timeout_secs must be at least 1",
+            ),
+            (
+                server.idle_timeout_secs,
+                "server.idle_timeout_secs must be at least 1",
+            ),
+            (
+                server.keepalive_interval_secs,
+                "server.keepalive_interval_secs must be at least 1",
+            ),
+            (
+                server.keepalive_timeout_secs,
+                "server.keepalive_timeout_secs must be at least 1",
+            ),
+            (
+                server.body_timeout_secs,
+                "server.body_timeout_secs must be at least 1",
+            ),
+            (
+                server.min_body_bytes_per_sec,
+                "server.min_body_bytes_per_sec must be at least 1",
+            ),
+        ] {
+            if value == 0 {
+                problems.push(problem);
+            }
         }
         if self.auth.session_ttl_days == 0 {
             problems.push("auth.session_ttl_days must be at least 1");
         }
         if self.auth.login_first_delay_secs > self.auth.login_max_delay_secs {
             problems.push("auth.login_first_delay_secs must not exceed auth.login_max_delay_secs");
+        }
+        if self.auth.login_first_delay_secs > self.auth.login_account_max_delay_secs {
+            problems.push(
+                "auth.login_first_delay_secs must not exceed auth.login_account_max_delay_secs",
+            );
         }
         let backup_problems = self.backup.problems();
         problems.extend(backup_problems.iter().map(String::as_str));
@@ -345,8 +418,10 @@ impl Settings {
             session_ttl: secs(u64::from(self.auth.session_ttl_days) * 24 * 3600),
             free_failures: self.auth.login_free_failures,
             free_failures_per_address: self.auth.login_free_failures_per_address,
+            free_failures_per_account: self.auth.login_free_failures_per_account,
             first_delay: secs(self.auth.login_first_delay_secs),
             max_delay: secs(self.auth.login_max_delay_secs),
+            account_max_delay: secs(self.auth.login_account_max_delay_secs),
             forget_after: secs(self.auth.login_forget_after_secs),
         }
     }
@@ -536,6 +611,43 @@ mod tests {
             .expect_err("zero")
             .to_string();
         assert!(msg.contains("server.max_connections"), "{msg}");
+    }
+
+    /// Each connection limit set to zero is refused, naming the setting.
+    #[test]
+    fn zero_connection_limits_are_refused() {
+        for key in [
+            "max_connections_per_address",
+            "handshake_timeout_secs",
+            "header_timeout_secs",
+            "idle_timeout_secs",
+            "keepalive_interval_secs",
+            "keepalive_timeout_secs",
+            "body_timeout_secs",
+            "min_body_bytes_per_sec",
+        ] {
+            let dir = dir_with(&format!("[server]\n{key} = 0\n"));
+            let msg = Settings::load(dir.path(), env(&[]))
+                .expect_err(key)
+                .to_string();
+            assert!(msg.contains(&format!("server.{key}")), "{msg}");
+        }
+    }
+
+    /// The server's limits are the settings' values.
+    #[test]
+    fn limits_follow_the_settings() {
+        let dir = dir_with(
+            "[server]\nmax_connections_per_address = 3\nheader_timeout_secs = 4\n\
+             idle_timeout_secs = 5\nbody_timeout_secs = 6\nmin_body_bytes_per_sec = 7\n",
+        );
+        let s = Settings::load(dir.path(), env(&[])).expect("loads");
+        let limits = crate::serve::Limits::from_settings(&s.server);
+        assert_eq!(limits.max_connections_per_address, 3);
+        assert_eq!(limits.header_timeout, std::time::Duration::from_secs(4));
+        assert_eq!(limits.idle_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(limits.body.pause, std::time::Duration::from_secs(6));
+        assert_eq!(limits.body.min_bytes_per_sec, 7);
     }
 
     /// The default `[auth]` section gives the API's default auth settings.

@@ -3,7 +3,7 @@
 //! temporary data dir, and [`Conn`], a TLS client that trusts one certificate and
 //! speaks HTTP/1.1 or h2.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -244,6 +244,41 @@ pub fn client_config(cert_der: &[u8], http: Http) -> anyhow::Result<Arc<rustls::
     Ok(Arc::new(config))
 }
 
+/// A TCP connection to `addr`, from the local address `source` if given (any
+/// 127.0.0.x works on loopback, so tests can be several hosts).
+///
+/// # Errors
+/// If the source cannot be bound or the connection fails.
+pub async fn tcp_connect(source: Option<IpAddr>, addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let Some(source) = source else {
+        return TcpStream::connect(addr).await;
+    };
+    let socket = match source {
+        IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::new(source, 0))?;
+    socket.connect(addr).await
+}
+
+/// A TLS connection (handshake done, nothing sent) to `addr` as `localhost`,
+/// trusting only `cert_der` and offering `http`'s ALPN, from `source` if given.
+///
+/// # Errors
+/// If the connection or the handshake fails.
+pub async fn tls_connect(
+    source: Option<IpAddr>,
+    addr: SocketAddr,
+    cert_der: &[u8],
+    http: Http,
+) -> anyhow::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let connector = tokio_rustls::TlsConnector::from(client_config(cert_der, http)?);
+    let tcp = tcp_connect(source, addr).await?;
+    Ok(connector
+        .connect(ServerName::try_from("localhost")?, tcp)
+        .await?)
+}
+
 enum Sender {
     One(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
     Two(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
@@ -264,11 +299,27 @@ impl Conn {
     /// # Errors
     /// If the connection, the TLS handshake or the HTTP handshake fails.
     pub async fn connect(addr: SocketAddr, cert_der: &[u8], http: Http) -> anyhow::Result<Conn> {
-        let connector = tokio_rustls::TlsConnector::from(client_config(cert_der, http)?);
-        let tcp = TcpStream::connect(addr).await?;
-        let tls = connector
-            .connect(ServerName::try_from("localhost")?, tcp)
-            .await?;
+        Conn::over(tls_connect(None, addr, cert_der, http).await?, http).await
+    }
+
+    /// As [`Conn::connect`], from the loopback address `source` (e.g. 127.0.0.2), so
+    /// that one test can act as several hosts.
+    ///
+    /// # Errors
+    /// As [`Conn::connect`].
+    pub async fn connect_from(
+        source: IpAddr,
+        addr: SocketAddr,
+        cert_der: &[u8],
+        http: Http,
+    ) -> anyhow::Result<Conn> {
+        Conn::over(tls_connect(Some(source), addr, cert_der, http).await?, http).await
+    }
+
+    async fn over(
+        tls: tokio_rustls::client::TlsStream<TcpStream>,
+        http: Http,
+    ) -> anyhow::Result<Conn> {
         let (_, session) = tls.get_ref();
         let server_fingerprint = session
             .peer_certificates()

@@ -283,6 +283,22 @@ fn external_editor_round_trip() {
     assert_eq!(form.field_text("notes").as_deref(), Some("again"));
 }
 
+/// Text from `$EDITOR` with Windows (and old Mac) line endings is saved with plain
+/// newlines, never with a `\r` the schema would refuse.
+#[test]
+fn external_editor_line_endings_are_saved_plain() {
+    let mut form = RecordForm::edit(&note(), today());
+    focus(&mut form, "notes");
+    assert_eq!(ctrl(&mut form, 'e'), FormOutcome::OpenExternalEditor);
+    form.set_external_text("one\r\ntwo\rthree\r\n".to_owned());
+    let values = saved(ctrl(&mut form, 's'));
+    let notes = values
+        .iter()
+        .find(|(key, _)| key == "notes")
+        .map(|(_, value)| value.clone());
+    assert_eq!(notes, Some(Value::Text("one\ntwo\nthree\n".into())));
+}
+
 /// Snapshot: the new-goal form in an 80×24 terminal.
 #[test]
 fn snapshot_new_goal() {

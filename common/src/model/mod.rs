@@ -11,6 +11,8 @@ mod value;
 pub use choices::{CommitmentStatus, GoalStatus, NoteKind, Rating};
 pub use ids::{RecordId, SpaceId, UserId};
 pub use recurrence::{Recurrence, RecurrenceError};
-pub use schema::{FieldSpec, FieldType, ModelError, RecordKind, fields_of, spec_of};
+pub use schema::{
+    FieldSpec, FieldType, ModelError, RecordKind, fields_of, normalize_newlines, spec_of,
+};
 pub use space::{Role, Space, UserProfile};
 pub use value::{KeyResult, Value};

@@ -173,6 +173,18 @@ const fn f(
 
 use FieldType as T;
 
+/// Text with Windows (`\r\n`) and old Mac (`\r`) line endings turned into plain
+/// newlines, as Cairn keeps text: long texts refuse `\r`, so every place that takes
+/// text from a person or a file passes it through this first.
+#[must_use]
+pub fn normalize_newlines(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n").into()
+    } else {
+        text.into()
+    }
+}
+
 const GOAL: &[FieldSpec] = &[
     f(
         "title",
@@ -454,6 +466,10 @@ impl FieldSpec {
     /// # Errors
     /// A [`ModelError`] that shows the expected form.
     pub fn parse(&self, text: &str, today: NaiveDate) -> Result<Value, ModelError> {
+        // Typed or pasted text may come with Windows line endings; it means plain
+        // newlines, which are all a long text may hold.
+        let text = normalize_newlines(text);
+        let text = text.as_ref();
         let trimmed = text.trim();
         if trimmed.is_empty() && !matches!(self.ty, T::LongText) {
             return if self.required {
@@ -569,8 +585,16 @@ impl FieldSpec {
                 true
             }
             (T::LongText, Value::Text(s)) => {
+                // One line break, one character: a `\r` would show as a stray
+                // character or break a line in one place and not in another.
+                if s.contains('\r') {
+                    return Err(self.invalid(
+                        "contains a carriage return (\\r, from Windows line endings); \
+                         use plain newlines (\\n) to break lines",
+                    ));
+                }
                 if s.chars()
-                    .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+                    .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
                 {
                     return Err(self.invalid(
                         "contains control characters (such as terminal escapes); remove them",
@@ -858,5 +882,43 @@ mod tests {
             assert_eq!(RecordKind::parse(kind.key()), Some(kind));
             assert_eq!(RecordKind::parse(&format!("{}s", kind.key())), Some(kind));
         }
+    }
+
+    /// A long text refuses a carriage return, saying to use plain newlines; a
+    /// one-line text refuses it as a line break.
+    #[test]
+    fn carriage_returns_are_refused() {
+        let description = spec_of(RecordKind::Task, "description").expect("field");
+        let err = description
+            .check(&Value::Text("one\r\ntwo".into()))
+            .expect_err("\\r refused")
+            .to_string();
+        assert!(
+            err.contains("carriage return") && err.contains("newlines"),
+            "{err}"
+        );
+        assert!(
+            description
+                .check(&Value::Text("one\ntwo\tthree".into()))
+                .is_ok()
+        );
+        let title = spec_of(RecordKind::Task, "title").expect("field");
+        assert!(title.check(&Value::Text("one\rtwo".into())).is_err());
+    }
+
+    /// Typed text with Windows or old Mac line endings is read with plain newlines.
+    #[test]
+    fn parse_normalizes_line_endings() {
+        let description = spec_of(RecordKind::Task, "description").expect("field");
+        assert_eq!(
+            description.parse("one\r\ntwo\rthree\n", today()),
+            Ok(Value::Text("one\ntwo\nthree\n".into()))
+        );
+        let title = spec_of(RecordKind::Task, "title").expect("field");
+        assert_eq!(
+            title.parse("Title\r\n", today()),
+            Ok(Value::Text("Title".into()))
+        );
+        assert_eq!(normalize_newlines("plain"), "plain");
     }
 }

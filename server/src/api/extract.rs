@@ -4,9 +4,10 @@
 
 use std::future::Future;
 
-use bytes::Bytes;
+use bytes::{Buf, BufMut};
 use cairn_common::api::{CONTENT_TYPE, MAX_BODY_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION, codes};
 use cairn_common::codec;
+use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use warp::filters::BoxedFilter;
@@ -16,6 +17,7 @@ use warp::{Filter, Rejection};
 
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate, authenticate};
+use crate::serve::BodyTimedOut;
 
 fn reject(e: ApiError) -> Rejection {
     warp::reject::custom(e)
@@ -81,7 +83,8 @@ pub fn caller(
 
 /// The request body decoded as `T`: the one content type, at most
 /// [`MAX_BODY_BYTES`] (declared up front: hyper holds the body to its
-/// `Content-Length`), and a clean 400 for anything that does not decode.
+/// `Content-Length`), and a clean 400 for anything that does not decode or does
+/// not arrive whole (408 when it came too slowly).
 pub fn body<T: DeserializeOwned + Send + 'static>()
 -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
     warp::header::optional::<String>("content-type")
@@ -112,17 +115,59 @@ pub fn body<T: DeserializeOwned + Send + 'static>()
             }
         })
         .untuple_one()
-        .and(warp::body::bytes())
-        .and_then(|bytes: Bytes| async move {
-            if bytes.len() as u64 > MAX_BODY_BYTES {
-                return Err(reject(too_large()));
-            }
+        .and(warp::body::stream())
+        .and_then(|stream| async move {
+            let bytes = read_body(stream).await.map_err(reject)?;
             codec::decode::<T>(&bytes).map_err(|e| {
                 reject(ApiError::bad_request(format!(
                     "the request could not be read: {e}"
                 )))
             })
         })
+}
+
+/// Reads a whole body, at most [`MAX_BODY_BYTES`] of it.
+async fn read_body<S, B>(stream: S) -> Result<Vec<u8>, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let mut stream = std::pin::pin!(stream);
+    let mut bytes = Vec::new();
+    while let Some(part) = stream.next().await {
+        let part = part.map_err(|e| body_failed(&e))?;
+        if (bytes.len() as u64).saturating_add(part.remaining() as u64) > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        bytes.put(part);
+    }
+    Ok(bytes)
+}
+
+/// A body that did not arrive whole: the client hung up mid-body, its network
+/// broke, or it came too slowly ([`BodyTimedOut`]). Never the server's fault, so a
+/// 4xx (counted as such in the statistics) and a debug line, not a 500 and an error
+/// in the log. The client rarely reads the answer, but one that does learns what
+/// happened.
+fn body_failed(e: &warp::Error) -> ApiError {
+    let timed_out = std::iter::successors(Some(e as &(dyn std::error::Error + 'static)), |e| {
+        e.source()
+    })
+    .any(|e| e.is::<BodyTimedOut>());
+    if timed_out {
+        tracing::debug!("ending a request whose body came too slowly: {e}");
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            codes::BAD_REQUEST,
+            format!("{e}; check the network connection and try again"),
+        )
+    } else {
+        tracing::debug!("a request body did not arrive whole: {e}");
+        ApiError::bad_request(
+            "the request body did not arrive whole (the connection broke or was closed); \
+             try again",
+        )
+    }
 }
 
 fn too_large() -> ApiError {

@@ -45,7 +45,8 @@ mod tests {
     use cairn_common::api::{LoginRequest, LoginResponse, SpaceList, codes};
     use warp::http::StatusCode;
 
-    use super::super::testing::{Refusal, START_MS, TestApi};
+    use super::super::testing::{Refusal, START_MS, TestApi, error_body};
+    use crate::auth::AuthSettings;
 
     fn attempt(email: &str, password: &str) -> LoginRequest {
         LoginRequest {
@@ -228,5 +229,99 @@ mod tests {
             .send(send("10.2.2.2:4000", "other@example.com".into()))
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+
+    /// A login attempt for `email` from the client address `from`.
+    fn from(from: &str, email: &str, password: &str) -> warp::test::RequestBuilder {
+        let bytes = cairn_common::codec::encode(&attempt(email, password)).expect("encode");
+        TestApi::request("/v1/login", None, &bytes)
+            .remote_addr(format!("{from}:4000").parse().expect("socket address"))
+    }
+
+    /// A burst of parallel wrong passwords from one address gets no more password
+    /// checks (401s) than the five free failures; the rest wait (429).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn parallel_burst_gets_only_the_free_checks() {
+        let api = TestApi::new();
+        api.user("ann");
+        let mut burst = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let routes = super::super::routes(api.state.clone());
+            burst.spawn(async move {
+                from("10.3.3.3", "ann@example.com", "bad password")
+                    .reply(&routes)
+                    .await
+                    .status()
+            });
+        }
+        let mut checked = 0;
+        while let Some(status) = burst.join_next().await {
+            match status.expect("no panic") {
+                StatusCode::UNAUTHORIZED => checked += 1,
+                StatusCode::TOO_MANY_REQUESTS => {}
+                other => panic!("unexpected {other}"),
+            }
+        }
+        assert_eq!(checked, api.state.auth.free_failures, "password checks");
+    }
+
+    /// However long one address guesses an account's password, its owner logs in
+    /// from another address at once.
+    #[tokio::test]
+    async fn failures_from_one_address_do_not_lock_out_another() {
+        let api = TestApi::new();
+        api.user("ann");
+        for _ in 0..20 {
+            let (status, _) = api
+                .send(from("10.4.4.4", "ann@example.com", "bad password"))
+                .await;
+            assert!(
+                [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(&status),
+                "{status}"
+            );
+            api.clock.advance(Duration::from_secs(30));
+        }
+        let (status, _) = api
+            .send(from("10.4.4.4", "ann@example.com", "password-of-ann"))
+            .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the guesser waits");
+        let (status, body) = api
+            .send(from("10.5.5.5", "ann@example.com", "password-of-ann"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body:?}");
+    }
+
+    /// Guessing one account from many addresses is slowed once they together used
+    /// the account's free failures: then even a new address with the right password
+    /// waits, at most `account_max_delay`, and gets in after it.
+    #[tokio::test]
+    async fn distributed_guessing_is_slowed() {
+        let api = TestApi::with_settings(AuthSettings {
+            free_failures_per_account: 10,
+            ..AuthSettings::default()
+        });
+        api.user("ann");
+        for address in ["10.6.0.1", "10.6.0.2"] {
+            for _ in 0..5 {
+                let (status, _) = api
+                    .send(from(address, "ann@example.com", "bad password"))
+                    .await;
+                assert_eq!(status, StatusCode::UNAUTHORIZED);
+            }
+        }
+        let (status, bytes) = api
+            .send(from("10.6.0.3", "ann@example.com", "password-of-ann"))
+            .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(
+            error_body(&bytes).message.contains("wait 1 seconds"),
+            "{}",
+            error_body(&bytes).message
+        );
+        api.clock.advance(api.state.auth.account_max_delay);
+        let (status, _) = api
+            .send(from("10.6.0.3", "ann@example.com", "password-of-ann"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
     }
 }

@@ -29,8 +29,9 @@ fn device_name(raw: &str) -> String {
 }
 
 /// Checks the credentials and opens a session. Unknown, disabled and wrong-password
-/// logins take the same time and get the same error; each failure counts against the
-/// login name and the client address. Blocking (argon2); the new session is not
+/// logins take the same time and get the same error; each attempt counts against
+/// the login name from this address, the address, and the login name from anywhere
+/// (see [`throttle`]) before the password is checked, and a success takes it back. Blocking (argon2); the new session is not
 /// durable until [`Store::commit_durable`].
 ///
 /// # Errors
@@ -45,9 +46,10 @@ pub fn login(
 ) -> Result<LoginResponse, AuthError> {
     let login = normalize_email(&request.email);
     let keys = Keys::new(&login, peer);
-    if let Some(wait) = throttle::wait(store, settings, &keys, now_ms)? {
-        return Err(AuthError::Throttled { wait });
-    }
+    // Counted as a failure before the password is checked: parallel attempts each
+    // see the ones before them.
+    let reservation = throttle::reserve(store, settings, &keys, now_ms)?
+        .map_err(|wait| AuthError::Throttled { wait })?;
     let user = store.user_by_email(&login)?;
     let hash: &str = match &user {
         Some(u) => &u.password_hash,
@@ -73,12 +75,13 @@ pub fn login(
             if let Some(user) = other {
                 store.record_login(user.profile.id, &record(false))?;
             }
-            throttle::record_failure(store, settings, &keys, now_ms)?;
+            // The reservation stays: it was a failure.
+            drop(reservation);
             return Err(AuthError::LoginFailed);
         }
     };
     store.record_login(user.profile.id, &record(true))?;
-    throttle::record_success(store, &keys)?;
+    throttle::release(store, &keys, reservation)?;
     // Expired sessions are removed when their owner logs in again, so they do not pile up.
     for (hash, session) in store.sessions_of(user.profile.id)? {
         if session.expires_at_ms <= now_ms {
@@ -119,20 +122,18 @@ pub fn change_password(
     caller: &Caller,
     change: &PasswordChange,
 ) -> Result<(), AuthError> {
-    let keys = Keys {
-        account: Keys::new(&caller.user.profile.email, None).account,
-        address: None,
-    };
-    if let Some(wait) = throttle::wait(store, settings, &keys, now_ms)? {
-        return Err(AuthError::Throttled { wait });
-    }
+    let keys = Keys::password_change(&caller.user.profile.email);
+    let reservation = throttle::reserve(store, settings, &keys, now_ms)?
+        .map_err(|wait| AuthError::Throttled { wait })?;
     let current = store
         .user(caller.user.profile.id)?
         .ok_or(AuthError::Unauthorized)?;
     if !password::verify(&current.password_hash, &change.current) {
-        throttle::record_failure(store, settings, &keys, now_ms)?;
+        // The reservation stays: it was a failure.
+        drop(reservation);
         return Err(AuthError::WrongPassword);
     }
+    throttle::release(store, &keys, reservation)?;
     password::check_policy(&change.new).map_err(AuthError::BadNewPassword)?;
     if change.new == change.current {
         return Err(AuthError::BadNewPassword(

@@ -1,6 +1,7 @@
 //! Authentication and authorization: argon2id passwords, session tokens (256 random
-//! bits, stored only as SHA-256, expiring), login throttling per account and per
-//! client address, the must-change-password gate.
+//! bits, stored only as SHA-256, expiring), login throttling (per account and
+//! address, per address, and per account from all addresses; see [`throttle`]), the
+//! must-change-password gate.
 //!
 //! Roles are checked where spaces are touched (the store's space management and the
 //! push handler); the server admin has no role in spaces he is not a member of.
@@ -25,15 +26,22 @@ use crate::store::StoreError;
 pub struct AuthSettings {
     /// How long a session lasts after login.
     pub session_ttl: Duration,
-    /// Failed logins of one account before delays start.
+    /// Failed logins of one account from one client address before that address
+    /// must wait for it.
     pub free_failures: u32,
     /// Failed logins from one client address before delays start. Raise it when many
     /// people reach the server through one address (a company NAT or proxy).
     pub free_failures_per_address: u32,
+    /// Failed logins of one account from all addresses together (each address
+    /// counting at most `free_failures` of them) before every attempt must wait.
+    pub free_failures_per_account: u32,
     /// The first delay; each further failure doubles it.
     pub first_delay: Duration,
-    /// The longest delay.
+    /// The longest delay of an address, or of an account from one address.
     pub max_delay: Duration,
+    /// The longest delay of an account from all addresses together: short, since
+    /// its owner waits it too.
+    pub account_max_delay: Duration,
     /// Counters of a name or address that did not fail for this long are forgotten.
     pub forget_after: Duration,
 }
@@ -44,8 +52,10 @@ impl Default for AuthSettings {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             free_failures: 5,
             free_failures_per_address: 5,
+            free_failures_per_account: 50,
             first_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(15 * 60),
+            account_max_delay: Duration::from_secs(60),
             forget_after: Duration::from_secs(24 * 3600),
         }
     }

@@ -1,7 +1,8 @@
 //! CSV: each record kind of a space as `<kind>.csv` (`id`, the kind's field keys
 //! in schema order, `deleted`, `created`, `updated`, `conflicts`, like the client's
 //! CSV export), and the change history as `history.csv`. Values are in their text
-//! form (what `cairn set` reads).
+//! form (what `cairn set` reads), with a `'` before any that a spreadsheet would
+//! take for a formula ([`neutralize`]).
 
 use cairn_common::api::ExportFile;
 use cairn_common::merge::materialize;
@@ -102,10 +103,25 @@ fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_owned()
 }
 
+/// A cell that a spreadsheet shows as text and never runs: one that starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return (a formula, or one in disguise)
+/// gets a `'` in front, as OWASP advises against CSV injection. Values come from any
+/// member of a space, and the person opening the file may be someone else.
+///
+/// The client's CSV export has the same small function: the server does not
+/// depend on the client, and `cairn-common` holds wire and domain types only.
+pub(crate) fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
 fn table(path: String, rows: &[Vec<String>]) -> anyhow::Result<ExportFile> {
     let mut writer = ::csv::Writer::from_writer(Vec::new());
     for row in rows {
-        writer.write_record(row)?;
+        writer.write_record(row.iter().map(|cell| neutralize(cell).into_owned()))?;
     }
     let bytes = writer
         .into_inner()
@@ -114,4 +130,38 @@ fn table(path: String, rows: &[Vec<String>]) -> anyhow::Result<ExportFile> {
         path,
         contents: String::from_utf8(bytes)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cells a spreadsheet would run get a `'` in front; others stay as they are.
+    #[test]
+    fn formulas_are_neutralized() {
+        for (cell, written) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("plain", "plain"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralize(cell), written, "{cell:?}");
+        }
+    }
+
+    /// A whole table: the formula in a data cell is quoted as text in the file.
+    #[test]
+    fn table_neutralizes_every_cell() {
+        let rows = vec![
+            vec!["id".to_owned(), "title".to_owned()],
+            vec!["1".to_owned(), "=cmd|' /C calc'!A0".to_owned()],
+        ];
+        let file = table("x.csv".into(), &rows).expect("table");
+        assert_eq!(file.contents, "id,title\n1,'=cmd|' /C calc'!A0\n");
+    }
 }

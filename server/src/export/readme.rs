@@ -52,6 +52,10 @@ spaces/<space-id>/<kind>.csv
     form the `cairn` command line reads, then deleted, created, updated, and every
     version of fields in conflict.
 
+In the CSV files a value that starts with =, +, -, @, a tab or a carriage return
+has a ' put in front of it, so that a spreadsheet shows it rather than running it
+as a formula; take the ' away to get the value as it is (or read the JSON).
+
 spaces/<space-id>/conversations/<record-id>.md
     Each conversation note as a Markdown document: its short fields in a header
     block, then its agenda and notes.

@@ -1,6 +1,8 @@
-//! The accept loop: a bounded number of connections, each first checked to be TLS,
-//! then a TLS handshake under a timeout, then HTTP/1.1 or h2 (hyper-util's auto
-//! builder) serving a warp filter, all under one graceful shutdown.
+//! The accept loop: a bounded number of connections, and of connections per client
+//! address, each first checked to be TLS, then a TLS handshake under a timeout, then
+//! HTTP/1.1 or h2 (hyper-util's auto builder) serving a warp filter, with a timeout
+//! on every phase (first request, headers, idle, h2 pings, request bodies), all
+//! under one graceful shutdown.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -10,21 +12,25 @@ use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use warp::{Filter, Reply};
 
+use super::activity::{Activity, Tracked};
+use super::body::BodyLimits;
+use super::peers::{PeerSlot, PeerSlots};
 use crate::settings::ServerSettings;
 use crate::tls::TlsHandle;
 
 /// The first byte of every TLS connection: a handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
-/// Bounds of the accept loop.
+/// Bounds of the accept loop and of each connection's phases. Every phase after
+/// the TCP accept has a timeout, so that a client that stops talking (or never
+/// starts) gives its connection slot back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Connections served at once. When all are taken the loop stops accepting, so
@@ -32,8 +38,25 @@ pub struct Limits {
     /// takes too long) rather than being refused outright: a burst of syncs after
     /// a network outage then slows down instead of failing.
     pub max_connections: usize,
-    /// Time for the first byte, the whole TLS handshake, and each request's headers.
+    /// Connections one client address (IPv4 address or IPv6 /64) may hold at once;
+    /// more are closed at once, so that one host cannot take every slot.
+    pub max_connections_per_address: usize,
+    /// Time for the first byte and the whole TLS handshake.
     pub handshake_timeout: Duration,
+    /// Time after the handshake for the first request to arrive (protocol
+    /// detection, the h2 preface, the first request's headers), and for each HTTP/1.1
+    /// request's headers, counted from the end of the previous answer (hyper's
+    /// timer, which so also ends idle HTTP/1.1 keep-alive connections).
+    pub header_timeout: Duration,
+    /// A connection with no request in flight for this long is closed (GOAWAY on
+    /// h2).
+    pub idle_timeout: Duration,
+    /// Every this often the server pings an h2 client ...
+    pub keepalive_interval: Duration,
+    /// ... and closes the connection if the ping is not answered within this.
+    pub keepalive_timeout: Duration,
+    /// How fast request bodies must come (see [`BodyLimits`]).
+    pub body: BodyLimits,
     /// Time requests in flight get to finish after shutdown starts; connections
     /// still open after it are closed.
     pub shutdown_grace: Duration,
@@ -41,9 +64,19 @@ pub struct Limits {
 
 impl Limits {
     pub fn from_settings(server: &ServerSettings) -> Limits {
+        let secs = |s: u64| Duration::from_secs(s.max(1));
         Limits {
             max_connections: server.max_connections.max(1),
-            handshake_timeout: Duration::from_secs(server.handshake_timeout_secs.max(1)),
+            max_connections_per_address: server.max_connections_per_address.max(1),
+            handshake_timeout: secs(server.handshake_timeout_secs),
+            header_timeout: secs(server.header_timeout_secs),
+            idle_timeout: secs(server.idle_timeout_secs),
+            keepalive_interval: secs(server.keepalive_interval_secs),
+            keepalive_timeout: secs(server.keepalive_timeout_secs),
+            body: BodyLimits {
+                pause: secs(server.body_timeout_secs),
+                min_bytes_per_sec: server.min_body_bytes_per_sec.max(1),
+            },
             shutdown_grace: Duration::from_secs(server.shutdown_grace_secs),
         }
     }
@@ -79,7 +112,9 @@ where
     R: Reply + 'static,
 {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
+    let peers = PeerSlots::new(limits.max_connections_per_address);
+    // Set to true when shutdown starts; every connection watches it.
+    let (closing, closing_seen) = watch::channel(false);
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -107,20 +142,33 @@ where
                 }
             },
         };
+        let Some(slot) = peers.admit(peer.ip()) else {
+            // Debug only: a host over its cap could otherwise fill the log.
+            tracing::debug!(
+                %peer,
+                "closing a connection: the address holds {} already",
+                limits.max_connections_per_address
+            );
+            drop(tcp);
+            continue;
+        };
         tasks.spawn(connection(
             tcp,
             peer,
             tls.acceptor(),
             app(peer),
-            limits.handshake_timeout,
-            graceful.watcher(),
-            permit,
+            limits,
+            closing_seen.clone(),
+            (permit, slot),
         ));
     }
     drop(listener);
     tracing::info!("shutting down: no new connections; waiting for requests in flight");
+    // No receiver left (no connection open) is fine: there is nothing to tell.
+    let _ = closing.send(true);
+    let drained = async { while tasks.join_next().await.is_some() {} };
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = drained => tracing::info!("all connections closed"),
         () = tokio::time::sleep(limits.shutdown_grace) => tracing::warn!(
             "connections still open after {:?}; closing them",
             limits.shutdown_grace
@@ -131,15 +179,17 @@ where
     Ok(())
 }
 
-/// Serves one connection. The permit is held until it ends.
+/// Serves one connection: TLS handshake, then HTTP/1.1 or h2 until the client
+/// closes, the connection is idle too long, or shutdown starts. The slots are held
+/// until it ends.
 async fn connection<F, R>(
     tcp: TcpStream,
     peer: SocketAddr,
     acceptor: TlsAcceptor,
     filter: F,
-    handshake_timeout: Duration,
-    watcher: Watcher,
-    _permit: OwnedSemaphorePermit,
+    limits: Limits,
+    mut closing: watch::Receiver<bool>,
+    _slots: (OwnedSemaphorePermit, PeerSlot),
 ) where
     F: Filter<Extract = (R,), Error = Infallible> + Clone + Send + Sync + 'static,
     R: Reply + 'static,
@@ -157,7 +207,7 @@ async fn connection<F, R>(
         }
         acceptor.accept(tcp).await
     };
-    let stream = match tokio::time::timeout(handshake_timeout, handshake).await {
+    let stream = match tokio::time::timeout(limits.handshake_timeout, handshake).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(e)) => {
             tracing::debug!(%peer, "TLS handshake failed: {e}");
@@ -172,11 +222,58 @@ async fn connection<F, R>(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(handshake_timeout);
-    builder.http2().timer(TokioTimer::new());
-    let service = TowerToHyperService::new(warp::service(filter));
+        .keep_alive(true)
+        .header_read_timeout(limits.header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(limits.keepalive_interval))
+        .keep_alive_timeout(limits.keepalive_timeout);
+    let activity = Activity::new();
+    let service = Tracked::new(
+        TowerToHyperService::new(warp::service(filter)),
+        Arc::clone(&activity),
+        limits.body,
+    );
     let conn = builder.serve_connection(TokioIo::new(stream), service);
-    if let Err(e) = watcher.watch(conn.into_owned()).await {
+    tokio::pin!(conn);
+    // Why the server ends the connection, if it does.
+    let close = async {
+        tokio::select! {
+            // An error means the loop is gone, which also means closing.
+            _ = closing.wait_for(|closing| *closing) => Close::Shutdown,
+            () = activity.idle_past(limits.header_timeout, limits.idle_timeout) => Close::Idle,
+        }
+    };
+    let why = tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(%peer, "connection ended with an error: {e}");
+            }
+            return;
+        }
+        why = close => why,
+    };
+    // Requests in flight finish, then the connection closes (GOAWAY first on h2;
+    // a connection still detecting its protocol closes at once).
+    conn.as_mut().graceful_shutdown();
+    let finished = match why {
+        // The accept loop bounds the wait with the shutdown grace.
+        Close::Shutdown => Ok(conn.await),
+        Close::Idle => {
+            tracing::debug!(%peer, "closing an idle connection");
+            // A client that does not read could stall the goodbye; it gets no longer
+            // than a request's headers would.
+            tokio::time::timeout(limits.header_timeout, conn).await
+        }
+    };
+    if let Ok(Err(e)) = finished {
         tracing::debug!(%peer, "connection ended with an error: {e}");
     }
+}
+
+/// Why the server closes a connection.
+enum Close {
+    Shutdown,
+    Idle,
 }

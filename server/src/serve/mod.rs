@@ -4,6 +4,9 @@
 //! SIGINT/SIGTERM to shutdown and SIGHUP to a certificate reload.
 
 mod accept;
+mod activity;
+mod body;
+mod peers;
 mod signals;
 
 use std::convert::Infallible;
@@ -17,6 +20,8 @@ use warp::Filter;
 use crate::api::AppState;
 
 pub use accept::{Limits, serve};
+pub use body::{BodyLimits, BodyTimedOut};
+pub use peers::ClientNet;
 pub use signals::reload_certificate;
 
 use crate::admin::control::ControlSocket;

@@ -81,7 +81,16 @@ impl Running {
 fn fast_limits() -> Limits {
     Limits {
         max_connections: 16,
+        max_connections_per_address: 16,
         handshake_timeout: Duration::from_millis(300),
+        header_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_millis(600),
+        keepalive_interval: Duration::from_secs(5),
+        keepalive_timeout: Duration::from_secs(5),
+        body: super::BodyLimits {
+            pause: Duration::from_millis(300),
+            min_bytes_per_sec: 1,
+        },
         shutdown_grace: Duration::from_secs(5),
     }
 }
@@ -263,26 +272,10 @@ fn second_server_on_same_data_dir_is_refused() {
 /// is refused.
 #[test]
 fn admin_logs_in_through_the_real_api() {
-    use bytes::Bytes;
-    use cairn_common::api::{
-        CONTENT_TYPE, LoginRequest, LoginResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
-    };
-    use http_body_util::Full;
+    use cairn_common::api::LoginResponse;
 
     let server = crate::testing::TestServer::start().expect("server");
-    let login = |password: &str| {
-        let body = cairn_common::codec::encode(&LoginRequest {
-            email: "admin".into(),
-            password: password.into(),
-            device: "test".into(),
-        })
-        .expect("encode");
-        hyper::Request::post(format!("https://localhost:{}/v1/login", server.addr.port()))
-            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-            .header("content-type", CONTENT_TYPE)
-            .body(Full::new(Bytes::from(body)))
-            .expect("request")
-    };
+    let login = |password: &str| login_request(server.addr, password);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let mut conn = server.connect(Http::Two).await.expect("connect");
@@ -299,6 +292,278 @@ fn admin_logs_in_through_the_real_api() {
             .await
             .expect("wrong login");
         assert_eq!(status, 401);
+    });
+    server.stop().expect("clean stop");
+}
+
+/// Reads until the peer closes (EOF or an error, e.g. a TLS stream cut without
+/// close_notify) and returns what came and when; `None` if still open after `limit`.
+async fn read_until_closed<S>(stream: &mut S, limit: Duration) -> Option<(Vec<u8>, Duration)>
+where
+    S: tokio::io::AsyncRead + Unpin,
+{
+    let started = std::time::Instant::now();
+    let mut got = Vec::new();
+    let read_all = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(limit, read_all).await.ok()?;
+    Some((got, started.elapsed()))
+}
+
+/// The frame types in raw h2 bytes (each frame: 3-byte length, type, flags, stream).
+fn h2_frame_types(mut bytes: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    while bytes.len() >= 9 {
+        let len = usize::from(bytes[0]) << 16 | usize::from(bytes[1]) << 8 | usize::from(bytes[2]);
+        types.push(bytes[3]);
+        bytes = &bytes[(9 + len).min(bytes.len())..];
+    }
+    types
+}
+
+const H2_GOAWAY: u8 = 7;
+
+/// TLS connections that send nothing after the handshake are closed after the
+/// header timeout, and the slots they held serve a client that was waiting.
+#[tokio::test]
+async fn silent_tls_connections_are_closed_and_free_their_slots() {
+    let limits = Limits {
+        max_connections: 2,
+        max_connections_per_address: 2,
+        ..fast_limits()
+    };
+    let server = Running::start(limits).await;
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        idle.push(
+            crate::testing::tls_connect(None, server.addr, &server.cert.der, Http::One)
+                .await
+                .expect("idle connection"),
+        );
+    }
+    let (addr, der) = (server.addr, server.cert.der.clone());
+    let waiting = tokio::spawn(async move {
+        let mut conn = Conn::connect(addr, &der, Http::One).await?;
+        conn.get("/healthz").await
+    });
+    let opened = std::time::Instant::now();
+    for stream in &mut idle {
+        let (got, _) = read_until_closed(stream, Duration::from_secs(5))
+            .await
+            .expect("the silent connection is closed");
+        assert!(got.is_empty(), "{got:?}");
+    }
+    let after = opened.elapsed();
+    assert!(
+        after >= Duration::from_millis(200),
+        "closed after {after:?}"
+    );
+    let answer = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the waiting client is served")
+        .expect("no panic")
+        .expect("answer");
+    assert_eq!(answer, (200, "ok".to_string()));
+    server.stop().await;
+}
+
+/// An h2 connection that sends only the preface and its settings gets a GOAWAY and
+/// is closed after the header timeout.
+#[tokio::test]
+async fn h2_preface_alone_is_closed() {
+    let server = Running::start(fast_limits()).await;
+    let mut tls = crate::testing::tls_connect(None, server.addr, &server.cert.der, Http::Two)
+        .await
+        .expect("connect");
+    tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .expect("preface");
+    let (got, after) = read_until_closed(&mut tls, Duration::from_secs(5))
+        .await
+        .expect("closed");
+    assert!(
+        after >= Duration::from_millis(200),
+        "closed after {after:?}"
+    );
+    assert!(
+        h2_frame_types(&got).contains(&H2_GOAWAY),
+        "no GOAWAY in {:?}",
+        h2_frame_types(&got)
+    );
+    server.stop().await;
+}
+
+/// An h2 connection stays open while used, and is closed once no request was in
+/// flight for the idle timeout.
+#[tokio::test]
+async fn idle_h2_connection_is_closed() {
+    let server = Running::start(fast_limits()).await;
+    let mut conn = Conn::connect(server.addr, &server.cert.der, Http::Two)
+        .await
+        .expect("connect");
+    for _ in 0..3 {
+        assert_eq!(conn.get("/healthz").await.expect("in use").0, 200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert!(
+        conn.get("/healthz").await.is_err(),
+        "the idle connection is still open"
+    );
+    server.stop().await;
+}
+
+/// A login request for the standard admin account.
+fn login_request(
+    addr: SocketAddr,
+    password: &str,
+) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
+    use cairn_common::api::{CONTENT_TYPE, LoginRequest, PROTOCOL_HEADER, PROTOCOL_VERSION};
+    let body = cairn_common::codec::encode(&LoginRequest {
+        email: "admin".into(),
+        password: password.into(),
+        device: "test".into(),
+    })
+    .expect("encode");
+    hyper::Request::post(format!("https://localhost:{}/v1/login", addr.port()))
+        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+        .header("content-type", CONTENT_TYPE)
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+        .expect("request")
+}
+
+/// The real server: one host (127.0.0.2) holding its per-address cap of silent TLS
+/// connections has any further one closed at once, while another host (127.0.0.1)
+/// still logs in and gets `/healthz`; the host's slots come back when it closes.
+#[test]
+fn per_address_cap_keeps_slots_for_others() {
+    let server = crate::testing::TestServer::start_with(|s| {
+        s.server.max_connections = 3;
+        s.server.max_connections_per_address = 2;
+        // Long enough that no timeout frees a slot during the test.
+        s.server.header_timeout_secs = 60;
+    })
+    .expect("server");
+    let hog: std::net::IpAddr = "127.0.0.2".parse().expect("ip");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let connect =
+            || crate::testing::tls_connect(Some(hog), server.addr, &server.cert_der, Http::One);
+        let mut held = vec![
+            connect().await.expect("first"),
+            connect().await.expect("second"),
+        ];
+        let started = std::time::Instant::now();
+        let over = tokio::time::timeout(Duration::from_secs(5), connect())
+            .await
+            .expect("the connection over the cap is not left waiting");
+        assert!(
+            over.is_err(),
+            "a third connection from one address was served"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+
+        let served = async {
+            let mut conn = server.connect(Http::Two).await.expect("connect");
+            let (status, body) = conn
+                .send(login_request(server.addr, &server.admin_password))
+                .await
+                .expect("login");
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+            assert_eq!(conn.get("/healthz").await.expect("healthz").0, 200);
+        };
+        tokio::time::timeout(Duration::from_secs(10), served)
+            .await
+            .expect("another host is served at once");
+
+        held.clear();
+        let again = async {
+            loop {
+                match connect().await {
+                    Ok(stream) => break stream,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        };
+        let mut stream = tokio::time::timeout(Duration::from_secs(5), again)
+            .await
+            .expect("the host's slots come back after it closed");
+        // Served, not closed at once: the server answers a request on it.
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .expect("request");
+        let mut buf = [0u8; 12];
+        stream.read_exact(&mut buf).await.expect("answer");
+        assert_eq!(&buf, b"HTTP/1.1 200");
+    });
+    server.stop().expect("clean stop");
+}
+
+/// The real server: a request that declares a body and never sends it is answered
+/// with 408 after the body timeout, and its connection closed.
+#[test]
+fn body_that_never_comes_is_ended() {
+    use cairn_common::api::{CONTENT_TYPE, PROTOCOL_HEADER, PROTOCOL_VERSION};
+    let server =
+        crate::testing::TestServer::start_with(|s| s.server.body_timeout_secs = 1).expect("server");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let mut tls = crate::testing::tls_connect(None, server.addr, &server.cert_der, Http::One)
+            .await
+            .expect("connect");
+        let head = format!(
+            "POST /v1/login HTTP/1.1\r\nHost: localhost\r\n{PROTOCOL_HEADER}: {PROTOCOL_VERSION}\r\n\
+             content-type: {CONTENT_TYPE}\r\ncontent-length: 64\r\n\r\n"
+        );
+        tls.write_all(head.as_bytes()).await.expect("headers");
+        let (got, after) = read_until_closed(&mut tls, Duration::from_secs(10))
+            .await
+            .expect("the request is ended");
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+        assert!(after >= Duration::from_millis(900), "ended after {after:?}");
+    });
+    server.stop().expect("clean stop");
+}
+
+/// The real server: after a host (127.0.0.2) failed the admin's password many
+/// times, the admin still logs in at once from another host (127.0.0.1).
+#[test]
+fn admin_is_not_locked_out_by_another_host() {
+    let server = crate::testing::TestServer::start().expect("server");
+    let guesser: std::net::IpAddr = "127.0.0.2".parse().expect("ip");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let mut conn = Conn::connect_from(guesser, server.addr, &server.cert_der, Http::Two)
+            .await
+            .expect("connect");
+        let mut statuses = Vec::new();
+        for _ in 0..8 {
+            let (status, _) = conn
+                .send(login_request(server.addr, "not the password"))
+                .await
+                .expect("guess");
+            statuses.push(status.as_u16());
+        }
+        assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+        let mut conn = server.connect(Http::Two).await.expect("connect");
+        let (status, body) = conn
+            .send(login_request(server.addr, &server.admin_password))
+            .await
+            .expect("login");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     });
     server.stop().expect("clean stop");
 }

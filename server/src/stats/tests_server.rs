@@ -70,3 +70,45 @@ fn counts_survive_a_restart() {
         serving.await.expect("joins").expect("serves");
     });
 }
+
+/// A client that sends a login's headers and part of its body, then hangs up, is
+/// counted as a 4xx of `/v1/login`, never as a 5xx (it was not the server's fault).
+#[test]
+fn client_abort_mid_body_is_a_4xx() {
+    use cairn_common::api::{CONTENT_TYPE, PROTOCOL_HEADER, PROTOCOL_VERSION};
+    use tokio::io::AsyncWriteExt;
+
+    let server =
+        TestServer::start_with(|s| s.stats.persist_interval_secs = 1).expect("server starts");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut tls = crate::testing::tls_connect(None, server.addr, &server.cert_der, Http::One)
+            .await
+            .expect("connect");
+        let head = format!(
+            "POST /v1/login HTTP/1.1\r\nHost: localhost\r\n{PROTOCOL_HEADER}: {PROTOCOL_VERSION}\r\n\
+             content-type: {CONTENT_TYPE}\r\ncontent-length: 64\r\n\r\nCAIRN"
+        );
+        tls.write_all(head.as_bytes()).await.expect("part of a request");
+        tls.flush().await.expect("flush");
+        tls.shutdown().await.expect("hang up");
+        drop(tls);
+
+        let mut conn = server.connect(Http::One).await.expect("connect");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let text = loop {
+            let (status, text) = conn.get("/metrics").await.expect("metrics");
+            assert_eq!(status, 200, "{text}");
+            if requests(&text, "/v1/login", "4xx") > 0 || std::time::Instant::now() > deadline {
+                break text;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        assert_eq!(requests(&text, "/v1/login", "4xx"), 1, "{text}");
+        assert_eq!(requests(&text, "/v1/login", "5xx"), 0, "{text}");
+    });
+    server.stop().expect("clean stop");
+}

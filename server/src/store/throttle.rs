@@ -1,4 +1,5 @@
-//! Failed-login counters, per account and per client address. The policy lives in
+//! Failed-login counters, per account and address, per client address, and per
+//! account. The policy lives in
 //! [`crate::auth::throttle`]; this is only their storage. They are not made durable
 //! on purpose: losing the last seconds of counters in a crash is harmless.
 
@@ -66,6 +67,27 @@ impl Store {
         Ok(new.and_then(|b| codec::decode(&b).ok()).unwrap_or_default())
     }
 
+    /// Takes one failure back from `key` (a reservation whose password was
+    /// right), atomically; a counter at zero is removed. The time of the last
+    /// failure stays: it may be another attempt's.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub fn uncount_throttle_failure(&self, key: &str) -> Result<(), StoreError> {
+        let lower = |old: Option<&[u8]>| {
+            // A damaged counter starts over: it only ever delays logins.
+            let mut state = old.and_then(|b| codec::decode::<ThrottleState>(b).ok())?;
+            state.failures = state.failures.saturating_sub(1);
+            if state.failures == 0 {
+                None
+            } else {
+                codec::encode(&state).ok()
+            }
+        };
+        self.db().throttle.update_and_fetch(key.as_bytes(), lower)?;
+        Ok(())
+    }
+
     /// Forgets counters whose last failure is before `before_ms`, so addresses and
     /// names that stopped failing do not pile up. Returns how many were removed.
     ///
@@ -130,5 +152,23 @@ mod tests {
             .count_throttle_failure("a:y", 30, 25)
             .expect("forgotten");
         assert_eq!(fresh.failures, 1);
+        store.count_throttle_failure("a:y", 40, 0).expect("count");
+        store.uncount_throttle_failure("a:y").expect("uncount");
+        assert_eq!(
+            store.throttle_state("a:y").expect("get"),
+            ThrottleState {
+                failures: 1,
+                last_failure_ms: 40
+            }
+        );
+        store.uncount_throttle_failure("a:y").expect("uncount");
+        store
+            .uncount_throttle_failure("a:none")
+            .expect("uncount nothing");
+        assert_eq!(
+            store.sweep_throttle(u64::MAX).expect("sweep"),
+            0,
+            "removed at zero"
+        );
     }
 }

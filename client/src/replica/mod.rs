@@ -13,6 +13,7 @@
 mod drafts;
 mod error;
 mod keys;
+mod layout;
 mod set_aside;
 mod sync;
 
@@ -173,6 +174,7 @@ impl Replica {
             }),
         };
         replica.count_outbox_once()?;
+        replica.convert_layout()?;
         replica.make_durable()?;
         Ok(replica)
     }
@@ -274,7 +276,7 @@ impl Replica {
         let mut new_ops = 0;
         let now_ms = wall_clock_ms();
         for op in ops {
-            if !seen.insert(op.id) || tree.contains_key(keys::op(&op.id))? {
+            if !seen.insert(op.id) || tree.contains_key(keys::op(&op.record, &op.id))? {
                 continue;
             }
             let state = match states.entry(op.record) {
@@ -305,9 +307,11 @@ impl Replica {
             }
             state.apply(op);
             clock.observe(op.at);
-            batch.insert(&keys::op(&op.id)[..], codec::encode(op)?);
-            batch.insert(&keys::history(&op.record, &op.id)[..], &[][..]);
-            batch.insert(&keys::outbox(next_seq)[..], &op.id.0.as_bytes()[..]);
+            batch.insert(&keys::op(&op.record, &op.id)[..], codec::encode(op)?);
+            batch.insert(
+                &keys::outbox(next_seq)[..],
+                &keys::outbox_value(&op.record, &op.id)[..],
+            );
             next_seq += 1;
             new_ops += 1;
         }
@@ -448,26 +452,17 @@ impl Replica {
     pub fn history(&self, record: &RecordId) -> Result<Vec<Op>, ReplicaError> {
         let mut ops = Vec::new();
         for entry in self.inner.tree.scan_prefix(keys::history_prefix(record)) {
-            let (key, _) = entry?;
-            let op_id: [u8; 16] = key[17..].try_into().map_err(|_| {
-                ReplicaError::Codec(codec::CodecError::Malformed(
-                    "history key of the wrong length".into(),
-                ))
-            })?;
-            let op_key = keys::op(&OpId(uuid::Uuid::from_bytes(op_id)));
-            if let Some(bytes) = self.inner.tree.get(op_key)? {
-                ops.push(codec::decode::<Op>(&bytes)?);
-            }
+            ops.push(codec::decode::<Op>(&entry?.1)?);
         }
         ops.sort_by_key(|op| (op.at, op.id));
         Ok(ops)
     }
 
-    /// Every op this replica holds, in no particular order.
+    /// Every op this replica holds, record by record.
     pub fn ops(&self) -> impl Iterator<Item = Result<Op, ReplicaError>> + '_ {
         self.inner
             .tree
-            .scan_prefix([keys::OP])
+            .scan_prefix([keys::HISTORY])
             .map(|entry| Ok(codec::decode::<Op>(&entry?.1)?))
     }
 

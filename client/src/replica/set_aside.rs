@@ -207,8 +207,7 @@ impl Replica {
             }
         }
         for op in ops {
-            batch.remove(&keys::op(&op.id)[..]);
-            batch.remove(&keys::history(&op.record, &op.id)[..]);
+            batch.remove(&keys::op(&op.record, &op.id)[..]);
         }
         write_states(batch, &states)?;
         Ok((states.into_keys().collect(), removed))

@@ -117,11 +117,12 @@ impl Replica {
         let mut taken: BTreeMap<RecordId, Vec<&Op>> = BTreeMap::new();
         let mut quarantined: Vec<(Op, String)> = Vec::new();
         let mut seen = HashSet::new();
-        let known = self.stored_among(keys::OP, ops.iter().map(|op| *op.id.0.as_bytes()))?;
+        let known =
+            self.stored_among(ops.iter().map(|op| keys::op(&op.record, &op.id).to_vec()))?;
         let mut stored =
-            self.stored_among(keys::RECORD, ops.iter().map(|op| *op.record.as_bytes()))?;
+            self.stored_among(ops.iter().map(|op| keys::record(&op.record).to_vec()))?;
         for op in ops {
-            if !seen.insert(op.id) || known.contains(&keys::op(&op.id))? {
+            if !seen.insert(op.id) || known.contains(&keys::op(&op.record, &op.id))? {
                 continue;
             }
             let state = match states.entry(op.record) {
@@ -164,8 +165,7 @@ impl Replica {
             if op.at.wall_ms <= limit {
                 clock.observe(op.at);
             }
-            batch.insert(&keys::op(&op.id)[..], codec::encode(*op)?);
-            batch.insert(&keys::history(&op.record, &op.id)[..], &[][..]);
+            batch.insert(&keys::op(&op.record, &op.id)[..], codec::encode(*op)?);
             new_ops += 1;
         }
         for (space, seq) in cursors {
@@ -193,35 +193,29 @@ impl Replica {
         })
     }
 
-    /// Which of the entries `prefix ++ id` for `ids` are stored, read in one ordered
-    /// scan instead of one lookup each: ids are time-ordered, so a page's ids mostly
-    /// form one narrow key range, and in a fresh replica that range is empty. A range
-    /// holding many other entries (old and new ids mixed) is looked up id by id.
-    fn stored_among(
-        &self,
-        prefix: u8,
-        ids: impl Iterator<Item = [u8; 16]>,
-    ) -> Result<Stored, ReplicaError> {
-        let wanted: BTreeSet<[u8; 16]> = ids.collect();
+    /// Which of the entries `keys` are stored, read in one ordered scan instead of
+    /// one lookup each: ids are time-ordered, so a page's keys mostly form one
+    /// narrow key range, and in a fresh replica that range is empty. A range holding
+    /// many other entries (old and new ids mixed) is looked up key by key.
+    fn stored_among(&self, keys: impl Iterator<Item = Vec<u8>>) -> Result<Stored, ReplicaError> {
+        let wanted: BTreeSet<Vec<u8>> = keys.collect();
         let (Some(first), Some(last)) = (wanted.first(), wanted.last()) else {
             return Ok(Stored::Found(BTreeMap::new()));
         };
-        let key = |id: &[u8; 16]| {
-            let mut key = [0u8; 17];
-            key[0] = prefix;
-            key[1..].copy_from_slice(id);
-            key
-        };
-        // Past this many entries in the range, one lookup per id is cheaper.
+        // Past this many entries in the range, one lookup per key is cheaper.
         let budget = wanted.len().saturating_mul(2).saturating_add(64);
         let mut found = BTreeMap::new();
-        for (scanned, entry) in self.inner.tree.range(key(first)..=key(last)).enumerate() {
+        for (scanned, entry) in self
+            .inner
+            .tree
+            .range(first.as_slice()..=last.as_slice())
+            .enumerate()
+        {
             if scanned >= budget {
                 return Ok(Stored::LookUp(self.inner.tree.clone()));
             }
             let (k, v) = entry?;
-            let id = id_bytes(&k, 1)?;
-            if wanted.contains(&id) {
+            if wanted.contains(k.as_ref()) {
                 found.insert(k.to_vec(), v);
             }
         }
@@ -277,9 +271,10 @@ impl Replica {
                 .and_then(|b| <[u8; 8]>::try_from(b).ok())
                 .map(u64::from_be_bytes)
                 .ok_or_else(|| malformed("an outbox key of the wrong length"))?;
-            let id = OpId(uuid::Uuid::from_bytes(id_bytes(&value, 0)?));
+            let record = RecordId::from_bytes(id_bytes(&value, 0)?);
+            let id = OpId(uuid::Uuid::from_bytes(id_bytes(&value, 16)?));
             let bytes = tree
-                .get(keys::op(&id))?
+                .get(keys::op(&record, &id))?
                 .ok_or_else(|| malformed("the outbox names an op that is not stored"))?;
             out.push(OutboxEntry {
                 seq,
@@ -400,10 +395,7 @@ impl Replica {
                 continue;
             }
             for entry in tree.scan_prefix(keys::history_prefix(&state.id)) {
-                let (key, _) = entry?;
-                let op = OpId(uuid::Uuid::from_bytes(id_bytes(&key, 17)?));
-                batch.remove(&keys::op(&op)[..]);
-                batch.remove(key);
+                batch.remove(entry?.0);
             }
             batch.remove(&keys::record(&state.id)[..]);
             removed.push(state.id);
@@ -487,21 +479,21 @@ impl Replica {
         let mut batch = sled::Batch::default();
         // The outbox is written anew in clock order (causal order: a record's create
         // before its changes), the ops still queued among those queued again.
-        let mut queue: BTreeMap<(cairn_common::Hlc, OpId), ()> = BTreeMap::new();
+        let mut queue: BTreeMap<(cairn_common::Hlc, OpId), RecordId> = BTreeMap::new();
         for entry in self.outbox(usize::MAX)? {
             batch.remove(&keys::outbox(entry.seq)[..]);
-            queue.insert((entry.op.at, entry.op.id), ());
+            queue.insert((entry.op.at, entry.op.id), entry.op.record);
         }
         let queued = queue.len();
         for op in self.ops() {
             let op = op?;
             if op.author == user {
-                queue.insert((op.at, op.id), ());
+                queue.insert((op.at, op.id), op.record);
             }
         }
         let mut next = self.outbox_next_seq()?;
-        for (_, id) in queue.keys() {
-            batch.insert(&keys::outbox(next)[..], &id.0.as_bytes()[..]);
+        for ((_, id), record) in &queue {
+            batch.insert(&keys::outbox(next)[..], &keys::outbox_value(record, id)[..]);
             next += 1;
         }
         for entry in self.inner.tree.scan_prefix([keys::CURSOR]) {
@@ -626,7 +618,7 @@ impl Replica {
             if op.space == old.personal_space {
                 op.space = personal_space;
             }
-            batch.insert(&keys::op(&op.id)[..], codec::encode(&op)?);
+            batch.insert(&keys::op(&op.record, &op.id)[..], codec::encode(&op)?);
             records.insert(op.record);
             rewritten.insert(op.id, op);
         }

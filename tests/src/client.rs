@@ -79,6 +79,47 @@ impl Device {
         Ok(String::from_utf8_lossy(&out.stderr).into_owned())
     }
 
+    /// `cairn login` to `server` with the password on stdin, trusting its pinned
+    /// certificate; login syncs once. What it printed.
+    ///
+    /// # Errors
+    /// If the login (or its first sync) fails.
+    pub fn login(
+        &self,
+        server: &crate::server::ServerProcess,
+        email: &str,
+        password: &str,
+    ) -> anyhow::Result<String> {
+        self.ok_with(
+            &[
+                "login",
+                &server.url(),
+                "--email",
+                email,
+                "--password-stdin",
+                "--fingerprint",
+                &server.fingerprint,
+            ],
+            &format!("{password}\n"),
+        )
+    }
+
+    /// The titles of this device's goals, sorted.
+    ///
+    /// # Errors
+    /// If `cairn list goal --json` fails or prints no array.
+    pub fn goal_titles(&self) -> anyhow::Result<Vec<String>> {
+        let list = self.json(&["list", "goal", "--json"])?;
+        let mut titles: Vec<String> = list
+            .as_array()
+            .context("`cairn list --json` printed no array")?
+            .iter()
+            .map(|r| r["fields"]["title"].as_str().unwrap_or("").to_owned())
+            .collect();
+        titles.sort();
+        Ok(titles)
+    }
+
     /// Runs a command with `--json` output and parses it.
     ///
     /// # Errors

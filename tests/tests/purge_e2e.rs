@@ -4,12 +4,12 @@
 //! must leave no byte of them under the data dir or its backups, while everyone
 //! else's data still syncs and exports.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use cairn_tests::binary;
+use cairn_tests::client::Device;
 use cairn_tests::server::ServerProcess;
 use serde_json::Value;
 
@@ -20,73 +20,6 @@ const BEN_PW: &str = "ben's long password";
 const ANA_MARKER: &str = "MARKER-ANA-PERSONAL-c0ffee42";
 const BEN_MARKER: &str = "MARKER-BEN-KEEP-5eed1e55";
 const TEAM_MARKER: &str = "MARKER-TEAM-GOAL-0ddba11";
-
-/// One person's `CAIRN_HOME`, running the real `cairn` binary.
-struct Home {
-    dir: tempfile::TempDir,
-}
-
-impl Home {
-    fn new() -> anyhow::Result<Self> {
-        Ok(Self {
-            dir: tempfile::tempdir()?,
-        })
-    }
-
-    fn run(&self, args: &[&str], stdin: &str) -> anyhow::Result<String> {
-        let mut child = Command::new(binary("cairn")?)
-            .args(args)
-            .env("CAIRN_HOME", self.dir.path())
-            .env_remove("XDG_DATA_HOME")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let _ = child
-            .stdin
-            .take()
-            .context("stdin")?
-            .write_all(stdin.as_bytes());
-        let out = child.wait_with_output()?;
-        if !out.status.success() {
-            bail!(
-                "cairn {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok(String::from_utf8(out.stdout)?)
-    }
-
-    fn login(&self, server: &ServerProcess, email: &str, password: &str) -> anyhow::Result<()> {
-        self.run(
-            &[
-                "login",
-                &server.url(),
-                "--email",
-                email,
-                "--password-stdin",
-                "--fingerprint",
-                &server.fingerprint,
-            ],
-            &format!("{password}\n"),
-        )?;
-        Ok(())
-    }
-
-    fn json(&self, args: &[&str]) -> anyhow::Result<Value> {
-        Ok(serde_json::from_str(&self.run(args, "")?)?)
-    }
-
-    fn goal_titles(&self) -> anyhow::Result<Vec<String>> {
-        let list = self.json(&["list", "goal", "--json"])?;
-        Ok(list
-            .as_array()
-            .context("array")?
-            .iter()
-            .map(|r| r["fields"]["title"].as_str().unwrap_or("").to_owned())
-            .collect())
-    }
-}
 
 /// Files under `dir` that contain `needle`, read as raw bytes.
 fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
@@ -124,13 +57,13 @@ async fn purge_leaves_no_bytes_and_keeps_the_rest() -> anyhow::Result<()> {
     let mut api = server.api().await?;
     assert!(api.login(ANA, "not ana's password").await.is_err());
 
-    let ana = Home::new()?;
+    let ana = Device::new()?;
     ana.login(&server, ANA, ANA_PW)?;
-    ana.run(&["add", "goal", ANA_MARKER], "")?;
-    ana.run(&["spaces", "create", "Team"], "")?;
-    ana.run(&["spaces", "add-member", "Team", BEN], "")?;
-    ana.run(&["sync"], "")?;
-    ana.run(&["add", "goal", TEAM_MARKER, "--space", "Team"], "")?;
+    ana.ok_with(&["add", "goal", ANA_MARKER], "")?;
+    ana.ok_with(&["spaces", "create", "Team"], "")?;
+    ana.ok_with(&["spaces", "add-member", "Team", BEN], "")?;
+    ana.ok_with(&["sync"], "")?;
+    ana.ok_with(&["add", "goal", TEAM_MARKER, "--space", "Team"], "")?;
     let team_goal = ana
         .json(&["list", "goal", "--json"])?
         .as_array()
@@ -139,11 +72,11 @@ async fn purge_leaves_no_bytes_and_keeps_the_rest() -> anyhow::Result<()> {
         .find(|r| r["fields"]["title"] == TEAM_MARKER)
         .and_then(|r| r["id"].as_str().map(str::to_owned))
         .context("the team goal")?;
-    ana.run(&["set", &team_goal, "title=Team goal v2"], "")?;
-    ana.run(&["sync"], "")?;
+    ana.ok_with(&["set", &team_goal, "title=Team goal v2"], "")?;
+    ana.ok_with(&["sync"], "")?;
 
     // History: who, when, field, old → new.
-    let history = ana.run(&["history", &team_goal], "")?;
+    let history = ana.ok_with(&["history", &team_goal], "")?;
     assert!(
         history.contains(&format!("Title: {TEAM_MARKER} → Team goal v2")),
         "{history}"
@@ -159,10 +92,10 @@ async fn purge_leaves_no_bytes_and_keeps_the_rest() -> anyhow::Result<()> {
     assert_eq!(last["new"], "Team goal v2");
     let ana_id = last["author"].as_str().context("author")?.to_owned();
 
-    let ben = Home::new()?;
+    let ben = Device::new()?;
     ben.login(&server, BEN, BEN_PW)?;
-    ben.run(&["add", "goal", BEN_MARKER], "")?;
-    ben.run(&["sync"], "")?;
+    ben.ok_with(&["add", "goal", BEN_MARKER], "")?;
+    ben.ok_with(&["sync"], "")?;
     assert!(ben.goal_titles()?.contains(&"Team goal v2".to_owned()));
 
     // Logins: ana's own only (the admin's login for her, the failure, cairn login).
@@ -174,7 +107,7 @@ async fn purge_leaves_no_bytes_and_keeps_the_rest() -> anyhow::Result<()> {
         logins.iter().all(|l| l["address"] == "127.0.0.0/24"),
         "{logins:?}"
     );
-    let table = ana.run(&["account", "logins"], "")?;
+    let table = ana.ok_with(&["account", "logins"], "")?;
     assert!(table.contains("failed") && table.contains("ok"), "{table}");
 
     // A kept backup that holds the marker.
@@ -204,14 +137,14 @@ async fn purge_leaves_no_bytes_and_keeps_the_rest() -> anyhow::Result<()> {
 
     // Ben's data serves on: his own client syncs, a new one gets everything, and it
     // exports.
-    ben.run(&["sync"], "")?;
-    let fresh = Home::new()?;
+    ben.ok_with(&["sync"], "")?;
+    let fresh = Device::new()?;
     fresh.login(&server, BEN, BEN_PW)?;
     let mut titles = fresh.goal_titles()?;
     titles.sort();
     assert_eq!(titles, [BEN_MARKER, "Team goal v2"]);
-    let export_dir = fresh.dir.path().join("export");
-    fresh.run(
+    let export_dir = fresh.home.path().join("export");
+    fresh.ok_with(
         &[
             "export",
             "--format",
@@ -266,7 +199,7 @@ async fn purge_leaves_no_bytes_and_keeps_the_rest() -> anyhow::Result<()> {
     let out = server.admin(&["purge", "--space", &team, "--yes"], "")?;
     assert!(out.contains(&format!("removed space {team}")), "{out}");
     assert!(files_containing(server.data_dir(), "Team goal v2").is_empty());
-    fresh.run(&["sync"], "")?;
+    fresh.ok_with(&["sync"], "")?;
     assert_eq!(fresh.goal_titles()?, [BEN_MARKER]);
 
     // Everything, on the stopped data dir.

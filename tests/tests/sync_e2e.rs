@@ -8,19 +8,7 @@ use serde_json::Value;
 const PASSWORD: &str = "a long shared-space secret";
 
 fn login(device: &Device, server: &ServerProcess, email: &str) -> anyhow::Result<()> {
-    device.ok_with(
-        &[
-            "login",
-            &server.url(),
-            "--email",
-            email,
-            "--password-stdin",
-            "--fingerprint",
-            &server.fingerprint,
-        ],
-        &format!("{PASSWORD}\n"),
-    )?;
-    Ok(())
+    device.login(server, email, PASSWORD).map(drop)
 }
 
 /// A record's fields and conflicts as `cairn show --json` prints them.

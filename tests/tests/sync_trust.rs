@@ -16,39 +16,7 @@ use serde_json::Value as Json;
 const PASSWORD: &str = "a long shared-space secret";
 
 fn login(device: &Device, server: &ServerProcess, email: &str) -> anyhow::Result<()> {
-    login_output(device, server, email).map(drop)
-}
-
-/// Logs in (which syncs once) and returns what `cairn login` printed.
-fn login_output(device: &Device, server: &ServerProcess, email: &str) -> anyhow::Result<String> {
-    device.ok_with(
-        &[
-            "login",
-            &server.url(),
-            "--email",
-            email,
-            "--password-stdin",
-            "--fingerprint",
-            &server.fingerprint,
-        ],
-        &format!("{PASSWORD}\n"),
-    )
-}
-
-/// The titles of a device's goals, sorted.
-fn goal_titles(device: &Device) -> anyhow::Result<Vec<String>> {
-    let list = device.json(&["list", "goal", "--json"])?;
-    let mut titles: Vec<String> = list
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|g| g["fields"]["title"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    titles.sort();
-    Ok(titles)
+    device.login(server, email, PASSWORD).map(drop)
 }
 
 /// Ana owns "Team" with Ben as an editor; both are logged in and synced.
@@ -95,9 +63,9 @@ async fn restore_loses_nothing_a_replica_holds() -> anyhow::Result<()> {
 
     // Sessions are not backed up: everyone logs in again, and login syncs once.
     ben.ok(&["add", "goal", "Train the new team", "--space", "Team"])?;
-    let ben_login = login_output(&ben, &server, "ben@example.com")?;
+    let ben_login = ben.login(&server, "ben@example.com", PASSWORD)?;
     assert!(ben_login.contains("data was replaced"), "{ben_login}");
-    let ana_login = login_output(&ana, &server, "ana@example.com")?;
+    let ana_login = ana.login(&server, "ana@example.com", PASSWORD)?;
     let restored: usize = ana_login
         .split("sent again ")
         .nth(1)
@@ -115,13 +83,13 @@ async fn restore_loses_nothing_a_replica_holds() -> anyhow::Result<()> {
         "Ship the platform".to_owned(),
         "Train the new team".to_owned(),
     ];
-    assert_eq!(goal_titles(&ana)?, expected);
-    assert_eq!(goal_titles(&ben)?, expected);
+    assert_eq!(ana.goal_titles()?, expected);
+    assert_eq!(ben.goal_titles()?, expected);
     let fresh = Device::new()?;
     login(&fresh, &server, "ana@example.com")?;
     fresh.ok(&["sync"])?;
     assert_eq!(
-        goal_titles(&fresh)?,
+        fresh.goal_titles()?,
         expected,
         "the server lost data for good"
     );
@@ -220,7 +188,7 @@ async fn a_removed_member_keeps_syncing() -> anyhow::Result<()> {
     assert_eq!(synced["ok"], true, "{synced}");
     assert_eq!(synced["pending"], 0, "{synced}");
     assert!(synced["undelivered"].as_u64().unwrap_or(0) >= 1, "{synced}");
-    assert_eq!(goal_titles(&ben)?, vec!["My own plan".to_owned()]);
+    assert_eq!(ben.goal_titles()?, vec!["My own plan".to_owned()]);
     let aside = ben.json(&["undelivered", "--json"])?;
     let items = aside.as_array().cloned().unwrap_or_default();
     assert!(!items.is_empty());
@@ -244,7 +212,7 @@ async fn a_removed_member_keeps_syncing() -> anyhow::Result<()> {
     let fresh = Device::new()?;
     login(&fresh, &server, "ben@example.com")?;
     fresh.ok(&["sync"])?;
-    assert_eq!(goal_titles(&fresh)?, vec!["My own plan".to_owned()]);
+    assert_eq!(fresh.goal_titles()?, vec!["My own plan".to_owned()]);
     ben.ok(&["undelivered", "discard", "--all"])?;
     assert_eq!(ben.json(&["undelivered", "--json"])?, Json::Array(vec![]));
     Ok(())

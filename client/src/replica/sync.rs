@@ -142,22 +142,24 @@ impl Replica {
         }
         // A record grown too large keeps its state before this page; its new ops
         // are quarantined.
-        let mut written: BTreeMap<RecordId, RecordState> = BTreeMap::new();
+        // Each state is encoded once: to check its size and to write it.
+        let mut written: BTreeMap<RecordId, Vec<u8>> = BTreeMap::new();
         for (id, after) in states {
             if !taken.contains_key(&id) {
                 continue;
             }
-            let bytes = codec::encode(&after)?.len();
-            if bytes > MAX_RECORD_BYTES {
+            let bytes = codec::encode(&after)?;
+            if bytes.len() > MAX_RECORD_BYTES {
                 let reason = format!(
-                    "record {id} would take {bytes} bytes here, more than this device reads \
-                     ({MAX_RECORD_BYTES}); its other changes are kept"
+                    "record {id} would take {} bytes here, more than this device reads \
+                     ({MAX_RECORD_BYTES}); its other changes are kept",
+                    bytes.len()
                 );
                 let ops = taken.remove(&id).unwrap_or_default();
                 quarantined.extend(ops.into_iter().map(|op| (op.clone(), reason.clone())));
                 continue;
             }
-            written.insert(id, after);
+            written.insert(id, bytes);
         }
         let limit = wall_clock_ms().saturating_add(MAX_CLOCK_AHEAD_MS);
         let mut new_ops = 0;
@@ -182,7 +184,9 @@ impl Replica {
                 reason,
             )?;
         }
-        write_states(&mut batch, &written)?;
+        for (id, bytes) in &written {
+            batch.insert(&keys::record(id)[..], bytes.as_slice());
+        }
         batch.insert(keys::meta("clock"), codec::encode(&*clock)?);
         self.inner.tree.apply_batch(batch)?;
         self.make_durable()?;

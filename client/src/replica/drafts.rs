@@ -104,6 +104,49 @@ impl Replica {
         Ok(ops)
     }
 
+    /// Ops that make `current` show what `target` showed: every field whose shown
+    /// value (or conflict) differs is set to the target's value, replacing what is
+    /// current now, and the record goes to or comes out of the trash as the target
+    /// was. With no target (the record did not exist), it goes to the trash. This
+    /// is how undo, redo and "revert to this version" work: new ops on top, never a
+    /// rewrite of history, so they sync like any other change.
+    ///
+    /// # Errors
+    /// As [`Self::set_op`].
+    pub fn revert_ops(
+        &self,
+        current: &RecordState,
+        target: Option<&RecordState>,
+    ) -> Result<Vec<Op>, ReplicaError> {
+        let Some(target) = target else {
+            return Ok(if current.is_deleted() {
+                Vec::new()
+            } else {
+                vec![self.delete_op(current)]
+            });
+        };
+        let mut fields: Vec<&str> = current.fields.keys().map(String::as_str).collect();
+        fields.extend(target.fields.keys().map(String::as_str));
+        fields.sort_unstable();
+        fields.dedup();
+        let mut ops = Vec::new();
+        for field in fields {
+            let shown = current.get(field);
+            let wanted = target.get(field);
+            let conflict = current.register(field).is_some_and(|r| r.is_conflict());
+            if shown != wanted || conflict {
+                let value = wanted.cloned().unwrap_or(Value::Empty);
+                ops.push(self.set_op(current, field, value)?);
+            }
+        }
+        match (current.is_deleted(), target.is_deleted()) {
+            (false, true) => ops.push(self.delete_op(current)),
+            (true, false) => ops.push(self.restore_op(current)),
+            _ => {}
+        }
+        Ok(ops)
+    }
+
     /// The op that moves a record to the trash.
     #[must_use]
     pub fn delete_op(&self, state: &RecordState) -> Op {

@@ -132,6 +132,29 @@ pub enum Write {
         field: String,
         value: Value,
     },
+    /// Makes the record show what `to` showed (`None`: as if never created), with
+    /// new ops on top of whatever it shows now.
+    Revert {
+        id: RecordId,
+        to: Option<Box<RecordState>>,
+        why: RevertWhy,
+    },
+}
+
+/// What a [`Write::Revert`] is for: it decides which stack its own step goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevertWhy {
+    Undo,
+    Redo,
+}
+
+/// One change of one record as the person made it, from `before` (`None`: it did
+/// not exist) to `after`: what undo goes back from and redo goes forward to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeStep {
+    pub id: RecordId,
+    pub before: Option<Box<RecordState>>,
+    pub after: Box<RecordState>,
 }
 
 impl Write {
@@ -141,7 +164,10 @@ impl Write {
         match self {
             Self::Create { .. } => None,
             Self::Update { base, .. } | Self::Resolve { base, .. } => Some(base.id),
-            Self::Delete { id } | Self::Restore { id } | Self::Done { id, .. } => Some(*id),
+            Self::Delete { id }
+            | Self::Restore { id }
+            | Self::Done { id, .. }
+            | Self::Revert { id, .. } => Some(*id),
         }
     }
 }
@@ -153,6 +179,8 @@ pub struct SaveReport {
     pub write: WriteKind,
     /// The new states of the records that changed, or the error to show.
     pub result: Result<Vec<RecordState>, String>,
+    /// The change as a step to undo, when it changed one record.
+    pub step: Option<ChangeStep>,
 }
 
 /// Which kind of write a report is about.
@@ -164,6 +192,8 @@ pub enum WriteKind {
     Restore,
     Done,
     Resolve,
+    Undo,
+    Redo,
 }
 
 impl From<&Write> for WriteKind {
@@ -175,6 +205,14 @@ impl From<&Write> for WriteKind {
             Write::Restore { .. } => Self::Restore,
             Write::Done { .. } => Self::Done,
             Write::Resolve { .. } => Self::Resolve,
+            Write::Revert {
+                why: RevertWhy::Undo,
+                ..
+            } => Self::Undo,
+            Write::Revert {
+                why: RevertWhy::Redo,
+                ..
+            } => Self::Redo,
         }
     }
 }
@@ -217,6 +255,10 @@ pub enum Command {
     SortReverse,
     Conflicts,
     History,
+    /// Undo the last change of a record made here.
+    UndoChange,
+    /// Redo the last undone change.
+    RedoChange,
     /// Sync with the server now.
     Sync,
     /// New records go to the next space one may edit.

@@ -76,6 +76,8 @@ pub struct App {
     pub(super) parked: Option<Popup>,
     /// Writes sent to the worker and not answered yet.
     pub(super) saving: usize,
+    /// Record changes made here that `u` undoes and `ctrl-r` redoes.
+    pub(super) undo: super::undo::UndoStacks,
     /// The last write failed: what the person asked for is not on disk.
     pub(super) unsaved: bool,
     pub(super) message: Option<Message>,
@@ -155,6 +157,7 @@ impl App {
             popup: None,
             parked: None,
             saving: 0,
+            undo: super::undo::UndoStacks::default(),
             unsaved: false,
             message: None,
             size: (80, 24),

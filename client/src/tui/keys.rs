@@ -232,6 +232,8 @@ bindings! {
     space: ["w"] => "next space (where new records go)";
     conflicts: ["c"] => "resolve conflicts of the selected record";
     history: ["h"] => "history of the selected record";
+    undo_change: ["u"] => "undo your last change of a record (done, edit, delete …)";
+    redo_change: ["ctrl-r"] => "redo the change you undid";
     save: ["ctrl-s"] => "save the form";
     cancel: ["esc"] => "close, cancel";
     next_field: ["tab", "down"] => "next field (forms)";

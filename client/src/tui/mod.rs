@@ -58,6 +58,7 @@ mod tabs;
 mod text;
 pub mod text_editor;
 pub mod theme;
+mod undo;
 mod update;
 mod view;
 mod worker;

@@ -169,8 +169,13 @@ pub fn saved(write: WriteKind) -> &'static str {
         WriteKind::Restore => "Restored.",
         WriteKind::Done => "Marked done.",
         WriteKind::Resolve => "Conflict resolved.",
+        WriteKind::Undo => "Undone. ctrl-r redoes it.",
+        WriteKind::Redo => "Redone.",
     }
 }
+
+pub const NOTHING_TO_UNDO: &str = "Nothing to undo: no record was changed here yet.";
+pub const NOTHING_TO_REDO: &str = "Nothing to redo.";
 
 /// What the status bar says when a write failed: the error says what to do.
 #[must_use]
@@ -231,6 +236,8 @@ pub fn command(command: Command) -> String {
         Command::SortReverse => "reverse the sort".into(),
         Command::Conflicts => "resolve conflicts of the selected record".into(),
         Command::History => "history of the selected record".into(),
+        Command::UndoChange => "undo the last change of a record".into(),
+        Command::RedoChange => "redo the change undone".into(),
         Command::Sync => "sync with the server now".into(),
         Command::NextSpace => "next space: where new records go".into(),
         Command::Space(_) => "space".into(),

@@ -145,6 +145,8 @@ impl App {
             (&k.space, Command::NextSpace),
             (&k.conflicts, Command::Conflicts),
             (&k.history, Command::History),
+            (&k.undo_change, Command::UndoChange),
+            (&k.redo_change, Command::RedoChange),
             (&k.cancel, Command::ClearFilter),
         ];
         table
@@ -311,6 +313,8 @@ impl App {
                 return self.open_editor_popup(command);
             }
             Command::Sync => return self.request_sync(),
+            Command::UndoChange => return self.undo_change(),
+            Command::RedoChange => return self.redo_change(),
             Command::NextSpace => self.next_space(),
             Command::Space(space) => self.choose_space(space),
         }
@@ -396,6 +400,7 @@ impl App {
 
     fn on_saved(&mut self, report: SaveReport) -> Vec<Effect> {
         self.saving = self.saving.saturating_sub(1);
+        self.remember_step(report.write, report.step.clone());
         match &report.result {
             Ok(states) => {
                 self.unsaved = false;

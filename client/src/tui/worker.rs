@@ -10,15 +10,20 @@ use cairn_common::model::spec_of;
 use cairn_common::op::Op;
 use cairn_common::{RecordId, RecordState};
 
-use super::action::{Action, HistoryLine, SaveReport, Write, WriteKind};
+use super::action::{Action, ChangeStep, HistoryLine, SaveReport, Write, WriteKind};
 use super::text;
 use crate::change_log::{self, What};
 use crate::present;
 use crate::replica::{Replica, ReplicaError};
 
-/// Turns a write into ops with the replica's draft functions and commits them.
+/// Turns a write into ops with the replica's draft functions and commits them. The
+/// record's state before and after make the step that undo goes back from.
 #[must_use]
 pub fn perform_write(replica: &Replica, write: &Write) -> SaveReport {
+    let before = write
+        .record()
+        .and_then(|id| replica.record(&id).ok().flatten())
+        .map(Box::new);
     let result = ops_for(replica, write)
         .and_then(|ops| replica.commit(&ops))
         .and_then(|summary| {
@@ -31,9 +36,18 @@ pub fn perform_write(replica: &Replica, write: &Write) -> SaveReport {
             Ok(states)
         })
         .map_err(|e| e.to_string());
+    let step = match &result {
+        Ok(states) if states.len() == 1 => Some(ChangeStep {
+            id: states[0].id,
+            before,
+            after: Box::new(states[0].clone()),
+        }),
+        _ => None,
+    };
     SaveReport {
         write: WriteKind::from(write),
         result,
+        step,
     }
 }
 
@@ -57,6 +71,7 @@ fn ops_for(replica: &Replica, write: &Write) -> Result<Vec<Op>, ReplicaError> {
         Write::Resolve { base, field, value } => {
             Ok(vec![replica.set_op(base, field, value.clone())?])
         }
+        Write::Revert { id, to, .. } => replica.revert_ops(&current(id)?, to.as_deref()),
     }
 }
 

@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tempfile::TempDir;
 
-use super::action::{Action, Effect};
+use super::action::{Action, Effect, Write};
 use super::app::App;
 use super::config::Config;
 use super::worker;
@@ -159,6 +159,20 @@ impl Fixture {
             }
         }
         seen
+    }
+
+    /// Commits `write` as the worker would and hands the report to the app; the
+    /// record it changed.
+    pub fn commit_write(&mut self, write: Write) -> RecordId {
+        let report = worker::perform_write(&self.replica, &write);
+        let id = report
+            .step
+            .as_ref()
+            .map(|s| s.id)
+            .expect("one record changed");
+        self.app.saving += 1;
+        self.drive(Action::Saved(report));
+        id
     }
 
     /// Presses a key (see [`key`]) and runs the effects.

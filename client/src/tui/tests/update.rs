@@ -189,6 +189,84 @@ fn done_marks_and_schedules() {
     assert!(f.app.message().is_some_and(|m| m.error));
 }
 
+/// `u` undoes a done (the task's due date, completion history and status come back)
+/// with new ops that sync; `ctrl-r` does it again; more `u` than changes says so.
+#[test]
+fn undo_and_redo_a_done() {
+    let mut f = Fixture::new();
+    f.press("3");
+    f.select("Weekly status report");
+    let id = f.app.selected_id().expect("selection");
+    let before = f.replica.record(&id).expect("read").expect("there");
+    let ops_before = f.replica.history(&id).expect("history").len();
+    f.press("x");
+    let done = f.replica.record(&id).expect("read").expect("there");
+    assert_ne!(done.get("next_due"), before.get("next_due"));
+    f.press("u");
+    let undone = f.replica.record(&id).expect("read").expect("there");
+    for field in ["next_due", "history", "title"] {
+        assert_eq!(undone.get(field), before.get(field), "{field} not undone");
+    }
+    assert!(
+        f.replica.history(&id).expect("history").len() > ops_before,
+        "undo writes new ops rather than rewriting history"
+    );
+    assert!(f.app.message().is_some_and(|m| m.text.contains("Undone")));
+    f.press("ctrl-r");
+    let redone = f.replica.record(&id).expect("read").expect("there");
+    assert_eq!(redone.get("next_due"), done.get("next_due"));
+    assert_eq!(redone.get("history"), done.get("history"));
+    f.press("u");
+    f.press("u");
+    assert!(
+        f.app
+            .message()
+            .is_some_and(|m| m.text.contains("Nothing to undo"))
+    );
+    assert_eq!(
+        f.replica
+            .record(&id)
+            .expect("read")
+            .expect("there")
+            .get("next_due"),
+        before.get("next_due")
+    );
+}
+
+/// Undoing a new record moves it to the trash; undoing a delete brings it back.
+#[test]
+fn undo_create_and_delete() {
+    let mut f = Fixture::new();
+    let goals = f.app.index.kind(RecordKind::Goal).live();
+    let id = f.app.selected_id().expect("selection");
+    f.press("d");
+    assert_eq!(f.app.index.kind(RecordKind::Goal).live(), goals - 1);
+    f.press("u");
+    assert_eq!(f.app.index.kind(RecordKind::Goal).live(), goals);
+    assert!(
+        !f.replica
+            .record(&id)
+            .expect("read")
+            .expect("there")
+            .is_deleted()
+    );
+    let created = f.commit_write(Write::Create {
+        kind: RecordKind::Goal,
+        space: f.replica.identity().personal_space,
+        fields: vec![("title".into(), Value::Text("Fresh".into()))],
+        today: super::today(),
+    });
+    assert_eq!(f.app.index.kind(RecordKind::Goal).live(), goals + 1);
+    f.press("u");
+    assert!(
+        f.replica
+            .record(&created)
+            .expect("read")
+            .expect("there")
+            .is_deleted()
+    );
+}
+
 /// A write shows "saving" until the worker answers, then the index takes the new state.
 #[test]
 fn saving_then_saved() {
@@ -388,6 +466,7 @@ fn saved_states_update_the_index() {
     f.drive(Action::Saved(crate::tui::action::SaveReport {
         write: crate::tui::action::WriteKind::Create,
         result: Ok(vec![state]),
+        step: None,
     }));
     assert_eq!(f.titles()[0], "Hiring fair", "newest first");
     assert_eq!(f.app.weeks.minutes[11], 60 + 180 + 240);
@@ -410,6 +489,7 @@ fn failed_save_brings_the_form_back() {
     f.app.update(Action::Saved(crate::tui::action::SaveReport {
         write: crate::tui::action::WriteKind::Create,
         result: Err("the disk is full; free some space and save again".into()),
+        step: None,
     }));
     let Some(Popup::Form(popup)) = f.app.popup() else {
         panic!("form back after the error");

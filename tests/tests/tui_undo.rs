@@ -1,0 +1,76 @@
+//! End-to-end: undo of a record change in the real `cairn` TUI, in a pseudo-terminal.
+
+use std::process::Command;
+use std::time::Duration;
+
+use cairn_tests::{Tui, binary};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn cairn(home: &std::path::Path, args: &[&str]) -> anyhow::Result<String> {
+    let output = Command::new(binary("cairn")?)
+        .args(args)
+        .env("CAIRN_HOME", home)
+        .output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "cairn {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+/// `x` on a weekly task moves its due date a week on and records the completion;
+/// `u` takes both back, and what the CLI reads afterwards is the state before.
+#[test]
+fn undo_of_a_done_in_the_tui() -> anyhow::Result<()> {
+    let home = tempfile::tempdir()?;
+    let id = cairn(
+        home.path(),
+        &[
+            "add",
+            "task",
+            "Weekly report",
+            "--field",
+            "recurrence=every week",
+            "--field",
+            "next_due=2026-12-07",
+        ],
+    )?;
+    let id = id.trim().to_owned();
+    let path = home
+        .path()
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("temp dir is not UTF-8"))?;
+    let mut tui = Tui::spawn(
+        &binary("cairn")?,
+        &[],
+        &[("CAIRN_HOME", path), ("NO_COLOR", "1")],
+        110,
+        32,
+    )?;
+    tui.wait_for("Goals", WAIT)?;
+    tui.send("3")?;
+    tui.wait_for("Weekly report", WAIT)?;
+    tui.send("x")?;
+    tui.wait_for("Marked done", WAIT)?;
+    tui.send("u")?;
+    tui.wait_for("Undone", WAIT)?;
+    tui.send("q")?;
+    assert!(tui.wait_exit(WAIT)?, "cairn exited with an error");
+
+    let shown: serde_json::Value =
+        serde_json::from_str(&cairn(home.path(), &["show", &id, "--json"])?)?;
+    assert_eq!(shown["fields"]["next_due"], "2026-12-07", "{shown}");
+    assert_eq!(
+        shown["fields"]["history"],
+        serde_json::Value::Null,
+        "{shown}"
+    );
+    let history = cairn(home.path(), &["history", &id, "--json"])?;
+    assert!(
+        history.matches("\"set\"").count() >= 4,
+        "undo wrote no ops: {history}"
+    );
+    Ok(())
+}

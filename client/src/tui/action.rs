@@ -132,6 +132,12 @@ pub enum Write {
         field: String,
         value: Value,
     },
+    /// Makes the record show what it showed right after its op `version`, with new
+    /// ops on top (history view: revert to this version).
+    RevertTo {
+        id: RecordId,
+        version: cairn_common::OpId,
+    },
     /// Makes the record show what `to` showed (`None`: as if never created), with
     /// new ops on top of whatever it shows now.
     Revert {
@@ -167,6 +173,7 @@ impl Write {
             Self::Delete { id }
             | Self::Restore { id }
             | Self::Done { id, .. }
+            | Self::RevertTo { id, .. }
             | Self::Revert { id, .. } => Some(*id),
         }
     }
@@ -194,6 +201,7 @@ pub enum WriteKind {
     Resolve,
     Undo,
     Redo,
+    RevertTo,
 }
 
 impl From<&Write> for WriteKind {
@@ -205,6 +213,7 @@ impl From<&Write> for WriteKind {
             Write::Restore { .. } => Self::Restore,
             Write::Done { .. } => Self::Done,
             Write::Resolve { .. } => Self::Resolve,
+            Write::RevertTo { .. } => Self::RevertTo,
             Write::Revert {
                 why: RevertWhy::Undo,
                 ..
@@ -220,6 +229,8 @@ impl From<&Write> for WriteKind {
 /// One line of a record's history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryLine {
+    /// The op of this line: the version "revert to this version" goes back to.
+    pub op: cairn_common::OpId,
     pub when: String,
     pub who: String,
     pub what: String,

@@ -1,4 +1,5 @@
-//! The history popup: every change of the selected record, oldest first.
+//! The history popup: every change of the selected record, oldest first. One line is
+//! selected (j/k); `R` makes the record show again what it showed after that change.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -9,25 +10,32 @@ use super::action::HistoryLine;
 use super::text;
 use super::theme::Theme;
 
-/// The loaded history and its scroll position.
+/// The loaded history and the selected line (the newest at first).
 #[derive(Debug, PartialEq, Eq)]
 pub struct HistoryView {
     lines: Vec<HistoryLine>,
-    scroll: usize,
+    selected: usize,
 }
 
 impl HistoryView {
     #[must_use]
     pub fn new(lines: Vec<HistoryLine>) -> Self {
-        Self { lines, scroll: 0 }
+        let selected = lines.len().saturating_sub(1);
+        Self { lines, selected }
     }
 
-    /// Scrolls by `delta` lines (clamped when drawn).
+    /// Moves the selection by `delta` lines, within the history.
     pub fn scroll_by(&mut self, delta: isize) {
-        self.scroll = self
-            .scroll
+        self.selected = self
+            .selected
             .saturating_add_signed(delta)
             .min(self.lines.len().saturating_sub(1));
+    }
+
+    /// The op of the selected line: the version `R` reverts to.
+    #[must_use]
+    pub fn selected_op(&self) -> Option<cairn_common::OpId> {
+        self.lines.get(self.selected).map(|line| line.op)
     }
 }
 
@@ -49,18 +57,29 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &HistoryView, theme: &Theme) {
         );
         return;
     }
-    let inner = usize::from(popup.height.saturating_sub(2));
+    let inner = usize::from(popup.height.saturating_sub(2)).max(1);
+    // The window keeps the selected line in view.
+    let first = view
+        .selected
+        .saturating_sub(inner - 1)
+        .min(view.lines.len().saturating_sub(inner));
     let rows = view
         .lines
         .iter()
-        .skip(view.scroll.min(view.lines.len().saturating_sub(inner)))
+        .enumerate()
+        .skip(first)
         .take(inner)
-        .map(|line| {
-            Row::new([
+        .map(|(i, line)| {
+            let row = Row::new([
                 Cell::from(line.when.as_str()).style(theme.dim),
                 Cell::from(line.who.as_str()).style(theme.dim),
                 Cell::from(line.what.as_str()),
-            ])
+            ]);
+            if i == view.selected {
+                row.style(theme.selected)
+            } else {
+                row
+            }
         });
     let table = Table::new(
         rows,

@@ -234,6 +234,7 @@ bindings! {
     history: ["h"] => "history of the selected record";
     undo_change: ["u"] => "undo your last change of a record (done, edit, delete …)";
     redo_change: ["ctrl-r"] => "redo the change you undid";
+    revert_version: ["R"] => "revert the record to the selected version (history)";
     save: ["ctrl-s"] => "save the form";
     cancel: ["esc"] => "close, cancel";
     next_field: ["tab", "down"] => "next field (forms)";

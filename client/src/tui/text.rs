@@ -9,7 +9,7 @@ use super::action::{Command, WriteKind};
 pub const DETAIL_TITLE: &str = "Details";
 pub const HELP_TITLE: &str = " Keys — esc closes, j/k scroll ";
 pub const PALETTE_TITLE: &str = " Commands — type to search, enter runs, esc closes ";
-pub const HISTORY_TITLE: &str = " History — esc closes ";
+pub const HISTORY_TITLE: &str = " History — j/k select, R reverts to it, esc closes ";
 pub const WEEKS_TITLE: &str = "Hours per week (last 12 weeks)";
 pub const GRID_TITLE: &str = " Potential ↑  Performance → ";
 pub const FILTER_PROMPT: &str = "/";
@@ -171,6 +171,7 @@ pub fn saved(write: WriteKind) -> &'static str {
         WriteKind::Resolve => "Conflict resolved.",
         WriteKind::Undo => "Undone. ctrl-r redoes it.",
         WriteKind::Redo => "Redone.",
+        WriteKind::RevertTo => "Back to the chosen version (new changes on top). u undoes it.",
     }
 }
 

@@ -229,6 +229,11 @@ impl App {
                     history.scroll_by(1);
                 } else if keys.up.matches(&key) {
                     history.scroll_by(-1);
+                } else if keys.revert_version.matches(&key)
+                    && let (Some(version), Some(id)) = (history.selected_op(), self.selected_id())
+                {
+                    self.popup = None;
+                    return self.write(Write::RevertTo { id, version });
                 }
                 Vec::new()
             }

@@ -72,6 +72,20 @@ fn ops_for(replica: &Replica, write: &Write) -> Result<Vec<Op>, ReplicaError> {
             Ok(vec![replica.set_op(base, field, value.clone())?])
         }
         Write::Revert { id, to, .. } => replica.revert_ops(&current(id)?, to.as_deref()),
+        Write::RevertTo { id, version } => {
+            let history = replica.history(id)?;
+            let Some(at) = history
+                .iter()
+                .find(|op| op.id == *version)
+                .map(|op| (op.at, op.id))
+            else {
+                return Err(ReplicaError::NotFound(version.to_string()));
+            };
+            // History is in clock order: the version is every op up to this one.
+            let upto = history.iter().filter(|op| (op.at, op.id) <= at);
+            let target = cairn_common::merge::materialize(upto).remove(id);
+            replica.revert_ops(&current(id)?, target.as_ref())
+        }
     }
 }
 
@@ -116,6 +130,7 @@ fn history_line(state: Option<&RecordState>, entry: &change_log::Entry) -> Histo
     };
     let when = present::timestamp(entry.at);
     HistoryLine {
+        op: entry.op,
         when: when.get(..16).unwrap_or(&when).replace('T', " "),
         who: entry.author.short(),
         what,

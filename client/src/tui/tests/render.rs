@@ -136,6 +136,7 @@ fn history_popup() {
     let mut f = Fixture::new();
     let id = f.app.selected_id().expect("selection");
     let line = |when: &str, what: &str| HistoryLine {
+        op: cairn_common::OpId::new(),
         when: when.into(),
         who: "1a2b3c4d".into(),
         what: what.into(),

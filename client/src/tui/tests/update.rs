@@ -233,6 +233,39 @@ fn undo_and_redo_a_done() {
     );
 }
 
+/// In the history view, `R` on an older line makes the record show that version
+/// again (new ops on top), and `u` undoes the revert.
+#[test]
+fn revert_to_a_version_from_history() {
+    let mut f = Fixture::new();
+    let id = f.app.selected_id().expect("selection");
+    let original = f.replica.record(&id).expect("read").expect("there");
+    let title = original.title().to_owned();
+    f.commit_write(Write::Update {
+        base: Box::new(original.clone()),
+        fields: vec![("title".into(), Value::Text("Renamed".into()))],
+    });
+    f.commit_write(Write::Update {
+        base: Box::new(f.replica.record(&id).expect("read").expect("there")),
+        fields: vec![("title".into(), Value::Text("Renamed again".into()))],
+    });
+    f.press("h");
+    // The newest line is selected; two up is the last change before the renames.
+    f.press("k");
+    f.press("k");
+    f.press("R");
+    let reverted = f.replica.record(&id).expect("read").expect("there");
+    assert_eq!(reverted.title(), title);
+    assert!(
+        f.app
+            .message()
+            .is_some_and(|m| m.text.contains("chosen version"))
+    );
+    f.press("u");
+    let undone = f.replica.record(&id).expect("read").expect("there");
+    assert_eq!(undone.title(), "Renamed again");
+}
+
 /// Undoing a new record moves it to the trash; undoing a delete brings it back.
 #[test]
 fn undo_create_and_delete() {

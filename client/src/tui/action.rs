@@ -20,6 +20,8 @@ pub enum Action {
     Resize { width: u16, height: u16 },
     /// Types one character into the filter, opening it if it is closed.
     FilterChar(char),
+    /// Text pasted into the terminal (bracketed paste): one event, whatever its lines.
+    Paste(String),
     /// Runs a command directly (what the palette and key bindings lead to).
     Run(Command),
     /// The full state of a record, read for the detail pane.

@@ -48,6 +48,10 @@ struct Field {
     error: Option<String>,
     /// How many versions the field has when it is in conflict (0 otherwise).
     versions: usize,
+    /// Focus just came here and nothing was typed yet: the first character typed
+    /// replaces the prefilled text (as in a selected text box); moving the cursor
+    /// keeps it for editing.
+    fresh: bool,
 }
 
 impl Field {
@@ -63,6 +67,7 @@ impl Field {
             input,
             error: None,
             versions,
+            fresh: true,
         }
     }
 
@@ -303,11 +308,11 @@ impl RecordForm {
             return FormOutcome::Ignored;
         }
         if keys.next_field.matches(key) || key.code == KeyCode::Enter && !self.focused_is_long() {
-            self.focus = (self.focus + 1) % self.fields.len();
+            self.focus_on((self.focus + 1) % self.fields.len());
             return FormOutcome::Consumed;
         }
         if keys.prev_field.matches(key) {
-            self.focus = (self.focus + self.fields.len() - 1) % self.fields.len();
+            self.focus_on((self.focus + self.fields.len() - 1) % self.fields.len());
             return FormOutcome::Consumed;
         }
         if self.focused_is_long() {
@@ -321,26 +326,85 @@ impl RecordForm {
         let Input::Line(line) = &mut field.input else {
             return FormOutcome::Ignored;
         };
-        if let Some(choices) = choices(field.spec.ty)
-            && key.modifiers - KeyModifiers::SHIFT == KeyModifiers::NONE
-        {
-            let step = match key.code {
-                KeyCode::Right | KeyCode::Char(' ') => Some(1),
-                KeyCode::Left => Some(-1),
-                _ => None,
-            };
-            if let Some(step) = step {
-                let text = cycle(&choices, &line.text(), step, !field.spec.required);
-                line.set_text(&text);
-                field.error = None;
-                return FormOutcome::Consumed;
+        if let Some(choices) = choices(field.spec.ty) {
+            // A selector: ←/→/space cycle, a letter picks the next choice starting
+            // with it, backspace/delete clear an optional one; nothing is typed in.
+            if key.modifiers - KeyModifiers::SHIFT != KeyModifiers::NONE {
+                return FormOutcome::Ignored;
             }
+            let current = line.text();
+            let text = match key.code {
+                KeyCode::Right | KeyCode::Char(' ') => {
+                    cycle(&choices, &current, 1, !field.spec.required)
+                }
+                KeyCode::Left => cycle(&choices, &current, -1, !field.spec.required),
+                KeyCode::Char(c) => pick(&choices, &current, c).unwrap_or(current),
+                KeyCode::Backspace | KeyCode::Delete if !field.spec.required => String::new(),
+                _ => return FormOutcome::Ignored,
+            };
+            line.set_text(&text);
+            field.error = None;
+            field.fresh = false;
+            return FormOutcome::Consumed;
+        }
+        let typed = matches!(key.code, KeyCode::Char(_))
+            && !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        if field.fresh && (typed || matches!(key.code, KeyCode::Backspace | KeyCode::Delete)) {
+            // Typing over a prefilled value replaces it; backspace clears it.
+            line.set_text("");
         }
         if line.handle_key(key) {
             field.error = None;
+            field.fresh = false;
             FormOutcome::Consumed
         } else {
             FormOutcome::Ignored
+        }
+    }
+
+    /// Moves the focus to field `index`; its prefilled text is replaced by typing.
+    fn focus_on(&mut self, index: usize) {
+        self.focus = index;
+        if let Some(field) = self.fields.get_mut(index) {
+            field.fresh = true;
+        }
+    }
+
+    /// Pastes text (a bracketed paste) into the focused field: line breaks stay in
+    /// a long text and become spaces in a one-line field; a choice field takes the
+    /// choice the text names, if any.
+    pub fn paste(&mut self, text: &str) {
+        if let Some(editor) = &mut self.editor {
+            editor.paste(text);
+            return;
+        }
+        let Some(field) = self.fields.get_mut(self.focus) else {
+            return;
+        };
+        match &mut field.input {
+            Input::Long(current) => {
+                let mut editor = TextEditor::new(field.spec.label, current);
+                editor.move_to_end();
+                editor.paste(text);
+                self.editor = Some(editor);
+            }
+            Input::Line(line) => {
+                if let Some(choices) = choices(field.spec.ty) {
+                    let wanted = text.trim().to_lowercase();
+                    if let Some(choice) = choices.iter().find(|c| **c == wanted) {
+                        line.set_text(choice);
+                    }
+                } else {
+                    if field.fresh {
+                        line.set_text("");
+                    }
+                    line.paste(text);
+                }
+                field.fresh = false;
+                field.error = None;
+            }
         }
     }
 
@@ -551,6 +615,26 @@ impl RecordForm {
             ];
             let width = u16::try_from(value_width).unwrap_or(u16::MAX);
             match &field.input {
+                Input::Line(line) if choices(field.spec.ty).is_some() => {
+                    // A selector: the choice between arrows when focused.
+                    let text = line.text();
+                    let shown = if text.is_empty() {
+                        "—".to_owned()
+                    } else {
+                        text
+                    };
+                    if focused {
+                        spans.push(Span::styled("◀ ", theme.dim));
+                        spans.push(Span::styled(shown, theme.selected));
+                        spans.push(Span::styled(" ▶", theme.dim));
+                    } else {
+                        spans.push(Span::styled(shown, theme.text));
+                    }
+                }
+                Input::Line(line) if focused && field.fresh && !line.text().is_empty() => {
+                    // Shown as selected: typing replaces it, ←/→ edit it.
+                    spans.extend(line.line(width, theme.selected, None).spans);
+                }
                 Input::Line(line) => {
                     let cursor = focused.then(|| theme.text.add_modifier(Modifier::REVERSED));
                     spans.extend(line.line(width, theme.text, cursor).spans);
@@ -560,7 +644,10 @@ impl RecordForm {
             lines.push(Line::from(spans));
             if focused {
                 let hint = match choices(field.spec.ty) {
-                    Some(choices) => format!("one of: {}", choices.join(", ")),
+                    Some(choices) => format!("←/→ or a letter chooses: {}", choices.join(", ")),
+                    None if field.fresh && !field.text().is_empty() => {
+                        format!("{} (typing replaces it, ← → edit it)", field.spec.hint)
+                    }
                     None => field.spec.hint.to_owned(),
                 };
                 for part in wrap(&hint, value_width) {
@@ -591,6 +678,20 @@ impl RecordForm {
 
 /// The next (`step` 1) or previous (`-1`) choice after `current`; with `allow_empty`,
 /// the empty text is one of the stops so an optional field can be cleared again.
+/// The choice after `current` (round the end) that starts with `letter`, so pressing
+/// a letter again steps through the choices that start with it.
+fn pick(choices: &[&'static str], current: &str, letter: char) -> Option<String> {
+    let letter = letter.to_ascii_lowercase();
+    let at = choices
+        .iter()
+        .position(|c| *c == current)
+        .map_or(0, |i| i + 1);
+    (0..choices.len())
+        .map(|i| choices[(at + i) % choices.len()])
+        .find(|c| c.starts_with(letter))
+        .map(str::to_owned)
+}
+
 fn cycle(choices: &[&'static str], current: &str, step: isize, allow_empty: bool) -> String {
     let mut stops: Vec<&str> = choices.to_vec();
     if allow_empty {

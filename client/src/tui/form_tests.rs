@@ -168,6 +168,8 @@ fn edit_prefills_and_saves_changes_only() {
         "newest version"
     );
     focus(&mut form, "participants");
+    // End keeps the text for editing (typing at once would replace it).
+    press(&mut form, KeyCode::End);
     type_str(&mut form, ", Cleo");
     let values = saved(ctrl(&mut form, 's'));
     assert_eq!(
@@ -176,6 +178,66 @@ fn edit_prefills_and_saves_changes_only() {
             "participants".to_owned(),
             Value::List(vec!["Ana".into(), "Ben".into(), "Cleo".into()])
         )]
+    );
+}
+
+/// Typing into a prefilled field replaces its text (no "040" from typing 40 over
+/// 0); ←/→ first keep it for editing; backspace on it clears it.
+#[test]
+fn typing_replaces_a_prefilled_field() {
+    let mut form = RecordForm::new_record(RecordKind::Goal, today());
+    focus(&mut form, "progress");
+    assert_eq!(form.field_text("progress").as_deref(), Some("0"));
+    type_str(&mut form, "40");
+    assert_eq!(form.field_text("progress").as_deref(), Some("40"));
+    type_str(&mut form, "5");
+    assert_eq!(
+        form.field_text("progress").as_deref(),
+        Some("405"),
+        "then it edits"
+    );
+    focus(&mut form, "title");
+    focus(&mut form, "progress");
+    press(&mut form, KeyCode::Left);
+    type_str(&mut form, "1");
+    assert_eq!(form.field_text("progress").as_deref(), Some("4015"));
+    focus(&mut form, "title");
+    focus(&mut form, "progress");
+    press(&mut form, KeyCode::Backspace);
+    assert_eq!(form.field_text("progress").as_deref(), Some(""));
+}
+
+/// A paste with line breaks stays in its field: spaces in a one-line field, lines
+/// in a long text; the fields after it are untouched.
+#[test]
+fn paste_stays_in_its_field() {
+    let mut form = RecordForm::new_record(RecordKind::Note, today());
+    focus(&mut form, "title");
+    form.paste("1:1 with Ana\r\nand Ben\n");
+    assert_eq!(
+        form.field_text("title").as_deref(),
+        Some("1:1 with Ana and Ben ")
+    );
+    assert_eq!(
+        form.field_text("kind").as_deref(),
+        Some("1:1"),
+        "next field untouched"
+    );
+    focus(&mut form, "kind");
+    form.paste("feedback");
+    assert_eq!(form.field_text("kind").as_deref(), Some("feedback"));
+    form.paste("openpaste");
+    assert_eq!(
+        form.field_text("kind").as_deref(),
+        Some("feedback"),
+        "not a choice"
+    );
+    focus(&mut form, "notes");
+    form.paste("first line\nsecond line");
+    ctrl(&mut form, 's');
+    assert_eq!(
+        form.field_text("notes").as_deref(),
+        Some("first line\nsecond line")
     );
 }
 
@@ -209,10 +271,12 @@ fn choice_cycling() {
     focus(&mut form, "private");
     press(&mut form, KeyCode::Char(' '));
     assert_eq!(form.field_text("private").as_deref(), Some("yes"));
-    // Typing works too.
+    // A letter picks the choice that starts with it; others are not typed in.
     focus(&mut form, "kind");
-    ctrl(&mut form, 'u');
-    type_str(&mut form, "Feedback");
+    press(&mut form, KeyCode::Char('f'));
+    assert_eq!(form.field_text("kind").as_deref(), Some("feedback"));
+    press(&mut form, KeyCode::Char('z'));
+    assert_eq!(form.field_text("kind").as_deref(), Some("feedback"));
     focus(&mut form, "title");
     type_str(&mut form, "Retro");
     let values = saved(ctrl(&mut form, 's'));

@@ -33,6 +33,22 @@ impl LineInput {
         *self = Self::new(text);
     }
 
+    /// Inserts pasted text at the cursor as one line: each line break (`\r\n`,
+    /// `\n`, `\r`) and tab becomes a space, other control characters (terminal
+    /// escapes) are dropped.
+    pub fn paste(&mut self, text: &str) {
+        let text = text.replace("\r\n", "\n");
+        for c in text.chars() {
+            let c = match c {
+                '\r' | '\n' | '\t' => ' ',
+                c if c.is_control() => continue,
+                c => c,
+            };
+            self.chars.insert(self.cursor, c);
+            self.cursor += 1;
+        }
+    }
+
     /// The cursor as a char index.
     #[must_use]
     pub fn cursor(&self) -> usize {

@@ -7,7 +7,10 @@ use std::io::{Stdout, stdout};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
-use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use crossterm::event::{
+    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event,
+};
 use crossterm::execute;
 use crossterm::terminal::{
     Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -111,6 +114,7 @@ fn event_loop(
                 Event::Key(key) => queue.push_back(Action::Key(key)),
                 Event::Mouse(mouse) => queue.push_back(Action::Mouse(mouse)),
                 Event::Resize(width, height) => queue.push_back(Action::Resize { width, height }),
+                Event::Paste(text) => queue.push_back(Action::Paste(text)),
                 _ => {}
             }
         }
@@ -130,7 +134,14 @@ impl Screen {
     fn enter() -> anyhow::Result<Self> {
         install_panic_hook();
         enable_raw_mode()?;
-        execute!(stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+        // Bracketed paste: a paste arrives as one event, so its line breaks are not
+        // taken for Enter presses that would move through the form.
+        execute!(
+            stdout(),
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            EnableBracketedPaste
+        )?;
         let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
         Ok(Self { terminal })
     }
@@ -154,6 +165,7 @@ impl Screen {
                     stdout(),
                     EnterAlternateScreen,
                     EnableMouseCapture,
+                    EnableBracketedPaste,
                     Clear(ClearType::All)
                 )
             })
@@ -178,7 +190,12 @@ impl Drop for Screen {
 /// out, where there is nothing better to do.
 fn restore_terminal() {
     let _ = disable_raw_mode();
-    let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen);
+    let _ = execute!(
+        stdout(),
+        DisableBracketedPaste,
+        DisableMouseCapture,
+        LeaveAlternateScreen
+    );
 }
 
 /// Restores the terminal before a panic message is printed, so it is readable.

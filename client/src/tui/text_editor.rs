@@ -72,6 +72,19 @@ impl TextEditor {
         self.area.move_cursor(CursorMove::Head);
     }
 
+    /// Puts the cursor after the last character.
+    pub fn move_to_end(&mut self) {
+        self.area.move_cursor(CursorMove::Bottom);
+        self.area.move_cursor(CursorMove::End);
+    }
+
+    /// Inserts pasted text at the cursor as one edit (newlines stay newlines).
+    pub fn paste(&mut self, text: &str) {
+        self.area
+            .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
+        self.error = None;
+    }
+
     /// Shows `error` under the text until the next edit (or clears it with `None`).
     pub fn set_error(&mut self, error: Option<String>) {
         self.error = error;

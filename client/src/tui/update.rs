@@ -27,6 +27,10 @@ impl App {
                 self.edit_filter(|view, index| view.push_filter(c, index));
                 Vec::new()
             }
+            Action::Paste(text) => {
+                self.on_paste(&text);
+                Vec::new()
+            }
             Action::Run(command) => self.run(command),
             Action::Loaded { id, result } => {
                 if self.detail.id == Some(id) {
@@ -428,6 +432,20 @@ impl App {
         }
         self.after_popup_save(&report);
         Vec::new()
+    }
+
+    /// A paste goes to the open form, or into the filter while it is being typed;
+    /// elsewhere it is ignored (its characters are no commands).
+    fn on_paste(&mut self, text: &str) {
+        let filtering = self.popup.is_none() && self.view().editing;
+        if let Some(Popup::Form(popup)) = &mut self.popup {
+            popup.form.paste(text);
+        } else if filtering {
+            for c in text.chars() {
+                let c = if c.is_control() { ' ' } else { c };
+                self.edit_filter(|view, index| view.push_filter(c, index));
+            }
+        }
     }
 
     pub(super) fn info(&mut self, text: String) {

@@ -1,9 +1,10 @@
-//! End-to-end: undo of a record change in the real `cairn` TUI, in a pseudo-terminal.
+//! End-to-end: editing in the real `cairn` TUI, in a pseudo-terminal: a paste into
+//! a form, and undo of a record change.
 
 use std::process::Command;
 use std::time::Duration;
 
-use cairn_tests::{Tui, binary};
+use cairn_tests::{Tui, binary, keys};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -18,6 +19,45 @@ fn cairn(home: &std::path::Path, args: &[&str]) -> anyhow::Result<String> {
         String::from_utf8_lossy(&output.stderr)
     );
     Ok(String::from_utf8(output.stdout)?)
+}
+
+fn start(home: &std::path::Path) -> anyhow::Result<Tui> {
+    let path = home
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("temp dir is not UTF-8"))?;
+    let tui = Tui::spawn(
+        &binary("cairn")?,
+        &[],
+        &[("CAIRN_HOME", path), ("NO_COLOR", "1")],
+        110,
+        32,
+    )?;
+    tui.wait_for("Goals", WAIT)?;
+    Ok(tui)
+}
+
+/// Text pasted into the title of a new goal (a bracketed paste with a line break,
+/// as terminals send it) stays in the title as one line; the status after it is
+/// untouched ("open", not "openpaste").
+#[test]
+fn a_paste_stays_in_its_field() -> anyhow::Result<()> {
+    let home = tempfile::tempdir()?;
+    let mut tui = start(home.path())?;
+    tui.send("n")?;
+    tui.wait_for("New goal", WAIT)?;
+    tui.send("\x1b[200~Quarterly\r\nhiring goal\x1b[201~")?;
+    tui.send(keys::CTRL_S)?;
+    tui.wait_for("1 goal", WAIT)?;
+    tui.send("q")?;
+    assert!(tui.wait_exit(WAIT)?, "cairn exited with an error");
+    let goals: serde_json::Value =
+        serde_json::from_str(&cairn(home.path(), &["list", "goal", "--json"])?)?;
+    assert_eq!(
+        goals[0]["fields"]["title"], "Quarterly hiring goal",
+        "{goals}"
+    );
+    assert_eq!(goals[0]["fields"]["status"], "open", "{goals}");
+    Ok(())
 }
 
 /// `x` on a weekly task moves its due date a week on and records the completion;
@@ -38,18 +78,7 @@ fn undo_of_a_done_in_the_tui() -> anyhow::Result<()> {
         ],
     )?;
     let id = id.trim().to_owned();
-    let path = home
-        .path()
-        .to_str()
-        .ok_or_else(|| anyhow::anyhow!("temp dir is not UTF-8"))?;
-    let mut tui = Tui::spawn(
-        &binary("cairn")?,
-        &[],
-        &[("CAIRN_HOME", path), ("NO_COLOR", "1")],
-        110,
-        32,
-    )?;
-    tui.wait_for("Goals", WAIT)?;
+    let mut tui = start(home.path())?;
     tui.send("3")?;
     tui.wait_for("Weekly report", WAIT)?;
     tui.send("x")?;

@@ -268,6 +268,11 @@ pub enum Command {
     SortReverse,
     Conflicts,
     History,
+    /// Read the selected record's long texts full-screen.
+    Read,
+    /// Scroll the detail pane by half a pane.
+    DetailDown,
+    DetailUp,
     /// Undo the last change of a record made here.
     UndoChange,
     /// Redo the last undone change.

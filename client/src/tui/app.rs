@@ -25,6 +25,7 @@ pub enum Popup {
     History(HistoryView),
     Form(Box<FormPopup>),
     Conflict(Box<ConflictPopup>),
+    Reader(super::reader::ReaderView),
 }
 
 /// The record shown in the detail pane: only the selected one is held in full.
@@ -36,6 +37,9 @@ pub struct Detail {
     pub state: Option<RecordState>,
     /// Why it could not be loaded.
     pub error: Option<String>,
+    /// Lines scrolled past at the top (`}` and `{`); 0 when the selection moves. A
+    /// cell: drawing clamps it to the last page, and drawing only reads the app.
+    pub scroll: std::cell::Cell<usize>,
 }
 
 /// Where sync stands, for the status bar.

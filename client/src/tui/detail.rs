@@ -1,6 +1,7 @@
 //! The detail pane: every field of the selected record, conflicts called out, a progress
-//! gauge for goals. Only this one record is held in full; long texts are cut to what
-//! the pane can show, so a huge note costs no more to draw than a short one.
+//! gauge for goals. Only this one record is held in full. The pane scrolls (`}` and
+//! `{`) and says when there is more below; a long text is cut at [`MAX_TEXT_LINES`]
+//! lines (`v` reads it whole), so a huge note costs little to draw.
 
 use cairn_common::RecordState;
 use cairn_common::model::{FieldType, RecordKind, fields_of};
@@ -16,6 +17,8 @@ use crate::present;
 
 /// Label column width.
 const LABEL_WIDTH: usize = 13;
+/// Most lines of one long text shown in the pane.
+const MAX_TEXT_LINES: usize = 2000;
 
 /// Draws the pane for the app's selection.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -57,8 +60,32 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             },
         );
     }
-    let lines = lines(state, app.trash, usize::from(body.height), theme);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    let lines = lines(state, app.trash, MAX_TEXT_LINES, theme);
+    let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let total = paragraph.line_count(body.width);
+    let room = usize::from(body.height);
+    let scroll = app.detail.scroll.get().min(total.saturating_sub(room));
+    app.detail.scroll.set(scroll);
+    frame.render_widget(
+        paragraph.scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
+        body,
+    );
+    // Markers on the bottom border: more below, or scrolled down from the top.
+    let marker = match (scroll + room < total, scroll > 0) {
+        (true, _) => Some(text::DETAIL_MORE),
+        (false, true) => Some(text::DETAIL_SCROLLED),
+        (false, false) => None,
+    };
+    if let Some(marker) = marker {
+        let width = u16::try_from(marker.chars().count()).unwrap_or(0);
+        let at = Rect {
+            x: area.right().saturating_sub(width + 1),
+            y: area.bottom().saturating_sub(1),
+            width: width.min(area.width),
+            height: 1,
+        };
+        frame.render_widget(Paragraph::new(marker).style(theme.accent), at);
+    }
 }
 
 /// The pane's lines: each field as `Label  value`, long texts below their label, then

@@ -115,6 +115,7 @@ impl App {
             Some(Popup::History(view)) => history::draw(frame, area, view, theme),
             Some(Popup::Form(popup)) => popup.form.draw(frame, area, theme, &self.config.keys),
             Some(Popup::Conflict(popup)) => popup.view.draw(frame, area, theme, &self.config.keys),
+            Some(Popup::Reader(view)) => super::reader::draw(frame, area, view, theme),
         }
     }
 

@@ -232,6 +232,9 @@ bindings! {
     space: ["w"] => "next space (where new records go)";
     conflicts: ["c"] => "resolve conflicts of the selected record";
     history: ["h"] => "history of the selected record";
+    read: ["v"] => "read the record's long texts full-screen (Markdown rendered)";
+    detail_down: ["}"] => "scroll the details down";
+    detail_up: ["{"] => "scroll the details up";
     undo_change: ["u"] => "undo your last change of a record (done, edit, delete …)";
     redo_change: ["ctrl-r"] => "redo the change you undid";
     revert_version: ["R"] => "revert the record to the selected version (history)";

@@ -51,6 +51,7 @@ mod list;
 mod palette;
 pub mod popup;
 mod potential_grid;
+mod reader;
 mod run;
 mod status_bar;
 mod sync;

@@ -175,6 +175,12 @@ pub fn saved(write: WriteKind) -> &'static str {
     }
 }
 
+pub const READER_KEYS: &str = "j/k scroll, space page, g/G ends, esc closes";
+pub const READER_EMPTY: &str = "This record has no long text to read.";
+/// The detail pane's note that it scrolls.
+pub const DETAIL_MORE: &str = " } more ";
+pub const DETAIL_SCROLLED: &str = " { back ";
+
 pub const NOTHING_TO_UNDO: &str = "Nothing to undo: no record was changed here yet.";
 pub const NOTHING_TO_REDO: &str = "Nothing to redo.";
 
@@ -237,6 +243,9 @@ pub fn command(command: Command) -> String {
         Command::SortReverse => "reverse the sort".into(),
         Command::Conflicts => "resolve conflicts of the selected record".into(),
         Command::History => "history of the selected record".into(),
+        Command::Read => "read: the record's long texts full-screen".into(),
+        Command::DetailDown => "scroll the details down".into(),
+        Command::DetailUp => "scroll the details up".into(),
         Command::UndoChange => "undo the last change of a record".into(),
         Command::RedoChange => "redo the change undone".into(),
         Command::Sync => "sync with the server now".into(),

@@ -91,6 +91,7 @@ impl App {
         }
         self.detail.id = id;
         self.detail.error = None;
+        self.detail.scroll.set(0);
         if self.detail.state.as_ref().map(|s| s.id) == id {
             return None;
         }
@@ -149,6 +150,9 @@ impl App {
             (&k.space, Command::NextSpace),
             (&k.conflicts, Command::Conflicts),
             (&k.history, Command::History),
+            (&k.read, Command::Read),
+            (&k.detail_down, Command::DetailDown),
+            (&k.detail_up, Command::DetailUp),
             (&k.undo_change, Command::UndoChange),
             (&k.redo_change, Command::RedoChange),
             (&k.cancel, Command::ClearFilter),
@@ -211,6 +215,7 @@ impl App {
     }
 
     fn on_popup_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let page = isize::try_from(self.list_rows().max(1)).unwrap_or(10);
         let keys = &self.config.keys;
         match &mut self.popup {
             Some(Popup::Help(help)) => {
@@ -252,6 +257,24 @@ impl App {
                     self.run(command)
                 }
             },
+            Some(Popup::Reader(reader)) => {
+                if keys.cancel.matches(&key) || keys.quit.matches(&key) || keys.read.matches(&key) {
+                    self.popup = None;
+                } else if keys.down.matches(&key) {
+                    reader.scroll_by(1);
+                } else if keys.up.matches(&key) {
+                    reader.scroll_by(-1);
+                } else if keys.page_down.matches(&key) || key.code == KeyCode::Char(' ') {
+                    reader.scroll_by(page);
+                } else if keys.page_up.matches(&key) {
+                    reader.scroll_by(-page);
+                } else if keys.top.matches(&key) {
+                    reader.scroll_to_top();
+                } else if keys.bottom.matches(&key) {
+                    reader.scroll_to_bottom();
+                }
+                Vec::new()
+            }
             Some(Popup::Form(_)) => self.on_form_key(&key),
             Some(Popup::Conflict(_)) => self.on_conflict_key(&key),
             None => Vec::new(),
@@ -323,6 +346,16 @@ impl App {
             }
             Command::Sync => return self.request_sync(),
             Command::UndoChange => return self.undo_change(),
+            Command::Read => self.open_reader(),
+            Command::DetailDown | Command::DetailUp => {
+                let half = self.list_rows().max(2) / 2;
+                let scroll = &self.detail.scroll;
+                scroll.set(if command == Command::DetailDown {
+                    scroll.get().saturating_add(half)
+                } else {
+                    scroll.get().saturating_sub(half)
+                });
+            }
             Command::RedoChange => return self.redo_change(),
             Command::NextSpace => self.next_space(),
             Command::Space(space) => self.choose_space(space),
@@ -432,6 +465,29 @@ impl App {
         }
         self.after_popup_save(&report);
         Vec::new()
+    }
+
+    /// `v`: the selected record's long texts in the full-screen reader.
+    fn open_reader(&mut self) {
+        let Some(state) = self.detail() else {
+            self.info(text::NO_SELECTION.to_owned());
+            return;
+        };
+        let Some(kind) = state.kind else {
+            return;
+        };
+        let sections = cairn_common::model::fields_of(kind)
+            .iter()
+            .filter(|spec| spec.ty == cairn_common::model::FieldType::LongText)
+            .filter_map(|spec| {
+                let text = state.get(spec.key)?.as_text()?.to_owned();
+                Some((spec.label.to_owned(), text))
+            })
+            .collect();
+        let title = state.title().to_owned();
+        self.popup = Some(Popup::Reader(super::reader::ReaderView::new(
+            title, sections,
+        )));
     }
 
     /// A paste goes to the open form, or into the filter while it is being typed;

@@ -140,6 +140,12 @@ impl Fixture {
         }
     }
 
+    /// A fresh app over the same replica (after records were written into it).
+    pub fn reopen(fixture: Self) -> Self {
+        let app = App::new(&fixture.replica, Config::default(), today()).expect("app");
+        Self { app, ..fixture }
+    }
+
     /// Applies an action and runs its effects the way the driver does, but on this
     /// thread (writes included), until nothing is left to do. Returns every effect seen.
     pub fn drive(&mut self, action: Action) -> Vec<Effect> {

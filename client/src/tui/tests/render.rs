@@ -152,6 +152,69 @@ fn history_popup() {
     snapshot!("history", screen(&mut f));
 }
 
+/// A note with 80 lines of notes: the detail pane shows the first lines and says
+/// there is more; `}` scrolls down to the last line and the marker turns to `{`.
+#[test]
+fn detail_pane_scrolls() {
+    let f = Fixture::empty();
+    let notes: Vec<String> = (1..=80).map(|n| format!("line {n} of the notes")).collect();
+    let joined = notes.join("\n");
+    super::create(
+        &f.replica,
+        cairn_common::model::RecordKind::Note,
+        &[
+            ("title", "Long 1:1"),
+            ("date", "2026-11-02"),
+            ("notes", &joined),
+        ],
+    );
+    let mut f = Fixture::reopen(f);
+    f.press("5");
+    let first = screen(&mut f);
+    assert!(first.contains("line 1 of the notes"), "{first}");
+    assert!(!first.contains("line 80 of"), "{first}");
+    assert!(
+        first.contains("} more"),
+        "no marker of more below:\n{first}"
+    );
+    for _ in 0..12 {
+        f.press("}");
+    }
+    let last = screen(&mut f);
+    assert!(last.contains("line 80 of the notes"), "{last}");
+    assert!(last.contains("{ back"), "{last}");
+    for _ in 0..12 {
+        f.press("{");
+    }
+    assert!(
+        screen(&mut f).contains("line 1 of the notes"),
+        "back at the top"
+    );
+}
+
+/// The reader renders a note's Markdown full-screen.
+#[test]
+fn reader_renders_markdown() {
+    let f = Fixture::empty();
+    super::create(
+        &f.replica,
+        cairn_common::model::RecordKind::Note,
+        &[
+            ("title", "1:1 with Ana"),
+            ("date", "2026-11-02"),
+            ("agenda", "# Agenda\n\n- growth\n- *training* budget"),
+            (
+                "notes",
+                "Ana wants to **lead** the platform team.\n\n1. draft a plan\n2. review it",
+            ),
+        ],
+    );
+    let mut f = Fixture::reopen(f);
+    f.press("5");
+    f.press("v");
+    snapshot!("reader", screen(&mut f));
+}
+
 /// The new-record form as the app opens it.
 #[test]
 fn form_popup() {

@@ -56,6 +56,12 @@ const NOTE_COLUMNS: &[Column] = &[
     col("participants", "Participants", 20),
     col("follow_up", "Follow-up", 10),
 ];
+const PERSON_COLUMNS: &[Column] = &[
+    col("name", "Name", 0),
+    col("job_title", "Job title", 18),
+    col("team", "Team", 14),
+    col("email", "E-mail", 22),
+];
 const POTENTIAL_COLUMNS: &[Column] = &[
     col("person", "Person", 0),
     col("performance", "Performance", 11),
@@ -73,6 +79,7 @@ pub fn columns(kind: RecordKind) -> &'static [Column] {
         RecordKind::Activity => ACTIVITY_COLUMNS,
         RecordKind::Note => NOTE_COLUMNS,
         RecordKind::Potential => POTENTIAL_COLUMNS,
+        RecordKind::Person => PERSON_COLUMNS,
     }
 }
 
@@ -131,7 +138,7 @@ pub fn due_date(state: &RecordState) -> Option<NaiveDate> {
         RecordKind::Task => "next_due",
         RecordKind::Note => "follow_up",
         RecordKind::Potential => "review",
-        RecordKind::Activity => return None,
+        RecordKind::Activity | RecordKind::Person => return None,
     };
     state.get(field).and_then(Value::as_date)
 }

@@ -63,7 +63,7 @@ fn records_typed_in_the_tui_survive_a_restart_and_reach_the_cli() -> anyhow::Res
 
     let mut tui = start(home.path())?;
     let screen = tui.wait_for("Quarterly hiring goal", WAIT)?;
-    assert!(screen.contains("1 Goals (1)"), "{screen}");
+    assert!(screen.contains("│ 1 goal │"), "{screen}");
     tui.send("5")?;
     let screen = tui.wait_for("Next: training budget", WAIT)?;
     for line in [

@@ -73,7 +73,7 @@ pub struct App {
     pub(super) index: Index,
     pub(super) tab: RecordKind,
     pub(super) trash: bool,
-    pub(super) views: [ListView; 6],
+    pub(super) views: [ListView; RecordKind::ALL.len()],
     pub(super) detail: Detail,
     pub(super) popup: Option<Popup>,
     /// A form or conflict popup whose save is in flight (see `editing::FormPopup`).

@@ -214,6 +214,7 @@ bindings! {
     tab_activities: ["4"] => "activities";
     tab_notes: ["5"] => "conversation notes";
     tab_potentials: ["6"] => "potentials";
+    tab_people: ["7"] => "people";
     up: ["k", "up"] => "move up";
     down: ["j", "down"] => "move down";
     page_up: ["ctrl-u", "pageup"] => "page up";

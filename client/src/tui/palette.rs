@@ -64,6 +64,7 @@ pub fn binding_for(command: Command, keys: &KeyBindings) -> Option<&KeyBinding> 
         Command::GoTo(RecordKind::Activity) => &keys.tab_activities,
         Command::GoTo(RecordKind::Note) => &keys.tab_notes,
         Command::GoTo(RecordKind::Potential) => &keys.tab_potentials,
+        Command::GoTo(RecordKind::Person) => &keys.tab_people,
         Command::Up => &keys.up,
         Command::Down => &keys.down,
         Command::PageUp => &keys.page_up,

@@ -120,13 +120,28 @@ pub fn plural(kind: RecordKind) -> String {
     kind.title().to_lowercase()
 }
 
-/// `12 of 340 goals` or `340 goals`.
+/// One record of a kind, as in "1 goal".
+#[must_use]
+pub fn singular(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Task => "standard task",
+        RecordKind::Note => "conversation",
+        other => other.key(),
+    }
+}
+
+/// `12 of 340 goals`, `340 goals` or `1 goal`.
 #[must_use]
 pub fn counts(kind: RecordKind, shown: usize, total: usize) -> String {
-    if shown == total {
-        format!("{total} {}", plural(kind))
+    let noun = if total == 1 {
+        singular(kind).to_owned()
     } else {
-        format!("{shown} of {total} {}", plural(kind))
+        plural(kind)
+    };
+    if shown == total {
+        format!("{total} {noun}")
+    } else {
+        format!("{shown} of {total} {noun}")
     }
 }
 

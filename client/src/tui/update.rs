@@ -132,6 +132,7 @@ impl App {
             (&k.tab_activities, Command::GoTo(RecordKind::Activity)),
             (&k.tab_notes, Command::GoTo(RecordKind::Note)),
             (&k.tab_potentials, Command::GoTo(RecordKind::Potential)),
+            (&k.tab_people, Command::GoTo(RecordKind::Person)),
             (&k.up, Command::Up),
             (&k.down, Command::Down),
             (&k.page_up, Command::PageUp),
@@ -313,8 +314,14 @@ impl App {
                     self.edit_filter(|view, index| view.set_filter("", index));
                 }
             }
-            Command::NextTab => self.go_to(RecordKind::ALL[(self.tab.index() + 1) % 6]),
-            Command::PrevTab => self.go_to(RecordKind::ALL[(self.tab.index() + 5) % 6]),
+            Command::NextTab => {
+                let n = RecordKind::ALL.len();
+                self.go_to(RecordKind::ALL[(self.tab.index() + 1) % n]);
+            }
+            Command::PrevTab => {
+                let n = RecordKind::ALL.len();
+                self.go_to(RecordKind::ALL[(self.tab.index() + n - 1) % n]);
+            }
             Command::GoTo(kind) => self.go_to(kind),
             Command::Up => self.move_by(-1),
             Command::Down => self.move_by(1),

@@ -418,6 +418,57 @@ fn export_in_all_formats() {
     home.ok(&["export", "--format", "csv", "--out", out_str, "--force"]);
 }
 
+/// A goal with key results at 40% and 80% and 10% entered shows 60% in `show` (text
+/// and JSON), `list --json` and the JSON, Markdown and CSV exports; the 10 stays
+/// readable as `progress_entered`.
+#[test]
+fn goal_progress_is_the_mean_of_its_key_results_everywhere() {
+    let home = Home::new();
+    let id = home.add(&[
+        "goal",
+        "Grow the team",
+        "-f",
+        "progress=10",
+        "-f",
+        "key_results=Hires: 4/10 people; Budget: 8/10",
+    ]);
+    let shown = home.json(&["show", &id, "--json"]);
+    assert_eq!(shown["fields"]["progress"], 60, "{shown}");
+    assert_eq!(shown["fields"]["progress_entered"], 10, "{shown}");
+    let list = home.json(&["list", "goal", "--json"]);
+    assert_eq!(list[0]["fields"]["progress"], 60, "{list}");
+    let text = home.ok(&["show", &id]);
+    assert!(
+        text.contains("Progress:    60% (mean of 2 key results; 10% entered)"),
+        "{text}"
+    );
+    let table = home.ok(&["list", "goal"]);
+    assert!(table.contains("60%") && !table.contains("10%"), "{table}");
+
+    let out = home.path().join("out");
+    let out_str = out.to_str().expect("utf-8 path");
+    home.ok(&["export", "--format", "json", "--out", out_str]);
+    let records = exported_records(&out.join("cairn-export.json"));
+    assert_eq!(records[0]["fields"]["progress"], 60);
+    assert_eq!(records[0]["fields"]["progress_entered"], 10);
+    home.ok(&["export", "--format", "markdown", "--out", out_str]);
+    let goals = std::fs::read_to_string(out.join("goals.md")).expect("goals.md");
+    assert!(
+        goals.contains("- Progress: 60% (mean of 2 key results; 10% entered)"),
+        "{goals}"
+    );
+    home.ok(&["export", "--format", "csv", "--out", out_str]);
+    let mut reader = csv::Reader::from_path(out.join("goals.csv")).expect("csv");
+    let header = reader.headers().expect("header").clone();
+    let row = reader.records().next().expect("a goal").expect("valid row");
+    let cell = |name: &str| {
+        let at = header.iter().position(|h| h == name).expect(name);
+        row[at].to_owned()
+    };
+    assert_eq!(cell("progress"), "60");
+    assert_eq!(cell("progress_entered"), "10");
+}
+
 /// Export, import into a fresh home and export again gives the same records; a second
 /// import changes nothing.
 #[test]

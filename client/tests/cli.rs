@@ -608,6 +608,77 @@ fn locked_replica_is_reported() {
     );
 }
 
+/// With the replica held by a running TUI (its socket served here as the TUI does),
+/// commands still work: their output, errors and exit codes are those of a direct run,
+/// relative paths start in the caller's directory, and the TUI hears which records
+/// changed.
+#[test]
+fn commands_work_while_a_tui_holds_the_replica() {
+    let home = Home::new();
+    let paths = cairn_client::paths::Paths::under(home.path().to_owned());
+    let replica = cairn_client::replica::Replica::open(&paths.data_dir).expect("open replica");
+    let background = cairn_client::sync::Background::start(
+        replica.clone(),
+        std::time::Duration::from_secs(3600),
+        |_| {},
+    );
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let tui = std::sync::Arc::clone(&heard);
+    let served = cairn_client::cli::Served::new(
+        paths.clone(),
+        replica.clone(),
+        background.handle(),
+        move |ids| tui.lock().expect("lock").extend(ids),
+    );
+    let listener =
+        cairn_client::socket::Listener::start(&paths.data_dir, std::sync::Arc::new(served))
+            .expect("listen");
+
+    let added = home.json(&["add", "goal", "From the shell", "--json"]);
+    let id = added["id"].as_str().expect("id").to_owned();
+    assert_eq!(heard.lock().expect("lock").len(), 1);
+    assert_eq!(heard.lock().expect("lock")[0].to_string(), id);
+    assert_eq!(home.json(&["list", "goal", "--json"])[0]["id"], id.as_str());
+    let set = home.ok(&["set", short(&id), "status=at-risk"]);
+    assert!(set.contains("set status"), "{set}");
+    assert_eq!(heard.lock().expect("lock").len(), 2);
+
+    let (code, stderr) = home.fail(&["show", "ffffffff"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with("cairn: error: no record matches \"ffffffff\""),
+        "{stderr}"
+    );
+    let (code, stderr) = home.fail(&["add", "planet", "Pluto"]);
+    assert_eq!(code, 2, "usage errors stay clap's: {stderr}");
+    let (code, stderr) = home.fail(&["login", "https://cairn.example", "--email", "a@b.c"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("close it and run `cairn login` again"),
+        "{stderr}"
+    );
+
+    let work = home.path().join("work");
+    std::fs::create_dir(&work).expect("work dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["export", "--out", "backup"])
+        .current_dir(&work)
+        .env("CAIRN_HOME", home.path())
+        .output()
+        .expect("run cairn");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(printed.contains("as json to backup:"), "{printed}");
+    assert!(work.join("backup/cairn-export.json").exists());
+
+    drop(listener);
+    background.stop(std::time::Duration::from_secs(5));
+}
+
 /// `--help` of add and set lists every kind's fields with their hints.
 #[test]
 fn help_lists_fields() {

@@ -46,6 +46,8 @@ pub enum Action {
     Synced(SyncReport),
     /// Local changes waiting to be pushed (after a write).
     Pending(usize),
+    /// Records a `cairn` command from another shell changed, run over `tui.sock`.
+    RecordsChanged(Vec<RecordState>),
 }
 
 /// The outcome of a sync round, with what the app needs to show it.

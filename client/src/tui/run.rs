@@ -30,6 +30,8 @@ use crate::replica::Replica;
 const POLL: Duration = Duration::from_millis(50);
 /// How long quitting waits for a sync round in flight.
 const SYNC_STOP_WAIT: Duration = Duration::from_secs(3);
+/// How long quitting waits for `cairn` commands from other shells to answer.
+const SOCKET_STOP_WAIT: Duration = Duration::from_secs(3);
 
 /// Runs the TUI on the replica in `paths.data_dir` until the user quits. Every write
 /// asked for is committed before this returns.
@@ -42,12 +44,16 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
     let mut app = App::new(&replica, config, today())?;
     let (replies, answers) = channel();
     let sync = super::sync::start(&replica, app.config().sync.interval(), replies.clone());
+    let socket = super::sync::serve_socket(paths, &replica, &sync, replies.clone());
     let worker = Worker::spawn(replica.clone(), replies);
     let result = Screen::enter().and_then(|mut screen| {
         let result = event_loop(&mut screen, &mut app, &replica, &worker, &sync, &answers);
         screen.leave();
         result
     });
+    if let Some(socket) = socket {
+        socket.finish(SOCKET_STOP_WAIT);
+    }
     worker.finish();
     // A round in flight gets a moment to finish; what it applied is saved either way.
     sync.stop(SYNC_STOP_WAIT);

@@ -55,6 +55,16 @@ pub fn set_aside(count: usize) -> String {
     format!("{count} set aside")
 }
 
+/// The message after a `cairn` command in another shell changed records.
+#[must_use]
+pub fn changed_from_shell(count: usize) -> String {
+    if count == 1 {
+        "1 record changed by a `cairn` command".to_owned()
+    } else {
+        format!("{count} records changed by a `cairn` command")
+    }
+}
+
 /// The message after a round set changes aside.
 #[must_use]
 pub fn set_aside_now(count: usize) -> String {

@@ -78,6 +78,10 @@ impl App {
                 self.pending = count;
                 Vec::new()
             }
+            Action::RecordsChanged(states) => {
+                self.on_records_changed(&states);
+                Vec::new()
+            }
         };
         effects.extend(self.follow_selection());
         effects

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod export;
 pub mod import;
 pub mod paths;
+pub mod people;
 pub mod present;
 pub mod replica;
 pub mod socket;

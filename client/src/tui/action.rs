@@ -34,6 +34,8 @@ pub enum Action {
         id: RecordId,
         result: Result<Vec<HistoryLine>, String>,
     },
+    /// Everything about a person, for the person screen.
+    PersonLoaded(Result<crate::people::Overview, String>),
     /// A write finished (or failed) on the worker.
     Saved(SaveReport),
     /// The external editor returned the edited text, or why it could not run.
@@ -91,6 +93,8 @@ pub enum SyncProblem {
 pub enum Effect {
     /// Read one record for the detail pane; answer with [`Action::Loaded`].
     Load(RecordId),
+    /// Gather everything about a person; answer with [`Action::PersonLoaded`].
+    LoadPerson(RecordId),
     /// Read a record's history; answer with [`Action::HistoryLoaded`].
     LoadHistory(RecordId),
     /// Commit a change on the worker thread; answer with [`Action::Saved`].
@@ -270,6 +274,8 @@ pub enum Command {
     SortReverse,
     Conflicts,
     History,
+    /// The person screen of the selected person, or of the person a record names.
+    Person,
     /// Read the selected record's long texts full-screen.
     Read,
     /// Scroll the detail pane by half a pane.

@@ -26,6 +26,7 @@ pub enum Popup {
     Form(Box<FormPopup>),
     Conflict(Box<ConflictPopup>),
     Reader(super::reader::ReaderView),
+    Person(Box<super::person::PersonView>),
 }
 
 /// The record shown in the detail pane: only the selected one is held in full.

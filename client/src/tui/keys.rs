@@ -233,6 +233,7 @@ bindings! {
     space: ["w"] => "next space (where new records go)";
     conflicts: ["c"] => "resolve conflicts of the selected record";
     history: ["h"] => "history of the selected record";
+    person: ["p"] => "the person screen of the selected person (or of the person a record names)";
     read: ["v"] => "read the record's long texts full-screen (Markdown rendered)";
     detail_down: ["}"] => "scroll the details down";
     detail_up: ["{"] => "scroll the details up";

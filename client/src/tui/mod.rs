@@ -49,6 +49,7 @@ pub mod keys;
 pub mod line_input;
 mod list;
 mod palette;
+mod person;
 pub mod popup;
 mod potential_grid;
 mod reader;

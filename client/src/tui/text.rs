@@ -206,6 +206,31 @@ pub const READER_EMPTY: &str = "This record has no long text to read.";
 pub const DETAIL_MORE: &str = " } more ";
 pub const DETAIL_SCROLLED: &str = " { back ";
 
+pub const PERSON_KEYS: &str = "j/k move, enter opens, n starts the next 1:1, esc closes";
+pub const PERSON_COMMITMENTS_BY: &str = "Their open commitments";
+pub const PERSON_COMMITMENTS_TO: &str = "Open commitments to them";
+pub const PERSON_GOALS: &str = "Goals";
+pub const PERSON_FOLLOW_UPS: &str = "Follow-ups due";
+pub const PERSON_CONVERSATIONS: &str = "Conversations";
+pub const PERSON_POTENTIAL: &str = "Potential";
+pub const PERSON_OPEN_POINTS: &str = "Open from the last conversation";
+pub const PERSON_NOTHING: &str = "Nothing names this person yet.";
+
+/// `p` on a record that names nobody known.
+#[must_use]
+pub fn no_person(name: &str) -> String {
+    if name.is_empty() {
+        "Select a person (7) or a record that names one, then press p.".to_owned()
+    } else {
+        format!("There is no person named {name:?}; add them on the People tab (7, then n).")
+    }
+}
+
+#[must_use]
+pub fn one_on_one_title(name: &str) -> String {
+    format!("1:1 with {name}")
+}
+
 pub const NOTHING_TO_UNDO: &str = "Nothing to undo: no record was changed here yet.";
 pub const NOTHING_TO_REDO: &str = "Nothing to redo.";
 
@@ -269,6 +294,7 @@ pub fn command(command: Command) -> String {
         Command::Conflicts => "resolve conflicts of the selected record".into(),
         Command::History => "history of the selected record".into(),
         Command::Read => "read: the record's long texts full-screen".into(),
+        Command::Person => "person: everything about the selected person".into(),
         Command::DetailDown => "scroll the details down".into(),
         Command::DetailUp => "scroll the details up".into(),
         Command::UndoChange => "undo the last change of a record".into(),

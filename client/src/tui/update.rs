@@ -56,6 +56,16 @@ impl App {
                 }
                 Vec::new()
             }
+            Action::PersonLoaded(result) => {
+                match result {
+                    Ok(overview) => {
+                        let view = super::person::PersonView::new(overview);
+                        self.popup = Some(Popup::Person(Box::new(view)));
+                    }
+                    Err(e) => self.error(text::load_failed(&e)),
+                }
+                Vec::new()
+            }
             Action::Saved(report) => self.on_saved(report),
             Action::EditorClosed(result) => {
                 self.on_editor_closed(result);
@@ -156,6 +166,7 @@ impl App {
             (&k.conflicts, Command::Conflicts),
             (&k.history, Command::History),
             (&k.read, Command::Read),
+            (&k.person, Command::Person),
             (&k.detail_down, Command::DetailDown),
             (&k.detail_up, Command::DetailUp),
             (&k.undo_change, Command::UndoChange),
@@ -280,6 +291,25 @@ impl App {
                 }
                 Vec::new()
             }
+            Some(Popup::Person(person)) => {
+                if keys.cancel.matches(&key) || keys.quit.matches(&key) || keys.person.matches(&key)
+                {
+                    self.popup = None;
+                } else if keys.down.matches(&key) {
+                    person.move_by(1);
+                } else if keys.up.matches(&key) {
+                    person.move_by(-1);
+                } else if key.code == KeyCode::Enter {
+                    if let Some(item) = person.selected().cloned() {
+                        self.popup = None;
+                        self.jump_to(item.kind, item.id);
+                    }
+                } else if keys.new.matches(&key) {
+                    let overview = person.overview.clone();
+                    self.start_one_on_one(&overview);
+                }
+                Vec::new()
+            }
             Some(Popup::Form(_)) => self.on_form_key(&key),
             Some(Popup::Conflict(_)) => self.on_conflict_key(&key),
             None => Vec::new(),
@@ -358,6 +388,7 @@ impl App {
             Command::Sync => return self.request_sync(),
             Command::UndoChange => return self.undo_change(),
             Command::Read => self.open_reader(),
+            Command::Person => return self.open_person(),
             Command::DetailDown | Command::DetailUp => {
                 let half = self.list_rows().max(2) / 2;
                 let scroll = &self.detail.scroll;

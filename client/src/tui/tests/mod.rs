@@ -2,6 +2,7 @@
 //! (`render.rs`), on a real replica filled with a fixed set of records.
 
 mod index;
+mod people;
 mod progress;
 mod render;
 mod sync;
@@ -157,6 +158,9 @@ impl Fixture {
                 match &effect {
                     Effect::Load(id) => queue.push(worker::load(&self.replica, *id)),
                     Effect::LoadHistory(id) => queue.push(worker::load_history(&self.replica, *id)),
+                    Effect::LoadPerson(id) => {
+                        queue.push(worker::load_person(&self.replica, *id, today()));
+                    }
                     Effect::Write(write) => {
                         queue.push(Action::Saved(worker::perform_write(&self.replica, write)));
                     }

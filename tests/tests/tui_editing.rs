@@ -103,3 +103,67 @@ fn undo_of_a_done_in_the_tui() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A 1:1 prepared from a person: `p` on Ana shows her open commitment, `n` starts the
+/// note with an agenda built from it, and `C` on the saved note records a commitment
+/// agreed in it, linked both ways; the CLI reads the same.
+#[test]
+fn one_on_one_prepared_from_a_person_with_a_linked_commitment() -> anyhow::Result<()> {
+    let home = tempfile::tempdir()?;
+    cairn(
+        home.path(),
+        &["add", "person", "Ana Lind", "--field", "team=Platform"],
+    )?;
+    cairn(
+        home.path(),
+        &[
+            "add",
+            "commitment",
+            "Write the API guide",
+            "--field",
+            "by=Ana Lind",
+            "--field",
+            "to=Me",
+        ],
+    )?;
+    let mut tui = start(home.path())?;
+    tui.send("7")?;
+    tui.wait_for("Ana Lind", WAIT)?;
+    tui.send("p")?;
+    tui.wait_for("Their open commitments", WAIT)?;
+    tui.send("n")?;
+    tui.wait_for("New note", WAIT)?;
+    tui.send(keys::CTRL_S)?;
+    tui.wait_for("1:1 with Ana Lind", WAIT)?;
+    tui.send("C")?;
+    tui.wait_for("New commitment", WAIT)?;
+    tui.send("Send the budget by Friday")?;
+    tui.send(keys::CTRL_S)?;
+    tui.wait_for("Linked to the conversation", WAIT)?;
+    tui.send("q")?;
+    assert!(tui.wait_exit(WAIT)?, "cairn exited with an error");
+
+    let notes: serde_json::Value =
+        serde_json::from_str(&cairn(home.path(), &["list", "note", "--json"])?)?;
+    let note = &notes[0];
+    assert_eq!(note["fields"]["title"], "1:1 with Ana Lind", "{notes}");
+    assert!(
+        note["fields"]["agenda"]
+            .as_str()
+            .is_some_and(|a| a.contains("Write the API guide")),
+        "{notes}"
+    );
+    let commitments: serde_json::Value =
+        serde_json::from_str(&cairn(home.path(), &["list", "commitment", "--json"])?)?;
+    let made = commitments
+        .as_array()
+        .and_then(|all| {
+            all.iter()
+                .find(|c| c["fields"]["title"] == "Send the budget by Friday")
+        })
+        .ok_or_else(|| anyhow::anyhow!("no new commitment: {commitments}"))?;
+    assert_eq!(made["fields"]["to"], "Ana Lind");
+    assert_eq!(made["fields"]["source"], note["id"], "{made}");
+    assert_eq!(note["fields"]["commitments"][0], made["id"], "{notes}");
+    Ok(())
+}

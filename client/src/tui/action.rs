@@ -140,6 +140,13 @@ pub enum Write {
         field: String,
         value: Value,
     },
+    /// Adds `target` to the links of `field` of record `id` (a commitment agreed in
+    /// a conversation joins the note's commitments).
+    Link {
+        id: RecordId,
+        field: String,
+        target: RecordId,
+    },
     /// Makes the record show what it showed right after its op `version`, with new
     /// ops on top (history view: revert to this version).
     RevertTo {
@@ -182,6 +189,7 @@ impl Write {
             | Self::Restore { id }
             | Self::Done { id, .. }
             | Self::RevertTo { id, .. }
+            | Self::Link { id, .. }
             | Self::Revert { id, .. } => Some(*id),
         }
     }
@@ -210,6 +218,7 @@ pub enum WriteKind {
     Undo,
     Redo,
     RevertTo,
+    Link,
 }
 
 impl From<&Write> for WriteKind {
@@ -222,6 +231,7 @@ impl From<&Write> for WriteKind {
             Write::Done { .. } => Self::Done,
             Write::Resolve { .. } => Self::Resolve,
             Write::RevertTo { .. } => Self::RevertTo,
+            Write::Link { .. } => Self::Link,
             Write::Revert {
                 why: RevertWhy::Undo,
                 ..
@@ -276,6 +286,8 @@ pub enum Command {
     History,
     /// The person screen of the selected person, or of the person a record names.
     Person,
+    /// A new commitment agreed in the selected conversation, linked to it.
+    CommitmentFromNote,
     /// Read the selected record's long texts full-screen.
     Read,
     /// Scroll the detail pane by half a pane.

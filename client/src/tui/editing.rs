@@ -23,6 +23,9 @@ pub struct FormPopup {
     /// The record as it was when the form opened; `None` for a new record. Edits
     /// replace what the person saw, so a concurrent change elsewhere becomes a conflict.
     pub base: Option<Box<RecordState>>,
+    /// A new record made from a conversation: it goes to that note's space, and once
+    /// saved it is added to the note's commitments.
+    pub link_to: Option<(cairn_common::RecordId, cairn_common::model::SpaceId)>,
 }
 
 /// The conflict popup and the state it resolves (parked like the form while saving).
@@ -44,6 +47,7 @@ impl App {
                     self.popup = Some(Popup::Form(Box::new(FormPopup {
                         form,
                         base: Some(Box::new(state)),
+                        link_to: None,
                     })));
                 }
             }
@@ -71,6 +75,7 @@ impl App {
         self.popup = Some(Popup::Form(Box::new(FormPopup {
             form: RecordForm::new_record(kind, self.today),
             base: None,
+            link_to: None,
         })));
     }
 
@@ -106,7 +111,7 @@ impl App {
                 let write = match &popup.base {
                     None => Write::Create {
                         kind: popup.form.kind(),
-                        space: self.space,
+                        space: popup.link_to.map_or(self.space, |(_, space)| space),
                         fields,
                         today: self.today,
                     },
@@ -159,7 +164,17 @@ impl App {
     /// Settles the popup parked while its save ran: after an error it comes back with
     /// everything typed; after resolving one field, the fields still in conflict are
     /// shown.
-    pub(super) fn after_popup_save(&mut self, report: &SaveReport) {
+    pub(super) fn after_popup_save(&mut self, report: &SaveReport) -> Vec<Effect> {
+        let link = match (&self.parked, &report.step) {
+            (Some(Popup::Form(popup)), Some(step)) if report.write == WriteKind::Create => {
+                popup.link_to.map(|(note, _)| Write::Link {
+                    id: note,
+                    field: "commitments".to_owned(),
+                    target: step.id,
+                })
+            }
+            _ => None,
+        };
         let parked = match (&self.parked, report.write) {
             (Some(Popup::Form(_)), WriteKind::Create | WriteKind::Update)
             | (Some(Popup::Conflict(_)), WriteKind::Resolve) => self.parked.take(),
@@ -185,6 +200,10 @@ impl App {
             && let Some(created) = states.first()
         {
             self.select(created);
+        }
+        match link {
+            Some(write) => self.write(write),
+            None => Vec::new(),
         }
     }
 

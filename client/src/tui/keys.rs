@@ -234,6 +234,7 @@ bindings! {
     conflicts: ["c"] => "resolve conflicts of the selected record";
     history: ["h"] => "history of the selected record";
     person: ["p"] => "the person screen of the selected person (or of the person a record names)";
+    commitment_from_note: ["C"] => "record a commitment agreed in the selected conversation (linked to it)";
     read: ["v"] => "read the record's long texts full-screen (Markdown rendered)";
     detail_down: ["}"] => "scroll the details down";
     detail_up: ["{"] => "scroll the details up";

@@ -218,7 +218,40 @@ impl super::app::App {
         form.prefill("participants", &overview.name);
         form.prefill("agenda", &crate::people::one_on_one_agenda(overview));
         self.popup = Some(super::app::Popup::Form(Box::new(
-            super::editing::FormPopup { form, base: None },
+            super::editing::FormPopup {
+                form,
+                base: None,
+                link_to: None,
+            },
+        )));
+    }
+
+    /// `C` on a conversation: the form of a new commitment agreed in it, made to its
+    /// first participant, with the note as its source; once saved it is added to the
+    /// note's commitments.
+    pub(super) fn commitment_from_note(&mut self) {
+        use cairn_common::model::RecordKind;
+        let Some(note) = self
+            .detail()
+            .filter(|s| s.kind == Some(RecordKind::Note))
+            .cloned()
+        else {
+            self.info(text::COMMITMENT_NEEDS_NOTE.to_owned());
+            return;
+        };
+        let to = match note.get("participants") {
+            Some(cairn_common::Value::List(people)) => people.first().cloned().unwrap_or_default(),
+            _ => String::new(),
+        };
+        let mut form = super::form::RecordForm::new_record(RecordKind::Commitment, self.today);
+        form.prefill("to", &to);
+        form.prefill("source", &note.id.to_string());
+        self.popup = Some(super::app::Popup::Form(Box::new(
+            super::editing::FormPopup {
+                form,
+                base: None,
+                link_to: Some((note.id, note.space)),
+            },
         )));
     }
 }

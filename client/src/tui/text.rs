@@ -196,6 +196,7 @@ pub fn saved(write: WriteKind) -> &'static str {
         WriteKind::Resolve => "Conflict resolved.",
         WriteKind::Undo => "Undone. ctrl-r redoes it.",
         WriteKind::Redo => "Redone.",
+        WriteKind::Link => "Linked to the conversation.",
         WriteKind::RevertTo => "Back to the chosen version (new changes on top). u undoes it.",
     }
 }
@@ -230,6 +231,9 @@ pub fn no_person(name: &str) -> String {
 pub fn one_on_one_title(name: &str) -> String {
     format!("1:1 with {name}")
 }
+
+pub const COMMITMENT_NEEDS_NOTE: &str =
+    "Select a conversation (5) first: C records a commitment agreed in it.";
 
 pub const NOTHING_TO_UNDO: &str = "Nothing to undo: no record was changed here yet.";
 pub const NOTHING_TO_REDO: &str = "Nothing to redo.";
@@ -295,6 +299,7 @@ pub fn command(command: Command) -> String {
         Command::History => "history of the selected record".into(),
         Command::Read => "read: the record's long texts full-screen".into(),
         Command::Person => "person: everything about the selected person".into(),
+        Command::CommitmentFromNote => "commitment agreed in the selected conversation".into(),
         Command::DetailDown => "scroll the details down".into(),
         Command::DetailUp => "scroll the details up".into(),
         Command::UndoChange => "undo the last change of a record".into(),

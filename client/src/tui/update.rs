@@ -167,6 +167,7 @@ impl App {
             (&k.history, Command::History),
             (&k.read, Command::Read),
             (&k.person, Command::Person),
+            (&k.commitment_from_note, Command::CommitmentFromNote),
             (&k.detail_down, Command::DetailDown),
             (&k.detail_up, Command::DetailUp),
             (&k.undo_change, Command::UndoChange),
@@ -389,6 +390,7 @@ impl App {
             Command::UndoChange => return self.undo_change(),
             Command::Read => self.open_reader(),
             Command::Person => return self.open_person(),
+            Command::CommitmentFromNote => self.commitment_from_note(),
             Command::DetailDown | Command::DetailUp => {
                 let half = self.list_rows().max(2) / 2;
                 let scroll = &self.detail.scroll;
@@ -505,8 +507,7 @@ impl App {
                 self.error(text::save_failed(e));
             }
         }
-        self.after_popup_save(&report);
-        Vec::new()
+        self.after_popup_save(&report)
     }
 
     /// `v`: the selected record's long texts in the full-screen reader.

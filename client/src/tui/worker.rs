@@ -72,6 +72,22 @@ fn ops_for(replica: &Replica, write: &Write) -> Result<Vec<Op>, ReplicaError> {
             Ok(vec![replica.set_op(base, field, value.clone())?])
         }
         Write::Revert { id, to, .. } => replica.revert_ops(&current(id)?, to.as_deref()),
+        Write::Link { id, field, target } => {
+            let state = current(id)?;
+            let mut links = match state.get(field) {
+                Some(cairn_common::Value::Refs(links)) => links.clone(),
+                _ => Vec::new(),
+            };
+            if links.contains(target) {
+                return Ok(Vec::new());
+            }
+            links.push(*target);
+            Ok(vec![replica.set_op(
+                &state,
+                field,
+                cairn_common::Value::Refs(links),
+            )?])
+        }
         Write::RevertTo { id, version } => {
             let history = replica.history(id)?;
             let Some(at) = history

@@ -155,3 +155,28 @@ fn one_on_one_prepared_from_a_person() {
     }
     assert!(!agenda.contains("done"), "{agenda}");
 }
+
+/// `C` on a conversation records a commitment agreed in it: made to its first
+/// participant, with the note as its source, and added to the note's commitments.
+#[test]
+fn commitment_recorded_from_a_conversation_is_linked() {
+    let mut f = ana();
+    f.press("5");
+    f.select("1:1 with Ana");
+    let note = f.app.selected_id().expect("note");
+    f.press("C");
+    f.type_text("Send the budget by Friday");
+    f.press("ctrl-s");
+    let commitments = f.replica.list(RecordKind::Commitment, false).expect("list");
+    let made = commitments
+        .iter()
+        .find(|c| c.title() == "Send the budget by Friday")
+        .expect("the new commitment");
+    assert_eq!(made.text("to"), "Ana Lind");
+    assert_eq!(made.get("source"), Some(&cairn_common::Value::Ref(note)));
+    let note = f.replica.record(&note).expect("read").expect("note");
+    assert_eq!(
+        note.get("commitments"),
+        Some(&cairn_common::Value::Refs(vec![made.id]))
+    );
+}

@@ -3,8 +3,8 @@
 //! `{`) and says when there is more below; a long text is cut at [`MAX_TEXT_LINES`]
 //! lines (`v` reads it whole), so a huge note costs little to draw.
 
-use cairn_common::RecordState;
 use cairn_common::model::{FieldType, RecordKind, fields_of};
+use cairn_common::{RecordId, RecordState, Value};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -60,7 +60,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             },
         );
     }
-    let lines = lines(state, app.trash, MAX_TEXT_LINES, theme);
+    let lines = lines(state, app.trash, MAX_TEXT_LINES, theme, &app.index);
     let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
     let total = paragraph.line_count(body.width);
     let room = usize::from(body.height);
@@ -90,7 +90,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
 /// The pane's lines: each field as `Label  value`, long texts below their label, then
 /// the record's id and last change.
-fn lines<'a>(state: &'a RecordState, trash: bool, room: usize, theme: &Theme) -> Vec<Line<'a>> {
+fn lines<'a>(
+    state: &'a RecordState,
+    trash: bool,
+    room: usize,
+    theme: &Theme,
+    index: &super::index::Index,
+) -> Vec<Line<'a>> {
     let mut out = Vec::new();
     if trash || state.is_deleted() {
         out.push(Line::from(text::IN_TRASH).style(theme.warn));
@@ -128,6 +134,14 @@ fn lines<'a>(state: &'a RecordState, trash: bool, room: usize, theme: &Theme) ->
                     Span::raw(format!("{}%", present::goal_progress(state)))
                 }
                 None => Span::styled(text::EMPTY_VALUE, theme.dim),
+                // Links show their records' titles (the short id if unknown here).
+                Some(Value::Ref(id)) => Span::raw(link_text(index, id)),
+                Some(Value::Refs(ids)) => Span::raw(
+                    ids.iter()
+                        .map(|id| link_text(index, id))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
                 Some(v) => Span::raw(present::short_text(spec.key, v)),
             };
             out.push(Line::from(vec![label, shown]));
@@ -147,4 +161,10 @@ fn lines<'a>(state: &'a RecordState, trash: bool, room: usize, theme: &Theme) ->
         theme.dim,
     )));
     out
+}
+
+/// A link as people read it: the linked record's title, or its short id when this
+/// replica does not have it.
+fn link_text(index: &super::index::Index, id: &RecordId) -> String {
+    super::links::title_of(index, id).unwrap_or_else(|| id.short())
 }

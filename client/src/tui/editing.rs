@@ -97,6 +97,9 @@ impl App {
 
     /// A key for the form popup.
     pub(super) fn on_form_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        if self.config.keys.save.matches(key) {
+            self.resolve_form_links();
+        }
         let Some(Popup::Form(popup)) = &mut self.popup else {
             return Vec::new();
         };

@@ -215,6 +215,25 @@ impl RecordForm {
         }
     }
 
+    /// `(key, type, text)` of every link field, for the app to resolve short ids.
+    #[must_use]
+    pub fn link_fields(&self) -> Vec<(&'static str, FieldType, String)> {
+        self.fields
+            .iter()
+            .filter(|f| matches!(f.spec.ty, FieldType::Ref(_) | FieldType::Refs(_)))
+            .map(|f| (f.spec.key, f.spec.ty, f.text()))
+            .collect()
+    }
+
+    /// Replaces what is typed in `field` (a resolved link), as an edit of it.
+    pub fn replace_text(&mut self, field: &str, text: &str) {
+        if let Some(f) = self.fields.iter_mut().find(|f| f.spec.key == field)
+            && let Input::Line(line) = &mut f.input
+        {
+            line.set_text(text);
+        }
+    }
+
     /// The text currently typed into `field`, if the form has it.
     #[must_use]
     pub fn field_text(&self, field: &str) -> Option<String> {

@@ -47,6 +47,7 @@ mod history;
 mod index;
 pub mod keys;
 pub mod line_input;
+mod links;
 mod list;
 mod palette;
 mod person;

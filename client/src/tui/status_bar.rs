@@ -63,6 +63,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(sep());
         spans.push(Span::styled(text::set_aside(set_aside), theme.error));
     }
+    if app.message.is_none()
+        && let Some(help) = app.config.keys.help.0.first()
+    {
+        // New users find every key from here.
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("{help} {}", text::HELP_HINT),
+            theme.dim,
+        ));
+    }
     if let Some(message) = &app.message {
         spans.push(sep());
         let style = if message.error {

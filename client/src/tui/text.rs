@@ -235,6 +235,9 @@ pub fn one_on_one_title(name: &str) -> String {
 pub const COMMITMENT_NEEDS_NOTE: &str =
     "Select a conversation (5) first: C records a commitment agreed in it.";
 
+/// After the help key in the status bar.
+pub const HELP_HINT: &str = "help";
+
 pub const NOTHING_TO_UNDO: &str = "Nothing to undo: no record was changed here yet.";
 pub const NOTHING_TO_REDO: &str = "Nothing to redo.";
 

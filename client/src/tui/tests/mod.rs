@@ -186,6 +186,14 @@ impl Fixture {
         id
     }
 
+    /// The focused field of the open form, if a form is open.
+    pub fn app_form_focus(&self) -> Option<&'static str> {
+        match &self.app.popup {
+            Some(crate::tui::app::Popup::Form(popup)) => popup.form.focused_field(),
+            _ => None,
+        }
+    }
+
     /// Presses a key (see [`key`]) and runs the effects.
     pub fn press(&mut self, spec: &str) -> Vec<Effect> {
         self.drive(Action::Key(key(spec)))

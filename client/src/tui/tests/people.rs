@@ -180,3 +180,48 @@ fn commitment_recorded_from_a_conversation_is_linked() {
         Some(&cairn_common::Value::Refs(vec![made.id]))
     );
 }
+
+/// A link field takes a short id or a title, and the details show the linked
+/// record's title rather than its id.
+#[test]
+fn links_by_short_id_or_title_show_titles() {
+    let mut f = ana();
+    let people = f.replica.list(RecordKind::Person, false).expect("people");
+    let ana = people[0].id;
+    let short = ana.short();
+    f.press("7");
+    f.press("n");
+    f.type_text("Ben Ode");
+    for _ in 0..4 {
+        f.press("tab");
+    }
+    assert_eq!(f.app_form_focus(), Some("manager"));
+    f.type_text(&short);
+    f.press("ctrl-s");
+    let ben = f
+        .replica
+        .list(RecordKind::Person, false)
+        .expect("people")
+        .into_iter()
+        .find(|p| p.title() == "Ben Ode")
+        .expect("Ben saved: the short id was accepted");
+    assert_eq!(ben.get("manager"), Some(&cairn_common::Value::Ref(ana)));
+    let shown = screen(&mut f);
+    assert!(shown.contains("Manager       Ana Lind"), "{shown}");
+
+    f.press("n");
+    f.type_text("Cleo Park");
+    for _ in 0..4 {
+        f.press("tab");
+    }
+    f.type_text("ana lind");
+    f.press("ctrl-s");
+    let cleo = f
+        .replica
+        .list(RecordKind::Person, false)
+        .expect("people")
+        .into_iter()
+        .find(|p| p.title() == "Cleo Park")
+        .expect("Cleo saved: the title was accepted");
+    assert_eq!(cleo.get("manager"), Some(&cairn_common::Value::Ref(ana)));
+}

@@ -280,6 +280,8 @@ pub enum Command {
     Restore,
     Done,
     ToggleTrash,
+    /// Show or hide done records.
+    ToggleDone,
     SortNext,
     SortReverse,
     Conflicts,

@@ -23,6 +23,8 @@ const SEP: char = '\u{1f}';
 const OPEN: u8 = 1;
 const CONFLICT: u8 = 2;
 const DELETED: u8 = 4;
+/// Achieved or dropped goals, kept or broken commitments: hidden until shown (`H`).
+const DONE: u8 = 8;
 
 /// One record as the list shows it.
 #[derive(Clone, Debug, PartialEq)]
@@ -91,6 +93,14 @@ impl Row {
         if state.is_deleted() {
             flags |= DELETED;
         }
+        let done = match state.get("status") {
+            Some(Value::GoalStatus(s)) => s.is_closed(),
+            Some(Value::CommitmentStatus(s)) => !s.is_open(),
+            _ => false,
+        };
+        if done {
+            flags |= DONE;
+        }
         let rating = |field| match state.get(field) {
             Some(Value::Rating(r)) => Some(*r),
             _ => None,
@@ -149,6 +159,11 @@ impl Row {
     #[must_use]
     pub fn in_conflict(&self) -> bool {
         self.flags & CONFLICT != 0
+    }
+
+    #[must_use]
+    pub fn is_done(&self) -> bool {
+        self.flags & DONE != 0
     }
 
     #[must_use]

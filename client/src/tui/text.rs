@@ -235,6 +235,16 @@ pub fn one_on_one_title(name: &str) -> String {
 pub const COMMITMENT_NEEDS_NOTE: &str =
     "Select a conversation (5) first: C records a commitment agreed in it.";
 
+/// After `H`.
+#[must_use]
+pub fn done_shown(shown: bool) -> &'static str {
+    if shown {
+        "Done records shown (achieved goals, kept commitments). H hides them."
+    } else {
+        "Done records hidden. H shows them."
+    }
+}
+
 /// After the help key in the status bar.
 pub const HELP_HINT: &str = "help";
 
@@ -296,6 +306,7 @@ pub fn command(command: Command) -> String {
         Command::Restore => "restore from the trash".into(),
         Command::Done => "done: mark the selected record done".into(),
         Command::ToggleTrash => "trash: show or leave the trash".into(),
+        Command::ToggleDone => "done: show or hide done records".into(),
         Command::SortNext => "sort by the next column".into(),
         Command::SortReverse => "reverse the sort".into(),
         Command::Conflicts => "resolve conflicts of the selected record".into(),

@@ -159,6 +159,7 @@ impl App {
             (&k.restore, Command::Restore),
             (&k.done, Command::Done),
             (&k.trash, Command::ToggleTrash),
+            (&k.show_done, Command::ToggleDone),
             (&k.sort, Command::SortNext),
             (&k.reverse, Command::SortReverse),
             (&k.sync, Command::Sync),
@@ -373,6 +374,15 @@ impl App {
             Command::ToggleTrash => {
                 self.trash = !self.trash;
                 self.refresh_view();
+            }
+            Command::ToggleDone => {
+                let show = !self.views[0].show_done;
+                for view in &mut self.views {
+                    view.show_done = show;
+                    view.stale = true;
+                }
+                self.refresh_view();
+                self.info(text::done_shown(show).to_owned());
             }
             Command::SortNext | Command::SortReverse => self.sort(command),
             Command::Delete => return self.delete(),

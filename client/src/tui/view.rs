@@ -24,6 +24,8 @@ pub struct ListView {
     pub stale: bool,
     /// Whether `visible` was computed for the trash.
     trash: bool,
+    /// Whether done records (achieved goals, kept commitments …) are listed.
+    pub show_done: bool,
 }
 
 impl ListView {
@@ -61,6 +63,7 @@ impl ListView {
         for &i in index.order() {
             if let Some(row) = index.row(i)
                 && row.is_deleted() == trash
+                && (trash || self.show_done || !row.is_done())
                 && row.matches(&self.needle)
             {
                 self.visible.push(i);

@@ -225,3 +225,18 @@ fn links_by_short_id_or_title_show_titles() {
         .expect("Cleo saved: the title was accepted");
     assert_eq!(cleo.get("manager"), Some(&cairn_common::Value::Ref(ana)));
 }
+
+/// Done records (a kept commitment) are hidden until `H` shows them; `H` hides
+/// them again.
+#[test]
+fn done_records_hidden_until_shown() {
+    let mut f = ana();
+    f.press("2");
+    f.select("Write the API guide");
+    f.press("x");
+    assert!(!f.titles().contains(&"Write the API guide".to_owned()));
+    f.press("H");
+    assert!(f.titles().contains(&"Write the API guide".to_owned()));
+    f.press("H");
+    assert!(!f.titles().contains(&"Write the API guide".to_owned()));
+}

@@ -46,6 +46,8 @@ pub enum Action {
     Synced(SyncReport),
     /// Local changes waiting to be pushed (after a write).
     Pending(usize),
+    /// Hits of a search found since the last batch (see [`Effect::Search`]).
+    SearchResults(super::search::SearchBatch),
 }
 
 /// The outcome of a sync round, with what the app needs to show it.
@@ -100,6 +102,9 @@ pub enum Effect {
     Sync,
     /// Leave the app (after pending writes are durable).
     Quit,
+    /// Search every record on the search thread, stopping any older search; it
+    /// answers with [`Action::SearchResults`] batches.
+    Search(super::search::SearchRequest),
 }
 
 /// A change to commit. The worker turns it into ops with the replica's draft functions
@@ -283,4 +288,8 @@ pub enum Command {
     NextSpace,
     /// New records go to this space.
     Space(SpaceId),
+    /// The agenda: overdue, today, this week, later over every kind.
+    Agenda,
+    /// Search every record in every field.
+    Search,
 }

@@ -2,6 +2,7 @@
 //! (`render.rs`), on a real replica filled with a fixed set of records.
 
 mod index;
+mod navigate;
 mod render;
 mod sync;
 mod update;
@@ -158,6 +159,9 @@ impl Fixture {
                     Effect::LoadHistory(id) => queue.push(worker::load_history(&self.replica, *id)),
                     Effect::Write(write) => {
                         queue.push(Action::Saved(worker::perform_write(&self.replica, write)));
+                    }
+                    Effect::Search(request) => {
+                        queue.extend(crate::tui::search::search_now(&self.replica, request));
                     }
                     Effect::OpenEditor { .. } | Effect::Quit | Effect::Sync => {}
                 }

@@ -55,9 +55,7 @@ fn wait_until(tui: &Tui, wanted: &[&str], gone: &[&str]) -> anyhow::Result<Strin
     }
 }
 
-/// Records made with the CLI are found by a word of a note's long text and by a
-/// goal's tag, neither of which the list filter can see; Enter opens each in its tab
-/// with its details.
+/// CLI-made records are found by a word of a note's text and by a tag; Enter shows each.
 #[test]
 fn search_finds_long_text_and_tags_and_opens_the_record() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;
@@ -111,8 +109,7 @@ fn search_finds_long_text_and_tags_and_opens_the_record() -> anyhow::Result<()> 
     Ok(())
 }
 
-/// The agenda lists a commitment due today and a goal past due under their
-/// headings; Enter opens the selected one in its tab.
+/// The agenda lists an overdue goal and a commitment due today; Enter opens the commitment.
 #[test]
 fn agenda_lists_due_records_and_opens_one() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;

@@ -128,7 +128,8 @@ impl Query {
     }
 
     /// Where `state` matches, or `None` if it does not. The field reported is that of
-    /// the first text term; a query of only `is:` terms reports the title.
+    /// the first text term; a query of only `is:` terms reports the title field with
+    /// no label or snippet (nothing in particular matched).
     #[must_use]
     pub fn matches(&self, state: &RecordState, today: NaiveDate) -> Option<Found> {
         let kind = state.kind?;
@@ -145,13 +146,10 @@ impl Query {
                 (false, Outcome::Yes) | (true, Outcome::No) => {}
             }
         }
-        Some(found.unwrap_or_else(|| {
-            let field = kind.title_field();
-            Found {
-                field,
-                label: label_of(kind, field),
-                snippet: String::new(),
-            }
+        Some(found.unwrap_or_else(|| Found {
+            field: kind.title_field(),
+            label: "",
+            snippet: String::new(),
         }))
     }
 }
@@ -536,8 +534,7 @@ mod tests {
         parse(query).matches(state, today()).is_some()
     }
 
-    /// Plain words must all match, case-insensitive, long texts included; the field
-    /// and a snippet of the line around the match are reported.
+    /// Plain words all must match, case-insensitive, long texts included, with a snippet.
     #[test]
     fn words_all_match_anywhere() {
         let note = note();
@@ -565,8 +562,7 @@ mod tests {
         assert!(!hits("\"lead zebra\"", &note));
     }
 
-    /// `field:value` looks only in that field, by key or label; `title:` is each
-    /// kind's title; an unknown field is refused with the list of fields.
+    /// `field:value` looks in one field (key, label or `title`); unknown fields are refused.
     #[test]
     fn field_terms_look_in_one_field() {
         let goal = goal();
@@ -616,7 +612,7 @@ mod tests {
         // Both sides of a conflict are searched.
         assert!(hits("left", &builder.state()) && hits("right", &builder.state()));
         let found = parse("is:overdue").matches(&goal, today()).expect("match");
-        assert_eq!(found.field, "title");
+        assert_eq!((found.field, found.label), ("title", ""));
         let err = Query::parse("is:urgent").expect_err("unknown");
         assert!(err.contains("overdue") && err.contains("conflict"), "{err}");
     }
@@ -635,8 +631,7 @@ mod tests {
         assert_eq!(parse("- hire").terms.len(), 1);
     }
 
-    /// `@name` finds a person in owner, committed by/to, participants or person,
-    /// at the start of a word only.
+    /// `@name` finds a person in the person fields, at the start of a word only.
     #[test]
     fn at_name_finds_people() {
         let note = note();

@@ -47,8 +47,7 @@ fn title_of(f: &Fixture, id: Option<RecordId>) -> String {
         .to_owned()
 }
 
-/// `A` lists every open, dated record of every kind by date under overdue, today,
-/// this week and later; done and deleted records and undated ones are left out.
+/// `A` lists open, dated records of every kind by date; done, deleted, undated left out.
 #[test]
 fn agenda_lists_open_dated_records_by_date() {
     let f = Fixture::new();
@@ -114,8 +113,7 @@ fn agenda_lists_open_dated_records_by_date() {
     assert!(f.app.popup().is_none());
 }
 
-/// Enter on an agenda row switches to the record's tab and selects it, even when the
-/// list's filter hid it (the filter is cleared); j/k move between rows.
+/// Enter on an agenda row selects the record in its tab, clearing a filter that hid it.
 #[test]
 fn agenda_enter_jumps_to_the_record() {
     let mut f = Fixture::new();
@@ -164,8 +162,7 @@ fn palette_opens_agenda_and_search() {
     assert!(matches!(f.app.popup(), Some(Popup::Search)));
 }
 
-/// The search finds words in long texts and tags, which the list filter cannot, in
-/// every kind; Enter jumps to the hit in its tab.
+/// The search finds a word in a long text and a tag; Enter jumps to the hit in its tab.
 #[test]
 fn search_finds_long_text_and_tags_and_jumps() {
     let mut f = Fixture::new();
@@ -194,8 +191,7 @@ fn search_finds_long_text_and_tags_and_jumps() {
     assert_eq!(title_of(&f, f.app.selected_id()), "Hire two engineers");
 }
 
-/// After a jump, `n` and `N` step through the hits without the list, stopping at
-/// the ends; esc ends the stepping and `n` adds a record again.
+/// After a jump `n`/`N` step through the hits to the ends; esc makes `n` a new record again.
 #[test]
 fn n_and_shift_n_step_through_hits() {
     let mut f = Fixture::new();
@@ -243,8 +239,7 @@ fn n_and_shift_n_step_through_hits() {
     );
 }
 
-/// A query that cannot be read says why and lists nothing; batches of an older
-/// query that arrive late are dropped.
+/// An unreadable query lists nothing; late batches of an older query are dropped.
 #[test]
 fn bad_queries_and_stale_batches() {
     let mut f = Fixture::new();

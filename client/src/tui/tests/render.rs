@@ -258,8 +258,7 @@ fn no_color_screen() {
     snapshot!("no_color", format!("{:?}", backend.buffer()));
 }
 
-/// The agenda: the fixture's open, dated records of every kind under overdue, today,
-/// this week and later, the selection on the first.
+/// The agenda: the fixture's open, dated records under overdue, today, this week, later.
 #[test]
 fn agenda() {
     let mut f = Fixture::new();

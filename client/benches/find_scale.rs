@@ -1,6 +1,6 @@
 //! Scale benchmark of finding records: the agenda and the search over every record,
-//! on a replica with 100 and with 100,000 records (notes with a few paragraphs, goals
-//! with tags).
+//! on a replica with 100 and with 100,000 records of every kind (notes with a few
+//! paragraphs, goals with tags).
 //!
 //! For each size it prints the time to open the agenda (built from the row index on
 //! the UI thread), the UI thread's cost of one keystroke in the search popup, and per
@@ -215,6 +215,9 @@ fn fill(dir: &Path, count: usize) -> anyhow::Result<()> {
             }
             RecordKind::Potential => {
                 add("review", Value::Date(date));
+            }
+            RecordKind::Person => {
+                add("team", Value::Text(format!("Team {}", i % 7)));
             }
         }
         let (_, ops) = replica.create_ops(kind, space, fields, today())?;

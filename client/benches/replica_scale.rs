@@ -238,6 +238,11 @@ fn fill(dir: &Path, count: usize) -> anyhow::Result<()> {
                 add("potential", Value::Rating(Rating::ALL[(i / 3) % 3]));
                 add("review", Value::Date(date));
             }
+            RecordKind::Person => {
+                add("team", Value::Text(format!("Team {}", i % 7)));
+                add("job_title", Value::Text("Engineer".into()));
+                add("start", Value::Date(date));
+            }
         }
         let (_, ops) = replica.create_ops(kind, space, fields, today())?;
         batch.extend(ops);

@@ -7,6 +7,7 @@
 //! - [`export`], [`import`]: everything to JSON/Markdown/CSV, and JSON back, losslessly.
 //! - [`replica`]: the local sled store: ops, materialized records, outbox, cursors.
 //! - [`sync`]: the HTTPS client, the session file and the sync engine.
+//! - [`socket`]: `tui.sock`, through which `cairn` commands reach a running TUI.
 //! - [`paths`]: where data and config live (`CAIRN_HOME`, else XDG).
 //! - [`change_log`]: a record's history as who, when, field, old → new.
 //! - [`present`]: list columns, cell text, overdue rules and JSON of records.
@@ -17,7 +18,9 @@ pub mod cli;
 pub mod export;
 pub mod import;
 pub mod paths;
+pub mod people;
 pub mod present;
 pub mod replica;
+pub mod socket;
 pub mod sync;
 pub mod tui;

@@ -12,26 +12,17 @@ fn main() -> ExitCode {
     match cairn_client::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // A command the running TUI ran for us: its messages are printed already.
+            if let Some(exit) = e.downcast_ref::<cairn_client::cli::Exit>() {
+                return ExitCode::from(exit.0);
+            }
             // If stderr is gone too there is no one left to tell.
-            let _ = writeln!(std::io::stderr(), "cairn: error: {}", message(&e));
+            let _ = writeln!(
+                std::io::stderr(),
+                "cairn: error: {}",
+                cairn_client::cli::error_text(&e)
+            );
             ExitCode::FAILURE
         }
     }
-}
-
-/// The error and its causes on one line, skipping a cause whose text the line already
-/// holds (errors that wrap another often print it in their own message).
-fn message(error: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    line
 }

@@ -2,7 +2,7 @@
 //! kind, cell text, overdue rules, goal progress, and the JSON form of a record.
 
 use cairn_common::RecordState;
-use cairn_common::model::{RecordKind, Value, fields_of};
+use cairn_common::model::{KEY_RESULTS, PROGRESS, RecordKind, Value, shown_keys};
 use chrono::NaiveDate;
 use serde_json::json;
 
@@ -56,6 +56,12 @@ const NOTE_COLUMNS: &[Column] = &[
     col("participants", "Participants", 20),
     col("follow_up", "Follow-up", 10),
 ];
+const PERSON_COLUMNS: &[Column] = &[
+    col("name", "Name", 0),
+    col("job_title", "Job title", 18),
+    col("team", "Team", 14),
+    col("email", "E-mail", 22),
+];
 const POTENTIAL_COLUMNS: &[Column] = &[
     col("person", "Person", 0),
     col("performance", "Performance", 11),
@@ -73,6 +79,7 @@ pub fn columns(kind: RecordKind) -> &'static [Column] {
         RecordKind::Activity => ACTIVITY_COLUMNS,
         RecordKind::Note => NOTE_COLUMNS,
         RecordKind::Potential => POTENTIAL_COLUMNS,
+        RecordKind::Person => PERSON_COLUMNS,
     }
 }
 
@@ -82,13 +89,10 @@ pub fn cell(state: &RecordState, field: &str) -> String {
     if field == "id" {
         return state.id.short();
     }
-    // A goal with key results shows their mean progress, not the typed-in figure.
-    if field == "progress" && state.kind == Some(RecordKind::Goal) {
-        return format!("{}%", goal_progress(state));
-    }
-    match state.get(field) {
+    // `shown`: a goal with key results shows their mean progress, not the entered figure.
+    match state.shown(field) {
         None => String::new(),
-        Some(value) => short_text(field, value),
+        Some(value) => short_text(field, &value),
     }
 }
 
@@ -131,7 +135,7 @@ pub fn due_date(state: &RecordState) -> Option<NaiveDate> {
         RecordKind::Task => "next_due",
         RecordKind::Note => "follow_up",
         RecordKind::Potential => "review",
-        RecordKind::Activity => return None,
+        RecordKind::Activity | RecordKind::Person => return None,
     };
     state.get(field).and_then(Value::as_date)
 }
@@ -147,21 +151,32 @@ pub fn is_overdue(state: &RecordState, today: NaiveDate) -> bool {
     open && due_date(state).is_some_and(|due| due < today)
 }
 
-/// A goal's progress 0–100: the mean of its key results if it has any, else its
-/// progress field.
+/// A goal's progress 0–100 by the one rule ([`RecordState::progress`]: the mean of its
+/// key results if it has any, else its progress field); 0 for other kinds.
 #[must_use]
 pub fn goal_progress(state: &RecordState) -> u8 {
-    if let Some(Value::KeyResults(krs)) = state.get("key_results")
-        && !krs.is_empty()
-    {
-        let sum: u32 = krs.iter().map(|kr| u32::from(kr.percent())).sum();
-        let count = u32::try_from(krs.len()).unwrap_or(u32::MAX);
-        return u8::try_from(sum / count).unwrap_or(100);
+    state.progress().unwrap_or(0)
+}
+
+/// A goal's progress for people to read: the figure, and where it comes from when key
+/// results make it (`60% (mean of 2 key results; 10% entered)`). Empty for other kinds.
+#[must_use]
+pub fn progress_line(state: &RecordState) -> String {
+    let Some(progress) = state.progress() else {
+        return String::new();
+    };
+    let count = match state.get(KEY_RESULTS) {
+        Some(Value::KeyResults(krs)) => krs.len(),
+        _ => 0,
+    };
+    let entered = state.get(PROGRESS).and_then(Value::as_int);
+    match (count, entered) {
+        (0, _) => format!("{progress}%"),
+        (1, None) => format!("{progress}% (from its key result)"),
+        (1, Some(n)) => format!("{progress}% (from its key result; {n}% entered)"),
+        (_, None) => format!("{progress}% (mean of {count} key results)"),
+        (_, Some(n)) => format!("{progress}% (mean of {count} key results; {n}% entered)"),
     }
-    state
-        .get("progress")
-        .and_then(Value::as_int)
-        .map_or(0, |n| u8::try_from(n.clamp(0, 100)).unwrap_or(0))
 }
 
 /// A value in JSON as a script would want it: numbers and yes/no as JSON numbers and
@@ -185,20 +200,22 @@ pub fn value_json(value: &Value) -> serde_json::Value {
     }
 }
 
-/// A record as JSON: id, kind, space, trash flag, times, every field of its kind
-/// (null when unset), and the competing values of any field in conflict.
+/// A record as JSON: id, kind, space, trash flag, times, every field of its kind as
+/// shown (null when unset; a goal's `progress` is its progress by the one rule, and
+/// `progress_entered` the figure entered, which does not count while the goal has key
+/// results), and the competing values of any field in conflict.
 #[must_use]
 pub fn record_json(state: &RecordState) -> serde_json::Value {
     let kind = state.kind;
     let mut fields = serde_json::Map::new();
     let mut conflicts = serde_json::Map::new();
     if let Some(kind) = kind {
-        for spec in fields_of(kind) {
+        for key in shown_keys(kind) {
             fields.insert(
-                spec.key.to_owned(),
+                key.to_owned(),
                 state
-                    .get(spec.key)
-                    .map_or(serde_json::Value::Null, value_json),
+                    .shown(key)
+                    .map_or(serde_json::Value::Null, |v| value_json(&v)),
             );
         }
     }
@@ -235,6 +252,8 @@ pub fn timestamp(at: cairn_common::Hlc) -> String {
 
 #[cfg(test)]
 mod tests {
+    use cairn_common::model::fields_of;
+
     use super::*;
 
     /// Minutes read as hours and minutes.

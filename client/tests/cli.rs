@@ -418,6 +418,57 @@ fn export_in_all_formats() {
     home.ok(&["export", "--format", "csv", "--out", out_str, "--force"]);
 }
 
+/// A goal with key results at 40% and 80% and 10% entered shows 60% in `show` (text
+/// and JSON), `list --json` and the JSON, Markdown and CSV exports; the 10 stays
+/// readable as `progress_entered`.
+#[test]
+fn goal_progress_is_the_mean_of_its_key_results_everywhere() {
+    let home = Home::new();
+    let id = home.add(&[
+        "goal",
+        "Grow the team",
+        "-f",
+        "progress=10",
+        "-f",
+        "key_results=Hires: 4/10 people; Budget: 8/10",
+    ]);
+    let shown = home.json(&["show", &id, "--json"]);
+    assert_eq!(shown["fields"]["progress"], 60, "{shown}");
+    assert_eq!(shown["fields"]["progress_entered"], 10, "{shown}");
+    let list = home.json(&["list", "goal", "--json"]);
+    assert_eq!(list[0]["fields"]["progress"], 60, "{list}");
+    let text = home.ok(&["show", &id]);
+    assert!(
+        text.contains("Progress:    60% (mean of 2 key results; 10% entered)"),
+        "{text}"
+    );
+    let table = home.ok(&["list", "goal"]);
+    assert!(table.contains("60%") && !table.contains("10%"), "{table}");
+
+    let out = home.path().join("out");
+    let out_str = out.to_str().expect("utf-8 path");
+    home.ok(&["export", "--format", "json", "--out", out_str]);
+    let records = exported_records(&out.join("cairn-export.json"));
+    assert_eq!(records[0]["fields"]["progress"], 60);
+    assert_eq!(records[0]["fields"]["progress_entered"], 10);
+    home.ok(&["export", "--format", "markdown", "--out", out_str]);
+    let goals = std::fs::read_to_string(out.join("goals.md")).expect("goals.md");
+    assert!(
+        goals.contains("- Progress: 60% (mean of 2 key results; 10% entered)"),
+        "{goals}"
+    );
+    home.ok(&["export", "--format", "csv", "--out", out_str]);
+    let mut reader = csv::Reader::from_path(out.join("goals.csv")).expect("csv");
+    let header = reader.headers().expect("header").clone();
+    let row = reader.records().next().expect("a goal").expect("valid row");
+    let cell = |name: &str| {
+        let at = header.iter().position(|h| h == name).expect(name);
+        row[at].to_owned()
+    };
+    assert_eq!(cell("progress"), "60");
+    assert_eq!(cell("progress_entered"), "10");
+}
+
 /// Export, import into a fresh home and export again gives the same records; a second
 /// import changes nothing.
 #[test]
@@ -555,6 +606,77 @@ fn locked_replica_is_reported() {
         stderr.contains("another cairn is already using"),
         "{stderr}"
     );
+}
+
+/// With the replica held by a running TUI (its socket served here as the TUI does),
+/// commands still work: their output, errors and exit codes are those of a direct run,
+/// relative paths start in the caller's directory, and the TUI hears which records
+/// changed.
+#[test]
+fn commands_work_while_a_tui_holds_the_replica() {
+    let home = Home::new();
+    let paths = cairn_client::paths::Paths::under(home.path().to_owned());
+    let replica = cairn_client::replica::Replica::open(&paths.data_dir).expect("open replica");
+    let background = cairn_client::sync::Background::start(
+        replica.clone(),
+        std::time::Duration::from_secs(3600),
+        |_| {},
+    );
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let tui = std::sync::Arc::clone(&heard);
+    let served = cairn_client::cli::Served::new(
+        paths.clone(),
+        replica.clone(),
+        background.handle(),
+        move |ids| tui.lock().expect("lock").extend(ids),
+    );
+    let listener =
+        cairn_client::socket::Listener::start(&paths.data_dir, std::sync::Arc::new(served))
+            .expect("listen");
+
+    let added = home.json(&["add", "goal", "From the shell", "--json"]);
+    let id = added["id"].as_str().expect("id").to_owned();
+    assert_eq!(heard.lock().expect("lock").len(), 1);
+    assert_eq!(heard.lock().expect("lock")[0].to_string(), id);
+    assert_eq!(home.json(&["list", "goal", "--json"])[0]["id"], id.as_str());
+    let set = home.ok(&["set", short(&id), "status=at-risk"]);
+    assert!(set.contains("set status"), "{set}");
+    assert_eq!(heard.lock().expect("lock").len(), 2);
+
+    let (code, stderr) = home.fail(&["show", "ffffffff"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with("cairn: error: no record matches \"ffffffff\""),
+        "{stderr}"
+    );
+    let (code, stderr) = home.fail(&["add", "planet", "Pluto"]);
+    assert_eq!(code, 2, "usage errors stay clap's: {stderr}");
+    let (code, stderr) = home.fail(&["login", "https://cairn.example", "--email", "a@b.c"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("close it and run `cairn login` again"),
+        "{stderr}"
+    );
+
+    let work = home.path().join("work");
+    std::fs::create_dir(&work).expect("work dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["export", "--out", "backup"])
+        .current_dir(&work)
+        .env("CAIRN_HOME", home.path())
+        .output()
+        .expect("run cairn");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(printed.contains("as json to backup:"), "{printed}");
+    assert!(work.join("backup/cairn-export.json").exists());
+
+    drop(listener);
+    background.stop(std::time::Duration::from_secs(5));
 }
 
 /// `--help` of add and set lists every kind's fields with their hints.

@@ -230,10 +230,17 @@ fn sync_while_the_tui_holds_the_replica() {
     let replica = cairn_client::replica::Replica::open(&home.data_dir()).expect("open");
     let background =
         cairn_client::sync::Background::start(replica.clone(), Duration::from_secs(3600), |_| {});
+    let paths = cairn_client::paths::Paths::under(home.dir.path().to_owned());
+    let served =
+        cairn_client::cli::Served::new(paths, replica.clone(), background.handle(), |_| {});
+    let listener =
+        cairn_client::socket::Listener::start(&home.data_dir(), std::sync::Arc::new(served))
+            .expect("listen");
     let summary: Value = serde_json::from_str(&home.ok(&["sync", "--json"])).expect("json");
     assert_eq!(summary["ok"], true, "{summary}");
     assert_eq!(summary["pending"], 0);
     assert_eq!(replica.outbox_len(), 0);
+    drop(listener);
     background.stop(Duration::from_secs(5));
     let err = home.fail(&["sync"], "");
     assert!(err.contains("no TUI answered"), "{err}");

@@ -10,6 +10,7 @@
 //! replica that has seen the same ops, in any order and with any repeats, holds the
 //! same state, byte for byte.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -182,6 +183,36 @@ impl RecordState {
             .filter(|v| !matches!(v, Value::Empty))
     }
 
+    /// A goal's progress 0–100 by the one rule ([`model::goal_progress`]): the mean
+    /// of its key results if it has any, else the figure entered; `None` for other kinds.
+    ///
+    /// [`model::goal_progress`]: crate::model::goal_progress
+    #[must_use]
+    pub fn progress(&self) -> Option<u8> {
+        (self.kind == Some(RecordKind::Goal)).then(|| {
+            crate::model::goal_progress(
+                self.get(crate::model::KEY_RESULTS),
+                self.get(crate::model::PROGRESS),
+            )
+        })
+    }
+
+    /// A value as views and exports show it under `key` (one of
+    /// [`model::shown_keys`]): what [`Self::get`] returns, except that a goal's
+    /// `progress` is its progress by the one rule ([`Self::progress`]) and its
+    /// `progress_entered` the figure stored in its progress field.
+    ///
+    /// [`model::shown_keys`]: crate::model::shown_keys
+    #[must_use]
+    pub fn shown(&self, key: &str) -> Option<Cow<'_, Value>> {
+        use crate::model::{PROGRESS, PROGRESS_ENTERED};
+        match self.progress() {
+            Some(progress) if key == PROGRESS => Some(Cow::Owned(Value::Int(i64::from(progress)))),
+            Some(_) if key == PROGRESS_ENTERED => self.get(PROGRESS).map(Cow::Borrowed),
+            _ => self.get(key).map(Cow::Borrowed),
+        }
+    }
+
     /// The text of a text field, or `""`.
     #[must_use]
     pub fn text(&self, field: &str) -> &str {
@@ -271,6 +302,70 @@ mod tests {
                 replaces,
             },
         )
+    }
+
+    /// A goal shows the mean of its key results as its progress, not the figure
+    /// entered; other fields show as stored, and other kinds have no progress.
+    #[test]
+    fn goal_shows_progress_by_the_one_rule() {
+        let id = RecordId::new();
+        let kr = |current| crate::model::KeyResult {
+            name: "kr".into(),
+            current,
+            target: 10.0,
+            unit: String::new(),
+        };
+        let value = |wall_ms, field: &str, value| {
+            op(
+                id,
+                wall_ms,
+                1,
+                Change::Set {
+                    field: field.into(),
+                    value,
+                    replaces: vec![],
+                },
+            )
+        };
+        let create = op(
+            id,
+            1,
+            1,
+            Change::Create {
+                kind: RecordKind::Goal,
+            },
+        );
+        let entered = value(2, "progress", Value::Int(10));
+        let key_results = value(3, "key_results", Value::KeyResults(vec![kr(4.0), kr(8.0)]));
+        let title = set(id, 4, 1, "title", "Grow", vec![]);
+        let states = materialize([&create, &entered, &key_results, &title]);
+        let goal = &states[&id];
+        assert_eq!(goal.progress(), Some(60));
+        assert_eq!(goal.shown("progress").as_deref(), Some(&Value::Int(60)));
+        assert_eq!(
+            goal.shown("progress_entered").as_deref(),
+            Some(&Value::Int(10))
+        );
+        assert_eq!(
+            goal.shown("title").as_deref(),
+            Some(&Value::Text("Grow".into()))
+        );
+        let states = materialize([&create, &entered]);
+        assert_eq!(
+            states[&id].shown("progress").as_deref(),
+            Some(&Value::Int(10))
+        );
+        let note = RecordId::new();
+        let states = materialize([&op(
+            note,
+            1,
+            1,
+            Change::Create {
+                kind: RecordKind::Note,
+            },
+        )]);
+        assert_eq!(states[&note].progress(), None);
+        assert_eq!(states[&note].shown("progress"), None);
     }
 
     /// Two concurrent edits of one field both survive; a later edit replacing both resolves it.

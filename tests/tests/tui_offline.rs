@@ -63,7 +63,7 @@ fn records_typed_in_the_tui_survive_a_restart_and_reach_the_cli() -> anyhow::Res
 
     let mut tui = start(home.path())?;
     let screen = tui.wait_for("Quarterly hiring goal", WAIT)?;
-    assert!(screen.contains("1 Goals (1)"), "{screen}");
+    assert!(screen.contains("│ 1 goal │"), "{screen}");
     tui.send("5")?;
     let screen = tui.wait_for("Next: training budget", WAIT)?;
     for line in [
@@ -101,14 +101,69 @@ fn records_typed_in_the_tui_survive_a_restart_and_reach_the_cli() -> anyhow::Res
     Ok(())
 }
 
-/// A second `cairn` on the same data directory says so clearly and exits non-zero,
-/// while the first keeps running.
+/// `cairn add` and `cairn list` in another shell work while the TUI is open (they run
+/// in the TUI over `tui.sock`), and the new goal appears on the TUI's screen without a
+/// key being pressed.
 #[test]
-fn second_cairn_on_the_same_data_gets_a_clear_error() -> anyhow::Result<()> {
+fn cairn_add_while_the_tui_runs_appears_in_it() -> anyhow::Result<()> {
+    let home = tempfile::tempdir()?;
+    let mut tui = start(home.path())?;
+    tui.wait_for("No goals yet", WAIT)?;
+    let cairn = |args: &[&str]| {
+        Command::new(binary("cairn")?)
+            .args(args)
+            .env("CAIRN_HOME", home.path())
+            .output()
+            .map_err(anyhow::Error::from)
+    };
+
+    let added = cairn(&["add", "goal", "Added from the shell"])?;
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let id = String::from_utf8(added.stdout)?.trim().to_owned();
+    assert_eq!(id.len(), 36, "{id}");
+    let screen = tui.wait_for("Added from the shell", WAIT)?;
+    assert!(screen.contains("│ 1 goal │"), "{screen}");
+    assert!(screen.contains("changed by a `cairn` command"), "{screen}");
+
+    let listed = cairn(&["list", "goal", "--json"])?;
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let goals: serde_json::Value = serde_json::from_slice(&listed.stdout)?;
+    assert_eq!(goals[0]["id"], id.as_str());
+    assert_eq!(goals[0]["fields"]["title"], "Added from the shell");
+
+    let missing = cairn(&["show", "ffffffff"])?;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(missing.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.starts_with("cairn: error: no record matches"),
+        "{stderr}"
+    );
+
+    tui.send("q")?;
+    assert!(tui.wait_exit(WAIT)?, "cairn exited with an error");
+    assert!(
+        !home.path().join("data/tui.sock").exists(),
+        "socket left behind"
+    );
+    Ok(())
+}
+
+/// A second TUI on the same data directory says so clearly and exits non-zero, while
+/// the first keeps running.
+#[test]
+fn second_tui_on_the_same_data_gets_a_clear_error() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;
     let mut first = start(home.path())?;
     let output = Command::new(binary("cairn")?)
-        .args(["list", "goal"])
         .env("CAIRN_HOME", home.path())
         .output()?;
     assert!(!output.status.success());

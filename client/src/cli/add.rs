@@ -73,7 +73,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<String> {
         }
         Err(e) => return Err(e.into()),
     };
-    ctx.replica.commit(&ops)?;
+    ctx.commit(&ops)?;
     if args.json {
         let state = ctx
             .replica

@@ -22,7 +22,7 @@ pub struct Args {
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
     let state = super::find(ctx, &args.id)?;
     let ops = ctx.replica.done_ops(&state, ctx.today)?;
-    ctx.replica.commit(&ops)?;
+    ctx.commit(&ops)?;
     let after = reread(ctx, &state)?;
     if args.json {
         return json_line(&record_json(&after));

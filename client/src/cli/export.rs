@@ -68,11 +68,11 @@ pub fn run(paths: &Paths, ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
     if !args.local
         && let Some(session) = Session::load(&paths.data_dir)?
     {
-        return from_server(&session, format, args);
+        return from_server(&session, format, &ctx.path(&args.out), args);
     }
     let snapshot = Snapshot::read(&ctx.replica, format == Format::Json)?;
     let files = export::render(format, &snapshot)?;
-    export::write(&args.out, &files, args.force)?;
+    export::write(&ctx.path(&args.out), &files, args.force)?;
     if args.json {
         return json_line(&json!({
             "format": format.key(),
@@ -131,8 +131,13 @@ fn checked_path(path: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// Fetches the server's export of the caller, page by page, and writes the files
-/// of `format`.
-fn from_server(session: &Session, format: Format, args: &Args) -> anyhow::Result<String> {
+/// of `format` to `dir` (`args.out` as it is named in messages).
+fn from_server(
+    session: &Session,
+    format: Format,
+    dir: &std::path::Path,
+    args: &Args,
+) -> anyhow::Result<String> {
     let client = session.client()?;
     let mut files = Vec::new();
     let mut from = 0;
@@ -152,7 +157,7 @@ fn from_server(session: &Session, format: Format, args: &Args) -> anyhow::Result
             _ => break,
         }
     }
-    export::write(&args.out, &files, args.force)?;
+    export::write(dir, &files, args.force)?;
     if args.json {
         return json_line(&json!({
             "format": format.key(),

@@ -23,7 +23,8 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
-    let summary = crate::import::import(&ctx.replica, &args.file)?;
+    let summary = crate::import::import(&ctx.replica, &ctx.path(&args.file))?;
+    ctx.changed(&summary.commit.records);
     if args.json {
         return json_line(&json!({
             "file": args.file.display().to_string(),

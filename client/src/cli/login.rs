@@ -45,7 +45,14 @@ pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
     let trust = Trust::from_options(args.ca_file.as_deref(), args.fingerprint.as_deref())?;
     // Check the trust setup before asking for a password.
     trust.client_config()?;
-    let replica = Replica::open(&paths.data_dir)?;
+    let replica = match Replica::open(&paths.data_dir) {
+        Ok(replica) => replica,
+        // The TUI cannot log in for us: the login changes who the data belongs to.
+        Err(ReplicaError::Locked { dir }) => anyhow::bail!(
+            "another cairn (the TUI?) is using {dir:?}, and logging in changes who that data              belongs to; close it and run `cairn login` again"
+        ),
+        Err(e) => return Err(e.into()),
+    };
     let prompt = format!("Password for {}: ", args.email);
     let secret = password::read(&[&prompt], args.password_stdin)?;
     let client = Client::new(&url, &trust)?;

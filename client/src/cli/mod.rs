@@ -3,6 +3,9 @@
 //!
 //! Each command returns the text it prints; [`run`] writes it to stdout, and errors go
 //! to stderr with exit code 1 (clap exits with 2 on usage errors before that).
+//!
+//! While the TUI runs it holds the replica: commands on the replica are then sent to
+//! it over `tui.sock` and run there, through the same code (`remote.rs`).
 
 mod account;
 mod add;
@@ -16,6 +19,7 @@ mod login;
 mod logout;
 mod passwd;
 mod password;
+mod remote;
 mod restore;
 mod rm;
 mod set;
@@ -25,16 +29,20 @@ mod sync;
 mod table;
 mod undelivered;
 
+use std::cell::RefCell;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use cairn_common::RecordState;
 use cairn_common::model::RecordKind;
+use cairn_common::{Op, RecordId, RecordState};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
+pub use remote::{Exit, Served, execute};
+
 use crate::paths::Paths;
-use crate::replica::Replica;
+use crate::replica::{CommitSummary, Replica, ReplicaError};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -116,25 +124,31 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     print(&output)
 }
 
-/// Runs a command on the local replica.
+/// Runs a command on the local replica, or through the running TUI that holds it.
 fn local(paths: &Paths, command: LocalCommand) -> anyhow::Result<String> {
-    let replica = Replica::open(&paths.data_dir)?;
-    let ctx = Ctx {
-        replica,
-        today: chrono::Local::now().date_naive(),
+    let replica = match Replica::open(&paths.data_dir) {
+        Ok(replica) => replica,
+        Err(ReplicaError::Locked { .. }) => return remote::forward(paths),
+        Err(e) => return Err(e.into()),
     };
+    let ctx = Ctx::new(replica, chrono::Local::now().date_naive(), PathBuf::new());
+    dispatch(paths, &ctx, command)
+}
+
+/// Runs a command with `ctx`: here, or in the TUI for another shell.
+fn dispatch(paths: &Paths, ctx: &Ctx, command: LocalCommand) -> anyhow::Result<String> {
     match command {
-        LocalCommand::Add(args) => add::run(&ctx, args),
-        LocalCommand::List(args) => list::run(&ctx, &args),
-        LocalCommand::Show(args) => show::run(&ctx, &args),
-        LocalCommand::Set(args) => set::run(&ctx, args),
-        LocalCommand::Done(args) => done::run(&ctx, &args),
-        LocalCommand::Rm(args) => rm::run(&ctx, &args),
-        LocalCommand::Restore(args) => restore::run(&ctx, &args),
-        LocalCommand::Export(args) => export::run(paths, &ctx, &args),
-        LocalCommand::Import(args) => import::run(&ctx, &args),
-        LocalCommand::History(args) => history::run(&ctx, &args),
-        LocalCommand::Undelivered(args) => undelivered::run(&ctx, &args),
+        LocalCommand::Add(args) => add::run(ctx, args),
+        LocalCommand::List(args) => list::run(ctx, &args),
+        LocalCommand::Show(args) => show::run(ctx, &args),
+        LocalCommand::Set(args) => set::run(ctx, args),
+        LocalCommand::Done(args) => done::run(ctx, &args),
+        LocalCommand::Rm(args) => rm::run(ctx, &args),
+        LocalCommand::Restore(args) => restore::run(ctx, &args),
+        LocalCommand::Export(args) => export::run(paths, ctx, &args),
+        LocalCommand::Import(args) => import::run(ctx, &args),
+        LocalCommand::History(args) => history::run(ctx, &args),
+        LocalCommand::Undelivered(args) => undelivered::run(ctx, &args),
     }
 }
 
@@ -152,11 +166,64 @@ fn print(output: &str) -> anyhow::Result<()> {
     }
 }
 
+/// The error and its causes on one line, as `cairn: error: …` prints it, skipping a
+/// cause whose text the line already holds (errors that wrap another often print it
+/// in their own message).
+#[must_use]
+pub fn error_text(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// What every command works with.
 struct Ctx {
     replica: Replica,
     /// The local calendar day: relative dates and due dates count from it.
     today: NaiveDate,
+    /// Where relative paths on the command line start: empty (this process's working
+    /// directory), or the caller's when the TUI runs a command for another shell.
+    cwd: PathBuf,
+    /// The records this command changed, for a running TUI to show at once. Every
+    /// write goes through [`Ctx::commit`] (or [`Ctx::changed`]) so none is missed.
+    changed: RefCell<Vec<RecordId>>,
+}
+
+impl Ctx {
+    fn new(replica: Replica, today: NaiveDate, cwd: PathBuf) -> Self {
+        Self {
+            replica,
+            today,
+            cwd,
+            changed: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Commits `ops` and notes the records they changed.
+    fn commit(&self, ops: &[Op]) -> Result<CommitSummary, ReplicaError> {
+        let summary = self.replica.commit(ops)?;
+        self.changed(&summary.records);
+        Ok(summary)
+    }
+
+    /// Notes records changed by a write that did not go through [`Ctx::commit`].
+    fn changed(&self, records: &[RecordId]) {
+        self.changed.borrow_mut().extend_from_slice(records);
+    }
+
+    /// A path from the command line, relative to the caller's working directory.
+    fn path(&self, path: &Path) -> PathBuf {
+        self.cwd.join(path)
+    }
 }
 
 /// Reads a kind on the command line (clap calls this, so a bad kind is a usage error).

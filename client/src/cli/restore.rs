@@ -18,7 +18,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
     let state = super::find(ctx, &args.id)?;
     let was_deleted = state.is_deleted();
     if was_deleted {
-        ctx.replica.commit(&[ctx.replica.restore_op(&state)])?;
+        ctx.commit(&[ctx.replica.restore_op(&state)])?;
     }
     let after = reread(ctx, &state)?;
     if args.json {

@@ -34,7 +34,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("record {} is incomplete", state.id))?;
     let values = fields::parse_pairs(ctx, kind, &args.pairs)?;
     let ops = ctx.replica.update_ops(&state, values)?;
-    ctx.replica.commit(&ops)?;
+    ctx.commit(&ops)?;
     let after = reread(ctx, &state)?;
     if args.json {
         return json_line(&record_json(&after));

@@ -3,10 +3,10 @@
 use std::fmt::Write as _;
 
 use cairn_common::RecordState;
-use cairn_common::model::{FieldType, Value, fields_of};
+use cairn_common::model::{FieldType, PROGRESS, Value, fields_of};
 
 use super::{Ctx, json_line};
-use crate::present::{record_json, short_text, timestamp};
+use crate::present::{progress_line, record_json, short_text, timestamp};
 
 /// Show one record: every field with its label, long texts in full, and every
 /// version of a field in conflict.
@@ -61,8 +61,8 @@ fn render(ctx: &Ctx, state: &RecordState) -> anyhow::Result<String> {
             long.push(spec);
             continue;
         }
-        let text = if spec.key == "progress" {
-            crate::present::cell(state, spec.key)
+        let text = if state.progress().is_some() && spec.key == PROGRESS {
+            progress_line(state)
         } else {
             state
                 .get(spec.key)

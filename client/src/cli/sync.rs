@@ -7,7 +7,7 @@ use std::io::Write;
 
 use crate::paths::Paths;
 use crate::replica::{Replica, ReplicaError};
-use crate::sync::socket::{self, Reply};
+use crate::socket::{self, Reply};
 use crate::sync::{Failure, Session, SyncError, sync_round};
 
 /// Sync with the server now.
@@ -29,7 +29,7 @@ pub struct Args {
 pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
     let reply = match here(paths) {
         Ok(reply) => reply,
-        Err(Here::Locked) => socket::ask(&paths.data_dir)?,
+        Err(Here::Locked) => socket::ask_sync(&paths.data_dir)?,
         Err(Here::Failed(e)) => Reply::Failed(Failure::from(&e)),
     };
     render(reply, args.json)

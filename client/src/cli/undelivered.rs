@@ -53,7 +53,7 @@ enum Action {
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
     match &args.action {
         None => list(&ctx.replica.set_aside()?, args.json),
-        Some(Action::Export { file }) => export(&ctx.replica.set_aside()?, file),
+        Some(Action::Export { file }) => export(&ctx.replica.set_aside()?, &ctx.path(file), file),
         Some(Action::Discard {
             all,
             undelivered,
@@ -135,12 +135,17 @@ fn list(entries: &[SetAside], json: bool) -> anyhow::Result<String> {
         + "\n`cairn undelivered export FILE` writes them whole; `cairn undelivered discard --all` forgets them.\n")
 }
 
-fn export(entries: &[SetAside], file: &std::path::Path) -> anyhow::Result<String> {
+/// Writes the entries to `path` (`file` as the user typed it, for messages).
+fn export(
+    entries: &[SetAside],
+    path: &std::path::Path,
+    file: &std::path::Path,
+) -> anyhow::Result<String> {
     let text = serde_json::to_string_pretty(entries)? + "\n";
     let mut out = std::fs::File::options()
         .write(true)
         .create_new(true)
-        .open(file)
+        .open(path)
         .with_context(|| {
             format!(
                 "cannot create {}; give a path to a new file (an existing one is never \

@@ -1,5 +1,7 @@
 //! The CSV export: one file per kind (`goals.csv`, …). The header is `id`, the kind's
-//! field keys in schema order, then `deleted`, `created`, `updated` and `conflicts`.
+//! field keys in schema order (a goal's `progress` is its progress by the one rule,
+//! followed by `progress_entered`, the figure entered), then `deleted`, `created`,
+//! `updated` and `conflicts`.
 //! Values are in their text form (what `cairn set` reads back); multi-line text is
 //! quoted by the csv crate. A field in conflict holds its newest value, and the
 //! `conflicts` column lists every version as `field: value` lines. A value a
@@ -8,7 +10,7 @@
 use std::borrow::Cow;
 use std::path::PathBuf;
 
-use cairn_common::model::{RecordKind, fields_of};
+use cairn_common::model::{RecordKind, shown_keys};
 
 use super::{File, Snapshot, plural};
 use crate::present::timestamp;
@@ -38,16 +40,16 @@ pub fn render(snapshot: &Snapshot) -> anyhow::Result<Vec<File>> {
     for kind in RecordKind::ALL {
         let records = snapshot.of_kind(kind);
         let mut writer = ::csv::Writer::from_writer(Vec::new());
+        let keys = shown_keys(kind);
         let mut header = vec!["id"];
-        header.extend(fields_of(kind).iter().map(|s| s.key));
+        header.extend(&keys);
         header.extend(["deleted", "created", "updated", "conflicts"]);
         writer.write_record(&header)?;
         for state in &records {
             let mut row = vec![state.id.to_string()];
             row.extend(
-                fields_of(kind)
-                    .iter()
-                    .map(|s| state.get(s.key).map(|v| v.to_text()).unwrap_or_default()),
+                keys.iter()
+                    .map(|key| state.shown(key).map(|v| v.to_text()).unwrap_or_default()),
             );
             row.push(if state.is_deleted() { "yes" } else { "no" }.to_owned());
             row.push(

@@ -8,7 +8,8 @@
 //!   "spaces": [ { "id": "<uuid>", "name": "Personal", "personal": true } ],
 //!   "records": [
 //!     { <present::record_json: id, kind, space, deleted, created, created_by,
-//!        updated, fields, conflicts>,
+//!        updated, fields (a goal's `progress` by the one rule, `progress_entered`
+//!        as entered), conflicts>,
 //!       "history": [ <every op of the record, oldest first:
 //!         { "id", "space", "record", "author": uuids,
 //!           "at": { "wall_ms", "counter", "node" },

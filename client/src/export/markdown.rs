@@ -7,10 +7,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use cairn_common::RecordState;
-use cairn_common::model::{FieldSpec, FieldType, RecordKind, Value, fields_of};
+use cairn_common::model::{FieldSpec, FieldType, PROGRESS, RecordKind, Value, fields_of};
 
 use super::{File, Snapshot, plural};
-use crate::present::{short_text, timestamp};
+use crate::present::{progress_line, short_text, timestamp};
 
 /// The directory of the conversation files.
 pub const NOTES_DIR: &str = "conversations";
@@ -144,6 +144,8 @@ fn kind_file(snapshot: &Snapshot, kind: RecordKind, records: &[&RecordState]) ->
         for spec in fields_of(kind).iter().skip(1) {
             if matches!(spec.ty, FieldType::LongText) {
                 long.push(spec);
+            } else if state.progress().is_some() && spec.key == PROGRESS {
+                let _ = writeln!(out, "- {}: {}", spec.label, progress_line(state));
             } else if let Some(value) = state.get(spec.key) {
                 let _ = writeln!(out, "- {}: {}", spec.label, readable(snapshot, spec, value));
             }

@@ -168,6 +168,7 @@ pub fn plural(kind: RecordKind) -> &'static str {
         RecordKind::Activity => "activities",
         RecordKind::Note => "notes",
         RecordKind::Potential => "potentials",
+        RecordKind::Person => "people",
     }
 }
 

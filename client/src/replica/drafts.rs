@@ -193,16 +193,17 @@ impl Replica {
                 self.set_op(state, "status", Value::GoalStatus(GoalStatus::Achieved))?,
                 self.set_op(state, "progress", Value::Int(100))?,
             ]),
-            RecordKind::Activity | RecordKind::Note | RecordKind::Potential => {
-                Err(ModelError::Invalid {
-                    field: "done",
-                    reason: format!(
-                        "{} cannot be marked done; only tasks, commitments and goals can",
-                        kind.title()
-                    ),
-                }
-                .into())
+            RecordKind::Activity
+            | RecordKind::Note
+            | RecordKind::Potential
+            | RecordKind::Person => Err(ModelError::Invalid {
+                field: "done",
+                reason: format!(
+                    "{} cannot be marked done; only tasks, commitments and goals can",
+                    kind.title()
+                ),
             }
+            .into()),
         }
     }
 }
@@ -225,7 +226,7 @@ pub fn defaults(kind: RecordKind, today: NaiveDate) -> Vec<(String, Value)> {
                 Value::NoteKind(cairn_common::model::NoteKind::OneOnOne),
             ),
         ],
-        RecordKind::Potential => vec![],
+        RecordKind::Potential | RecordKind::Person => vec![],
     };
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }

@@ -1,5 +1,6 @@
 //! Sync in the background, for the TUI: a thread that runs a round at start, then on
-//! an interval, when asked (the `s` key), and when `cairn sync` asks over `tui.sock`.
+//! an interval, when asked (the `s` key), and when `cairn sync` asks over `tui.sock`
+//! (through a [`SyncHandle`]).
 //! It reads the session file before every round, so a login, `cairn passwd` or
 //! `cairn logout` in another shell takes effect without a restart; with no session
 //! it stays quiet. Progress goes to a callback, which the TUI turns into actions.
@@ -9,9 +10,21 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::socket::{self, Reply};
-use super::{Failure, Session, SyncError, SyncSummary, sync_round};
+use serde::{Deserialize, Serialize};
+
+use super::{Failure, FailureKind, Session, SyncError, SyncSummary, sync_round};
 use crate::replica::Replica;
+
+/// The outcome of a round for someone who waited for it: `cairn sync` over
+/// `tui.sock` gets it from the TUI.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+// One reply per request goes over a channel: boxing the summary would save nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Reply {
+    Synced(SyncSummary),
+    Failed(Failure),
+}
 
 /// What the background thread reports.
 // One event per round goes over a channel: boxing the summary would save nothing.
@@ -28,7 +41,8 @@ pub enum Event {
 
 enum Message {
     Now,
-    Socket(socket::Request),
+    /// A round for someone who waits for its outcome.
+    Asked(Sender<Reply>),
     Stop,
 }
 
@@ -36,13 +50,38 @@ enum Message {
 pub struct Background {
     messages: Sender<Message>,
     thread: JoinHandle<()>,
-    #[cfg(unix)]
-    _listener: Option<socket::Listener>,
+}
+
+/// Asks the background thread for a round and waits for its outcome (what `cairn
+/// sync` over `tui.sock` gets). Cheap to clone; usable from any thread.
+#[derive(Clone)]
+pub struct SyncHandle {
+    messages: Sender<Message>,
+}
+
+impl SyncHandle {
+    /// Runs a round on the background thread and returns its outcome; waits at most
+    /// `wait` (a failure then says to try again).
+    #[must_use]
+    pub fn sync(&self, wait: Duration) -> Reply {
+        let (reply, answer) = channel();
+        let outcome = if self.messages.send(Message::Asked(reply)).is_ok() {
+            answer.recv_timeout(wait).ok()
+        } else {
+            None
+        };
+        outcome.unwrap_or_else(|| {
+            Reply::Failed(Failure {
+                kind: FailureKind::Local,
+                message: "the running cairn is closing or busy; run `cairn sync` again".into(),
+            })
+        })
+    }
 }
 
 impl Background {
-    /// Starts the thread on `replica` (whose directory holds the session file and the
-    /// socket); the first round runs at once, then every `interval`.
+    /// Starts the thread on `replica` (whose directory holds the session file); the
+    /// first round runs at once, then every `interval`.
     pub fn start(
         replica: Replica,
         interval: Duration,
@@ -50,33 +89,22 @@ impl Background {
     ) -> Self {
         let (messages, inbox) = channel();
         let data_dir = replica.dir().to_owned();
-        #[cfg(unix)]
-        let listener = {
-            let (requests, incoming) = channel();
-            let forward = messages.clone();
-            std::thread::spawn(move || {
-                for request in incoming {
-                    if forward.send(Message::Socket(request)).is_err() {
-                        break;
-                    }
-                }
-            });
-            // Without the socket the TUI still syncs; only cron's requests go unanswered.
-            socket::Listener::start(&data_dir, requests).ok()
-        };
         let thread =
             std::thread::spawn(move || run(&replica, &data_dir, interval, &inbox, &report));
-        Self {
-            messages,
-            thread,
-            #[cfg(unix)]
-            _listener: listener,
-        }
+        Self { messages, thread }
     }
 
     /// Asks for a round now (ignored while one runs; it has just begun anyway).
     pub fn sync_now(&self) {
         let _ = self.messages.send(Message::Now);
+    }
+
+    /// A handle for rounds whose outcome someone waits for.
+    #[must_use]
+    pub fn handle(&self) -> SyncHandle {
+        SyncHandle {
+            messages: self.messages.clone(),
+        }
     }
 
     /// Stops the thread, waiting at most `wait` for a round in flight: what it
@@ -106,7 +134,7 @@ fn run(
         let reply = match inbox.recv_timeout(wait) {
             Ok(Message::Stop) | Err(RecvTimeoutError::Disconnected) => return,
             Ok(Message::Now) | Err(RecvTimeoutError::Timeout) => None,
-            Ok(Message::Socket(request)) => Some(request.reply),
+            Ok(Message::Asked(reply)) => Some(reply),
         };
         let answer = round(replica, data_dir, reply.is_some(), report);
         if let Some(reply) = reply {

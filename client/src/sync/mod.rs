@@ -8,19 +8,17 @@
 //! - `session.rs`: the session file in the data directory ([`Session`]).
 //! - `engine.rs`: one sync round ([`sync_round`]): push the outbox, pull every space.
 //! - `background.rs`: the TUI's sync thread ([`Background`]): on start, on an
-//!   interval, on request and for `cairn sync` over the socket.
-//! - `socket.rs`: the TUI's `tui.sock`, through which `cairn sync` asks a running TUI
-//!   (which holds the replica) to sync.
+//!   interval, on request and for `cairn sync` over `tui.sock` ([`SyncHandle`];
+//!   the socket itself is [`crate::socket`]).
 
 mod background;
 mod client;
 mod engine;
 mod error;
 mod session;
-pub mod socket;
 mod trust;
 
-pub use background::{Background, Event};
+pub use background::{Background, Event, Reply, SyncHandle};
 pub use client::{Client, check_url, endpoint};
 pub use engine::{SyncSummary, sync_round};
 pub use error::{Failure, FailureKind, SyncError};

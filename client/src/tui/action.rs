@@ -34,6 +34,8 @@ pub enum Action {
         id: RecordId,
         result: Result<Vec<HistoryLine>, String>,
     },
+    /// Everything about a person, for the person screen.
+    PersonLoaded(Result<crate::people::Overview, String>),
     /// A write finished (or failed) on the worker.
     Saved(SaveReport),
     /// The external editor returned the edited text, or why it could not run.
@@ -48,6 +50,8 @@ pub enum Action {
     Pending(usize),
     /// Hits of a search found since the last batch (see [`Effect::Search`]).
     SearchResults(super::search::SearchBatch),
+    /// Records a `cairn` command from another shell changed, run over `tui.sock`.
+    RecordsChanged(Vec<RecordState>),
 }
 
 /// The outcome of a sync round, with what the app needs to show it.
@@ -91,6 +95,8 @@ pub enum SyncProblem {
 pub enum Effect {
     /// Read one record for the detail pane; answer with [`Action::Loaded`].
     Load(RecordId),
+    /// Gather everything about a person; answer with [`Action::PersonLoaded`].
+    LoadPerson(RecordId),
     /// Read a record's history; answer with [`Action::HistoryLoaded`].
     LoadHistory(RecordId),
     /// Commit a change on the worker thread; answer with [`Action::Saved`].
@@ -273,6 +279,8 @@ pub enum Command {
     SortReverse,
     Conflicts,
     History,
+    /// The person screen of the selected person, or of the person a record names.
+    Person,
     /// Read the selected record's long texts full-screen.
     Read,
     /// Scroll the detail pane by half a pane.

@@ -30,6 +30,7 @@ pub enum Popup {
     Agenda(super::agenda::AgendaView),
     /// The search over every record; its state is [`App::search`], kept after closing.
     Search,
+    Person(Box<super::person::PersonView>),
 }
 
 /// The record shown in the detail pane: only the selected one is held in full.
@@ -77,7 +78,7 @@ pub struct App {
     pub(super) index: Index,
     pub(super) tab: RecordKind,
     pub(super) trash: bool,
-    pub(super) views: [ListView; 6],
+    pub(super) views: [ListView; RecordKind::ALL.len()],
     pub(super) detail: Detail,
     pub(super) popup: Option<Popup>,
     /// A form or conflict popup whose save is in flight (see `editing::FormPopup`).

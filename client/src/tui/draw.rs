@@ -120,6 +120,7 @@ impl App {
                 super::agenda::draw(frame, area, view, &self.index, theme);
             }
             Some(Popup::Search) => super::search_view::draw(frame, area, &self.search, theme),
+            Some(Popup::Person(view)) => super::person::draw(frame, area, view, theme),
         }
     }
 

@@ -202,6 +202,19 @@ impl RecordForm {
         self.fields.get(self.focus).map(|f| f.spec.key)
     }
 
+    /// Puts `text` into `field` as if it had been the record's value (a new 1:1
+    /// note starts with its title, participant and agenda); unknown fields are
+    /// ignored.
+    pub fn prefill(&mut self, field: &str, text: &str) {
+        if let Some(f) = self.fields.iter_mut().find(|f| f.spec.key == field) {
+            *f = Field::new(f.spec, String::new(), 0);
+            match &mut f.input {
+                Input::Line(line) => line.set_text(text),
+                Input::Long(long) => *long = text.to_owned(),
+            }
+        }
+    }
+
     /// The text currently typed into `field`, if the form has it.
     #[must_use]
     pub fn field_text(&self, field: &str) -> Option<String> {

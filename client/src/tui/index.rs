@@ -265,6 +265,7 @@ impl Sort {
             RecordKind::Task => ("next_due", false),
             RecordKind::Activity | RecordKind::Note => ("date", true),
             RecordKind::Potential => ("person", false),
+            RecordKind::Person => ("name", false),
         };
         let column = present::columns(kind)
             .iter()
@@ -408,7 +409,7 @@ impl KindIndex {
 /// The rows of all six kinds.
 #[derive(Debug)]
 pub struct Index {
-    kinds: [KindIndex; 6],
+    kinds: [KindIndex; RecordKind::ALL.len()],
     /// Records with at least one field in conflict, over all kinds.
     conflicts: usize,
 }
@@ -460,7 +461,7 @@ impl Index {
             states.iter().for_each(|s| self.update(s));
             return;
         }
-        let mut touched = [false; 6];
+        let mut touched = [false; RecordKind::ALL.len()];
         for state in states {
             let Some(kind) = state.kind else { continue };
             let index = &mut self.kinds[kind.index()];

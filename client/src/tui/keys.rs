@@ -214,6 +214,7 @@ bindings! {
     tab_activities: ["4"] => "activities";
     tab_notes: ["5"] => "conversation notes";
     tab_potentials: ["6"] => "potentials";
+    tab_people: ["7"] => "people";
     up: ["k", "up"] => "move up";
     down: ["j", "down"] => "move down";
     page_up: ["ctrl-u", "pageup"] => "page up";
@@ -232,6 +233,7 @@ bindings! {
     space: ["w"] => "next space (where new records go)";
     conflicts: ["c"] => "resolve conflicts of the selected record";
     history: ["h"] => "history of the selected record";
+    person: ["p"] => "the person screen of the selected person (or of the person a record names)";
     read: ["v"] => "read the record's long texts full-screen (Markdown rendered)";
     detail_down: ["}"] => "scroll the details down";
     detail_up: ["{"] => "scroll the details up";

@@ -55,6 +55,7 @@ pub mod line_input;
 mod list;
 mod navigate;
 mod palette;
+mod person;
 pub mod popup;
 mod potential_grid;
 pub mod query;

@@ -17,7 +17,7 @@ impl App {
     /// Shows record `id` of `kind` selected in its tab: the trash side it is on, and
     /// the list's filter cleared if it hides the record. `false` if the record is not
     /// in the index (gone since the list was made).
-    pub(super) fn jump_to(&mut self, kind: RecordKind, id: RecordId) -> bool {
+    pub(super) fn select_record(&mut self, kind: RecordKind, id: RecordId) -> bool {
         let index = self.index.kind(kind);
         let Some(at) = index.find(&id) else {
             return false;
@@ -54,7 +54,7 @@ impl App {
         } else if key.code == KeyCode::Enter {
             if let Some(entry) = agenda.selected().copied() {
                 self.popup = None;
-                if !self.jump_to(entry.kind, entry.id) {
+                if !self.select_record(entry.kind, entry.id) {
                     self.error(text::GONE.to_owned());
                 }
             }
@@ -169,7 +169,7 @@ impl App {
 
     /// Jumps to a hit and says where in the hits it is.
     fn show_hit(&mut self, kind: RecordKind, id: RecordId) {
-        if self.jump_to(kind, id) {
+        if self.select_record(kind, id) {
             let (at, total, done) = (
                 self.search.position(),
                 self.search.hits().len(),

@@ -8,8 +8,9 @@
 //!   (`committed-by`, `follow-up`), and `title:` is each kind's title.
 //! - `is:overdue`, `is:done`, `is:open`, `is:conflict`, `is:deleted`, and `is:goal`,
 //!   `is:note`, … for a kind.
-//! - `@name`: a person named in owner, committed by, committed to, participants or a
-//!   potential's person, matched at the start of a word (`@ana` finds "Ana Alves").
+//! - `@name`: a person named in owner, committed by, committed to, participants, a
+//!   potential's person or a person record's name, matched at the start of a word
+//!   (`@ana` finds "Ana Alves").
 //! - `-` before any term negates it: `-is:done`, `-tags:q1`, `-@ben`.
 //!
 //! Records in the trash are left out unless the query asks for them (`is:deleted`).
@@ -24,7 +25,7 @@ use chrono::NaiveDate;
 use crate::present;
 
 /// Fields that name a person: where `@name` looks.
-pub const PERSON_FIELDS: &[&str] = &["owner", "by", "to", "participants", "person"];
+pub const PERSON_FIELDS: &[&str] = &["owner", "by", "to", "participants", "person", "name"];
 
 /// Characters of a snippet around the match.
 const SNIPPET_CHARS: usize = 60;
@@ -86,8 +87,7 @@ pub struct Found {
     pub snippet: String,
 }
 
-const IS_WORDS: &str =
-    "overdue, done, open, conflict, deleted, goal, commitment, task, activity, note, potential";
+const IS_WORDS: &str = "overdue, done, open, conflict, deleted, goal, commitment, task, activity, note, potential, person";
 
 impl Query {
     /// Reads a query typed by a person.
@@ -642,6 +642,8 @@ mod tests {
         let found = parse("@ben").matches(&note, today()).expect("match");
         assert_eq!(found.label, "Participants");
         assert!(hits("@ana", &goal()));
+        let person = record(RecordKind::Person, &[("name", "Ana Lind")]);
+        assert!(hits("@lind is:person", &person));
         assert!(Query::parse("@").is_err());
     }
 

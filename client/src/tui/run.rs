@@ -31,6 +31,8 @@ use crate::replica::Replica;
 const POLL: Duration = Duration::from_millis(50);
 /// How long quitting waits for a sync round in flight.
 const SYNC_STOP_WAIT: Duration = Duration::from_secs(3);
+/// How long quitting waits for `cairn` commands from other shells to answer.
+const SOCKET_STOP_WAIT: Duration = Duration::from_secs(3);
 
 /// Runs the TUI on the replica in `paths.data_dir` until the user quits. Every write
 /// asked for is committed before this returns.
@@ -44,6 +46,7 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
     let (replies, answers) = channel();
     let sync = super::sync::start(&replica, app.config().sync.interval(), replies.clone());
     let searcher = Searcher::spawn(replica.clone(), replies.clone());
+    let socket = super::sync::serve_socket(paths, &replica, &sync, replies.clone());
     let worker = Worker::spawn(replica.clone(), replies);
     let result = Screen::enter().and_then(|mut screen| {
         let result = event_loop(
@@ -60,6 +63,9 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
     });
     // A search in flight is of no use any more; it stops at the next record.
     searcher.stop();
+    if let Some(socket) = socket {
+        socket.finish(SOCKET_STOP_WAIT);
+    }
     worker.finish();
     // A round in flight gets a moment to finish; what it applied is saved either way.
     sync.stop(SYNC_STOP_WAIT);
@@ -103,6 +109,9 @@ fn event_loop(
                     Effect::Quit => return Ok(()),
                     Effect::Load(id) => queue.push_back(worker::load(replica, id)),
                     Effect::LoadHistory(id) => queue.push_back(worker::load_history(replica, id)),
+                    Effect::LoadPerson(id) => {
+                        queue.push_back(worker::load_person(replica, id, today()));
+                    }
                     Effect::Write(write) => {
                         if let Some(report) = worker.send(write, replica) {
                             queue.push_back(Action::Saved(report));

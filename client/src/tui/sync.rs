@@ -1,13 +1,20 @@
 //! The TUI's side of sync: the app's reaction to rounds (rows updated, spaces and the
 //! status bar), switching the space new records go to, and the glue that turns the
-//! background thread's events into actions.
+//! background thread's events into actions. Also `tui.sock`, which serves `cairn sync`
+//! and the other shells' `cairn` commands: what they change shows at once.
 
+use std::sync::Arc;
 use std::sync::mpsc::Sender;
+
+use cairn_common::{RecordId, RecordState};
 
 use super::action::{Action, Effect, SyncProblem, SyncReport, Synced};
 use super::app::{App, SyncStatus};
 use super::text;
+use crate::cli::Served;
+use crate::paths::Paths;
 use crate::replica::Replica;
+use crate::socket::Listener;
 use crate::sync::{Background, Event, FailureKind};
 
 impl App {
@@ -41,26 +48,7 @@ impl App {
             spaces_dropped,
             newly_set_aside,
         } = synced;
-        if !states.is_empty() || !removed.is_empty() {
-            self.index.update_many(&states);
-            for id in &removed {
-                self.index.remove(id);
-            }
-            for view in &mut self.views {
-                view.stale = true;
-            }
-            if let Some(state) = self
-                .detail
-                .id
-                .and_then(|id| states.iter().find(|s| s.id == id))
-            {
-                self.detail.state = Some(state.clone());
-            }
-            if self.detail.id.is_some_and(|id| removed.contains(&id)) {
-                self.detail.state = None;
-            }
-            self.refresh_view();
-        }
+        self.apply_changes(&states, &removed);
         if !spaces.is_empty() {
             self.set_spaces(spaces);
         }
@@ -70,6 +58,41 @@ impl App {
         if newly_set_aside > 0 {
             self.error(text::set_aside_now(newly_set_aside));
         }
+    }
+
+    /// A `cairn` command in another shell changed records: they show at once.
+    pub(super) fn on_records_changed(&mut self, states: &[RecordState]) {
+        if states.is_empty() {
+            return;
+        }
+        self.apply_changes(states, &[]);
+        self.info(text::changed_from_shell(states.len()));
+    }
+
+    /// Puts records changed elsewhere (sync, another shell) into the row index and the
+    /// detail pane; `removed` ones leave them.
+    fn apply_changes(&mut self, states: &[RecordState], removed: &[RecordId]) {
+        if states.is_empty() && removed.is_empty() {
+            return;
+        }
+        self.index.update_many(states);
+        for id in removed {
+            self.index.remove(id);
+        }
+        for view in &mut self.views {
+            view.stale = true;
+        }
+        if let Some(state) = self
+            .detail
+            .id
+            .and_then(|id| states.iter().find(|s| s.id == id))
+        {
+            self.detail.state = Some(state.clone());
+        }
+        if self.detail.id.is_some_and(|id| removed.contains(&id)) {
+            self.detail.state = None;
+        }
+        self.refresh_view();
     }
 
     /// The `s` key: sync now (the thread re-reads the session, so a login made in
@@ -138,6 +161,32 @@ pub fn start(
         // The UI is gone when this fails; the round's work is saved all the same.
         let _ = actions.send(action);
     })
+}
+
+/// Serves `tui.sock`: `cairn sync` gets a round from `sync`, other `cairn` commands
+/// run on `replica` on the socket's threads, and the records they change reach the app
+/// as [`Action::RecordsChanged`]. `None` when the socket cannot be created: the TUI
+/// runs on, and other shells are told to close it.
+pub fn serve_socket(
+    paths: &Paths,
+    replica: &Replica,
+    sync: &Background,
+    actions: Sender<Action>,
+) -> Option<Listener> {
+    let reader = replica.clone();
+    let changed = move |ids: Vec<RecordId>| {
+        // A record that cannot be read now is shown by the next change or restart;
+        // the command's work is saved either way.
+        let states = ids
+            .iter()
+            .filter_map(|id| reader.record(id).ok().flatten())
+            .collect();
+        // The UI is gone when these fail; nothing is lost.
+        let _ = actions.send(Action::RecordsChanged(states));
+        let _ = actions.send(Action::Pending(reader.outbox_len()));
+    };
+    let served = Served::new(paths.clone(), replica.clone(), sync.handle(), changed);
+    Listener::start(&paths.data_dir, Arc::new(served)).ok()
 }
 
 /// Reads what the app needs of a finished round: the changed records' states and the

@@ -19,12 +19,22 @@ fn key_of(kind: RecordKind, keys: &KeyBindings) -> String {
         RecordKind::Activity => &keys.tab_activities,
         RecordKind::Note => &keys.tab_notes,
         RecordKind::Potential => &keys.tab_potentials,
+        RecordKind::Person => &keys.tab_people,
     };
     binding
         .0
         .first()
         .map(ToString::to_string)
         .unwrap_or_default()
+}
+
+/// A kind's name on a narrow tab bar.
+fn short_title(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Task => "Tasks",
+        RecordKind::Note => "Notes",
+        other => other.title(),
+    }
 }
 
 /// Draws the tabs with `current` highlighted.
@@ -36,10 +46,32 @@ pub fn draw(
     keys: &KeyBindings,
     theme: &Theme,
 ) {
-    let titles = RecordKind::ALL.map(|kind| {
+    // The long form when it fits ("3 Standard tasks (12)"), else the short names
+    // with counts, else the short names alone: every tab stays visible.
+    let long = |kind: RecordKind| {
         let live = index.kind(kind).live();
-        Line::from(format!("{} {} ({live})", key_of(kind, keys), kind.title()))
-    });
+        format!("{} {} ({live})", key_of(kind, keys), kind.title())
+    };
+    let short = |kind: RecordKind| {
+        let live = index.kind(kind).live();
+        format!("{} {} ({live})", key_of(kind, keys), short_title(kind))
+    };
+    let bare = |kind: RecordKind| format!("{} {}", key_of(kind, keys), short_title(kind));
+    let width = |title: &dyn Fn(RecordKind) -> String| -> usize {
+        RecordKind::ALL
+            .iter()
+            .map(|k| unicode_width::UnicodeWidthStr::width(title(*k).as_str()) + 3)
+            .sum()
+    };
+    let room = usize::from(area.width);
+    let pick: &dyn Fn(RecordKind) -> String = if width(&long) <= room {
+        &long
+    } else if width(&short) <= room {
+        &short
+    } else {
+        &bare
+    };
+    let titles = RecordKind::ALL.map(|kind| Line::from(pick(kind)));
     let tabs =
         Tabs::new(titles)
             .select(current.index())

@@ -55,6 +55,16 @@ pub fn set_aside(count: usize) -> String {
     format!("{count} set aside")
 }
 
+/// The message after a `cairn` command in another shell changed records.
+#[must_use]
+pub fn changed_from_shell(count: usize) -> String {
+    if count == 1 {
+        "1 record changed by a `cairn` command".to_owned()
+    } else {
+        format!("{count} records changed by a `cairn` command")
+    }
+}
+
 /// The message after a round set changes aside.
 #[must_use]
 pub fn set_aside_now(count: usize) -> String {
@@ -120,13 +130,28 @@ pub fn plural(kind: RecordKind) -> String {
     kind.title().to_lowercase()
 }
 
-/// `12 of 340 goals` or `340 goals`.
+/// One record of a kind, as in "1 goal".
+#[must_use]
+pub fn singular(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Task => "standard task",
+        RecordKind::Note => "conversation",
+        other => other.key(),
+    }
+}
+
+/// `12 of 340 goals`, `340 goals` or `1 goal`.
 #[must_use]
 pub fn counts(kind: RecordKind, shown: usize, total: usize) -> String {
-    if shown == total {
-        format!("{total} {}", plural(kind))
+    let noun = if total == 1 {
+        singular(kind).to_owned()
     } else {
-        format!("{shown} of {total} {}", plural(kind))
+        plural(kind)
+    };
+    if shown == total {
+        format!("{total} {noun}")
+    } else {
+        format!("{shown} of {total} {noun}")
     }
 }
 
@@ -180,6 +205,31 @@ pub const READER_EMPTY: &str = "This record has no long text to read.";
 /// The detail pane's note that it scrolls.
 pub const DETAIL_MORE: &str = " } more ";
 pub const DETAIL_SCROLLED: &str = " { back ";
+
+pub const PERSON_KEYS: &str = "j/k move, enter opens, n starts the next 1:1, esc closes";
+pub const PERSON_COMMITMENTS_BY: &str = "Their open commitments";
+pub const PERSON_COMMITMENTS_TO: &str = "Open commitments to them";
+pub const PERSON_GOALS: &str = "Goals";
+pub const PERSON_FOLLOW_UPS: &str = "Follow-ups due";
+pub const PERSON_CONVERSATIONS: &str = "Conversations";
+pub const PERSON_POTENTIAL: &str = "Potential";
+pub const PERSON_OPEN_POINTS: &str = "Open from the last conversation";
+pub const PERSON_NOTHING: &str = "Nothing names this person yet.";
+
+/// `p` on a record that names nobody known.
+#[must_use]
+pub fn no_person(name: &str) -> String {
+    if name.is_empty() {
+        "Select a person (7) or a record that names one, then press p.".to_owned()
+    } else {
+        format!("There is no person named {name:?}; add them on the People tab (7, then n).")
+    }
+}
+
+#[must_use]
+pub fn one_on_one_title(name: &str) -> String {
+    format!("1:1 with {name}")
+}
 
 pub const NOTHING_TO_UNDO: &str = "Nothing to undo: no record was changed here yet.";
 pub const NOTHING_TO_REDO: &str = "Nothing to redo.";
@@ -244,6 +294,7 @@ pub fn command(command: Command) -> String {
         Command::Conflicts => "resolve conflicts of the selected record".into(),
         Command::History => "history of the selected record".into(),
         Command::Read => "read: the record's long texts full-screen".into(),
+        Command::Person => "person: everything about the selected person".into(),
         Command::DetailDown => "scroll the details down".into(),
         Command::DetailUp => "scroll the details up".into(),
         Command::UndoChange => "undo the last change of a record".into(),
@@ -314,7 +365,7 @@ pub fn agenda_reason(kind: RecordKind) -> &'static str {
         RecordKind::Task => "next due",
         RecordKind::Note => "follow-up",
         RecordKind::Potential => "review",
-        RecordKind::Activity => "",
+        RecordKind::Activity | RecordKind::Person => "",
     }
 }
 

@@ -59,6 +59,16 @@ impl App {
                 }
                 Vec::new()
             }
+            Action::PersonLoaded(result) => {
+                match result {
+                    Ok(overview) => {
+                        let view = super::person::PersonView::new(overview);
+                        self.popup = Some(Popup::Person(Box::new(view)));
+                    }
+                    Err(e) => self.error(text::load_failed(&e)),
+                }
+                Vec::new()
+            }
             Action::Saved(report) => self.on_saved(report),
             Action::EditorClosed(result) => {
                 self.on_editor_closed(result);
@@ -83,6 +93,10 @@ impl App {
             }
             Action::SearchResults(batch) => {
                 self.on_search_results(batch);
+                Vec::new()
+            }
+            Action::RecordsChanged(states) => {
+                self.on_records_changed(&states);
                 Vec::new()
             }
         };
@@ -142,6 +156,7 @@ impl App {
             (&k.tab_activities, Command::GoTo(RecordKind::Activity)),
             (&k.tab_notes, Command::GoTo(RecordKind::Note)),
             (&k.tab_potentials, Command::GoTo(RecordKind::Potential)),
+            (&k.tab_people, Command::GoTo(RecordKind::Person)),
             (&k.up, Command::Up),
             (&k.down, Command::Down),
             (&k.page_up, Command::PageUp),
@@ -161,6 +176,7 @@ impl App {
             (&k.conflicts, Command::Conflicts),
             (&k.history, Command::History),
             (&k.read, Command::Read),
+            (&k.person, Command::Person),
             (&k.detail_down, Command::DetailDown),
             (&k.detail_up, Command::DetailUp),
             (&k.undo_change, Command::UndoChange),
@@ -287,6 +303,25 @@ impl App {
                 }
                 Vec::new()
             }
+            Some(Popup::Person(person)) => {
+                if keys.cancel.matches(&key) || keys.quit.matches(&key) || keys.person.matches(&key)
+                {
+                    self.popup = None;
+                } else if keys.down.matches(&key) {
+                    person.move_by(1);
+                } else if keys.up.matches(&key) {
+                    person.move_by(-1);
+                } else if key.code == KeyCode::Enter {
+                    if let Some(item) = person.selected().cloned() {
+                        self.popup = None;
+                        self.jump_to(item.kind, item.id);
+                    }
+                } else if keys.new.matches(&key) {
+                    let overview = person.overview.clone();
+                    self.start_one_on_one(&overview);
+                }
+                Vec::new()
+            }
             Some(Popup::Form(_)) => self.on_form_key(&key),
             Some(Popup::Conflict(_)) => self.on_conflict_key(&key),
             Some(Popup::Agenda(_)) => self.on_agenda_key(&key),
@@ -327,8 +362,14 @@ impl App {
                     self.edit_filter(|view, index| view.set_filter("", index));
                 }
             }
-            Command::NextTab => self.go_to(RecordKind::ALL[(self.tab.index() + 1) % 6]),
-            Command::PrevTab => self.go_to(RecordKind::ALL[(self.tab.index() + 5) % 6]),
+            Command::NextTab => {
+                let n = RecordKind::ALL.len();
+                self.go_to(RecordKind::ALL[(self.tab.index() + 1) % n]);
+            }
+            Command::PrevTab => {
+                let n = RecordKind::ALL.len();
+                self.go_to(RecordKind::ALL[(self.tab.index() + n - 1) % n]);
+            }
             Command::GoTo(kind) => self.go_to(kind),
             Command::Up => self.move_by(-1),
             Command::Down => self.move_by(1),
@@ -361,6 +402,7 @@ impl App {
             Command::Sync => return self.request_sync(),
             Command::UndoChange => return self.undo_change(),
             Command::Read => self.open_reader(),
+            Command::Person => return self.open_person(),
             Command::DetailDown | Command::DetailUp => {
                 let half = self.list_rows().max(2) / 2;
                 let scroll = &self.detail.scroll;

@@ -98,6 +98,20 @@ pub fn load(replica: &Replica, id: RecordId) -> Action {
     }
 }
 
+/// Gathers everything about a person for the person screen (one pass over the
+/// replica's records).
+#[must_use]
+pub fn load_person(replica: &Replica, id: RecordId, today: chrono::NaiveDate) -> Action {
+    let result = replica
+        .record(&id)
+        .and_then(|state| {
+            let state = state.ok_or_else(|| ReplicaError::NotFound(id.short()))?;
+            crate::people::overview(replica, &state, today)
+        })
+        .map_err(|e| e.to_string());
+    Action::PersonLoaded(result)
+}
+
 /// Reads a record's history as lines for the history popup.
 #[must_use]
 pub fn load_history(replica: &Replica, id: RecordId) -> Action {

@@ -3,6 +3,7 @@
 
 mod choices;
 mod ids;
+mod progress;
 mod recurrence;
 mod schema;
 mod space;
@@ -10,6 +11,7 @@ mod value;
 
 pub use choices::{CommitmentStatus, GoalStatus, NoteKind, Rating};
 pub use ids::{RecordId, SpaceId, UserId};
+pub use progress::{KEY_RESULTS, PROGRESS, PROGRESS_ENTERED, goal_progress, shown_keys};
 pub use recurrence::{Recurrence, RecurrenceError};
 pub use schema::{
     FieldSpec, FieldType, ModelError, RecordKind, fields_of, normalize_newlines, spec_of,

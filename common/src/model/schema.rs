@@ -12,7 +12,7 @@ use super::ids::RecordId;
 use super::recurrence::Recurrence;
 use super::value::{KeyResult, Value};
 
-/// The six kinds of record.
+/// The kinds of record: the six kinds of leadership work, and the people it is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RecordKind {
     Goal,
@@ -21,17 +21,20 @@ pub enum RecordKind {
     Activity,
     Note,
     Potential,
+    /// A person the work is about (an employee, a colleague, a subcontractor).
+    Person,
 }
 
 impl RecordKind {
     /// Every kind, in tab order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Goal,
         Self::Commitment,
         Self::Task,
         Self::Activity,
         Self::Note,
         Self::Potential,
+        Self::Person,
     ];
 
     /// The word used on the command line and in file names.
@@ -44,6 +47,7 @@ impl RecordKind {
             Self::Activity => "activity",
             Self::Note => "note",
             Self::Potential => "potential",
+            Self::Person => "person",
         }
     }
 
@@ -57,6 +61,7 @@ impl RecordKind {
             Self::Activity => "Activities",
             Self::Note => "Conversations",
             Self::Potential => "Potentials",
+            Self::Person => "People",
         }
     }
 
@@ -72,6 +77,7 @@ impl RecordKind {
             "activity" | "activitie" => Some(Self::Activity),
             "note" | "conversation" => Some(Self::Note),
             "potential" => Some(Self::Potential),
+            "person" | "people" | "peoples" => Some(Self::Person),
             _ => None,
         }
     }
@@ -81,6 +87,7 @@ impl RecordKind {
     pub fn title_field(self) -> &'static str {
         match self {
             Self::Potential => "person",
+            Self::Person => "name",
             _ => "title",
         }
     }
@@ -405,6 +412,53 @@ const POTENTIAL: &[FieldSpec] = &[
     ),
 ];
 
+const PERSON: &[FieldSpec] = &[
+    f(
+        "name",
+        "Name",
+        T::Text { max_chars: NAME },
+        true,
+        "e.g. Ana Lind",
+    ),
+    f(
+        "email",
+        "E-mail",
+        T::Text { max_chars: NAME },
+        false,
+        "ana@example.com",
+    ),
+    f(
+        "job_title",
+        "Job title",
+        T::Text { max_chars: NAME },
+        false,
+        "e.g. Backend engineer",
+    ),
+    f(
+        "team",
+        "Team",
+        T::Text { max_chars: NAME },
+        false,
+        "e.g. Platform",
+    ),
+    f(
+        "manager",
+        "Manager",
+        T::Ref(&[RecordKind::Person]),
+        false,
+        "id of the person they report to",
+    ),
+    f("start", "Start date", T::Date, false, "YYYY-MM-DD"),
+    f(
+        "account",
+        "Cairn account",
+        T::Text { max_chars: NAME },
+        false,
+        "e-mail of their Cairn login, if they have one",
+    ),
+    f("notes", "Notes", T::LongText, false, "Markdown"),
+];
+
 /// The fields of a kind, in form order.
 #[must_use]
 pub fn fields_of(kind: RecordKind) -> &'static [FieldSpec] {
@@ -415,6 +469,7 @@ pub fn fields_of(kind: RecordKind) -> &'static [FieldSpec] {
         RecordKind::Activity => ACTIVITY,
         RecordKind::Note => NOTE,
         RecordKind::Potential => POTENTIAL,
+        RecordKind::Person => PERSON,
     }
 }
 

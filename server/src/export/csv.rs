@@ -1,12 +1,13 @@
 //! CSV: each record kind of a space as `<kind>.csv` (`id`, the kind's field keys
-//! in schema order, `deleted`, `created`, `updated`, `conflicts`, like the client's
-//! CSV export), and the change history as `history.csv`. Values are in their text
+//! in schema order with a goal's `progress` by the one rule and `progress_entered`
+//! after it, `deleted`, `created`, `updated`, `conflicts`, like the client's CSV
+//! export), and the change history as `history.csv`. Values are in their text
 //! form (what `cairn set` reads), with a `'` before any that a spreadsheet would
 //! take for a formula ([`neutralize`]).
 
 use cairn_common::api::ExportFile;
 use cairn_common::merge::materialize;
-use cairn_common::model::{RecordKind, Value, fields_of};
+use cairn_common::model::{RecordKind, Value, shown_keys};
 
 use super::files::HistoryFile;
 use super::{Snapshot, SpaceData, time_of};
@@ -19,10 +20,10 @@ pub fn render(snapshot: &Snapshot, data: &SpaceData, dir: &str) -> anyhow::Resul
     let states = materialize(data.ops.iter().map(|(_, op)| op));
     let mut files = Vec::new();
     for kind in RecordKind::ALL {
-        let specs = fields_of(kind);
+        let keys = shown_keys(kind);
         let mut rows = vec![
             std::iter::once("id")
-                .chain(specs.iter().map(|s| s.key))
+                .chain(keys.iter().copied())
                 .chain(["deleted", "created", "updated", "conflicts"])
                 .map(str::to_owned)
                 .collect::<Vec<_>>(),
@@ -30,9 +31,8 @@ pub fn render(snapshot: &Snapshot, data: &SpaceData, dir: &str) -> anyhow::Resul
         for state in states.values().filter(|s| s.kind == Some(kind)) {
             let mut row = vec![state.id.to_string()];
             row.extend(
-                specs
-                    .iter()
-                    .map(|s| state.get(s.key).map(Value::to_text).unwrap_or_default()),
+                keys.iter()
+                    .map(|key| state.shown(key).map(|v| v.to_text()).unwrap_or_default()),
             );
             row.push(yes_no(state.is_deleted()));
             row.push(state.created.map(|(at, _)| time_of(at)).unwrap_or_default());

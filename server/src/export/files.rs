@@ -1,11 +1,12 @@
 //! The JSON files of an export, as types: built from a [`Snapshot`] when exporting,
 //! read back by [`super::import`]. `docs/export.schema.json` describes them.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use cairn_common::api::ExportFile;
 use cairn_common::merge::materialize;
-use cairn_common::model::{RecordId, RecordKind, SpaceId, UserId, Value, fields_of};
+use cairn_common::model::{RecordId, RecordKind, SpaceId, UserId, Value, shown_keys};
 use cairn_common::op::{Change, Hlc, OpId};
 use serde::{Deserialize, Serialize};
 
@@ -225,7 +226,9 @@ pub struct RecordJson {
     pub created_by: Option<UserId>,
     pub updated_at: String,
     /// Every field of the kind: its current value (the newest one while in
-    /// conflict), `null` when unset.
+    /// conflict), `null` when unset. A goal's `progress` is its progress by the one
+    /// rule (the mean of its key results, if any), and `progress_entered` the figure
+    /// entered in the field.
     pub fields: BTreeMap<String, Option<Value>>,
     /// Fields with more than one current value: every version.
     pub conflicts: Vec<ConflictJson>,
@@ -256,9 +259,9 @@ impl SpaceFile {
             .collect();
         for state in materialize(data.ops.iter().map(|(_, op)| op)).values() {
             let Some(kind) = state.kind else { continue };
-            let fields = fields_of(kind)
-                .iter()
-                .map(|s| (s.key.to_owned(), state.get(s.key).cloned()))
+            let fields = shown_keys(kind)
+                .into_iter()
+                .map(|key| (key.to_owned(), state.shown(key).map(Cow::into_owned)))
                 .collect();
             let conflicts = state
                 .conflicts()

@@ -30,8 +30,10 @@ spaces/<space-id>/space.json
     roles, and its records per kind (goal, commitment, task = standard task,
     activity, note = conversation note, potential). Each record has its id, whether
     it is in the trash, when and by whom it was created, when it last changed, every
-    field of its kind with its current value, and its conflicts: fields that two
-    people changed at the same time, with every version, kept until someone chooses.
+    field of its kind with its current value (a goal's progress is the mean of its
+    key results when it has any, and progress_entered the figure entered by hand),
+    and its conflicts: fields that two people changed at the same time, with every
+    version, kept until someone chooses.
     Values are typed: {\"Text\": \"...\"}, {\"Date\": \"2026-12-31\"}, {\"Int\": 40},
     {\"GoalStatus\": \"OnTrack\"}, {\"Ref\": \"<record id>\"}, ...; null is unset.
 
@@ -48,9 +50,10 @@ spaces/<space-id>/history.csv
 
 spaces/<space-id>/<kind>.csv
     The records of one kind as a table (goal.csv, commitment.csv, task.csv,
-    activity.csv, note.csv, potential.csv): a column per field, values in the text
-    form the `cairn` command line reads, then deleted, created, updated, and every
-    version of fields in conflict.
+    activity.csv, note.csv, potential.csv): a column per field (goals also with
+    progress_entered, as in space.json), values in the text form the `cairn`
+    command line reads, then deleted, created, updated, and every version of
+    fields in conflict.
 
 In the CSV files a value that starts with =, +, -, @, a tab or a carriage return
 has a ' put in front of it, so that a spreadsheet shows it rather than running it

@@ -5,7 +5,8 @@
 //! rewrites it.
 
 use cairn_common::model::{
-    CommitmentStatus, FieldType, GoalStatus, NoteKind, Rating, RecordKind, fields_of,
+    CommitmentStatus, FieldType, GoalStatus, NoteKind, PROGRESS, PROGRESS_ENTERED, Rating,
+    RecordKind, fields_of, shown_keys,
 };
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
@@ -126,14 +127,22 @@ fn role() -> Json {
 }
 
 fn record(kind: RecordKind) -> Json {
-    let fields: Vec<(&str, Json)> = fields_of(kind)
-        .iter()
-        .map(|s| {
-            let variant = format!("value_{}", variant_of(s.ty));
-            (
-                s.key,
-                json!({ "anyOf": [{ "type": "null" }, def(&variant)] }),
-            )
+    // A goal's `progress_entered` is the figure of its progress field, shown next to
+    // the progress the one rule gives.
+    let fields: Vec<(&str, Json)> = shown_keys(kind)
+        .into_iter()
+        .map(|key| {
+            let field = if key == PROGRESS_ENTERED {
+                PROGRESS
+            } else {
+                key
+            };
+            let ty = fields_of(kind)
+                .iter()
+                .find(|s| s.key == field)
+                .map_or("Int", |s| variant_of(s.ty));
+            let variant = format!("value_{ty}");
+            (key, json!({ "anyOf": [{ "type": "null" }, def(&variant)] }))
         })
         .collect();
     let mut schema = object(

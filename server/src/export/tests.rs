@@ -72,15 +72,24 @@ fn populate(store: &Store) -> Fixture {
             vec![
                 ("title", Value::Text("ANN-GOAL-MARKER".into())),
                 ("status", Value::GoalStatus(GoalStatus::ALL[1])),
-                ("progress", Value::Int(40)),
+                // Entered 10%, but the key results (40% and 80%) make it 60%.
+                ("progress", Value::Int(10)),
                 (
                     "key_results",
-                    Value::KeyResults(vec![KeyResult {
-                        name: "hires".into(),
-                        current: 1.5,
-                        target: 3.0,
-                        unit: "people".into(),
-                    }]),
+                    Value::KeyResults(vec![
+                        KeyResult {
+                            name: "hires".into(),
+                            current: 1.5,
+                            target: 3.75,
+                            unit: "people".into(),
+                        },
+                        KeyResult {
+                            name: "budget".into(),
+                            current: 8.0,
+                            target: 10.0,
+                            unit: "k€".into(),
+                        },
+                    ]),
                 ),
                 ("tags", Value::List(vec!["a".into(), "b c".into()])),
             ],
@@ -316,10 +325,41 @@ fn export_files_follow_the_schema() {
     assert_eq!(checked, 1 + 4 + 5 * 2);
     // The schema is not a blank cheque: a field of the wrong type is refused.
     let space_path = team.join("space.json");
-    let broken = files[&space_path].replacen("\"Int\": 40", "\"Text\": \"40\"", 1);
+    let broken = files[&space_path].replacen("\"Int\": 60", "\"Text\": \"60\"", 1);
     assert_ne!(broken, files[&space_path]);
     let broken: serde_json::Value = serde_json::from_str(&broken).expect("JSON");
     assert!(!validator.is_valid(&broken));
+}
+
+/// A goal with key results at 40% and 80% and 10% entered has progress 60 in
+/// space.json and goal.csv, with the 10 kept as `progress_entered` in both.
+#[test]
+fn goal_progress_follows_the_one_rule() {
+    let (dir, data, fixture) = populated_dir();
+    let out = dir.path().join("export");
+    export(&data, &out, ExportScope::Server);
+    let files = read_tree(&out);
+    let team = PathBuf::from(format!("spaces/{}", fixture.team));
+    let space: serde_json::Value =
+        serde_json::from_str(&files[&team.join("space.json")]).expect("JSON");
+    let fields = &space["records"]["goal"][0]["fields"];
+    assert_eq!(fields["title"]["Text"], "ANN-GOAL-MARKER");
+    assert_eq!(
+        fields["progress"],
+        serde_json::json!({"Int": 60}),
+        "{fields}"
+    );
+    assert_eq!(fields["progress_entered"], serde_json::json!({"Int": 10}));
+    let mut csv = ::csv::Reader::from_reader(files[&team.join("goal.csv")].as_bytes());
+    let header = csv.headers().expect("header").clone();
+    let row = csv.records().next().expect("a goal").expect("valid CSV");
+    let cell = |name: &str| {
+        let at = header.iter().position(|h| h == name).expect(name);
+        row.get(at).expect("cell").to_owned()
+    };
+    assert_eq!(cell("title"), "ANN-GOAL-MARKER");
+    assert_eq!(cell("progress"), "60");
+    assert_eq!(cell("progress_entered"), "10");
 }
 
 /// Export, import into a fresh server, export again: the same files, byte for byte

@@ -3,6 +3,8 @@
 
 mod index;
 mod navigate;
+mod people;
+mod progress;
 mod render;
 mod sync;
 mod update;
@@ -157,6 +159,9 @@ impl Fixture {
                 match &effect {
                     Effect::Load(id) => queue.push(worker::load(&self.replica, *id)),
                     Effect::LoadHistory(id) => queue.push(worker::load_history(&self.replica, *id)),
+                    Effect::LoadPerson(id) => {
+                        queue.push(worker::load_person(&self.replica, *id, today()));
+                    }
                     Effect::Write(write) => {
                         queue.push(Action::Saved(worker::perform_write(&self.replica, write)));
                     }

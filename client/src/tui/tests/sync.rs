@@ -269,3 +269,41 @@ fn bulk_update_matches_one_by_one() {
     assert_eq!(bulk.conflicts(), 6);
     assert_eq!(bulk.kind(RecordKind::Goal).live(), 300);
 }
+
+/// Records a `cairn` command in another shell added or changed show at once: a new
+/// goal gets its row, the selected goal's details show its new title, and the status
+/// bar says where the change came from; no change says nothing.
+#[test]
+fn records_changed_by_a_shell_command_show_at_once() {
+    let mut f = Fixture::new();
+    let selected = f.app.visible_ids()[0];
+    let space = f.replica.identity().personal_space;
+    let title = |t: &str| vec![("title".to_owned(), Value::Text(t.into()))];
+    let (id, ops) = f
+        .replica
+        .create_ops(
+            RecordKind::Goal,
+            space,
+            title("Added from the shell"),
+            today(),
+        )
+        .expect("ops");
+    f.replica.commit(&ops).expect("commit");
+    let before = f.replica.record(&selected).expect("read").expect("present");
+    let retitle = f.replica.update_ops(&before, title("Renamed in the shell"));
+    f.replica.commit(&retitle.expect("ops")).expect("commit");
+    let states: Vec<_> = [id, selected]
+        .iter()
+        .map(|id| f.replica.record(id).expect("read").expect("present"))
+        .collect();
+
+    f.drive(Action::RecordsChanged(Vec::new()));
+    assert!(f.app.message().is_none(), "nothing changed, nothing said");
+    f.drive(Action::RecordsChanged(states));
+    assert!(f.app.visible_ids().contains(&id));
+    assert!(f.titles().contains(&"Added from the shell".to_owned()));
+    let detail = f.app.detail.state.as_ref().expect("details");
+    assert_eq!(detail.title(), "Renamed in the shell");
+    let message = f.app.message().expect("message").text.clone();
+    assert_eq!(message, "2 records changed by a `cairn` command");
+}

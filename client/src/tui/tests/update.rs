@@ -28,11 +28,13 @@ fn tabs_switch_by_number_and_bracket() {
     assert_eq!(f.app.tab(), RecordKind::Note);
     f.press("tab");
     f.press("]");
+    assert_eq!(f.app.tab(), RecordKind::Person);
+    f.press("]");
     assert_eq!(f.app.tab(), RecordKind::Goal, "wraps after the last tab");
     f.press("[");
     assert_eq!(
         f.app.tab(),
-        RecordKind::Potential,
+        RecordKind::Person,
         "wraps before the first tab"
     );
     f.press("2");

@@ -48,6 +48,8 @@ pub enum Action {
     Synced(SyncReport),
     /// Local changes waiting to be pushed (after a write).
     Pending(usize),
+    /// Hits of a search found since the last batch (see [`Effect::Search`]).
+    SearchResults(super::search::SearchBatch),
     /// Records a `cairn` command from another shell changed, run over `tui.sock`.
     RecordsChanged(Vec<RecordState>),
 }
@@ -106,6 +108,9 @@ pub enum Effect {
     Sync,
     /// Leave the app (after pending writes are durable).
     Quit,
+    /// Search every record on the search thread, stopping any older search; it
+    /// answers with [`Action::SearchResults`] batches.
+    Search(super::search::SearchRequest),
 }
 
 /// A change to commit. The worker turns it into ops with the replica's draft functions
@@ -305,4 +310,8 @@ pub enum Command {
     NextSpace,
     /// New records go to this space.
     Space(SpaceId),
+    /// The agenda: overdue, today, this week, later over every kind.
+    Agenda,
+    /// Search every record in every field.
+    Search,
 }

@@ -26,6 +26,10 @@ pub enum Popup {
     Form(Box<FormPopup>),
     Conflict(Box<ConflictPopup>),
     Reader(super::reader::ReaderView),
+    /// Everything open with a date, by overdue, today, this week, later.
+    Agenda(super::agenda::AgendaView),
+    /// The search over every record; its state is [`App::search`], kept after closing.
+    Search,
     Person(Box<super::person::PersonView>),
 }
 
@@ -99,6 +103,8 @@ pub struct App {
     pub(super) set_aside: crate::replica::SetAsideCounts,
     /// The known spaces with the role in each (new records go to one of them).
     pub(super) spaces: Vec<KnownSpace>,
+    /// The last search, its hits and whether `n`/`N` step through them.
+    pub(super) search: super::search_view::SearchView,
 }
 
 impl App {
@@ -173,6 +179,7 @@ impl App {
             pending: 0,
             set_aside: crate::replica::SetAsideCounts::default(),
             spaces: Vec::new(),
+            search: super::search_view::SearchView::default(),
         };
         app.refresh_view();
         app.detail.id = app.selected_id();

@@ -116,6 +116,10 @@ impl App {
             Some(Popup::Form(popup)) => popup.form.draw(frame, area, theme, &self.config.keys),
             Some(Popup::Conflict(popup)) => popup.view.draw(frame, area, theme, &self.config.keys),
             Some(Popup::Reader(view)) => super::reader::draw(frame, area, view, theme),
+            Some(Popup::Agenda(view)) => {
+                super::agenda::draw(frame, area, view, &self.index, theme);
+            }
+            Some(Popup::Search) => super::search_view::draw(frame, area, &self.search, theme),
             Some(Popup::Person(view)) => super::person::draw(frame, area, view, theme),
         }
     }

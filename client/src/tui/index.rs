@@ -156,6 +156,16 @@ impl Row {
         self.flags & OPEN != 0 && self.due.is_some_and(|d| d < today)
     }
 
+    /// The due date of a record still open and not in the trash (what the agenda
+    /// lists); `None` for undated, done, kept, achieved or deleted records.
+    #[must_use]
+    pub fn open_due(&self) -> Option<NaiveDate> {
+        // OPEN is only set on records with a due date that are not closed.
+        (self.flags & OPEN != 0 && !self.is_deleted())
+            .then_some(self.due)
+            .flatten()
+    }
+
     #[must_use]
     pub fn in_conflict(&self) -> bool {
         self.flags & CONFLICT != 0

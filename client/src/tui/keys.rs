@@ -253,6 +253,10 @@ bindings! {
     take_right: ["2", "l"] => "keep the right version (conflicts)";
     merge: ["m"] => "edit a merge of both versions (conflicts)";
     next_pair: ["v"] => "compare the next pair of versions (conflicts with more than two)";
+    agenda: ["A"] => "agenda: overdue, today, this week, later (enter jumps)";
+    search: ["ctrl-f", "S"] => "search every record: words, field:value, is:overdue, -term, @name";
+    next_result: ["n"] => "next search result (after a jump from the search; esc stops)";
+    prev_result: ["N"] => "previous search result";
 }
 
 /// A `[keys]` value: one key or a list of keys.

@@ -13,6 +13,10 @@
 //!   `help.rs`, `palette.rs`, `history.rs`, `charts.rs`, `potential_grid.rs`; the
 //!   popups `form.rs` (with `line_input.rs`, `text_editor.rs`) and `conflict.rs`
 //!   report outcomes (`popup.rs`); `external_editor.rs` runs `$VISUAL`/`$EDITOR`.
+//! - Finding records: `agenda.rs` (every open, dated record, from the index),
+//!   `search_view.rs` (the search popup) over `query.rs` (the query language) and
+//!   `search.rs` (the search thread over the replica); `navigate.rs` jumps from them
+//!   to a record and steps through search results.
 //! - `keys.rs`, `theme.rs`, `config.rs`: bindings and colours, overridable in
 //!   `config.toml` (`[keys]`, `[colors]`); `text.rs`: every user-facing string.
 //!
@@ -33,6 +37,7 @@
 //! ```
 
 mod action;
+mod agenda;
 mod app;
 mod charts;
 mod config;
@@ -49,12 +54,16 @@ pub mod keys;
 pub mod line_input;
 mod links;
 mod list;
+mod navigate;
 mod palette;
 mod person;
 pub mod popup;
 mod potential_grid;
+pub mod query;
 mod reader;
 mod run;
+pub mod search;
+mod search_view;
 mod status_bar;
 mod sync;
 mod tabs;

@@ -46,6 +46,8 @@ pub fn commands() -> Vec<Command> {
         Command::Bottom,
         Command::Help,
         Command::Quit,
+        Command::Agenda,
+        Command::Search,
     ]);
     all
 }
@@ -96,6 +98,8 @@ pub fn binding_for(command: Command, keys: &KeyBindings) -> Option<&KeyBinding> 
         Command::Sync => &keys.sync,
         Command::NextSpace => &keys.space,
         Command::Space(_) => return None,
+        Command::Agenda => &keys.agenda,
+        Command::Search => &keys.search,
     })
 }
 

@@ -21,6 +21,7 @@ use ratatui::backend::CrosstermBackend;
 use super::action::{Action, Effect};
 use super::app::App;
 use super::config::Config;
+use super::search::Searcher;
 use super::theme::Theme;
 use super::worker::{self, Worker};
 use crate::paths::Paths;
@@ -44,13 +45,24 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
     let mut app = App::new(&replica, config, today())?;
     let (replies, answers) = channel();
     let sync = super::sync::start(&replica, app.config().sync.interval(), replies.clone());
+    let searcher = Searcher::spawn(replica.clone(), replies.clone());
     let socket = super::sync::serve_socket(paths, &replica, &sync, replies.clone());
     let worker = Worker::spawn(replica.clone(), replies);
     let result = Screen::enter().and_then(|mut screen| {
-        let result = event_loop(&mut screen, &mut app, &replica, &worker, &sync, &answers);
+        let result = event_loop(
+            &mut screen,
+            &mut app,
+            &replica,
+            &worker,
+            &searcher,
+            &sync,
+            &answers,
+        );
         screen.leave();
         result
     });
+    // A search in flight is of no use any more; it stops at the next record.
+    searcher.stop();
     if let Some(socket) = socket {
         socket.finish(SOCKET_STOP_WAIT);
     }
@@ -77,6 +89,7 @@ fn event_loop(
     app: &mut App,
     replica: &Replica,
     worker: &Worker,
+    searcher: &Searcher,
     sync: &crate::sync::Background,
     answers: &Receiver<Action>,
 ) -> anyhow::Result<()> {
@@ -105,6 +118,7 @@ fn event_loop(
                         }
                     }
                     Effect::Sync => sync.sync_now(),
+                    Effect::Search(request) => queue.extend(searcher.search(replica, request)),
                     Effect::OpenEditor { label, text } => {
                         queue.push_back(Action::EditorClosed(screen.edit_outside(&text, &label)));
                     }

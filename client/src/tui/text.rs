@@ -321,6 +321,8 @@ pub fn command(command: Command) -> String {
         Command::Sync => "sync with the server now".into(),
         Command::NextSpace => "next space: where new records go".into(),
         Command::Space(_) => "space".into(),
+        Command::Agenda => "agenda: overdue, today, this week, later".into(),
+        Command::Search => "search every record (all kinds, all fields)".into(),
     }
 }
 
@@ -344,4 +346,96 @@ pub fn history_set(label: &str, old: &[String], new: &str) -> String {
         old.join(" | ")
     };
     format!("{label}: {old} → {new}")
+}
+
+// Agenda.
+pub const AGENDA_TITLE: &str = " Agenda — j/k move, enter jumps to the record, esc closes ";
+pub const AGENDA_NOTHING: &str = "nothing";
+/// A record the agenda listed that is gone since (synced away).
+pub const AGENDA_GONE: &str = "(no longer here)";
+pub const GONE: &str = "That record is no longer here (deleted or synced away).";
+
+/// The heading of agenda group `bucket` (overdue, today, this week, later) with its
+/// count; "this week" says the last day it covers.
+#[must_use]
+pub fn agenda_heading(
+    bucket: usize,
+    count: usize,
+    today: chrono::NaiveDate,
+    week_days: i64,
+) -> String {
+    let week_end = today
+        .checked_add_signed(chrono::TimeDelta::days(week_days))
+        .unwrap_or(today)
+        .format("%a %-d %b");
+    match bucket {
+        0 => format!("Overdue ({count})"),
+        1 => format!("Today ({count})"),
+        2 => format!("This week, to {week_end} ({count})"),
+        _ => format!("Later ({count})"),
+    }
+}
+
+/// What the date of a kind is: `due`, `next due`, `follow-up`, `review`.
+#[must_use]
+pub fn agenda_reason(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Goal | RecordKind::Commitment => "due",
+        RecordKind::Task => "next due",
+        RecordKind::Note => "follow-up",
+        RecordKind::Potential => "review",
+        RecordKind::Activity | RecordKind::Person => "",
+    }
+}
+
+/// A date relative to today: `3 days late`, `yesterday`, `today`, `tomorrow`, `in 5 days`.
+#[must_use]
+pub fn agenda_relative(days: i64) -> String {
+    match days {
+        -1 => "yesterday".into(),
+        0 => "today".into(),
+        1 => "tomorrow".into(),
+        ..0 => format!("{} days late", -days),
+        _ => format!("in {days} days"),
+    }
+}
+
+// Search.
+pub const SEARCH_TITLE: &str = " Search every record — ↑↓ select, enter jumps, esc closes ";
+pub const SEARCH_SYNTAX: &str =
+    " words  field:value  \"a phrase\"  is:overdue is:done is:conflict is:note  -term  @name ";
+pub const SEARCH_EMPTY: &str = "Type to search all kinds and all fields, long texts included (e.g. tags:hiring -is:done @ana).";
+pub const SEARCH_LAST: &str = "That was the last result; N goes back, ctrl-f shows them all.";
+pub const SEARCH_FIRST: &str = "That was the first result; n goes on, ctrl-f shows them all.";
+pub const SEARCH_STEPPING_ENDED: &str = "Search closed; n adds a record again.";
+
+/// The search popup's status line.
+#[must_use]
+pub fn search_status(found: usize, scanned: usize, done: bool, truncated: bool) -> String {
+    if truncated {
+        format!("The first {found} results; add words to narrow the search.")
+    } else if !done {
+        format!("{found} found so far, searching… ({scanned} records read)")
+    } else if found == 0 {
+        format!("Nothing matches in {scanned} records.")
+    } else {
+        format!("{found} found in {scanned} records.")
+    }
+}
+
+/// The status bar after a jump to a search result.
+#[must_use]
+pub fn search_stepping(at: usize, total: usize, done: bool) -> String {
+    let more = if done { "" } else { "+" };
+    format!("Result {at} of {total}{more}: n next, N previous, ctrl-f the list, esc stops.")
+}
+
+/// The kind column of a search hit (`goal`, `goal (trash)`).
+#[must_use]
+pub fn hit_kind(kind: RecordKind, deleted: bool) -> String {
+    if deleted {
+        format!("{} (trash)", kind.key())
+    } else {
+        kind.key().to_owned()
+    }
 }

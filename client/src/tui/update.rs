@@ -27,6 +27,9 @@ impl App {
                 self.edit_filter(|view, index| view.push_filter(c, index));
                 Vec::new()
             }
+            Action::Paste(text) if matches!(self.popup, Some(Popup::Search)) => {
+                self.paste_into_search(&text)
+            }
             Action::Paste(text) => {
                 self.on_paste(&text);
                 Vec::new()
@@ -88,6 +91,10 @@ impl App {
                 self.pending = count;
                 Vec::new()
             }
+            Action::SearchResults(batch) => {
+                self.on_search_results(batch);
+                Vec::new()
+            }
             Action::RecordsChanged(states) => {
                 self.on_records_changed(&states);
                 Vec::new()
@@ -122,6 +129,9 @@ impl App {
         }
         if self.view().editing {
             return self.on_filter_key(key);
+        }
+        if let Some(effects) = self.on_step_key(&key) {
+            return effects;
         }
         match self.command_for(&key) {
             Some(command) => self.run(command),
@@ -174,6 +184,8 @@ impl App {
             (&k.undo_change, Command::UndoChange),
             (&k.redo_change, Command::RedoChange),
             (&k.cancel, Command::ClearFilter),
+            (&k.agenda, Command::Agenda),
+            (&k.search, Command::Search),
         ];
         table
             .into_iter()
@@ -314,6 +326,8 @@ impl App {
             }
             Some(Popup::Form(_)) => self.on_form_key(&key),
             Some(Popup::Conflict(_)) => self.on_conflict_key(&key),
+            Some(Popup::Agenda(_)) => self.on_agenda_key(&key),
+            Some(Popup::Search) => self.on_search_key(&key),
             None => Vec::new(),
         }
     }
@@ -413,6 +427,8 @@ impl App {
             Command::RedoChange => return self.redo_change(),
             Command::NextSpace => self.next_space(),
             Command::Space(space) => self.choose_space(space),
+            Command::Agenda => self.open_agenda(),
+            Command::Search => self.open_search(),
         }
         Vec::new()
     }

@@ -2,6 +2,7 @@
 //! (`render.rs`), on a real replica filled with a fixed set of records.
 
 mod index;
+mod navigate;
 mod people;
 mod progress;
 mod render;
@@ -163,6 +164,9 @@ impl Fixture {
                     }
                     Effect::Write(write) => {
                         queue.push(Action::Saved(worker::perform_write(&self.replica, write)));
+                    }
+                    Effect::Search(request) => {
+                        queue.extend(crate::tui::search::search_now(&self.replica, request));
                     }
                     Effect::OpenEditor { .. } | Effect::Quit | Effect::Sync => {}
                 }

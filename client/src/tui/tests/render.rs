@@ -257,3 +257,21 @@ fn no_color_screen() {
     }
     snapshot!("no_color", format!("{:?}", backend.buffer()));
 }
+
+/// The agenda: the fixture's open, dated records under overdue, today, this week, later.
+#[test]
+fn agenda() {
+    let mut f = Fixture::new();
+    f.press("A");
+    f.press("j");
+    snapshot!("agenda", screen(&mut f));
+}
+
+/// The search popup: hits of every kind with the field that matched and a snippet.
+#[test]
+fn search() {
+    let mut f = Fixture::new();
+    f.press("ctrl-f");
+    f.type_text("ben");
+    snapshot!("search", screen(&mut f));
+}

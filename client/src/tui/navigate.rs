@@ -14,8 +14,8 @@ use super::search::SearchBatch;
 use super::text;
 
 impl App {
-    /// Shows record `id` of `kind` selected in its tab: the trash side it is on, and
-    /// the list's filter cleared if it hides the record. `false` if the record is not
+    /// Shows record `id` of `kind` selected in its tab: the trash side it is on, the
+    /// list's filter cleared and done records shown if they hide the record. `false` if the record is not
     /// in the index (gone since the list was made).
     pub(super) fn select_record(&mut self, kind: RecordKind, id: RecordId) -> bool {
         let index = self.index.kind(kind);
@@ -30,6 +30,11 @@ impl App {
         view.ensure_fresh(index, deleted);
         if !view.visible().contains(&at) {
             view.set_filter("", index);
+        }
+        if !view.visible().contains(&at) && index.row(at).is_some_and(super::index::Row::is_done) {
+            // A done record asked for by name is shown with the other done ones.
+            view.show_done = true;
+            view.refresh(index, deleted);
         }
         if let Some(pos) = view.visible().iter().position(|&i| i == at) {
             view.selected = pos;

@@ -181,30 +181,6 @@ impl super::app::App {
         })
     }
 
-    /// Shows record `id` of `kind`: its tab, the live list, unfiltered if the
-    /// filter hides it, and the record selected.
-    pub(super) fn jump_to(
-        &mut self,
-        kind: cairn_common::model::RecordKind,
-        id: cairn_common::RecordId,
-    ) {
-        self.trash = false;
-        self.go_to(kind);
-        let index = self.index.kind(kind);
-        let Some(row) = index.find(&id) else {
-            return;
-        };
-        if !self.views[kind.index()].visible().contains(&row) {
-            self.views[kind.index()].set_filter("", index);
-            self.refresh_view();
-        }
-        let view = &mut self.views[kind.index()];
-        if let Some(at) = view.visible().iter().position(|r| *r == row) {
-            view.selected = at;
-        }
-        self.refresh_view();
-    }
-
     /// `n` on the person screen: the form of a new 1:1 note with them, its agenda
     /// built from what is open (commitments, overdue goals, follow-ups, the last
     /// conversation's open points).

@@ -316,7 +316,7 @@ impl App {
                 } else if key.code == KeyCode::Enter {
                     if let Some(item) = person.selected().cloned() {
                         self.popup = None;
-                        self.jump_to(item.kind, item.id);
+                        self.select_record(item.kind, item.id);
                     }
                 } else if keys.new.matches(&key) {
                     let overview = person.overview.clone();

@@ -64,6 +64,7 @@ mod reader;
 mod run;
 pub mod search;
 mod search_view;
+mod state;
 mod status_bar;
 mod sync;
 mod tabs;

@@ -43,6 +43,7 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
     let config = Config::load(&paths.config_file, Theme::no_color_requested())?;
     let replica = Replica::open(&paths.data_dir)?;
     let mut app = App::new(&replica, config, today())?;
+    app.restore_state(&super::state::TuiState::load(&paths.data_dir));
     let (replies, answers) = channel();
     let sync = super::sync::start(&replica, app.config().sync.interval(), replies.clone());
     let searcher = Searcher::spawn(replica.clone(), replies.clone());
@@ -67,6 +68,8 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
         socket.finish(SOCKET_STOP_WAIT);
     }
     worker.finish();
+    // Remembering the sorts is a convenience: a failure to write it is not news.
+    let _ = app.saved_state().save(&paths.data_dir);
     // A round in flight gets a moment to finish; what it applied is saved either way.
     sync.stop(SYNC_STOP_WAIT);
     // Writes that finished after the screen closed: a failure must not go unseen.

@@ -1,10 +1,13 @@
-//! The tab bar: the six kinds, each with its key and its number of live records.
+//! The tab bar: every kind, each with its key and its number of live records; a
+//! click on a tab goes there.
 
 use cairn_common::model::RecordKind;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Tabs;
+
+use unicode_width::UnicodeWidthStr;
 
 use super::index::Index;
 use super::keys::KeyBindings;
@@ -37,17 +40,10 @@ fn short_title(kind: RecordKind) -> &'static str {
     }
 }
 
-/// Draws the tabs with `current` highlighted.
-pub fn draw(
-    frame: &mut Frame,
-    area: Rect,
-    current: RecordKind,
-    index: &Index,
-    keys: &KeyBindings,
-    theme: &Theme,
-) {
-    // The long form when it fits ("3 Standard tasks (12)"), else the short names
-    // with counts, else the short names alone: every tab stays visible.
+/// The tab titles for a bar `room` cells wide: the long form when it fits ("3
+/// Standard tasks (12)"), else the short names with counts, else the short names
+/// alone, so every tab stays visible.
+fn titles(room: usize, index: &Index, keys: &KeyBindings) -> [String; RecordKind::ALL.len()] {
     let long = |kind: RecordKind| {
         let live = index.kind(kind).live();
         format!("{} {} ({live})", key_of(kind, keys), kind.title())
@@ -58,12 +54,8 @@ pub fn draw(
     };
     let bare = |kind: RecordKind| format!("{} {}", key_of(kind, keys), short_title(kind));
     let width = |title: &dyn Fn(RecordKind) -> String| -> usize {
-        RecordKind::ALL
-            .iter()
-            .map(|k| unicode_width::UnicodeWidthStr::width(title(*k).as_str()) + 3)
-            .sum()
+        RecordKind::ALL.iter().map(|k| title(*k).width() + 3).sum()
     };
-    let room = usize::from(area.width);
     let pick: &dyn Fn(RecordKind) -> String = if width(&long) <= room {
         &long
     } else if width(&short) <= room {
@@ -71,7 +63,38 @@ pub fn draw(
     } else {
         &bare
     };
-    let titles = RecordKind::ALL.map(|kind| Line::from(pick(kind)));
+    RecordKind::ALL.map(pick)
+}
+
+/// The kind whose tab is at column `x` of a bar drawn in `area` (a mouse click).
+#[must_use]
+pub fn tab_at(x: u16, area: Rect, index: &Index, keys: &KeyBindings) -> Option<RecordKind> {
+    let mut left = usize::from(area.x);
+    let x = usize::from(x);
+    for (kind, title) in RecordKind::ALL
+        .iter()
+        .zip(titles(usize::from(area.width), index, keys))
+    {
+        // Padding, title, padding, then the divider.
+        let right = left + title.width() + 2;
+        if (left..right).contains(&x) {
+            return Some(*kind);
+        }
+        left = right + 1;
+    }
+    None
+}
+
+/// Draws the tabs with `current` highlighted.
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    current: RecordKind,
+    index: &Index,
+    keys: &KeyBindings,
+    theme: &Theme,
+) {
+    let titles = titles(usize::from(area.width), index, keys).map(Line::from);
     let tabs =
         Tabs::new(titles)
             .select(current.index())

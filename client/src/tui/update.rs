@@ -339,7 +339,37 @@ impl App {
         match mouse.kind {
             MouseEventKind::ScrollDown => self.run(Command::Down),
             MouseEventKind::ScrollUp => self.run(Command::Up),
+            MouseEventKind::Down(crossterm::event::MouseButton::Left) => {
+                self.click(mouse.column, mouse.row);
+                Vec::new()
+            }
             _ => Vec::new(),
+        }
+    }
+
+    /// A left click: on a tab goes there, on a row of the list selects it.
+    fn click(&mut self, column: u16, row: u16) {
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        let parts = super::draw::areas(area);
+        if row == parts.tabs.y {
+            let clicked = super::tabs::tab_at(column, parts.tabs, &self.index, &self.config.keys);
+            if let Some(kind) = clicked {
+                self.go_to(kind);
+            }
+            return;
+        }
+        let filter_line = self.view().editing || !self.view().filter().is_empty();
+        let body = super::draw::list_body(area, filter_line);
+        let inside =
+            (body.x..body.right()).contains(&column) && (body.y..body.bottom()).contains(&row);
+        if !inside {
+            return;
+        }
+        let view = &mut self.views[self.tab.index()];
+        let at = view.offset + usize::from(row - body.y);
+        if at < view.visible().len() {
+            view.selected = at;
+            self.refresh_view();
         }
     }
 

@@ -536,3 +536,30 @@ fn failed_save_brings_the_form_back() {
             .is_some_and(|m| m.error && m.text.contains("disk is full"))
     );
 }
+
+/// A click on a row selects it; a click on a tab goes to that kind.
+#[test]
+fn mouse_clicks_select_rows_and_tabs() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let mut f = Fixture::new();
+    f.drive(Action::Resize {
+        width: 120,
+        height: 30,
+    });
+    let click = |column, row| {
+        Action::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let first = f.app.selected_id();
+    // Tabs on row 0, the list's border and header on 1 and 2: rows start at 3.
+    f.drive(click(10, 4));
+    assert_ne!(f.app.selected_id(), first, "the second row is selected");
+    f.drive(click(10, 3));
+    assert_eq!(f.app.selected_id(), first);
+    f.drive(click(18, 0));
+    assert_eq!(f.app.tab(), RecordKind::Commitment);
+}

@@ -1,5 +1,6 @@
 //! The help overlay: every key binding, as configured, with what it does and its name
-//! in `[keys]`, straight from [`KeyBindings::describe`], so it can never go stale.
+//! in `[keys]`, straight from [`KeyBindings::describe`], so it can never go stale;
+//! then the keys of text fields and how dates are written. It scrolls (j/k, pages).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -33,21 +34,41 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &HelpView, keys: &KeyBindings, 
         .unwrap_or(4)
         .max(text::HELP_HEADER.0.len());
     let name_width = bindings.iter().map(|(n, _, _)| n.len()).max().unwrap_or(4);
-    let rows_needed = u16::try_from(bindings.len() + 3).unwrap_or(u16::MAX);
-    let popup = super::draw::centered(area, 90, rows_needed);
-    let inner_rows = usize::from(popup.height.saturating_sub(3));
-    let scroll = view.scroll.min(bindings.len().saturating_sub(inner_rows));
-    let rows = bindings
+    // Every row: the bindings, then the text keys and the date syntax.
+    let mut all: Vec<Row<'_>> = bindings
         .iter()
-        .skip(scroll)
-        .take(inner_rows)
         .map(|(name, binding, help)| {
             Row::new([
                 Cell::from(binding.to_string()).style(theme.accent),
                 Cell::from(*help),
                 Cell::from(*name).style(theme.dim),
             ])
-        });
+        })
+        .collect();
+    for (heading, rows) in [
+        (text::HELP_TEXT_KEYS_HEADING, text::HELP_TEXT_KEYS),
+        (text::HELP_DATES_HEADING, text::HELP_DATES),
+    ] {
+        all.push(Row::new([Cell::from(""), Cell::from(""), Cell::from("")]));
+        all.push(Row::new([
+            Cell::from(""),
+            Cell::from(heading).style(theme.accent),
+            Cell::from(""),
+        ]));
+        all.extend(rows.iter().map(|(keys, what)| {
+            Row::new([
+                Cell::from(*keys).style(theme.accent),
+                Cell::from(*what),
+                Cell::from(""),
+            ])
+        }));
+    }
+    let total = all.len();
+    let rows_needed = u16::try_from(total + 3).unwrap_or(u16::MAX);
+    let popup = super::draw::centered(area, 90, rows_needed);
+    let inner_rows = usize::from(popup.height.saturating_sub(3));
+    let scroll = view.scroll.min(total.saturating_sub(inner_rows));
+    let rows = all.into_iter().skip(scroll).take(inner_rows);
     let widths = [
         Constraint::Length(u16::try_from(key_width).unwrap_or(12)),
         Constraint::Fill(1),

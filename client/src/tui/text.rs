@@ -245,6 +245,41 @@ pub fn done_shown(shown: bool) -> &'static str {
     }
 }
 
+pub const HELP_TEXT_KEYS_HEADING: &str = "Typing in a field";
+pub const HELP_TEXT_KEYS: &[(&str, &str)] = &[
+    (
+        "any key",
+        "on a prefilled field: replaces its text (← → first to edit it)",
+    ),
+    ("←/→ home/end", "move in the text (ctrl-a: start)"),
+    ("ctrl-w", "delete the word before the cursor"),
+    ("ctrl-u/ctrl-k", "delete to the start / to the end"),
+    (
+        "←/→ space, a letter",
+        "choice fields (status, kind, rating, yes/no): choose",
+    ),
+    (
+        "enter",
+        "long texts: open the editor (esc closes it, ctrl-e: $EDITOR)",
+    ),
+    (
+        "paste",
+        "stays in the field: line breaks in long texts, spaces in others",
+    ),
+    (
+        "links",
+        "a full id, the short id lists show, or the record's title",
+    ),
+];
+pub const HELP_DATES_HEADING: &str = "Dates";
+pub const HELP_DATES: &[(&str, &str)] = &[
+    ("2026-12-31", "a day, YYYY-MM-DD"),
+    ("today", "also tomorrow, yesterday"),
+    ("+3d -1d", "days from today"),
+    ("+2w -1w", "weeks from today"),
+    ("+1m -6m", "months from today"),
+];
+
 /// After the help key in the status bar.
 pub const HELP_HINT: &str = "help";
 

@@ -130,6 +130,27 @@ fn filter_matches_nothing() {
     snapshot!("filter_nothing", screen(&mut f));
 }
 
+/// The help scrolls past the key bindings to the keys of text fields and the
+/// date syntax.
+#[test]
+fn help_scrolls_to_text_keys_and_dates() {
+    let mut f = Fixture::new();
+    f.press("?");
+    for _ in 0..10 {
+        f.press("ctrl-d");
+    }
+    let shown = screen(&mut f);
+    for expected in [
+        "Typing in a field",
+        "ctrl-w",
+        "Dates",
+        "+2w -1w",
+        "tomorrow",
+    ] {
+        assert!(shown.contains(expected), "{expected} missing:\n{shown}");
+    }
+}
+
 /// The history popup (lines given, so the snapshot does not depend on clocks).
 #[test]
 fn history_popup() {

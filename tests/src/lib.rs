@@ -15,6 +15,43 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 
+/// Starts the real `cairn` TUI on the data in `home` (`CAIRN_HOME`), 110×32, no
+/// colour, and waits for its first screen.
+///
+/// # Errors
+/// If it cannot start or shows no goals tab in time.
+pub fn start_tui(home: &Path) -> anyhow::Result<Tui> {
+    let path = home
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("temp dir is not UTF-8"))?;
+    let tui = Tui::spawn(
+        &binary("cairn")?,
+        &[],
+        &[("CAIRN_HOME", path), ("NO_COLOR", "1")],
+        110,
+        32,
+    )?;
+    tui.wait_for("Goals", Duration::from_secs(20))?;
+    Ok(tui)
+}
+
+/// Runs `cairn ARGS` on the data in `home`; its stdout, or an error with stderr.
+///
+/// # Errors
+/// If it cannot run or fails.
+pub fn cairn_in(home: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let output = std::process::Command::new(binary("cairn")?)
+        .args(args)
+        .env("CAIRN_HOME", home)
+        .output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "cairn {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(String::from_utf8(output.stdout)?)
+}
+
 /// Path of a binary of this workspace (`cairn` or `cairn-server`), rebuilt first if
 /// it is missing or older than its crate's sources (`cargo test --workspace` builds
 /// both before any test runs; this covers `cargo test -p cairn-tests`).

@@ -1,40 +1,11 @@
 //! End-to-end: editing in the real `cairn` TUI, in a pseudo-terminal: a paste into
 //! a form, and undo of a record change.
 
-use std::process::Command;
 use std::time::Duration;
 
-use cairn_tests::{Tui, binary, keys};
+use cairn_tests::{cairn_in, keys, start_tui};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn cairn(home: &std::path::Path, args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new(binary("cairn")?)
-        .args(args)
-        .env("CAIRN_HOME", home)
-        .output()?;
-    anyhow::ensure!(
-        output.status.success(),
-        "cairn {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(String::from_utf8(output.stdout)?)
-}
-
-fn start(home: &std::path::Path) -> anyhow::Result<Tui> {
-    let path = home
-        .to_str()
-        .ok_or_else(|| anyhow::anyhow!("temp dir is not UTF-8"))?;
-    let tui = Tui::spawn(
-        &binary("cairn")?,
-        &[],
-        &[("CAIRN_HOME", path), ("NO_COLOR", "1")],
-        110,
-        32,
-    )?;
-    tui.wait_for("Goals", WAIT)?;
-    Ok(tui)
-}
 
 /// Text pasted into the title of a new goal (a bracketed paste with a line break,
 /// as terminals send it) stays in the title as one line; the status after it is
@@ -42,7 +13,7 @@ fn start(home: &std::path::Path) -> anyhow::Result<Tui> {
 #[test]
 fn a_paste_stays_in_its_field() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;
-    let mut tui = start(home.path())?;
+    let mut tui = start_tui(home.path())?;
     tui.send("n")?;
     tui.wait_for("New goal", WAIT)?;
     tui.send("\x1b[200~Quarterly\r\nhiring goal\x1b[201~")?;
@@ -51,7 +22,7 @@ fn a_paste_stays_in_its_field() -> anyhow::Result<()> {
     tui.send("q")?;
     assert!(tui.wait_exit(WAIT)?, "cairn exited with an error");
     let goals: serde_json::Value =
-        serde_json::from_str(&cairn(home.path(), &["list", "goal", "--json"])?)?;
+        serde_json::from_str(&cairn_in(home.path(), &["list", "goal", "--json"])?)?;
     assert_eq!(
         goals[0]["fields"]["title"], "Quarterly hiring goal",
         "{goals}"
@@ -65,7 +36,7 @@ fn a_paste_stays_in_its_field() -> anyhow::Result<()> {
 #[test]
 fn undo_of_a_done_in_the_tui() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;
-    let id = cairn(
+    let id = cairn_in(
         home.path(),
         &[
             "add",
@@ -78,7 +49,7 @@ fn undo_of_a_done_in_the_tui() -> anyhow::Result<()> {
         ],
     )?;
     let id = id.trim().to_owned();
-    let mut tui = start(home.path())?;
+    let mut tui = start_tui(home.path())?;
     tui.send("3")?;
     tui.wait_for("Weekly report", WAIT)?;
     tui.send("x")?;
@@ -89,14 +60,14 @@ fn undo_of_a_done_in_the_tui() -> anyhow::Result<()> {
     assert!(tui.wait_exit(WAIT)?, "cairn exited with an error");
 
     let shown: serde_json::Value =
-        serde_json::from_str(&cairn(home.path(), &["show", &id, "--json"])?)?;
+        serde_json::from_str(&cairn_in(home.path(), &["show", &id, "--json"])?)?;
     assert_eq!(shown["fields"]["next_due"], "2026-12-07", "{shown}");
     assert_eq!(
         shown["fields"]["history"],
         serde_json::Value::Null,
         "{shown}"
     );
-    let history = cairn(home.path(), &["history", &id, "--json"])?;
+    let history = cairn_in(home.path(), &["history", &id, "--json"])?;
     assert!(
         history.matches("\"set\"").count() >= 4,
         "undo wrote no ops: {history}"
@@ -110,11 +81,11 @@ fn undo_of_a_done_in_the_tui() -> anyhow::Result<()> {
 #[test]
 fn one_on_one_prepared_from_a_person_with_a_linked_commitment() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;
-    cairn(
+    cairn_in(
         home.path(),
         &["add", "person", "Ana Lind", "--field", "team=Platform"],
     )?;
-    cairn(
+    cairn_in(
         home.path(),
         &[
             "add",
@@ -126,7 +97,7 @@ fn one_on_one_prepared_from_a_person_with_a_linked_commitment() -> anyhow::Resul
             "to=Me",
         ],
     )?;
-    let mut tui = start(home.path())?;
+    let mut tui = start_tui(home.path())?;
     tui.send("7")?;
     tui.wait_for("Ana Lind", WAIT)?;
     tui.send("p")?;
@@ -144,7 +115,7 @@ fn one_on_one_prepared_from_a_person_with_a_linked_commitment() -> anyhow::Resul
     assert!(tui.wait_exit(WAIT)?, "cairn exited with an error");
 
     let notes: serde_json::Value =
-        serde_json::from_str(&cairn(home.path(), &["list", "note", "--json"])?)?;
+        serde_json::from_str(&cairn_in(home.path(), &["list", "note", "--json"])?)?;
     let note = &notes[0];
     assert_eq!(note["fields"]["title"], "1:1 with Ana Lind", "{notes}");
     assert!(
@@ -154,7 +125,7 @@ fn one_on_one_prepared_from_a_person_with_a_linked_commitment() -> anyhow::Resul
         "{notes}"
     );
     let commitments: serde_json::Value =
-        serde_json::from_str(&cairn(home.path(), &["list", "commitment", "--json"])?)?;
+        serde_json::from_str(&cairn_in(home.path(), &["list", "commitment", "--json"])?)?;
     let made = commitments
         .as_array()
         .and_then(|all| {

@@ -4,25 +4,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use cairn_tests::{Tui, binary, keys};
+use cairn_tests::{binary, keys, start_tui};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn start(home: &std::path::Path) -> anyhow::Result<Tui> {
-    let cairn = binary("cairn")?;
-    let home = home
-        .to_str()
-        .ok_or_else(|| anyhow::anyhow!("temp dir is not UTF-8"))?;
-    let tui = Tui::spawn(
-        &cairn,
-        &[],
-        &[("CAIRN_HOME", home), ("NO_COLOR", "1")],
-        110,
-        32,
-    )?;
-    tui.wait_for("Goals", WAIT)?;
-    Ok(tui)
-}
 
 /// A goal and a conversation note with three lines of notes, typed through the keys,
 /// are there after quitting and starting again, and the CLI sees the same data.
@@ -30,7 +14,7 @@ fn start(home: &std::path::Path) -> anyhow::Result<Tui> {
 fn records_typed_in_the_tui_survive_a_restart_and_reach_the_cli() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;
 
-    let mut tui = start(home.path())?;
+    let mut tui = start_tui(home.path())?;
     tui.send("n")?;
     tui.wait_for("New goal", WAIT)?;
     tui.send("Quarterly hiring goal")?;
@@ -61,7 +45,7 @@ fn records_typed_in_the_tui_survive_a_restart_and_reach_the_cli() -> anyhow::Res
     tui.send("q")?;
     assert!(tui.wait_exit(WAIT)?, "cairn exited with an error");
 
-    let mut tui = start(home.path())?;
+    let mut tui = start_tui(home.path())?;
     let screen = tui.wait_for("Quarterly hiring goal", WAIT)?;
     assert!(screen.contains("│ 1 goal │"), "{screen}");
     tui.send("5")?;
@@ -107,7 +91,7 @@ fn records_typed_in_the_tui_survive_a_restart_and_reach_the_cli() -> anyhow::Res
 #[test]
 fn cairn_add_while_the_tui_runs_appears_in_it() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;
-    let mut tui = start(home.path())?;
+    let mut tui = start_tui(home.path())?;
     tui.wait_for("No goals yet", WAIT)?;
     let cairn = |args: &[&str]| {
         Command::new(binary("cairn")?)
@@ -162,7 +146,7 @@ fn cairn_add_while_the_tui_runs_appears_in_it() -> anyhow::Result<()> {
 #[test]
 fn second_tui_on_the_same_data_gets_a_clear_error() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;
-    let mut first = start(home.path())?;
+    let mut first = start_tui(home.path())?;
     let output = Command::new(binary("cairn")?)
         .env("CAIRN_HOME", home.path())
         .output()?;

@@ -2,42 +2,13 @@
 //! search over every record (a word only in a note's long text, a tag) and the
 //! agenda, each jumping to the record with Enter.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cairn_tests::{Tui, binary, keys};
+use cairn_tests::{Tui, cairn_in, keys, start_tui};
 
 const WAIT: Duration = Duration::from_secs(20);
 const CTRL_F: &str = "\x06";
 const CTRL_U: &str = "\x15";
-
-fn cairn(home: &std::path::Path, args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new(binary("cairn")?)
-        .args(args)
-        .env("CAIRN_HOME", home)
-        .output()?;
-    anyhow::ensure!(
-        output.status.success(),
-        "cairn {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(String::from_utf8(output.stdout)?)
-}
-
-fn start(home: &std::path::Path) -> anyhow::Result<Tui> {
-    let path = home
-        .to_str()
-        .ok_or_else(|| anyhow::anyhow!("temp dir is not UTF-8"))?;
-    let tui = Tui::spawn(
-        &binary("cairn")?,
-        &[],
-        &[("CAIRN_HOME", path), ("NO_COLOR", "1")],
-        110,
-        32,
-    )?;
-    tui.wait_for("Goals", WAIT)?;
-    Ok(tui)
-}
 
 /// Waits until the screen shows every one of `wanted` and none of `gone`.
 fn wait_until(tui: &Tui, wanted: &[&str], gone: &[&str]) -> anyhow::Result<String> {
@@ -59,7 +30,7 @@ fn wait_until(tui: &Tui, wanted: &[&str], gone: &[&str]) -> anyhow::Result<Strin
 #[test]
 fn search_finds_long_text_and_tags_and_opens_the_record() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;
-    cairn(
+    cairn_in(
         home.path(),
         &[
             "add",
@@ -69,14 +40,14 @@ fn search_finds_long_text_and_tags_and_opens_the_record() -> anyhow::Result<()> 
             "notes=Budget first.\nThen the xylophone question for the band.",
         ],
     )?;
-    cairn(home.path(), &["add", "note", "Coffee with Ben"])?;
-    cairn(
+    cairn_in(home.path(), &["add", "note", "Coffee with Ben"])?;
+    cairn_in(
         home.path(),
         &["add", "goal", "Grow the team", "--field", "tags=hiring, q1"],
     )?;
-    cairn(home.path(), &["add", "goal", "Ship the release"])?;
+    cairn_in(home.path(), &["add", "goal", "Ship the release"])?;
 
-    let mut tui = start(home.path())?;
+    let mut tui = start_tui(home.path())?;
     tui.send(CTRL_F)?;
     tui.wait_for("Search every record", WAIT)?;
     tui.send("xylophone")?;
@@ -113,11 +84,11 @@ fn search_finds_long_text_and_tags_and_opens_the_record() -> anyhow::Result<()> 
 #[test]
 fn agenda_lists_due_records_and_opens_one() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;
-    cairn(
+    cairn_in(
         home.path(),
         &["add", "goal", "Late goal", "--field", "due=-3d"],
     )?;
-    cairn(
+    cairn_in(
         home.path(),
         &[
             "add",
@@ -127,7 +98,7 @@ fn agenda_lists_due_records_and_opens_one() -> anyhow::Result<()> {
             "due=today",
         ],
     )?;
-    let mut tui = start(home.path())?;
+    let mut tui = start_tui(home.path())?;
     tui.send("A")?;
     let screen = wait_until(&tui, &["Overdue (1)", "Today (1)", "Late goal"], &[])?;
     assert!(screen.contains("3 days late"), "{screen}");

@@ -206,31 +206,53 @@ impl Store {
                 batch.remove(entry?.0);
             }
         }
+        db.oplog.apply_batch(batch)?;
+        // The scan goes space by space (`o` ++ space ++ seq), and a record lives in
+        // one space: each space's summaries are written when the scan leaves it, so
+        // memory holds one space at a time, not the whole store.
         let mut metas: BTreeMap<(SpaceId, RecordId), RecordMeta> = BTreeMap::new();
-        let mut homes: BTreeMap<RecordId, SpaceId> = BTreeMap::new();
-        // `o` ++ space ++ seq: a scan goes space by space, each in seq order.
+        let mut current: Option<SpaceId> = None;
         for entry in db.oplog.scan_prefix([super::oplog::OPS]) {
             let (_, value) = entry?;
             let op: Op = codec::decode(&value)?;
-            let home = *homes.entry(op.record).or_insert(op.space);
-            if home != op.space {
-                // Stored before the one-space rule: the first space keeps the record.
-                continue;
+            if current != Some(op.space) {
+                write_metas(&db.oplog, std::mem::take(&mut metas))?;
+                current = Some(op.space);
+            }
+            let home = home_key(op.record);
+            match db.oplog.get(&home)? {
+                Some(space) if space.as_ref() != op.space.as_bytes() => {
+                    // Stored before the one-space rule: the first space keeps it.
+                    continue;
+                }
+                Some(_) => {}
+                None => {
+                    db.oplog.insert(home, op.space.as_bytes().to_vec())?;
+                }
             }
             fold(&mut metas, &op, value.len(), &RecordLimits::NONE);
         }
-        for ((space, record), meta) in &metas {
-            batch.insert(record_key(*space, *record), codec::encode(meta)?);
-        }
-        for (record, space) in &homes {
-            batch.insert(home_key(*record), space.as_bytes().to_vec());
-        }
+        write_metas(&db.oplog, metas)?;
+        let mut batch = sled::Batch::default();
         batch.insert(VERSION, &[LAYOUT][..]);
         db.oplog.apply_batch(batch)?;
         drop(db);
         self.wrote();
         Ok(())
     }
+}
+
+/// Writes one space's record summaries.
+fn write_metas(
+    tree: &sled::Tree,
+    metas: BTreeMap<(SpaceId, RecordId), RecordMeta>,
+) -> Result<(), StoreError> {
+    let mut batch = sled::Batch::default();
+    for ((space, record), meta) in &metas {
+        batch.insert(record_key(*space, *record), codec::encode(meta)?);
+    }
+    tree.apply_batch(batch)?;
+    Ok(())
 }
 
 /// Folds a stored op into the metas (ops of a record never created are skipped).

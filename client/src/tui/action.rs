@@ -36,6 +36,10 @@ pub enum Action {
     },
     /// Everything about a person, for the person screen.
     PersonLoaded(Result<crate::people::Overview, String>),
+    /// Records read at start, for the row index.
+    IndexChunk(Vec<RecordState>),
+    /// Every record has been read at start, or why not.
+    IndexLoaded(Result<(), String>),
     /// A write finished (or failed) on the worker.
     Saved(SaveReport),
     /// The external editor returned the edited text, or why it could not run.

@@ -143,6 +143,32 @@ impl App {
         Ok(app)
     }
 
+    /// The app as the TUI starts it: spaces, outbox and an empty index that the
+    /// records stream into ([`Action::IndexChunk`](super::Action::IndexChunk)) from
+    /// a reader thread, so the first frame needs no record read.
+    ///
+    /// # Errors
+    /// A storage or decode error of the replica's spaces.
+    pub fn starting(replica: &Replica, config: Config, today: NaiveDate) -> anyhow::Result<Self> {
+        let identity = replica.identity();
+        let space_name = replica
+            .spaces()?
+            .into_iter()
+            .find(|s| s.id == identity.personal_space)
+            .map_or_else(|| "Personal".to_owned(), |s| s.name);
+        let mut app = Self::from_states(
+            std::iter::empty(),
+            config,
+            today,
+            identity.personal_space,
+            space_name,
+        );
+        app.index = Index::loading();
+        app.set_spaces(replica.known_spaces()?);
+        app.pending = replica.outbox_len();
+        Ok(app)
+    }
+
     /// Builds the app from record states already in memory (tests, benches). The
     /// detail pane of the first selection stays empty until an [`Action::Loaded`]
     /// (super::Action::Loaded) arrives.

@@ -427,6 +427,9 @@ pub struct Index {
     kinds: [KindIndex; RecordKind::ALL.len()],
     /// Records with at least one field in conflict, over all kinds.
     conflicts: usize,
+    /// While records still stream in at start ([`Index::load_chunk`]): the ids
+    /// removed meanwhile, so a chunk read before the removal does not bring them back.
+    loading: Option<std::collections::HashSet<RecordId>>,
 }
 
 impl Index {
@@ -450,7 +453,53 @@ impl Index {
             index.rows.shrink_to_fit();
             index.set_sort(index.sort);
         }
-        Self { kinds, conflicts }
+        Self {
+            kinds,
+            conflicts,
+            loading: None,
+        }
+    }
+
+    /// An empty index that records will stream into ([`Self::load_chunk`]), so the
+    /// first frame does not wait for every record to be read.
+    #[must_use]
+    pub fn loading() -> Self {
+        let mut index = Self::build(std::iter::empty());
+        index.loading = Some(std::collections::HashSet::new());
+        index
+    }
+
+    /// Whether records are still streaming in.
+    #[must_use]
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    /// Takes in a chunk of records read at start. A record the index already holds
+    /// got there through a save or a sync since reading began, so that state is
+    /// newer and stays; one removed since then stays removed.
+    pub fn load_chunk(&mut self, states: &[RecordState]) {
+        let Some(gone) = &self.loading else {
+            return;
+        };
+        let fresh: Vec<RecordState> = states
+            .iter()
+            .filter(|s| {
+                !gone.contains(&s.id)
+                    && s.kind
+                        .is_none_or(|k| self.kinds[k.index()].find(&s.id).is_none())
+            })
+            .cloned()
+            .collect();
+        self.update_many(&fresh);
+    }
+
+    /// Every record has been read.
+    pub fn finish_loading(&mut self) {
+        self.loading = None;
+        for index in &mut self.kinds {
+            index.rows.shrink_to_fit();
+        }
     }
 
     #[must_use]
@@ -511,6 +560,9 @@ impl Index {
 
     /// Removes a record's row (its space was taken away).
     pub fn remove(&mut self, id: &RecordId) {
+        if let Some(gone) = &mut self.loading {
+            gone.insert(*id);
+        }
         for index in &mut self.kinds {
             if let Some(at) = index.find(id) {
                 let was_conflict = index.row(at).is_some_and(Row::in_conflict);

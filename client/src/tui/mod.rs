@@ -54,6 +54,7 @@ pub mod keys;
 pub mod line_input;
 mod links;
 mod list;
+mod loader;
 mod navigate;
 mod palette;
 mod person;

@@ -42,12 +42,13 @@ const SOCKET_STOP_WAIT: Duration = Duration::from_secs(3);
 pub fn run(paths: &Paths) -> anyhow::Result<()> {
     let config = Config::load(&paths.config_file, Theme::no_color_requested())?;
     let replica = Replica::open(&paths.data_dir)?;
-    let mut app = App::new(&replica, config, today())?;
+    let mut app = App::starting(&replica, config, today())?;
     app.restore_state(&super::state::TuiState::load(&paths.data_dir));
     let (replies, answers) = channel();
     let sync = super::sync::start(&replica, app.config().sync.interval(), replies.clone());
     let searcher = Searcher::spawn(replica.clone(), replies.clone());
     let socket = super::sync::serve_socket(paths, &replica, &sync, replies.clone());
+    super::loader::spawn(replica.clone(), replies.clone());
     let worker = Worker::spawn(replica.clone(), replies);
     let result = Screen::enter().and_then(|mut screen| {
         let result = event_loop(

@@ -32,6 +32,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(sep());
         spans.push(Span::styled(text::conflicts(conflicts), theme.conflict));
     }
+    if app.index.is_loading() {
+        spans.push(sep());
+        spans.push(Span::styled(text::LOADING_RECORDS, theme.warn));
+    }
     spans.push(sep());
     spans.push(if app.saving > 0 {
         Span::styled(text::SAVING, theme.warn)

@@ -280,6 +280,9 @@ pub const HELP_DATES: &[(&str, &str)] = &[
     ("+1m -6m", "months from today"),
 ];
 
+/// The status bar while records still stream in at start.
+pub const LOADING_RECORDS: &str = "loading records…";
+
 /// After the help key in the status bar.
 pub const HELP_HINT: &str = "help";
 

@@ -69,6 +69,22 @@ impl App {
                 }
                 Vec::new()
             }
+            Action::IndexChunk(states) => {
+                self.index.load_chunk(&states);
+                for view in &mut self.views {
+                    view.stale = true;
+                }
+                self.refresh_view();
+                Vec::new()
+            }
+            Action::IndexLoaded(result) => {
+                self.index.finish_loading();
+                if let Err(e) = result {
+                    self.error(text::load_failed(&e));
+                }
+                self.refresh_view();
+                Vec::new()
+            }
             Action::Saved(report) => self.on_saved(report),
             Action::EditorClosed(result) => {
                 self.on_editor_closed(result);

@@ -563,3 +563,46 @@ fn mouse_clicks_select_rows_and_tabs() {
     f.drive(click(18, 0));
     assert_eq!(f.app.tab(), RecordKind::Commitment);
 }
+
+/// At start the app draws before any record is read; chunks fill the list. A record
+/// saved meanwhile keeps its newer state when an older chunk arrives, and a record
+/// removed meanwhile does not come back.
+#[test]
+fn records_stream_in_without_undoing_newer_changes() {
+    let f = Fixture::new();
+    let stale: Vec<cairn_common::RecordState> =
+        f.replica.records().map(|r| r.expect("record")).collect();
+    let mut app =
+        crate::tui::App::starting(&f.replica, crate::tui::Config::default(), super::today())
+            .expect("app");
+    assert!(app.index.is_loading());
+    assert_eq!(app.index.kind(RecordKind::Goal).live(), 0);
+    let goals: Vec<_> = stale
+        .iter()
+        .filter(|s| s.kind == Some(RecordKind::Goal) && !s.is_deleted())
+        .cloned()
+        .collect();
+    let renamed = crate::tui::worker::perform_write(
+        &f.replica,
+        &Write::Update {
+            base: Box::new(goals[0].clone()),
+            fields: vec![("title".into(), Value::Text("Renamed meanwhile".into()))],
+        },
+    );
+    app.update(Action::Saved(renamed));
+    app.index.remove(&goals[1].id);
+    app.update(Action::IndexChunk(stale));
+    app.update(Action::IndexLoaded(Ok(())));
+    assert!(!app.index.is_loading());
+    let rows = app.index.kind(RecordKind::Goal);
+    let shown: Vec<&str> = rows
+        .order()
+        .iter()
+        .filter_map(|&i| rows.row(i))
+        .filter(|r| !r.is_deleted())
+        .map(|r| r.cell(0))
+        .collect();
+    assert!(shown.contains(&"Renamed meanwhile"), "{shown:?}");
+    assert!(!shown.contains(&goals[1].title()), "{shown:?}");
+    assert!(rows.live() >= 1);
+}

@@ -478,20 +478,16 @@ impl Index {
     /// Takes in a chunk of records read at start. A record the index already holds
     /// got there through a save or a sync since reading began, so that state is
     /// newer and stays; one removed since then stays removed.
-    pub fn load_chunk(&mut self, states: &[RecordState]) {
+    pub fn load_chunk(&mut self, mut states: Vec<RecordState>) {
         let Some(gone) = &self.loading else {
             return;
         };
-        let fresh: Vec<RecordState> = states
-            .iter()
-            .filter(|s| {
-                !gone.contains(&s.id)
-                    && s.kind
-                        .is_none_or(|k| self.kinds[k.index()].find(&s.id).is_none())
-            })
-            .cloned()
-            .collect();
-        self.update_many(&fresh);
+        states.retain(|s| {
+            !gone.contains(&s.id)
+                && s.kind
+                    .is_none_or(|k| self.kinds[k.index()].find(&s.id).is_none())
+        });
+        self.update_many(&states);
     }
 
     /// Every record has been read.

@@ -70,7 +70,7 @@ impl App {
                 Vec::new()
             }
             Action::IndexChunk(states) => {
-                self.index.load_chunk(&states);
+                self.index.load_chunk(states);
                 for view in &mut self.views {
                     view.stale = true;
                 }

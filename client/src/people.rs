@@ -238,6 +238,65 @@ fn join(parts: &[&str]) -> String {
         .join(" · ")
 }
 
+/// A name used in a person field with no person record of that name yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unknown {
+    /// As written the first time it was found.
+    pub name: String,
+    /// How many records name it.
+    pub records: usize,
+}
+
+/// Names used in person fields (owner, by, to, participants, a potential's person)
+/// that no live person record has, most used first: the people to create.
+///
+/// # Errors
+/// A storage or decode error of the replica.
+pub fn unknown_names(replica: &Replica) -> Result<Vec<Unknown>, ReplicaError> {
+    let mut known = std::collections::HashSet::new();
+    let mut used: std::collections::BTreeMap<String, Unknown> = std::collections::BTreeMap::new();
+    for state in replica.records() {
+        let state = state?;
+        if state.is_deleted() || !state.is_complete() {
+            continue;
+        }
+        if state.kind == Some(RecordKind::Person) {
+            known.insert(normalize(state.title()));
+            continue;
+        }
+        let Some(kind) = state.kind else { continue };
+        let mut names = Vec::new();
+        for (k, field) in PERSON_FIELDS {
+            match (k == &kind).then(|| state.get(field)).flatten() {
+                Some(Value::Text(t)) => names.push(t.clone()),
+                Some(Value::List(items)) => names.extend(items.iter().cloned()),
+                _ => {}
+            }
+        }
+        names.sort_by_key(|n| normalize(n));
+        names.dedup_by_key(|n| normalize(n));
+        for name in names {
+            let key = normalize(&name);
+            if key.is_empty() {
+                continue;
+            }
+            used.entry(key)
+                .or_insert_with(|| Unknown {
+                    name: name.trim().to_owned(),
+                    records: 0,
+                })
+                .records += 1;
+        }
+    }
+    let mut out: Vec<Unknown> = used
+        .into_iter()
+        .filter(|(key, _)| !known.contains(key))
+        .map(|(_, u)| u)
+        .collect();
+    out.sort_by(|a, b| b.records.cmp(&a.records).then_with(|| a.name.cmp(&b.name)));
+    Ok(out)
+}
+
 /// Unchecked task items and "Next…"/"TODO…" lines of a note's text.
 #[must_use]
 pub fn open_points(text: &str) -> Vec<String> {

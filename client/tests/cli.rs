@@ -692,3 +692,32 @@ fn help_lists_fields() {
         assert!(help.contains("Examples:"), "{help}");
     }
 }
+
+/// `cairn people suggest` lists the names records use for people that have no person
+/// record (case and spaces aside, most used first); `--create` makes them people,
+/// after which nothing is left to suggest.
+#[test]
+fn people_suggest_offers_names_in_use() {
+    let home = Home::new();
+    home.ok(&["add", "goal", "Hire", "--field", "owner=Ana Lind"]);
+    home.ok(&[
+        "add",
+        "commitment",
+        "Guide",
+        "--field",
+        "by=ana  lind",
+        "--field",
+        "to=Ben",
+    ]);
+    home.ok(&["add", "person", "Ben"]);
+    let listed = home.ok(&["people", "suggest"]);
+    assert!(listed.contains("Ana Lind  2"), "{listed}");
+    assert!(!listed.contains("Ben"), "{listed}");
+    let created: serde_json::Value =
+        serde_json::from_str(&home.ok(&["people", "suggest", "--create", "--json"])).expect("json");
+    assert_eq!(created["created"].as_array().map(Vec::len), Some(1));
+    let people: serde_json::Value =
+        serde_json::from_str(&home.ok(&["list", "people", "--json"])).expect("json");
+    assert_eq!(people.as_array().map(Vec::len), Some(2));
+    assert!(home.ok(&["people", "suggest"]).contains("Every name"));
+}

@@ -19,6 +19,7 @@ mod login;
 mod logout;
 mod passwd;
 mod password;
+mod people;
 mod remote;
 mod restore;
 mod rm;
@@ -97,6 +98,7 @@ pub enum LocalCommand {
     Import(import::Args),
     History(history::Args),
     Undelivered(undelivered::Args),
+    People(people::Args),
 }
 
 /// Runs what the command line asked for: the TUI without a command, else the command
@@ -149,6 +151,7 @@ fn dispatch(paths: &Paths, ctx: &Ctx, command: LocalCommand) -> anyhow::Result<S
         LocalCommand::Import(args) => import::run(ctx, &args),
         LocalCommand::History(args) => history::run(ctx, &args),
         LocalCommand::Undelivered(args) => undelivered::run(ctx, &args),
+        LocalCommand::People(args) => people::run(ctx, &args),
     }
 }
 

@@ -291,6 +291,8 @@ pub enum Command {
     ToggleTrash,
     /// Show or hide done records.
     ToggleDone,
+    /// Potentials: filter the list to the next box of the grid.
+    NextGridBox,
     SortNext,
     SortReverse,
     Conflicts,

@@ -339,7 +339,10 @@ impl App {
             .filter_map(|&i| index.row(i));
         match self.tab {
             RecordKind::Activity => self.weeks = WeekTotals::of(rows, self.today),
-            RecordKind::Potential => self.grid = Grid::of(rows),
+            RecordKind::Potential => {
+                self.grid = Grid::of(rows);
+                self.grid.selected = self.views[RecordKind::Potential.index()].grid_box;
+            }
             _ => {}
         }
     }

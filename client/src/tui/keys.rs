@@ -227,6 +227,7 @@ bindings! {
     restore: ["r"] => "restore from trash (in the trash view)";
     done: ["x"] => "mark done (task, commitment, goal)";
     trash: ["t"] => "show the trash / the live records";
+    grid_box: ["b"] => "potentials: show the next box of the grid only (after the last: all)";
     show_done: ["H"] => "show or hide done records (achieved goals, kept commitments)";
     sort: ["o"] => "sort by the next column";
     reverse: ["O"] => "reverse the sort";

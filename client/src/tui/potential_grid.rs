@@ -1,5 +1,7 @@
-//! The 3×3 potential grid: performance left to right, potential bottom to top, people's
-//! names in the cells. Built from the rows shown, so it follows the filter.
+//! The 3×3 potential grid: performance left to right, potential bottom to top, each
+//! box named (Star, Core player, …) with people's names in it. Built from the rows
+//! shown, so it follows the filter; `b` steps through the boxes, filtering the list
+//! to the people in one.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -26,6 +28,8 @@ pub struct GridCell {
 pub struct Grid {
     pub cells: [[GridCell; 3]; 3],
     pub unrated: usize,
+    /// The box the list is filtered to (`b`), `(potential, performance)`.
+    pub selected: Option<(usize, usize)>,
 }
 
 impl Grid {
@@ -77,7 +81,11 @@ pub fn draw(frame: &mut Frame, area: Rect, grid: &Grid, theme: &Theme) {
                 frame,
                 cols[performance],
                 &grid.cells[potential][performance],
-                potential == 2 && performance == 2,
+                text::GRID_BOXES[potential][performance],
+                (
+                    potential == 2 && performance == 2,
+                    grid.selected == Some((potential, performance)),
+                ),
                 theme,
             );
         }
@@ -103,14 +111,28 @@ fn initial(rating: usize) -> String {
         .collect()
 }
 
-fn draw_cell(frame: &mut Frame, area: Rect, cell: &GridCell, top: bool, theme: &Theme) {
+fn draw_cell(
+    frame: &mut Frame,
+    area: Rect,
+    cell: &GridCell,
+    name: &str,
+    (top, selected): (bool, bool),
+    theme: &Theme,
+) {
     // The top-right cell (high potential, high performance) is the one people look
-    // for first.
-    let style = if top { theme.ok } else { theme.border };
+    // for first; the box the list is filtered to stands out.
+    let style = if selected {
+        theme.accent
+    } else if top {
+        theme.ok
+    } else {
+        theme.border
+    };
+    let title_style = if selected { theme.selected } else { theme.dim };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(style)
-        .title(Line::from(cell.count.to_string()).style(theme.dim));
+        .title(Line::from(format!("{} {name}", cell.count)).style(title_style));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let room = usize::from(inner.height);

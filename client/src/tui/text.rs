@@ -22,6 +22,21 @@ pub const HELP_HEADER: (&str, &str, &str) = ("Keys", "Does", "[keys] name");
 pub const PALETTE_EMPTY: &str = "No command matches.";
 pub const HISTORY_EMPTY: &str = "No history.";
 pub const RATINGS: [&str; 3] = ["low", "medium", "high"];
+/// The boxes of the potential grid, `[potential][performance]`, low to high.
+pub const GRID_BOXES: [[&str; 3]; 3] = [
+    ["Risk", "Effective", "Trusted pro"],
+    ["Inconsistent", "Core player", "High performer"],
+    ["Rough diamond", "Future star", "Star"],
+];
+
+/// After `b` on the potentials: which box the list shows now.
+#[must_use]
+pub fn grid_box_filter(name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("Showing the box {name}. b: next box."),
+        None => "Showing every box.".to_owned(),
+    }
+}
 pub const PROGRESS_LABEL: &str = "Progress";
 
 // Status bar.
@@ -345,6 +360,7 @@ pub fn command(command: Command) -> String {
         Command::Done => "done: mark the selected record done".into(),
         Command::ToggleTrash => "trash: show or leave the trash".into(),
         Command::ToggleDone => "done: show or hide done records".into(),
+        Command::NextGridBox => "potentials: next box of the grid".into(),
         Command::SortNext => "sort by the next column".into(),
         Command::SortReverse => "reverse the sort".into(),
         Command::Conflicts => "resolve conflicts of the selected record".into(),

@@ -186,6 +186,7 @@ impl App {
             (&k.done, Command::Done),
             (&k.trash, Command::ToggleTrash),
             (&k.show_done, Command::ToggleDone),
+            (&k.grid_box, Command::NextGridBox),
             (&k.sort, Command::SortNext),
             (&k.reverse, Command::SortReverse),
             (&k.sync, Command::Sync),
@@ -363,6 +364,32 @@ impl App {
         }
     }
 
+    /// `b` on the potentials: the list shows the next box of the grid only (Star
+    /// first, then down the grid), and after the last box every box again.
+    fn next_grid_box(&mut self) {
+        if self.tab != RecordKind::Potential {
+            self.go_to(RecordKind::Potential);
+        }
+        // High potential and performance first: the boxes people look for.
+        let order: Vec<(usize, usize)> = (0..3)
+            .rev()
+            .flat_map(|pot| (0..3).rev().map(move |perf| (pot, perf)))
+            .collect();
+        let view = &mut self.views[RecordKind::Potential.index()];
+        let next = match view.grid_box {
+            None => order.first().copied(),
+            Some(now) => order
+                .iter()
+                .position(|b| *b == now)
+                .and_then(|i| order.get(i + 1).copied()),
+        };
+        view.grid_box = next;
+        view.stale = true;
+        self.refresh_view();
+        let name = next.map(|(pot, perf)| text::GRID_BOXES[pot][perf]);
+        self.info(text::grid_box_filter(name));
+    }
+
     /// A left click: on a tab goes there, on a row of the list selects it.
     fn click(&mut self, column: u16, row: u16) {
         let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
@@ -435,6 +462,7 @@ impl App {
                 self.trash = !self.trash;
                 self.refresh_view();
             }
+            Command::NextGridBox => self.next_grid_box(),
             Command::ToggleDone => {
                 let show = !self.views[0].show_done;
                 for view in &mut self.views {

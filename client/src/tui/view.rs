@@ -26,6 +26,8 @@ pub struct ListView {
     trash: bool,
     /// Whether done records (achieved goals, kept commitments …) are listed.
     pub show_done: bool,
+    /// Potentials: only the grid box `(potential, performance)` is listed.
+    pub grid_box: Option<(usize, usize)>,
 }
 
 impl ListView {
@@ -64,6 +66,10 @@ impl ListView {
             if let Some(row) = index.row(i)
                 && row.is_deleted() == trash
                 && (trash || self.show_done || !row.is_done())
+                && self.grid_box.is_none_or(|(pot, perf)| {
+                    row.potential.map(|r| r.index()) == Some(pot)
+                        && row.performance.map(|r| r.index()) == Some(perf)
+                })
                 && row.matches(&self.needle)
             {
                 self.visible.push(i);

@@ -606,3 +606,31 @@ fn records_stream_in_without_undoing_newer_changes() {
     assert!(!shown.contains(&goals[1].title()), "{shown:?}");
     assert!(rows.live() >= 1);
 }
+
+/// `b` on the potentials lists the people of one named box of the grid (Star
+/// first), then the next box, and after the last box everyone again.
+#[test]
+fn grid_boxes_filter_the_list() {
+    let mut f = Fixture::new();
+    f.press("6");
+    let everyone = f.titles().len();
+    f.press("b");
+    assert!(f.app.message().is_some_and(|m| m.text.contains("Star")));
+    let stars = f.titles();
+    assert!(stars.len() < everyone, "{stars:?}");
+    let rows = f.app.index.kind(RecordKind::Potential);
+    for &i in f.app.view().visible() {
+        let row = rows.row(i).expect("row");
+        assert_eq!(
+            (
+                row.potential.map(|r| r.index()),
+                row.performance.map(|r| r.index())
+            ),
+            (Some(2), Some(2))
+        );
+    }
+    for _ in 0..9 {
+        f.press("b");
+    }
+    assert_eq!(f.titles().len(), everyone, "after the last box, all again");
+}

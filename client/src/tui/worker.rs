@@ -171,12 +171,15 @@ fn history_line(state: Option<&RecordState>, entry: &change_log::Entry) -> Histo
 pub struct Worker {
     writes: Sender<Write>,
     thread: JoinHandle<()>,
+    /// Where reads that take a while (a person's overview) answer from their thread.
+    replies: Sender<Action>,
 }
 
 impl Worker {
     /// Starts the worker; it answers each write on `replies`.
     #[must_use]
     pub fn spawn(replica: Replica, replies: Sender<Action>) -> Self {
+        let answers = replies.clone();
         let (writes, inbox): (Sender<Write>, Receiver<Write>) = channel();
         let thread = std::thread::spawn(move || {
             for write in inbox {
@@ -189,7 +192,22 @@ impl Worker {
                 let _ = replies.send(Action::Pending(replica.outbox_len()));
             }
         });
-        Self { writes, thread }
+        Self {
+            writes,
+            thread,
+            replies: answers,
+        }
+    }
+
+    /// Gathers a person's overview on a thread of its own (it reads every record),
+    /// answering with [`Action::PersonLoaded`], so the screen never waits for it.
+    pub fn load_person(&self, replica: &Replica, id: RecordId, today: chrono::NaiveDate) {
+        let replica = replica.clone();
+        let replies = self.replies.clone();
+        std::thread::spawn(move || {
+            // The UI may be gone by now; nothing is lost then.
+            let _ = replies.send(load_person(&replica, id, today));
+        });
     }
 
     /// Queues a write. If the worker died, the write is done here so nothing is lost,

@@ -153,6 +153,18 @@ fn lines<'a>(
             )));
         }
     }
+    let backlinks = index.links.backlinks(&state.id);
+    if !backlinks.is_empty() {
+        let label = format!("{:<LABEL_WIDTH$} ", text::LINKED_FROM);
+        for (i, source) in backlinks.iter().enumerate() {
+            let first = if i == 0 {
+                Span::styled(label.clone(), theme.dim)
+            } else {
+                Span::raw(" ".repeat(LABEL_WIDTH + 1))
+            };
+            out.push(Line::from(vec![first, Span::raw(link_text(index, source))]));
+        }
+    }
     out.push(Line::from(""));
     let updated = present::timestamp(state.updated);
     let updated = updated.get(..16).unwrap_or(&updated).replace('T', " ");

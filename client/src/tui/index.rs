@@ -430,6 +430,8 @@ pub struct Index {
     /// While records still stream in at start ([`Index::load_chunk`]): the ids
     /// removed meanwhile, so a chunk read before the removal does not bring them back.
     loading: Option<std::collections::HashSet<RecordId>>,
+    /// Who links to whom, for the details' backlinks.
+    pub links: super::links::LinkMap,
 }
 
 impl Index {
@@ -437,7 +439,9 @@ impl Index {
     pub fn build(states: impl IntoIterator<Item = RecordState>) -> Self {
         let mut kinds = RecordKind::ALL.map(KindIndex::new);
         let mut conflicts = 0;
+        let mut links = super::links::LinkMap::default();
         for state in states {
+            links.set(&state);
             let Some(row) = Row::of(&state) else {
                 continue;
             };
@@ -457,6 +461,7 @@ impl Index {
             kinds,
             conflicts,
             loading: None,
+            links,
         }
     }
 
@@ -523,6 +528,7 @@ impl Index {
         }
         let mut touched = [false; RecordKind::ALL.len()];
         for state in states {
+            self.links.set(state);
             let Some(kind) = state.kind else { continue };
             let index = &mut self.kinds[kind.index()];
             let row = Row::of(state);
@@ -559,6 +565,7 @@ impl Index {
         if let Some(gone) = &mut self.loading {
             gone.insert(*id);
         }
+        self.links.remove(id);
         for index in &mut self.kinds {
             if let Some(at) = index.find(id) {
                 let was_conflict = index.row(at).is_some_and(Row::in_conflict);
@@ -571,6 +578,7 @@ impl Index {
     /// Takes in the new state of a committed (or synced) record.
     pub fn update(&mut self, state: &RecordState) {
         let Some(kind) = state.kind else { return };
+        self.links.set(state);
         let index = &mut self.kinds[kind.index()];
         let was_conflict = index
             .find(&state.id)

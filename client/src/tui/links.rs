@@ -4,8 +4,10 @@
 //! title, not its id. Both go through the in-memory row index, so they cost no
 //! disk reads whatever the size.
 
-use cairn_common::RecordId;
+use std::collections::HashMap;
+
 use cairn_common::model::{FieldType, RecordKind};
+use cairn_common::{RecordId, RecordState, Value};
 
 use super::app::App;
 use super::index::Index;
@@ -52,6 +54,66 @@ pub fn title_of(index: &Index, id: &RecordId) -> Option<String> {
             .and_then(|i| rows.row(i))
             .map(|row| row.cell(0).to_owned())
     })
+}
+
+/// Which records link to which, kept with the row index: the links of each live
+/// record (any link field) and, the other way round, who links to a record (its
+/// backlinks). Only records with links take room.
+#[derive(Debug, Default)]
+pub struct LinkMap {
+    outgoing: HashMap<RecordId, Vec<RecordId>>,
+    incoming: HashMap<RecordId, Vec<RecordId>>,
+}
+
+impl LinkMap {
+    /// Takes in a record's links as they are now (none if it is in the trash).
+    pub fn set(&mut self, state: &RecordState) {
+        self.remove(&state.id);
+        if state.is_deleted() {
+            return;
+        }
+        let mut targets: Vec<RecordId> = Vec::new();
+        for register in state.fields.values() {
+            for value in register.values() {
+                match &value.value {
+                    Value::Ref(id) => targets.push(*id),
+                    Value::Refs(ids) => targets.extend(ids.iter().copied()),
+                    _ => {}
+                }
+            }
+        }
+        targets.sort_unstable();
+        targets.dedup();
+        targets.retain(|t| *t != state.id);
+        if targets.is_empty() {
+            return;
+        }
+        for target in &targets {
+            self.incoming.entry(*target).or_default().push(state.id);
+        }
+        self.outgoing.insert(state.id, targets);
+    }
+
+    /// Forgets a record's links (it was removed).
+    pub fn remove(&mut self, id: &RecordId) {
+        let Some(targets) = self.outgoing.remove(id) else {
+            return;
+        };
+        for target in targets {
+            if let Some(sources) = self.incoming.get_mut(&target) {
+                sources.retain(|s| s != id);
+                if sources.is_empty() {
+                    self.incoming.remove(&target);
+                }
+            }
+        }
+    }
+
+    /// The records that link to `id`.
+    #[must_use]
+    pub fn backlinks(&self, id: &RecordId) -> &[RecordId] {
+        self.incoming.get(id).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// The kinds a link field may point at.

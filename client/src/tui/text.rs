@@ -298,6 +298,9 @@ pub const HELP_DATES: &[(&str, &str)] = &[
 /// The status bar while records still stream in at start.
 pub const LOADING_RECORDS: &str = "loading records…";
 
+/// The details' label of the records that link to this one.
+pub const LINKED_FROM: &str = "Linked from";
+
 /// After the help key in the status bar.
 pub const HELP_HINT: &str = "help";
 

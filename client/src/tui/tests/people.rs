@@ -240,3 +240,20 @@ fn done_records_hidden_until_shown() {
     f.press("H");
     assert!(!f.titles().contains(&"Write the API guide".to_owned()));
 }
+
+/// The details of a record show what links to it (a commitment recorded from a
+/// conversation shows up under the note it came from, by title).
+#[test]
+fn details_show_backlinks() {
+    let mut f = ana();
+    f.press("5");
+    f.select("1:1 with Ana");
+    f.press("C");
+    f.type_text("Send the budget by Friday");
+    f.press("ctrl-s");
+    f.press("5");
+    f.select("1:1 with Ana");
+    let shown = screen(&mut f);
+    assert!(shown.contains("Linked from"), "{shown}");
+    assert!(shown.contains("Send the budget by Friday"), "{shown}");
+}

@@ -301,6 +301,8 @@ pub enum Command {
     Person,
     /// A new commitment agreed in the selected conversation, linked to it.
     CommitmentFromNote,
+    /// The selected record's links and backlinks, to follow one.
+    Links,
     /// Read the selected record's long texts full-screen.
     Read,
     /// Scroll the detail pane by half a pane.

@@ -31,6 +31,7 @@ pub enum Popup {
     /// The search over every record; its state is [`App::search`], kept after closing.
     Search,
     Person(Box<super::person::PersonView>),
+    Links(super::links::LinksView),
 }
 
 /// The record shown in the detail pane: only the selected one is held in full.

@@ -121,6 +121,7 @@ impl App {
             }
             Some(Popup::Search) => super::search_view::draw(frame, area, &self.search, theme),
             Some(Popup::Person(view)) => super::person::draw(frame, area, view, theme),
+            Some(Popup::Links(view)) => super::links::draw(frame, area, view, theme),
         }
     }
 

@@ -237,6 +237,7 @@ bindings! {
     history: ["h"] => "history of the selected record";
     person: ["p"] => "the person screen of the selected person (or of the person a record names)";
     commitment_from_note: ["C"] => "record a commitment agreed in the selected conversation (linked to it)";
+    links: ["L"] => "the selected record's links and backlinks; enter follows one";
     read: ["v"] => "read the record's long texts full-screen (Markdown rendered)";
     detail_down: ["}"] => "scroll the details down";
     detail_up: ["{"] => "scroll the details up";

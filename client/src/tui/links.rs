@@ -158,3 +158,102 @@ impl App {
         }
     }
 }
+
+/// The links popup (`L`): the selected record's links and backlinks, one per line;
+/// j/k move, Enter follows the selected one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinksView {
+    /// `(kind, id, title, how)`: how is "links to" or "linked from".
+    rows: Vec<(RecordKind, RecordId, String, &'static str)>,
+    selected: usize,
+}
+
+impl LinksView {
+    /// The links of `state` and the records that link to it, with their titles.
+    #[must_use]
+    pub fn of(state: &RecordState, index: &Index) -> Self {
+        let kind_of = |id: &RecordId| {
+            RecordKind::ALL
+                .iter()
+                .copied()
+                .find(|k| index.kind(*k).find(id).is_some())
+        };
+        let mut rows = Vec::new();
+        let mut targets: Vec<RecordId> = Vec::new();
+        for register in state.fields.values() {
+            for value in register.values() {
+                match &value.value {
+                    Value::Ref(id) => targets.push(*id),
+                    Value::Refs(ids) => targets.extend(ids.iter().copied()),
+                    _ => {}
+                }
+            }
+        }
+        targets.dedup();
+        for target in targets {
+            if let Some(kind) = kind_of(&target) {
+                let title = title_of(index, &target).unwrap_or_default();
+                rows.push((kind, target, title, super::text::LINKS_TO));
+            }
+        }
+        for source in index.links.backlinks(&state.id) {
+            if let Some(kind) = kind_of(source) {
+                let title = title_of(index, source).unwrap_or_default();
+                rows.push((kind, *source, title, super::text::LINKED_FROM));
+            }
+        }
+        Self { rows, selected: 0 }
+    }
+
+    pub fn move_by(&mut self, delta: isize) {
+        self.selected = self
+            .selected
+            .saturating_add_signed(delta)
+            .min(self.rows.len().saturating_sub(1));
+    }
+
+    /// The record of the selected line.
+    #[must_use]
+    pub fn selected(&self) -> Option<(RecordKind, RecordId)> {
+        self.rows.get(self.selected).map(|(k, id, _, _)| (*k, *id))
+    }
+}
+
+/// Draws the popup centred in `area`.
+pub fn draw(
+    frame: &mut ratatui::Frame,
+    area: ratatui::layout::Rect,
+    view: &LinksView,
+    theme: &super::theme::Theme,
+) {
+    use ratatui::text::{Line, Span};
+    use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+    let height = u16::try_from(view.rows.len().max(1) + 2).unwrap_or(u16::MAX);
+    let popup = super::draw::centered(area, 80, height);
+    let lines: Vec<Line<'_>> = if view.rows.is_empty() {
+        vec![Line::styled(super::text::NO_LINKS, theme.dim)]
+    } else {
+        view.rows
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, _, title, how))| {
+                let style = if i == view.selected {
+                    theme.selected
+                } else {
+                    theme.text
+                };
+                Line::from(vec![
+                    Span::styled(format!("{how:<12}"), theme.dim),
+                    Span::styled(format!("{:<11}", kind.key()), theme.dim),
+                    Span::styled(title.clone(), style),
+                ])
+            })
+            .collect()
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(Line::from(super::text::LINKS_TITLE).style(theme.accent));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(block), popup);
+}

@@ -298,6 +298,10 @@ pub const HELP_DATES: &[(&str, &str)] = &[
 /// The status bar while records still stream in at start.
 pub const LOADING_RECORDS: &str = "loading records…";
 
+pub const LINKS_TITLE: &str = " Links — j/k move, enter follows, esc closes ";
+pub const LINKS_TO: &str = "links to";
+pub const NO_LINKS: &str = "This record has no links, and nothing links to it.";
+
 /// The details' label of the records that link to this one.
 pub const LINKED_FROM: &str = "Linked from";
 
@@ -370,6 +374,7 @@ pub fn command(command: Command) -> String {
         Command::History => "history of the selected record".into(),
         Command::Read => "read: the record's long texts full-screen".into(),
         Command::Person => "person: everything about the selected person".into(),
+        Command::Links => "links: follow a link or backlink of the selected record".into(),
         Command::CommitmentFromNote => "commitment agreed in the selected conversation".into(),
         Command::DetailDown => "scroll the details down".into(),
         Command::DetailUp => "scroll the details up".into(),

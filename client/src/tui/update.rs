@@ -194,6 +194,7 @@ impl App {
             (&k.conflicts, Command::Conflicts),
             (&k.history, Command::History),
             (&k.read, Command::Read),
+            (&k.links, Command::Links),
             (&k.person, Command::Person),
             (&k.commitment_from_note, Command::CommitmentFromNote),
             (&k.detail_down, Command::DetailDown),
@@ -338,6 +339,22 @@ impl App {
                 } else if keys.new.matches(&key) {
                     let overview = person.overview.clone();
                     self.start_one_on_one(&overview);
+                }
+                Vec::new()
+            }
+            Some(Popup::Links(links)) => {
+                if keys.cancel.matches(&key) || keys.quit.matches(&key) || keys.links.matches(&key)
+                {
+                    self.popup = None;
+                } else if keys.down.matches(&key) {
+                    links.move_by(1);
+                } else if keys.up.matches(&key) {
+                    links.move_by(-1);
+                } else if key.code == KeyCode::Enter
+                    && let Some((kind, id)) = links.selected()
+                {
+                    self.popup = None;
+                    self.select_record(kind, id);
                 }
                 Vec::new()
             }
@@ -487,6 +504,12 @@ impl App {
             Command::Sync => return self.request_sync(),
             Command::UndoChange => return self.undo_change(),
             Command::Read => self.open_reader(),
+            Command::Links => {
+                if let Some(state) = self.detail() {
+                    let view = super::links::LinksView::of(state, &self.index);
+                    self.popup = Some(Popup::Links(view));
+                }
+            }
             Command::Person => return self.open_person(),
             Command::CommitmentFromNote => self.commitment_from_note(),
             Command::DetailDown | Command::DetailUp => {

@@ -257,3 +257,35 @@ fn details_show_backlinks() {
     assert!(shown.contains("Linked from"), "{shown}");
     assert!(shown.contains("Send the budget by Friday"), "{shown}");
 }
+
+/// `L` lists a record's links and backlinks; Enter follows one (the note's
+/// commitment, then back from the commitment to the note).
+#[test]
+fn links_popup_follows_links_both_ways() {
+    let mut f = ana();
+    f.press("5");
+    f.select("1:1 with Ana");
+    let note = f.app.selected_id().expect("note");
+    f.press("C");
+    f.type_text("Send the budget by Friday");
+    f.press("ctrl-s");
+    f.press("5");
+    f.select("1:1 with Ana");
+    f.press("L");
+    assert!(screen(&mut f).contains("Send the budget by Friday"));
+    f.press("enter");
+    assert_eq!(f.app.tab(), RecordKind::Commitment);
+    let commitment = f.app.selected_id().expect("commitment");
+    assert_eq!(
+        f.replica
+            .record(&commitment)
+            .expect("read")
+            .expect("there")
+            .title(),
+        "Send the budget by Friday"
+    );
+    f.press("L");
+    f.press("enter");
+    assert_eq!(f.app.tab(), RecordKind::Note);
+    assert_eq!(f.app.selected_id(), Some(note));
+}

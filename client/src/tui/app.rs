@@ -108,6 +108,17 @@ pub struct App {
     pub(super) search: super::search_view::SearchView,
 }
 
+/// The user's personal space (where new records go at first) and its name.
+fn personal_space(replica: &Replica) -> anyhow::Result<(SpaceId, String)> {
+    let personal = replica.identity().personal_space;
+    let name = replica
+        .spaces()?
+        .into_iter()
+        .find(|s| s.id == personal)
+        .map_or_else(|| "Personal".to_owned(), |s| s.name);
+    Ok((personal, name))
+}
+
 impl App {
     /// Builds the app from every record of the replica: the row index of all kinds and
     /// the full state of the first selected record. This is the only place the app
@@ -116,12 +127,7 @@ impl App {
     /// # Errors
     /// When the replica cannot be read (the message says what to do).
     pub fn new(replica: &Replica, config: Config, today: NaiveDate) -> anyhow::Result<Self> {
-        let identity = replica.identity();
-        let space_name = replica
-            .spaces()?
-            .into_iter()
-            .find(|s| s.id == identity.personal_space)
-            .map_or_else(|| "Personal".to_owned(), |s| s.name);
+        let (personal_space, space_name) = personal_space(replica)?;
         // Records stream into the index one by one: the full states of 100,000 records
         // would not fit the memory budget, their rows do.
         let mut failed = None;
@@ -132,7 +138,7 @@ impl App {
                 None
             }
         });
-        let mut app = Self::from_states(states, config, today, identity.personal_space, space_name);
+        let mut app = Self::from_states(states, config, today, personal_space, space_name);
         if let Some(e) = failed {
             return Err(e.into());
         }
@@ -151,17 +157,12 @@ impl App {
     /// # Errors
     /// A storage or decode error of the replica's spaces.
     pub fn starting(replica: &Replica, config: Config, today: NaiveDate) -> anyhow::Result<Self> {
-        let identity = replica.identity();
-        let space_name = replica
-            .spaces()?
-            .into_iter()
-            .find(|s| s.id == identity.personal_space)
-            .map_or_else(|| "Personal".to_owned(), |s| s.name);
+        let (personal_space, space_name) = personal_space(replica)?;
         let mut app = Self::from_states(
             std::iter::empty(),
             config,
             today,
-            identity.personal_space,
+            personal_space,
             space_name,
         );
         app.index = Index::loading();

@@ -56,6 +56,25 @@ pub fn title_of(index: &Index, id: &RecordId) -> Option<String> {
     })
 }
 
+/// The records `state` links to through any link field (every current value, so a
+/// link in conflict counts too), each once, itself left out.
+fn links_of(state: &RecordState) -> Vec<RecordId> {
+    let mut targets: Vec<RecordId> = Vec::new();
+    for register in state.fields.values() {
+        for value in register.values() {
+            match &value.value {
+                Value::Ref(id) => targets.push(*id),
+                Value::Refs(ids) => targets.extend(ids.iter().copied()),
+                _ => {}
+            }
+        }
+    }
+    targets.sort_unstable();
+    targets.dedup();
+    targets.retain(|t| *t != state.id);
+    targets
+}
+
 /// Which records link to which, kept with the row index: the links of each live
 /// record (any link field) and, the other way round, who links to a record (its
 /// backlinks). Only records with links take room.
@@ -72,19 +91,7 @@ impl LinkMap {
         if state.is_deleted() {
             return;
         }
-        let mut targets: Vec<RecordId> = Vec::new();
-        for register in state.fields.values() {
-            for value in register.values() {
-                match &value.value {
-                    Value::Ref(id) => targets.push(*id),
-                    Value::Refs(ids) => targets.extend(ids.iter().copied()),
-                    _ => {}
-                }
-            }
-        }
-        targets.sort_unstable();
-        targets.dedup();
-        targets.retain(|t| *t != state.id);
+        let targets = links_of(state);
         if targets.is_empty() {
             return;
         }
@@ -179,18 +186,7 @@ impl LinksView {
                 .find(|k| index.kind(*k).find(id).is_some())
         };
         let mut rows = Vec::new();
-        let mut targets: Vec<RecordId> = Vec::new();
-        for register in state.fields.values() {
-            for value in register.values() {
-                match &value.value {
-                    Value::Ref(id) => targets.push(*id),
-                    Value::Refs(ids) => targets.extend(ids.iter().copied()),
-                    _ => {}
-                }
-            }
-        }
-        targets.dedup();
-        for target in targets {
+        for target in links_of(state) {
             if let Some(kind) = kind_of(&target) {
                 let title = title_of(index, &target).unwrap_or_default();
                 rows.push((kind, target, title, super::text::LINKS_TO));

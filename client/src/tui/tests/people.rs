@@ -76,6 +76,19 @@ fn ana() -> Fixture {
     Fixture::reopen(f)
 }
 
+/// Ana's fixture after `C` on her 1:1 recorded "Send the budget by Friday"; the
+/// note's id.
+fn with_commitment_from_note() -> (Fixture, cairn_common::RecordId) {
+    let mut f = ana();
+    f.press("5");
+    f.select("1:1 with Ana");
+    let note = f.app.selected_id().expect("note");
+    f.press("C");
+    f.type_text("Send the budget by Friday");
+    f.press("ctrl-s");
+    (f, note)
+}
+
 fn screen(f: &mut Fixture) -> String {
     f.drive(Action::Resize {
         width: 120,
@@ -160,13 +173,7 @@ fn one_on_one_prepared_from_a_person() {
 /// participant, with the note as its source, and added to the note's commitments.
 #[test]
 fn commitment_recorded_from_a_conversation_is_linked() {
-    let mut f = ana();
-    f.press("5");
-    f.select("1:1 with Ana");
-    let note = f.app.selected_id().expect("note");
-    f.press("C");
-    f.type_text("Send the budget by Friday");
-    f.press("ctrl-s");
+    let (f, note) = with_commitment_from_note();
     let commitments = f.replica.list(RecordKind::Commitment, false).expect("list");
     let made = commitments
         .iter()
@@ -245,12 +252,7 @@ fn done_records_hidden_until_shown() {
 /// conversation shows up under the note it came from, by title).
 #[test]
 fn details_show_backlinks() {
-    let mut f = ana();
-    f.press("5");
-    f.select("1:1 with Ana");
-    f.press("C");
-    f.type_text("Send the budget by Friday");
-    f.press("ctrl-s");
+    let (mut f, _) = with_commitment_from_note();
     f.press("5");
     f.select("1:1 with Ana");
     let shown = screen(&mut f);
@@ -262,13 +264,7 @@ fn details_show_backlinks() {
 /// commitment, then back from the commitment to the note).
 #[test]
 fn links_popup_follows_links_both_ways() {
-    let mut f = ana();
-    f.press("5");
-    f.select("1:1 with Ana");
-    let note = f.app.selected_id().expect("note");
-    f.press("C");
-    f.type_text("Send the budget by Friday");
-    f.press("ctrl-s");
+    let (mut f, note) = with_commitment_from_note();
     f.press("5");
     f.select("1:1 with Ana");
     f.press("L");

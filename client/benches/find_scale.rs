@@ -9,7 +9,9 @@
 //!
 //! Run: `cargo bench -p cairn-client --bench find_scale`
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
@@ -18,8 +20,10 @@ use cairn_client::tui::query::Query;
 use cairn_client::tui::search::{SearchRequest, scan};
 use cairn_client::tui::{Action, App, Command, Config};
 use cairn_common::model::{CommitmentStatus, GoalStatus, NoteKind, RecordKind, Recurrence, Value};
-use chrono::{Days, NaiveDate};
+use chrono::Days;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use support::{ms, today};
 
 const SIZES: [usize; 2] = [100, 100_000];
 /// A word in no record (every record is read), a tag, a person, a state, and a word
@@ -32,23 +36,9 @@ const QUERIES: [&str; 5] = [
     "quarter",
 ];
 
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default()
-}
-
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(pos) = args.iter().position(|a| a == "--fill") {
-        let (Some(dir), Some(count)) = (args.get(pos + 1), args.get(pos + 2)) else {
-            anyhow::bail!("--fill needs a directory and a count");
-        };
-        return fill(&PathBuf::from(dir), count.parse()?);
-    }
-    if let Some(pos) = args.iter().position(|a| a == "--measure") {
-        let dir = args
-            .get(pos + 1)
-            .ok_or_else(|| anyhow::anyhow!("--measure needs a directory"))?;
-        return measure(Path::new(dir));
+    if let Some(result) = support::as_child(fill, measure) {
+        return result;
     }
     let root = tempfile::tempdir()?;
     let exe = std::env::current_exe()?;
@@ -141,10 +131,6 @@ fn measure(dir: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// Every kind; goals with tags, notes with a few paragraphs (about 700 bytes).

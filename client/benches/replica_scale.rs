@@ -9,38 +9,28 @@
 //!
 //! Run: `cargo bench -p cairn-client --bench replica_scale`
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
 use cairn_client::replica::Replica;
 use cairn_client::tui::{Action, App, Command, Config};
 use cairn_common::model::{GoalStatus, NoteKind, Rating, RecordKind, Recurrence, Value};
-use chrono::{Days, NaiveDate};
+use chrono::Days;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+
+use support::{ms, today};
 
 const SIZES: [usize; 2] = [100, 100_000];
 const WIDTH: u16 = 160;
 const HEIGHT: u16 = 48;
 
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default()
-}
-
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(pos) = args.iter().position(|a| a == "--fill") {
-        let (Some(dir), Some(count)) = (args.get(pos + 1), args.get(pos + 2)) else {
-            anyhow::bail!("--fill needs a directory and a count");
-        };
-        return fill(&PathBuf::from(dir), count.parse()?);
-    }
-    if let Some(pos) = args.iter().position(|a| a == "--measure") {
-        let dir = args
-            .get(pos + 1)
-            .ok_or_else(|| anyhow::anyhow!("--measure needs a directory"))?;
-        return measure(Path::new(dir));
+    if let Some(result) = support::as_child(fill, measure) {
+        return result;
     }
     let root = tempfile::tempdir()?;
     let mut results = Vec::new();
@@ -181,10 +171,6 @@ fn measure(dir: &Path) -> anyhow::Result<()> {
     };
     println!("{}", serde_json::to_string(&figures)?);
     Ok(())
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), in MiB.

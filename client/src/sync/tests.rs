@@ -45,6 +45,8 @@ struct State {
     /// Answer every request with this status and body instead.
     canned: Option<(u16, Vec<u8>)>,
     epoch: api::Epoch,
+    /// Refuse every pushed op, per record, for this reason (and with this message).
+    refuse: Option<(api::RefusalReason, String)>,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -72,6 +74,19 @@ fn answer(state: &Shared, seen: Seen, body: &[u8]) -> (u16, Vec<u8>) {
                             record: None,
                             reason: api::RefusalReason::NotMember,
                             message: "not a member".into(),
+                            ops: vec![op.id],
+                        }),
+                    }
+                    continue;
+                }
+                if let Some((reason, message)) = s.refuse.clone() {
+                    match refused.iter_mut().find(|r| r.record == Some(op.record)) {
+                        Some(r) => r.ops.push(op.id),
+                        None => refused.push(api::Refusal {
+                            space: op.space,
+                            record: Some(op.record),
+                            reason,
+                            message,
                             ops: vec![op.id],
                         }),
                     }
@@ -479,5 +494,56 @@ fn lost_space_is_dropped_and_push_recovers() {
             .expect("spaces")
             .iter()
             .all(|s| s.id != lose.id)
+    );
+}
+
+/// A refusal that may pass later (a clock ahead of the server's) keeps the ops
+/// queued, counts them as waiting and passes the server's message on; once the
+/// server takes them they go out. One that never can (a broken rule) sets them
+/// aside as undelivered and takes them out of the replica's record.
+#[test]
+fn refusals_wait_or_set_aside_by_reason() {
+    let server = FakeServer::start();
+    let team = server.share("Team", Role::Editor);
+    let dir = tempfile::tempdir().expect("dir");
+    let replica = Replica::open(dir.path()).expect("open");
+    sync_round(&replica, &server.client(), false).expect("learn spaces");
+
+    goal(&replica, team.id, "Stamped ahead");
+    let queued = replica.outbox_len();
+    server.state.lock().expect("state").refuse = Some((
+        api::RefusalReason::ClockAhead,
+        "set this computer's clock right".into(),
+    ));
+    let summary = sync_round(&replica, &server.client(), false).expect("round");
+    assert_eq!((summary.waiting, summary.undelivered), (queued, 0));
+    assert_eq!(replica.outbox_len(), queued, "still queued");
+    assert!(
+        summary
+            .describe()
+            .contains("set this computer's clock right")
+    );
+    server.state.lock().expect("state").refuse = None;
+    let summary = sync_round(&replica, &server.client(), false).expect("round");
+    assert_eq!((summary.pushed, summary.waiting), (queued, 0));
+    assert_eq!(replica.outbox_len(), 0);
+
+    let bad = goal(&replica, team.id, "Breaks a rule");
+    server.state.lock().expect("state").refuse = Some((
+        api::RefusalReason::Invalid,
+        "the record would be too large".into(),
+    ));
+    let summary = sync_round(&replica, &server.client(), false).expect("round");
+    assert_eq!(summary.undelivered, queued);
+    assert_eq!(replica.outbox_len(), 0, "not retried forever");
+    assert!(
+        replica.record(&bad).expect("read").is_none(),
+        "taken out of the replica"
+    );
+    let aside = replica.set_aside().expect("aside");
+    assert!(
+        aside
+            .iter()
+            .all(|a| a.reason.contains("too large") && a.record_title == "Breaks a rule")
     );
 }

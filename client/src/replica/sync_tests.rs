@@ -1,6 +1,8 @@
 //! Tests of the sync side of the replica: remote ops, cursors, outbox drain, spaces
 //! and the first login.
 
+use std::collections::HashSet;
+
 use cairn_common::merge::materialize;
 use cairn_common::model::{RecordKind, Role, Space, SpaceId, UserId, Value};
 use cairn_common::op::{Change, Op};
@@ -367,4 +369,67 @@ fn adopt_identity_keeps_pre_login_records() {
         .adopt_identity(UserId::new(), SpaceId::new())
         .expect_err("another account");
     assert!(matches!(err, ReplicaError::OtherAccount { .. }), "{err}");
+}
+
+/// A start-over queues every op this user wrote again, oldest first (a record's
+/// create before its changes), forgets the cursors and marks the replica as
+/// recovering; finishing it drops the ops of others the server no longer sent, keeps
+/// this user's own, and clears the mark.
+#[test]
+fn start_over_and_finish_recovery() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let replica = Replica::open(dir.path()).expect("open");
+    let team = shared("Team");
+    replica
+        .sync_spaces(&[(team.clone(), Role::Editor)])
+        .expect("spaces");
+    let (mine, ops) = replica
+        .create_ops(RecordKind::Goal, team.id, title("Mine"), today())
+        .expect("ops");
+    replica.commit(&ops).expect("commit");
+    replica
+        .drain_outbox(
+            &replica
+                .outbox(usize::MAX)
+                .expect("outbox")
+                .iter()
+                .map(|e| e.seq)
+                .collect::<Vec<_>>(),
+        )
+        .expect("pushed");
+    let (kept, kept_ops) = foreign_goal(team.id, "Still on the server");
+    let (lost, lost_ops) = foreign_goal(team.id, "Lost with the restore");
+    let mut remote = kept_ops.clone();
+    remote.extend(lost_ops);
+    replica
+        .apply_remote(&remote, &[(team.id, 9)])
+        .expect("pulled");
+
+    let requeued = replica
+        .start_over(cairn_common::api::Epoch::new())
+        .expect("start over");
+    assert_eq!(requeued, ops.len());
+    assert!(replica.is_recovering().expect("flag"));
+    assert_eq!(replica.cursor(&team.id).expect("cursor"), 0);
+    let queued = replica.outbox(usize::MAX).expect("outbox");
+    assert!(
+        matches!(queued[0].op.change, Change::Create { .. }),
+        "create first"
+    );
+    assert!(
+        queued
+            .windows(2)
+            .all(|w| (w[0].op.at, w[0].op.id) <= (w[1].op.at, w[1].op.id))
+    );
+
+    let confirmed: HashSet<_> = kept_ops.iter().map(|op| op.id).collect();
+    let swept = replica.finish_recovery(&confirmed).expect("finish");
+    assert_eq!(swept.removed, vec![lost]);
+    assert!(replica.record(&lost).expect("read").is_none());
+    assert!(replica.record(&kept).expect("read").is_some());
+    assert!(
+        replica.record(&mine).expect("read").is_some(),
+        "own ops stay"
+    );
+    assert!(!replica.is_recovering().expect("flag"));
 }

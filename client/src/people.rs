@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use cairn_common::model::{RecordKind, Value};
+use cairn_common::model::{PersonRef, RecordKind, Value};
 use cairn_common::{RecordId, RecordState};
 use chrono::NaiveDate;
 
@@ -61,7 +61,82 @@ pub struct Overview {
     pub open_points: Vec<String>,
 }
 
-fn normalize(name: &str) -> String {
+/// Every live person record: id and name.
+///
+/// # Errors
+/// A storage or decode error of the replica.
+pub fn people(replica: &Replica) -> Result<Vec<(RecordId, String)>, ReplicaError> {
+    let mut out = Vec::new();
+    for state in replica.records() {
+        let state = state?;
+        if state.kind == Some(RecordKind::Person) && !state.is_deleted() && state.is_complete() {
+            out.push((state.id, state.title().to_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// A record and the fields to set on it.
+pub type Update = (RecordState, Vec<(String, Value)>);
+
+/// For each record that names one of `people` by a plain name (no link), the person
+/// fields to set so that they link to that person record instead. Names that
+/// several of `people` carry stay names; fields in conflict are left alone.
+///
+/// # Errors
+/// A storage or decode error of the replica.
+pub fn links_to_make(
+    replica: &Replica,
+    people: &[(RecordId, String)],
+) -> Result<Vec<Update>, ReplicaError> {
+    let by_name = |name: &str| {
+        let wanted = normalize(name);
+        let mut found = people.iter().filter(|(_, n)| normalize(n) == wanted);
+        match (found.next(), found.next()) {
+            (Some(one), None) => Some(one.clone()),
+            _ => None,
+        }
+    };
+    let mut out = Vec::new();
+    for state in replica.records() {
+        let state = state?;
+        let Some(kind) = state.kind else { continue };
+        if state.is_deleted() || !state.is_complete() {
+            continue;
+        }
+        let mut fields = Vec::new();
+        for (k, field) in PERSON_FIELDS {
+            if *k != kind || state.register(field).is_some_and(|r| r.is_conflict()) {
+                continue;
+            }
+            let Some(named) = state.get(field).and_then(Value::people) else {
+                continue;
+            };
+            let mut changed = false;
+            let linked: Vec<PersonRef> = named
+                .into_iter()
+                .map(|p| match (p.id, by_name(&p.name)) {
+                    (None, Some((id, name))) => {
+                        changed = true;
+                        PersonRef::linked(&name, id)
+                    }
+                    _ => p,
+                })
+                .collect();
+            if changed {
+                fields.push(((*field).to_owned(), Value::People(linked)));
+            }
+        }
+        if !fields.is_empty() {
+            out.push((state, fields));
+        }
+    }
+    Ok(out)
+}
+
+/// A name as names are compared: spaces collapsed, lower case.
+#[must_use]
+pub fn normalize(name: &str) -> String {
     name.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
@@ -75,6 +150,9 @@ fn names(value: &Value, name: &str, id: RecordId) -> bool {
         Value::List(items) => items.iter().any(|i| normalize(i) == name),
         Value::Ref(r) => *r == id,
         Value::Refs(rs) => rs.contains(&id),
+        Value::People(people) => people
+            .iter()
+            .any(|p| p.id == Some(id) || p.id.is_none() && normalize(&p.name) == name),
         _ => false,
     }
 }
@@ -162,12 +240,12 @@ pub fn overview(
             Some(RecordKind::Commitment) if is_open(&state) => {
                 let due = due_text(&state, today);
                 if roles.contains(&"by") {
-                    let to = state.text("to");
+                    let to = state.get("to").and_then(Value::names).unwrap_or_default();
                     o.commitments_by
                         .push(item(&state, today, join(&[&format!("to {to}"), &due])));
                 }
                 if roles.contains(&"to") {
-                    let by = state.text("by");
+                    let by = state.get("by").and_then(Value::names).unwrap_or_default();
                     o.commitments_to
                         .push(item(&state, today, join(&[&format!("by {by}"), &due])));
                 }
@@ -267,10 +345,18 @@ pub fn unknown_names(replica: &Replica) -> Result<Vec<Unknown>, ReplicaError> {
         let Some(kind) = state.kind else { continue };
         let mut names = Vec::new();
         for (k, field) in PERSON_FIELDS {
-            match (k == &kind).then(|| state.get(field)).flatten() {
-                Some(Value::Text(t)) => names.push(t.clone()),
-                Some(Value::List(items)) => names.extend(items.iter().cloned()),
-                _ => {}
+            // Names linked to a person record are known whatever they say.
+            if let Some(people) = (k == &kind)
+                .then(|| state.get(field))
+                .flatten()
+                .and_then(Value::people)
+            {
+                names.extend(
+                    people
+                        .into_iter()
+                        .filter(|p| p.id.is_none())
+                        .map(|p| p.name),
+                );
             }
         }
         names.sort_by_key(|n| normalize(n));

@@ -2,7 +2,7 @@
 //! kind, cell text, overdue rules, goal progress, and the JSON form of a record.
 
 use cairn_common::RecordState;
-use cairn_common::model::{KEY_RESULTS, PROGRESS, RecordKind, Value, shown_keys};
+use cairn_common::model::{FieldType, KEY_RESULTS, PROGRESS, RecordKind, Value, shown_keys};
 use chrono::NaiveDate;
 use serde_json::json;
 
@@ -113,6 +113,7 @@ pub fn short_text(field: &str, value: &Value) -> String {
             .collect::<Vec<_>>()
             .join(", "),
         Value::Text(text) => text.lines().next().unwrap_or("").to_owned(),
+        Value::People(_) => value.names().unwrap_or_default(),
         other => other.to_text(),
     }
 }
@@ -189,6 +190,7 @@ pub fn value_json(value: &Value) -> serde_json::Value {
         Value::Int(n) => json!(n),
         Value::Bool(b) => json!(b),
         Value::List(items) => json!(items),
+        Value::People(people) => json!(people.iter().map(person_json).collect::<Vec<_>>()),
         Value::Refs(ids) => json!(ids.iter().map(ToString::to_string).collect::<Vec<_>>()),
         Value::Dates(dates) => json!(dates.iter().map(|d| d.format("%Y-%m-%d").to_string()).collect::<Vec<_>>()),
         Value::KeyResults(krs) => json!(
@@ -197,6 +199,27 @@ pub fn value_json(value: &Value) -> serde_json::Value {
                 .collect::<Vec<_>>()
         ),
         other => json!(other.to_text()),
+    }
+}
+
+fn person_json(person: &cairn_common::model::PersonRef) -> serde_json::Value {
+    json!({"name": person.name, "id": person.id.map(|id| id.to_string())})
+}
+
+/// A field's value in JSON by the field's type: a person field is one
+/// `{"name", "id"}` object (`id` null for a name without a person record), or an
+/// array of them for participants, whichever form the value is stored in.
+#[must_use]
+pub fn field_json(kind: RecordKind, field: &str, value: &Value) -> serde_json::Value {
+    let ty = cairn_common::model::spec_of(kind, field).map(|s| s.ty);
+    match (ty, value.people()) {
+        (Ok(FieldType::Person { many: false }), Some(people)) => {
+            people.first().map_or(serde_json::Value::Null, person_json)
+        }
+        (Ok(FieldType::Person { many: true }), Some(people)) => {
+            json!(people.iter().map(person_json).collect::<Vec<_>>())
+        }
+        _ => value_json(value),
     }
 }
 
@@ -215,7 +238,7 @@ pub fn record_json(state: &RecordState) -> serde_json::Value {
                 key.to_owned(),
                 state
                     .shown(key)
-                    .map_or(serde_json::Value::Null, |v| value_json(&v)),
+                    .map_or(serde_json::Value::Null, |v| field_json(kind, key, &v)),
             );
         }
     }
@@ -224,9 +247,13 @@ pub fn record_json(state: &RecordState) -> serde_json::Value {
             .register(field)
             .map(|r| r.values())
             .unwrap_or_default();
+        let json_of = |value: &Value| match kind {
+            Some(kind) => field_json(kind, field, value),
+            None => value_json(value),
+        };
         conflicts.insert(
             field.to_owned(),
-            json!(values.iter().map(|v| json!({"value": value_json(&v.value), "author": v.author.to_string(), "at": timestamp(v.at)})).collect::<Vec<_>>()),
+            json!(values.iter().map(|v| json!({"value": json_of(&v.value), "author": v.author.to_string(), "at": timestamp(v.at)})).collect::<Vec<_>>()),
         );
     }
     json!({

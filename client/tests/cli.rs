@@ -229,7 +229,7 @@ fn set_changes_fields() {
     let goal = home.json(&["show", &id, "--json"]);
     assert_eq!(goal["fields"]["status"], "at-risk");
     assert_eq!(goal["fields"]["due"], Value::Null);
-    assert_eq!(goal["fields"]["owner"], "Ana");
+    assert_eq!(goal["fields"]["owner"]["name"], "Ana");
     let again = home.ok(&["set", &id, "owner=Ana"]);
     assert!(again.contains("nothing changed"), "{again}");
     let json = home.json(&["set", &id, "progress=50", "--json"]);
@@ -720,4 +720,51 @@ fn people_suggest_offers_names_in_use() {
         serde_json::from_str(&home.ok(&["list", "people", "--json"])).expect("json");
     assert_eq!(people.as_array().map(Vec::len), Some(2));
     assert!(home.ok(&["people", "suggest"]).contains("Every name"));
+    assert_eq!(created["linked_records"], 2, "{created}");
+    let ana = created["created"][0].as_str().expect("id");
+    let goals = home.json(&["list", "goal", "--json"]);
+    assert_eq!(goals[0]["fields"]["owner"]["id"], ana, "{goals}");
+}
+
+/// A person field given on the command line links the person it names (by name,
+/// case and spaces aside, or by short id) and keeps any other name as a name;
+/// two people of one name need the short id.
+#[test]
+fn person_fields_link_people_by_name_or_id() {
+    let home = Home::new();
+    let ana = home.add(&["person", "Ana Lind"]);
+    let by_name = home.add(&["goal", "Hire", "--field", "owner=ana  lind"]);
+    let goal = home.json(&["show", &by_name, "--json"]);
+    assert_eq!(goal["fields"]["owner"]["id"], ana.as_str(), "{goal}");
+    assert_eq!(goal["fields"]["owner"]["name"], "Ana Lind", "{goal}");
+    let by_id = home.add(&[
+        "note",
+        "1:1",
+        "--field",
+        &format!("participants={}, Zed", short(&ana)),
+    ]);
+    let note = home.json(&["show", &by_id, "--json"]);
+    assert_eq!(
+        note["fields"]["participants"][0]["id"],
+        ana.as_str(),
+        "{note}"
+    );
+    assert_eq!(note["fields"]["participants"][1]["name"], "Zed", "{note}");
+    assert_eq!(
+        note["fields"]["participants"][1]["id"],
+        Value::Null,
+        "{note}"
+    );
+    let shown = home.ok(&["show", &by_id]);
+    assert!(shown.contains("Ana Lind ("), "{shown}");
+    assert!(
+        shown.contains(", Zed") && !shown.contains("Zed ("),
+        "{shown}"
+    );
+    home.add(&["person", "Ana Lind"]);
+    let (_, err) = home.fail(&["add", "goal", "Two", "--field", "owner=Ana Lind"]);
+    assert!(
+        err.contains("2 people are named") && err.contains("short id"),
+        "{err}"
+    );
 }

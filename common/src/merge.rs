@@ -222,7 +222,13 @@ impl RecordState {
     /// The record's name: its kind's title field.
     #[must_use]
     pub fn title(&self) -> &str {
-        self.kind.map_or("", |k| self.text(k.title_field()))
+        let Some(kind) = self.kind else { return "" };
+        match self.get(kind.title_field()) {
+            Some(Value::Text(text)) => text,
+            // A potential is named by its person.
+            Some(Value::People(people)) => people.first().map_or("", |p| p.name.as_str()),
+            _ => "",
+        }
     }
 
     /// Ops a new `Set` of `field` replaces: everything current.

@@ -9,8 +9,8 @@ use cairn_common::api::{
 use cairn_common::codec::{self, CodecError, FORMAT_VERSION, MAGIC};
 use cairn_common::merge::materialize;
 use cairn_common::model::{
-    CommitmentStatus, GoalStatus, KeyResult, NoteKind, Rating, RecordId, RecordKind, Recurrence,
-    Role, Space, SpaceId, UserId, UserProfile, Value,
+    CommitmentStatus, GoalStatus, KeyResult, NoteKind, PersonRef, Rating, RecordId, RecordKind,
+    Recurrence, Role, Space, SpaceId, UserId, UserProfile, Value,
 };
 use cairn_common::op::{Change, Hlc, HlcClock, NodeId, Op, OpId};
 use chrono::NaiveDate;
@@ -49,6 +49,10 @@ fn every_value() -> Vec<Value> {
         Value::Recurrence(Recurrence::Weekdays(vec![0, 3])),
         Value::Recurrence(Recurrence::Months(2)),
         Value::Dates(vec![date]),
+        Value::People(vec![
+            PersonRef::linked("Ana Lind", RecordId::new()),
+            PersonRef::named("Zed"),
+        ]),
     ]
 }
 

@@ -88,7 +88,7 @@ async fn offline_edits_converge_with_a_visible_conflict() -> anyhow::Result<()> 
     let (ana_goal, ben_goal) = (show(&ana, &goal)?, show(&ben, &goal)?);
     assert_eq!(ana_goal, ben_goal, "the goal differs between the replicas");
     assert_eq!(ana_goal["fields"]["status"], "at-risk");
-    assert_eq!(ana_goal["fields"]["owner"], "Ben");
+    assert_eq!(ana_goal["fields"]["owner"]["name"], "Ben");
     assert_eq!(ana_goal["fields"]["progress"], 40);
     assert!(
         ana_goal["conflicts"]

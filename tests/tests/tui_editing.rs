@@ -133,8 +133,62 @@ fn one_on_one_prepared_from_a_person_with_a_linked_commitment() -> anyhow::Resul
                 .find(|c| c["fields"]["title"] == "Send the budget by Friday")
         })
         .ok_or_else(|| anyhow::anyhow!("no new commitment: {commitments}"))?;
-    assert_eq!(made["fields"]["to"], "Ana Lind");
+    assert_eq!(made["fields"]["to"]["name"], "Ana Lind", "{made}");
+    assert!(
+        made["fields"]["to"]["id"].is_string(),
+        "linked to her record: {made}"
+    );
     assert_eq!(made["fields"]["source"], note["id"], "{made}");
     assert_eq!(note["fields"]["commitments"][0], made["id"], "{notes}");
+    Ok(())
+}
+
+/// A link chosen with the picker and followed: in a new commitment, "ana" in
+/// "Committed to" offers Ana Lind and "1:1" in "From" offers the conversation;
+/// Enter takes each. Saved, `L` lists the links and Enter follows the one to the
+/// conversation, whose details show the commitment as a backlink. The CLI reads
+/// both links by id.
+#[test]
+fn a_link_chosen_with_the_picker_and_followed() -> anyhow::Result<()> {
+    let home = tempfile::tempdir()?;
+    let ana = cairn_in(home.path(), &["add", "person", "Ana Lind"])?;
+    let note = cairn_in(
+        home.path(),
+        &["add", "note", "1:1 with Ana", "--field", "date=2026-11-30"],
+    )?;
+    let mut tui = start_tui(home.path())?;
+    tui.send("2")?;
+    tui.wait_for("No commitments yet", WAIT)?;
+    tui.send("n")?;
+    tui.wait_for("New commitment", WAIT)?;
+    tui.send("Send the notes")?;
+    for _ in 0..3 {
+        tui.send(keys::TAB)?;
+    }
+    tui.send("ana")?;
+    tui.wait_for("▸ Ana Lind", WAIT)?;
+    tui.send(keys::ENTER)?;
+    tui.send(keys::TAB)?;
+    tui.send(keys::TAB)?;
+    tui.send("1:1")?;
+    tui.wait_for("▸ 1:1 with Ana", WAIT)?;
+    tui.send(keys::ENTER)?;
+    tui.send(keys::CTRL_S)?;
+    tui.wait_for("1 commitment", WAIT)?;
+    tui.send("L")?;
+    tui.wait_for("enter follows", WAIT)?;
+    tui.send(keys::ENTER)?;
+    tui.wait_for("Linked from", WAIT)?;
+    let screen = tui.screen();
+    assert!(screen.contains("Send the notes"), "{screen}");
+    tui.send("q")?;
+    assert!(tui.wait_exit(WAIT)?, "cairn exited with an error");
+
+    let commitments: serde_json::Value =
+        serde_json::from_str(&cairn_in(home.path(), &["list", "commitment", "--json"])?)?;
+    let made = &commitments[0];
+    assert_eq!(made["fields"]["source"], note.trim(), "{made}");
+    assert_eq!(made["fields"]["to"]["id"], ana.trim(), "{made}");
+    assert_eq!(made["fields"]["to"]["name"], "Ana Lind", "{made}");
     Ok(())
 }

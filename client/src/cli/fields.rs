@@ -47,9 +47,55 @@ pub fn parse_field(ctx: &Ctx, kind: RecordKind, key: &str, text: &str) -> anyhow
     let text = match spec.ty {
         FieldType::Ref(kinds) => resolve_refs(ctx, key, text, kinds, true)?,
         FieldType::Refs(kinds) => resolve_refs(ctx, key, text, kinds, false)?,
+        FieldType::Person { .. } => resolve_people(ctx, text)?,
         _ => text.to_owned(),
     };
     Ok(spec.parse(&text, ctx.today)?)
+}
+
+/// Links each name or short id in a person field to the person record it names:
+/// a unique name (case and spaces aside) first, then a short id of a person.
+/// A name that is no person's stays a name (`cairn people suggest` offers it).
+fn resolve_people(ctx: &Ctx, text: &str) -> anyhow::Result<String> {
+    let entries: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    if entries.is_empty() {
+        return Ok(text.to_owned());
+    }
+    let people = crate::people::people(&ctx.replica)?;
+    let mut out = Vec::new();
+    for entry in entries {
+        if entry.ends_with('>') {
+            out.push(entry.to_owned());
+            continue;
+        }
+        let wanted = crate::people::normalize(entry);
+        let named: Vec<_> = people
+            .iter()
+            .filter(|(_, name)| crate::people::normalize(name) == wanted)
+            .collect();
+        let linked = match named.as_slice() {
+            [(id, name)] => Some((*id, name.clone())),
+            [] => ctx
+                .replica
+                .resolve(entry)
+                .ok()
+                .filter(|s| s.kind == Some(RecordKind::Person))
+                .map(|s| (s.id, s.title().to_owned())),
+            several => bail!(
+                "{} people are named {entry:?}; give one's short id (`cairn list people`)",
+                several.len()
+            ),
+        };
+        out.push(match linked {
+            Some((id, name)) => format!("{name} <{id}>"),
+            None => entry.to_owned(),
+        });
+    }
+    Ok(out.join(", "))
 }
 
 /// Replaces each (short) id in a comma-separated list by the full id of the record it

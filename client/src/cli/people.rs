@@ -50,9 +50,18 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
                 ctx.today,
             )?;
             ctx.commit(&ops)?;
-            created.push(id);
+            created.push((id, unknown.name.clone()));
         }
     }
+    // The records that named them now link to them (where this user may write).
+    let mut linked = 0;
+    for (state, fields) in crate::people::links_to_make(&ctx.replica, &created)? {
+        let ops = ctx.replica.update_ops(&state, fields)?;
+        if ctx.commit(&ops).is_ok() {
+            linked += 1;
+        }
+    }
+    let created: Vec<_> = created.into_iter().map(|(id, _)| id).collect();
     if *json {
         let items: Vec<_> = names
             .iter()
@@ -61,6 +70,7 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
         return json_line(&json!({
             "names": items,
             "created": created.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "linked_records": linked,
         }));
     }
     if names.is_empty() {
@@ -73,7 +83,10 @@ pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
         .collect();
     let mut out = table::render(&header, &rows);
     if *create {
-        out.push_str(&format!("\nCreated {} people.\n", created.len()));
+        out.push_str(&format!(
+            "\nCreated {} people; {linked} records now link to them.\n",
+            created.len()
+        ));
     } else {
         out.push_str("\n`cairn people suggest --create` makes a person of each.\n");
     }

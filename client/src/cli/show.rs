@@ -113,6 +113,17 @@ fn full_text(ctx: &Ctx, field: &str, value: &Value) -> String {
         Value::Ref(id) => titled(id),
         Value::Refs(ids) => ids.iter().map(titled).collect::<Vec<_>>().join(", "),
         Value::Text(text) => text.clone(),
+        Value::People(people) => people
+            .iter()
+            .map(|p| match p.id {
+                Some(id) => match ctx.replica.record(&id).ok().flatten() {
+                    Some(person) => format!("{} ({})", person.title(), id.short()),
+                    None => format!("{} ({}, not here)", p.name, id.short()),
+                },
+                None => p.name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
         other => short_text(field, other),
     }
 }

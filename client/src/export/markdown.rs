@@ -175,6 +175,14 @@ fn readable(snapshot: &Snapshot, spec: &FieldSpec, value: &Value) -> String {
         Value::Ref(id) => titled(id),
         Value::Refs(ids) => ids.iter().map(titled).collect::<Vec<_>>().join(", "),
         Value::Text(text) => text.clone(),
+        Value::People(people) => people
+            .iter()
+            .map(|p| match p.id {
+                Some(id) => format!("{} ({id})", snapshot.title_of(&id).unwrap_or(&p.name)),
+                None => p.name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
         other => short_text(spec.key, other),
     }
 }

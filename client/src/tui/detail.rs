@@ -11,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Wrap};
 
 use super::app::App;
+use super::links::title_of;
 use super::text;
 use super::theme::Theme;
 use crate::present;
@@ -139,6 +140,17 @@ fn lines<'a>(
                 Some(Value::Refs(ids)) => Span::raw(
                     ids.iter()
                         .map(|id| link_text(index, id))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                // People show their person record's current name when linked.
+                Some(Value::People(people)) => Span::raw(
+                    people
+                        .iter()
+                        .map(|p| {
+                            p.id.and_then(|id| title_of(index, &id))
+                                .unwrap_or_else(|| p.name.clone())
+                        })
                         .collect::<Vec<_>>()
                         .join(", "),
                 ),

@@ -43,7 +43,8 @@ impl App {
             Command::NewOf(kind) => self.open_new(kind),
             Command::Edit => {
                 if let Some(state) = self.editable() {
-                    let form = RecordForm::edit(&state, self.today);
+                    let mut form = RecordForm::edit(&state, self.today);
+                    form.show_link_titles(|id| super::links::title_of(&self.index, id));
                     self.popup = Some(Popup::Form(Box::new(FormPopup {
                         form,
                         base: Some(Box::new(state)),
@@ -104,7 +105,11 @@ impl App {
             return Vec::new();
         };
         match popup.form.handle_key(key, &self.config.keys) {
-            FormOutcome::Consumed | FormOutcome::Ignored => Vec::new(),
+            FormOutcome::Consumed => {
+                self.refresh_picker();
+                Vec::new()
+            }
+            FormOutcome::Ignored => Vec::new(),
             FormOutcome::Cancelled => {
                 self.popup = None;
                 Vec::new()

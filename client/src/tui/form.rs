@@ -25,6 +25,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::keys::KeyBindings;
 use super::line_input::LineInput;
+use super::picker::{Picker, PickerKey};
 use super::popup::{EditorOutcome, FormOutcome, centered, hint_line};
 use super::text_editor::TextEditor;
 use super::theme::Theme;
@@ -52,6 +53,14 @@ struct Field {
     /// replaces the prefilled text (as in a selected text box); moving the cursor
     /// keeps it for editing.
     fresh: bool,
+    /// A link field's titles (or names) with the records they stand for: what the
+    /// form showed or the picker put in, so the link holds even if titles repeat.
+    known: Vec<(String, RecordId)>,
+    /// A link field's text with every record written as the schema reads it (ids),
+    /// or why it cannot be: set by the app just before a save.
+    resolved: Option<Result<String, String>>,
+    /// A link field's drop-down of matching records.
+    picker: Picker,
 }
 
 impl Field {
@@ -68,6 +77,9 @@ impl Field {
             error: None,
             versions,
             fresh: true,
+            known: Vec::new(),
+            resolved: None,
+            picker: Picker::default(),
         }
     }
 
@@ -148,12 +160,31 @@ impl RecordForm {
         let fields = specs
             .iter()
             .map(|spec| {
-                let text = state.get(spec.key).map(Value::to_text).unwrap_or_default();
+                let value = state.get(spec.key);
                 let versions = state
                     .register(spec.key)
                     .filter(|r| r.is_conflict())
                     .map_or(0, |r| r.values().len());
-                Field::new(spec, text, versions)
+                // People read by name; the ids behind them are kept aside.
+                let people = matches!(spec.ty, FieldType::Person { .. })
+                    .then(|| value.and_then(Value::people))
+                    .flatten();
+                match people {
+                    Some(people) => {
+                        let names: Vec<&str> = people.iter().map(|p| p.name.as_str()).collect();
+                        let mut field = Field::new(spec, names.join(", "), versions);
+                        field.known = people
+                            .iter()
+                            .filter_map(|p| Some((p.name.clone(), p.id?)))
+                            .collect();
+                        field
+                    }
+                    None => Field::new(
+                        spec,
+                        value.map(Value::to_text).unwrap_or_default(),
+                        versions,
+                    ),
+                }
             })
             .collect();
         Self::with_fields(
@@ -212,25 +243,6 @@ impl RecordForm {
                 Input::Line(line) => line.set_text(text),
                 Input::Long(long) => *long = text.to_owned(),
             }
-        }
-    }
-
-    /// `(key, type, text)` of every link field, for the app to resolve short ids.
-    #[must_use]
-    pub fn link_fields(&self) -> Vec<(&'static str, FieldType, String)> {
-        self.fields
-            .iter()
-            .filter(|f| matches!(f.spec.ty, FieldType::Ref(_) | FieldType::Refs(_)))
-            .map(|f| (f.spec.key, f.spec.ty, f.text()))
-            .collect()
-    }
-
-    /// Replaces what is typed in `field` (a resolved link), as an edit of it.
-    pub fn replace_text(&mut self, field: &str, text: &str) {
-        if let Some(f) = self.fields.iter_mut().find(|f| f.spec.key == field)
-            && let Input::Line(line) = &mut f.input
-        {
-            line.set_text(text);
         }
     }
 
@@ -326,6 +338,19 @@ impl RecordForm {
             // does not end up in a field.
             return FormOutcome::Consumed;
         }
+        // An open picker has ↓/↑, Enter and Esc (Esc closes it, not the form).
+        let picked = self
+            .fields
+            .get_mut(self.focus)
+            .map_or(PickerKey::NotMine, |f| f.picker.handle_key(key));
+        match picked {
+            PickerKey::Consumed => return FormOutcome::Consumed,
+            PickerKey::Take(record) => {
+                self.take_link(&record);
+                return FormOutcome::Consumed;
+            }
+            PickerKey::NotMine => {}
+        }
         if keys.save.matches(key) {
             return self.save();
         }
@@ -387,9 +412,13 @@ impl RecordForm {
             // Typing over a prefilled value replaces it; backspace clears it.
             line.set_text("");
         }
+        let before = line.text();
         if line.handle_key(key) {
             field.error = None;
             field.fresh = false;
+            if line.text() != before {
+                field.picker.reopen();
+            }
             FormOutcome::Consumed
         } else {
             FormOutcome::Ignored
@@ -398,6 +427,9 @@ impl RecordForm {
 
     /// Moves the focus to field `index`; its prefilled text is replaced by typing.
     fn focus_on(&mut self, index: usize) {
+        if let Some(left) = self.fields.get_mut(self.focus) {
+            left.picker = Picker::default();
+        }
         self.focus = index;
         if let Some(field) = self.fields.get_mut(index) {
             field.fresh = true;
@@ -433,6 +465,7 @@ impl RecordForm {
                         line.set_text("");
                     }
                     line.paste(text);
+                    field.picker.reopen();
                 }
                 field.fresh = false;
                 field.error = None;
@@ -489,7 +522,15 @@ impl RecordForm {
         let mut first_bad = None;
         for (i, field) in self.fields.iter_mut().enumerate() {
             let text = field.text();
-            match field.spec.parse(&text, self.today) {
+            let parsed = match field.resolved.take() {
+                Some(Err(reason)) => Err(cairn_common::model::ModelError::Invalid {
+                    field: field.spec.label,
+                    reason,
+                }),
+                Some(Ok(canonical)) => field.spec.parse(&canonical, self.today),
+                None => field.spec.parse(&text, self.today),
+            };
+            match parsed {
                 Ok(value) => {
                     field.error = None;
                     let wanted = if is_new {
@@ -675,8 +716,17 @@ impl RecordForm {
             }
             lines.push(Line::from(spans));
             if focused {
+                lines.extend(field.picker.lines(theme, label_width + 1));
+            }
+            if focused {
                 let hint = match choices(field.spec.ty) {
                     Some(choices) => format!("←/→ or a letter chooses: {}", choices.join(", ")),
+                    None if field.picker.is_open() => {
+                        "↓/↑ choose, enter takes it, esc closes the list".to_owned()
+                    }
+                    None if links::link_kinds(field.spec.ty).is_some() && field.fresh => {
+                        format!("{} — type to pick from matching records", field.spec.hint)
+                    }
                     None if field.fresh && !field.text().is_empty() => {
                         format!("{} (typing replaces it, ← → edit it)", field.spec.hint)
                     }
@@ -792,6 +842,9 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     }
     lines
 }
+
+#[path = "form_links.rs"]
+pub mod links;
 
 #[cfg(test)]
 #[path = "form_tests.rs"]

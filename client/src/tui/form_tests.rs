@@ -1,4 +1,4 @@
-use cairn_common::model::{GoalStatus, NoteKind};
+use cairn_common::model::{GoalStatus, NoteKind, PersonRef};
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -176,7 +176,11 @@ fn edit_prefills_and_saves_changes_only() {
         values,
         vec![(
             "participants".to_owned(),
-            Value::List(vec!["Ana".into(), "Ben".into(), "Cleo".into()])
+            Value::People(vec![
+                PersonRef::named("Ana"),
+                PersonRef::named("Ben"),
+                PersonRef::named("Cleo")
+            ])
         )]
     );
 }

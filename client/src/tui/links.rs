@@ -10,35 +10,60 @@ use cairn_common::model::{FieldType, RecordKind};
 use cairn_common::{RecordId, RecordState, Value};
 
 use super::app::App;
+use super::form::links::{LinkField, link_kinds};
 use super::index::Index;
 
-/// The record a typed reference names, among `kinds`: a full id, a unique short
-/// id, or a unique title (case aside). `None` when nothing or several match.
+/// The record a typed reference names, among `kinds`: a full id, a unique title
+/// (case aside), or else a unique short id. `None` when nothing or several match.
+/// Titles come first so that a name such as "Abba" is not read as an id.
 #[must_use]
 pub fn resolve(index: &Index, kinds: &[RecordKind], typed: &str) -> Option<RecordId> {
     let typed = typed.trim();
     if let Ok(id) = typed.parse::<RecordId>() {
         return Some(id);
     }
-    let hex: String = typed.to_lowercase().chars().filter(|c| *c != '-').collect();
-    let by_id = hex.len() >= 4 && hex.chars().all(|c| c.is_ascii_hexdigit());
     let wanted = typed.to_lowercase();
-    let mut found = None;
+    let hex: String = wanted.chars().filter(|c| *c != '-').collect();
+    let by_title = unique(index, kinds, |row| row.cell(0).to_lowercase() == wanted);
+    match by_title {
+        Unique::One(id) => Some(id),
+        Unique::Several => None,
+        Unique::None if hex.len() >= 4 && hex.chars().all(|c| c.is_ascii_hexdigit()) => {
+            match unique(index, kinds, |row| {
+                let full = row.id.0.simple().to_string();
+                full.ends_with(&hex) || full.starts_with(&hex)
+            }) {
+                Unique::One(id) => Some(id),
+                _ => None,
+            }
+        }
+        Unique::None => None,
+    }
+}
+
+enum Unique {
+    None,
+    One(RecordId),
+    Several,
+}
+
+/// The one live row of `kinds` that `matches`, if exactly one does.
+fn unique(
+    index: &Index,
+    kinds: &[RecordKind],
+    matches: impl Fn(&super::index::Row) -> bool,
+) -> Unique {
+    let mut found = Unique::None;
     for kind in kinds {
         let rows = index.kind(*kind);
         for &i in rows.order() {
             let Some(row) = rows.row(i) else { continue };
-            let matches = if by_id {
-                let full = row.id.0.simple().to_string();
-                full.ends_with(&hex) || full.starts_with(&hex)
-            } else {
-                row.cell(0).to_lowercase() == wanted
-            };
-            if matches {
-                if found.is_some_and(|f| f != row.id) {
-                    return None;
-                }
-                found = Some(row.id);
+            if row.is_deleted() || !matches(row) {
+                continue;
+            }
+            match found {
+                Unique::One(id) if id != row.id => return Unique::Several,
+                _ => found = Unique::One(row.id),
             }
         }
     }
@@ -65,6 +90,7 @@ fn links_of(state: &RecordState) -> Vec<RecordId> {
             match &value.value {
                 Value::Ref(id) => targets.push(*id),
                 Value::Refs(ids) => targets.extend(ids.iter().copied()),
+                Value::People(people) => targets.extend(people.iter().filter_map(|p| p.id)),
                 _ => {}
             }
         }
@@ -123,47 +149,77 @@ impl LinkMap {
     }
 }
 
-/// The kinds a link field may point at.
-#[must_use]
-pub fn link_kinds(ty: FieldType) -> Option<&'static [RecordKind]> {
-    match ty {
-        FieldType::Ref(kinds) | FieldType::Refs(kinds) => Some(kinds),
-        _ => None,
-    }
-}
-
 impl App {
-    /// Before a form is saved: every link field's typed short ids and titles become
-    /// full ids, so the schema's check accepts them. What matches nothing (or more
-    /// than one record) is left as typed, and the form says why.
+    /// Before a form is saved: every link field's titles, names and short ids
+    /// become the ids the schema reads. An entry the form knows (it showed it, or the
+    /// picker put it there) keeps its record; others are looked up among the kinds
+    /// the field takes. A link to a record must find exactly one; a person field
+    /// keeps a name that is no person yet as a name.
     pub(super) fn resolve_form_links(&mut self) {
         let Some(super::app::Popup::Form(popup)) = &mut self.popup else {
             return;
         };
-        for (field, ty, text) in popup.form.link_fields() {
-            let Some(kinds) = link_kinds(ty) else {
+        for field in popup.form.link_fields() {
+            let Some(kinds) = link_kinds(field.ty) else {
                 continue;
             };
-            let parts: Vec<&str> = text
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .collect();
-            if parts.is_empty() {
-                continue;
-            }
-            let resolved: Option<Vec<String>> = parts
-                .iter()
-                .map(|p| resolve(&self.index, kinds, p).map(|id| id.to_string()))
-                .collect();
-            if let Some(ids) = resolved {
-                let joined = ids.join(", ");
-                if joined != text {
-                    popup.form.replace_text(field, &joined);
-                }
-            }
+            let resolved = resolve_entries(&self.index, kinds, &field);
+            popup.form.set_resolved(field.key, resolved);
         }
     }
+
+    /// After a key in a form: the focused link field's picker offers the records
+    /// matching what is typed.
+    pub(super) fn refresh_picker(&mut self) {
+        let Some(super::app::Popup::Form(popup)) = &mut self.popup else {
+            return;
+        };
+        if let Some((kinds, query)) = popup.form.link_query() {
+            let offered = super::picker::suggest(&self.index, kinds, &query);
+            popup.form.offer_links(offered);
+        }
+    }
+}
+
+/// A link field's entries written as the schema reads them, or why one cannot be.
+fn resolve_entries(
+    index: &Index,
+    kinds: &[RecordKind],
+    field: &LinkField,
+) -> Result<String, String> {
+    let people = matches!(field.ty, FieldType::Person { .. });
+    let mut out = Vec::new();
+    for entry in &field.entries {
+        let id = field
+            .known_id(entry)
+            .or_else(|| resolve(index, kinds, entry));
+        if people {
+            // `Name <id>` as typed stays; a name that is no person stays a name.
+            let written = match id {
+                _ if entry.ends_with('>') => entry.clone(),
+                Some(id) => {
+                    let name = title_of(index, &id).unwrap_or_else(|| entry.clone());
+                    format!("{name} <{id}>")
+                }
+                None => entry.clone(),
+            };
+            out.push(written);
+        } else {
+            let id = id.ok_or_else(|| {
+                let wanted = kinds
+                    .iter()
+                    .map(|k| k.key())
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                format!(
+                    "{entry:?} names no {wanted}, or more than one; \
+                     pick one from the list as you type, or give its short id"
+                )
+            })?;
+            out.push(id.to_string());
+        }
+    }
+    Ok(out.join(", "))
 }
 
 /// The links popup (`L`): the selected record's links and backlinks, one per line;
@@ -198,6 +254,15 @@ impl LinksView {
                 rows.push((kind, *source, title, super::text::LINKED_FROM));
             }
         }
+        // Links, then backlinks; each by kind in tab order, then by title.
+        let tab = |k: &RecordKind| RecordKind::ALL.iter().position(|a| a == k);
+        rows.sort_by(|a, b| {
+            (a.3 != super::text::LINKS_TO, tab(&a.0), &a.2).cmp(&(
+                b.3 != super::text::LINKS_TO,
+                tab(&b.0),
+                &b.2,
+            ))
+        });
         Self { rows, selected: 0 }
     }
 

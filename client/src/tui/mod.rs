@@ -58,6 +58,7 @@ mod loader;
 mod navigate;
 mod palette;
 mod person;
+mod picker;
 pub mod popup;
 mod potential_grid;
 pub mod query;

@@ -142,19 +142,19 @@ impl super::app::App {
                 }
             };
         }
-        let name = self
-            .detail()
-            .and_then(|state| {
-                ["owner", "by", "to", "person", "participants"]
-                    .iter()
-                    .find_map(|field| match state.get(field)? {
-                        cairn_common::Value::Text(t) => Some(t.clone()),
-                        cairn_common::Value::List(items) => items.first().cloned(),
-                        _ => None,
-                    })
-            })
-            .unwrap_or_default();
-        match self.person_named(&name) {
+        let name = self.detail().and_then(|state| {
+            ["owner", "by", "to", "person", "participants"]
+                .iter()
+                .find_map(|field| state.get(field)?.people()?.into_iter().next())
+        });
+        let linked = name.as_ref().and_then(|p| p.id).filter(|id| {
+            self.index
+                .kind(cairn_common::model::RecordKind::Person)
+                .find(id)
+                .is_some()
+        });
+        let name = name.map(|p| p.name).unwrap_or_default();
+        match linked.or_else(|| self.person_named(&name)) {
             Some(id) => vec![super::action::Effect::LoadPerson(id)],
             None => {
                 self.info(text::no_person(&name));
@@ -191,7 +191,7 @@ impl super::app::App {
         self.go_to(RecordKind::Note);
         let mut form = super::form::RecordForm::new_record(RecordKind::Note, self.today);
         form.prefill("title", &text::one_on_one_title(&overview.name));
-        form.prefill("participants", &overview.name);
+        form.prefill_link("participants", &overview.name, overview.person);
         form.prefill("agenda", &crate::people::one_on_one_agenda(overview));
         self.popup = Some(super::app::Popup::Form(Box::new(
             super::editing::FormPopup {
@@ -215,13 +215,20 @@ impl super::app::App {
             self.info(text::COMMITMENT_NEEDS_NOTE.to_owned());
             return;
         };
-        let to = match note.get("participants") {
-            Some(cairn_common::Value::List(people)) => people.first().cloned().unwrap_or_default(),
-            _ => String::new(),
-        };
+        let to = note
+            .get("participants")
+            .and_then(cairn_common::Value::people)
+            .and_then(|people| people.into_iter().next());
         let mut form = super::form::RecordForm::new_record(RecordKind::Commitment, self.today);
-        form.prefill("to", &to);
-        form.prefill("source", &note.id.to_string());
+        match to {
+            Some(cairn_common::model::PersonRef { name, id: Some(id) }) => {
+                let name = super::links::title_of(&self.index, &id).unwrap_or(name);
+                form.prefill_link("to", &name, id);
+            }
+            Some(person) => form.prefill("to", &person.name),
+            None => {}
+        }
+        form.prefill_link("source", note.title(), note.id);
         self.popup = Some(super::app::Popup::Form(Box::new(
             super::editing::FormPopup {
                 form,

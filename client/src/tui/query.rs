@@ -267,6 +267,7 @@ fn searchable<'a>(field: &str, value: &'a Value) -> Cow<'a, str> {
             }
         }
         Value::Empty => Cow::Borrowed(""),
+        Value::People(_) => Cow::Owned(value.names().unwrap_or_default()),
         other => Cow::Owned(other.to_text()),
     }
 }

@@ -662,6 +662,7 @@ impl App {
         let filtering = self.popup.is_none() && self.view().editing;
         if let Some(Popup::Form(popup)) = &mut self.popup {
             popup.form.paste(text);
+            self.refresh_picker();
         } else if filtering {
             for c in text.chars() {
                 let c = if c.is_control() { ' ' } else { c };

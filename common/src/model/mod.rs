@@ -17,4 +17,4 @@ pub use schema::{
     FieldSpec, FieldType, ModelError, RecordKind, fields_of, normalize_newlines, spec_of,
 };
 pub use space::{Role, Space, UserProfile};
-pub use value::{KeyResult, Value};
+pub use value::{KeyResult, PersonRef, Value};

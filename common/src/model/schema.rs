@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::choices::{CommitmentStatus, GoalStatus, NoteKind, Rating};
 use super::ids::RecordId;
 use super::recurrence::Recurrence;
-use super::value::{KeyResult, Value};
+use super::value::{KeyResult, PersonRef, Value};
 
 /// The kinds of record: the six kinds of leadership work, and the people it is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -133,6 +133,11 @@ pub enum FieldType {
     Ref(&'static [RecordKind]),
     /// Links to records of these kinds.
     Refs(&'static [RecordKind]),
+    /// People: each a link to a person record, or a name of someone who has none
+    /// yet. `many`: a list (participants), else at most one (an owner).
+    Person {
+        many: bool,
+    },
     /// Comma-separated short strings.
     List,
     KeyResults,
@@ -210,9 +215,9 @@ const GOAL: &[FieldSpec] = &[
     f(
         "owner",
         "Owner",
-        T::Text { max_chars: NAME },
+        T::Person { many: false },
         false,
-        "who owns the goal",
+        "who owns the goal: a person or a name",
     ),
     f("due", "Due", T::Date, false, "YYYY-MM-DD, today, +2w"),
     f(
@@ -262,16 +267,16 @@ const COMMITMENT: &[FieldSpec] = &[
     f(
         "by",
         "Committed by",
-        T::Text { max_chars: NAME },
+        T::Person { many: false },
         false,
-        "who made the commitment",
+        "who made the commitment: a person or a name",
     ),
     f(
         "to",
         "Committed to",
-        T::Text { max_chars: NAME },
+        T::Person { many: false },
         false,
-        "to whom",
+        "to whom: a person or a name",
     ),
     f("due", "Due", T::Date, false, "YYYY-MM-DD, today, +3d"),
     f(
@@ -294,9 +299,9 @@ const TASK: &[FieldSpec] = &[
     f(
         "owner",
         "Owner",
-        T::Text { max_chars: NAME },
+        T::Person { many: false },
         false,
-        "who does it",
+        "who does it: a person or a name",
     ),
     f(
         "recurrence",
@@ -355,9 +360,9 @@ const NOTE: &[FieldSpec] = &[
     f(
         "participants",
         "Participants",
-        T::List,
+        T::Person { many: true },
         false,
-        "comma-separated names",
+        "people or names, comma-separated",
     ),
     f("follow_up", "Follow-up", T::Date, false, "YYYY-MM-DD, +2w"),
     f("private", "Private", T::Bool, false, "yes or no"),
@@ -376,9 +381,9 @@ const POTENTIAL: &[FieldSpec] = &[
     f(
         "person",
         "Person",
-        T::Text { max_chars: NAME },
+        T::Person { many: false },
         true,
-        "whose potential",
+        "whose potential: a person or a name",
     ),
     f(
         "performance",
@@ -590,6 +595,17 @@ impl FieldSpec {
                     .collect::<Result<_, _>>()?,
             ),
             T::List => Value::List(split_list(trimmed, ',').map(str::to_owned).collect()),
+            T::Person { many } => {
+                let people = split_list(trimmed, ',')
+                    .map(|s| parse_person(s).map_err(|r| self.invalid(r)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if !many && people.len() > 1 {
+                    return Err(
+                        self.invalid("names one person; a comma separates several (use one name)")
+                    );
+                }
+                Value::People(people)
+            }
             T::KeyResults => Value::KeyResults(
                 split_list(trimmed, ';')
                     .map(|s| parse_key_result(s).map_err(|r| self.invalid(r)))
@@ -685,6 +701,32 @@ impl FieldSpec {
                 true
             }
             (T::Refs(_), Value::Refs(ids)) => ids.len() <= MAX_LIST_ITEMS,
+            (T::Person { many }, Value::People(people)) => {
+                if people.len() > if many { MAX_LIST_ITEMS } else { 1 } {
+                    return Err(self.invalid("names too many people"));
+                }
+                if let Some(bad) = people.iter().find_map(|p| person_name_problem(&p.name)) {
+                    return Err(self.invalid(bad));
+                }
+                true
+            }
+            // Records written before people were records name them in plain text
+            // (one) or a list (participants); those values stay valid.
+            (T::Person { many: false }, Value::Text(name)) => {
+                if let Some(bad) = person_name_problem(name) {
+                    return Err(self.invalid(bad));
+                }
+                true
+            }
+            (T::Person { many: true }, Value::List(names)) => {
+                if names.len() > MAX_LIST_ITEMS {
+                    return Err(self.invalid("names too many people"));
+                }
+                if let Some(bad) = names.iter().find_map(|n| person_name_problem(n)) {
+                    return Err(self.invalid(bad));
+                }
+                true
+            }
             (T::List, Value::List(items)) => {
                 if items.len() > MAX_LIST_ITEMS
                     || items.iter().any(|i| {
@@ -744,6 +786,37 @@ fn date_in_range(date: NaiveDate) -> bool {
 
 fn split_list(text: &str, sep: char) -> impl Iterator<Item = &str> {
     text.split(sep).map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// What is wrong with a person's name as a person field holds it, if anything.
+fn person_name_problem(name: &str) -> Option<String> {
+    if name.trim().is_empty() {
+        Some("a person needs a name".into())
+    } else if name.contains([',', '<', '>']) || name.chars().any(char::is_control) {
+        Some(format!(
+            "{name:?}: a name may not hold commas, < or > or control characters"
+        ))
+    } else if name.chars().count() > NAME {
+        Some(format!("names have at most {NAME} characters"))
+    } else {
+        None
+    }
+}
+
+/// Reads `Ana Lind` (a name) or `Ana Lind <id>` (a link to her person record).
+fn parse_person(text: &str) -> Result<PersonRef, String> {
+    if let Some(open) = text.rfind('<')
+        && let Some(inner) = text[open + 1..].strip_suffix('>')
+    {
+        let id = parse_id(inner.trim())?;
+        return Ok(PersonRef::linked(text[..open].trim(), id));
+    }
+    if text.parse::<RecordId>().is_ok() {
+        return Err(format!(
+            "{text:?} is an id without a name; write `Name <id>` or the person's name"
+        ));
+    }
+    Ok(PersonRef::named(text))
 }
 
 fn parse_id(text: &str) -> Result<RecordId, String> {
@@ -959,6 +1032,52 @@ mod tests {
         );
         let title = spec_of(RecordKind::Task, "title").expect("field");
         assert!(title.check(&Value::Text("one\rtwo".into())).is_err());
+    }
+
+    /// A person field reads names and `Name <id>` links, and round-trips them;
+    /// one-person fields refuse two, an id without a name is refused with the form to
+    /// use, and values stored before people were records (text, a list) stay valid.
+    #[test]
+    fn person_fields_read_names_and_links() {
+        let owner = spec_of(RecordKind::Goal, "owner").expect("field");
+        let id = RecordId::new();
+        let linked = owner
+            .parse(&format!("Ana Lind <{id}>"), today())
+            .expect("link");
+        assert_eq!(
+            linked,
+            Value::People(vec![PersonRef::linked("Ana Lind", id)])
+        );
+        assert_eq!(owner.parse(&linked.to_text(), today()), Ok(linked));
+        assert_eq!(
+            owner.parse(" Zed ", today()),
+            Ok(Value::People(vec![PersonRef::named("Zed")]))
+        );
+        assert!(owner.parse("Ana, Ben", today()).is_err());
+        let bare = owner
+            .parse(&id.to_string(), today())
+            .expect_err("id alone")
+            .to_string();
+        assert!(bare.contains("Name <id>"), "{bare}");
+        assert!(owner.parse("Ana <not an id>", today()).is_err());
+        assert!(owner.check(&Value::Text("Ana Lind".into())).is_ok());
+        assert!(owner.check(&Value::Text("a\u{1b}b".into())).is_err());
+        assert!(
+            owner
+                .check(&Value::People(vec![PersonRef::named("<b>")]))
+                .is_err()
+        );
+        let participants = spec_of(RecordKind::Note, "participants").expect("field");
+        let many = participants
+            .parse(&format!("Ana <{id}>, Ben"), today())
+            .expect("two");
+        assert_eq!(
+            many,
+            Value::People(vec![PersonRef::linked("Ana", id), PersonRef::named("Ben")])
+        );
+        assert!(participants.check(&Value::List(vec!["Ana".into()])).is_ok());
+        assert!(owner.check(&Value::List(vec!["Ana".into()])).is_err());
+        assert_eq!(many.names().as_deref(), Some("Ana, Ben"));
     }
 
     /// Typed text with Windows or old Mac line endings is read with plain newlines.

@@ -41,6 +41,47 @@ pub enum Value {
     Recurrence(Recurrence),
     /// Dates on which something happened (a task's completion history), ascending.
     Dates(Vec<NaiveDate>),
+    /// The people a record names (owner, committed by or to, participants): each a
+    /// person record, or a name typed before they had one.
+    People(Vec<PersonRef>),
+}
+
+/// Someone a record names. `id` links to their person record; `name` is the name as
+/// it was when the link was made (or as typed), so lists read without a look-up and
+/// a name outlives the person record's deletion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRef {
+    pub name: String,
+    pub id: Option<RecordId>,
+}
+
+impl PersonRef {
+    /// A name without a person record.
+    #[must_use]
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            id: None,
+        }
+    }
+
+    /// A link to a person record under its current name.
+    #[must_use]
+    pub fn linked(name: &str, id: RecordId) -> Self {
+        Self {
+            name: name.to_owned(),
+            id: Some(id),
+        }
+    }
+
+    /// `Ana Lind` or, linked, `Ana Lind <id>`: the text form `FieldType::parse` reads.
+    #[must_use]
+    pub fn to_text(&self) -> String {
+        match self.id {
+            Some(id) => format!("{} <{id}>", self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 /// A measurable result of a goal: `name: current/target unit`.
@@ -76,6 +117,7 @@ impl Value {
             Self::List(v) => v.is_empty(),
             Self::KeyResults(v) => v.is_empty(),
             Self::Dates(v) => v.is_empty(),
+            Self::People(v) => v.is_empty(),
             _ => false,
         }
     }
@@ -118,7 +160,37 @@ impl Value {
                 .map(|d| d.format("%Y-%m-%d").to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
+            Self::People(people) => people
+                .iter()
+                .map(PersonRef::to_text)
+                .collect::<Vec<_>>()
+                .join(", "),
         }
+    }
+
+    /// The people a person field names, whichever form it is stored in: records
+    /// written before people were records hold a name as text, participants as a
+    /// list. `None` for values that name no one.
+    #[must_use]
+    pub fn people(&self) -> Option<Vec<PersonRef>> {
+        match self {
+            Self::People(people) => Some(people.clone()),
+            Self::Text(name) if !name.trim().is_empty() => Some(vec![PersonRef::named(name)]),
+            Self::List(names) => Some(names.iter().map(|n| PersonRef::named(n)).collect()),
+            _ => None,
+        }
+    }
+
+    /// The names a person field shows, joined by commas (no ids).
+    #[must_use]
+    pub fn names(&self) -> Option<String> {
+        self.people().map(|people| {
+            people
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
     }
 
     /// The text, if this is a text value.

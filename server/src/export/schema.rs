@@ -55,25 +55,36 @@ fn variants() -> Vec<(&'static str, Json)> {
             ] }),
         ),
         ("Dates", json!({ "type": "array", "items": date })),
+        (
+            "People",
+            json!({ "type": "array", "items": object(&[
+                ("name", json!({ "type": "string" })),
+                ("id", json!({ "anyOf": [{ "type": "null" }, uuid] })),
+            ], None) }),
+        ),
     ]
 }
 
-fn variant_of(ty: FieldType) -> &'static str {
+/// The value variants a field of this type may hold: one, except that person fields
+/// written before people were records hold a name (`Text`) or names (`List`).
+fn variants_of(ty: FieldType) -> &'static [&'static str] {
     match ty {
-        FieldType::Text { .. } | FieldType::LongText => "Text",
-        FieldType::Date => "Date",
-        FieldType::Int { .. } | FieldType::Minutes => "Int",
-        FieldType::Bool => "Bool",
-        FieldType::GoalStatus => "GoalStatus",
-        FieldType::CommitmentStatus => "CommitmentStatus",
-        FieldType::NoteKind => "NoteKind",
-        FieldType::Rating => "Rating",
-        FieldType::Ref(_) => "Ref",
-        FieldType::Refs(_) => "Refs",
-        FieldType::List => "List",
-        FieldType::KeyResults => "KeyResults",
-        FieldType::Recurrence => "Recurrence",
-        FieldType::Dates => "Dates",
+        FieldType::Text { .. } | FieldType::LongText => &["Text"],
+        FieldType::Date => &["Date"],
+        FieldType::Int { .. } | FieldType::Minutes => &["Int"],
+        FieldType::Bool => &["Bool"],
+        FieldType::GoalStatus => &["GoalStatus"],
+        FieldType::CommitmentStatus => &["CommitmentStatus"],
+        FieldType::NoteKind => &["NoteKind"],
+        FieldType::Rating => &["Rating"],
+        FieldType::Ref(_) => &["Ref"],
+        FieldType::Refs(_) => &["Refs"],
+        FieldType::List => &["List"],
+        FieldType::KeyResults => &["KeyResults"],
+        FieldType::Recurrence => &["Recurrence"],
+        FieldType::Dates => &["Dates"],
+        FieldType::Person { many: false } => &["People", "Text"],
+        FieldType::Person { many: true } => &["People", "List"],
     }
 }
 
@@ -137,12 +148,13 @@ fn record(kind: RecordKind) -> Json {
             } else {
                 key
             };
-            let ty = fields_of(kind)
+            let variants = fields_of(kind)
                 .iter()
                 .find(|s| s.key == field)
-                .map_or("Int", |s| variant_of(s.ty));
-            let variant = format!("value_{ty}");
-            (key, json!({ "anyOf": [{ "type": "null" }, def(&variant)] }))
+                .map_or(&["Int"][..], |s| variants_of(s.ty));
+            let mut any_of = vec![json!({ "type": "null" })];
+            any_of.extend(variants.iter().map(|v| def(&format!("value_{v}"))));
+            (key, json!({ "anyOf": any_of }))
         })
         .collect();
     let mut schema = object(

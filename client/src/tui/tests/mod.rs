@@ -2,6 +2,7 @@
 //! (`render.rs`), on a real replica filled with a fixed set of records.
 
 mod index;
+mod links;
 mod navigate;
 mod people;
 mod progress;

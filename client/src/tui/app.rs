@@ -8,31 +8,11 @@ use chrono::NaiveDate;
 
 use super::charts::WeekTotals;
 use super::config::Config;
-use super::editing::{ConflictPopup, FormPopup};
-use super::help::HelpView;
-use super::history::HistoryView;
 use super::index::Index;
-use super::palette::Palette;
+use super::popups::Popup;
 use super::potential_grid::Grid;
 use super::view::ListView;
 use crate::replica::{KnownSpace, Replica};
-
-/// The popup over the main screen, if any. Only one is open at a time; it gets every key.
-#[derive(Debug)]
-pub enum Popup {
-    Help(HelpView),
-    Palette(Palette),
-    History(HistoryView),
-    Form(Box<FormPopup>),
-    Conflict(Box<ConflictPopup>),
-    Reader(super::reader::ReaderView),
-    /// Everything open with a date, by overdue, today, this week, later.
-    Agenda(super::agenda::AgendaView),
-    /// The search over every record; its state is [`App::search`], kept after closing.
-    Search,
-    Person(Box<super::person::PersonView>),
-    Links(super::links::LinksView),
-}
 
 /// The record shown in the detail pane: only the selected one is held in full.
 #[derive(Debug, Default)]
@@ -82,7 +62,7 @@ pub struct App {
     pub(super) views: [ListView; RecordKind::ALL.len()],
     pub(super) detail: Detail,
     pub(super) popup: Option<Popup>,
-    /// A form or conflict popup whose save is in flight (see `editing::FormPopup`).
+    /// A form or conflict popup whose save is in flight (see `popups::FormPopup`).
     pub(super) parked: Option<Popup>,
     /// Writes sent to the worker and not answered yet.
     pub(super) saving: usize,
@@ -319,7 +299,7 @@ impl App {
     pub(super) fn list_rows(&self) -> usize {
         let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
         let filter_line = self.view().editing || !self.view().filter().is_empty();
-        usize::from(super::draw::list_body(area, filter_line).height)
+        usize::from(super::layout::list_body(area, filter_line).height)
     }
 
     /// Brings the current list and its pictures up to date.

@@ -20,7 +20,8 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::keys::{KeyBinding, KeyBindings};
-use super::popup::{ConflictOutcome, EditorOutcome, centered, hint_line};
+use super::layout::centered;
+use super::popup::{ConflictOutcome, EditorOutcome, hint_line};
 use super::text_editor::TextEditor;
 use super::theme::Theme;
 use crate::present::timestamp;

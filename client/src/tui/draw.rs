@@ -1,4 +1,4 @@
-//! The screen layout and the top-level [`App::draw`]. Drawing only reads the app; every
+//! The top-level [`App::draw`] (where things go is in [`layout`](super::layout)). Drawing only reads the app; every
 //! component formats only what is on screen, so a frame costs the same for ten records
 //! or a hundred thousand.
 
@@ -6,88 +6,10 @@ use cairn_common::model::RecordKind;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 
-use super::app::{App, Popup};
+use super::app::App;
+use super::layout::areas;
+use super::popups::Popup;
 use super::{charts, detail, help, history, list, palette, potential_grid, status_bar, tabs};
-
-/// Narrower than this, the detail pane is left out and the list takes the width.
-const SIDE_PANE_MIN_WIDTH: u16 = 70;
-
-/// Where each part of the main screen goes.
-pub struct Areas {
-    pub tabs: Rect,
-    pub list: Rect,
-    pub side: Option<Rect>,
-    pub status: Rect,
-}
-
-/// Splits the screen: tabs on top, status at the bottom, list and side pane between.
-#[must_use]
-pub fn areas(area: Rect) -> Areas {
-    let [tabs, main, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Fill(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    if main.width < SIDE_PANE_MIN_WIDTH {
-        return Areas {
-            tabs,
-            list: main,
-            side: None,
-            status,
-        };
-    }
-    let [list, side] =
-        Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(main);
-    Areas {
-        tabs,
-        list,
-        side: Some(side),
-        status,
-    }
-}
-
-/// The parts of the list pane: the filter line (if shown), the header, the rows.
-#[must_use]
-pub fn list_parts(list: Rect, filter_line: bool) -> (Option<Rect>, Rect, Rect) {
-    let inner = Rect {
-        x: list.x.saturating_add(1),
-        y: list.y.saturating_add(1),
-        width: list.width.saturating_sub(2),
-        height: list.height.saturating_sub(2),
-    };
-    let filter_height = u16::from(filter_line);
-    let [filter, header, body] = Layout::vertical([
-        Constraint::Length(filter_height),
-        Constraint::Length(1),
-        Constraint::Fill(1),
-    ])
-    .areas(inner);
-    (filter_line.then_some(filter), header, body)
-}
-
-/// The rows of the list on a screen of `area`: what paging and scrolling use.
-#[must_use]
-pub fn list_body(area: Rect, filter_line: bool) -> Rect {
-    list_parts(areas(area).list, filter_line).2
-}
-
-/// A box at most `max_width` wide and `height` high, centred in `area`.
-#[must_use]
-pub fn centered(area: Rect, max_width: u16, height: u16) -> Rect {
-    let width = max_width
-        .min(area.width.saturating_sub(4))
-        .max(area.width.min(20));
-    let height = height
-        .min(area.height.saturating_sub(2))
-        .max(area.height.min(3));
-    Rect {
-        x: area.x + (area.width.saturating_sub(width)) / 2,
-        y: area.y + (area.height.saturating_sub(height)) / 2,
-        width,
-        height,
-    }
-}
 
 impl App {
     /// Draws the whole screen. Reads the app only.

@@ -5,37 +5,77 @@ use cairn_common::RecordState;
 use cairn_common::model::RecordKind;
 use crossterm::event::KeyEvent;
 
-use super::action::{Command, Effect, SaveReport, Write, WriteKind};
-use super::app::{App, Popup};
+use super::action::{Command, Effect, RevertWhy, SaveReport, Write, WriteKind};
+use super::app::App;
 use super::conflict::ConflictView;
 use super::form::RecordForm;
 use super::popup::{ConflictOutcome, FormOutcome};
+use super::popups::{ConflictPopup, FormPopup, Popup};
 use super::text;
 
-/// The form popup: the form and the state it was opened on.
-///
-/// On save the popup closes at once, so the keys that follow go to the list, but it is
-/// kept aside (`App::parked`) until the write is durable: should the write fail, it
-/// comes back with everything typed.
-#[derive(Debug)]
-pub struct FormPopup {
-    pub form: RecordForm,
-    /// The record as it was when the form opened; `None` for a new record. Edits
-    /// replace what the person saw, so a concurrent change elsewhere becomes a conflict.
-    pub base: Option<Box<RecordState>>,
-    /// A new record made from a conversation: it goes to that note's space, and once
-    /// saved it is added to the note's commitments.
-    pub link_to: Option<(cairn_common::RecordId, cairn_common::model::SpaceId)>,
-}
-
-/// The conflict popup and the state it resolves (parked like the form while saving).
-#[derive(Debug)]
-pub struct ConflictPopup {
-    pub view: ConflictView,
-    pub base: Box<RecordState>,
-}
-
 impl App {
+    /// Before a form is saved: every link field's titles, names and short ids
+    /// become the ids the schema reads. An entry the form knows (it showed it, or the
+    /// picker put it there) keeps its record; others are looked up among the kinds
+    /// the field takes. A link to a record must find exactly one; a person field
+    /// keeps a name that is no person yet as a name.
+    pub(super) fn resolve_form_links(&mut self) {
+        let Some(super::popups::Popup::Form(popup)) = &mut self.popup else {
+            return;
+        };
+        for field in popup.form.link_fields() {
+            let Some(kinds) = super::form::links::link_kinds(field.ty) else {
+                continue;
+            };
+            let resolved = super::links::resolve_entries(&self.index, kinds, &field);
+            popup.form.set_resolved(field.key, resolved);
+        }
+    }
+
+    /// After a key in a form: the focused link field's picker offers the records
+    /// matching what is typed.
+    pub(super) fn refresh_picker(&mut self) {
+        let Some(super::popups::Popup::Form(popup)) = &mut self.popup else {
+            return;
+        };
+        if let Some((kinds, query)) = popup.form.link_query() {
+            let offered = super::picker::suggest(&self.index, kinds, &query);
+            popup.form.offer_links(offered);
+        }
+    }
+
+    /// `u`: the record of the newest change goes back to what it showed before.
+    pub(super) fn undo_change(&mut self) -> Vec<Effect> {
+        match self.undo.pop_undo() {
+            Some(step) => self.write(Write::Revert {
+                id: step.id,
+                to: step.before,
+                why: RevertWhy::Undo,
+            }),
+            None => {
+                self.info(text::NOTHING_TO_UNDO.to_owned());
+                Vec::new()
+            }
+        }
+    }
+
+    /// `ctrl-r`: the newest undone change is made again.
+    pub(super) fn redo_change(&mut self) -> Vec<Effect> {
+        match self.undo.pop_redo() {
+            // The step of an undo goes from the changed state back: redo returns to
+            // where that undo started.
+            Some(step) => self.write(Write::Revert {
+                id: step.id,
+                to: step.before,
+                why: RevertWhy::Redo,
+            }),
+            None => {
+                self.info(text::NOTHING_TO_REDO.to_owned());
+                Vec::new()
+            }
+        }
+    }
+
     /// `n`, `e`, `c` and their palette commands.
     pub(super) fn open_editor_popup(&mut self, command: Command) -> Vec<Effect> {
         match command {

@@ -24,9 +24,10 @@ use ratatui::widgets::{
 use unicode_width::UnicodeWidthStr;
 
 use super::keys::KeyBindings;
+use super::layout::centered;
 use super::line_input::LineInput;
 use super::picker::{Picker, PickerKey};
-use super::popup::{EditorOutcome, FormOutcome, centered, hint_line};
+use super::popup::{EditorOutcome, FormOutcome, hint_line};
 use super::text_editor::TextEditor;
 use super::theme::Theme;
 use crate::replica::defaults;

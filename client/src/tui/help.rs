@@ -65,7 +65,7 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &HelpView, keys: &KeyBindings, 
     }
     let total = all.len();
     let rows_needed = u16::try_from(total + 3).unwrap_or(u16::MAX);
-    let popup = super::draw::centered(area, 90, rows_needed);
+    let popup = super::layout::centered(area, 90, rows_needed);
     let inner_rows = usize::from(popup.height.saturating_sub(3));
     let scroll = view.scroll.min(total.saturating_sub(inner_rows));
     let rows = all.into_iter().skip(scroll).take(inner_rows);

@@ -42,7 +42,7 @@ impl HistoryView {
 /// Draws the popup centred in `area`.
 pub fn draw(frame: &mut Frame, area: Rect, view: &HistoryView, theme: &Theme) {
     let wanted = u16::try_from(view.lines.len().max(1) + 2).unwrap_or(u16::MAX);
-    let popup = super::draw::centered(area, 100, wanted);
+    let popup = super::layout::centered(area, 100, wanted);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)

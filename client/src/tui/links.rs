@@ -9,8 +9,7 @@ use std::collections::HashMap;
 use cairn_common::model::{FieldType, RecordKind};
 use cairn_common::{RecordId, RecordState, Value};
 
-use super::app::App;
-use super::form::links::{LinkField, link_kinds};
+use super::form::links::LinkField;
 use super::index::Index;
 
 /// The record a typed reference names, among `kinds`: a full id, a unique title
@@ -149,40 +148,8 @@ impl LinkMap {
     }
 }
 
-impl App {
-    /// Before a form is saved: every link field's titles, names and short ids
-    /// become the ids the schema reads. An entry the form knows (it showed it, or the
-    /// picker put it there) keeps its record; others are looked up among the kinds
-    /// the field takes. A link to a record must find exactly one; a person field
-    /// keeps a name that is no person yet as a name.
-    pub(super) fn resolve_form_links(&mut self) {
-        let Some(super::app::Popup::Form(popup)) = &mut self.popup else {
-            return;
-        };
-        for field in popup.form.link_fields() {
-            let Some(kinds) = link_kinds(field.ty) else {
-                continue;
-            };
-            let resolved = resolve_entries(&self.index, kinds, &field);
-            popup.form.set_resolved(field.key, resolved);
-        }
-    }
-
-    /// After a key in a form: the focused link field's picker offers the records
-    /// matching what is typed.
-    pub(super) fn refresh_picker(&mut self) {
-        let Some(super::app::Popup::Form(popup)) = &mut self.popup else {
-            return;
-        };
-        if let Some((kinds, query)) = popup.form.link_query() {
-            let offered = super::picker::suggest(&self.index, kinds, &query);
-            popup.form.offer_links(offered);
-        }
-    }
-}
-
 /// A link field's entries written as the schema reads them, or why one cannot be.
-fn resolve_entries(
+pub fn resolve_entries(
     index: &Index,
     kinds: &[RecordKind],
     field: &LinkField,
@@ -290,7 +257,7 @@ pub fn draw(
     use ratatui::text::{Line, Span};
     use ratatui::widgets::{Block, Borders, Clear, Paragraph};
     let height = u16::try_from(view.rows.len().max(1) + 2).unwrap_or(u16::MAX);
-    let popup = super::draw::centered(area, 80, height);
+    let popup = super::layout::centered(area, 80, height);
     let lines: Vec<Line<'_>> = if view.rows.is_empty() {
         vec![Line::styled(super::text::NO_LINKS, theme.dim)]
     } else {

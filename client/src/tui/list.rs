@@ -13,7 +13,7 @@ use super::app::App;
 use super::index::Row as IndexRow;
 use super::theme::Theme;
 use super::view::window_offset;
-use super::{draw, text};
+use super::{layout, text};
 use crate::present;
 
 /// The progress column is widened to this so the bar is worth looking at.
@@ -33,7 +33,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .border_style(theme.border)
         .title(Line::from(text::list_title(kind, app.trash)).style(theme.accent));
     frame.render_widget(block, area);
-    let (filter_area, header_area, body) = draw::list_parts(area, filter_line);
+    let (filter_area, header_area, body) = layout::list_parts(area, filter_line);
     if let Some(filter_area) = filter_area {
         let mut spans = vec![
             Span::styled(text::FILTER_PROMPT, theme.accent),

@@ -9,7 +9,8 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::action::Effect;
 use super::agenda::AgendaView;
-use super::app::{App, Popup};
+use super::app::App;
+use super::popups::Popup;
 use super::search::SearchBatch;
 use super::text;
 

@@ -243,7 +243,7 @@ fn score(query: &str, label: &str) -> Option<(u8, usize)> {
 /// Draws the palette near the top of `area`.
 pub fn draw(frame: &mut Frame, area: Rect, palette: &Palette, keys: &KeyBindings, theme: &Theme) {
     let wanted = u16::try_from(palette.matches.len().clamp(1, 14) + 4).unwrap_or(18);
-    let popup = super::draw::centered(area, 64, wanted);
+    let popup = super::layout::centered(area, 64, wanted);
     frame.render_widget(Clear, popup);
     let block = Block::default()
         .borders(Borders::ALL)

@@ -1,12 +1,11 @@
 //! What the popups (record form, text editor, conflict view) tell the app after a key,
-//! and the layout helpers they share.
+//! and the key-hint line they share.
 //!
 //! Popups never touch the replica: they return an outcome and the app decides what to
 //! commit. `Consumed` means "redraw, nothing else to do"; `Ignored` means the popup had
 //! no use for the key and a parent may handle it.
 
 use cairn_common::Value;
-use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::keys::KeyBinding;
@@ -61,19 +60,6 @@ pub enum EditorOutcome {
     OpenExternalEditor,
 }
 
-/// A rectangle of at most `width` × `height` centred in `area` (clipped to it).
-#[must_use]
-pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let width = width.min(area.width);
-    let height = height.min(area.height);
-    Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    }
-}
-
 /// The key-hint line at the bottom of a popup: `ctrl-s save · esc cancel · …`.
 #[must_use]
 pub fn hint_line<'a>(theme: &Theme, hints: &[(&KeyBinding, &'a str)]) -> Line<'a> {
@@ -92,16 +78,6 @@ pub fn hint_line<'a>(theme: &Theme, hints: &[(&KeyBinding, &'a str)]) -> Line<'a
 mod tests {
     use super::*;
     use crate::tui::keys::KeyBindings;
-
-    /// A popup is centred, and never larger than the screen it sits on.
-    #[test]
-    fn centered_fits_and_centres() {
-        let area = Rect::new(0, 0, 80, 24);
-        assert_eq!(centered(area, 60, 20), Rect::new(10, 2, 60, 20));
-        assert_eq!(centered(area, 200, 100), area);
-        let offset = Rect::new(5, 3, 10, 4);
-        assert_eq!(centered(offset, 4, 2), Rect::new(8, 4, 4, 2));
-    }
 
     /// The hint line names each binding's keys and what they do, in order.
     #[test]

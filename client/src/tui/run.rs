@@ -46,7 +46,10 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
     app.restore_state(&super::state::TuiState::load(&paths.data_dir));
     let (replies, answers) = channel();
     let sync = super::sync::start(&replica, app.config().sync.interval(), replies.clone());
-    let searcher = Searcher::spawn(replica.clone(), replies.clone());
+    let search_replies = replies.clone();
+    let searcher = Searcher::spawn(replica.clone(), move |batch| {
+        search_replies.send(Action::SearchResults(batch)).is_ok()
+    });
     let socket = super::sync::serve_socket(paths, &replica, &sync, replies.clone());
     super::loader::spawn(replica.clone(), replies.clone());
     let worker = Worker::spawn(replica.clone(), replies);
@@ -120,7 +123,12 @@ fn event_loop(
                         }
                     }
                     Effect::Sync => sync.sync_now(),
-                    Effect::Search(request) => queue.extend(searcher.search(replica, request)),
+                    Effect::Search(request) => queue.extend(
+                        searcher
+                            .search(replica, request)
+                            .into_iter()
+                            .map(Action::SearchResults),
+                    ),
                     Effect::OpenEditor { label, text } => {
                         queue.push_back(Action::EditorClosed(screen.edit_outside(&text, &label)));
                     }

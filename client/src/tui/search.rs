@@ -14,7 +14,6 @@ use cairn_common::RecordId;
 use cairn_common::model::RecordKind;
 use chrono::NaiveDate;
 
-use super::action::Action;
 use super::query::{Found, Query};
 use crate::replica::Replica;
 
@@ -133,17 +132,17 @@ pub fn scan(
     send(batch);
 }
 
-/// Runs a search on this thread and returns its batches as actions (tests, and the
-/// driver's fallback when the search thread is gone).
+/// Runs a search on this thread and returns its batches (tests, and the driver's
+/// fallback when the search thread is gone).
 #[must_use]
-pub fn search_now(replica: &Replica, request: &SearchRequest) -> Vec<Action> {
+pub fn search_now(replica: &Replica, request: &SearchRequest) -> Vec<SearchBatch> {
     let mut out = Vec::new();
     scan(
         replica,
         request,
         || true,
         |batch| {
-            out.push(Action::SearchResults(batch));
+            out.push(batch);
             true
         },
     );
@@ -159,9 +158,10 @@ pub struct Searcher {
 }
 
 impl Searcher {
-    /// Starts the thread; it answers with [`Action::SearchResults`] on `replies`.
+    /// Starts the thread; it hands each batch to `deliver`, and stops a scan when
+    /// `deliver` says no one listens any more.
     #[must_use]
-    pub fn spawn(replica: Replica, replies: Sender<Action>) -> Self {
+    pub fn spawn(replica: Replica, deliver: impl Fn(SearchBatch) -> bool + Send + 'static) -> Self {
         let (requests, inbox): (Sender<SearchRequest>, Receiver<SearchRequest>) = channel();
         let latest = Arc::new(AtomicU64::new(0));
         let wanted_now = Arc::clone(&latest);
@@ -176,9 +176,7 @@ impl Searcher {
                 if !wanted() {
                     continue;
                 }
-                scan(&replica, &request, wanted, |batch| {
-                    replies.send(Action::SearchResults(batch)).is_ok()
-                });
+                scan(&replica, &request, wanted, &deliver);
             }
         });
         Self {
@@ -191,7 +189,7 @@ impl Searcher {
     /// Starts a search; any older one still running stops. If the thread is gone,
     /// the search runs here and its batches are returned for the caller to pass on.
     #[must_use]
-    pub fn search(&self, replica: &Replica, request: SearchRequest) -> Vec<Action> {
+    pub fn search(&self, replica: &Replica, request: SearchRequest) -> Vec<SearchBatch> {
         self.latest.store(request.generation, Ordering::Relaxed);
         match self.requests.send(request) {
             Ok(()) => Vec::new(),

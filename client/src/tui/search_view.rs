@@ -142,7 +142,7 @@ fn order(a: &SearchHit, b: &SearchHit) -> Ordering {
 
 /// Draws the popup over `area`.
 pub fn draw(frame: &mut Frame, area: Rect, view: &SearchView, theme: &Theme) {
-    let popup = super::draw::centered(area, 120, area.height.saturating_sub(2));
+    let popup = super::layout::centered(area, 120, area.height.saturating_sub(2));
     frame.render_widget(Clear, popup);
     let block = Block::default()
         .borders(Borders::ALL)

@@ -4,9 +4,7 @@
 //! is rewritten: the compensating ops sync like any change, so an undo reaches the
 //! other devices too, and a change someone else made meanwhile to another field stays.
 
-use super::action::{ChangeStep, Effect, RevertWhy, Write, WriteKind};
-use super::app::App;
-use super::text;
+use super::action::{ChangeStep, WriteKind};
 
 /// Most steps kept each way: a session's worth of work, small in memory.
 const MAX_STEPS: usize = 100;
@@ -41,42 +39,14 @@ impl UndoStacks {
             }
         }
     }
-}
 
-impl App {
-    pub(super) fn remember_step(&mut self, write: WriteKind, step: Option<ChangeStep>) {
-        self.undo.remember(write, step);
+    /// The newest change to undo, taken off its stack.
+    pub fn pop_undo(&mut self) -> Option<ChangeStep> {
+        self.undo.pop()
     }
 
-    /// `u`: the record of the newest change goes back to what it showed before.
-    pub(super) fn undo_change(&mut self) -> Vec<Effect> {
-        match self.undo.undo.pop() {
-            Some(step) => self.write(Write::Revert {
-                id: step.id,
-                to: step.before,
-                why: RevertWhy::Undo,
-            }),
-            None => {
-                self.info(text::NOTHING_TO_UNDO.to_owned());
-                Vec::new()
-            }
-        }
-    }
-
-    /// `ctrl-r`: the newest undone change is made again.
-    pub(super) fn redo_change(&mut self) -> Vec<Effect> {
-        match self.undo.redo.pop() {
-            // The step of an undo goes from the changed state back: redo returns to
-            // where that undo started.
-            Some(step) => self.write(Write::Revert {
-                id: step.id,
-                to: step.before,
-                why: RevertWhy::Redo,
-            }),
-            None => {
-                self.info(text::NOTHING_TO_REDO.to_owned());
-                Vec::new()
-            }
-        }
+    /// The newest undone change to redo, taken off its stack.
+    pub fn pop_redo(&mut self) -> Option<ChangeStep> {
+        self.redo.pop()
     }
 }

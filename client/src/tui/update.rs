@@ -5,10 +5,11 @@ use cairn_common::model::RecordKind;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 
 use super::action::{Action, Command, Effect, SaveReport, Write};
-use super::app::{App, Message, Popup};
+use super::app::{App, Message};
 use super::help::HelpView;
 use super::history::HistoryView;
 use super::palette::{Palette, PaletteOutcome};
+use super::popups::Popup;
 use super::text;
 
 impl App {
@@ -410,7 +411,7 @@ impl App {
     /// A left click: on a tab goes there, on a row of the list selects it.
     fn click(&mut self, column: u16, row: u16) {
         let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
-        let parts = super::draw::areas(area);
+        let parts = super::layout::areas(area);
         if row == parts.tabs.y {
             let clicked = super::tabs::tab_at(column, parts.tabs, &self.index, &self.config.keys);
             if let Some(kind) = clicked {
@@ -419,7 +420,7 @@ impl App {
             return;
         }
         let filter_line = self.view().editing || !self.view().filter().is_empty();
-        let body = super::draw::list_body(area, filter_line);
+        let body = super::layout::list_body(area, filter_line);
         let inside =
             (body.x..body.right()).contains(&column) && (body.y..body.bottom()).contains(&row);
         if !inside {
@@ -609,7 +610,7 @@ impl App {
 
     fn on_saved(&mut self, report: SaveReport) -> Vec<Effect> {
         self.saving = self.saving.saturating_sub(1);
-        self.remember_step(report.write, report.step.clone());
+        self.undo.remember(report.write, report.step.clone());
         match &report.result {
             Ok(states) => {
                 self.unsaved = false;

@@ -167,7 +167,11 @@ impl Fixture {
                         queue.push(Action::Saved(worker::perform_write(&self.replica, write)));
                     }
                     Effect::Search(request) => {
-                        queue.extend(crate::tui::search::search_now(&self.replica, request));
+                        queue.extend(
+                            crate::tui::search::search_now(&self.replica, request)
+                                .into_iter()
+                                .map(Action::SearchResults),
+                        );
                     }
                     Effect::OpenEditor { .. } | Effect::Quit | Effect::Sync => {}
                 }
@@ -194,7 +198,7 @@ impl Fixture {
     /// The focused field of the open form, if a form is open.
     pub fn app_form_focus(&self) -> Option<&'static str> {
         match &self.app.popup {
-            Some(crate::tui::app::Popup::Form(popup)) => popup.form.focused_field(),
+            Some(crate::tui::popups::Popup::Form(popup)) => popup.form.focused_field(),
             _ => None,
         }
     }

@@ -10,7 +10,7 @@ use cairn_common::model::RecordKind;
 use super::{Fixture, create, today};
 use crate::tui::action::{Action, Effect};
 use crate::tui::agenda::AgendaEntry;
-use crate::tui::app::Popup;
+use crate::tui::popups::Popup;
 use crate::tui::query::Query;
 use crate::tui::search::{SearchRequest, Searcher, scan};
 
@@ -261,8 +261,8 @@ fn bad_queries_and_stale_batches() {
             today: today(),
         },
     );
-    for action in stale {
-        f.drive(action);
+    for batch in stale {
+        f.drive(Action::SearchResults(batch));
     }
     assert_eq!(
         f.app.search.hits().len(),
@@ -315,7 +315,9 @@ fn a_superseded_scan_stops() {
 fn searcher_thread_answers_the_newest_request() {
     let f = Fixture::new();
     let (replies, answers) = channel();
-    let searcher = Searcher::spawn(f.replica.clone(), replies);
+    let searcher = Searcher::spawn(f.replica.clone(), move |batch| {
+        replies.send(Action::SearchResults(batch)).is_ok()
+    });
     for (generation, query) in [(1, "ana"), (2, "offsite")] {
         let request = SearchRequest {
             generation,

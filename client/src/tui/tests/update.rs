@@ -4,8 +4,8 @@ use cairn_common::model::{RecordKind, Value};
 
 use super::{Fixture, key};
 use crate::tui::action::{Action, Command, Effect, Write};
-use crate::tui::app::Popup;
 use crate::tui::config::Config;
+use crate::tui::popups::Popup;
 
 fn writes(effects: &[Effect]) -> Vec<&Write> {
     effects

@@ -8,25 +8,12 @@ use chrono::NaiveDate;
 
 use super::charts::WeekTotals;
 use super::config::Config;
+use super::detail::Detail;
 use super::index::Index;
 use super::popups::Popup;
 use super::potential_grid::Grid;
 use super::view::ListView;
 use crate::replica::{KnownSpace, Replica};
-
-/// The record shown in the detail pane: only the selected one is held in full.
-#[derive(Debug, Default)]
-pub struct Detail {
-    /// The record the pane is about (the selection).
-    pub id: Option<RecordId>,
-    /// Its full state once loaded.
-    pub state: Option<RecordState>,
-    /// Why it could not be loaded.
-    pub error: Option<String>,
-    /// Lines scrolled past at the top (`}` and `{`); 0 when the selection moves. A
-    /// cell: drawing clamps it to the last page, and drawing only reads the app.
-    pub scroll: std::cell::Cell<usize>,
-}
 
 /// Where sync stands, for the status bar.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -289,10 +276,7 @@ impl App {
     /// The loaded state of the selected record.
     #[must_use]
     pub fn detail(&self) -> Option<&RecordState> {
-        self.detail
-            .state
-            .as_ref()
-            .filter(|s| Some(s.id) == self.detail.id)
+        self.detail.selected()
     }
 
     /// Rows of the list that fit on screen (the layout decides).

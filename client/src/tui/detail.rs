@@ -10,7 +10,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Wrap};
 
-use super::app::App;
+use super::index::Index;
 use super::links::title_of;
 use super::text;
 use super::theme::Theme;
@@ -21,17 +21,46 @@ const LABEL_WIDTH: usize = 13;
 /// Most lines of one long text shown in the pane.
 const MAX_TEXT_LINES: usize = 2000;
 
-/// Draws the pane for the app's selection.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = &app.config.theme;
+/// The record shown in the detail pane: only the selected one is held in full.
+#[derive(Debug, Default)]
+pub struct Detail {
+    /// The record the pane is about (the selection).
+    pub id: Option<RecordId>,
+    /// Its full state once loaded.
+    pub state: Option<RecordState>,
+    /// Why it could not be loaded.
+    pub error: Option<String>,
+    /// Lines scrolled past at the top (`}` and `{`); 0 when the selection moves. A
+    /// cell: drawing clamps it to the last page, and drawing only reads the app.
+    pub scroll: std::cell::Cell<usize>,
+}
+
+impl Detail {
+    /// The selected record's state, once it is loaded.
+    #[must_use]
+    pub fn selected(&self) -> Option<&RecordState> {
+        self.state.as_ref().filter(|s| Some(s.id) == self.id)
+    }
+}
+
+/// Draws the pane: `pane` is the selection; links show titles from `index`, and in
+/// the trash the pane says how to restore.
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    pane: &Detail,
+    index: &Index,
+    trash: bool,
+    theme: &Theme,
+) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
         .title(Line::from(format!(" {} ", text::DETAIL_TITLE)).style(theme.accent));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let Some(state) = app.detail() else {
-        let message = match (&app.detail.error, app.detail.id) {
+    let Some(state) = pane.selected() else {
+        let message = match (&pane.error, pane.id) {
             (Some(error), _) => Span::styled(error.as_str(), theme.error),
             (None, Some(_)) => Span::styled(text::LOADING, theme.dim),
             (None, None) => Span::styled(text::NO_SELECTION, theme.dim),
@@ -61,12 +90,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             },
         );
     }
-    let lines = lines(state, app.trash, MAX_TEXT_LINES, theme, &app.index);
+    let lines = lines(state, trash, MAX_TEXT_LINES, theme, index);
     let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
     let total = paragraph.line_count(body.width);
     let room = usize::from(body.height);
-    let scroll = app.detail.scroll.get().min(total.saturating_sub(room));
-    app.detail.scroll.set(scroll);
+    let scroll = pane.scroll.get().min(total.saturating_sub(room));
+    pane.scroll.set(scroll);
     frame.render_widget(
         paragraph.scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
         body,

@@ -65,6 +65,6 @@ impl App {
                 _ => {}
             }
         }
-        detail::draw(frame, rest, self);
+        detail::draw(frame, rest, &self.detail, &self.index, self.trash, theme);
     }
 }

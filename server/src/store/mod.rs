@@ -37,6 +37,7 @@ mod export;
 mod logins;
 mod oplog;
 mod purge;
+mod push_plan;
 mod records;
 mod rewrite;
 mod sessions;
@@ -53,8 +54,9 @@ pub use backup::{BACKED_UP_TREES, BackupFailure, BackupHealth, Cut, TreeEntries}
 pub use error::StoreError;
 pub use export::{IMPORTED_PASSWORD_HASH, ImportTarget};
 pub use logins::{LoginRecord, truncate_address};
-pub use oplog::{PullPage, PushOutcome, refuse_record};
+pub use oplog::{PullPage, PushOutcome};
 pub use purge::{PurgeOutcome, PurgeTarget, RetentionCutoffs, SweepOutcome};
+pub use push_plan::refuse_record;
 pub use records::RecordLimits;
 pub use sessions::SessionRecord;
 pub use spaces::SPACE_NOT_FOUND;

@@ -14,13 +14,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use cairn_common::api::{Refusal, RefusalReason};
+use cairn_common::api::Refusal;
 use cairn_common::codec;
 use cairn_common::model::{RecordId, SpaceId};
-use cairn_common::op::{Change, Op, OpId};
+use cairn_common::op::{Op, OpId};
 
-use super::records::{RecordLimits, RecordMeta, home_key, record_key};
-use super::{Store, StoreError, key2};
+use super::records::{RecordLimits, home_key, record_key};
+use super::{Store, StoreError, key2, push_plan};
 
 pub(super) const OPS: u8 = b'o';
 const OP_IDS: u8 = b'i';
@@ -91,45 +91,6 @@ pub(super) fn seq_of(bytes: &[u8], at: usize) -> Result<u64, StoreError> {
         .ok_or_else(|| codec::CodecError::Malformed("a damaged sequence number".into()).into())
 }
 
-/// A refusal of every op of `ops` that belongs to `record`.
-#[must_use]
-pub fn refuse_record(
-    ops: &[&Op],
-    record: RecordId,
-    reason: RefusalReason,
-    message: String,
-) -> Refusal {
-    let space = ops
-        .iter()
-        .find(|op| op.record == record)
-        .map_or_else(SpaceId::new, |op| op.space);
-    Refusal {
-        space,
-        record: Some(record),
-        reason,
-        message,
-        ops: ops
-            .iter()
-            .filter(|op| op.record == record)
-            .map(|op| op.id)
-            .collect(),
-    }
-}
-
-/// The verdict on one record's ops of a push.
-enum Verdict<'a> {
-    Accept {
-        /// New ops with their encodings.
-        fresh: Vec<(&'a Op, Vec<u8>)>,
-        duplicates: u32,
-        /// The record's summary after them, if it changed.
-        meta: Option<RecordMeta>,
-        /// The record is new on the server.
-        new_home: bool,
-    },
-    Refuse(RefusalReason, String),
-}
-
 impl Store {
     /// The last seq given out in a space (0 for none).
     ///
@@ -160,211 +121,71 @@ impl Store {
             .lock()
             // The cache is only updated after a successful write: never half-done.
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut outcome = PushOutcome::default();
-        let mut order: Vec<RecordId> = Vec::new();
-        let mut groups: HashMap<RecordId, Vec<&Op>> = HashMap::new();
-        for op in ops {
-            groups
-                .entry(op.record)
-                .or_insert_with(|| {
-                    order.push(op.record);
-                    Vec::new()
-                })
-                .push(op);
-        }
-        let mut in_push: HashMap<OpId, &Op> = HashMap::new();
-        let mut batch = sled::Batch::default();
-        let mut accepted: HashMap<OpId, Vec<u8>> = HashMap::new();
-        for record in order {
-            let group = &groups[&record];
-            match self.judge(record, group, &mut in_push, limits)? {
-                Verdict::Refuse(reason, message) => {
-                    outcome
-                        .refused
-                        .push(refuse_record(group, record, reason, message));
-                }
-                Verdict::Accept {
-                    fresh,
-                    duplicates,
-                    meta,
-                    new_home,
-                } => {
-                    outcome.duplicates += duplicates;
-                    let space = group[0].space;
-                    if new_home {
-                        batch.insert(home_key(record), space.as_bytes().to_vec());
-                    }
-                    if let Some(meta) = meta {
-                        batch.insert(record_key(space, record), codec::encode(&meta)?);
-                    }
-                    accepted.extend(fresh.into_iter().map(|(op, bytes)| (op.id, bytes)));
-                }
-            }
-        }
-        // Seqs in the order of the push, except that a record's ops never come
-        // before its `Create`: readers pull in seq order and need the create first.
-        let mut next: HashMap<SpaceId, u64> = HashMap::new();
-        let mut stored = 0u32;
-        let creates_ahead: HashSet<RecordId> = ops
-            .iter()
-            .filter(|op| {
-                matches!(op.change, Change::Create { .. }) && accepted.contains_key(&op.id)
-            })
-            .map(|op| op.record)
-            .collect();
-        let mut created: HashSet<RecordId> = HashSet::new();
-        let mut deferred: HashMap<RecordId, Vec<&Op>> = HashMap::new();
-        for op in ops {
-            let is_create = matches!(op.change, Change::Create { .. });
-            if !is_create && creates_ahead.contains(&op.record) && !created.contains(&op.record) {
-                deferred.entry(op.record).or_default().push(op);
-                continue;
-            }
-            let mut run = vec![op];
-            if is_create && accepted.contains_key(&op.id) && created.insert(op.record) {
-                run.extend(deferred.remove(&op.record).unwrap_or_default());
-            }
-            for op in run {
-                let Some(bytes) = accepted.remove(&op.id) else {
-                    continue;
-                };
-                let seq = match next.get(&op.space) {
-                    Some(s) => *s,
-                    None => match cache.last.get(&op.space) {
-                        Some(s) => *s,
-                        None => self.last_seq(op.space)?,
-                    },
-                } + 1;
-                next.insert(op.space, seq);
-                batch.insert(op_key(op.space, seq), bytes);
-                batch.insert(
-                    op_id_key(op.id),
-                    key2(op.space.as_bytes(), &seq.to_be_bytes()),
-                );
-                stored += 1;
-            }
-        }
-        if stored == 0 {
+        let known = self.known_of(ops)?;
+        let plan = push_plan::plan(ops, &known, limits)?;
+        let mut outcome = PushOutcome {
+            stored: 0,
+            duplicates: plan.duplicates,
+            refused: plan.refused,
+        };
+        if plan.appends.is_empty() {
             return Ok(outcome);
+        }
+        let mut batch = sled::Batch::default();
+        for (record, space) in &plan.new_homes {
+            batch.insert(home_key(*record), space.as_bytes().to_vec());
+        }
+        for (space, record, meta) in &plan.metas {
+            batch.insert(record_key(*space, *record), codec::encode(meta)?);
+        }
+        let mut next: HashMap<SpaceId, u64> = HashMap::new();
+        for (op, bytes) in plan.appends {
+            let seq = match next.get(&op.space) {
+                Some(s) => *s,
+                None => match cache.last.get(&op.space) {
+                    Some(s) => *s,
+                    None => self.last_seq(op.space)?,
+                },
+            } + 1;
+            next.insert(op.space, seq);
+            batch.insert(op_key(op.space, seq), bytes);
+            batch.insert(
+                op_id_key(op.id),
+                key2(op.space.as_bytes(), &seq.to_be_bytes()),
+            );
+            outcome.stored += 1;
         }
         for (space, seq) in &next {
             batch.insert(seq_key(*space), &seq.to_be_bytes()[..]);
         }
         self.db().oplog.apply_batch(batch)?;
         cache.last.extend(next);
-        outcome.stored = stored;
         self.wrote();
         Ok(outcome)
     }
 
-    /// Judges the ops of one record (all in the push's order).
-    fn judge<'a>(
-        &self,
-        record: RecordId,
-        group: &[&'a Op],
-        in_push: &mut HashMap<OpId, &'a Op>,
-        limits: &RecordLimits,
-    ) -> Result<Verdict<'a>, StoreError> {
-        let space = group[0].space;
-        let home = self.home_of(record)?;
-        if group.iter().any(|op| op.space != space) || home.is_some_and(|h| h != space) {
-            return Ok(Verdict::Refuse(
-                RefusalReason::Invalid,
-                format!(
-                    "record {record} lives in another space; a record stays in the space it was \
-                     created in (copy its text into a new record to move it)"
-                ),
-            ));
-        }
-        if self.is_purged_record(space, record)? {
-            // Purged on the server: acknowledged, never stored again.
-            return Ok(Verdict::Accept {
-                fresh: Vec::new(),
-                duplicates: u32::try_from(group.len()).unwrap_or(u32::MAX),
-                meta: None,
-                new_home: false,
-            });
-        }
-        let stored_meta = self.record_meta(space, record)?;
-        let mut meta = stored_meta.clone();
-        let mut fresh = Vec::new();
-        let mut duplicates = 0;
-        // The create first, wherever the push has it (a client that starts over may
-        // send a record's later changes before it).
-        let mut group = group.to_vec();
-        group.sort_by_key(|op| !matches!(op.change, Change::Create { .. }));
-        for op in &group {
-            if let Some(first) = in_push.get(&op.id) {
-                if *first != *op {
-                    return Ok(Verdict::Refuse(
-                        RefusalReason::Invalid,
-                        format!("op {} is used twice with other content", op.id),
-                    ));
-                }
-                duplicates += 1;
-                continue;
-            }
-            in_push.insert(op.id, op);
+    /// What the store holds about the records and op ids of a push.
+    fn known_of(&self, ops: &[Op]) -> Result<push_plan::Known, StoreError> {
+        let mut known = push_plan::Known::default();
+        let mut seen: HashSet<RecordId> = HashSet::new();
+        for op in ops {
             if let Some(stored) = self.stored_op(op.id)? {
-                if stored != **op {
-                    return Ok(Verdict::Refuse(
-                        RefusalReason::Invalid,
-                        format!("the server holds another change under op id {}", op.id),
-                    ));
-                }
-                duplicates += 1;
+                known.stored.insert(op.id, stored);
+            }
+            if !seen.insert(op.record) {
                 continue;
             }
-            let bytes = codec::encode(*op)?;
-            match (&op.change, meta.as_mut()) {
-                (Change::Create { kind }, None) => meta = Some(RecordMeta::new(*kind)),
-                (Change::Create { kind }, Some(existing)) if existing.kind != *kind => {
-                    return Ok(Verdict::Refuse(
-                        RefusalReason::Invalid,
-                        format!(
-                            "the record is a {}; it cannot become a {kind}",
-                            existing.kind
-                        ),
-                    ));
-                }
-                (Change::Create { .. } | Change::Delete | Change::Restore, Some(_)) => {}
-                (_, None) => {
-                    return Ok(Verdict::Refuse(
-                        RefusalReason::UnknownRecord,
-                        "the record was never created on the server (its Create is neither \
-                         stored nor in this push); it is sent again once its author has synced"
-                            .into(),
-                    ));
-                }
-                (
-                    Change::Set {
-                        field,
-                        replaces,
-                        value: _,
-                    },
-                    Some(existing),
-                ) => {
-                    if let Err(e) = op.validate(existing.kind) {
-                        return Ok(Verdict::Refuse(RefusalReason::Invalid, e.to_string()));
-                    }
-                    if let Err(e) = existing.apply_set(op.id, field, replaces, bytes.len(), limits)
-                    {
-                        return Ok(Verdict::Refuse(
-                            RefusalReason::Invalid,
-                            format!("a change of {field:?} was refused: {e}"),
-                        ));
-                    }
+            if let Some(home) = self.home_of(op.record)? {
+                known.homes.insert(op.record, home);
+                if let Some(meta) = self.record_meta(home, op.record)? {
+                    known.metas.insert(op.record, meta);
                 }
             }
-            fresh.push((*op, bytes));
+            if self.is_purged_record(op.space, op.record)? {
+                known.purged.insert((op.space, op.record));
+            }
         }
-        let changed = meta != stored_meta;
-        Ok(Verdict::Accept {
-            fresh,
-            duplicates,
-            new_home: home.is_none() && meta.is_some(),
-            meta: if changed { meta } else { None },
-        })
+        Ok(known)
     }
 
     /// The stored op with this id.
@@ -427,8 +248,10 @@ impl Store {
 mod tests {
     use super::super::test_support::{temp_store, user};
     use super::*;
+    use cairn_common::api::RefusalReason;
     use cairn_common::model::RecordKind;
     use cairn_common::model::{UserId, Value};
+    use cairn_common::op::Change;
     use cairn_common::op::{Hlc, NodeId};
 
     fn op(space: SpaceId, record: RecordId, author: UserId, change: Change) -> Op {

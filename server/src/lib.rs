@@ -39,4 +39,6 @@ pub mod store;
 pub mod tls;
 
 #[cfg(any(test, feature = "testing"))]
+pub mod test_postgres;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -123,7 +123,9 @@ impl From<StoreError> for ApiError {
             | StoreError::Storage(_)
             | StoreError::Damaged(_)
             | StoreError::Hash(_)
-            | StoreError::Internal(_) => Self::internal(&e),
+            | StoreError::Internal(_)
+            | StoreError::Database(_)
+            | StoreError::Pool(_) => Self::internal(&e),
         }
     }
 }

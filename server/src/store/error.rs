@@ -54,6 +54,34 @@ pub enum StoreError {
     Conflict(String),
     #[error("the server failed: {0}; try again")]
     Internal(String),
+    #[error("{}", database_message(.0))]
+    Database(#[from] tokio_postgres::Error),
+    #[error(
+        "cannot reach the PostgreSQL database: {0}; check `[store] url` in cairn-server.toml \
+         and that the database server runs"
+    )]
+    Pool(String),
+}
+
+fn database_message(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!(
+            "the database refused a statement ({}: {}); nothing was changed, try again, and \
+             tell the database administrator if it repeats",
+            db.code().code(),
+            db.message()
+        ),
+        None => format!("the database connection failed: {error}; nothing was changed, try again"),
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => Self::Database(e),
+            other => Self::Pool(other.to_string()),
+        }
+    }
 }
 
 fn storage_message(error: &sled::Error) -> String {

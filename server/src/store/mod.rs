@@ -36,6 +36,7 @@ mod error;
 mod export;
 mod logins;
 mod oplog;
+pub mod postgres;
 mod purge;
 mod push_plan;
 mod records;

@@ -1,0 +1,103 @@
+//! The PostgreSQL schema, as numbered migrations applied in order when the store
+//! opens. Each runs in its own transaction together with the row that records it in
+//! `cairn_schema`, so a migration is applied completely or not at all; a
+//! transaction-scoped advisory lock makes servers that start at the same time apply
+//! each one once. A database whose schema is newer than this server knows is
+//! refused rather than written with old assumptions.
+//!
+//! Values are stored in the store's own encoding ([`cairn_common::codec`]) in
+//! `bytea` columns; the columns a query selects or orders by (ids, seqs, days) are
+//! typed, so that the database's indexes and constraints do the work.
+
+use tokio_postgres::Client;
+
+use crate::store::StoreError;
+
+/// Any 64-bit number that is this store's alone: the advisory lock of migrations.
+const MIGRATION_LOCK: i64 = 0x6361_6972_6e5f_6d69; // "cairn_mi"
+
+/// The migrations, oldest first; version = position + 1. Never edit one that has
+/// shipped: add the next.
+const MIGRATIONS: &[&str] = &[
+    // 1: the op log. One row per op, numbered per space; the counter row of a space
+    // is locked by every push to it, which makes the seqs gapless and visible in
+    // order (a push commits before the next one to that space can take a seq).
+    "CREATE TABLE meta (
+        key text PRIMARY KEY,
+        value bytea NOT NULL
+    );
+    CREATE TABLE space_seqs (
+        space_id uuid PRIMARY KEY,
+        last_seq bigint NOT NULL CHECK (last_seq >= 0)
+    );
+    CREATE TABLE ops (
+        space_id uuid NOT NULL,
+        seq bigint NOT NULL CHECK (seq > 0),
+        op_id uuid NOT NULL UNIQUE,
+        record_id uuid NOT NULL,
+        op bytea NOT NULL,
+        PRIMARY KEY (space_id, seq)
+    );
+    CREATE TABLE records (
+        record_id uuid PRIMARY KEY,
+        space_id uuid NOT NULL,
+        meta bytea NOT NULL
+    );
+    CREATE TABLE purged_records (
+        space_id uuid NOT NULL,
+        record_id uuid NOT NULL,
+        PRIMARY KEY (space_id, record_id)
+    );",
+];
+
+/// The schema version this server writes.
+#[must_use]
+pub fn current() -> i32 {
+    i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX)
+}
+
+/// Brings the database's schema up to [`current`]; how many migrations ran.
+///
+/// # Errors
+/// A database error, or a schema newer than this server (upgrade the server).
+pub async fn apply(client: &mut Client) -> Result<usize, StoreError> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS cairn_schema (
+                version integer PRIMARY KEY,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )",
+        )
+        .await?;
+    let mut ran = 0;
+    for (at, sql) in MIGRATIONS.iter().enumerate() {
+        let version = i32::try_from(at + 1).unwrap_or(i32::MAX);
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        let applied: Option<i32> = tx
+            .query_one("SELECT max(version) FROM cairn_schema", &[])
+            .await?
+            .get(0);
+        let applied = applied.unwrap_or(0);
+        if applied > current() {
+            return Err(StoreError::InvalidInput(format!(
+                "the database's schema is version {applied}, newer than this cairn-server \
+                 knows ({}); run the newer cairn-server that wrote it",
+                current()
+            )));
+        }
+        if applied >= version {
+            continue;
+        }
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO cairn_schema (version) VALUES ($1)",
+            &[&version],
+        )
+        .await?;
+        tx.commit().await?;
+        ran += 1;
+    }
+    Ok(ran)
+}

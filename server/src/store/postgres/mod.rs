@@ -1,0 +1,83 @@
+//! The server store on PostgreSQL, for deployments that outgrow one machine: several
+//! `cairn-server` processes may share one database (and its replicas and failover).
+//!
+//! Connections come from a pool (`deadpool-postgres` over `tokio-postgres`). Every
+//! change is one transaction that commits with `synchronous_commit = on` before
+//! the request is answered. A request dropped mid-way (the client went away) drops
+//! its transaction, which rolls it back before the connection is used again; the
+//! pool checks each connection before handing it out.
+
+mod migrations;
+mod oplog;
+#[cfg(test)]
+mod tests;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+pub use migrations::current as schema_version;
+
+use super::StoreError;
+
+/// The store on one PostgreSQL database. Cheap to clone: clones share the pool.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`) with at
+    /// most `connections` connections, and brings the schema up to date.
+    ///
+    /// # Errors
+    /// A URL that does not parse, a database that cannot be reached, or a schema
+    /// newer than this server knows.
+    pub async fn connect(url: &str, connections: usize) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| {
+            StoreError::InvalidInput(format!(
+                "`[store] url` is not a PostgreSQL URL ({e}); write it as \
+                 postgres://user:password@host:5432/database"
+            ))
+        })?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                // A connection whose last user went away mid-request is checked
+                // (its rollback has run) before it serves the next one.
+                recycling_method: RecyclingMethod::Verified,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(connections.max(1))
+            .build()
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        let mut client = pool.get().await?;
+        migrations::apply(&mut client).await?;
+        Ok(Self { pool })
+    }
+
+    /// The schema version of the database (see [`schema_version`]).
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn applied_schema(&self) -> Result<i32, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one("SELECT coalesce(max(version), 0) FROM cairn_schema", &[])
+            .await?;
+        Ok(row.get(0))
+    }
+}
+
+/// A seq as PostgreSQL keeps it (`bigint`).
+fn seq_to_sql(seq: u64) -> Result<i64, StoreError> {
+    i64::try_from(seq).map_err(|_| StoreError::InvalidInput(format!("seq {seq} is out of range")))
+}
+
+/// A seq read from PostgreSQL; a negative one is damage.
+fn seq_from_sql(seq: i64) -> Result<u64, StoreError> {
+    u64::try_from(seq).map_err(|_| {
+        cairn_common::codec::CodecError::Malformed(format!("a negative seq {seq}")).into()
+    })
+}

@@ -17,7 +17,8 @@ const MAX_NAME_CHARS: usize = 100;
 /// What a non-member hears about any space, existing or not.
 pub const SPACE_NOT_FOUND: &str =
     "there is no such space, or you are not a member of it; `cairn spaces` lists yours";
-const OWNERS_ONLY: &str = "only an owner of the space can do this; ask one of its owners";
+pub(crate) const OWNERS_ONLY: &str =
+    "only an owner of the space can do this; ask one of its owners";
 
 fn check_name(name: &str) -> Result<String, StoreError> {
     let name = name.trim();

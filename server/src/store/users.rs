@@ -77,7 +77,7 @@ impl std::fmt::Debug for UserRecord {
 }
 
 impl UserRecord {
-    fn account(&self) -> UserAccount {
+    pub(crate) fn account(&self) -> UserAccount {
         UserAccount {
             profile: self.profile.clone(),
             disabled: self.disabled,

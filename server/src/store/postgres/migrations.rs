@@ -48,6 +48,30 @@ const MIGRATIONS: &[&str] = &[
         record_id uuid NOT NULL,
         PRIMARY KEY (space_id, record_id)
     );",
+    // 2: accounts, sessions, spaces and memberships. E-mails are unique by the
+    // table (stored lowercase); a session is found by the SHA-256 of its token.
+    "CREATE TABLE users (
+        id uuid PRIMARY KEY,
+        email text NOT NULL UNIQUE,
+        record bytea NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_hash bytea PRIMARY KEY CHECK (octet_length(token_hash) = 32),
+        user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        record bytea NOT NULL
+    );
+    CREATE INDEX sessions_by_user ON sessions (user_id);
+    CREATE TABLE spaces (
+        id uuid PRIMARY KEY,
+        space bytea NOT NULL
+    );
+    CREATE TABLE members (
+        space_id uuid NOT NULL REFERENCES spaces (id) ON DELETE CASCADE,
+        user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        role smallint NOT NULL CHECK (role BETWEEN 0 AND 2),
+        PRIMARY KEY (space_id, user_id)
+    );
+    CREATE INDEX members_by_user ON members (user_id);",
 ];
 
 /// The schema version this server writes.

@@ -7,6 +7,7 @@
 //! its transaction, which rolls it back before the connection is used again; the
 //! pool checks each connection before handing it out.
 
+mod accounts;
 mod migrations;
 mod oplog;
 #[cfg(test)]
@@ -15,6 +16,7 @@ mod tests;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
+pub use accounts::{NewAccount, is_unique_violation};
 pub use migrations::current as schema_version;
 
 use super::StoreError;

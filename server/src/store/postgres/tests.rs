@@ -15,7 +15,7 @@ use crate::store::{PushOutcome, RecordLimits};
 use crate::test_postgres::TestPostgres;
 
 /// A fresh database on the shared test server, and a store on it.
-async fn fresh() -> (Arc<TestPostgres>, String, PgStore) {
+pub(super) async fn fresh() -> (Arc<TestPostgres>, String, PgStore) {
     let pg = TestPostgres::shared().expect("PostgreSQL for the tests");
     let url = pg.database().expect("a database");
     let store = PgStore::connect(&url, 8).await.expect("connect");

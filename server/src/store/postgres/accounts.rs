@@ -358,10 +358,7 @@ impl PgStore {
     pub async fn space(&self, id: SpaceId) -> Result<Option<Space>, StoreError> {
         let client = self.pool.get().await?;
         let row = client
-            .query_opt(
-                "SELECT space FROM spaces WHERE id = $1 FOR UPDATE",
-                &[&id.0],
-            )
+            .query_opt("SELECT space FROM spaces WHERE id = $1", &[&id.0])
             .await?;
         match row {
             Some(row) => Ok(Some(codec::decode(row.get::<_, &[u8]>(0))?)),

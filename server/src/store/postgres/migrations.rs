@@ -72,6 +72,22 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (space_id, user_id)
     );
     CREATE INDEX members_by_user ON members (user_id);",
+    // 3: failed-login counters (typed, so one upsert counts a failure atomically)
+    // and login records (a user's newest first; retention cuts by time).
+    "CREATE TABLE throttle (
+        key text PRIMARY KEY,
+        failures integer NOT NULL CHECK (failures > 0),
+        last_failure_ms bigint NOT NULL
+    );
+    CREATE INDEX throttle_by_time ON throttle (last_failure_ms);
+    CREATE TABLE logins (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        user_id uuid NOT NULL,
+        at_ms bigint NOT NULL,
+        record bytea NOT NULL
+    );
+    CREATE INDEX logins_by_user ON logins (user_id, at_ms);
+    CREATE INDEX logins_by_time ON logins (at_ms);",
 ];
 
 /// The schema version this server writes.

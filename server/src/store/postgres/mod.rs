@@ -12,6 +12,7 @@ mod migrations;
 mod oplog;
 #[cfg(test)]
 mod tests;
+mod throttle;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;

@@ -88,6 +88,21 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX logins_by_user ON logins (user_id, at_ms);
     CREATE INDEX logins_by_time ON logins (at_ms);",
+    // 4: what servers on one database share: usage statistics (each server adds its
+    // counts) and the claims of periodic jobs (one server runs each per period).
+    "CREATE TABLE telemetry (
+        day bigint NOT NULL,
+        endpoint text NOT NULL,
+        counts bytea NOT NULL,
+        PRIMARY KEY (day, endpoint)
+    );
+    CREATE TABLE jobs (
+        name text PRIMARY KEY,
+        period bigint NOT NULL,
+        holder uuid NOT NULL,
+        started_ms bigint NOT NULL,
+        finished boolean NOT NULL
+    );",
 ];
 
 /// The schema version this server writes.

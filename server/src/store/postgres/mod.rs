@@ -10,6 +10,7 @@
 mod accounts;
 mod migrations;
 mod oplog;
+mod shared;
 #[cfg(test)]
 mod tests;
 mod throttle;

@@ -63,6 +63,11 @@ pub struct App {
     /// Pictures of the current view (activities per week, the potential grid).
     pub(super) weeks: WeekTotals,
     pub(super) grid: Grid,
+    /// The activities list generation and day the weeks were summed for, and the
+    /// potentials list generation the grid was counted for: a key that only moves
+    /// the selection must not go over every row again.
+    weeks_of: Option<(u64, NaiveDate)>,
+    grid_of: Option<u64>,
     pub(super) quitting: bool,
     pub(super) sync: SyncStatus,
     /// Local changes not pushed yet.
@@ -169,6 +174,8 @@ impl App {
             size: (80, 24),
             weeks: WeekTotals::default(),
             grid: Grid::default(),
+            weeks_of: None,
+            grid_of: None,
             quitting: false,
             sync: SyncStatus::Off,
             pending: 0,
@@ -296,18 +303,24 @@ impl App {
         self.views[kind.index()].scroll_to_selection(rows);
     }
 
-    /// Recomputes the pictures from the rows shown (they follow the filter).
+    /// Recomputes the pictures from the rows shown (they follow the filter), when
+    /// those rows or the day changed since they were last computed.
     pub(super) fn update_pictures(&mut self) {
+        let view = &self.views[self.tab.index()];
+        let generation = view.generation();
         let index = self.index.kind(self.tab);
-        let rows = self.views[self.tab.index()]
-            .visible()
-            .iter()
-            .filter_map(|&i| index.row(i));
+        let rows = || view.visible().iter().filter_map(|&i| index.row(i));
         match self.tab {
-            RecordKind::Activity => self.weeks = WeekTotals::of(rows, self.today),
+            RecordKind::Activity if self.weeks_of != Some((generation, self.today)) => {
+                self.weeks = WeekTotals::of(rows(), self.today);
+                self.weeks_of = Some((generation, self.today));
+            }
             RecordKind::Potential => {
-                self.grid = Grid::of(rows);
-                self.grid.selected = self.views[RecordKind::Potential.index()].grid_box;
+                if self.grid_of != Some(generation) {
+                    self.grid = Grid::of(rows());
+                    self.grid_of = Some(generation);
+                }
+                self.grid.selected = view.grid_box;
             }
             _ => {}
         }

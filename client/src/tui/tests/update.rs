@@ -102,6 +102,32 @@ fn filter_as_you_type() {
     assert!(f.titles().is_empty(), "{:?}", f.titles());
 }
 
+/// The week chart and the potential grid follow the filter, both ways, and moving
+/// the selection leaves them as they are.
+#[test]
+fn pictures_follow_the_filter() {
+    let mut f = Fixture::new();
+    f.press("4");
+    let all = f.app.weeks.clone();
+    f.press("/");
+    f.type_text("retro");
+    let retro = f.app.weeks.clone();
+    assert_ne!(retro, all, "the chart sums the filtered rows only");
+    f.press("enter");
+    f.press("j");
+    assert_eq!(f.app.weeks, retro, "a move keeps the sums");
+    f.press("esc");
+    assert_eq!(f.app.weeks, all, "clearing the filter sums every row again");
+
+    f.press("6");
+    let grid = f.app.grid.clone();
+    f.press("/");
+    f.type_text("zzz");
+    assert_ne!(f.app.grid, grid, "the grid counts the filtered rows only");
+    f.press("esc");
+    assert_eq!(f.app.grid, grid);
+}
+
 /// `o` sorts by the next column, `O` reverses; empty cells stay last.
 #[test]
 fn sort_by_column_and_reverse() {

@@ -69,6 +69,8 @@ pub struct App {
     weeks_of: Option<(u64, NaiveDate)>,
     grid_of: Option<u64>,
     pub(super) quitting: bool,
+    /// The replica is still being opened ([`App::opening`]).
+    pub(super) opening: bool,
     pub(super) sync: SyncStatus,
     /// Local changes not pushed yet.
     pub(super) pending: usize,
@@ -122,25 +124,39 @@ impl App {
         Ok(app)
     }
 
-    /// The app as the TUI starts it: spaces, outbox and an empty index that the
-    /// records stream into ([`Action::IndexChunk`](super::Action::IndexChunk)) from
-    /// a reader thread, so the first frame needs no record read.
-    ///
-    /// # Errors
-    /// A storage or decode error of the replica's spaces.
-    pub fn starting(replica: &Replica, config: Config, today: NaiveDate) -> anyhow::Result<Self> {
-        let (personal_space, space_name) = personal_space(replica)?;
+    /// The app as the TUI starts it, before its replica is open: every tab, an empty
+    /// index that the records will stream into ([`Action::IndexChunk`]
+    /// (super::Action::IndexChunk)) from a reader thread, and "opening" in the status
+    /// bar. The first frame is drawn from this while the replica opens on another
+    /// thread; [`App::opened`] then takes in the spaces and the outbox.
+    #[must_use]
+    pub fn opening(config: Config, today: NaiveDate) -> Self {
+        // No space is known until the replica is open; nothing is written before that.
         let mut app = Self::from_states(
             std::iter::empty(),
             config,
             today,
-            personal_space,
-            space_name,
+            SpaceId::from_bytes([0; 16]),
+            String::new(),
         );
         app.index = Index::loading();
-        app.set_spaces(replica.known_spaces()?);
-        app.pending = replica.outbox_len();
-        Ok(app)
+        app.opening = true;
+        app
+    }
+
+    /// Takes in what the app needs of the replica once it is open: the personal space
+    /// (where new records go), the known spaces and the number of changes not pushed.
+    ///
+    /// # Errors
+    /// A storage or decode error of the replica's spaces.
+    pub fn opened(&mut self, replica: &Replica) -> anyhow::Result<()> {
+        let (personal_space, space_name) = personal_space(replica)?;
+        self.space = personal_space;
+        self.space_name = space_name;
+        self.set_spaces(replica.known_spaces()?);
+        self.pending = replica.outbox_len();
+        self.opening = false;
+        Ok(())
     }
 
     /// Builds the app from record states already in memory (tests, benches). The
@@ -177,6 +193,7 @@ impl App {
             weeks_of: None,
             grid_of: None,
             quitting: false,
+            opening: false,
             sync: SyncStatus::Off,
             pending: 0,
             set_aside: crate::replica::SetAsideCounts::default(),

@@ -598,9 +598,8 @@ fn records_stream_in_without_undoing_newer_changes() {
     let f = Fixture::new();
     let stale: Vec<cairn_common::RecordState> =
         f.replica.records().map(|r| r.expect("record")).collect();
-    let mut app =
-        crate::tui::App::starting(&f.replica, crate::tui::Config::default(), super::today())
-            .expect("app");
+    let mut app = crate::tui::App::opening(crate::tui::Config::default(), super::today());
+    app.opened(&f.replica).expect("opened");
     assert!(app.index.is_loading());
     assert_eq!(app.index.kind(RecordKind::Goal).live(), 0);
     let goals: Vec<_> = stale

@@ -42,7 +42,12 @@ fn agenda_opened_while_loading_fills_in() {
     f.app.opened(&f.replica).expect("opened");
     f.press("A");
     assert!(agenda(&f).is_empty(), "nothing is in yet");
-    f.drive(Action::IndexChunk(states));
+    f.drive(Action::IndexChunk(
+        states
+            .iter()
+            .map(crate::tui::index::IndexEntry::of)
+            .collect(),
+    ));
     f.drive(Action::IndexLoaded(Ok(())));
     assert_eq!(agenda(&f), expected);
     assert!(!expected.is_empty());

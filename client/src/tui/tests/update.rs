@@ -616,7 +616,12 @@ fn records_stream_in_without_undoing_newer_changes() {
     );
     app.update(Action::Saved(renamed));
     app.index.remove(&goals[1].id);
-    app.update(Action::IndexChunk(stale));
+    app.update(Action::IndexChunk(
+        stale
+            .iter()
+            .map(crate::tui::index::IndexEntry::of)
+            .collect(),
+    ));
     app.update(Action::IndexLoaded(Ok(())));
     assert!(!app.index.is_loading());
     let rows = app.index.kind(RecordKind::Goal);

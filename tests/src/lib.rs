@@ -16,7 +16,8 @@ use anyhow::{Context, bail};
 use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 
 /// Starts the real `cairn` TUI on the data in `home` (`CAIRN_HOME`), 110×32, no
-/// colour, and waits for its first screen.
+/// colour, and waits until its records are in, as a person would before typing: its
+/// first screen is drawn while the replica still opens.
 ///
 /// # Errors
 /// If it cannot start or shows no goals tab in time.
@@ -32,6 +33,11 @@ pub fn start_tui(home: &Path) -> anyhow::Result<Tui> {
         32,
     )?;
     tui.wait_for("Goals", Duration::from_secs(20))?;
+    // The status bar says these (the client's `tui/text.rs`) until every record is in.
+    tui.wait_while(
+        &["opening the replica", "loading records"],
+        Duration::from_secs(20),
+    )?;
     Ok(tui)
 }
 
@@ -224,6 +230,24 @@ impl Tui {
             }
             if start.elapsed() > timeout {
                 bail!("timed out waiting for {text:?}; the screen was:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the screen contains none of `texts`, returning the screen.
+    ///
+    /// # Errors
+    /// After `timeout`, with the last screen in the message.
+    pub fn wait_while(&self, texts: &[&str], timeout: Duration) -> anyhow::Result<String> {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if !texts.iter().any(|t| screen.contains(t)) {
+                return Ok(screen);
+            }
+            if start.elapsed() > timeout {
+                bail!("timed out waiting for {texts:?} to go; the screen was:\n{screen}");
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -115,12 +115,31 @@ fn open_sled(path: &Path) -> Result<sled::Db, ReplicaError> {
     }
 }
 
+/// A replica whose lock is held and whose storage is not open yet ([`Replica::lock`]).
+/// Taking the lock is instant and tells at once whether another `cairn` has the
+/// replica; opening the storage ([`Opening::open`]) is the slow part of starting
+/// (sled reads its snapshot and replays its log: 0.1–0.3 s at 100,000 records), so a
+/// caller can do it on another thread while it shows something.
+pub struct Opening {
+    dir: PathBuf,
+    lock: File,
+}
+
 impl Replica {
-    /// Opens (or creates) the replica in `dir`.
+    /// Opens (or creates) the replica in `dir`: [`Replica::lock`], then
+    /// [`Opening::open`].
     ///
     /// # Errors
     /// [`ReplicaError::Locked`] if another `cairn` has it open, or an I/O or storage error.
     pub fn open(dir: &Path) -> Result<Self, ReplicaError> {
+        Self::lock(dir)?.open()
+    }
+
+    /// Creates `dir` if needed and takes the replica's lock, without opening its storage.
+    ///
+    /// # Errors
+    /// [`ReplicaError::Locked`] if another `cairn` has it open, or an I/O error.
+    pub fn lock(dir: &Path) -> Result<Opening, ReplicaError> {
         let io = |source| ReplicaError::Io {
             dir: dir.to_owned(),
             source,
@@ -142,11 +161,25 @@ impl Replica {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
+        Ok(Opening {
+            dir: dir.to_owned(),
+            lock,
+        })
+    }
+}
+
+impl Opening {
+    /// Opens the storage of the locked replica (creating it the first time).
+    ///
+    /// # Errors
+    /// An I/O, storage or decode error.
+    pub fn open(self) -> Result<Replica, ReplicaError> {
+        let Self { dir, lock } = self;
         let db = open_sled(&dir.join(SLED_DIR))?;
         let tree = db.open_tree("replica")?;
         let mut identity: Identity = match tree.get(keys::meta("identity"))? {
             Some(bytes) => codec::decode(&bytes)?,
-            None => Self::initialize(&tree)?,
+            None => Replica::initialize(&tree)?,
         };
         let mut clock = match tree.get(keys::meta("clock"))? {
             Some(bytes) => codec::decode(&bytes)?,
@@ -162,9 +195,9 @@ impl Replica {
             batch.insert(keys::meta("clock"), codec::encode(&clock)?);
             tree.apply_batch(batch)?;
         }
-        let replica = Self {
+        let replica = Replica {
             inner: Arc::new(Inner {
-                dir: dir.to_owned(),
+                dir,
                 db,
                 tree,
                 identity: RwLock::new(identity),
@@ -178,7 +211,9 @@ impl Replica {
         replica.make_durable()?;
         Ok(replica)
     }
+}
 
+impl Replica {
     /// A new replica gets its identity and personal space.
     fn initialize(tree: &sled::Tree) -> Result<Identity, ReplicaError> {
         let identity = Identity {

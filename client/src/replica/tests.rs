@@ -58,6 +58,25 @@ fn second_open_is_refused() {
     assert!(err.to_string().contains("another cairn"), "{err}");
 }
 
+/// The lock alone already refuses a second `cairn`, before either opens the storage;
+/// the storage opens on another thread afterwards.
+#[test]
+fn the_lock_is_taken_before_the_storage_opens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opening = Replica::lock(dir.path()).expect("lock");
+    let err = Replica::lock(dir.path()).err().expect("second lock fails");
+    assert!(matches!(err, ReplicaError::Locked { .. }));
+    let replica = std::thread::spawn(move || opening.open())
+        .join()
+        .expect("thread")
+        .expect("open");
+    assert!(replica.records().next().is_none());
+    assert!(matches!(
+        Replica::open(dir.path()).err(),
+        Some(ReplicaError::Locked { .. })
+    ));
+}
+
 /// Committing the same ops twice stores them once.
 #[test]
 fn commit_is_idempotent() {

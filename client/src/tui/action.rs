@@ -36,8 +36,8 @@ pub enum Action {
     },
     /// Everything about a person, for the person screen.
     PersonLoaded(Result<crate::people::Overview, String>),
-    /// Records read at start, for the row index.
-    IndexChunk(Vec<RecordState>),
+    /// Records read at start, as rows for the index (built on the loader thread).
+    IndexChunk(Vec<super::index::IndexEntry>),
     /// Every record has been read at start, or why not.
     IndexLoaded(Result<(), String>),
     /// A write finished (or failed) on the worker.

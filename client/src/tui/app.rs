@@ -63,7 +63,14 @@ pub struct App {
     /// Pictures of the current view (activities per week, the potential grid).
     pub(super) weeks: WeekTotals,
     pub(super) grid: Grid,
+    /// The activities list generation and day the weeks were summed for, and the
+    /// potentials list generation the grid was counted for: a key that only moves
+    /// the selection must not go over every row again.
+    weeks_of: Option<(u64, NaiveDate)>,
+    grid_of: Option<u64>,
     pub(super) quitting: bool,
+    /// The replica is still being opened ([`App::opening`]).
+    pub(super) opening: bool,
     pub(super) sync: SyncStatus,
     /// Local changes not pushed yet.
     pub(super) pending: usize,
@@ -117,25 +124,39 @@ impl App {
         Ok(app)
     }
 
-    /// The app as the TUI starts it: spaces, outbox and an empty index that the
-    /// records stream into ([`Action::IndexChunk`](super::Action::IndexChunk)) from
-    /// a reader thread, so the first frame needs no record read.
-    ///
-    /// # Errors
-    /// A storage or decode error of the replica's spaces.
-    pub fn starting(replica: &Replica, config: Config, today: NaiveDate) -> anyhow::Result<Self> {
-        let (personal_space, space_name) = personal_space(replica)?;
+    /// The app as the TUI starts it, before its replica is open: every tab, an empty
+    /// index that the records will stream into ([`Action::IndexChunk`]
+    /// (super::Action::IndexChunk)) from a reader thread, and "opening" in the status
+    /// bar. The first frame is drawn from this while the replica opens on another
+    /// thread; [`App::opened`] then takes in the spaces and the outbox.
+    #[must_use]
+    pub fn opening(config: Config, today: NaiveDate) -> Self {
+        // No space is known until the replica is open; nothing is written before that.
         let mut app = Self::from_states(
             std::iter::empty(),
             config,
             today,
-            personal_space,
-            space_name,
+            SpaceId::from_bytes([0; 16]),
+            String::new(),
         );
         app.index = Index::loading();
-        app.set_spaces(replica.known_spaces()?);
-        app.pending = replica.outbox_len();
-        Ok(app)
+        app.opening = true;
+        app
+    }
+
+    /// Takes in what the app needs of the replica once it is open: the personal space
+    /// (where new records go), the known spaces and the number of changes not pushed.
+    ///
+    /// # Errors
+    /// A storage or decode error of the replica's spaces.
+    pub fn opened(&mut self, replica: &Replica) -> anyhow::Result<()> {
+        let (personal_space, space_name) = personal_space(replica)?;
+        self.space = personal_space;
+        self.space_name = space_name;
+        self.set_spaces(replica.known_spaces()?);
+        self.pending = replica.outbox_len();
+        self.opening = false;
+        Ok(())
     }
 
     /// Builds the app from record states already in memory (tests, benches). The
@@ -169,7 +190,10 @@ impl App {
             size: (80, 24),
             weeks: WeekTotals::default(),
             grid: Grid::default(),
+            weeks_of: None,
+            grid_of: None,
             quitting: false,
+            opening: false,
             sync: SyncStatus::Off,
             pending: 0,
             set_aside: crate::replica::SetAsideCounts::default(),
@@ -296,18 +320,24 @@ impl App {
         self.views[kind.index()].scroll_to_selection(rows);
     }
 
-    /// Recomputes the pictures from the rows shown (they follow the filter).
+    /// Recomputes the pictures from the rows shown (they follow the filter), when
+    /// those rows or the day changed since they were last computed.
     pub(super) fn update_pictures(&mut self) {
+        let view = &self.views[self.tab.index()];
+        let generation = view.generation();
         let index = self.index.kind(self.tab);
-        let rows = self.views[self.tab.index()]
-            .visible()
-            .iter()
-            .filter_map(|&i| index.row(i));
+        let rows = || view.visible().iter().filter_map(|&i| index.row(i));
         match self.tab {
-            RecordKind::Activity => self.weeks = WeekTotals::of(rows, self.today),
+            RecordKind::Activity if self.weeks_of != Some((generation, self.today)) => {
+                self.weeks = WeekTotals::of(rows(), self.today);
+                self.weeks_of = Some((generation, self.today));
+            }
             RecordKind::Potential => {
-                self.grid = Grid::of(rows);
-                self.grid.selected = self.views[RecordKind::Potential.index()].grid_box;
+                if self.grid_of != Some(generation) {
+                    self.grid = Grid::of(rows());
+                    self.grid_of = Some(generation);
+                }
+                self.grid.selected = view.grid_box;
             }
             _ => {}
         }

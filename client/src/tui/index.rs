@@ -19,6 +19,9 @@ use crate::present;
 const MAX_CELL_CHARS: usize = 120;
 /// Separates cells inside a row's text; a control character, so a filter cannot span cells.
 const SEP: char = '\u{1f}';
+/// From this many records on, taking them in sorts each kind once instead of
+/// inserting each record in order.
+const BULK: usize = 256;
 
 const OPEN: u8 = 1;
 const CONFLICT: u8 = 2;
@@ -421,6 +424,30 @@ impl KindIndex {
     }
 }
 
+/// A record as the index takes it in: its row (`None` for a record whose create is
+/// missing) and the records it links to. At start the loader thread builds these
+/// from the states it reads, so the UI thread only inserts them and only the rows
+/// stay in memory, never a chunk of full states.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexEntry {
+    id: RecordId,
+    kind: Option<RecordKind>,
+    row: Option<Row>,
+    links: Vec<RecordId>,
+}
+
+impl IndexEntry {
+    #[must_use]
+    pub fn of(state: &RecordState) -> Self {
+        Self {
+            id: state.id,
+            kind: state.kind,
+            row: Row::of(state),
+            links: super::links::live_links(state),
+        }
+    }
+}
+
 /// The rows of all six kinds.
 #[derive(Debug)]
 pub struct Index {
@@ -483,16 +510,20 @@ impl Index {
     /// Takes in a chunk of records read at start. A record the index already holds
     /// got there through a save or a sync since reading began, so that state is
     /// newer and stays; one removed since then stays removed.
-    pub fn load_chunk(&mut self, mut states: Vec<RecordState>) {
+    pub fn load_chunk(&mut self, mut entries: Vec<IndexEntry>) {
         let Some(gone) = &self.loading else {
             return;
         };
-        states.retain(|s| {
-            !gone.contains(&s.id)
-                && s.kind
-                    .is_none_or(|k| self.kinds[k.index()].find(&s.id).is_none())
+        entries.retain(|e| {
+            !gone.contains(&e.id)
+                && e.kind
+                    .is_none_or(|k| self.kinds[k.index()].find(&e.id).is_none())
         });
-        self.update_many(&states);
+        if entries.len() < BULK {
+            entries.into_iter().for_each(|e| self.put(e));
+        } else {
+            self.put_many(entries);
+        }
     }
 
     /// Every record has been read.
@@ -518,36 +549,40 @@ impl Index {
         self.conflicts
     }
 
-    /// Takes in many new states at once (a sync round): rows are replaced in place and
-    /// each kind touched is sorted once, instead of one sorted insert per record
-    /// (quadratic for the first sync of a large space).
+    /// Takes in many new states at once (a sync round).
     pub fn update_many(&mut self, states: &[RecordState]) {
-        if states.len() < 256 {
+        if states.len() < BULK {
             states.iter().for_each(|s| self.update(s));
-            return;
+        } else {
+            self.put_many(states.iter().map(IndexEntry::of));
         }
+    }
+
+    /// Takes in many entries at once: rows are replaced in place and each kind
+    /// touched is sorted once, instead of one sorted insert per record (quadratic for
+    /// the first sync of a large space).
+    fn put_many(&mut self, entries: impl IntoIterator<Item = IndexEntry>) {
         let mut touched = [false; RecordKind::ALL.len()];
-        for state in states {
-            self.links.set(state);
-            let Some(kind) = state.kind else { continue };
+        for entry in entries {
+            self.links.set_links(entry.id, entry.links);
+            let Some(kind) = entry.kind else { continue };
             let index = &mut self.kinds[kind.index()];
-            let row = Row::of(state);
             let was_conflict = index
-                .find(&state.id)
+                .find(&entry.id)
                 .and_then(|i| index.row(i))
                 .is_some_and(Row::in_conflict);
-            let now_conflict = row.as_ref().is_some_and(Row::in_conflict);
+            let now_conflict = entry.row.as_ref().is_some_and(Row::in_conflict);
             self.conflicts = self.conflicts + usize::from(now_conflict) - usize::from(was_conflict);
-            let Some(row) = row else { continue };
+            let Some(row) = entry.row else { continue };
             index.trashed += usize::from(row.is_deleted());
-            match index.find(&state.id) {
+            match index.find(&entry.id) {
                 Some(at) => {
                     index.trashed -= usize::from(index.rows[at as usize].is_deleted());
                     index.rows[at as usize] = row;
                 }
                 None => {
                     let at = u32::try_from(index.rows.len()).unwrap_or(u32::MAX);
-                    index.by_id.insert(state.id, at);
+                    index.by_id.insert(entry.id, at);
                     index.rows.push(row);
                 }
             }
@@ -577,16 +612,20 @@ impl Index {
 
     /// Takes in the new state of a committed (or synced) record.
     pub fn update(&mut self, state: &RecordState) {
-        let Some(kind) = state.kind else { return };
-        self.links.set(state);
+        self.put(IndexEntry::of(state));
+    }
+
+    /// Takes in one entry, keeping the order sorted with one insert.
+    fn put(&mut self, entry: IndexEntry) {
+        let Some(kind) = entry.kind else { return };
+        self.links.set_links(entry.id, entry.links);
         let index = &mut self.kinds[kind.index()];
         let was_conflict = index
-            .find(&state.id)
+            .find(&entry.id)
             .and_then(|i| index.row(i))
             .is_some_and(Row::in_conflict);
-        let row = Row::of(state);
-        let now_conflict = row.as_ref().is_some_and(Row::in_conflict);
-        index.upsert(state.id, row);
+        let now_conflict = entry.row.as_ref().is_some_and(Row::in_conflict);
+        index.upsert(entry.id, entry.row);
         self.conflicts = self.conflicts + usize::from(now_conflict) - usize::from(was_conflict);
     }
 }

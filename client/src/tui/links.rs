@@ -109,21 +109,32 @@ pub struct LinkMap {
     incoming: HashMap<RecordId, Vec<RecordId>>,
 }
 
+/// The links a record counts for in the map: none while it is in the trash.
+#[must_use]
+pub fn live_links(state: &RecordState) -> Vec<RecordId> {
+    if state.is_deleted() {
+        Vec::new()
+    } else {
+        links_of(state)
+    }
+}
+
 impl LinkMap {
     /// Takes in a record's links as they are now (none if it is in the trash).
     pub fn set(&mut self, state: &RecordState) {
-        self.remove(&state.id);
-        if state.is_deleted() {
-            return;
-        }
-        let targets = links_of(state);
+        self.set_links(state.id, live_links(state));
+    }
+
+    /// Takes in the links of record `id` as [`live_links`] gave them.
+    pub fn set_links(&mut self, id: RecordId, targets: Vec<RecordId>) {
+        self.remove(&id);
         if targets.is_empty() {
             return;
         }
         for target in &targets {
-            self.incoming.entry(*target).or_default().push(state.id);
+            self.incoming.entry(*target).or_default().push(id);
         }
-        self.outgoing.insert(state.id, targets);
+        self.outgoing.insert(id, targets);
     }
 
     /// Forgets a record's links (it was removed).

@@ -45,10 +45,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(Line::from(spans)), filter_area);
     }
     if view.visible().is_empty() {
-        frame.render_widget(
-            Paragraph::new(text::empty_list(kind, app.trash, view.filter())).style(theme.dim),
-            body,
-        );
+        // While records stream in, an empty list only means they have not come yet.
+        let empty = if app.index.is_loading() {
+            text::LIST_LOADING.to_owned()
+        } else {
+            text::empty_list(kind, app.trash, view.filter())
+        };
+        frame.render_widget(Paragraph::new(empty).style(theme.dim), body);
         return;
     }
     let columns = present::columns(kind);

@@ -6,7 +6,8 @@
 //! - `run.rs`: the driver: terminal events in, effects out; writes go to a worker
 //!   thread (`worker.rs`) that owns a replica clone, so fsync never blocks drawing;
 //!   sync runs on its own thread (`crate::sync::Background`, wired in `sync.rs`) and
-//!   reports as actions.
+//!   reports as actions. At start the first frame is drawn while the replica opens,
+//!   and `loader.rs` streams the records into the index from a thread.
 //! - `index.rs`, `view.rs`: the in-memory row index of every record and the filtered,
 //!   sorted window of the current kind. Only the selected record is held in full.
 //! - One file per component: `tabs.rs`, `list.rs`, `detail.rs`, `status_bar.rs`,
@@ -92,5 +93,6 @@ pub use action::{
 };
 pub use app::{App, Message, SyncStatus};
 pub use config::{Config, ConfigError};
+pub use loader::spawn as spawn_loader;
 pub use run::run;
 pub use worker::{load, load_history, perform_write};

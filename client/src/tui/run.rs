@@ -37,12 +37,29 @@ const SOCKET_STOP_WAIT: Duration = Duration::from_secs(3);
 /// Runs the TUI on the replica in `paths.data_dir` until the user quits. Every write
 /// asked for is committed before this returns.
 ///
+/// Start-up: the replica's lock is taken first, so a replica in use is reported before
+/// the screen changes; then the replica opens on a thread (the slow part: sled reads
+/// its snapshot and replays its log) while the first frame is drawn, and once it is
+/// open its records stream into the list from another thread ([`super::loader`]).
+/// Keys pressed while it opens wait in the terminal and are read afterwards.
+///
 /// # Errors
 /// An invalid config file, a replica that cannot be opened, or a terminal error.
 pub fn run(paths: &Paths) -> anyhow::Result<()> {
     let config = Config::load(&paths.config_file, Theme::no_color_requested())?;
-    let replica = Replica::open(&paths.data_dir)?;
-    let mut app = App::starting(&replica, config, today())?;
+    let opening = Replica::lock(&paths.data_dir)?;
+    let opener = std::thread::spawn(move || opening.open());
+    let mut app = App::opening(config, today());
+    let screen = Screen::enter().and_then(|mut screen| {
+        screen.terminal.draw(|frame| app.draw(frame))?;
+        Ok(screen)
+    });
+    // Waited for even if the screen failed, so the replica is never dropped half open.
+    let replica = opener.join().map_err(|_| {
+        anyhow::anyhow!("opening the replica stopped unexpectedly (a bug: please report it)")
+    })??;
+    let mut screen = screen?;
+    app.opened(&replica)?;
     app.restore_state(&super::state::TuiState::load(&paths.data_dir));
     let (replies, answers) = channel();
     let sync = super::sync::start(&replica, app.config().sync.interval(), replies.clone());
@@ -53,19 +70,16 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
     let socket = super::sync::serve_socket(paths, &replica, &sync, replies.clone());
     super::loader::spawn(replica.clone(), replies.clone());
     let worker = Worker::spawn(replica.clone(), replies);
-    let result = Screen::enter().and_then(|mut screen| {
-        let result = event_loop(
-            &mut screen,
-            &mut app,
-            &replica,
-            &worker,
-            &searcher,
-            &sync,
-            &answers,
-        );
-        screen.leave();
-        result
-    });
+    let result = event_loop(
+        &mut screen,
+        &mut app,
+        &replica,
+        &worker,
+        &searcher,
+        &sync,
+        &answers,
+    );
+    screen.leave();
     // A search in flight is of no use any more; it stops at the next record.
     searcher.stop();
     if let Some(socket) = socket {

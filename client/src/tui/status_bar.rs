@@ -12,6 +12,12 @@ use super::text;
 /// Draws the bar for the app.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.config.theme;
+    if app.opening {
+        // Nothing is known yet: not the space, not the counts.
+        let opening = Span::styled(text::OPENING_REPLICA, theme.warn);
+        frame.render_widget(Paragraph::new(Line::from(opening)), area);
+        return;
+    }
     let index = app.index.kind(app.tab);
     let total = if app.trash {
         index.trashed()

@@ -42,15 +42,24 @@ fn short_title(kind: RecordKind) -> &'static str {
 
 /// The tab titles for a bar `room` cells wide: the long form when it fits ("3
 /// Standard tasks (12)"), else the short names with counts, else the short names
-/// alone, so every tab stays visible.
+/// alone, so every tab stays visible. No counts while records still stream in: they
+/// would be too low.
 fn titles(room: usize, index: &Index, keys: &KeyBindings) -> [String; RecordKind::ALL.len()] {
-    let long = |kind: RecordKind| {
-        let live = index.kind(kind).live();
-        format!("{} {} ({live})", key_of(kind, keys), kind.title())
+    let count = |kind: RecordKind| {
+        if index.is_loading() {
+            String::new()
+        } else {
+            format!(" ({})", index.kind(kind).live())
+        }
     };
+    let long = |kind: RecordKind| format!("{} {}{}", key_of(kind, keys), kind.title(), count(kind));
     let short = |kind: RecordKind| {
-        let live = index.kind(kind).live();
-        format!("{} {} ({live})", key_of(kind, keys), short_title(kind))
+        format!(
+            "{} {}{}",
+            key_of(kind, keys),
+            short_title(kind),
+            count(kind)
+        )
     };
     let bare = |kind: RecordKind| format!("{} {}", key_of(kind, keys), short_title(kind));
     let width = |title: &dyn Fn(RecordKind) -> String| -> usize {

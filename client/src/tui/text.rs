@@ -297,6 +297,10 @@ pub const HELP_DATES: &[(&str, &str)] = &[
 
 /// The status bar while records still stream in at start.
 pub const LOADING_RECORDS: &str = "loading records…";
+/// The status bar of the first frame, while the replica is being opened.
+pub const OPENING_REPLICA: &str = "opening the replica…";
+/// An empty list while records still stream in: they may be on their way.
+pub const LIST_LOADING: &str = "Loading records…";
 
 pub const LINKS_TITLE: &str = " Links — j/k move, enter follows, esc closes ";
 pub const LINKS_TO: &str = "links to";

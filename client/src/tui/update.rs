@@ -84,6 +84,10 @@ impl App {
                     self.error(text::load_failed(&e));
                 }
                 self.refresh_view();
+                // An agenda opened while records streamed in missed some of them.
+                if matches!(self.popup, Some(Popup::Agenda(_))) {
+                    self.open_agenda();
+                }
                 Vec::new()
             }
             Action::Saved(report) => self.on_saved(report),

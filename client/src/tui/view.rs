@@ -28,6 +28,9 @@ pub struct ListView {
     pub show_done: bool,
     /// Potentials: only the grid box `(potential, performance)` is listed.
     pub grid_box: Option<(usize, usize)>,
+    /// Changes whenever `visible` does, so what is computed from the visible rows
+    /// (the pictures) is recomputed then and not on every key.
+    generation: u64,
 }
 
 impl ListView {
@@ -49,6 +52,12 @@ impl ListView {
         &self.visible
     }
 
+    /// A number that changes whenever the visible rows (or what they hold) may have.
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// The selected record's id.
     #[must_use]
     pub fn selected_id(&self, index: &KindIndex) -> Option<RecordId> {
@@ -61,6 +70,7 @@ impl ListView {
     pub fn refresh(&mut self, index: &KindIndex, trash: bool) {
         let keep = self.selected_id(index);
         self.trash = trash;
+        self.generation = self.generation.wrapping_add(1);
         self.visible.clear();
         for &i in index.order() {
             if let Some(row) = index.row(i)
@@ -106,6 +116,7 @@ impl ListView {
         self.filter.push_str(filter);
         self.needle = needle;
         if narrowing {
+            self.generation = self.generation.wrapping_add(1);
             let keep = self.selected_id(index);
             let needle = &self.needle;
             self.visible

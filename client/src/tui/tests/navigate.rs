@@ -28,6 +28,31 @@ fn agenda(f: &Fixture) -> Vec<(RecordKind, String, String)> {
         .collect()
 }
 
+/// An agenda opened while the records still stream in at start is built again once
+/// they are all in.
+#[test]
+fn agenda_opened_while_loading_fills_in() {
+    let mut f = Fixture::new();
+    f.press("A");
+    let expected = agenda(&f);
+    f.press("esc");
+    let states: Vec<cairn_common::RecordState> =
+        f.replica.records().map(|r| r.expect("record")).collect();
+    f.app = crate::tui::App::opening(crate::tui::Config::default(), today());
+    f.app.opened(&f.replica).expect("opened");
+    f.press("A");
+    assert!(agenda(&f).is_empty(), "nothing is in yet");
+    f.drive(Action::IndexChunk(
+        states
+            .iter()
+            .map(crate::tui::index::IndexEntry::of)
+            .collect(),
+    ));
+    f.drive(Action::IndexLoaded(Ok(())));
+    assert_eq!(agenda(&f), expected);
+    assert!(!expected.is_empty());
+}
+
 fn search_hits(f: &Fixture) -> Vec<(RecordKind, String, &'static str)> {
     f.app
         .search

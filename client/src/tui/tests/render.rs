@@ -121,6 +121,18 @@ fn empty_list() {
     snapshot!("empty", screen(&mut f));
 }
 
+/// The first frame, drawn while the replica opens: every tab, a list that says the
+/// records are on their way (not that there are none), "opening" in the status bar.
+#[test]
+fn opening_frame() {
+    let app = crate::tui::App::opening(Config::default(), super::today());
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("terminal");
+    terminal.draw(|frame| app.draw(frame)).expect("draw");
+    let screen = terminal.backend().to_string();
+    assert!(!screen.contains("No goals yet"), "{screen}");
+    snapshot!("opening", screen);
+}
+
 /// A filter that matches nothing.
 #[test]
 fn filter_matches_nothing() {

@@ -102,6 +102,32 @@ fn filter_as_you_type() {
     assert!(f.titles().is_empty(), "{:?}", f.titles());
 }
 
+/// The week chart and the potential grid follow the filter, both ways, and moving
+/// the selection leaves them as they are.
+#[test]
+fn pictures_follow_the_filter() {
+    let mut f = Fixture::new();
+    f.press("4");
+    let all = f.app.weeks.clone();
+    f.press("/");
+    f.type_text("retro");
+    let retro = f.app.weeks.clone();
+    assert_ne!(retro, all, "the chart sums the filtered rows only");
+    f.press("enter");
+    f.press("j");
+    assert_eq!(f.app.weeks, retro, "a move keeps the sums");
+    f.press("esc");
+    assert_eq!(f.app.weeks, all, "clearing the filter sums every row again");
+
+    f.press("6");
+    let grid = f.app.grid.clone();
+    f.press("/");
+    f.type_text("zzz");
+    assert_ne!(f.app.grid, grid, "the grid counts the filtered rows only");
+    f.press("esc");
+    assert_eq!(f.app.grid, grid);
+}
+
 /// `o` sorts by the next column, `O` reverses; empty cells stay last.
 #[test]
 fn sort_by_column_and_reverse() {
@@ -572,9 +598,8 @@ fn records_stream_in_without_undoing_newer_changes() {
     let f = Fixture::new();
     let stale: Vec<cairn_common::RecordState> =
         f.replica.records().map(|r| r.expect("record")).collect();
-    let mut app =
-        crate::tui::App::starting(&f.replica, crate::tui::Config::default(), super::today())
-            .expect("app");
+    let mut app = crate::tui::App::opening(crate::tui::Config::default(), super::today());
+    app.opened(&f.replica).expect("opened");
     assert!(app.index.is_loading());
     assert_eq!(app.index.kind(RecordKind::Goal).live(), 0);
     let goals: Vec<_> = stale
@@ -591,7 +616,12 @@ fn records_stream_in_without_undoing_newer_changes() {
     );
     app.update(Action::Saved(renamed));
     app.index.remove(&goals[1].id);
-    app.update(Action::IndexChunk(stale));
+    app.update(Action::IndexChunk(
+        stale
+            .iter()
+            .map(crate::tui::index::IndexEntry::of)
+            .collect(),
+    ));
     app.update(Action::IndexLoaded(Ok(())));
     assert!(!app.index.is_loading());
     let rows = app.index.kind(RecordKind::Goal);

@@ -12,28 +12,9 @@ use super::detail::Detail;
 use super::index::Index;
 use super::popups::Popup;
 use super::potential_grid::Grid;
+pub use super::status_bar::{Message, SyncStatus};
 use super::view::ListView;
 use crate::replica::{KnownSpace, Replica};
-
-/// Where sync stands, for the status bar.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum SyncStatus {
-    /// No server (or not known yet): the status bar says nothing about sync.
-    #[default]
-    Off,
-    Syncing,
-    Synced,
-    Offline,
-    /// The last round failed; a short reason.
-    Failed(String),
-}
-
-/// A line for the status bar.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Message {
-    pub text: String,
-    pub error: bool,
-}
 
 /// The whole state of the TUI.
 #[derive(Debug)]

@@ -25,11 +25,49 @@ impl App {
             &self.config.keys,
             theme,
         );
-        list::draw(frame, parts.list, self);
+        list::draw(
+            frame,
+            parts.list,
+            &list::ListProps {
+                kind: self.tab,
+                index: self.index.kind(self.tab),
+                view: self.view(),
+                loading: self.index.is_loading(),
+                trash: self.trash,
+                today: self.today,
+                theme,
+            },
+        );
         if let Some(side) = parts.side {
             self.draw_side(frame, side);
         }
-        status_bar::draw(frame, parts.status, self);
+        let kind_index = self.index.kind(self.tab);
+        status_bar::draw(
+            frame,
+            parts.status,
+            &status_bar::StatusProps {
+                opening: self.opening,
+                space_name: &self.space_name,
+                kind: self.tab,
+                visible: self.view().visible().len(),
+                total: if self.trash {
+                    kind_index.trashed()
+                } else {
+                    kind_index.live()
+                },
+                trash: self.trash,
+                conflicts: self.index.conflicts(),
+                loading: self.index.is_loading(),
+                saving: self.saving,
+                unsaved: self.unsaved || self.form_changed(),
+                sync: &self.sync,
+                pending: self.pending,
+                set_aside: self.set_aside.undelivered + self.set_aside.quarantined,
+                help_key: self.config.keys.help.0.first(),
+                message: self.message.as_ref(),
+                theme,
+            },
+        );
         match &self.popup {
             None => {}
             Some(Popup::Help(view)) => help::draw(frame, area, view, &self.config.keys, theme),

@@ -9,10 +9,11 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 
-use super::app::App;
-use super::index::Row as IndexRow;
+use chrono::NaiveDate;
+
+use super::index::{KindIndex, Row as IndexRow};
 use super::theme::Theme;
-use super::view::window_offset;
+use super::view::{ListView, window_offset};
 use super::{layout, text};
 use crate::present;
 
@@ -21,17 +22,31 @@ const PROGRESS_WIDTH: u16 = 12;
 /// Columns are left out rather than squeeze the title below this.
 const MIN_TITLE: u16 = 20;
 
-/// Draws the list pane of the current kind.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = &app.config.theme;
-    let kind = app.tab;
-    let view = app.view();
-    let index = app.index.kind(kind);
+/// What the list pane draws from.
+pub struct ListProps<'a> {
+    pub kind: RecordKind,
+    /// The rows of the kind and the view over them (filter, order, selection).
+    pub index: &'a KindIndex,
+    pub view: &'a ListView,
+    /// Records are still streaming in (an empty list means "not yet").
+    pub loading: bool,
+    pub trash: bool,
+    /// Overdue is before this day.
+    pub today: NaiveDate,
+    pub theme: &'a Theme,
+}
+
+/// Draws the list pane of one kind.
+pub fn draw(frame: &mut Frame, area: Rect, props: &ListProps<'_>) {
+    let theme = props.theme;
+    let kind = props.kind;
+    let view = props.view;
+    let index = props.index;
     let filter_line = view.editing || !view.filter().is_empty();
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
-        .title(Line::from(text::list_title(kind, app.trash)).style(theme.accent));
+        .title(Line::from(text::list_title(kind, props.trash)).style(theme.accent));
     frame.render_widget(block, area);
     let (filter_area, header_area, body) = layout::list_parts(area, filter_line);
     if let Some(filter_area) = filter_area {
@@ -46,10 +61,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     if view.visible().is_empty() {
         // While records stream in, an empty list only means they have not come yet.
-        let empty = if app.index.is_loading() {
+        let empty = if props.loading {
             text::LIST_LOADING.to_owned()
         } else {
-            text::empty_list(kind, app.trash, view.filter())
+            text::empty_list(kind, props.trash, view.filter())
         };
         frame.render_widget(Paragraph::new(empty).style(theme.dim), body);
         return;
@@ -83,7 +98,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .skip(offset)
         .take(height)
         .filter_map(|&i| index.row(i))
-        .map(|row| table_row(row, kind, &shown, app, theme));
+        .map(|row| table_row(row, kind, &shown, props));
     let table = Table::new(rows, widths.clone())
         .column_spacing(1)
         .row_highlight_style(theme.selected)
@@ -125,9 +140,9 @@ fn table_row<'a>(
     row: &'a IndexRow,
     kind: RecordKind,
     shown: &[usize],
-    app: &App,
-    theme: &Theme,
+    props: &ListProps<'_>,
 ) -> Row<'a> {
+    let theme = props.theme;
     let marker = if row.in_conflict() {
         Cell::from(text::CONFLICT_MARK).style(theme.conflict)
     } else {
@@ -150,9 +165,9 @@ fn table_row<'a>(
                 Cell::from(cell)
             }
         });
-    let style = if row.is_overdue(app.today) && !app.trash {
+    let style = if row.is_overdue(props.today) && !props.trash {
         theme.overdue
-    } else if app.trash {
+    } else if props.trash {
         theme.dim
     } else {
         Style::new()

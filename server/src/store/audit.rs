@@ -283,23 +283,9 @@ impl Store {
                 None => None,
             },
         };
-        let stored = Stored {
-            seq: last.map_or(1, |l| l.seq + 1),
-            at_ms,
-            kind: event.kind,
-            actor,
-            subject,
-            space: event.space,
-            detail: event.detail,
-            prev: last.map_or([0; 32], |l| l.hash),
-        };
-        let bytes = codec::encode(&stored)?;
-        let head = Link {
-            seq: stored.seq,
-            hash: sha(&bytes),
-        };
+        let (seq, bytes, head) = next_entry(last, event, actor, subject, at_ms)?;
         let mut batch = sled::Batch::default();
-        batch.insert(&entry_key(stored.seq)[..], bytes);
+        batch.insert(&entry_key(seq)[..], bytes);
         batch.insert(HEAD, codec::encode(&head)?);
         db.audit.apply_batch(batch)?;
         drop(db);
@@ -325,16 +311,13 @@ impl Store {
         Ok(token)
     }
 
-    fn name_of(&self, token: Option<[u8; 16]>) -> Result<Option<String>, StoreError> {
-        let Some(token) = token else {
-            return Ok(None);
-        };
-        Ok(Some(
-            match self.db().audit_subjects.get(prefixed(TOKEN, &token))? {
-                Some(email) => String::from_utf8_lossy(&email).into_owned(),
-                None => "(purged)".to_owned(),
-            },
-        ))
+    /// The e-mail a token stands for; `None` once the person was purged.
+    fn name_of(&self, token: [u8; 16]) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .db()
+            .audit_subjects
+            .get(prefixed(TOKEN, &token))?
+            .map(|email| String::from_utf8_lossy(&email).into_owned()))
     }
 
     /// Every entry, oldest first.
@@ -345,18 +328,7 @@ impl Store {
         let mut out = Vec::new();
         for entry in self.db().audit.scan_prefix([ENTRY]) {
             let (_, value) = entry?;
-            let stored: Stored = codec::decode(&value)?;
-            out.push(AuditEntry {
-                seq: stored.seq,
-                at_ms: stored.at_ms,
-                kind: stored.kind.name().to_owned(),
-                actor: self
-                    .name_of(stored.actor)?
-                    .unwrap_or_else(|| "cairn-server".to_owned()),
-                subject: self.name_of(stored.subject)?,
-                space: stored.space.map(|s| s.to_string()),
-                detail: stored.detail,
-            });
+            out.push(shown_entry(&value, |token| self.name_of(token))?);
         }
         Ok(out)
     }
@@ -387,57 +359,133 @@ impl Store {
             },
             None => None,
         };
-        let mut expected = checkpoint.map_or(1, |c| c.seq + 1);
-        let first_seq = expected;
-        let mut prev = checkpoint.map_or([0; 32], |c| c.hash);
-        let mut entries = 0u64;
-        for entry in db.audit.scan_prefix([ENTRY]) {
+        let entries = db.audit.scan_prefix([ENTRY]).map(|entry| {
             let (key, value) = entry?;
-            let Some(seq) = entry_seq(&key) else {
-                return broken(expected, "an entry has a damaged key");
-            };
-            if seq != expected {
-                return broken(
-                    expected,
-                    &format!("the entry is missing (the next one is {seq})"),
-                );
-            }
-            let Ok(stored) = codec::decode::<Stored>(&value) else {
-                return broken(seq, "the entry is damaged (it does not decode)");
-            };
-            if stored.seq != seq {
-                return broken(seq, "the entry was moved (its own seq differs)");
-            }
-            if stored.prev != prev {
-                // The link breaks at the entry after the edited one.
-                let edited = if seq > first_seq { seq - 1 } else { seq };
-                return broken(
-                    edited,
-                    &format!("the entry was edited (entry {seq} no longer links to it)"),
-                );
-            }
-            prev = sha(&value);
-            expected += 1;
-            entries += 1;
+            Ok((entry_seq(&key), value.to_vec()))
+        });
+        verify_chain(checkpoint, head, entries)
+    }
+}
+
+/// The next entry after `last` (the head, or the retention checkpoint): its seq,
+/// its bytes (what the next entry's link hashes) and the new head.
+pub(crate) fn next_entry(
+    last: Option<Link>,
+    event: AuditEvent,
+    actor: Option<[u8; 16]>,
+    subject: Option<[u8; 16]>,
+    at_ms: u64,
+) -> Result<(u64, Vec<u8>, Link), StoreError> {
+    let stored = Stored {
+        seq: last.map_or(1, |l| l.seq + 1),
+        at_ms,
+        kind: event.kind,
+        actor,
+        subject,
+        space: event.space,
+        detail: event.detail,
+        prev: last.map_or([0; 32], |l| l.hash),
+    };
+    let bytes = codec::encode(&stored)?;
+    let head = Link {
+        seq: stored.seq,
+        hash: sha(&bytes),
+    };
+    Ok((stored.seq, bytes, head))
+}
+
+/// An entry's bytes as `audit list` shows it; `name_of` gives the e-mail of a
+/// token (`None` once purged).
+pub(crate) fn shown_entry(
+    bytes: &[u8],
+    name_of: impl Fn([u8; 16]) -> Result<Option<String>, StoreError>,
+) -> Result<AuditEntry, StoreError> {
+    let stored: Stored = codec::decode(bytes)?;
+    let name = |token: Option<[u8; 16]>| -> Result<Option<String>, StoreError> {
+        match token {
+            Some(token) => Ok(Some(
+                name_of(token)?.unwrap_or_else(|| "(purged)".to_owned()),
+            )),
+            None => Ok(None),
         }
-        let last_seq = expected - 1;
-        match head {
-            Some(h) if h.seq != last_seq => broken(
-                last_seq + 1,
-                &format!(
-                    "entries up to {} were written, the log ends at {last_seq}",
-                    h.seq
-                ),
+    };
+    Ok(AuditEntry {
+        seq: stored.seq,
+        at_ms: stored.at_ms,
+        kind: stored.kind.name().to_owned(),
+        actor: name(stored.actor)?.unwrap_or_else(|| "cairn-server".to_owned()),
+        subject: name(stored.subject)?,
+        space: stored.space.map(|s| s.to_string()),
+        detail: stored.detail,
+    })
+}
+
+/// Checks every link of a chain: `entries` are (seq from the key, bytes) in key
+/// order, from the checkpoint (or the start) to `head`.
+///
+/// # Errors
+/// A storage error while reading the entries.
+pub(crate) fn verify_chain(
+    checkpoint: Option<Link>,
+    head: Option<Link>,
+    entries: impl Iterator<Item = Result<(Option<u64>, Vec<u8>), StoreError>>,
+) -> Result<AuditVerification, StoreError> {
+    let broken = |seq: u64, reason: &str| {
+        Ok(AuditVerification::Broken {
+            seq,
+            reason: reason.to_owned(),
+        })
+    };
+    let mut expected = checkpoint.map_or(1, |c| c.seq + 1);
+    let first_seq = expected;
+    let mut prev = checkpoint.map_or([0; 32], |c| c.hash);
+    let mut count = 0u64;
+    for entry in entries {
+        let (seq, value) = entry?;
+        let Some(seq) = seq else {
+            return broken(expected, "an entry has a damaged key");
+        };
+        if seq != expected {
+            return broken(
+                expected,
+                &format!("the entry is missing (the next one is {seq})"),
+            );
+        }
+        let Ok(stored) = codec::decode::<Stored>(&value) else {
+            return broken(seq, "the entry is damaged (it does not decode)");
+        };
+        if stored.seq != seq {
+            return broken(seq, "the entry was moved (its own seq differs)");
+        }
+        if stored.prev != prev {
+            // The link breaks at the entry after the edited one.
+            let edited = if seq > first_seq { seq - 1 } else { seq };
+            return broken(
+                edited,
+                &format!("the entry was edited (entry {seq} no longer links to it)"),
+            );
+        }
+        prev = sha(&value);
+        expected += 1;
+        count += 1;
+    }
+    let last_seq = expected - 1;
+    match head {
+        Some(h) if h.seq != last_seq => broken(
+            last_seq + 1,
+            &format!(
+                "entries up to {} were written, the log ends at {last_seq}",
+                h.seq
             ),
-            Some(h) if h.hash != prev => broken(last_seq, "the last entry was edited"),
-            None if entries > 0 => broken(0, "the head record is missing"),
-            _ => Ok(AuditVerification::Intact {
-                entries,
-                first_seq,
-                last_seq,
-                head: hex::encode(prev),
-            }),
-        }
+        ),
+        Some(h) if h.hash != prev => broken(last_seq, "the last entry was edited"),
+        None if count > 0 => broken(0, "the head record is missing"),
+        _ => Ok(AuditVerification::Intact {
+            entries: count,
+            first_seq,
+            last_seq,
+            head: hex::encode(prev),
+        }),
     }
 }
 

@@ -103,6 +103,16 @@ const MIGRATIONS: &[&str] = &[
         started_ms bigint NOT NULL,
         finished boolean NOT NULL
     );",
+    // 5: the audit log, one hash chain (head and retention checkpoint in `meta`),
+    // and the tokens that stand for people in it.
+    "CREATE TABLE audit (
+        seq bigint PRIMARY KEY CHECK (seq > 0),
+        entry bytea NOT NULL
+    );
+    CREATE TABLE audit_subjects (
+        token bytea PRIMARY KEY CHECK (octet_length(token) = 16),
+        email text NOT NULL UNIQUE
+    );",
 ];
 
 /// The schema version this server writes.

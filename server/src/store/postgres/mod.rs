@@ -8,6 +8,7 @@
 //! pool checks each connection before handing it out.
 
 mod accounts;
+mod audit;
 mod migrations;
 mod oplog;
 mod shared;

@@ -113,7 +113,7 @@ fn sid(key: &[u8], at: usize) -> Option<SpaceId> {
     id_at(key, at).map(SpaceId::from_bytes)
 }
 
-fn throttle_key(email: &str) -> Vec<u8> {
+pub(crate) fn throttle_key(email: &str) -> Vec<u8> {
     format!("a:{}", hex::encode(Sha256::digest(email.as_bytes()))).into_bytes()
 }
 

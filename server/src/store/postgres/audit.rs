@@ -12,9 +12,9 @@ use crate::store::users::normalize_email;
 use crate::store::{AuditEntry, AuditEvent, AuditVerification, StoreError};
 
 /// The advisory lock of audit appends ("cairn_au").
-const AUDIT_LOCK: i64 = 0x6361_6972_6e5f_6175;
+pub(super) const AUDIT_LOCK: i64 = 0x6361_6972_6e5f_6175;
 const HEAD: &str = "audit_head";
-const CHECKPOINT: &str = "audit_checkpoint";
+pub(super) const CHECKPOINT: &str = "audit_checkpoint";
 
 async fn link(client: &impl GenericClient, key: &str) -> Result<Option<Link>, StoreError> {
     let row = client

@@ -35,9 +35,12 @@ const MIGRATIONS: &[&str] = &[
         seq bigint NOT NULL CHECK (seq > 0),
         op_id uuid NOT NULL UNIQUE,
         record_id uuid NOT NULL,
+        -- The author, so a purge finds a person's ops without decoding every op.
+        author uuid NOT NULL,
         op bytea NOT NULL,
         PRIMARY KEY (space_id, seq)
     );
+    CREATE INDEX ops_by_author ON ops (author);
     CREATE TABLE records (
         record_id uuid PRIMARY KEY,
         space_id uuid NOT NULL,

@@ -11,6 +11,7 @@ mod accounts;
 mod audit;
 mod migrations;
 mod oplog;
+mod purge;
 mod shared;
 #[cfg(test)]
 mod tests;

@@ -154,13 +154,15 @@ impl PgStore {
             columns.push(&op, *seq, bytes)?;
         }
         tx.execute(
-            "INSERT INTO ops (space_id, seq, op_id, record_id, op)
-             SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::bytea[])",
+            "INSERT INTO ops (space_id, seq, op_id, record_id, author, op)
+             SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::uuid[],
+                                  $6::bytea[])",
             &[
                 &columns.spaces,
                 &columns.seqs,
                 &columns.ids,
                 &columns.records,
+                &columns.authors,
                 &columns.ops,
             ],
         )
@@ -229,6 +231,7 @@ struct Columns {
     seqs: Vec<i64>,
     ids: Vec<Uuid>,
     records: Vec<Uuid>,
+    authors: Vec<Uuid>,
     ops: Vec<Vec<u8>>,
 }
 
@@ -238,6 +241,7 @@ impl Columns {
         self.seqs.push(seq_to_sql(seq)?);
         self.ids.push(op.id.0);
         self.records.push(op.record.0);
+        self.authors.push(op.author.0);
         self.ops.push(bytes);
         Ok(())
     }

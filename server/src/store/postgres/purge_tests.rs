@@ -1,0 +1,346 @@
+//! Purge and retention on a real PostgreSQL, down to the table files.
+
+use cairn_common::model::{RecordId, RecordKind, Role, SpaceId, UserId, Value};
+use cairn_common::op::{Change, Hlc, NodeId, Op, OpId};
+
+use super::super::NewAccount;
+use super::super::tests::fresh;
+use crate::store::{
+    AuditEvent, AuditKind, AuditVerification, LoginRecord, PurgeTarget, RecordLimits,
+    RetentionCutoffs, StoreError, ThrottleState,
+};
+
+fn account(email: &str) -> NewAccount {
+    NewAccount {
+        email: email.into(),
+        first_name: "A".into(),
+        last_name: "B".into(),
+        password_hash: "hash".into(),
+        must_change_password: false,
+        server_admin: email == "admin",
+        created_at_ms: 1,
+    }
+}
+
+fn op(space: SpaceId, record: RecordId, author: UserId, change: Change, wall_ms: u64) -> Op {
+    Op {
+        id: OpId::new(),
+        space,
+        record,
+        at: Hlc {
+            wall_ms,
+            counter: 0,
+            node: NodeId(1),
+        },
+        author,
+        change,
+    }
+}
+
+fn note(space: SpaceId, author: UserId, text: &str) -> Vec<Op> {
+    let record = RecordId::new();
+    vec![
+        op(
+            space,
+            record,
+            author,
+            Change::Create {
+                kind: RecordKind::Goal,
+            },
+            1_000,
+        ),
+        op(
+            space,
+            record,
+            author,
+            Change::Set {
+                field: "title".into(),
+                value: Value::Text(text.into()),
+                replaces: vec![],
+            },
+            1_000,
+        ),
+    ]
+}
+
+/// Every file of the database's tables, as bytes (not the write-ahead log: that is
+/// the administrator's, see the module doc of `purge.rs`).
+fn table_files_contain(pg: &crate::test_postgres::TestPostgres, marker: &[u8]) -> bool {
+    let mut stack = vec![pg.data_dir().join("base")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path)
+                && bytes.windows(marker.len()).any(|w| w == marker)
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Purging a user removes the account, sessions, login records, counters and
+/// personal space; their ops in a shared space stay under a pseudonym; the space
+/// gets an heir as owner; the audit log no longer names them; and no byte of their
+/// personal notes is left in the table files.
+#[tokio::test]
+async fn purge_a_user_leaves_no_byte_in_the_tables() {
+    let (pg, _url, store) = fresh().await;
+    let ann = store
+        .create_user(account("ann@example.com"))
+        .await
+        .expect("ann")
+        .id;
+    store
+        .create_user(account("bob@example.com"))
+        .await
+        .expect("bob");
+    let team = store
+        .create_space(ann, "Team".into())
+        .await
+        .expect("team")
+        .space
+        .id;
+    store
+        .set_member(ann, team, "bob@example.com", Some(Role::Editor))
+        .await
+        .expect("bob joins");
+    let personal = store.spaces_of(ann).await.expect("spaces")[0].space.id;
+    let marker = "purge-marker-7f3a9c-personal";
+    store
+        .append_ops(&note(personal, ann, marker), &RecordLimits::NONE)
+        .await
+        .expect("personal note");
+    store
+        .append_ops(&note(team, ann, "shared work"), &RecordLimits::NONE)
+        .await
+        .expect("shared note");
+    store
+        .create_session(&[1; 32], ann, "laptop", 1, 100)
+        .await
+        .expect("session");
+    store
+        .record_login(
+            ann,
+            &LoginRecord {
+                at_ms: 5,
+                success: true,
+                address: None,
+                device: "laptop".into(),
+            },
+        )
+        .await
+        .expect("login");
+    let key =
+        String::from_utf8_lossy(&crate::store::purge::throttle_key("ann@example.com")).into_owned();
+    store
+        .set_throttle_state(
+            &key,
+            ThrottleState {
+                failures: 2,
+                last_failure_ms: 3,
+            },
+        )
+        .await
+        .expect("counter");
+    store
+        .audit_at(
+            AuditEvent::new(AuditKind::AccountCreated).subject("ann@example.com"),
+            10,
+        )
+        .await
+        .expect("audit");
+
+    // Written out to the table files first, so the test can see it go.
+    let client = store.pool.get().await.expect("connection");
+    client
+        .batch_execute("CHECKPOINT")
+        .await
+        .expect("checkpoint");
+    drop(client);
+    assert!(
+        table_files_contain(&pg, marker.as_bytes()),
+        "the note should be in the table files before the purge"
+    );
+    let outcome = store
+        .purge(&PurgeTarget::User("ann@example.com".into()))
+        .await
+        .expect("purge");
+    assert_eq!(outcome.users, ["ann@example.com"]);
+    assert_eq!(outcome.spaces_removed, [personal]);
+    assert_eq!(outcome.pseudonymized_ops, 2);
+    assert_eq!(outcome.new_owners.len(), 1);
+    assert!(
+        store
+            .user_by_email("ann@example.com")
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(store.session(&[1; 32]).await.expect("get").is_none());
+    assert!(store.logins_of(ann, 10).await.expect("logins").is_empty());
+    assert_eq!(
+        store.throttle_state(&key).await.expect("get"),
+        ThrottleState::default()
+    );
+    let bob = store
+        .user_by_email("bob@example.com")
+        .await
+        .expect("get")
+        .expect("bob stays")
+        .profile
+        .id;
+    assert_eq!(
+        store.role_of(team, bob).await.expect("role"),
+        Some(Role::Owner)
+    );
+    let shared = store
+        .ops_after(team, 0, 100, usize::MAX, true)
+        .await
+        .expect("shared ops");
+    assert_eq!(shared.ops.len(), 2, "the shared work stays");
+    assert!(
+        shared
+            .ops
+            .iter()
+            .all(|o| Some(o.author) == outcome.pseudonym)
+    );
+    assert!(
+        store
+            .ops_after(personal, 0, 100, usize::MAX, true)
+            .await
+            .expect("personal")
+            .ops
+            .is_empty()
+    );
+    let entries = store.audit_entries().await.expect("audit");
+    assert_eq!(entries[0].subject.as_deref(), Some("(purged)"));
+    assert!(matches!(
+        store.audit_verify().await.expect("verify"),
+        AuditVerification::Intact { .. }
+    ));
+    assert!(
+        !table_files_contain(&pg, marker.as_bytes()),
+        "the purged note is still in the table files"
+    );
+    assert!(matches!(
+        store.purge(&PurgeTarget::User("admin".into())).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+/// Purging everything keeps the standard account with an empty personal space and
+/// gives the store a new epoch; a pushed op of a purged record is acknowledged and
+/// dropped.
+#[tokio::test]
+async fn purge_everything_keeps_admin_and_renews_the_epoch() {
+    let (_pg, _url, store) = fresh().await;
+    let admin = store.create_user(account("admin")).await.expect("admin").id;
+    let ann = store
+        .create_user(account("ann@example.com"))
+        .await
+        .expect("ann")
+        .id;
+    let admin_space = store.spaces_of(admin).await.expect("spaces")[0].space.id;
+    let kept_note = note(admin_space, admin, "admin's note");
+    store
+        .append_ops(&kept_note, &RecordLimits::NONE)
+        .await
+        .expect("note");
+    let epoch = store.epoch().await.expect("epoch");
+    let outcome = store.purge(&PurgeTarget::All).await.expect("purge all");
+    assert_eq!(outcome.users, ["ann@example.com"]);
+    assert_eq!(outcome.spaces_emptied, [admin_space]);
+    assert_ne!(store.epoch().await.expect("epoch"), epoch);
+    assert!(store.user(ann).await.expect("get").is_none());
+    assert!(store.user(admin).await.expect("get").is_some());
+    let again = store
+        .append_ops(&kept_note[1..], &RecordLimits::NONE)
+        .await
+        .expect("push again");
+    assert_eq!((again.stored, again.duplicates), (0, 1), "{again:?}");
+}
+
+/// Retention drops old login records, old audit entries (the chain still verifies
+/// from its checkpoint) and records long in the trash (tombstoned).
+#[tokio::test]
+async fn retention_sweeps_logins_audit_and_trash() {
+    let (_pg, _url, store) = fresh().await;
+    let ann = store
+        .create_user(account("ann@example.com"))
+        .await
+        .expect("ann")
+        .id;
+    for at in [10, 20, 30] {
+        store
+            .record_login(
+                ann,
+                &LoginRecord {
+                    at_ms: at,
+                    success: true,
+                    address: None,
+                    device: "d".into(),
+                },
+            )
+            .await
+            .expect("login");
+        store
+            .audit_at(AuditEvent::new(AuditKind::Backup), at)
+            .await
+            .expect("audit");
+    }
+    let space = store.spaces_of(ann).await.expect("spaces")[0].space.id;
+    let trashed = note(space, ann, "old");
+    let record = trashed[0].record;
+    store
+        .append_ops(&trashed, &RecordLimits::NONE)
+        .await
+        .expect("note");
+    store
+        .append_ops(
+            &[op(space, record, ann, Change::Delete, 1_500)],
+            &RecordLimits::NONE,
+        )
+        .await
+        .expect("trash it");
+    let outcome = store
+        .sweep_retention(RetentionCutoffs {
+            logins_before_ms: Some(25),
+            audit_before_ms: Some(25),
+            trash_before_ms: Some(2_000),
+        })
+        .await
+        .expect("sweep");
+    assert_eq!(
+        (
+            outcome.login_records,
+            outcome.audit_entries,
+            outcome.trash_records,
+            outcome.rewritten
+        ),
+        (2, 2, 1, true)
+    );
+    assert_eq!(store.logins_of(ann, 10).await.expect("logins").len(), 1);
+    match store.audit_verify().await.expect("verify") {
+        AuditVerification::Intact {
+            entries, first_seq, ..
+        } => assert_eq!((entries, first_seq), (1, 3)),
+        broken @ AuditVerification::Broken { .. } => panic!("{broken:?}"),
+    }
+    let late = store
+        .append_ops(
+            &[op(space, record, ann, Change::Restore, 3_000)],
+            &RecordLimits::NONE,
+        )
+        .await
+        .expect("late op");
+    assert_eq!((late.stored, late.duplicates), (0, 1));
+    let nothing = store
+        .sweep_retention(RetentionCutoffs::default())
+        .await
+        .expect("sweep nothing");
+    assert!(!nothing.rewritten);
+}

@@ -256,7 +256,7 @@ fn write_metas(
 }
 
 /// Folds a stored op into the metas (ops of a record never created are skipped).
-fn fold(
+pub(super) fn fold(
     metas: &mut BTreeMap<(SpaceId, RecordId), RecordMeta>,
     op: &Op,
     size: usize,

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod audit;
+mod export;
 mod migrations;
 mod oplog;
 mod purge;

@@ -30,11 +30,13 @@
 
 pub mod audit;
 mod backup;
+mod copy;
 mod durability;
 mod epoch;
 mod error;
 mod export;
 mod logins;
+pub mod migrate;
 mod oplog;
 pub mod postgres;
 mod purge;
@@ -52,6 +54,7 @@ use std::sync::{Arc, Mutex};
 
 pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditVerification};
 pub use backup::{BACKED_UP_TREES, BackupFailure, BackupHealth, Cut, TreeEntries};
+pub use copy::AuditChain;
 pub use error::StoreError;
 pub use export::{IMPORTED_PASSWORD_HASH, ImportTarget};
 pub use logins::{LoginRecord, truncate_address};
@@ -295,6 +298,8 @@ fn id_at(key: &[u8], at: usize) -> Option<[u8; 16]> {
         .and_then(|s| <[u8; 16]>::try_from(s).ok())
 }
 
+#[cfg(test)]
+mod migrate_tests;
 #[cfg(test)]
 mod purge_tests;
 

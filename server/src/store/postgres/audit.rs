@@ -13,7 +13,7 @@ use crate::store::{AuditEntry, AuditEvent, AuditVerification, StoreError};
 
 /// The advisory lock of audit appends ("cairn_au").
 pub(super) const AUDIT_LOCK: i64 = 0x6361_6972_6e5f_6175;
-const HEAD: &str = "audit_head";
+pub(super) const HEAD: &str = "audit_head";
 pub(super) const CHECKPOINT: &str = "audit_checkpoint";
 
 async fn link(client: &impl GenericClient, key: &str) -> Result<Option<Link>, StoreError> {

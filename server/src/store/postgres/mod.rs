@@ -9,6 +9,7 @@
 
 mod accounts;
 mod audit;
+mod copy;
 mod export;
 mod migrations;
 mod oplog;

@@ -10,7 +10,8 @@ use uuid::Uuid;
 use super::{PgStore, seq_to_sql};
 use crate::store::{DayCounts, StoreError, TelemetryEntry};
 
-const EPOCH: &str = "epoch";
+/// The `meta` key of the epoch.
+pub(super) const EPOCH: &str = "epoch";
 
 impl PgStore {
     /// The store's epoch, made (and stored) on first use. Every server reads the

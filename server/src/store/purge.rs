@@ -270,6 +270,16 @@ impl Rewriter for Plan {
     }
 }
 
+/// The standard account is never purged (a purge of everything keeps it too).
+pub(crate) fn refuse_admin(email: &str) -> Result<(), StoreError> {
+    if email == ADMIN_LOGIN {
+        return Err(StoreError::Conflict(
+            "the standard admin account cannot be purged (purge --all keeps it too)".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn drop_if(gone: bool) -> Keep {
     if gone { Keep::Drop } else { Keep::Same }
 }
@@ -336,12 +346,7 @@ impl Store {
         match target {
             PurgeTarget::User(email) => {
                 let email = normalize_email(email);
-                if email == ADMIN_LOGIN {
-                    return Err(StoreError::Conflict(
-                        "the standard admin account cannot be purged (purge --all keeps it too)"
-                            .into(),
-                    ));
-                }
+                refuse_admin(&email)?;
                 let record = self
                     .user_by_email(&email)?
                     .ok_or_else(|| StoreError::NoSuchUser(email.clone()))?;

@@ -19,6 +19,22 @@ pub struct SessionRecord {
     pub expires_at_ms: u64,
 }
 
+impl SessionRecord {
+    /// A new session with a random public id.
+    #[must_use]
+    pub fn new(user: UserId, device: &str, created_at_ms: u64, expires_at_ms: u64) -> Self {
+        let mut public = [0u8; 8];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut public);
+        Self {
+            id: hex::encode(public),
+            user,
+            device: device.to_owned(),
+            created_at_ms,
+            expires_at_ms,
+        }
+    }
+}
+
 type TxError = ConflictableTransactionError<StoreError>;
 
 impl Store {
@@ -35,15 +51,7 @@ impl Store {
         created_at_ms: u64,
         expires_at_ms: u64,
     ) -> Result<SessionRecord, StoreError> {
-        let mut public = [0u8; 8];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut public);
-        let record = SessionRecord {
-            id: hex::encode(public),
-            user,
-            device: device.to_owned(),
-            created_at_ms,
-            expires_at_ms,
-        };
+        let record = SessionRecord::new(user, device, created_at_ms, expires_at_ms);
         let bytes = codec::encode(&record)?;
         let index = key2(user.as_bytes(), token_hash);
         let i = self.db();

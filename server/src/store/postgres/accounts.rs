@@ -14,7 +14,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
-use super::PgStore;
+use super::{PgStore, role_code, role_of_code};
 use crate::store::spaces::{OWNERS_ONLY, SPACE_NOT_FOUND};
 use crate::store::users::{UserAccount, UserRecord, normalize_email};
 use crate::store::{PERSONAL_SPACE_NAME, SessionRecord, StoreError};
@@ -30,23 +30,6 @@ pub struct NewAccount {
     pub must_change_password: bool,
     pub server_admin: bool,
     pub created_at_ms: u64,
-}
-
-fn role_code(role: Role) -> i16 {
-    match role {
-        Role::Owner => 0,
-        Role::Editor => 1,
-        Role::Viewer => 2,
-    }
-}
-
-fn role_of_code(code: i16) -> Result<Role, StoreError> {
-    match code {
-        0 => Ok(Role::Owner),
-        1 => Ok(Role::Editor),
-        2 => Ok(Role::Viewer),
-        other => Err(codec::CodecError::Malformed(format!("an unknown role {other}")).into()),
-    }
 }
 
 fn user_of(row: &Row, column: usize) -> Result<UserRecord, StoreError> {
@@ -252,15 +235,7 @@ impl PgStore {
         created_at_ms: u64,
         expires_at_ms: u64,
     ) -> Result<SessionRecord, StoreError> {
-        let mut public = [0u8; 8];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut public);
-        let record = SessionRecord {
-            id: hex::encode(public),
-            user,
-            device: device.to_owned(),
-            created_at_ms,
-            expires_at_ms,
-        };
+        let record = SessionRecord::new(user, device, created_at_ms, expires_at_ms);
         let client = self.pool.get().await?;
         client
             .execute(

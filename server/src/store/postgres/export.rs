@@ -10,27 +10,10 @@ use cairn_common::model::{RecordId, Role, Space, SpaceId, UserId};
 use cairn_common::op::Op;
 use uuid::Uuid;
 
-use super::{PgStore, seq_from_sql, seq_to_sql};
+use super::{PgStore, role_code, role_of_code, seq_from_sql, seq_to_sql};
 use crate::store::records::{RecordLimits, RecordMeta, fold};
 use crate::store::users::{ADMIN_LOGIN, UserRecord};
 use crate::store::{ImportTarget, StoreError};
-
-fn role_code(role: Role) -> i16 {
-    match role {
-        Role::Owner => 0,
-        Role::Editor => 1,
-        Role::Viewer => 2,
-    }
-}
-
-fn role_of_code(code: i16) -> Result<Role, StoreError> {
-    match code {
-        0 => Ok(Role::Owner),
-        1 => Ok(Role::Editor),
-        2 => Ok(Role::Viewer),
-        other => Err(codec::CodecError::Malformed(format!("an unknown role {other}")).into()),
-    }
-}
 
 impl PgStore {
     /// Every space, by id.
@@ -320,26 +303,11 @@ async fn raise(
 #[cfg(test)]
 mod tests {
     use cairn_common::codec;
-    use cairn_common::model::{RecordId, RecordKind, Role, SpaceId, UserId, Value};
-    use cairn_common::op::{Change, Hlc, NodeId, Op, OpId};
+    use cairn_common::model::{RecordId, RecordKind, Role, Value};
+    use cairn_common::op::{Change, Op};
 
-    use super::super::tests::fresh;
+    use super::super::tests::{fresh, op};
     use crate::store::{ImportTarget, RecordLimits, StoreError};
-
-    fn op(space: SpaceId, record: RecordId, change: Change) -> Op {
-        Op {
-            id: OpId::new(),
-            space,
-            record,
-            at: Hlc {
-                wall_ms: 1_000,
-                counter: 0,
-                node: NodeId(1),
-            },
-            author: UserId::new(),
-            change,
-        }
-    }
 
     /// A database takes an import only when empty; what one store exports (spaces,
     /// members, ops with their seqs) loads into another as it was, the record index

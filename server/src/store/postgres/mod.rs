@@ -78,6 +78,28 @@ impl PgStore {
     }
 }
 
+/// A role as the `members` table keeps it: owner 0, editor 1, viewer 2 (so the
+/// highest role sorts first).
+fn role_code(role: cairn_common::model::Role) -> i16 {
+    match role {
+        cairn_common::model::Role::Owner => 0,
+        cairn_common::model::Role::Editor => 1,
+        cairn_common::model::Role::Viewer => 2,
+    }
+}
+
+fn role_of_code(code: i16) -> Result<cairn_common::model::Role, StoreError> {
+    match code {
+        0 => Ok(cairn_common::model::Role::Owner),
+        1 => Ok(cairn_common::model::Role::Editor),
+        2 => Ok(cairn_common::model::Role::Viewer),
+        other => Err(cairn_common::codec::CodecError::Malformed(format!(
+            "an unknown role {other}"
+        ))
+        .into()),
+    }
+}
+
 /// A seq as PostgreSQL keeps it (`bigint`).
 fn seq_to_sql(seq: u64) -> Result<i64, StoreError> {
     i64::try_from(seq).map_err(|_| StoreError::InvalidInput(format!("seq {seq} is out of range")))

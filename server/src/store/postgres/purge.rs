@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::{PgStore, seq_to_sql};
 use crate::store::audit::{Link, entry_time_and_hash};
-use crate::store::purge::throttle_key;
+use crate::store::purge::{refuse_admin, throttle_key};
 use crate::store::users::{ADMIN_LOGIN, normalize_email};
 use crate::store::{PurgeOutcome, PurgeTarget, RetentionCutoffs, StoreError, SweepOutcome};
 
@@ -131,8 +131,12 @@ impl PgStore {
         }
         for (space, heir) in &plan.new_owners {
             tx.execute(
-                "UPDATE members SET role = 0 WHERE space_id = $1 AND user_id = $2",
-                &[&space.0, &heir.0],
+                "UPDATE members SET role = $3 WHERE space_id = $1 AND user_id = $2",
+                &[
+                    &space.0,
+                    &heir.0,
+                    &super::role_code(cairn_common::model::Role::Owner),
+                ],
             )
             .await?;
         }
@@ -240,11 +244,7 @@ async fn plan(
     match target {
         PurgeTarget::User(email) => {
             let email = normalize_email(email);
-            if email == ADMIN_LOGIN {
-                return Err(StoreError::Conflict(
-                    "the standard admin account cannot be purged (purge --all keeps it too)".into(),
-                ));
-            }
+            refuse_admin(&email)?;
             let user: Uuid = tx
                 .query_opt(
                     "SELECT id FROM users WHERE email = $1 FOR UPDATE",

@@ -22,7 +22,7 @@ pub(super) async fn fresh() -> (Arc<TestPostgres>, String, PgStore) {
     (pg, url, store)
 }
 
-fn op(space: SpaceId, record: RecordId, change: Change) -> Op {
+pub(super) fn op(space: SpaceId, record: RecordId, change: Change) -> Op {
     Op {
         id: OpId::new(),
         space,

@@ -219,7 +219,7 @@ fn goal(space: SpaceId, author: UserId, title: &str) -> Vec<Op> {
 }
 
 fn now_ms() -> u64 {
-    cairn_server::store::now_ms()
+    cairn_server::clock::now_ms()
 }
 
 fn mib(bytes: u64) -> String {

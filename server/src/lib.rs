@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`datadir`]: the data dir's layout and its lock (one process per data dir).
 //! - [`settings`]: the TOML config with environment overrides; `init` writes a commented one.
+//! - [`clock`]: the time everyone goes by: the system clock, or a manual one in tests.
 //! - [`init`]: `cairn-server init`: data dir, self-signed certificate, the standard admin.
 //! - [`tls`]: rustls configuration, certificate loading and reload on SIGHUP.
 //! - [`serve`]: accept loop: TLS handshakes under a timeout, connection limit,
@@ -28,6 +29,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod backup;
+pub mod clock;
 pub mod datadir;
 pub mod export;
 pub mod init;

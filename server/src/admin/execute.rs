@@ -135,7 +135,7 @@ fn run(store: &Store, request: AdminRequest) -> Result<AdminResponse, crate::sto
         AdminRequest::AuditList => AdminResponse::AuditEntries(store.audit_entries()?),
         AdminRequest::AuditVerify => AdminResponse::AuditVerified(store.audit_verify()?),
         AdminRequest::Backup(request) => {
-            match crate::backup::admin::execute(store, request, crate::store::now_ms()) {
+            match crate::backup::admin::execute(store, request, crate::clock::now_ms()) {
                 Ok(response) => AdminResponse::Backup(response),
                 Err(e) => AdminResponse::Failed {
                     message: e.to_string(),

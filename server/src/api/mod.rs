@@ -38,7 +38,8 @@ use warp::filters::BoxedFilter;
 pub use error::ApiError;
 pub use push::{MAX_RECORD_KIB, SyncRules};
 
-use crate::auth::{AuthSettings, Clock};
+use crate::auth::AuthSettings;
+use crate::clock::Clock;
 use crate::stats::Stats;
 use crate::store::Store;
 

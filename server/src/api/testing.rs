@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use warp::http::StatusCode;
 
 use super::AppState;
-use crate::auth::{AuthSettings, Clock};
+use crate::auth::AuthSettings;
+use crate::clock::Clock;
 use crate::store::test_support;
 
 /// 2023-11-14, a fixed "now" for the manual clock.

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use super::BackupError;
 use super::create::Created;
 use super::settings::BackupSettings;
-use crate::auth::Clock;
+use crate::clock::Clock;
 use crate::store::Store;
 
 /// How often the scheduler looks at the clock in a running server.

@@ -117,7 +117,7 @@ fn op(space: SpaceId, record: RecordId, author: UserId, change: Change) -> Op {
         space,
         record,
         at: Hlc {
-            wall_ms: crate::store::now_ms(),
+            wall_ms: crate::clock::now_ms(),
             counter: 0,
             node: NodeId(3),
         },
@@ -389,7 +389,7 @@ fn verify_detects_a_flipped_byte() {
             .expect("append");
     }
     let dir = tmp.path().join("backups");
-    let id = create::create(&store, &dir, crate::store::now_ms())
+    let id = create::create(&store, &dir, crate::clock::now_ms())
         .expect("backup")
         .manifest
         .id;

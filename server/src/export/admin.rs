@@ -30,7 +30,7 @@ pub fn export(store: &Store, out: &Path, scope: ExportScope) -> AdminResponse {
             ),
         };
         let snapshot = Snapshot::read(store, scope)?;
-        let files = super::render(&snapshot, crate::store::now_ms())?;
+        let files = super::render(&snapshot, crate::clock::now_ms())?;
         super::write(out, &files)?;
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         Ok(AdminResponse::Exported {

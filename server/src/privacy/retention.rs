@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::auth::Clock;
+use crate::clock::Clock;
 use crate::settings::RetentionSettings;
 use crate::store::{AuditEvent, AuditKind, RetentionCutoffs, Store, StoreError, SweepOutcome};
 

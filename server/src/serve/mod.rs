@@ -25,8 +25,8 @@ pub use peers::ClientNet;
 pub use signals::reload_certificate;
 
 use crate::admin::control::ControlSocket;
-use crate::auth::Clock;
 use crate::backup::schedule::{self, Scheduler};
+use crate::clock::Clock;
 use crate::datadir::{DataDir, DataDirLock};
 use crate::settings::Settings;
 use crate::stats::Stats;
@@ -110,7 +110,7 @@ impl Instance {
                 self.store.clone(),
                 self.settings.backup_dir(),
                 backup.clone(),
-                crate::store::now_ms(),
+                crate::clock::now_ms(),
             );
             schedule::spawn(scheduler, Clock::system(), schedule::TICK)
         });
@@ -126,7 +126,7 @@ impl Instance {
         let sweeper = crate::privacy::retention::spawn_sweeper(
             self.store.clone(),
             self.settings.retention.clone(),
-            crate::auth::Clock::system(),
+            Clock::system(),
         );
         let limits = Limits::from_settings(&self.settings.server);
         let state = AppState::new(self.store.clone(), self.settings.auth_settings())

@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::Stats;
-use crate::auth::Clock;
+use crate::clock::Clock;
 use crate::store::{Store, StoreError};
 
 /// Milliseconds in a day.

@@ -199,14 +199,6 @@ fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
-/// Milliseconds since 1970 by the system clock.
-#[must_use]
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 impl Store {
     /// Opens (or creates) the store in `db_dir` (sled's own directory).
     ///

@@ -5,8 +5,9 @@ use cairn_common::model::{Role, Space, SpaceId, UserId, UserProfile};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
-use super::{PERSONAL_SPACE_NAME, Store, StoreError, key2, now_ms};
+use super::{PERSONAL_SPACE_NAME, Store, StoreError, key2};
 use crate::auth::password;
+use crate::clock::now_ms;
 
 /// The login name of the standard account.
 pub const ADMIN_LOGIN: &str = "admin";

@@ -48,7 +48,7 @@ fn main() -> anyhow::Result<()> {
         email: EMAIL.into(),
         first_name: "Bench".into(),
         last_name: "Mark".into(),
-        password: PASSWORD.into(),
+        password_hash: cairn_server::auth::password::hash(PASSWORD).map_err(anyhow::Error::msg)?,
         must_change_password: false,
         server_admin: false,
     })?;

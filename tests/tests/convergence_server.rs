@@ -130,7 +130,7 @@ impl World {
                     email: email.clone(),
                     first_name: format!("P{i}"),
                     last_name: String::new(),
-                    password: PASSWORD.into(),
+                    password_hash: cairn_server::auth::password::hash(PASSWORD).expect("hash"),
                     must_change_password: false,
                     server_admin: false,
                 })

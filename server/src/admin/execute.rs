@@ -4,8 +4,9 @@
 use rand::Rng;
 
 use super::protocol::{AdminRequest, AdminResponse, ExportScope, UserRow};
+use crate::auth::password::{self, PasswordError};
 use crate::settings::Secret;
-use crate::store::{AuditEvent, AuditKind, NewUser, Store, UserAccount};
+use crate::store::{AuditEvent, AuditKind, NewUser, Store, StoreError, UserAccount};
 
 /// Length of generated passwords: 20 letters and digits, about 119 bits.
 const GENERATED_PASSWORD_CHARS: usize = 20;
@@ -34,6 +35,15 @@ impl From<UserAccount> for UserRow {
     }
 }
 
+/// Why a command was refused: a password that cannot be set, or the store's reason.
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Runs `request` on `store`. Blocking (password hashing, fsync): call it from a
 /// blocking thread in async code. Changes are durable when it returns.
 pub fn execute(store: &Store, request: AdminRequest) -> AdminResponse {
@@ -45,7 +55,7 @@ pub fn execute(store: &Store, request: AdminRequest) -> AdminResponse {
     }
 }
 
-fn run(store: &Store, request: AdminRequest) -> Result<AdminResponse, crate::store::StoreError> {
+fn run(store: &Store, request: AdminRequest) -> Result<AdminResponse, Refused> {
     Ok(match request {
         AdminRequest::AddUser {
             email,
@@ -59,14 +69,14 @@ fn run(store: &Store, request: AdminRequest) -> Result<AdminResponse, crate::sto
                 email,
                 first_name,
                 last_name,
-                password: password.expose().to_string(),
+                password_hash: password::hash_new(password.expose())?,
                 // An admin who chose the password knows it; the user must not
                 // keep a password somebody else knows.
                 must_change_password: true,
                 server_admin: false,
             })?;
             let record = store.user_by_email(&profile.email)?.ok_or_else(|| {
-                crate::store::StoreError::Internal("the new account cannot be read back".into())
+                StoreError::Internal("the new account cannot be read back".into())
             })?;
             let user = UserRow::from(UserAccount {
                 profile: record.profile,
@@ -97,7 +107,7 @@ fn run(store: &Store, request: AdminRequest) -> Result<AdminResponse, crate::sto
         AdminRequest::ResetPassword { email, password } => {
             let generated = password.is_none();
             let password = password.unwrap_or_else(|| Secret(generate_password()));
-            store.reset_password(&email, password.expose())?;
+            store.reset_password(&email, password::hash_new(password.expose())?)?;
             store.audit(AuditEvent::new(AuditKind::PasswordReset).subject(&email));
             AdminResponse::PasswordReset {
                 email,

@@ -129,7 +129,7 @@ mod tests {
                 email: "root@example.com".into(),
                 first_name: "Root".into(),
                 last_name: "Admin".into(),
-                password: "password-of-root".into(),
+                password_hash: crate::auth::password::hash("password-of-root").expect("hash"),
                 must_change_password,
                 server_admin: true,
             })

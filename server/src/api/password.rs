@@ -122,7 +122,7 @@ mod tests {
                 email: "admin".into(),
                 first_name: String::new(),
                 last_name: String::new(),
-                password: "initial password".into(),
+                password_hash: crate::auth::password::hash("initial password").expect("hash"),
                 must_change_password: true,
                 server_admin: true,
             })

@@ -276,7 +276,7 @@ mod tests {
                 email: "root@example.com".into(),
                 first_name: "Root".into(),
                 last_name: String::new(),
-                password: "password-of-root".into(),
+                password_hash: crate::auth::password::hash("password-of-root").expect("hash"),
                 must_change_password: false,
                 server_admin: true,
             })

@@ -33,7 +33,8 @@ fn add_user(store: &Store, name: &str) -> UserId {
             email: format!("{name}@example.com"),
             first_name: name.into(),
             last_name: "Test".into(),
-            password: format!("password-of-{name}"),
+            password_hash: crate::auth::password::hash(&format!("password-of-{name}"))
+                .expect("hash"),
             must_change_password: false,
             server_admin: false,
         })

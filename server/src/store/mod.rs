@@ -51,7 +51,7 @@ use std::sync::{Arc, Mutex};
 pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditVerification};
 pub use backup::{BACKED_UP_TREES, BackupFailure, BackupHealth, Cut, TreeEntries};
 pub use error::StoreError;
-pub use export::{IMPORTED_PASSWORD_HASH, ImportTarget};
+pub use export::ImportTarget;
 pub use logins::{LoginRecord, truncate_address};
 pub use oplog::{PullPage, PushOutcome, refuse_record};
 pub use purge::{PurgeOutcome, PurgeTarget, RetentionCutoffs, SweepOutcome};
@@ -306,7 +306,8 @@ pub(crate) mod test_support {
                 email: format!("{name}@example.com"),
                 first_name: name.into(),
                 last_name: "Test".into(),
-                password: format!("password-of-{name}"),
+                password_hash: crate::auth::password::hash(&format!("password-of-{name}"))
+                    .expect("hash"),
                 must_change_password: false,
                 server_admin: false,
             })

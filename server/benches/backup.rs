@@ -20,7 +20,9 @@ use cairn_common::codec;
 use cairn_common::model::{RecordId, RecordKind, SpaceId, UserId, Value};
 use cairn_common::op::{Change, Hlc, NodeId, Op, OpId};
 use cairn_server::admin::{AdminRequest, AdminResponse};
+use cairn_server::backup::Backups;
 use cairn_server::backup::admin::BackupRequest;
+use cairn_server::backup::settings::BackupSettings;
 use cairn_server::datadir::DataDir;
 use cairn_server::serve::Instance;
 use cairn_server::settings::Settings;
@@ -70,7 +72,8 @@ fn main() -> anyhow::Result<()> {
     );
 
     // Backup.
-    let backups = tmp.path().join("backups");
+    let backups_dir = tmp.path().join("backups");
+    let backups = Backups::new(backups_dir.clone(), BackupSettings::default());
     let started = Instant::now();
     let created = cairn_server::backup::create::create(&store, &backups, now_ms())?;
     let took = started.elapsed();
@@ -85,7 +88,7 @@ fn main() -> anyhow::Result<()> {
     );
     let id = created.manifest.id.clone();
     let started = Instant::now();
-    let path = backups.join(&id);
+    let path = backups_dir.join(&id);
     cairn_server::backup::verify::verify_dir(&path, &id)?;
     println!("verify alone: {:.2?}", started.elapsed());
     drop(store);
@@ -93,7 +96,7 @@ fn main() -> anyhow::Result<()> {
     // Restore into an empty data dir.
     let target = DataDir::new(tmp.path().join("restored"));
     let started = Instant::now();
-    let restored = cairn_server::backup::restore::restore(&target, &backups, &id)?;
+    let restored = cairn_server::backup::restore::restore(&target, &backups_dir, &id)?;
     let took = started.elapsed();
     println!(
         "restore: {} ops in {took:.2?} ({:.0} ops/s); restored store {}",

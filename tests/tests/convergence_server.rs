@@ -252,9 +252,9 @@ impl World {
             Step::Remove { who } => self.set_member(who, false),
             Step::Readd { who } => self.set_member(who, true),
             Step::Backup => {
-                let dir = self.data_dir.join("backups");
-                let created =
-                    backup::create::create(server(self).store(), &dir, now_ms()).expect("backup");
+                let server = server(self);
+                let created = backup::create::create(server.store(), server.backups(), now_ms())
+                    .expect("backup");
                 self.backup = Some((created.manifest.id, self.members));
             }
             Step::RestoreServer => {

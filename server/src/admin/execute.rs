@@ -5,6 +5,7 @@ use rand::Rng;
 
 use super::protocol::{AdminRequest, AdminResponse, ExportScope, UserRow};
 use crate::auth::password::{self, PasswordError};
+use crate::backup::Backups;
 use crate::settings::Secret;
 use crate::store::{AuditEvent, AuditKind, NewUser, Store, StoreError, UserAccount};
 
@@ -44,10 +45,11 @@ enum Refused {
     Store(#[from] StoreError),
 }
 
-/// Runs `request` on `store`. Blocking (password hashing, fsync): call it from a
-/// blocking thread in async code. Changes are durable when it returns.
-pub fn execute(store: &Store, request: AdminRequest) -> AdminResponse {
-    match run(store, request) {
+/// Runs `request` on `store` and its `backups`. Blocking (password hashing,
+/// fsync): call it from a blocking thread in async code. Changes are durable when
+/// it returns.
+pub fn execute(store: &Store, backups: &Backups, request: AdminRequest) -> AdminResponse {
+    match run(store, backups, request) {
         Ok(response) => response,
         Err(e) => AdminResponse::Failed {
             message: e.to_string(),
@@ -55,7 +57,7 @@ pub fn execute(store: &Store, request: AdminRequest) -> AdminResponse {
     }
 }
 
-fn run(store: &Store, request: AdminRequest) -> Result<AdminResponse, Refused> {
+fn run(store: &Store, backups: &Backups, request: AdminRequest) -> Result<AdminResponse, Refused> {
     Ok(match request {
         AdminRequest::AddUser {
             email,
@@ -141,11 +143,11 @@ fn run(store: &Store, request: AdminRequest) -> Result<AdminResponse, Refused> {
             }
             response
         }
-        AdminRequest::Purge { target } => crate::privacy::purge(store, &target)?,
+        AdminRequest::Purge { target } => crate::privacy::purge(store, backups, &target)?,
         AdminRequest::AuditList => AdminResponse::AuditEntries(store.audit_entries()?),
         AdminRequest::AuditVerify => AdminResponse::AuditVerified(store.audit_verify()?),
         AdminRequest::Backup(request) => {
-            match crate::backup::admin::execute(store, request, crate::clock::now_ms()) {
+            match crate::backup::admin::execute(store, backups, request, crate::clock::now_ms()) {
                 Ok(response) => AdminResponse::Backup(response),
                 Err(e) => AdminResponse::Failed {
                     message: e.to_string(),

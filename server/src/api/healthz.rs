@@ -9,13 +9,13 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use crate::store::Store;
+use crate::backup::Backups;
 
-pub fn route(store: Store) -> BoxedFilter<(Response,)> {
+pub fn route(backups: Backups) -> BoxedFilter<(Response,)> {
     warp::path!("healthz")
         .and(warp::get())
         .map(move || {
-            let body = match store.backup_health().failing {
+            let body = match backups.health().failing {
                 None => "ok".to_string(),
                 Some(failure) => format!("degraded: last backup failed: {}", failure.summary),
             };
@@ -27,7 +27,7 @@ pub fn route(store: Store) -> BoxedFilter<(Response,)> {
 #[cfg(test)]
 mod tests {
     use super::super::testing::TestApi;
-    use crate::store::BackupFailure;
+    use crate::backup::BackupFailure;
 
     /// The health check answers 200 ok with no headers or session at all; after a
     /// failed backup 200 degraded with the short cause only; ok again after a
@@ -38,7 +38,7 @@ mod tests {
         let (status, body) = api.send(warp::test::request().path("/healthz")).await;
         assert_eq!(status, 200);
         assert_eq!(&body[..], b"ok");
-        api.state.store.record_backup(Err(BackupFailure {
+        api.state.backups.record(Err(BackupFailure {
             at_ms: 1,
             reason: "cannot write /secret/path: no space".into(),
             summary: "no space left on the backup disk".into(),
@@ -49,7 +49,7 @@ mod tests {
             &body[..],
             b"degraded: last backup failed: no space left on the backup disk"
         );
-        api.state.store.record_backup(Ok(("x".into(), 2)));
+        api.state.backups.record(Ok(("x".into(), 2)));
         let (_, body) = api.send(warp::test::request().path("/healthz")).await;
         assert_eq!(&body[..], b"ok");
     }

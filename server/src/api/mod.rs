@@ -39,6 +39,7 @@ pub use error::ApiError;
 pub use push::{MAX_RECORD_KIB, SyncRules};
 
 use crate::auth::AuthSettings;
+use crate::backup::Backups;
 use crate::clock::Clock;
 use crate::stats::Stats;
 use crate::store::Store;
@@ -47,6 +48,8 @@ use crate::store::Store;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
+    /// The server's backups, whose health `/healthz` tells.
+    pub backups: Backups,
     pub auth: AuthSettings,
     pub clock: Clock,
     /// The usage counters of this server's requests.
@@ -59,12 +62,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over `store` with the system clock.
+    /// State over `store` and `backups` with the system clock.
     #[must_use]
-    pub fn new(store: Store, auth: AuthSettings) -> Self {
+    pub fn new(store: Store, backups: Backups, auth: AuthSettings) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         Self {
             store,
+            backups,
             auth,
             clock: Clock::system(),
             stats: Stats::default(),
@@ -160,7 +164,7 @@ fn build(
 {
     let stats = state.stats.clone();
     // A new endpoint also adds its path to `stats::ENDPOINTS`, else it counts as `other`.
-    healthz::route(state.store.clone())
+    healthz::route(state.backups.clone())
         .or(metrics::route(state.clone(), peer.clone()))
         .unify()
         .or(login::route(state.clone(), peer))

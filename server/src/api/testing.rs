@@ -13,6 +13,7 @@ use warp::http::StatusCode;
 
 use super::AppState;
 use crate::auth::AuthSettings;
+use crate::backup::Backups;
 use crate::clock::Clock;
 use crate::store::test_support;
 
@@ -36,9 +37,10 @@ impl TestApi {
     pub fn with_settings(settings: AuthSettings) -> Self {
         let (dir, store) = test_support::temp_store();
         let clock = Clock::manual(START_MS);
+        let backups = Backups::new(dir.path().join("backups"), Default::default());
         Self {
             _dir: dir,
-            state: AppState::new(store, settings).with_clock(clock.clone()),
+            state: AppState::new(store, backups, settings).with_clock(clock.clone()),
             clock,
         }
     }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Backups;
 use super::format::Manifest;
 use crate::store::Store;
 
@@ -62,19 +63,20 @@ pub enum BackupResponse {
     },
 }
 
-/// Runs a backup command on `store`, at `now_ms`.
+/// Runs a backup command on `store` and its `backups`, at `now_ms`.
 ///
 /// # Errors
 /// The message of what failed, saying what to do.
 pub fn execute(
     store: &Store,
+    backups: &Backups,
     request: BackupRequest,
     now_ms: u64,
 ) -> Result<BackupResponse, super::BackupError> {
-    let (dir, settings) = super::config_of(store)?;
+    let (dir, _) = backups.config()?;
     Ok(match request {
         BackupRequest::Now => {
-            let created = super::run_backup(store, &dir, &settings, now_ms)?;
+            let created = super::run_backup(store, backups, now_ms)?;
             BackupResponse::Created {
                 backup: BackupRow::of(&created.manifest),
                 dir: dir.display().to_string(),
@@ -82,7 +84,7 @@ pub fn execute(
             }
         }
         BackupRequest::List => {
-            let backups = super::list_dir(&dir)?
+            let listed = super::list_dir(dir)?
                 .into_iter()
                 .map(|(id, manifest)| match manifest {
                     Ok(m) => BackupRow::of(&m),
@@ -99,12 +101,12 @@ pub fn execute(
                 .collect();
             BackupResponse::Listed {
                 dir: dir.display().to_string(),
-                backups,
-                last_failure: store.backup_health().failing.map(|f| f.reason),
+                backups: listed,
+                last_failure: backups.health().failing.map(|f| f.reason),
             }
         }
         BackupRequest::Verify { id } => {
-            let path = super::backup_path(&dir, &id)?;
+            let path = super::backup_path(dir, &id)?;
             let manifest = super::verify::verify_dir(&path, &id)?;
             BackupResponse::Verified {
                 backup: BackupRow::of(&manifest),

@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 
 use super::admin::{BackupRequest, BackupResponse};
 use super::verify::{self, Checked};
-use super::{BackupError, create, format::Manifest};
+use super::{BackupError, Backups, create, format::Manifest};
 use crate::admin::{AdminRequest, AdminResponse};
 use crate::datadir::DataDir;
 use crate::store::{NewUser, Store};
@@ -390,7 +390,8 @@ fn verify_detects_a_flipped_byte() {
             .expect("append");
     }
     let dir = tmp.path().join("backups");
-    let id = create::create(&store, &dir, crate::clock::now_ms())
+    let backups = Backups::new(dir.clone(), Default::default());
+    let id = create::create(&store, &backups, crate::clock::now_ms())
         .expect("backup")
         .manifest
         .id;
@@ -455,7 +456,7 @@ fn failed_backup_is_reported_and_harms_nothing() {
     };
     assert_eq!(health(), (200, "ok".to_string()));
 
-    store.simulate_backup_disk_full(Some(2_000));
+    server.backups().simulate_disk_full(Some(2_000));
     let answer = server
         .admin(AdminRequest::Backup(BackupRequest::Now))
         .expect("admin");
@@ -499,7 +500,7 @@ fn failed_backup_is_reported_and_harms_nothing() {
         other => panic!("{other:?}"),
     }
 
-    store.simulate_backup_disk_full(None);
+    server.backups().simulate_disk_full(None);
     let second = created_id(&backup_now(&server));
     assert_eq!(health(), (200, "ok".to_string()));
     drop(server);
@@ -581,11 +582,12 @@ fn stopped_dir_commands_and_retention_on_disk() {
     // Three backups on three days, one day apart; keep 2 daily only.
     let store = Store::open(&data.db()).expect("store");
     let dir = tmp.path().join("kept");
+    let backups = Backups::new(dir.clone(), Default::default());
     let day = 24 * 3600 * 1000;
     let start = 1_780_000_000_000;
     let ids: Vec<String> = (0..3)
         .map(|i| {
-            create::create(&store, &dir, start + i * day)
+            create::create(&store, &backups, start + i * day)
                 .expect("backup")
                 .manifest
                 .id
@@ -614,10 +616,10 @@ fn scheduler_runs_when_due_and_retries() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&tmp.path().join("db")).expect("store");
     let dir = tmp.path().join("backups");
-    let settings = super::settings::BackupSettings::default();
+    let backups = Backups::new(dir.clone(), Default::default());
     let start = 1_780_000_000_000;
     let mut scheduler =
-        super::schedule::Scheduler::new(store.clone(), dir.clone(), settings, start);
+        super::schedule::Scheduler::new(store.clone(), backups.clone(), start).expect("scheduler");
     let due = scheduler.next_ms();
     assert!(
         due > start && due <= start + 25 * 3600 * 1000,
@@ -633,18 +635,18 @@ fn scheduler_runs_when_due_and_retries() {
         "the next day"
     );
 
-    store.simulate_backup_disk_full(Some(10));
+    backups.simulate_disk_full(Some(10));
     let failed_at = next;
     assert!(scheduler.poll(failed_at).expect("due").is_err());
-    assert!(store.backup_health().failing.is_some());
-    store.simulate_backup_disk_full(None);
+    assert!(backups.health().failing.is_some());
+    backups.simulate_disk_full(None);
     let hour = 3600 * 1000;
     assert!(
         scheduler.poll(failed_at + hour - 1).is_none(),
         "retry waits"
     );
     assert!(scheduler.poll(failed_at + hour).expect("retry").is_ok());
-    assert!(store.backup_health().failing.is_none());
+    assert!(backups.health().failing.is_none());
     assert_eq!(super::list_dir(&dir).expect("list").len(), 2);
 }
 

@@ -9,25 +9,29 @@ use std::path::Path;
 
 use crate::admin::AdminResponse;
 use crate::admin::protocol::BackupsPurged;
-use crate::backup::format;
+use crate::backup::{Backups, format};
 use crate::store::{AuditEvent, AuditKind, PurgeTarget, Store, StoreError};
 
-/// Purges `target` from the store and the backups next to it (`DIR/backups` for a
-/// store in `DIR/db`), and logs the purge in the audit log.
+/// Purges `target` from the store and its kept `backups`, and logs the purge in the
+/// audit log.
 ///
 /// # Errors
 /// The store's refusal or failure; a backup that cannot be deleted is an error
 /// too (the store is purged by then, the message names the backup).
-pub fn purge(store: &Store, target: &PurgeTarget) -> Result<AdminResponse, StoreError> {
+pub fn purge(
+    store: &Store,
+    backups: &Backups,
+    target: &PurgeTarget,
+) -> Result<AdminResponse, StoreError> {
     // No backup may be taken (or restored from) halfway through.
-    let _backups = store.backup_lock();
-    let (backup_dir, _) = crate::backup::config_of(store).map_err(|e| {
+    let _backups = backups.lock();
+    let (backup_dir, _) = backups.config().map_err(|e| {
         StoreError::InvalidInput(format!(
             "cannot tell where the backups are ({e}); nothing was purged"
         ))
     })?;
     let outcome = store.purge(target)?;
-    let backups = purge_backups(&backup_dir)?;
+    let backups = purge_backups(backup_dir)?;
     let what = match target {
         PurgeTarget::User(_) => format!(
             "user (now pseudonym {})",

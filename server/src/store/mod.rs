@@ -49,7 +49,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditVerification};
-pub use backup::{BACKED_UP_TREES, BackupFailure, BackupHealth, Cut, TreeEntries};
+pub use backup::{BACKED_UP_TREES, Cut, TreeEntries};
 pub use error::StoreError;
 pub use export::ImportTarget;
 pub use logins::{LoginRecord, truncate_address};
@@ -94,7 +94,10 @@ struct Inner {
     /// Serializes appends to the audit log (each entry hashes the one before).
     audit: Mutex<()>,
     durability: durability::Durability,
-    backup: backup::BackupState,
+    /// Held by a backup's [`Cut`] while it reads the ops up to it, and by a rewrite
+    /// (which swaps the database under such reads) for its whole run. A std mutex:
+    /// held by blocking code only.
+    cuts: Mutex<()>,
     /// The epoch, read on every pull; changed only by [`Store::renew_epoch`].
     epoch: parking_lot::RwLock<cairn_common::api::Epoch>,
 }
@@ -220,7 +223,7 @@ impl Store {
                 appends: Mutex::new(oplog::SeqCache::default()),
                 audit: Mutex::new(()),
                 durability: durability::Durability::default(),
-                backup: backup::BackupState::default(),
+                cuts: Mutex::new(()),
                 epoch: parking_lot::RwLock::new(cairn_common::api::Epoch::new()),
             }),
         };
@@ -258,6 +261,14 @@ impl Store {
             None => panic!("the store could not be reopened after a rewrite; restart the server"),
         });
         Db { guard }
+    }
+
+    fn cuts_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The guarded data is `()`; see `accounts_lock`.
+        self.inner
+            .cuts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn accounts_lock(&self) -> std::sync::MutexGuard<'_, ()> {

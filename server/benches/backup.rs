@@ -19,9 +19,9 @@ use cairn_common::api::{
 use cairn_common::codec;
 use cairn_common::model::{RecordId, RecordKind, SpaceId, UserId, Value};
 use cairn_common::op::{Change, Hlc, NodeId, Op, OpId};
+use cairn_server::admin::BackupRequest;
 use cairn_server::admin::{AdminRequest, AdminResponse};
 use cairn_server::backup::Backups;
-use cairn_server::backup::admin::BackupRequest;
 use cairn_server::backup::settings::BackupSettings;
 use cairn_server::datadir::DataDir;
 use cairn_server::serve::Instance;
@@ -167,9 +167,8 @@ fn stall(root: &std::path::Path, space: SpaceId, user: UserId) -> anyhow::Result
             AdminResponse::Backup(response) => println!(
                 "backup while serving: {took:.2?}; {}",
                 match response {
-                    cairn_server::backup::admin::BackupResponse::Created {
-                        push_pause_ms, ..
-                    } => format!("pushes paused {push_pause_ms} ms for the cut"),
+                    cairn_server::admin::BackupResponse::Created { push_pause_ms, .. } =>
+                        format!("pushes paused {push_pause_ms} ms for the cut"),
                     other => format!("{other:?}"),
                 }
             ),

@@ -19,10 +19,10 @@
 //!   published schema), CSV and Markdown files a person can read without Cairn.
 //! - [`stats`]: anonymous usage statistics per endpoint and day (no users, tokens or
 //!   addresses), kept 30 days at most, read as Prometheus text at `GET /metrics`.
-//! - [`privacy`]: `purge` (store rewritten, backups cleared), retention sweeps, the
-//!   `purge` and `audit` command lines.
-//! - [`admin`]: the admin commands (`cairn-server user ...`), run on a stopped data
-//!   dir directly or on a running server through its control socket.
+//! - [`privacy`]: retention sweeps (login records, audit entries, the trash).
+//! - [`admin`]: the admin commands (`cairn-server user|backup|export|import|purge|
+//!   audit ...`), one file each, run on a stopped data dir directly or on a running
+//!   server through its control socket.
 #![forbid(unsafe_code)]
 
 pub mod admin;

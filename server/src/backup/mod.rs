@@ -19,9 +19,7 @@
 //! - [`restore`]: a fresh store from a backup, swapped in for the old one.
 //! - [`retention`]: which backups to keep.
 //! - [`schedule`]: when to back up; the scheduler task of a running server.
-//! - [`admin`]: `backup now|list|verify` as admin requests (socket or direct).
 
-pub mod admin;
 pub mod create;
 mod error;
 pub mod format;

@@ -19,10 +19,10 @@ use http_body_util::Full;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::admin::{BackupRequest, BackupResponse};
 use super::verify::{self, Checked};
 use super::{BackupError, Backups, create, format::Manifest};
 use crate::admin::{AdminRequest, AdminResponse};
+use crate::admin::{BackupRequest, BackupResponse};
 use crate::datadir::DataDir;
 use crate::store::{NewUser, Store};
 use crate::testing::{Conn, Http, TestServer};

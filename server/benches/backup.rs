@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use cairn_common::api::{
-    CONTENT_TYPE, LoginRequest, LoginResponse, PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest,
+    CONTENT_TYPE, Endpoint, LoginRequest, LoginResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    PushRequest, endpoints,
 };
 use cairn_common::codec;
 use cairn_common::model::{RecordId, RecordKind, SpaceId, UserId, Value};
@@ -136,7 +137,7 @@ fn stall(root: &std::path::Path, space: SpaceId, user: UserId) -> anyhow::Result
         let mut client = Client::connect(addr, &cert).await?;
         let login: LoginResponse = client
             .call(
-                "/v1/login",
+                endpoints::Login::PATH,
                 None,
                 &LoginRequest {
                     email: EMAIL.into(),
@@ -293,7 +294,7 @@ impl Client {
     async fn push(&mut self, token: &str, ops: Vec<Op>) -> anyhow::Result<Duration> {
         let started = Instant::now();
         let _: cairn_common::api::PushResponse = self
-            .call("/v1/push", Some(token), &PushRequest { ops })
+            .call(endpoints::Push::PATH, Some(token), &PushRequest { ops })
             .await?;
         Ok(started.elapsed())
     }

@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use cairn_client::replica::Replica;
-use cairn_client::sync::{Client, Trust, endpoint, normalize_fingerprint, sync_round};
-use cairn_common::api::{LoginRequest, LoginResponse};
+use cairn_client::sync::{Client, Trust, normalize_fingerprint, sync_round};
+use cairn_common::api::{LoginRequest, LoginResponse, endpoints};
 use cairn_common::model::{RecordKind, Role, SpaceId, UserId, Value};
 use cairn_common::{OpId, RecordId, RecordState};
 use cairn_server::backup;
@@ -107,14 +107,11 @@ fn client(server: &TestServer) -> Client {
 
 fn login(server: &TestServer, email: &str) -> LoginResponse {
     client(server)
-        .call(
-            endpoint::LOGIN,
-            &LoginRequest {
-                email: email.into(),
-                password: PASSWORD.into(),
-                device: "proptest".into(),
-            },
-        )
+        .call::<endpoints::Login>(&LoginRequest {
+            email: email.into(),
+            password: PASSWORD.into(),
+            device: "proptest".into(),
+        })
         .expect("login")
 }
 

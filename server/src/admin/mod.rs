@@ -1,5 +1,5 @@
 //! Admin commands (`cairn-server user ...`, `backup`, `export`, `import`, `purge`,
-//! `audit`). One [`execute`] runs an [`AdminRequest`] on the
+//! `audit`). One [`execute()`] runs an [`AdminRequest`] on the
 //! [`Store`](crate::store::Store) and its [`Backups`](crate::backup::Backups); the
 //! command line reaches it through [`send`], directly (stopped data dir) or through
 //! a running server's [`control`] socket. A new command adds a request variant, a

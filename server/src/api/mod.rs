@@ -163,7 +163,8 @@ fn build(
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone + Send + Sync + 'static
 {
     let stats = state.stats.clone();
-    // A new endpoint also adds its path to `stats::ENDPOINTS`, else it counts as `other`.
+    // Every route takes its path from `cairn_common::api::endpoints`, whose paths are
+    // also the statistics' labels.
     healthz::route(state.backups.clone())
         .or(metrics::route(state.clone(), peer.clone()))
         .unify()
@@ -199,4 +200,31 @@ fn build(
         .with(warp::log::custom(move |info| {
             stats.record(info.path(), info.status(), info.elapsed());
         }))
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_common::api::endpoints::{HEALTHZ, METRICS, Method, TABLE};
+    use warp::http::StatusCode;
+
+    use super::testing::TestApi;
+    use crate::stats::{OTHER, label};
+
+    /// Every endpoint that `cairn_common::api::endpoints` defines is routed (its
+    /// path answers as that endpoint, not 404) and counted under its own label.
+    #[tokio::test]
+    async fn every_endpoint_is_routed_and_labelled() {
+        let api = TestApi::new();
+        for row in TABLE {
+            assert_eq!(row.method, Method::Post, "{}", row.path);
+            let (status, _) = api.send(TestApi::request(row.path, None, b"")).await;
+            assert_ne!(status, StatusCode::NOT_FOUND, "{} is not routed", row.path);
+            assert_eq!(label(row.path), row.path);
+        }
+        let (status, _) = api.send(warp::test::request().path(HEALTHZ)).await;
+        assert_eq!(status, StatusCode::OK);
+        for path in [HEALTHZ, METRICS] {
+            assert_ne!(label(path), OTHER, "{path}");
+        }
+    }
 }

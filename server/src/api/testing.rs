@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 use cairn_common::api::{
-    CONTENT_TYPE, ErrorResponse, LoginRequest, LoginResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    CONTENT_TYPE, Endpoint, ErrorResponse, LoginRequest, LoginResponse, PROTOCOL_HEADER,
+    PROTOCOL_VERSION, endpoints,
 };
 use cairn_common::codec;
 use cairn_common::model::{SpaceId, UserProfile};
@@ -100,7 +101,7 @@ impl TestApi {
     /// Logs `name` in with the right password.
     pub async fn login(&self, name: &str) -> LoginResponse {
         self.call(
-            "/v1/login",
+            endpoints::Login::PATH,
             None,
             &LoginRequest {
                 email: format!("{name}@example.com"),

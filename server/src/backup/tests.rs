@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use cairn_common::api::{
-    CONTENT_TYPE, Cursor, LoginRequest, LoginResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
-    PullRequest, PullResponse, PushRequest, PushResponse,
+    CONTENT_TYPE, Cursor, Endpoint, LoginRequest, LoginResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    PullRequest, PullResponse, PushRequest, PushResponse, endpoints,
 };
 use cairn_common::codec;
 use cairn_common::model::{RecordId, RecordKind, Role, SpaceId, UserId, Value};
@@ -65,7 +65,7 @@ async fn call<Req: Serialize, Res: DeserializeOwned>(
 async fn login(conn: &mut Conn, name: &str) -> String {
     let response: LoginResponse = call(
         conn,
-        "/v1/login",
+        endpoints::Login::PATH,
         None,
         &LoginRequest {
             email: format!("{name}@example.com"),
@@ -90,7 +90,7 @@ async fn pull_all(conn: &mut Conn, token: &str) -> (Vec<String>, BTreeMap<SpaceI
                 .collect(),
             max_ops: 500,
         };
-        let page: PullResponse = call(conn, "/v1/pull", Some(token), &request).await;
+        let page: PullResponse = call(conn, endpoints::Pull::PATH, Some(token), &request).await;
         for batch in page.batches {
             cursors.insert(batch.space, batch.cursor);
             ops.entry(batch.space).or_default().extend(batch.ops);
@@ -215,8 +215,13 @@ fn backup_during_pushes_is_a_consistent_cut() {
                 let a = goal(home, user, "home");
                 let b = goal(team, user, "team");
                 let ops: Vec<Op> = a.iter().chain(&b).cloned().collect();
-                let done: PushResponse =
-                    call(&mut conn, "/v1/push", Some(&token), &PushRequest { ops }).await;
+                let done: PushResponse = call(
+                    &mut conn,
+                    endpoints::Push::PATH,
+                    Some(&token),
+                    &PushRequest { ops },
+                )
+                .await;
                 assert_eq!(done.stored, 4);
                 pairs.push((a[0].id, b[0].id));
             }
@@ -302,8 +307,13 @@ fn backup_then_restore_serves_the_same_data() {
                 goal(team, ann, &format!("team {i}")),
             ]
             .concat();
-            let _: PushResponse =
-                call(&mut conn, "/v1/push", Some(&token), &PushRequest { ops }).await;
+            let _: PushResponse = call(
+                &mut conn,
+                endpoints::Push::PATH,
+                Some(&token),
+                &PushRequest { ops },
+            )
+            .await;
         }
         let bob_token = login(&mut conn, "bob").await;
         (
@@ -357,7 +367,7 @@ fn backup_then_restore_serves_the_same_data() {
         let more = goal(team, ann, "after restore");
         let _: PushResponse = call(
             &mut conn,
-            "/v1/push",
+            endpoints::Push::PATH,
             Some(&token),
             &PushRequest { ops: more },
         )
@@ -451,7 +461,7 @@ fn failed_backup_is_reported_and_harms_nothing() {
     let health = || {
         runtime.block_on(async {
             let mut conn = server.connect(Http::One).await.expect("connect");
-            conn.get("/healthz").await.expect("healthz")
+            conn.get(endpoints::HEALTHZ).await.expect("healthz")
         })
     };
     assert_eq!(health(), (200, "ok".to_string()));
@@ -517,7 +527,7 @@ fn failed_backup_is_reported_and_harms_nothing() {
     );
     let (status, body) = runtime.block_on(async {
         let mut conn = server.connect(Http::One).await.expect("connect");
-        conn.get("/healthz").await.expect("healthz")
+        conn.get(endpoints::HEALTHZ).await.expect("healthz")
     });
     assert_eq!(status, 200);
     assert!(

@@ -1,5 +1,5 @@
 //! One file per admin subcommand: its clap arguments, what it runs on the store
-//! (called by [`crate::admin::execute`], directly or inside the running server), and
+//! (called by [`crate::admin::execute()`], directly or inside the running server), and
 //! what it prints. A command line reaches the data dir through the `send` it is
 //! given ([`crate::admin::send`]), so no command knows how requests travel.
 

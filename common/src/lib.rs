@@ -5,7 +5,8 @@
 //! - [`model`]: ids, the six record kinds, their typed fields and values, spaces and roles.
 //! - [`op`]: an [`Op`] is one change, stamped with a hybrid logical clock ([`Hlc`]).
 //! - [`merge`]: the state of a record as a pure function of the set of its ops.
-//! - [`api`]: wire types shared by client and server, and [`api::PROTOCOL_VERSION`].
+//! - [`api`]: wire types shared by client and server, [`api::PROTOCOL_VERSION`], and
+//!   [`api::endpoints`]: each endpoint's method, path, request and response, once.
 //! - [`codec`]: the only place that knows the byte format (bincode 2, size-limited).
 //! - [`storage`]: on-disk rules both sled stores share (real fsync, owner-only dirs).
 //!

@@ -14,13 +14,16 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use cairn_common::api::{
-    CONTENT_TYPE, LoginRequest, LoginResponse, PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest,
+    CONTENT_TYPE, Endpoint, LoginRequest, LoginResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    PushRequest, endpoints,
 };
 use cairn_common::codec;
 use cairn_common::model::{RecordId, RecordKind, SpaceId, UserId, Value};
 use cairn_common::op::{Change, Hlc, NodeId, Op, OpId};
+use cairn_server::admin::BackupRequest;
 use cairn_server::admin::{AdminRequest, AdminResponse};
-use cairn_server::backup::admin::BackupRequest;
+use cairn_server::backup::Backups;
+use cairn_server::backup::settings::BackupSettings;
 use cairn_server::datadir::DataDir;
 use cairn_server::serve::Instance;
 use cairn_server::settings::Settings;
@@ -48,7 +51,7 @@ fn main() -> anyhow::Result<()> {
         email: EMAIL.into(),
         first_name: "Bench".into(),
         last_name: "Mark".into(),
-        password: PASSWORD.into(),
+        password_hash: cairn_server::auth::password::hash(PASSWORD).map_err(anyhow::Error::msg)?,
         must_change_password: false,
         server_admin: false,
     })?;
@@ -70,7 +73,8 @@ fn main() -> anyhow::Result<()> {
     );
 
     // Backup.
-    let backups = tmp.path().join("backups");
+    let backups_dir = tmp.path().join("backups");
+    let backups = Backups::new(backups_dir.clone(), BackupSettings::default());
     let started = Instant::now();
     let created = cairn_server::backup::create::create(&store, &backups, now_ms())?;
     let took = started.elapsed();
@@ -85,7 +89,7 @@ fn main() -> anyhow::Result<()> {
     );
     let id = created.manifest.id.clone();
     let started = Instant::now();
-    let path = backups.join(&id);
+    let path = backups_dir.join(&id);
     cairn_server::backup::verify::verify_dir(&path, &id)?;
     println!("verify alone: {:.2?}", started.elapsed());
     drop(store);
@@ -93,7 +97,7 @@ fn main() -> anyhow::Result<()> {
     // Restore into an empty data dir.
     let target = DataDir::new(tmp.path().join("restored"));
     let started = Instant::now();
-    let restored = cairn_server::backup::restore::restore(&target, &backups, &id)?;
+    let restored = cairn_server::backup::restore::restore(&target, &backups_dir, &id)?;
     let took = started.elapsed();
     println!(
         "restore: {} ops in {took:.2?} ({:.0} ops/s); restored store {}",
@@ -133,7 +137,7 @@ fn stall(root: &std::path::Path, space: SpaceId, user: UserId) -> anyhow::Result
         let mut client = Client::connect(addr, &cert).await?;
         let login: LoginResponse = client
             .call(
-                "/v1/login",
+                endpoints::Login::PATH,
                 None,
                 &LoginRequest {
                     email: EMAIL.into(),
@@ -164,9 +168,8 @@ fn stall(root: &std::path::Path, space: SpaceId, user: UserId) -> anyhow::Result
             AdminResponse::Backup(response) => println!(
                 "backup while serving: {took:.2?}; {}",
                 match response {
-                    cairn_server::backup::admin::BackupResponse::Created {
-                        push_pause_ms, ..
-                    } => format!("pushes paused {push_pause_ms} ms for the cut"),
+                    cairn_server::admin::BackupResponse::Created { push_pause_ms, .. } =>
+                        format!("pushes paused {push_pause_ms} ms for the cut"),
                     other => format!("{other:?}"),
                 }
             ),
@@ -219,7 +222,7 @@ fn goal(space: SpaceId, author: UserId, title: &str) -> Vec<Op> {
 }
 
 fn now_ms() -> u64 {
-    cairn_server::store::now_ms()
+    cairn_server::clock::now_ms()
 }
 
 fn mib(bytes: u64) -> String {
@@ -291,7 +294,7 @@ impl Client {
     async fn push(&mut self, token: &str, ops: Vec<Op>) -> anyhow::Result<Duration> {
         let started = Instant::now();
         let _: cairn_common::api::PushResponse = self
-            .call("/v1/push", Some(token), &PushRequest { ops })
+            .call(endpoints::Push::PATH, Some(token), &PushRequest { ops })
             .await?;
         Ok(started.elapsed())
     }

@@ -126,7 +126,7 @@ pub fn init(dir: &Path, hostnames: &[String]) -> anyhow::Result<InitReport> {
             email: ADMIN_LOGIN.into(),
             first_name: "Admin".into(),
             last_name: String::new(),
-            password: admin_password.clone(),
+            password_hash: crate::auth::password::hash_new(&admin_password)?,
             must_change_password: true,
             server_admin: true,
         })?;

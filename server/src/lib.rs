@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`datadir`]: the data dir's layout and its lock (one process per data dir).
 //! - [`settings`]: the TOML config with environment overrides; `init` writes a commented one.
+//! - [`clock`]: the time everyone goes by: the system clock, or a manual one in tests.
 //! - [`init`]: `cairn-server init`: data dir, self-signed certificate, the standard admin.
 //! - [`tls`]: rustls configuration, certificate loading and reload on SIGHUP.
 //! - [`serve`]: accept loop: TLS handshakes under a timeout, connection limit,
@@ -18,16 +19,17 @@
 //!   published schema), CSV and Markdown files a person can read without Cairn.
 //! - [`stats`]: anonymous usage statistics per endpoint and day (no users, tokens or
 //!   addresses), kept 30 days at most, read as Prometheus text at `GET /metrics`.
-//! - [`privacy`]: `purge` (store rewritten, backups cleared), retention sweeps, the
-//!   `purge` and `audit` command lines.
-//! - [`admin`]: the admin commands (`cairn-server user ...`), run on a stopped data
-//!   dir directly or on a running server through its control socket.
+//! - [`privacy`]: retention sweeps (login records, audit entries, the trash).
+//! - [`admin`]: the admin commands (`cairn-server user|backup|export|import|purge|
+//!   audit ...`), one file each, run on a stopped data dir directly or on a running
+//!   server through its control socket.
 #![forbid(unsafe_code)]
 
 pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod backup;
+pub mod clock;
 pub mod datadir;
 pub mod export;
 pub mod init;

@@ -8,8 +8,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use cairn_server::admin::backup_cli::BackupCommand;
-use cairn_server::admin::cli::UserCommand;
+use cairn_server::admin::commands::audit::AuditCommand;
+use cairn_server::admin::commands::backup::BackupCommand;
+use cairn_server::admin::commands::export::ExportArgs;
+use cairn_server::admin::commands::import::ImportArgs;
+use cairn_server::admin::commands::purge::PurgeArgs;
+use cairn_server::admin::commands::user::UserCommand;
+use cairn_server::admin::send;
 use cairn_server::settings::Settings;
 
 /// Cairn's sync server. Data, certificate and config live in one data dir.
@@ -44,16 +49,16 @@ enum Command {
     /// Manage accounts (works whether or not the server is running).
     #[command(subcommand)]
     User(UserCommand),
-    Export(cairn_server::admin::export_cli::ExportArgs),
-    Import(cairn_server::admin::export_cli::ImportArgs),
+    Export(ExportArgs),
+    Import(ImportArgs),
     /// Back up, list, verify and restore backups (restore needs the server stopped).
     #[command(subcommand)]
     Backup(BackupCommand),
     /// Delete a user, a space or everything completely (store and backups).
-    Purge(cairn_server::privacy::cli::PurgeArgs),
+    Purge(PurgeArgs),
     /// The audit log of administrative events: list, or verify its hash chain.
     #[command(subcommand)]
-    Audit(cairn_server::privacy::cli::AuditCommand),
+    Audit(AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -99,17 +104,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .build()?;
             runtime.block_on(cairn_server::serve::run(settings))
         }
-        Command::User(command) => {
-            command.run(&mut std::io::stdin().lock(), &mut std::io::stdout().lock())
-        }
-        Command::Export(args) => args.run(&mut std::io::stdout().lock()),
-        Command::Import(args) => args.run(&mut std::io::stdout().lock()),
-        Command::Backup(command) => command.run(&mut std::io::stdout().lock()),
+        Command::User(command) => command.run(
+            send,
+            &mut std::io::stdin().lock(),
+            &mut std::io::stdout().lock(),
+        ),
+        Command::Export(args) => args.run(send, &mut std::io::stdout().lock()),
+        Command::Import(args) => args.run(send, &mut std::io::stdout().lock()),
+        Command::Backup(command) => command.run(send, &mut std::io::stdout().lock()),
         Command::Purge(args) => args.run(
+            send,
             &mut std::io::stdin().lock(),
             std::io::stdin().is_terminal(),
             &mut std::io::stdout().lock(),
         ),
-        Command::Audit(command) => command.run(&mut std::io::stdout().lock()),
+        Command::Audit(command) => command.run(send, &mut std::io::stdout().lock()),
     }
 }

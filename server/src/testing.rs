@@ -35,6 +35,7 @@ pub struct TestServer {
     pub admin_password: String,
     tls: TlsHandle,
     store: crate::store::Store,
+    backups: crate::backup::Backups,
     data_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
@@ -93,6 +94,7 @@ impl TestServer {
         let instance = Instance::open(settings.clone())?;
         let tls = instance.tls().clone();
         let store = instance.store().clone();
+        let backups = instance.backups().clone();
         let cert_der = CertificateDer::pem_file_iter(settings.cert_path())?
             .next()
             .context("no certificate in the new data dir")??
@@ -136,6 +138,7 @@ impl TestServer {
             admin_password,
             tls,
             store,
+            backups,
             data_dir,
             stop: Some(stop),
             thread: Some(thread),
@@ -146,6 +149,11 @@ impl TestServer {
     /// The running server's store (tests look inside or simulate faults).
     pub fn store(&self) -> &crate::store::Store {
         &self.store
+    }
+
+    /// The running server's backups (tests look at their health or simulate faults).
+    pub fn backups(&self) -> &crate::backup::Backups {
+        &self.backups
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use cairn_client::replica::Replica;
 use cairn_client::sync::{Client, Trust, sync_round};
-use cairn_common::api::{Cursor, PasswordChange, PullRequest, PullResponse, PushRequest};
+use cairn_common::api::{
+    Cursor, Endpoint, PasswordChange, PullRequest, PullResponse, PushRequest, endpoints,
+};
 use cairn_common::codec;
 use cairn_common::model::{GoalStatus, NoteKind, RecordId, RecordKind, SpaceId, UserId, Value};
 use cairn_common::op::{Change, HlcClock, NodeId, Op, OpId};
@@ -58,7 +60,7 @@ async fn run() -> anyhow::Result<()> {
             current: "initial bench password".into(),
             new: PASSWORD.into(),
         };
-        api.call("/v1/password", Some(&login.token), &change)
+        api.call(endpoints::Password::PATH, Some(&login.token), &change)
             .await?;
     }
     let token = api.login(EMAIL, PASSWORD).await?.token;
@@ -79,7 +81,7 @@ async fn run() -> anyhow::Result<()> {
     for chunk in ops.chunks(1000) {
         let (status, _) = api
             .call(
-                "/v1/push",
+                endpoints::Push::PATH,
                 Some(&token),
                 &PushRequest {
                     ops: chunk.to_vec(),
@@ -101,7 +103,7 @@ async fn run() -> anyhow::Result<()> {
     for op in &singles {
         let (status, _) = api
             .call(
-                "/v1/push",
+                endpoints::Push::PATH,
                 Some(&token),
                 &PushRequest {
                     ops: vec![op.clone()],
@@ -125,7 +127,9 @@ async fn run() -> anyhow::Result<()> {
             cursors: cursors.clone(),
             max_ops: 0,
         };
-        let (status, body) = fresh.call("/v1/pull", Some(&fresh_token), &request).await?;
+        let (status, body) = fresh
+            .call(endpoints::Pull::PATH, Some(&fresh_token), &request)
+            .await?;
         anyhow::ensure!(status.is_success(), "pull failed: {status}");
         let page: PullResponse = codec::decode(&body)?;
         for batch in &page.batches {
@@ -229,7 +233,9 @@ async fn pollers(
             let mut latencies = Vec::new();
             while Instant::now() < deadline {
                 let started = Instant::now();
-                let (status, _) = api.raw("/v1/pull", token.as_deref(), bytes.clone()).await?;
+                let (status, _) = api
+                    .raw(endpoints::Pull::PATH, token.as_deref(), bytes.clone())
+                    .await?;
                 anyhow::ensure!(status.is_success(), "poll failed: {status}");
                 latencies.push(started.elapsed());
             }

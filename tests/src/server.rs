@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use cairn_common::api::{
-    self, ErrorResponse, LoginRequest, LoginResponse, PasswordChange, PullRequest, PullResponse,
-    PushRequest, PushResponse,
+    self, Endpoint, ErrorResponse, LoginRequest, LoginResponse, PasswordChange, PullRequest,
+    PullResponse, PushRequest, PushResponse, endpoints,
 };
 use cairn_common::codec;
 use cairn_common::op::Op;
@@ -232,7 +232,7 @@ impl ServerProcess {
         let login = api.login(email, &initial).await?;
         let (status, body) = api
             .call(
-                "/v1/password",
+                endpoints::Password::PATH,
                 Some(&login.token),
                 &PasswordChange {
                     current: initial,
@@ -337,7 +337,7 @@ impl Api {
             password: password.into(),
             device: "e2e".into(),
         };
-        let (status, body) = self.call("/v1/login", None, &request).await?;
+        let (status, body) = self.call(endpoints::Login::PATH, None, &request).await?;
         if !status.is_success() {
             bail!(
                 "login failed: {status} {:?}",
@@ -353,7 +353,7 @@ impl Api {
     /// If the connection fails or the push is not answered with 200.
     pub async fn push(&mut self, token: &str, ops: Vec<Op>) -> anyhow::Result<PushResponse> {
         let (status, body) = self
-            .call("/v1/push", Some(token), &PushRequest { ops })
+            .call(endpoints::Push::PATH, Some(token), &PushRequest { ops })
             .await?;
         if !status.is_success() {
             bail!(
@@ -374,7 +374,9 @@ impl Api {
             cursors: vec![],
             max_ops: 0,
         };
-        let (status, body) = self.call("/v1/pull", Some(token), &request).await?;
+        let (status, body) = self
+            .call(endpoints::Pull::PATH, Some(token), &request)
+            .await?;
         if !status.is_success() {
             bail!(
                 "pull failed: {status} {:?}",
@@ -389,7 +391,7 @@ impl Api {
     /// # Errors
     /// If the connection fails.
     pub async fn health(&mut self) -> anyhow::Result<u16> {
-        Ok(self.conn.get("/healthz").await?.0)
+        Ok(self.conn.get(endpoints::HEALTHZ).await?.0)
     }
 }
 

@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use cairn_client::replica::Replica;
-use cairn_client::sync::{Client, Trust, endpoint, normalize_fingerprint, sync_round};
-use cairn_common::api::{LoginRequest, LoginResponse};
+use cairn_client::sync::{Client, Trust, normalize_fingerprint, sync_round};
+use cairn_common::api::{LoginRequest, LoginResponse, endpoints};
 use cairn_common::model::{RecordKind, Role, SpaceId, UserId, Value};
 use cairn_common::{OpId, RecordId, RecordState};
 use cairn_server::backup;
@@ -107,14 +107,11 @@ fn client(server: &TestServer) -> Client {
 
 fn login(server: &TestServer, email: &str) -> LoginResponse {
     client(server)
-        .call(
-            endpoint::LOGIN,
-            &LoginRequest {
-                email: email.into(),
-                password: PASSWORD.into(),
-                device: "proptest".into(),
-            },
-        )
+        .call::<endpoints::Login>(&LoginRequest {
+            email: email.into(),
+            password: PASSWORD.into(),
+            device: "proptest".into(),
+        })
         .expect("login")
 }
 
@@ -130,7 +127,7 @@ impl World {
                     email: email.clone(),
                     first_name: format!("P{i}"),
                     last_name: String::new(),
-                    password: PASSWORD.into(),
+                    password_hash: cairn_server::auth::password::hash(PASSWORD).expect("hash"),
                     must_change_password: false,
                     server_admin: false,
                 })
@@ -252,9 +249,9 @@ impl World {
             Step::Remove { who } => self.set_member(who, false),
             Step::Readd { who } => self.set_member(who, true),
             Step::Backup => {
-                let dir = self.data_dir.join("backups");
-                let created =
-                    backup::create::create(server(self).store(), &dir, now_ms()).expect("backup");
+                let server = server(self);
+                let created = backup::create::create(server.store(), server.backups(), now_ms())
+                    .expect("backup");
                 self.backup = Some((created.manifest.id, self.members));
             }
             Step::RestoreServer => {

@@ -5,8 +5,8 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use cairn_common::api::{
-    self, Cursor, Empty, PasswordChange, PullRequest, PullResponse, PushRequest, PushResponse,
-    RefusalReason, SessionList, SetMember, SpaceInfo,
+    self, Cursor, Empty, Endpoint, PasswordChange, PullRequest, PullResponse, PushRequest,
+    PushResponse, RefusalReason, SessionList, SetMember, SpaceInfo, endpoints,
 };
 use cairn_common::codec;
 use cairn_common::model::{Role, SpaceId};
@@ -51,7 +51,7 @@ async fn acknowledged_push_survives_sigkill_and_retries_are_stored_once() -> any
     let ops = goal_ops(login.user.id, login.personal_space, "Survive the crash");
     let (status, body) = api
         .call(
-            "/v1/push",
+            endpoints::Push::PATH,
             Some(&login.token),
             &PushRequest { ops: ops.clone() },
         )
@@ -82,7 +82,7 @@ async fn acknowledged_push_survives_sigkill_and_retries_are_stored_once() -> any
     // The client retries the same push (it never saw the ack): stored once.
     let (status, body) = api
         .call(
-            "/v1/push",
+            endpoints::Push::PATH,
             Some(&login.token),
             &PushRequest { ops: ops.clone() },
         )
@@ -103,7 +103,7 @@ async fn bad_bodies_are_refused_and_the_server_keeps_serving() -> anyhow::Result
     let mut api = server.api().await?;
 
     let (status, body) = api
-        .raw("/v1/login", None, b"\x00\x01garbage".to_vec())
+        .raw(endpoints::Login::PATH, None, b"\x00\x01garbage".to_vec())
         .await?;
     assert_eq!(status, 400);
     assert_eq!(decode_error(&body).code, api::codes::BAD_REQUEST);
@@ -114,7 +114,7 @@ async fn bad_bodies_are_refused_and_the_server_keeps_serving() -> anyhow::Result
         device: "c".into(),
     })?;
     truncated.truncate(truncated.len() - 3);
-    let (status, body) = api.raw("/v1/login", None, truncated).await?;
+    let (status, body) = api.raw(endpoints::Login::PATH, None, truncated).await?;
     assert_eq!(status, 400);
     assert_eq!(decode_error(&body).code, api::codes::BAD_REQUEST);
 
@@ -123,14 +123,14 @@ async fn bad_bodies_are_refused_and_the_server_keeps_serving() -> anyhow::Result
     hostile.extend_from_slice(&codec::FORMAT_VERSION.to_be_bytes());
     hostile.push(0xFD);
     hostile.extend_from_slice(&(1u64 << 40).to_le_bytes());
-    let (status, _) = api.raw("/v1/login", None, hostile).await?;
+    let (status, _) = api.raw(endpoints::Login::PATH, None, hostile).await?;
     assert_eq!(status, 400);
 
     // Oversized: the server answers 413 from the Content-Length alone, without reading
     // the body; over h2 the answer arrives while the upload is refused.
     let oversized = vec![0u8; usize::try_from(api::MAX_BODY_BYTES)? + 1];
     let mut fresh = server.api_h2().await?;
-    let (status, body) = fresh.raw("/v1/login", None, oversized).await?;
+    let (status, body) = fresh.raw(endpoints::Login::PATH, None, oversized).await?;
     assert_eq!(status, 413);
     assert_eq!(decode_error(&body).code, api::codes::TOO_LARGE);
 
@@ -150,7 +150,7 @@ async fn standard_account_is_gated_until_its_password_changes() -> anyhow::Resul
     let login = api.login("admin", &server.admin_password).await?;
     let (status, body) = api
         .call(
-            "/v1/pull",
+            endpoints::Pull::PATH,
             Some(&login.token),
             &PullRequest {
                 epoch: None,
@@ -169,12 +169,12 @@ async fn standard_account_is_gated_until_its_password_changes() -> anyhow::Resul
         new: "a much better secret".into(),
     };
     let (status, _) = api
-        .call("/v1/password", Some(&login.token), &change)
+        .call(endpoints::Password::PATH, Some(&login.token), &change)
         .await?;
     assert!(status.is_success());
     let (status, _) = api
         .call(
-            "/v1/pull",
+            endpoints::Pull::PATH,
             Some(&login.token),
             &PullRequest {
                 epoch: None,
@@ -213,7 +213,7 @@ async fn access_follows_membership_and_roles() -> anyhow::Result<()> {
 
     let (status, body) = api
         .call(
-            "/v1/spaces/create",
+            endpoints::SpacesCreate::PATH,
             Some(&owner.token),
             &api::CreateSpace {
                 name: "Team Nord".into(),
@@ -228,12 +228,12 @@ async fn access_follows_membership_and_roles() -> anyhow::Result<()> {
         role: Some(Role::Viewer),
     };
     let (status, _) = api
-        .call("/v1/spaces/member", Some(&owner.token), &add)
+        .call(endpoints::SpacesMember::PATH, Some(&owner.token), &add)
         .await?;
     assert!(status.is_success());
     let (status, _) = api
         .call(
-            "/v1/push",
+            endpoints::Push::PATH,
             Some(&owner.token),
             &PushRequest {
                 ops: goal_ops(owner.user.id, team.space.id, "Team goal"),
@@ -251,7 +251,7 @@ async fn access_follows_membership_and_roles() -> anyhow::Result<()> {
     );
     let (status, body) = api
         .call(
-            "/v1/push",
+            endpoints::Push::PATH,
             Some(&viewer.token),
             &PushRequest {
                 ops: goal_ops(viewer.user.id, team.space.id, "sneaky"),
@@ -276,7 +276,7 @@ async fn access_follows_membership_and_roles() -> anyhow::Result<()> {
         max_ops: 0,
     };
     let (_, body) = api
-        .call("/v1/pull", Some(&outsider.token), &cursors)
+        .call(endpoints::Pull::PATH, Some(&outsider.token), &cursors)
         .await?;
     let named: PullResponse = codec::decode(&body)?;
     assert!(
@@ -285,7 +285,7 @@ async fn access_follows_membership_and_roles() -> anyhow::Result<()> {
     );
     let (real_status, real_body) = api
         .call(
-            "/v1/push",
+            endpoints::Push::PATH,
             Some(&outsider.token),
             &PushRequest {
                 ops: goal_ops(outsider.user.id, team.space.id, "x"),
@@ -294,7 +294,7 @@ async fn access_follows_membership_and_roles() -> anyhow::Result<()> {
         .await?;
     let (fake_status, fake_body) = api
         .call(
-            "/v1/push",
+            endpoints::Push::PATH,
             Some(&outsider.token),
             &PushRequest {
                 ops: goal_ops(outsider.user.id, SpaceId::new(), "x"),
@@ -315,7 +315,7 @@ async fn access_follows_membership_and_roles() -> anyhow::Result<()> {
         current: server.admin_password.clone(),
         new: "admin's new secret".into(),
     };
-    api.call("/v1/password", Some(&admin.token), &change)
+    api.call(endpoints::Password::PATH, Some(&admin.token), &change)
         .await?;
     let seen = pull_all(&mut api, &admin.token).await?;
     assert!(
@@ -325,7 +325,9 @@ async fn access_follows_membership_and_roles() -> anyhow::Result<()> {
 
     // Revoking a session refuses its token from then on.
     let second = api.login("owner@example.com", "long enough secret").await?;
-    let (_, body) = api.call("/v1/sessions", Some(&owner.token), &Empty).await?;
+    let (_, body) = api
+        .call(endpoints::Sessions::PATH, Some(&owner.token), &Empty)
+        .await?;
     let sessions: SessionList = codec::decode(&body)?;
     let others: Vec<_> = sessions.sessions.iter().filter(|s| !s.current).collect();
     assert!(
@@ -337,13 +339,13 @@ async fn access_follows_membership_and_roles() -> anyhow::Result<()> {
             id: other.id.clone(),
         };
         let (status, _) = api
-            .call("/v1/sessions/revoke", Some(&owner.token), &revoke)
+            .call(endpoints::SessionsRevoke::PATH, Some(&owner.token), &revoke)
             .await?;
         assert!(status.is_success());
     }
     let (status, body) = api
         .call(
-            "/v1/pull",
+            endpoints::Pull::PATH,
             Some(&second.token),
             &PullRequest {
                 epoch: None,
@@ -412,7 +414,7 @@ async fn backup_commands_of_the_real_binary() -> anyhow::Result<()> {
         .await?;
     let kept = goal_ops(login.user.id, login.personal_space, "In the backup");
     api.call(
-        "/v1/push",
+        endpoints::Push::PATH,
         Some(&login.token),
         &PushRequest { ops: kept.clone() },
     )
@@ -437,8 +439,12 @@ async fn backup_commands_of_the_real_binary() -> anyhow::Result<()> {
     );
 
     let later = goal_ops(login.user.id, login.personal_space, "After the backup");
-    api.call("/v1/push", Some(&login.token), &PushRequest { ops: later })
-        .await?;
+    api.call(
+        endpoints::Push::PATH,
+        Some(&login.token),
+        &PushRequest { ops: later },
+    )
+    .await?;
     server.signal("TERM")?;
     assert!(server.wait_exit(Duration::from_secs(30))?);
     server.admin(&["backup", "restore", &id], "")?;

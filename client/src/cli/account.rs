@@ -1,12 +1,12 @@
 //! `cairn account logins [--json]`: your own logins as the server recorded them
 //! (time, success or failure, network, device).
 
-use cairn_common::api::{Empty, LoginList};
+use cairn_common::api::{Empty, LoginList, endpoints};
 use serde_json::json;
 
 use super::{json_line, table};
 use crate::paths::Paths;
-use crate::sync::{Session, SyncError, endpoint};
+use crate::sync::{Session, SyncError};
 
 /// Your account on the server.
 #[derive(Debug, clap::Args)]
@@ -35,7 +35,7 @@ pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
     let client = session.client()?;
     match &args.action {
         Action::Logins { json } => {
-            let list: LoginList = client.call(endpoint::ACCOUNT_LOGINS, &Empty)?;
+            let list: LoginList = client.call::<endpoints::AccountLogins>(&Empty)?;
             let when = |ms: u64| {
                 i64::try_from(ms)
                     .ok()

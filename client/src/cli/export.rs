@@ -5,13 +5,13 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use cairn_common::api::{ExportPage, ExportRequest};
+use cairn_common::api::{ExportPage, ExportRequest, endpoints};
 use serde_json::json;
 
 use super::{Ctx, json_line};
 use crate::export::{self, File, Format, Snapshot};
 use crate::paths::Paths;
-use crate::sync::{Session, endpoint};
+use crate::sync::Session;
 
 /// Export everything (the trash and conflicts included) to open formats.
 ///
@@ -142,7 +142,7 @@ fn from_server(
     let mut files = Vec::new();
     let mut from = 0;
     loop {
-        let page: ExportPage = client.call(endpoint::EXPORT, &ExportRequest { from })?;
+        let page: ExportPage = client.call::<endpoints::Export>(&ExportRequest { from })?;
         for file in page.files {
             if in_format(&file.path, format) {
                 files.push(File {

@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use cairn_common::api::{Empty, LoginRequest, LoginResponse};
+use cairn_common::api::{Empty, LoginRequest, LoginResponse, endpoints};
 
 use super::password;
 use crate::paths::Paths;
 use crate::replica::{Replica, ReplicaError};
-use crate::sync::{Client, Session, Trust, check_url, endpoint, sync_round};
+use crate::sync::{Client, Session, Trust, check_url, sync_round};
 
 /// Log in to a Cairn server and sync.
 ///
@@ -56,19 +56,16 @@ pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
     let prompt = format!("Password for {}: ", args.email);
     let secret = password::read(&[&prompt], args.password_stdin)?;
     let client = Client::new(&url, &trust)?;
-    let answer: LoginResponse = client.call(
-        endpoint::LOGIN,
-        &LoginRequest {
-            email: args.email.clone(),
-            password: secret.into_iter().next().unwrap_or_default(),
-            device: device_name(),
-        },
-    )?;
+    let answer: LoginResponse = client.call::<endpoints::Login>(&LoginRequest {
+        email: args.email.clone(),
+        password: secret.into_iter().next().unwrap_or_default(),
+        device: device_name(),
+    })?;
     if replica.is_adopted()? && replica.identity().user != answer.user.id {
         // Leave no unused session behind on the server.
         let _ = Client::new(&url, &trust).map(|c| {
             c.with_token(&answer.token)
-                .call::<_, Empty>(endpoint::LOGOUT, &Empty)
+                .call::<endpoints::Logout>(&Empty)
         });
         return Err(ReplicaError::OtherAccount {
             dir: paths.data_dir.clone(),

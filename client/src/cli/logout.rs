@@ -2,9 +2,10 @@
 //! stays; offline, the session is forgotten here only and the reply says so.
 
 use cairn_common::api::Empty;
+use cairn_common::api::endpoints;
 
 use crate::paths::Paths;
-use crate::sync::{FailureKind, Session, SyncError, endpoint};
+use crate::sync::{FailureKind, Session, SyncError};
 
 /// Log out of the server.
 ///
@@ -19,7 +20,7 @@ pub fn run(paths: &Paths, _args: &Args) -> anyhow::Result<String> {
     };
     let outcome = session
         .client()
-        .and_then(|client| client.call::<_, Empty>(endpoint::LOGOUT, &Empty));
+        .and_then(|client| client.call::<endpoints::Logout>(&Empty));
     Session::delete(&paths.data_dir)?;
     let server = &session.server;
     Ok(match outcome {

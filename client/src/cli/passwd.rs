@@ -1,11 +1,12 @@
 //! `cairn passwd`: changes the account's password. The server signs out every other
 //! session; this one stays logged in.
 
-use cairn_common::api::{Empty, PasswordChange};
+use cairn_common::api::PasswordChange;
+use cairn_common::api::endpoints;
 
 use super::password;
 use crate::paths::Paths;
-use crate::sync::{Session, SyncError, endpoint};
+use crate::sync::{Session, SyncError};
 
 /// Change your password on the server.
 ///
@@ -37,9 +38,7 @@ pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
         current: secrets.next().unwrap_or_default(),
         new: secrets.next().unwrap_or_default(),
     };
-    session
-        .client()?
-        .call::<_, Empty>(endpoint::PASSWORD, &change)?;
+    session.client()?.call::<endpoints::Password>(&change)?;
     Ok(format!(
         "Password changed for {}. Your other sessions were signed out; this one stays logged in.\n",
         session.user.email

@@ -1,13 +1,15 @@
 //! `cairn spaces list|create|add-member|remove-member|role`: the spaces on the server
 //! and who is in them. SPACE is a space's name or the start of its id.
 
-use cairn_common::api::{CreateSpace, Empty, MemberList, SetMember, SpaceInfo, SpaceList};
+use cairn_common::api::{
+    CreateSpace, Empty, MemberList, SetMember, SpaceInfo, SpaceList, endpoints,
+};
 use cairn_common::model::Role;
 use serde_json::json;
 
 use super::{json_line, table};
 use crate::paths::Paths;
-use crate::sync::{Client, Session, SyncError, endpoint};
+use crate::sync::{Client, Session, SyncError};
 
 /// Manage spaces and their members on the server.
 #[derive(Debug, clap::Args)]
@@ -78,7 +80,7 @@ pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
     let client = session.client()?;
     match &args.action {
         Action::List { json } => {
-            let list: SpaceList = client.call(endpoint::SPACES, &Empty)?;
+            let list: SpaceList = client.call::<endpoints::Spaces>(&Empty)?;
             if *json {
                 return json_line(&json!(
                     list.spaces.iter().map(space_json).collect::<Vec<_>>()
@@ -106,7 +108,7 @@ pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
         }
         Action::Create { name, json } => {
             let info: SpaceInfo =
-                client.call(endpoint::SPACES_CREATE, &CreateSpace { name: name.clone() })?;
+                client.call::<endpoints::SpacesCreate>(&CreateSpace { name: name.clone() })?;
             if *json {
                 return json_line(&space_json(&info));
             }
@@ -142,14 +144,11 @@ fn set_member(
     json: bool,
 ) -> anyhow::Result<String> {
     let info = find_space(client, space)?;
-    let members: MemberList = client.call(
-        endpoint::SPACES_MEMBER,
-        &SetMember {
-            space: info.space.id,
-            email: email.to_owned(),
-            role,
-        },
-    )?;
+    let members: MemberList = client.call::<endpoints::SpacesMember>(&SetMember {
+        space: info.space.id,
+        email: email.to_owned(),
+        role,
+    })?;
     if json {
         return json_line(&json!({
             "space": space_json(&info),
@@ -176,7 +175,7 @@ fn set_member(
 
 /// The space named by `text`: its exact name (any case), or the start or end of its id.
 fn find_space(client: &Client, text: &str) -> anyhow::Result<SpaceInfo> {
-    let list: SpaceList = client.call(endpoint::SPACES, &Empty)?;
+    let list: SpaceList = client.call::<endpoints::Spaces>(&Empty)?;
     let wanted = text.trim().to_lowercase();
     let by_name: Vec<&SpaceInfo> = list
         .spaces

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use cairn_common::api::{self, ErrorResponse};
+use cairn_common::api::{self, Endpoint, ErrorResponse};
 use cairn_common::codec;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::StatusCode;
@@ -16,26 +16,10 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::SyncError;
 use super::trust::Trust;
-
-/// Endpoints of the protocol (see `cairn_common::api`).
-pub mod endpoint {
-    pub const LOGIN: &str = "/v1/login";
-    pub const LOGOUT: &str = "/v1/logout";
-    pub const PASSWORD: &str = "/v1/password";
-    pub const PUSH: &str = "/v1/push";
-    pub const PULL: &str = "/v1/pull";
-    pub const SPACES: &str = "/v1/spaces";
-    pub const SPACES_CREATE: &str = "/v1/spaces/create";
-    pub const SPACES_MEMBERS: &str = "/v1/spaces/members";
-    pub const SPACES_MEMBER: &str = "/v1/spaces/member";
-    pub const EXPORT: &str = "/v1/export";
-    pub const ACCOUNT_LOGINS: &str = "/v1/account/logins";
-}
 
 /// How long to wait for a TCP connection and TLS handshake to start.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -145,20 +129,19 @@ impl Client {
         &self.base
     }
 
-    /// Sends `body` to `endpoint` and decodes the answer.
+    /// Sends `body` to the endpoint `E` (one of [`api::endpoints`]) and decodes its
+    /// answer.
     ///
     /// # Errors
     /// [`SyncError`] classified by what happened: offline, untrusted certificate,
     /// 401, the password gate, 426, another refusal, a server error, or an answer
     /// that does not decode.
-    pub fn call<Req: Serialize, Resp: DeserializeOwned>(
-        &self,
-        endpoint: &str,
-        body: &Req,
-    ) -> Result<Resp, SyncError> {
+    pub fn call<E: Endpoint>(&self, body: &E::Request) -> Result<E::Response, SyncError> {
         let bytes = codec::encode(body)
             .map_err(|e| SyncError::Config(format!("cannot encode the request: {e}")))?;
-        let mut request = hyper::Request::post(format!("{}{endpoint}", self.base))
+        let mut request = hyper::Request::builder()
+            .method(E::METHOD.as_str())
+            .uri(format!("{}{}", self.base, E::PATH))
             .header(hyper::header::CONTENT_TYPE, api::CONTENT_TYPE)
             .header(hyper::header::ACCEPT, api::CONTENT_TYPE)
             .header(api::PROTOCOL_HEADER, api::PROTOCOL_VERSION.to_string());

@@ -17,13 +17,13 @@ use std::collections::{HashMap, HashSet};
 use cairn_common::RecordId;
 use cairn_common::api::{
     Cursor, Epoch, MAX_PULL_OPS, MAX_PUSH_OPS, PullRequest, PullResponse, PushRequest,
-    PushResponse, RefusalReason,
+    PushResponse, RefusalReason, endpoints,
 };
 use cairn_common::model::SpaceId;
 use serde::{Deserialize, Serialize};
 
 use super::SyncError;
-use super::client::{Client, endpoint};
+use super::client::Client;
 use crate::replica::{Replica, SetAsideCounts};
 
 /// Most pull pages in one round: a server that keeps saying "more" without sending
@@ -204,7 +204,7 @@ fn push(
         let request = PushRequest {
             ops: entries.iter().map(|e| e.op.clone()).collect(),
         };
-        let answer: PushResponse = client.call(endpoint::PUSH, &request)?;
+        let answer: PushResponse = client.call::<endpoints::Push>(&request)?;
         epoch = Some(answer.epoch);
         summary.pushed += answer.stored as usize;
         summary.duplicates += answer.duplicates as usize;
@@ -363,14 +363,11 @@ fn fetch(
     epoch: Option<Epoch>,
     cursors: Vec<Cursor>,
 ) -> Result<PullResponse, SyncError> {
-    client.call(
-        endpoint::PULL,
-        &PullRequest {
-            epoch,
-            cursors,
-            max_ops: MAX_PULL_OPS,
-        },
-    )
+    client.call::<endpoints::Pull>(&PullRequest {
+        epoch,
+        cursors,
+        max_ops: MAX_PULL_OPS,
+    })
 }
 
 fn apply_spaces(

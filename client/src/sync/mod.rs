@@ -19,7 +19,7 @@ mod session;
 mod trust;
 
 pub use background::{Background, Event, Reply, SyncHandle};
-pub use client::{Client, check_url, endpoint};
+pub use client::{Client, check_url};
 pub use engine::{SyncSummary, sync_round};
 pub use error::{Failure, FailureKind, SyncError};
 pub use session::{Session, path as session_path};

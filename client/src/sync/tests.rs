@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use cairn_common::api::{
-    self, Empty, PullRequest, PullResponse, PushRequest, PushResponse, SpaceInfo, SpaceList,
-    SpaceOps,
+    self, Empty, Endpoint, PullRequest, PullResponse, PushRequest, PushResponse, SpaceInfo,
+    SpaceList, SpaceOps, endpoints,
 };
 use cairn_common::codec;
 use cairn_common::model::{RecordKind, Role, Space, SpaceId, Value};
@@ -59,7 +59,7 @@ fn answer(state: &Shared, seen: Seen, body: &[u8]) -> (u16, Vec<u8>) {
     }
     let ok = |v: Vec<u8>| (200, v);
     match seen.path.as_str() {
-        "/v1/push" => {
+        path if path == endpoints::Push::PATH => {
             let Ok(request) = codec::decode::<PushRequest>(body) else {
                 return (400, Vec::new());
             };
@@ -107,7 +107,7 @@ fn answer(state: &Shared, seen: Seen, body: &[u8]) -> (u16, Vec<u8>) {
             })
             .expect("encode"))
         }
-        "/v1/pull" => {
+        path if path == endpoints::Pull::PATH => {
             let request: PullRequest = codec::decode(body).expect("pull request");
             let mut budget = s.page;
             let mut batches = Vec::new();
@@ -142,7 +142,7 @@ fn answer(state: &Shared, seen: Seen, body: &[u8]) -> (u16, Vec<u8>) {
             };
             ok(codec::encode(&page).expect("encode"))
         }
-        "/v1/spaces" => ok(codec::encode(&SpaceList {
+        path if path == endpoints::Spaces::PATH => ok(codec::encode(&SpaceList {
             spaces: s.spaces.clone(),
         })
         .expect("encode")),
@@ -314,7 +314,7 @@ fn trust_modes_over_tls() {
     server.share("Team", Role::Editor);
     let list: SpaceList = server
         .client()
-        .call(endpoint::SPACES, &Empty)
+        .call::<endpoints::Spaces>(&Empty)
         .expect("pinned");
     assert_eq!(list.spaces.len(), 1);
     let seen = server.state.lock().expect("state").seen[0].clone();
@@ -328,7 +328,7 @@ fn trust_modes_over_tls() {
     let trust = Trust::from_options(Some(&ca), None).expect("trust");
     let via_ca = Client::new(&server.url, &trust).expect("client");
     via_ca
-        .call::<_, SpaceList>(endpoint::SPACES, &Empty)
+        .call::<endpoints::Spaces>(&Empty)
         .expect("trusted by the CA file");
 
     let wrong = Trust::Fingerprint {
@@ -340,7 +340,7 @@ fn trust_modes_over_tls() {
             continue;
         };
         let err = client
-            .call::<_, SpaceList>(endpoint::SPACES, &Empty)
+            .call::<endpoints::Spaces>(&Empty)
             .expect_err("not trusted");
         assert!(matches!(err, SyncError::Untrusted { .. }), "{err}");
         let text = err.to_string();
@@ -366,14 +366,14 @@ fn failures_are_classified() {
     server.state.lock().expect("state").canned = Some((426, Vec::new()));
     let err = server
         .client()
-        .call::<_, SpaceList>(endpoint::SPACES, &Empty)
+        .call::<endpoints::Spaces>(&Empty)
         .expect_err("426");
     assert_eq!(err.kind(), FailureKind::Upgrade);
     assert!(err.to_string().contains("please upgrade cairn"), "{err}");
     server.state.lock().expect("state").canned = Some((200, b"garbage".to_vec()));
     let err = server
         .client()
-        .call::<_, SpaceList>(endpoint::SPACES, &Empty)
+        .call::<endpoints::Spaces>(&Empty)
         .expect_err("garbage");
     assert!(matches!(err, SyncError::BadResponse { .. }), "{err}");
 
@@ -382,7 +382,7 @@ fn failures_are_classified() {
     drop(closed);
     let err = Client::new(&format!("https://127.0.0.1:{port}"), &server.pinned())
         .expect("client")
-        .call::<_, SpaceList>(endpoint::SPACES, &Empty)
+        .call::<endpoints::Spaces>(&Empty)
         .expect_err("offline");
     assert_eq!(err.kind(), FailureKind::Offline, "{err}");
 }

@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use super::execute;
 use super::protocol::{AdminRequest, AdminResponse, MAX_RESPONSE_BYTES, read_frame, write_frame};
+use crate::backup::Backups;
 use crate::datadir::DataDir;
 use crate::store::Store;
 
@@ -25,7 +26,7 @@ pub fn send(data_dir: &DataDir, request: AdminRequest) -> anyhow::Result<AdminRe
     match data_dir.try_lock()? {
         Some(lock) => {
             let store = Store::open(&data_dir.db())?;
-            let response = execute(&store, request);
+            let response = execute(&store, &Backups::of_data_dir(data_dir.root()), request);
             store.flush()?;
             drop(store);
             drop(lock);

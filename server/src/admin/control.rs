@@ -16,6 +16,7 @@ use super::execute;
 use super::protocol::{
     AdminRequest, AdminResponse, MAX_REQUEST_BYTES, read_frame_async, write_frame_async,
 };
+use crate::backup::Backups;
 use crate::datadir::DataDir;
 use crate::store::Store;
 
@@ -37,7 +38,11 @@ impl ControlSocket {
     /// # Errors
     /// If the socket cannot be made (e.g. the path is longer than a Unix socket
     /// path may be) or its permissions cannot be set.
-    pub fn start(data_dir: &DataDir, store: Store) -> anyhow::Result<ControlSocket> {
+    pub fn start(
+        data_dir: &DataDir,
+        store: Store,
+        backups: Backups,
+    ) -> anyhow::Result<ControlSocket> {
         let path = data_dir.control_socket();
         match std::fs::remove_file(&path) {
             Ok(()) => tracing::info!("removed the stale control socket {}", path.display()),
@@ -59,7 +64,7 @@ impl ControlSocket {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .with_context(|| format!("restricting {} to its owner", path.display()))?;
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(accept_loop(listener, store, owner, stopped));
+        let task = tokio::spawn(accept_loop(listener, store, backups, owner, stopped));
         Ok(ControlSocket { path, stop, task })
     }
 
@@ -81,6 +86,7 @@ impl ControlSocket {
 async fn accept_loop(
     listener: UnixListener,
     store: Store,
+    backups: Backups,
     owner: u32,
     mut stopped: oneshot::Receiver<()>,
 ) {
@@ -113,14 +119,14 @@ async fn accept_loop(
                 continue;
             }
         }
-        tasks.spawn(handle(stream, store.clone()));
+        tasks.spawn(handle(stream, store.clone(), backups.clone()));
     }
     // Commands in progress finish (each is one short store call) so their
     // changes are complete before the store is flushed and closed.
     while tasks.join_next().await.is_some() {}
 }
 
-async fn handle(mut stream: UnixStream, store: Store) {
+async fn handle(mut stream: UnixStream, store: Store, backups: Backups) {
     let request: AdminRequest = match tokio::time::timeout(
         REQUEST_TIMEOUT,
         read_frame_async(&mut stream, MAX_REQUEST_BYTES),
@@ -141,7 +147,9 @@ async fn handle(mut stream: UnixStream, store: Store) {
         Err(_) => return,
     };
     tracing::info!(?request, "admin command");
-    let response = match tokio::task::spawn_blocking(move || execute(&store, request)).await {
+    let response = match tokio::task::spawn_blocking(move || execute(&store, &backups, request))
+        .await
+    {
         Ok(response) => response,
         Err(e) => AdminResponse::Failed {
             message: format!("the command failed inside the server ({e}); see the server's log"),

@@ -1,27 +1,30 @@
-//! Admin commands (`cairn-server user ...`). One [`execute`] runs an
-//! [`AdminRequest`] on the [`Store`](crate::store::Store); the CLI reaches it
-//! either directly (stopped data dir, see [`client`]) or through a running
-//! server's [`control`] socket. New commands (backup, export, purge) add a request
-//! variant and an arm of `execute`, and work both ways.
+//! Admin commands (`cairn-server user ...`, `backup`, `export`, `import`, `purge`,
+//! `audit`). One [`execute()`] runs an [`AdminRequest`] on the
+//! [`Store`](crate::store::Store) and its [`Backups`](crate::backup::Backups); the
+//! command line reaches it through [`send`], directly (stopped data dir) or through
+//! a running server's [`control`] socket. A new command adds a request variant, a
+//! file in [`commands`] and an arm of `execute`, and works both ways.
 //!
 //! # Layout
-//! - [`protocol`]: request and response types, length-prefixed framing.
-//! - `execute`: the command implementations, over the store.
+//! - [`protocol`]: every request and response type, length-prefixed framing.
+//! - [`commands`]: one file per subcommand: arguments, what it runs on the store,
+//!   what it prints.
+//! - `execute`: each request to its subcommand.
 //! - [`control`]: the server side of the control socket.
 //! - [`client`]: the CLI side: direct or through the socket.
-//! - [`cli`]: clap arguments and output of `cairn-server user ...`.
-//! - [`backup_cli`]: clap arguments and output of `cairn-server backup ...`.
 
-pub mod backup_cli;
-pub mod cli;
 pub mod client;
+pub mod commands;
 pub mod control;
 mod execute;
-pub mod export_cli;
 pub mod protocol;
 
-pub use execute::{execute, generate_password};
-pub use protocol::{AdminRequest, AdminResponse, ExportScope, UserRow};
+pub use client::send;
+pub use commands::user::generate_password;
+pub use execute::execute;
+pub use protocol::{
+    AdminRequest, AdminResponse, BackupRequest, BackupResponse, BackupRow, ExportScope, UserRow,
+};
 
 #[cfg(test)]
 mod tests;

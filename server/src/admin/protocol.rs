@@ -2,6 +2,11 @@
 //! control socket: one request, one response, each a big-endian `u32` length and a
 //! [`cairn_common::codec`] body. The same types are executed directly on a stopped
 //! data dir, so both paths give the same answers.
+//!
+//! Every type a command sends or answers is here, so that the command lines and
+//! what runs on the store ([`super::commands`]) share them without knowing each
+//! other, and the modules the commands use (backup, export, privacy) know none of
+//! them.
 
 use std::io::{Read, Write};
 
@@ -50,7 +55,7 @@ pub enum AdminRequest {
         dir: std::path::PathBuf,
     },
     /// `cairn-server backup now|list|verify`.
-    Backup(crate::backup::admin::BackupRequest),
+    Backup(BackupRequest),
     /// Remove a user, a space or everything, rewrite the store without it, and
     /// remove it from kept backups.
     Purge {
@@ -103,13 +108,64 @@ pub enum AdminResponse {
         spaces: u32,
         ops: u64,
     },
-    Backup(crate::backup::admin::BackupResponse),
+    Backup(BackupResponse),
     Purged {
         outcome: PurgeOutcome,
         backups: BackupsPurged,
     },
     AuditEntries(Vec<AuditEntry>),
     AuditVerified(AuditVerification),
+}
+
+impl AdminResponse {
+    /// A refusal or failure, its message saying what to do.
+    pub fn failed(e: impl std::fmt::Display) -> Self {
+        AdminResponse::Failed {
+            message: e.to_string(),
+        }
+    }
+}
+
+/// A backup command sent to the server (restore is not one: it needs the server
+/// stopped, and runs in the CLI).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackupRequest {
+    Now,
+    List,
+    Verify { id: String },
+}
+
+/// One backup as `backup list` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupRow {
+    pub id: String,
+    pub created_at_ms: u64,
+    pub ops: u64,
+    pub spaces: u64,
+    pub users: u64,
+    pub bytes: u64,
+    /// Why the backup cannot be read, if it cannot.
+    pub damaged: Option<String>,
+}
+
+/// The answer to a [`BackupRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackupResponse {
+    /// A backup was written and verified.
+    Created {
+        backup: BackupRow,
+        dir: String,
+        push_pause_ms: u64,
+    },
+    Listed {
+        dir: String,
+        backups: Vec<BackupRow>,
+        /// The last attempt's failure, if the server's last backup failed.
+        last_failure: Option<String>,
+    },
+    Verified {
+        backup: BackupRow,
+    },
 }
 
 /// What a purge did to the kept backups (names of backups under `DIR/backups`).

@@ -116,13 +116,11 @@ impl From<StoreError> for ApiError {
             StoreError::NoSuchUser(_) => Self::not_found(e.to_string()),
             StoreError::InvalidInput(_)
             | StoreError::InvalidEmail(_)
-            | StoreError::ReservedName
-            | StoreError::WeakPassword(_) => Self::bad_request(e.to_string()),
+            | StoreError::ReservedName => Self::bad_request(e.to_string()),
             StoreError::Locked { .. }
             | StoreError::Io { .. }
             | StoreError::Storage(_)
             | StoreError::Damaged(_)
-            | StoreError::Hash(_)
             | StoreError::Internal(_)
             | StoreError::Database(_)
             | StoreError::Pool(_) => Self::internal(&e),

@@ -1,9 +1,9 @@
-//! `POST /v1/export`: everything the server holds about the caller (the right of
+//! [`endpoints::Export`]: everything the server holds about the caller (the right of
 //! access): the files of a `cairn-server export --user` of the caller, a page at a
 //! time. Each page renders the export anew; a client fetching while others write may
 //! see files of slightly different moments (each file is consistent in itself).
 
-use cairn_common::api::{ExportPage, ExportRequest, MAX_EXPORT_PAGE_BYTES};
+use cairn_common::api::{ExportPage, ExportRequest, MAX_EXPORT_PAGE_BYTES, endpoints};
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
@@ -13,7 +13,7 @@ use crate::auth::{Caller, Gate};
 use crate::export::{Scope, Snapshot, render};
 
 pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
-    endpoint("/v1/export", state, Gate::Enforce, export)
+    endpoint(endpoints::Export, state, Gate::Enforce, export)
 }
 
 async fn export(
@@ -51,6 +51,7 @@ async fn export(
 
 #[cfg(test)]
 mod tests {
+    use cairn_common::api::{Endpoint, endpoints};
     use cairn_common::api::{ExportPage, ExportRequest};
 
     use super::super::testing::{TestApi, goal};
@@ -76,7 +77,11 @@ mod tests {
             .expect("eve's goal");
         let token = api.login("ann").await.token;
         let page: ExportPage = api
-            .call("/v1/export", Some(&token), &ExportRequest { from: 0 })
+            .call(
+                endpoints::Export::PATH,
+                Some(&token),
+                &ExportRequest { from: 0 },
+            )
             .await
             .expect("export");
         assert_eq!(page.next, None);
@@ -87,7 +92,7 @@ mod tests {
         assert!(!all.contains("EVE-MARKER"));
         assert!(!all.contains("eve@example.com"));
         let (status, _) = api
-            .call::<_, ExportPage>("/v1/export", None, &ExportRequest { from: 0 })
+            .call::<_, ExportPage>(endpoints::Export::PATH, None, &ExportRequest { from: 0 })
             .await
             .expect_err("no session");
         assert_eq!(status, warp::http::StatusCode::UNAUTHORIZED);

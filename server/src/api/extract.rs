@@ -5,7 +5,9 @@
 use std::future::Future;
 
 use bytes::{Buf, BufMut};
-use cairn_common::api::{CONTENT_TYPE, MAX_BODY_BYTES, PROTOCOL_HEADER, PROTOCOL_VERSION, codes};
+use cairn_common::api::{
+    CONTENT_TYPE, Endpoint, MAX_BODY_BYTES, Method, PROTOCOL_HEADER, PROTOCOL_VERSION, codes,
+};
 use cairn_common::codec;
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
@@ -23,18 +25,37 @@ fn reject(e: ApiError) -> Rejection {
     warp::reject::custom(e)
 }
 
-/// Matches exactly `path` (e.g. `/v1/spaces/create`) with POST.
-pub fn post(path: &'static str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+/// Matches exactly the path of `E` (e.g. `/v1/spaces/create`), then its method.
+pub fn route<E: Endpoint + 'static>() -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::path::full()
         .and_then(move |full: warp::path::FullPath| async move {
-            if full.as_str() == path {
+            if full.as_str() == E::PATH {
                 Ok(())
             } else {
                 Err(warp::reject::not_found())
             }
         })
         .untuple_one()
-        .and(warp::post())
+        .and(method(E::METHOD))
+}
+
+/// Matches `path` (e.g. `/healthz`) as `warp::path!` does: segment by segment, a
+/// trailing slash allowed. For the plain-text endpoints, which always matched so.
+pub fn path(path: &'static str) -> BoxedFilter<()> {
+    path.split('/')
+        .filter(|segment| !segment.is_empty())
+        .fold(warp::any().boxed(), |filter, segment| {
+            filter.and(warp::path(segment)).boxed()
+        })
+        .and(warp::path::end())
+        .boxed()
+}
+
+fn method(method: Method) -> BoxedFilter<()> {
+    match method {
+        Method::Get => warp::get().boxed(),
+        Method::Post => warp::post().boxed(),
+    }
 }
 
 /// Refuses requests without this build's protocol version: 426 with what to upgrade.
@@ -185,25 +206,24 @@ pub fn respond<T: Serialize>(result: Result<T, ApiError>) -> Response {
     }
 }
 
-/// An authenticated POST endpoint: path, protocol, session (with `gate`), body,
-/// then `handler`.
-pub fn endpoint<Req, Res, F, Fut>(
-    path: &'static str,
+/// The authenticated endpoint `E` (the unit value names it): path and method,
+/// protocol, session (with `gate`), body, then `handler`.
+pub fn endpoint<E, F, Fut>(
+    _: E,
     state: AppState,
     gate: Gate,
     handler: F,
 ) -> BoxedFilter<(Response,)>
 where
-    Req: DeserializeOwned + Send + 'static,
-    Res: Serialize,
-    F: Fn(AppState, Caller, Req) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Res, ApiError>> + Send,
+    E: Endpoint + 'static,
+    F: Fn(AppState, Caller, E::Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<E::Response, ApiError>> + Send,
 {
-    post(path)
+    route::<E>()
         .and(protocol())
         .and(caller(state.clone(), gate))
-        .and(body::<Req>())
-        .then(move |caller: Caller, request: Req| {
+        .and(body::<E::Request>())
+        .then(move |caller: Caller, request: E::Request| {
             let state = state.clone();
             let handler = handler.clone();
             async move { respond(handler(state, caller, request).await) }
@@ -216,6 +236,7 @@ mod tests {
     use cairn_common::api::{
         CONTENT_TYPE, Empty, MAX_BODY_BYTES, PROTOCOL_HEADER, SpaceList, codes,
     };
+    use cairn_common::api::{Endpoint, endpoints};
     use cairn_common::codec;
     use warp::http::StatusCode;
 
@@ -223,7 +244,7 @@ mod tests {
 
     async fn working(api: &TestApi, token: &str) {
         let _: SpaceList = api
-            .call("/v1/spaces", Some(token), &Empty)
+            .call(endpoints::Spaces::PATH, Some(token), &Empty)
             .await
             .expect("the routes still work");
     }
@@ -253,7 +274,7 @@ mod tests {
         ];
         for body in bodies {
             let (status, bytes) = api
-                .send(TestApi::request("/v1/pull", Some(&token), &body))
+                .send(TestApi::request(endpoints::Pull::PATH, Some(&token), &body))
                 .await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{body:?}");
             assert_eq!(error_body(&bytes).code, codes::BAD_REQUEST);
@@ -268,10 +289,10 @@ mod tests {
         let api = TestApi::new();
         api.user("ann");
         let token = api.login("ann").await.token;
-        let declared = TestApi::request("/v1/push", Some(&token), b"CAIRN")
+        let declared = TestApi::request(endpoints::Push::PATH, Some(&token), b"CAIRN")
             .header("content-length", (MAX_BODY_BYTES + 1).to_string());
         let huge = vec![0u8; usize::try_from(MAX_BODY_BYTES).expect("fits") + 1];
-        let real = TestApi::request("/v1/push", Some(&token), &huge);
+        let real = TestApi::request(endpoints::Push::PATH, Some(&token), &huge);
         for request in [declared, real] {
             let (status, bytes) = api.send(request).await;
             assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -287,12 +308,12 @@ mod tests {
         api.user("ann");
         let token = api.login("ann").await.token;
         let body = codec::encode(&Empty).expect("encode");
-        let request = TestApi::request("/v1/spaces", Some(&token), &body)
+        let request = TestApi::request(endpoints::Spaces::PATH, Some(&token), &body)
             .header("content-type", "application/json");
         let (status, bytes) = api.send(request).await;
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
         assert_eq!(error_body(&bytes).code, codes::UNSUPPORTED_MEDIA_TYPE);
-        let with_params = TestApi::request("/v1/spaces", Some(&token), &body)
+        let with_params = TestApi::request(endpoints::Spaces::PATH, Some(&token), &body)
             .header("content-type", format!("{CONTENT_TYPE}; charset=binary"));
         assert_eq!(api.send(with_params).await.0, StatusCode::OK);
     }
@@ -310,7 +331,7 @@ mod tests {
             (None, "please upgrade cairn"),
             (Some("3"), "upgrade cairn-server"),
         ] {
-            for path in ["/v1/login", "/v1/spaces"] {
+            for path in [endpoints::Login::PATH, endpoints::Spaces::PATH] {
                 let mut request = TestApi::request(path, None, &body);
                 if let Some(v) = version {
                     request = request.header(PROTOCOL_HEADER, v);

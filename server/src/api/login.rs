@@ -1,23 +1,24 @@
-//! `POST /v1/login`: e-mail (or `admin`) and password for a session token.
+//! [`Login`]: e-mail (or `admin`) and password for a session token.
 
 use std::net::IpAddr;
 
-use cairn_common::api::{LoginRequest, LoginResponse};
+use cairn_common::api::endpoints::Login;
+use cairn_common::api::{Endpoint, LoginRequest, LoginResponse};
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
-use super::extract::{body, post, protocol, respond};
+use super::extract::{body, protocol, respond, route as exact};
 use super::{ApiError, AppState};
 
 pub fn route(state: AppState, peer: BoxedFilter<(Option<IpAddr>,)>) -> BoxedFilter<(Response,)> {
-    post("/v1/login")
+    exact::<Login>()
         .and(protocol())
         .and(peer)
-        .and(body::<LoginRequest>())
+        .and(body::<<Login as Endpoint>::Request>())
         .then(move |peer: Option<IpAddr>, request: LoginRequest| {
             let state = state.clone();
-            async move { respond(handle(state, peer, request).await) }
+            async move { respond::<<Login as Endpoint>::Response>(handle(state, peer, request).await) }
         })
         .boxed()
 }
@@ -40,6 +41,7 @@ async fn handle(
 
 #[cfg(test)]
 mod tests {
+    use cairn_common::api::{Endpoint, endpoints};
     use std::time::Duration;
 
     use cairn_common::api::{LoginRequest, LoginResponse, SpaceList, codes};
@@ -61,7 +63,8 @@ mod tests {
         email: &str,
         password: &str,
     ) -> Result<LoginResponse, Refusal> {
-        api.call("/v1/login", None, &attempt(email, password)).await
+        api.call(endpoints::Login::PATH, None, &attempt(email, password))
+            .await
     }
 
     /// The right password gives a working token, the profile, the personal space and
@@ -81,7 +84,7 @@ mod tests {
         assert_eq!(response.expires_at_ms, START_MS + ttl);
         let spaces: SpaceList = api
             .call(
-                "/v1/spaces",
+                endpoints::Spaces::PATH,
                 Some(&response.token),
                 &cairn_common::api::Empty,
             )
@@ -172,19 +175,19 @@ mod tests {
         };
         let per_connection = routes_with_peer(api.state.clone(), Some(ip));
         for i in 0..5 {
-            let response = TestApi::request("/v1/login", None, &body(i))
+            let response = TestApi::request(endpoints::Login::PATH, None, &body(i))
                 .reply(&per_connection)
                 .await;
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         }
-        let by_extension = TestApi::request("/v1/login", None, &body(9))
+        let by_extension = TestApi::request(endpoints::Login::PATH, None, &body(9))
             .remote_addr("10.0.0.1:1".parse().expect("addr"))
             .extension(PeerAddr(ip))
             .reply(&routes(api.state.clone()))
             .await;
         assert_eq!(by_extension.status(), StatusCode::TOO_MANY_REQUESTS);
         let elsewhere = routes_with_peer(api.state.clone(), Some("10.0.0.2".parse().expect("ip")));
-        let response = TestApi::request("/v1/login", None, &body(9))
+        let response = TestApi::request(endpoints::Login::PATH, None, &body(9))
             .reply(&elsewhere)
             .await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -212,7 +215,7 @@ mod tests {
         let send = |from: &str, email: String| {
             let bytes =
                 cairn_common::codec::encode(&attempt(&email, "bad password")).expect("encode");
-            TestApi::request("/v1/login", None, &bytes)
+            TestApi::request(endpoints::Login::PATH, None, &bytes)
                 .remote_addr(from.parse().expect("socket address"))
         };
         for i in 0..5 {
@@ -234,7 +237,7 @@ mod tests {
     /// A login attempt for `email` from the client address `from`.
     fn from(from: &str, email: &str, password: &str) -> warp::test::RequestBuilder {
         let bytes = cairn_common::codec::encode(&attempt(email, password)).expect("encode");
-        TestApi::request("/v1/login", None, &bytes)
+        TestApi::request(endpoints::Login::PATH, None, &bytes)
             .remote_addr(format!("{from}:4000").parse().expect("socket address"))
     }
 

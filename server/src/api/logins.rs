@@ -1,7 +1,7 @@
-//! `POST /v1/account/logins`: the caller's own login records (time, success, a
+//! [`endpoints::AccountLogins`]: the caller's own login records (time, success, a
 //! truncated address, device), newest first.
 
-use cairn_common::api::{Empty, LoginInfo, LoginList};
+use cairn_common::api::{Empty, LoginInfo, LoginList, endpoints};
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
@@ -13,7 +13,7 @@ use crate::auth::{Caller, Gate};
 const MAX_LOGINS: usize = 1_000;
 
 pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
-    endpoint("/v1/account/logins", state, Gate::Enforce, list)
+    endpoint(endpoints::AccountLogins, state, Gate::Enforce, list)
 }
 
 async fn list(state: AppState, caller: Caller, _: Empty) -> Result<LoginList, ApiError> {
@@ -35,6 +35,7 @@ async fn list(state: AppState, caller: Caller, _: Empty) -> Result<LoginList, Ap
 #[cfg(test)]
 mod tests {
     use cairn_common::api::{Empty, LoginList, LoginRequest, LoginResponse};
+    use cairn_common::api::{Endpoint, endpoints};
 
     use super::super::testing::TestApi;
 
@@ -53,7 +54,7 @@ mod tests {
         let bytes = cairn_common::codec::encode(&bad).expect("encode");
         let (status, _) = api
             .send(
-                TestApi::request("/v1/login", None, &bytes)
+                TestApi::request(endpoints::Login::PATH, None, &bytes)
                     .remote_addr("192.0.2.77:5000".parse().expect("addr")),
             )
             .await;
@@ -62,7 +63,7 @@ mod tests {
         let ann: LoginResponse = api.login("ann").await;
         api.login("bob").await;
         let list: LoginList = api
-            .call("/v1/account/logins", Some(&ann.token), &Empty)
+            .call(endpoints::AccountLogins::PATH, Some(&ann.token), &Empty)
             .await
             .expect("list");
         let seen: Vec<_> = list

@@ -1,7 +1,8 @@
-//! `POST /v1/logout`: ends the session making the request (allowed while the
+//! [`endpoints::Logout`]: ends the session making the request (allowed while the
 //! password must change).
 
 use cairn_common::api::Empty;
+use cairn_common::api::endpoints;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
@@ -10,7 +11,7 @@ use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
 
 pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
-    endpoint("/v1/logout", state, Gate::Open, handle)
+    endpoint(endpoints::Logout, state, Gate::Open, handle)
 }
 
 async fn handle(state: AppState, caller: Caller, _: Empty) -> Result<Empty, ApiError> {
@@ -23,7 +24,7 @@ async fn handle(state: AppState, caller: Caller, _: Empty) -> Result<Empty, ApiE
 
 #[cfg(test)]
 mod tests {
-    use cairn_common::api::{Empty, SpaceList, codes};
+    use cairn_common::api::{Empty, Endpoint, SpaceList, codes, endpoints};
     use warp::http::StatusCode;
 
     use super::super::testing::TestApi;
@@ -36,17 +37,17 @@ mod tests {
         let one = api.login("ann").await;
         let two = api.login("ann").await;
         let _: Empty = api
-            .call("/v1/logout", Some(&one.token), &Empty)
+            .call(endpoints::Logout::PATH, Some(&one.token), &Empty)
             .await
             .expect("logout");
         let (status, error) = api
-            .call::<_, SpaceList>("/v1/spaces", Some(&one.token), &Empty)
+            .call::<_, SpaceList>(endpoints::Spaces::PATH, Some(&one.token), &Empty)
             .await
             .expect_err("refused");
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(error.code, codes::UNAUTHORIZED);
         let _: SpaceList = api
-            .call("/v1/spaces", Some(&two.token), &Empty)
+            .call(endpoints::Spaces::PATH, Some(&two.token), &Empty)
             .await
             .expect("other session works");
     }

@@ -1,7 +1,7 @@
-//! `POST /v1/spaces/members` lists a space's members (any member may);
-//! `/v1/spaces/member` adds, re-roles or removes one (owners only).
+//! [`endpoints::SpacesMembers`] lists a space's members (any member may);
+//! [`endpoints::SpacesMember`] adds, re-roles or removes one (owners only).
 
-use cairn_common::api::{MemberList, SetMember, SpaceRef};
+use cairn_common::api::{MemberList, SetMember, SpaceRef, endpoints};
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
@@ -10,11 +10,11 @@ use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
 
 pub fn list_route(state: AppState) -> BoxedFilter<(Response,)> {
-    endpoint("/v1/spaces/members", state, Gate::Enforce, list)
+    endpoint(endpoints::SpacesMembers, state, Gate::Enforce, list)
 }
 
 pub fn set_route(state: AppState) -> BoxedFilter<(Response,)> {
-    endpoint("/v1/spaces/member", state, Gate::Enforce, set)
+    endpoint(endpoints::SpacesMember, state, Gate::Enforce, set)
 }
 
 async fn list(state: AppState, caller: Caller, request: SpaceRef) -> Result<MemberList, ApiError> {
@@ -37,6 +37,7 @@ async fn set(state: AppState, caller: Caller, request: SetMember) -> Result<Memb
 #[cfg(test)]
 mod tests {
     use cairn_common::api::{CreateSpace, MemberList, SetMember, SpaceInfo, SpaceRef, codes};
+    use cairn_common::api::{Endpoint, endpoints};
     use cairn_common::model::{Role, SpaceId};
     use warp::http::StatusCode;
 
@@ -56,7 +57,7 @@ mod tests {
         let eve_t = api.login("eve").await.token;
         let space = api
             .call::<_, SpaceInfo>(
-                "/v1/spaces/create",
+                endpoints::SpacesCreate::PATH,
                 Some(&ann_t),
                 &CreateSpace {
                     name: "Team".into(),
@@ -73,7 +74,7 @@ mod tests {
         };
         let list: MemberList = api
             .call(
-                "/v1/spaces/member",
+                endpoints::SpacesMember::PATH,
                 Some(&ann_t),
                 &set(space, "bob@example.com", Some(Role::Viewer)),
             )
@@ -81,14 +82,18 @@ mod tests {
             .expect("add bob");
         assert_eq!(list.members.len(), 2);
         let seen: MemberList = api
-            .call("/v1/spaces/members", Some(&bob_t), &SpaceRef { space })
+            .call(
+                endpoints::SpacesMembers::PATH,
+                Some(&bob_t),
+                &SpaceRef { space },
+            )
             .await
             .expect("bob sees members");
         assert_eq!(seen, list);
 
         let (status, _) = api
             .call::<_, MemberList>(
-                "/v1/spaces/member",
+                endpoints::SpacesMember::PATH,
                 Some(&bob_t),
                 &set(space, "eve@example.com", Some(Role::Viewer)),
             )
@@ -96,12 +101,16 @@ mod tests {
             .expect_err("viewer");
         assert_eq!(status, StatusCode::FORBIDDEN);
         let hidden = api
-            .call::<_, MemberList>("/v1/spaces/members", Some(&eve_t), &SpaceRef { space })
+            .call::<_, MemberList>(
+                endpoints::SpacesMembers::PATH,
+                Some(&eve_t),
+                &SpaceRef { space },
+            )
             .await
             .expect_err("non-member");
         let missing = api
             .call::<_, MemberList>(
-                "/v1/spaces/members",
+                endpoints::SpacesMembers::PATH,
                 Some(&eve_t),
                 &SpaceRef {
                     space: SpaceId::new(),
@@ -114,7 +123,7 @@ mod tests {
 
         let (status, error) = api
             .call::<_, MemberList>(
-                "/v1/spaces/member",
+                endpoints::SpacesMember::PATH,
                 Some(&ann_t),
                 &set(space, "ann@example.com", None),
             )
@@ -127,7 +136,7 @@ mod tests {
         let personal = api.personal(&ann);
         let (status, _) = api
             .call::<_, MemberList>(
-                "/v1/spaces/member",
+                endpoints::SpacesMember::PATH,
                 Some(&ann_t),
                 &set(personal, "bob@example.com", Some(Role::Editor)),
             )

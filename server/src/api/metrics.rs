@@ -1,10 +1,11 @@
-//! `GET /metrics`: the anonymous usage statistics as Prometheus text, for a server
+//! `GET` [`METRICS`]: the anonymous usage statistics as Prometheus text, for a server
 //! admin's session (past the must-change-password gate) or a loopback peer (unless
 //! `stats.metrics_from_loopback` is off). Everyone else gets the same 404 as any
 //! unknown path, so the endpoint is not revealed.
 
 use std::net::IpAddr;
 
+use cairn_common::api::endpoints::METRICS;
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::header::CONTENT_TYPE;
@@ -15,7 +16,7 @@ use crate::auth::{Gate, authenticate};
 use crate::stats::{persist, prometheus};
 
 pub fn route(state: AppState, peer: BoxedFilter<(Option<IpAddr>,)>) -> BoxedFilter<(Response,)> {
-    warp::path!("metrics")
+    super::extract::path(METRICS)
         // Another method gets 404 too, not 405, which would reveal the path.
         .and(warp::method())
         .and_then(|method: warp::http::Method| async move {
@@ -83,6 +84,7 @@ async fn render(state: &AppState) -> Result<Response, ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use cairn_common::api::{Endpoint, endpoints};
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
     use cairn_common::api::{Empty, SpaceList};
@@ -99,7 +101,7 @@ mod tests {
     const OUTSIDE: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
 
     fn get_metrics(peer: Option<IpAddr>, token: Option<&str>) -> warp::test::RequestBuilder {
-        let mut request = warp::test::request().method("GET").path("/metrics");
+        let mut request = warp::test::request().method("GET").path(endpoints::METRICS);
         if let Some(peer) = peer {
             request = request.extension(PeerAddr(peer));
         }
@@ -129,7 +131,7 @@ mod tests {
                 email: "root@example.com".into(),
                 first_name: "Root".into(),
                 last_name: "Admin".into(),
-                password: "password-of-root".into(),
+                password_hash: crate::auth::password::hash("password-of-root").expect("hash"),
                 must_change_password,
                 server_admin: true,
             })
@@ -146,35 +148,50 @@ mod tests {
         let token = api.login("ann").await.token;
         for _ in 0..3 {
             let _: SpaceList = api
-                .call("/v1/spaces", Some(&token), &Empty)
+                .call(endpoints::Spaces::PATH, Some(&token), &Empty)
                 .await
                 .expect("spaces");
         }
         let body = codec::encode(&Empty).expect("encode");
         let (status, _) = api
-            .send(TestApi::request("/v1/spaces", Some("not-a-token"), &body))
+            .send(TestApi::request(
+                endpoints::Spaces::PATH,
+                Some("not-a-token"),
+                &body,
+            ))
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
-        let (status, _) = api.send(warp::test::request().path("/healthz")).await;
+        let (status, _) = api
+            .send(warp::test::request().path(endpoints::HEALTHZ))
+            .await;
         assert_eq!(status, StatusCode::OK);
         let (status, _) = api.send(warp::test::request().path("/nope")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
 
         let entries = stored(&api);
         assert!(entries.iter().all(|e| e.day == day_of(START_MS)));
-        let spaces = entry(&entries, "/v1/spaces");
+        let spaces = entry(&entries, endpoints::Spaces::PATH);
         assert_eq!(spaces.counts.classes, [3, 0, 1, 0]);
         assert_eq!(spaces.counts.buckets.iter().sum::<u64>(), 4);
-        assert_eq!(entry(&entries, "/v1/login").counts.classes, [1, 0, 0, 0]);
-        assert_eq!(entry(&entries, "/healthz").counts.classes, [1, 0, 0, 0]);
+        assert_eq!(
+            entry(&entries, endpoints::Login::PATH).counts.classes,
+            [1, 0, 0, 0]
+        );
+        assert_eq!(
+            entry(&entries, endpoints::HEALTHZ).counts.classes,
+            [1, 0, 0, 0]
+        );
         assert_eq!(entry(&entries, OTHER).counts.classes, [0, 0, 1, 0]);
         // Counted again from zero after persisting, and added to the stored day.
         let _: SpaceList = api
-            .call("/v1/spaces", Some(&token), &Empty)
+            .call(endpoints::Spaces::PATH, Some(&token), &Empty)
             .await
             .expect("spaces");
         let entries = stored(&api);
-        assert_eq!(entry(&entries, "/v1/spaces").counts.classes, [4, 0, 1, 0]);
+        assert_eq!(
+            entry(&entries, endpoints::Spaces::PATH).counts.classes,
+            [4, 0, 1, 0]
+        );
     }
 
     /// Random paths, however many, all count under the one `other` label.
@@ -289,8 +306,8 @@ mod tests {
             IpAddr::V6("2001:db8:1234:5678::9".parse().expect("ip")),
         ] {
             let body = codec::encode(&Empty).expect("encode");
-            let request =
-                TestApi::request("/v1/spaces", Some(&login.token), &body).extension(PeerAddr(ip));
+            let request = TestApi::request(endpoints::Spaces::PATH, Some(&login.token), &body)
+                .extension(PeerAddr(ip));
             assert_eq!(api.send(request).await.0, StatusCode::OK);
         }
         let (status, body) = api

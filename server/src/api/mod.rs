@@ -38,7 +38,9 @@ use warp::filters::BoxedFilter;
 pub use error::ApiError;
 pub use push::{MAX_RECORD_KIB, SyncRules};
 
-use crate::auth::{AuthSettings, Clock};
+use crate::auth::AuthSettings;
+use crate::backup::Backups;
+use crate::clock::Clock;
 use crate::stats::Stats;
 use crate::store::Store;
 
@@ -46,6 +48,8 @@ use crate::store::Store;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
+    /// The server's backups, whose health `/healthz` tells.
+    pub backups: Backups,
     pub auth: AuthSettings,
     pub clock: Clock,
     /// The usage counters of this server's requests.
@@ -58,12 +62,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over `store` with the system clock.
+    /// State over `store` and `backups` with the system clock.
     #[must_use]
-    pub fn new(store: Store, auth: AuthSettings) -> Self {
+    pub fn new(store: Store, backups: Backups, auth: AuthSettings) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         Self {
             store,
+            backups,
             auth,
             clock: Clock::system(),
             stats: Stats::default(),
@@ -158,8 +163,9 @@ fn build(
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = Infallible> + Clone + Send + Sync + 'static
 {
     let stats = state.stats.clone();
-    // A new endpoint also adds its path to `stats::ENDPOINTS`, else it counts as `other`.
-    healthz::route(state.store.clone())
+    // Every route takes its path from `cairn_common::api::endpoints`, whose paths are
+    // also the statistics' labels.
+    healthz::route(state.backups.clone())
         .or(metrics::route(state.clone(), peer.clone()))
         .unify()
         .or(login::route(state.clone(), peer))
@@ -194,4 +200,31 @@ fn build(
         .with(warp::log::custom(move |info| {
             stats.record(info.path(), info.status(), info.elapsed());
         }))
+}
+
+#[cfg(test)]
+mod tests {
+    use cairn_common::api::endpoints::{HEALTHZ, METRICS, Method, TABLE};
+    use warp::http::StatusCode;
+
+    use super::testing::TestApi;
+    use crate::stats::{OTHER, label};
+
+    /// Every endpoint that `cairn_common::api::endpoints` defines is routed (its
+    /// path answers as that endpoint, not 404) and counted under its own label.
+    #[tokio::test]
+    async fn every_endpoint_is_routed_and_labelled() {
+        let api = TestApi::new();
+        for row in TABLE {
+            assert_eq!(row.method, Method::Post, "{}", row.path);
+            let (status, _) = api.send(TestApi::request(row.path, None, b"")).await;
+            assert_ne!(status, StatusCode::NOT_FOUND, "{} is not routed", row.path);
+            assert_eq!(label(row.path), row.path);
+        }
+        let (status, _) = api.send(warp::test::request().path(HEALTHZ)).await;
+        assert_eq!(status, StatusCode::OK);
+        for path in [HEALTHZ, METRICS] {
+            assert_ne!(label(path), OTHER, "{path}");
+        }
+    }
 }

@@ -1,7 +1,7 @@
-//! `POST /v1/password`: the caller changes the password; the other sessions end.
+//! [`endpoints::Password`]: the caller changes the password; the other sessions end.
 //! The one endpoint (with logout) open while the password must change.
 
-use cairn_common::api::{Empty, PasswordChange};
+use cairn_common::api::{Empty, PasswordChange, endpoints};
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
@@ -10,7 +10,7 @@ use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
 
 pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
-    endpoint("/v1/password", state, Gate::Open, handle)
+    endpoint(endpoints::Password, state, Gate::Open, handle)
 }
 
 async fn handle(
@@ -33,6 +33,7 @@ async fn handle(
 #[cfg(test)]
 mod tests {
     use cairn_common::api::{Empty, LoginRequest, LoginResponse, PasswordChange, SpaceList, codes};
+    use cairn_common::api::{Endpoint, endpoints};
     use cairn_common::model::UserProfile;
     use warp::http::StatusCode;
 
@@ -55,24 +56,24 @@ mod tests {
         let there = api.login("ann").await;
         let _: Empty = api
             .call(
-                "/v1/password",
+                endpoints::Password::PATH,
                 Some(&here.token),
                 &change("password-of-ann", "a new secret"),
             )
             .await
             .expect("change");
         let _: SpaceList = api
-            .call("/v1/spaces", Some(&here.token), &Empty)
+            .call(endpoints::Spaces::PATH, Some(&here.token), &Empty)
             .await
             .expect("current session stays");
         let (status, _) = api
-            .call::<_, SpaceList>("/v1/spaces", Some(&there.token), &Empty)
+            .call::<_, SpaceList>(endpoints::Spaces::PATH, Some(&there.token), &Empty)
             .await
             .expect_err("other session ended");
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         let _: LoginResponse = api
             .call(
-                "/v1/login",
+                endpoints::Login::PATH,
                 None,
                 &LoginRequest {
                     email: "ann@example.com".into(),
@@ -103,7 +104,7 @@ mod tests {
         ];
         for (body, expected) in cases {
             let (status, _) = api
-                .call::<_, Empty>("/v1/password", Some(&token), &body)
+                .call::<_, Empty>(endpoints::Password::PATH, Some(&token), &body)
                 .await
                 .expect_err("refused");
             assert_eq!(status, expected);
@@ -122,14 +123,14 @@ mod tests {
                 email: "admin".into(),
                 first_name: String::new(),
                 last_name: String::new(),
-                password: "initial password".into(),
+                password_hash: crate::auth::password::hash("initial password").expect("hash"),
                 must_change_password: true,
                 server_admin: true,
             })
             .expect("standard account");
         let login: LoginResponse = api
             .call(
-                "/v1/login",
+                endpoints::Login::PATH,
                 None,
                 &LoginRequest {
                     email: "admin".into(),
@@ -141,7 +142,7 @@ mod tests {
             .expect("login");
         assert!(login.must_change_password);
         assert_eq!(login.user, admin);
-        for path in ["/v1/spaces", "/v1/sessions"] {
+        for path in [endpoints::Spaces::PATH, endpoints::Sessions::PATH] {
             let (status, error) = api
                 .call::<_, SpaceList>(path, Some(&login.token), &Empty)
                 .await
@@ -152,14 +153,14 @@ mod tests {
         }
         let _: Empty = api
             .call(
-                "/v1/password",
+                endpoints::Password::PATH,
                 Some(&login.token),
                 &change("initial password", "chosen by me"),
             )
             .await
             .expect("change");
         let spaces: SpaceList = api
-            .call("/v1/spaces", Some(&login.token), &Empty)
+            .call(endpoints::Spaces::PATH, Some(&login.token), &Empty)
             .await
             .expect("gate lifted");
         assert_eq!(spaces.spaces.len(), 1);

@@ -1,11 +1,13 @@
-//! `POST /v1/pull`: ops after the client's cursors in every space the caller is a
+//! [`endpoints::Pull`]: ops after the client's cursors in every space the caller is a
 //! member of, in pages bounded by count and bytes, and the caller's spaces now.
 //! Cursors belong to the store's epoch: a pull naming another epoch gets no ops,
 //! only the epoch, and the client starts over.
 
 use std::collections::HashMap;
 
-use cairn_common::api::{MAX_PULL_BYTES, MAX_PULL_OPS, PullRequest, PullResponse, SpaceOps};
+use cairn_common::api::{
+    MAX_PULL_BYTES, MAX_PULL_OPS, PullRequest, PullResponse, SpaceOps, endpoints,
+};
 use cairn_common::model::SpaceId;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
@@ -16,7 +18,7 @@ use crate::auth::{Caller, Gate};
 use crate::store::Store;
 
 pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
-    endpoint("/v1/pull", state, Gate::Enforce, handle)
+    endpoint(endpoints::Pull, state, Gate::Enforce, handle)
 }
 
 async fn handle(
@@ -119,13 +121,14 @@ mod tests {
     use cairn_common::api::{
         Cursor, MemberList, PullRequest, PullResponse, PushRequest, PushResponse, SetMember,
     };
+    use cairn_common::api::{Endpoint, endpoints};
     use cairn_common::model::{Role, SpaceId};
 
     use super::super::testing::{TestApi, goal};
 
     async fn pull(api: &TestApi, token: &str, cursors: Vec<Cursor>, max_ops: u32) -> PullResponse {
         api.call(
-            "/v1/pull",
+            endpoints::Pull::PATH,
             Some(token),
             &PullRequest {
                 epoch: None,
@@ -151,7 +154,7 @@ mod tests {
         }
         let _: PushResponse = api
             .call(
-                "/v1/push",
+                endpoints::Push::PATH,
                 Some(&token),
                 &PushRequest {
                     ops: pushed.clone(),
@@ -202,7 +205,7 @@ mod tests {
             .id;
         let _: PushResponse = api
             .call(
-                "/v1/push",
+                endpoints::Push::PATH,
                 Some(&ann_token),
                 &PushRequest {
                     ops: goal(team, ann.id, "secret"),
@@ -230,7 +233,7 @@ mod tests {
             role: Some(Role::Viewer),
         };
         let _: MemberList = api
-            .call("/v1/spaces/member", Some(&ann_token), &add)
+            .call(endpoints::SpacesMember::PATH, Some(&ann_token), &add)
             .await
             .expect("add");
         let page = pull(&api, &bob_token, cursors.clone(), 100).await;
@@ -244,7 +247,7 @@ mod tests {
 
         let remove = SetMember { role: None, ..add };
         let _: MemberList = api
-            .call("/v1/spaces/member", Some(&ann_token), &remove)
+            .call(endpoints::SpacesMember::PATH, Some(&ann_token), &remove)
             .await
             .expect("remove");
         let page = pull(&api, &bob_token, cursors, 100).await;
@@ -262,7 +265,7 @@ mod tests {
         let ann_token = api.login("ann").await.token;
         let _: PushResponse = api
             .call(
-                "/v1/push",
+                endpoints::Push::PATH,
                 Some(&ann_token),
                 &PushRequest {
                     ops: goal(api.personal(&ann), ann.id, "mine"),
@@ -276,7 +279,7 @@ mod tests {
                 email: "root@example.com".into(),
                 first_name: "Root".into(),
                 last_name: String::new(),
-                password: "password-of-root".into(),
+                password_hash: crate::auth::password::hash("password-of-root").expect("hash"),
                 must_change_password: false,
                 server_admin: true,
             })
@@ -314,7 +317,7 @@ mod tests {
         let mut ops = goal(api.personal(&ann), ann.id, "a");
         ops.extend(goal(team, ann.id, "b"));
         let _: PushResponse = api
-            .call("/v1/push", Some(&token), &PushRequest { ops })
+            .call(endpoints::Push::PATH, Some(&token), &PushRequest { ops })
             .await
             .expect("push");
         let all = pull(&api, &token, vec![], 10).await;

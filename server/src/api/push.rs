@@ -1,4 +1,4 @@
-//! `POST /v1/push`: the caller's ops, judged per space and per record, appended to
+//! [`endpoints::Push`]: the caller's ops, judged per space and per record, appended to
 //! their spaces' logs, and acknowledged only once durable.
 //!
 //! A refusal concerns one space (not a member, read-only) or one record (a bad op,
@@ -9,7 +9,9 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use cairn_common::api::{MAX_PUSH_OPS, PushRequest, PushResponse, Refusal, RefusalReason};
+use cairn_common::api::{
+    MAX_PUSH_OPS, PushRequest, PushResponse, Refusal, RefusalReason, endpoints,
+};
 use cairn_common::model::{RecordId, Role, SpaceId};
 use cairn_common::op::Op;
 use warp::filters::BoxedFilter;
@@ -40,7 +42,7 @@ impl Default for SyncRules {
 }
 
 pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
-    endpoint("/v1/push", state, Gate::Enforce, handle)
+    endpoint(endpoints::Push, state, Gate::Enforce, handle)
 }
 
 async fn handle(
@@ -168,6 +170,7 @@ fn admissible(
 
 #[cfg(test)]
 mod tests {
+    use cairn_common::api::{Endpoint, endpoints};
     use cairn_common::api::{
         ErrorResponse, MAX_PUSH_OPS, PushRequest, PushResponse, RefusalReason, SetMember, codes,
     };
@@ -183,7 +186,7 @@ mod tests {
         token: &str,
         ops: Vec<Op>,
     ) -> Result<PushResponse, (StatusCode, ErrorResponse)> {
-        api.call("/v1/push", Some(token), &PushRequest { ops })
+        api.call(endpoints::Push::PATH, Some(token), &PushRequest { ops })
             .await
     }
 
@@ -207,7 +210,7 @@ mod tests {
             .id;
         let _: cairn_common::api::MemberList = api
             .call(
-                "/v1/spaces/member",
+                endpoints::SpacesMember::PATH,
                 Some(ann_token),
                 &SetMember {
                     space,
@@ -267,7 +270,7 @@ mod tests {
         assert_eq!(api.state.store.last_seq(space).expect("seq"), 0);
         let _: cairn_common::api::MemberList = api
             .call(
-                "/v1/spaces/member",
+                endpoints::SpacesMember::PATH,
                 Some(&ann_token),
                 &SetMember {
                     space,
@@ -294,7 +297,7 @@ mod tests {
                 email: "root@example.com".into(),
                 first_name: "Root".into(),
                 last_name: String::new(),
-                password: "password-of-root".into(),
+                password_hash: crate::auth::password::hash("password-of-root").expect("hash"),
                 must_change_password: false,
                 server_admin: true,
             })

@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 
 use cairn_common::api::codes;
+use cairn_common::api::endpoints::HEALTHZ;
 use warp::Rejection;
 use warp::http::StatusCode;
 use warp::reject::{
@@ -36,7 +37,7 @@ fn to_error(rejection: &Rejection) -> ApiError {
         return ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             codes::BAD_REQUEST,
-            "this endpoint takes POST requests (only /healthz takes GET)",
+            format!("this endpoint takes POST requests (only {HEALTHZ} takes GET)"),
         );
     }
     if rejection.find::<PayloadTooLarge>().is_some() {
@@ -68,6 +69,7 @@ fn to_error(rejection: &Rejection) -> ApiError {
 #[cfg(test)]
 mod tests {
     use cairn_common::api::codes;
+    use cairn_common::api::{Endpoint, endpoints};
     use warp::http::StatusCode;
 
     use super::super::testing::{TestApi, error_body};
@@ -94,7 +96,9 @@ mod tests {
                 codes::NOT_FOUND,
             ),
             (
-                warp::test::request().method("GET").path("/v1/push"),
+                warp::test::request()
+                    .method("GET")
+                    .path(endpoints::Push::PATH),
                 StatusCode::METHOD_NOT_ALLOWED,
                 codes::BAD_REQUEST,
             ),

@@ -1,7 +1,7 @@
-//! `POST /v1/sessions` lists the caller's sessions; `POST /v1/sessions/revoke` ends
-//! one of them by its public id.
+//! [`endpoints::Sessions`] lists the caller's sessions; [`endpoints::SessionsRevoke`]
+//! ends one of them by its public id.
 
-use cairn_common::api::{Empty, RevokeSession, SessionInfo, SessionList};
+use cairn_common::api::{Empty, RevokeSession, SessionInfo, SessionList, endpoints};
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
@@ -10,11 +10,11 @@ use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
 
 pub fn list_route(state: AppState) -> BoxedFilter<(Response,)> {
-    endpoint("/v1/sessions", state, Gate::Enforce, list)
+    endpoint(endpoints::Sessions, state, Gate::Enforce, list)
 }
 
 pub fn revoke_route(state: AppState) -> BoxedFilter<(Response,)> {
-    endpoint("/v1/sessions/revoke", state, Gate::Enforce, revoke)
+    endpoint(endpoints::SessionsRevoke, state, Gate::Enforce, revoke)
 }
 
 async fn list(state: AppState, caller: Caller, _: Empty) -> Result<SessionList, ApiError> {
@@ -58,6 +58,7 @@ async fn revoke(
 
 #[cfg(test)]
 mod tests {
+    use cairn_common::api::{Endpoint, endpoints};
     use std::time::Duration;
 
     use cairn_common::api::{Empty, RevokeSession, SessionList, SpaceList, codes};
@@ -76,7 +77,7 @@ mod tests {
         api.login("ann").await;
         api.login("bob").await;
         let list: SessionList = api
-            .call("/v1/sessions", Some(&one.token), &Empty)
+            .call(endpoints::Sessions::PATH, Some(&one.token), &Empty)
             .await
             .expect("list");
         assert_eq!(list.sessions.len(), 2);
@@ -92,13 +93,13 @@ mod tests {
         let here = api.login("ann").await;
         let there = api.login("ann").await;
         let list: SessionList = api
-            .call("/v1/sessions", Some(&here.token), &Empty)
+            .call(endpoints::Sessions::PATH, Some(&here.token), &Empty)
             .await
             .expect("list");
         let other = list.sessions.iter().find(|s| !s.current).expect("other");
         let _: Empty = api
             .call(
-                "/v1/sessions/revoke",
+                endpoints::SessionsRevoke::PATH,
                 Some(&here.token),
                 &RevokeSession {
                     id: other.id.clone(),
@@ -107,7 +108,7 @@ mod tests {
             .await
             .expect("revoke");
         let (status, error) = api
-            .call::<_, SpaceList>("/v1/spaces", Some(&there.token), &Empty)
+            .call::<_, SpaceList>(endpoints::Spaces::PATH, Some(&there.token), &Empty)
             .await
             .expect_err("revoked");
         assert_eq!(
@@ -116,7 +117,7 @@ mod tests {
         );
         let (status, _) = api
             .call::<_, Empty>(
-                "/v1/sessions/revoke",
+                endpoints::SessionsRevoke::PATH,
                 Some(&here.token),
                 &RevokeSession {
                     id: "0123456789abcdef".into(),
@@ -138,7 +139,7 @@ mod tests {
         let login = api.login("ann").await;
         api.clock.advance(Duration::from_secs(59));
         let _: SpaceList = api
-            .call("/v1/spaces", Some(&login.token), &Empty)
+            .call(endpoints::Spaces::PATH, Some(&login.token), &Empty)
             .await
             .expect("still valid");
         api.clock.advance(Duration::from_secs(1));
@@ -150,7 +151,7 @@ mod tests {
             None,
         ] {
             let (status, error) = api
-                .call::<_, SpaceList>("/v1/spaces", token, &Empty)
+                .call::<_, SpaceList>(endpoints::Spaces::PATH, token, &Empty)
                 .await
                 .expect_err("refused");
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");

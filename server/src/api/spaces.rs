@@ -1,7 +1,8 @@
-//! `POST /v1/spaces` lists the caller's spaces, `/v1/spaces/create` makes a shared
-//! space the caller owns, `/v1/spaces/rename` renames one (owners only).
+//! [`endpoints::Spaces`] lists the caller's spaces, [`endpoints::SpacesCreate`] makes
+//! a shared space the caller owns, [`endpoints::SpacesRename`] renames one (owners
+//! only).
 
-use cairn_common::api::{CreateSpace, Empty, RenameSpace, SpaceInfo, SpaceList};
+use cairn_common::api::{CreateSpace, Empty, RenameSpace, SpaceInfo, SpaceList, endpoints};
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
@@ -10,15 +11,15 @@ use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
 
 pub fn list_route(state: AppState) -> BoxedFilter<(Response,)> {
-    endpoint("/v1/spaces", state, Gate::Enforce, list)
+    endpoint(endpoints::Spaces, state, Gate::Enforce, list)
 }
 
 pub fn create_route(state: AppState) -> BoxedFilter<(Response,)> {
-    endpoint("/v1/spaces/create", state, Gate::Enforce, create)
+    endpoint(endpoints::SpacesCreate, state, Gate::Enforce, create)
 }
 
 pub fn rename_route(state: AppState) -> BoxedFilter<(Response,)> {
-    endpoint("/v1/spaces/rename", state, Gate::Enforce, rename)
+    endpoint(endpoints::SpacesRename, state, Gate::Enforce, rename)
 }
 
 async fn list(state: AppState, caller: Caller, _: Empty) -> Result<SpaceList, ApiError> {
@@ -56,6 +57,7 @@ mod tests {
     use cairn_common::api::{
         CreateSpace, Empty, MemberList, RenameSpace, SetMember, SpaceInfo, SpaceList,
     };
+    use cairn_common::api::{Endpoint, endpoints};
     use cairn_common::model::{Role, SpaceId};
     use warp::http::StatusCode;
 
@@ -69,7 +71,7 @@ mod tests {
         let token = api.login("ann").await.token;
         let made: SpaceInfo = api
             .call(
-                "/v1/spaces/create",
+                endpoints::SpacesCreate::PATH,
                 Some(&token),
                 &CreateSpace {
                     name: "Team".into(),
@@ -80,7 +82,7 @@ mod tests {
         assert_eq!(made.role, Role::Owner);
         assert!(!made.space.personal);
         let list: SpaceList = api
-            .call("/v1/spaces", Some(&token), &Empty)
+            .call(endpoints::Spaces::PATH, Some(&token), &Empty)
             .await
             .expect("list");
         assert_eq!(list.spaces.len(), 2);
@@ -88,7 +90,7 @@ mod tests {
         assert_eq!(list.spaces[1], made);
         let (status, _) = api
             .call::<_, SpaceInfo>(
-                "/v1/spaces/create",
+                endpoints::SpacesCreate::PATH,
                 Some(&token),
                 &CreateSpace { name: " ".into() },
             )
@@ -110,7 +112,7 @@ mod tests {
         let eve = api.login("eve").await.token;
         let space = api
             .call::<_, SpaceInfo>(
-                "/v1/spaces/create",
+                endpoints::SpacesCreate::PATH,
                 Some(&ann),
                 &CreateSpace {
                     name: "Team".into(),
@@ -122,7 +124,7 @@ mod tests {
             .id;
         let _: MemberList = api
             .call(
-                "/v1/spaces/member",
+                endpoints::SpacesMember::PATH,
                 Some(&ann),
                 &SetMember {
                     space,
@@ -137,22 +139,26 @@ mod tests {
             name: "Renamed".into(),
         };
         let (status, _) = api
-            .call::<_, SpaceInfo>("/v1/spaces/rename", Some(&bob), &rename(space))
+            .call::<_, SpaceInfo>(endpoints::SpacesRename::PATH, Some(&bob), &rename(space))
             .await
             .expect_err("editor");
         assert_eq!(status, StatusCode::FORBIDDEN);
         let hidden = api
-            .call::<_, SpaceInfo>("/v1/spaces/rename", Some(&eve), &rename(space))
+            .call::<_, SpaceInfo>(endpoints::SpacesRename::PATH, Some(&eve), &rename(space))
             .await
             .expect_err("non-member");
         let missing = api
-            .call::<_, SpaceInfo>("/v1/spaces/rename", Some(&eve), &rename(SpaceId::new()))
+            .call::<_, SpaceInfo>(
+                endpoints::SpacesRename::PATH,
+                Some(&eve),
+                &rename(SpaceId::new()),
+            )
             .await
             .expect_err("no such space");
         assert_eq!(hidden.0, StatusCode::NOT_FOUND);
         assert_eq!(hidden, missing);
         let renamed: SpaceInfo = api
-            .call("/v1/spaces/rename", Some(&ann), &rename(space))
+            .call(endpoints::SpacesRename::PATH, Some(&ann), &rename(space))
             .await
             .expect("owner renames");
         assert_eq!(renamed.space.name, "Renamed");

@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 use cairn_common::api::{
-    CONTENT_TYPE, ErrorResponse, LoginRequest, LoginResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    CONTENT_TYPE, Endpoint, ErrorResponse, LoginRequest, LoginResponse, PROTOCOL_HEADER,
+    PROTOCOL_VERSION, endpoints,
 };
 use cairn_common::codec;
 use cairn_common::model::{SpaceId, UserProfile};
@@ -12,7 +13,9 @@ use serde::de::DeserializeOwned;
 use warp::http::StatusCode;
 
 use super::AppState;
-use crate::auth::{AuthSettings, Clock};
+use crate::auth::AuthSettings;
+use crate::backup::Backups;
+use crate::clock::Clock;
 use crate::store::test_support;
 
 /// 2023-11-14, a fixed "now" for the manual clock.
@@ -35,9 +38,10 @@ impl TestApi {
     pub fn with_settings(settings: AuthSettings) -> Self {
         let (dir, store) = test_support::temp_store();
         let clock = Clock::manual(START_MS);
+        let backups = Backups::new(dir.path().join("backups"), Default::default());
         Self {
             _dir: dir,
-            state: AppState::new(store, settings).with_clock(clock.clone()),
+            state: AppState::new(store, backups, settings).with_clock(clock.clone()),
             clock,
         }
     }
@@ -97,7 +101,7 @@ impl TestApi {
     /// Logs `name` in with the right password.
     pub async fn login(&self, name: &str) -> LoginResponse {
         self.call(
-            "/v1/login",
+            endpoints::Login::PATH,
             None,
             &LoginRequest {
                 email: format!("{name}@example.com"),

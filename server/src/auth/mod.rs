@@ -6,7 +6,6 @@
 //! Roles are checked where spaces are touched (the store's space management and the
 //! push handler); the server admin has no role in spaces he is not a member of.
 
-mod clock;
 mod login;
 pub mod password;
 mod session;
@@ -15,7 +14,6 @@ pub mod token;
 
 use std::time::Duration;
 
-pub use clock::Clock;
 pub use login::{change_password, login};
 pub use session::{Caller, Gate, authenticate};
 

@@ -16,7 +16,7 @@ use super::format::{
     DATA_FILE, DataWriter, FORMAT_VERSION, FileSum, Hashing, MANIFEST_FILE, Manifest, SpaceCut,
     TreeCount,
 };
-use super::{BackupError, TEMP_PREFIX, verify};
+use super::{BackupError, Backups, TEMP_PREFIX, verify};
 use crate::store::Store;
 
 /// A backup that was written, verified and put in place.
@@ -99,21 +99,22 @@ impl<W: Write> Write for Limited<W> {
     }
 }
 
-/// Takes a backup of `store` into `dir` as of `now_ms` (the manifest's time and
-/// the id), verifies it, and renames it into place.
+/// Takes a backup of `store` into the directory of `backups` as of `now_ms` (the
+/// manifest's time and the id), verifies it, and renames it into place.
 ///
 /// # Errors
 /// [`BackupError`] saying what failed; nothing but the temporary directory was
 /// written, and that is removed.
-pub fn create(store: &Store, dir: &Path, now_ms: u64) -> Result<Created, BackupError> {
-    let _one_at_a_time = store.backup_lock();
+pub fn create(store: &Store, backups: &Backups, now_ms: u64) -> Result<Created, BackupError> {
+    let (dir, _) = backups.config()?;
+    let _one_at_a_time = backups.lock();
     let started = Instant::now();
     make_private_dir(dir).map_err(BackupError::io("create the backup directory", dir))?;
     remove_leftovers(dir).map_err(BackupError::io("clean up the backup directory", dir))?;
     let id = new_id(dir, now_ms);
     let temp = dir.join(format!("{TEMP_PREFIX}{id}"));
     make_private_dir(&temp).map_err(BackupError::io("create", &temp))?;
-    let written = write_and_verify(store, &temp, &id, now_ms);
+    let written = write_and_verify(store, backups.byte_limit(), &temp, &id, now_ms);
     let manifest = match written {
         Ok(manifest) => manifest,
         Err(e) => {
@@ -137,6 +138,7 @@ pub fn create(store: &Store, dir: &Path, now_ms: u64) -> Result<Created, BackupE
 
 fn write_and_verify(
     store: &Store,
+    byte_limit: Option<u64>,
     temp: &Path,
     id: &str,
     now_ms: u64,
@@ -147,7 +149,7 @@ fn write_and_verify(
     let file = File::create(&data_path).map_err(io_data())?;
     let limited = Limited {
         inner: BufWriter::with_capacity(1 << 20, file),
-        left: store.backup_byte_limit(),
+        left: byte_limit,
     };
     let mut data = DataWriter::new(Hashing::new(limited)).map_err(io_data())?;
     let mut trees = Vec::new();
@@ -171,6 +173,9 @@ fn write_and_verify(
         total += ops;
         spaces.push(SpaceCut { space, seq, ops });
     }
+    let push_pause = cut.push_pause;
+    // Everything up to the cut is read: rewrites of the store may go on.
+    drop(cut);
     let hashing = data.finish().map_err(io_data())?;
     let (limited, bytes, sha256) = hashing.finish();
     let file = limited
@@ -212,5 +217,5 @@ fn write_and_verify(
     sync_dir(temp).map_err(BackupError::io("sync", temp))?;
 
     verify::verify_dir(temp, id)?;
-    Ok((manifest, cut.push_pause))
+    Ok((manifest, push_pause))
 }

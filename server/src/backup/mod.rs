@@ -11,15 +11,15 @@
 //!
 //! # Layout
 //! - [`settings`]: the `[backup]` section of the config.
+//! - `state`: [`Backups`], what the backups of a data dir share while a process
+//!   runs: where they go, how the last went, one at a time.
 //! - [`format`]: the data file and the manifest.
 //! - [`create`]: taking a backup.
 //! - [`verify`]: reading one back (checksums, every record decoded and checked).
 //! - [`restore`]: a fresh store from a backup, swapped in for the old one.
 //! - [`retention`]: which backups to keep.
 //! - [`schedule`]: when to back up; the scheduler task of a running server.
-//! - [`admin`]: `backup now|list|verify` as admin requests (socket or direct).
 
-pub mod admin;
 pub mod create;
 mod error;
 pub mod format;
@@ -27,6 +27,7 @@ pub mod restore;
 pub mod retention;
 pub mod schedule;
 pub mod settings;
+mod state;
 #[cfg(test)]
 mod tests;
 pub mod verify;
@@ -36,29 +37,14 @@ use std::path::{Path, PathBuf};
 pub use create::Created;
 pub use error::BackupError;
 use format::Manifest;
-use settings::BackupSettings;
+pub use state::{BackupFailure, BackupHealth, Backups};
 
-use crate::store::{AuditEvent, AuditKind, BackupFailure, Store};
+use crate::store::{AuditEvent, AuditKind, Store};
 
 /// Name prefix of a backup being written.
 const TEMP_PREFIX: &str = ".tmp-";
 /// Name prefix of a backup being removed by retention.
 const DELETING_PREFIX: &str = ".deleting-";
-
-/// The backup directory and settings a store's backups use: what the running
-/// server registered (see [`Store::set_backup_config`]), else the data dir's config.
-///
-/// # Errors
-/// If the config cannot be loaded.
-pub fn config_of(store: &Store) -> Result<(PathBuf, BackupSettings), BackupError> {
-    if let Some(config) = store.backup_config() {
-        return Ok(config);
-    }
-    let data_dir = store.dir().parent().unwrap_or(Path::new("."));
-    let settings = crate::settings::Settings::load(data_dir, std::env::vars())
-        .map_err(|e| BackupError::Refused(e.to_string()))?;
-    Ok((settings.backup_dir(), settings.backup))
-}
 
 /// The path of backup `id` in `dir`, refusing ids that are not plain names.
 ///
@@ -105,20 +91,16 @@ pub fn list_dir(dir: &Path) -> Result<Vec<Listed>, BackupError> {
     Ok(out)
 }
 
-/// Takes a backup into `dir` and applies retention; records the outcome for
-/// `/healthz` and logs it. What the scheduler and `backup now` run.
+/// Takes a backup of `store` and applies retention; records the outcome in
+/// `backups` (for `/healthz`) and logs it. What the scheduler and `backup now` run.
 ///
 /// # Errors
 /// The backup's failure (already logged and recorded).
-pub fn run_backup(
-    store: &Store,
-    dir: &Path,
-    settings: &BackupSettings,
-    now_ms: u64,
-) -> Result<Created, BackupError> {
+pub fn run_backup(store: &Store, backups: &Backups, now_ms: u64) -> Result<Created, BackupError> {
+    let (dir, settings) = backups.config()?;
     // Audit: this is the one place every backup (scheduled or `backup now`) passes;
     // the audit log records the outcome here.
-    match create::create(store, dir, now_ms) {
+    match create::create(store, backups, now_ms) {
         Ok(created) => {
             tracing::info!(
                 "backup {} written and verified: {} ops in {} spaces, {} users, {} bytes, \
@@ -131,7 +113,7 @@ pub fn run_backup(
                 created.took,
                 created.push_pause,
             );
-            store.record_backup(Ok((created.manifest.id.clone(), now_ms)));
+            backups.record(Ok((created.manifest.id.clone(), now_ms)));
             store.audit_at(
                 AuditEvent::new(AuditKind::Backup)
                     .detail(format!("{} written and verified", created.manifest.id)),
@@ -155,7 +137,7 @@ pub fn run_backup(
                 AuditEvent::new(AuditKind::Backup).detail(format!("failed: {}", e.summary())),
                 now_ms,
             );
-            store.record_backup(Err(BackupFailure {
+            backups.record(Err(BackupFailure {
                 at_ms: now_ms,
                 reason: e.to_string(),
                 summary: e.summary(),

@@ -10,10 +10,9 @@ use chrono::{DateTime, Local, LocalResult, NaiveDate, NaiveTime, TimeZone};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::BackupError;
 use super::create::Created;
-use super::settings::BackupSettings;
-use crate::auth::Clock;
+use super::{BackupError, Backups};
+use crate::clock::Clock;
 use crate::store::Store;
 
 /// How often the scheduler looks at the clock in a running server.
@@ -66,24 +65,33 @@ fn next_run_ms(now_ms: u64, at: NaiveTime) -> u64 {
 /// Decides when to back up, and does.
 pub struct Scheduler {
     store: Store,
+    backups: Backups,
+    /// Where the backups go, for the log.
     dir: PathBuf,
-    settings: BackupSettings,
     at: NaiveTime,
+    retry_ms: u64,
     next_ms: u64,
 }
 
 impl Scheduler {
-    /// A scheduler whose first run is the next `daily_at` after `now_ms`.
-    #[must_use]
-    pub fn new(store: Store, dir: PathBuf, settings: BackupSettings, now_ms: u64) -> Self {
+    /// A scheduler of `backups` whose first run is the next `daily_at` after `now_ms`.
+    ///
+    /// # Errors
+    /// [`BackupError::Refused`] if the backups have no settings (their data dir's
+    /// config could not be loaded).
+    pub fn new(store: Store, backups: Backups, now_ms: u64) -> Result<Self, BackupError> {
+        let (dir, settings) = backups.config()?;
         let at = settings.time_of_day().unwrap_or(NaiveTime::MIN);
-        Scheduler {
+        let retry_ms = u64::from(settings.retry_minutes) * 60_000;
+        let dir = dir.to_owned();
+        Ok(Scheduler {
             next_ms: next_run_ms(now_ms, at),
             store,
+            backups,
             dir,
-            settings,
             at,
-        }
+            retry_ms,
+        })
     }
 
     /// When the next scheduled backup runs (ms), retries aside.
@@ -95,16 +103,15 @@ impl Scheduler {
     /// Runs a backup if one is due at `now_ms` (scheduled, or a retry of a failed
     /// one) and returns its outcome. Blocking.
     pub fn poll(&mut self, now_ms: u64) -> Option<Result<Created, BackupError>> {
-        let retry_ms = u64::from(self.settings.retry_minutes) * 60_000;
         let retry_due = self
-            .store
-            .backup_health()
+            .backups
+            .health()
             .failing
-            .is_some_and(|f| now_ms >= f.at_ms.saturating_add(retry_ms));
+            .is_some_and(|f| now_ms >= f.at_ms.saturating_add(self.retry_ms));
         if now_ms < self.next_ms && !retry_due {
             return None;
         }
-        let outcome = super::run_backup(&self.store, &self.dir, &self.settings, now_ms);
+        let outcome = super::run_backup(&self.store, &self.backups, now_ms);
         self.next_ms = next_run_ms(now_ms, self.at);
         Some(outcome)
     }

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use cairn_common::api::{
-    CONTENT_TYPE, Cursor, LoginRequest, LoginResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
-    PullRequest, PullResponse, PushRequest, PushResponse,
+    CONTENT_TYPE, Cursor, Endpoint, LoginRequest, LoginResponse, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    PullRequest, PullResponse, PushRequest, PushResponse, endpoints,
 };
 use cairn_common::codec;
 use cairn_common::model::{RecordId, RecordKind, Role, SpaceId, UserId, Value};
@@ -19,10 +19,10 @@ use http_body_util::Full;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::admin::{BackupRequest, BackupResponse};
 use super::verify::{self, Checked};
-use super::{BackupError, create, format::Manifest};
+use super::{BackupError, Backups, create, format::Manifest};
 use crate::admin::{AdminRequest, AdminResponse};
+use crate::admin::{BackupRequest, BackupResponse};
 use crate::datadir::DataDir;
 use crate::store::{NewUser, Store};
 use crate::testing::{Conn, Http, TestServer};
@@ -33,7 +33,8 @@ fn add_user(store: &Store, name: &str) -> UserId {
             email: format!("{name}@example.com"),
             first_name: name.into(),
             last_name: "Test".into(),
-            password: format!("password-of-{name}"),
+            password_hash: crate::auth::password::hash(&format!("password-of-{name}"))
+                .expect("hash"),
             must_change_password: false,
             server_admin: false,
         })
@@ -64,7 +65,7 @@ async fn call<Req: Serialize, Res: DeserializeOwned>(
 async fn login(conn: &mut Conn, name: &str) -> String {
     let response: LoginResponse = call(
         conn,
-        "/v1/login",
+        endpoints::Login::PATH,
         None,
         &LoginRequest {
             email: format!("{name}@example.com"),
@@ -89,7 +90,7 @@ async fn pull_all(conn: &mut Conn, token: &str) -> (Vec<String>, BTreeMap<SpaceI
                 .collect(),
             max_ops: 500,
         };
-        let page: PullResponse = call(conn, "/v1/pull", Some(token), &request).await;
+        let page: PullResponse = call(conn, endpoints::Pull::PATH, Some(token), &request).await;
         for batch in page.batches {
             cursors.insert(batch.space, batch.cursor);
             ops.entry(batch.space).or_default().extend(batch.ops);
@@ -117,7 +118,7 @@ fn op(space: SpaceId, record: RecordId, author: UserId, change: Change) -> Op {
         space,
         record,
         at: Hlc {
-            wall_ms: crate::store::now_ms(),
+            wall_ms: crate::clock::now_ms(),
             counter: 0,
             node: NodeId(3),
         },
@@ -214,8 +215,13 @@ fn backup_during_pushes_is_a_consistent_cut() {
                 let a = goal(home, user, "home");
                 let b = goal(team, user, "team");
                 let ops: Vec<Op> = a.iter().chain(&b).cloned().collect();
-                let done: PushResponse =
-                    call(&mut conn, "/v1/push", Some(&token), &PushRequest { ops }).await;
+                let done: PushResponse = call(
+                    &mut conn,
+                    endpoints::Push::PATH,
+                    Some(&token),
+                    &PushRequest { ops },
+                )
+                .await;
                 assert_eq!(done.stored, 4);
                 pairs.push((a[0].id, b[0].id));
             }
@@ -301,8 +307,13 @@ fn backup_then_restore_serves_the_same_data() {
                 goal(team, ann, &format!("team {i}")),
             ]
             .concat();
-            let _: PushResponse =
-                call(&mut conn, "/v1/push", Some(&token), &PushRequest { ops }).await;
+            let _: PushResponse = call(
+                &mut conn,
+                endpoints::Push::PATH,
+                Some(&token),
+                &PushRequest { ops },
+            )
+            .await;
         }
         let bob_token = login(&mut conn, "bob").await;
         (
@@ -356,7 +367,7 @@ fn backup_then_restore_serves_the_same_data() {
         let more = goal(team, ann, "after restore");
         let _: PushResponse = call(
             &mut conn,
-            "/v1/push",
+            endpoints::Push::PATH,
             Some(&token),
             &PushRequest { ops: more },
         )
@@ -389,7 +400,8 @@ fn verify_detects_a_flipped_byte() {
             .expect("append");
     }
     let dir = tmp.path().join("backups");
-    let id = create::create(&store, &dir, crate::store::now_ms())
+    let backups = Backups::new(dir.clone(), Default::default());
+    let id = create::create(&store, &backups, crate::clock::now_ms())
         .expect("backup")
         .manifest
         .id;
@@ -449,12 +461,12 @@ fn failed_backup_is_reported_and_harms_nothing() {
     let health = || {
         runtime.block_on(async {
             let mut conn = server.connect(Http::One).await.expect("connect");
-            conn.get("/healthz").await.expect("healthz")
+            conn.get(endpoints::HEALTHZ).await.expect("healthz")
         })
     };
     assert_eq!(health(), (200, "ok".to_string()));
 
-    store.simulate_backup_disk_full(Some(2_000));
+    server.backups().simulate_disk_full(Some(2_000));
     let answer = server
         .admin(AdminRequest::Backup(BackupRequest::Now))
         .expect("admin");
@@ -498,7 +510,7 @@ fn failed_backup_is_reported_and_harms_nothing() {
         other => panic!("{other:?}"),
     }
 
-    store.simulate_backup_disk_full(None);
+    server.backups().simulate_disk_full(None);
     let second = created_id(&backup_now(&server));
     assert_eq!(health(), (200, "ok".to_string()));
     drop(server);
@@ -515,7 +527,7 @@ fn failed_backup_is_reported_and_harms_nothing() {
     );
     let (status, body) = runtime.block_on(async {
         let mut conn = server.connect(Http::One).await.expect("connect");
-        conn.get("/healthz").await.expect("healthz")
+        conn.get(endpoints::HEALTHZ).await.expect("healthz")
     });
     assert_eq!(status, 200);
     assert!(
@@ -580,11 +592,12 @@ fn stopped_dir_commands_and_retention_on_disk() {
     // Three backups on three days, one day apart; keep 2 daily only.
     let store = Store::open(&data.db()).expect("store");
     let dir = tmp.path().join("kept");
+    let backups = Backups::new(dir.clone(), Default::default());
     let day = 24 * 3600 * 1000;
     let start = 1_780_000_000_000;
     let ids: Vec<String> = (0..3)
         .map(|i| {
-            create::create(&store, &dir, start + i * day)
+            create::create(&store, &backups, start + i * day)
                 .expect("backup")
                 .manifest
                 .id
@@ -613,10 +626,10 @@ fn scheduler_runs_when_due_and_retries() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&tmp.path().join("db")).expect("store");
     let dir = tmp.path().join("backups");
-    let settings = super::settings::BackupSettings::default();
+    let backups = Backups::new(dir.clone(), Default::default());
     let start = 1_780_000_000_000;
     let mut scheduler =
-        super::schedule::Scheduler::new(store.clone(), dir.clone(), settings, start);
+        super::schedule::Scheduler::new(store.clone(), backups.clone(), start).expect("scheduler");
     let due = scheduler.next_ms();
     assert!(
         due > start && due <= start + 25 * 3600 * 1000,
@@ -632,18 +645,18 @@ fn scheduler_runs_when_due_and_retries() {
         "the next day"
     );
 
-    store.simulate_backup_disk_full(Some(10));
+    backups.simulate_disk_full(Some(10));
     let failed_at = next;
     assert!(scheduler.poll(failed_at).expect("due").is_err());
-    assert!(store.backup_health().failing.is_some());
-    store.simulate_backup_disk_full(None);
+    assert!(backups.health().failing.is_some());
+    backups.simulate_disk_full(None);
     let hour = 3600 * 1000;
     assert!(
         scheduler.poll(failed_at + hour - 1).is_none(),
         "retry waits"
     );
     assert!(scheduler.poll(failed_at + hour).expect("retry").is_ok());
-    assert!(store.backup_health().failing.is_none());
+    assert!(backups.health().failing.is_none());
     assert_eq!(super::list_dir(&dir).expect("list").len(), 2);
 }
 

@@ -21,8 +21,9 @@ use super::files::{
     FORMAT, FORMAT_VERSION, HistoryFile, MANIFEST, Manifest, ScopeJson, SpaceFile, UserFile,
 };
 use super::safe_relative;
+use crate::auth::password::IMPORTED_PASSWORD_HASH;
 use crate::store::users::ADMIN_LOGIN;
-use crate::store::{IMPORTED_PASSWORD_HASH, ImportTarget, RecordLimits, Store, UserRecord};
+use crate::store::{ImportTarget, RecordLimits, Store, UserRecord};
 
 /// What an import wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]

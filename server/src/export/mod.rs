@@ -17,7 +17,6 @@
 //! the model (a test keeps the file equal to it). Everything is ordered by ids and
 //! seqs, so exporting the same data twice gives the same bytes but `exported_at`.
 
-pub mod admin;
 mod csv;
 pub mod files;
 pub mod import;

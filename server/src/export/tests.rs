@@ -410,7 +410,10 @@ fn export_import_export_is_identical() {
         "password-of-ann"
     ));
     store
-        .reset_password("ann@example.com", "a new password")
+        .reset_password(
+            "ann@example.com",
+            crate::auth::password::hash("a new password").expect("hash"),
+        )
         .expect("reset");
     let ann = store
         .user_by_email("ann@example.com")

@@ -1,14 +1,8 @@
-//! Privacy operations around the store: `cairn-server purge` (the store rewritten
-//! without the data, and kept backups cleared of it), the daily retention sweeper,
-//! and the `purge` / `audit` command lines.
+//! Privacy operations around the store: the daily retention sweeper. (Purging a
+//! user, a space or everything is the admin command `cairn-server purge`, see
+//! [`crate::admin::commands::purge`]; the audit log is the store's.)
 //!
 //! # Layout
-//! - `purge`: the purge command: store, backups, audit entry.
 //! - [`retention`]: cut-offs from `[retention]` and the daily sweeper task.
-//! - [`cli`]: clap arguments and output of `cairn-server purge` and `audit`.
 
-pub mod cli;
-mod purge;
 pub mod retention;
-
-pub use purge::{purge, purge_backups};

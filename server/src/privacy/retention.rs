@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::auth::Clock;
+use crate::clock::Clock;
 use crate::settings::RetentionSettings;
 use crate::store::{AuditEvent, AuditKind, RetentionCutoffs, Store, StoreError, SweepOutcome};
 
@@ -86,7 +86,7 @@ mod tests {
                 email: "ann@example.com".into(),
                 first_name: "Ann".into(),
                 last_name: "Lee".into(),
-                password: "long enough password".into(),
+                password_hash: crate::auth::password::hash("long enough password").expect("hash"),
                 must_change_password: false,
                 server_admin: false,
             })

@@ -25,8 +25,9 @@ pub use peers::ClientNet;
 pub use signals::reload_certificate;
 
 use crate::admin::control::ControlSocket;
-use crate::auth::Clock;
+use crate::backup::Backups;
 use crate::backup::schedule::{self, Scheduler};
+use crate::clock::Clock;
 use crate::datadir::{DataDir, DataDirLock};
 use crate::settings::Settings;
 use crate::stats::Stats;
@@ -40,6 +41,8 @@ pub struct Instance {
     data_dir: DataDir,
     tls: TlsHandle,
     store: Store,
+    /// The backups the scheduler takes and the admin commands see.
+    backups: Backups,
     /// Held until the instance is dropped, after the store is flushed and closed.
     _lock: DataDirLock,
 }
@@ -58,11 +61,13 @@ impl Instance {
         let lock = data_dir.lock()?;
         let tls = TlsHandle::load(&settings.cert_path(), &settings.key_path())?;
         let store = Store::open(&data_dir.db())?;
+        let backups = Backups::new(settings.backup_dir(), settings.backup.clone());
         Ok(Instance {
             settings,
             data_dir,
             tls,
             store,
+            backups,
             _lock: lock,
         })
     }
@@ -74,6 +79,11 @@ impl Instance {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The backups of this server (tests look at their health or simulate faults).
+    pub fn backups(&self) -> &Backups {
+        &self.backups
     }
 
     /// Serves on `listener` until `shutdown`: opens the control socket, starts
@@ -101,19 +111,18 @@ impl Instance {
         ready: impl FnOnce(),
         shutdown: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
-        let backup = &self.settings.backup;
-        self.store
-            .set_backup_config(self.settings.backup_dir(), backup.clone());
-        let control = ControlSocket::start(&self.data_dir, self.store.clone())?;
-        let scheduler = backup.enabled.then(|| {
+        let control =
+            ControlSocket::start(&self.data_dir, self.store.clone(), self.backups.clone())?;
+        let scheduler = if self.settings.backup.enabled {
             let scheduler = Scheduler::new(
                 self.store.clone(),
-                self.settings.backup_dir(),
-                backup.clone(),
-                crate::store::now_ms(),
-            );
-            schedule::spawn(scheduler, Clock::system(), schedule::TICK)
-        });
+                self.backups.clone(),
+                crate::clock::now_ms(),
+            )?;
+            Some(schedule::spawn(scheduler, Clock::system(), schedule::TICK))
+        } else {
+            None
+        };
         ready();
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(
@@ -126,12 +135,16 @@ impl Instance {
         let sweeper = crate::privacy::retention::spawn_sweeper(
             self.store.clone(),
             self.settings.retention.clone(),
-            crate::auth::Clock::system(),
+            Clock::system(),
         );
         let limits = Limits::from_settings(&self.settings.server);
-        let state = AppState::new(self.store.clone(), self.settings.auth_settings())
-            .with_stats(Stats::new(self.settings.stats_settings()))
-            .with_sync_rules(self.settings.sync_rules());
+        let state = AppState::new(
+            self.store.clone(),
+            self.backups.clone(),
+            self.settings.auth_settings(),
+        )
+        .with_stats(Stats::new(self.settings.stats_settings()))
+        .with_sync_rules(self.settings.sync_rules());
         let persister =
             Persister::start(state.stats.clone(), self.store.clone(), state.clock.clone());
         let served = serve(

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use cairn_common::api::{Endpoint, endpoints};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -113,7 +114,7 @@ async fn healthz_over_http1_and_h2() {
             .expect("connect");
         assert_eq!(conn.alpn.as_deref(), Some(alpn));
         assert_eq!(
-            conn.get("/healthz").await.expect("get"),
+            conn.get(endpoints::HEALTHZ).await.expect("get"),
             (200, "ok".to_string())
         );
         assert_eq!(conn.server_fingerprint, server.cert.fingerprint());
@@ -190,7 +191,10 @@ async fn reload_serves_new_certificate_to_new_connections() {
         .await
         .expect("new");
     assert_eq!(new_conn.server_fingerprint, new_cert.fingerprint());
-    assert_eq!(new_conn.get("/healthz").await.expect("new get").0, 200);
+    assert_eq!(
+        new_conn.get(endpoints::HEALTHZ).await.expect("new get").0,
+        200
+    );
     assert!(
         Conn::connect(server.addr, &server.cert.der, Http::One)
             .await
@@ -199,7 +203,7 @@ async fn reload_serves_new_certificate_to_new_connections() {
     );
     assert_eq!(
         old_conn
-            .get("/healthz")
+            .get(endpoints::HEALTHZ)
             .await
             .expect("old conn still works")
             .0,
@@ -220,12 +224,12 @@ async fn connection_limit_makes_extra_clients_wait() {
     let mut first = Conn::connect(server.addr, &server.cert.der, Http::One)
         .await
         .expect("first");
-    assert_eq!(first.get("/healthz").await.expect("get").0, 200);
+    assert_eq!(first.get(endpoints::HEALTHZ).await.expect("get").0, 200);
     let der = server.cert.der.clone();
     let addr = server.addr;
     let second = tokio::spawn(async move {
         let mut conn = Conn::connect(addr, &der, Http::One).await?;
-        conn.get("/healthz").await
+        conn.get(endpoints::HEALTHZ).await
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
@@ -261,7 +265,7 @@ fn second_server_on_same_data_dir_is_refused() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let answer = runtime.block_on(async {
         let mut conn = server.connect(Http::Two).await.expect("connect");
-        conn.get("/healthz").await.expect("get")
+        conn.get(endpoints::HEALTHZ).await.expect("get")
     });
     assert_eq!(answer, (200, "ok".to_string()));
     server.stop().expect("clean stop");
@@ -351,7 +355,7 @@ async fn silent_tls_connections_are_closed_and_free_their_slots() {
     let (addr, der) = (server.addr, server.cert.der.clone());
     let waiting = tokio::spawn(async move {
         let mut conn = Conn::connect(addr, &der, Http::One).await?;
-        conn.get("/healthz").await
+        conn.get(endpoints::HEALTHZ).await
     });
     let opened = std::time::Instant::now();
     for stream in &mut idle {
@@ -409,12 +413,12 @@ async fn idle_h2_connection_is_closed() {
         .await
         .expect("connect");
     for _ in 0..3 {
-        assert_eq!(conn.get("/healthz").await.expect("in use").0, 200);
+        assert_eq!(conn.get(endpoints::HEALTHZ).await.expect("in use").0, 200);
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     tokio::time::sleep(Duration::from_millis(900)).await;
     assert!(
-        conn.get("/healthz").await.is_err(),
+        conn.get(endpoints::HEALTHZ).await.is_err(),
         "the idle connection is still open"
     );
     server.stop().await;
@@ -432,11 +436,15 @@ fn login_request(
         device: "test".into(),
     })
     .expect("encode");
-    hyper::Request::post(format!("https://localhost:{}/v1/login", addr.port()))
-        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
-        .header("content-type", CONTENT_TYPE)
-        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
-        .expect("request")
+    hyper::Request::post(format!(
+        "https://localhost:{}{}",
+        addr.port(),
+        endpoints::Login::PATH
+    ))
+    .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+    .header("content-type", CONTENT_TYPE)
+    .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+    .expect("request")
 }
 
 /// The real server: one host (127.0.0.2) holding its per-address cap of silent TLS
@@ -481,7 +489,7 @@ fn per_address_cap_keeps_slots_for_others() {
                 .await
                 .expect("login");
             assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-            assert_eq!(conn.get("/healthz").await.expect("healthz").0, 200);
+            assert_eq!(conn.get(endpoints::HEALTHZ).await.expect("healthz").0, 200);
         };
         tokio::time::timeout(Duration::from_secs(10), served)
             .await

@@ -8,8 +8,9 @@
 //! shutdown, and sweeps days older than the retention (at most 30 days).
 //! [`prometheus`] renders what the store holds for `GET /metrics`.
 //!
-//! Endpoints are counted under their path template from [`ENDPOINTS`]; every other
-//! path counts as [`OTHER`], so that no request can add a label.
+//! Endpoints are counted under their paths ([`ENDPOINTS`], from
+//! `cairn_common::api::endpoints`); every other path counts as [`OTHER`], so that no
+//! request can add a label.
 
 pub mod persist;
 pub mod prometheus;
@@ -24,26 +25,9 @@ use warp::http::StatusCode;
 
 use crate::store::{BUCKET_BOUNDS_US, BUCKETS, DayCounts};
 
-/// The path of every endpoint the API serves. A new endpoint adds its path here,
-/// else it is counted as [`OTHER`].
-pub const ENDPOINTS: [&str; 16] = [
-    "/healthz",
-    "/metrics",
-    "/v1/account/logins",
-    "/v1/export",
-    "/v1/login",
-    "/v1/logout",
-    "/v1/password",
-    "/v1/sessions",
-    "/v1/sessions/revoke",
-    "/v1/push",
-    "/v1/pull",
-    "/v1/spaces",
-    "/v1/spaces/create",
-    "/v1/spaces/rename",
-    "/v1/spaces/members",
-    "/v1/spaces/member",
-];
+/// The path of every endpoint the API serves, each a label: the paths of
+/// [`cairn_common::api::endpoints`], where every route takes its path from.
+pub const ENDPOINTS: &[&str] = cairn_common::api::endpoints::PATHS;
 
 /// The label of every path that is not one of [`ENDPOINTS`].
 pub const OTHER: &str = "other";
@@ -209,11 +193,12 @@ impl std::fmt::Debug for Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cairn_common::api::{Endpoint, endpoints};
 
     /// Known paths are their own label; anything else, however long or odd, is `other`.
     #[test]
     fn labels_are_bounded() {
-        assert_eq!(label("/v1/push"), "/v1/push");
+        assert_eq!(label(endpoints::Push::PATH), endpoints::Push::PATH);
         for path in [
             "/v1/push/",
             "/v1/PUSH",
@@ -224,33 +209,6 @@ mod tests {
         ] {
             assert_eq!(label(path), OTHER, "{path}");
         }
-    }
-
-    /// Every path the API's endpoint files route (`endpoint("...")`, `post("...")`)
-    /// has its own label, so a new endpoint cannot silently count as `other`.
-    #[test]
-    fn every_routed_path_has_a_label() {
-        let api = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
-        let mut found = 0;
-        for file in std::fs::read_dir(&api).expect("src/api") {
-            let path = file.expect("entry").path();
-            let text = std::fs::read_to_string(&path).expect("read");
-            for call in ["endpoint(\"", "post(\""] {
-                for (at, _) in text.match_indices(call) {
-                    let rest = &text[at + call.len()..];
-                    let routed = &rest[..rest.find('"').expect("closing quote")];
-                    if routed.starts_with('/') {
-                        found += 1;
-                        assert_ne!(label(routed), OTHER, "{routed} in {}", path.display());
-                    }
-                }
-            }
-        }
-        assert!(
-            found >= 10,
-            "only {found} routed paths found in {}",
-            api.display()
-        );
     }
 
     /// A latency falls in the first bucket whose bound it does not exceed; status
@@ -273,11 +231,15 @@ mod tests {
     #[test]
     fn take_and_put_back() {
         let stats = Stats::default();
-        stats.record("/v1/pull", StatusCode::OK, Duration::from_micros(700));
+        stats.record(
+            endpoints::Pull::PATH,
+            StatusCode::OK,
+            Duration::from_micros(700),
+        );
         stats.record("/nope", StatusCode::NOT_FOUND, Duration::from_millis(2));
         let taken = stats.take();
         assert_eq!(taken.len(), 2);
-        assert_eq!(taken[0].0, "/v1/pull");
+        assert_eq!(taken[0].0, endpoints::Pull::PATH);
         assert_eq!(taken[0].1.buckets[1], 1);
         assert_eq!(taken[1].0, OTHER);
         assert_eq!(taken[1].1.classes[2], 1);

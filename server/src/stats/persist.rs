@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::Stats;
-use crate::auth::Clock;
+use crate::clock::Clock;
 use crate::store::{Store, StoreError};
 
 /// Milliseconds in a day.
@@ -120,6 +120,7 @@ mod tests {
     use super::*;
     use crate::stats::StatsSettings;
     use crate::store::test_support::temp_store;
+    use cairn_common::api::{Endpoint, endpoints};
     use warp::http::StatusCode;
 
     /// 2023-11-14 12:00 UTC.
@@ -144,7 +145,11 @@ mod tests {
         let stats = Stats::default();
         let today = day_of(NOON_MS);
         for age in [31u32, 30, 29, 0] {
-            stats.record("/v1/pull", StatusCode::OK, Duration::from_millis(1));
+            stats.record(
+                endpoints::Pull::PATH,
+                StatusCode::OK,
+                Duration::from_millis(1),
+            );
             let at = NOON_MS - u64::from(age) * DAY_MS;
             assert_eq!(persist(&stats, &store, at).expect("persist"), 1);
         }
@@ -154,7 +159,11 @@ mod tests {
         assert_eq!(days(&store), [today - 29, today]);
         // A retention over the promised 30 days is held to 30.
         store
-            .add_telemetry(today - 30, "/v1/pull", &crate::store::DayCounts::default())
+            .add_telemetry(
+                today - 30,
+                endpoints::Pull::PATH,
+                &crate::store::DayCounts::default(),
+            )
             .expect("add");
         assert_eq!(sweep(&store, NOON_MS, 365).expect("sweep"), 1);
     }
@@ -170,19 +179,27 @@ mod tests {
             ..StatsSettings::default()
         });
         let day = day_of(NOON_MS);
-        stats.record("/v1/push", StatusCode::OK, Duration::from_millis(3));
+        stats.record(
+            endpoints::Push::PATH,
+            StatusCode::OK,
+            Duration::from_millis(3),
+        );
         let persister = Persister::start(stats.clone(), store.clone(), clock.clone());
         wait_for(|| days(&store) == [day]).await;
         clock.advance(Duration::from_millis(29 * DAY_MS));
         // A round that read the clock before it moved is over by now, so the next
         // count goes to the new day.
         tokio::time::sleep(Duration::from_millis(100)).await;
-        stats.record("/v1/push", StatusCode::OK, Duration::from_millis(3));
+        stats.record(
+            endpoints::Push::PATH,
+            StatusCode::OK,
+            Duration::from_millis(3),
+        );
         wait_for(|| days(&store) == [day, day + 29]).await;
         clock.advance(Duration::from_millis(DAY_MS));
         wait_for(|| days(&store) == [day + 29]).await;
         stats.record(
-            "/v1/push",
+            endpoints::Push::PATH,
             StatusCode::INTERNAL_SERVER_ERROR,
             Duration::ZERO,
         );

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use cairn_common::api::{Endpoint, endpoints};
 use tokio::sync::oneshot;
 
 use crate::serve::Instance;
@@ -32,14 +33,14 @@ fn counts_survive_a_restart() {
         .expect("runtime");
     runtime.block_on(async {
         let mut conn = server.connect(Http::One).await.expect("connect");
-        let (status, text) = conn.get("/metrics").await.expect("metrics");
+        let (status, text) = conn.get(endpoints::METRICS).await.expect("metrics");
         assert_eq!(status, 200, "{text}");
         assert!(
             text.contains("# TYPE cairn_http_requests_total counter"),
             "{text}"
         );
         for _ in 0..5 {
-            assert_eq!(conn.get("/healthz").await.expect("healthz").0, 200);
+            assert_eq!(conn.get(endpoints::HEALTHZ).await.expect("healthz").0, 200);
         }
         assert_eq!(conn.get("/no/such/path").await.expect("other").0, 404);
     });
@@ -61,10 +62,10 @@ fn counts_survive_a_restart() {
         let mut conn = Conn::connect(addr, &cert_der, Http::One)
             .await
             .expect("connect");
-        let (status, text) = conn.get("/metrics").await.expect("metrics");
+        let (status, text) = conn.get(endpoints::METRICS).await.expect("metrics");
         assert_eq!(status, 200, "{text}");
-        assert_eq!(requests(&text, "/healthz", "2xx"), 5, "{text}");
-        assert_eq!(requests(&text, "/metrics", "2xx"), 1, "{text}");
+        assert_eq!(requests(&text, endpoints::HEALTHZ, "2xx"), 5, "{text}");
+        assert_eq!(requests(&text, endpoints::METRICS, "2xx"), 1, "{text}");
         assert_eq!(requests(&text, "other", "4xx"), 1, "{text}");
         let _ = stop.send(());
         serving.await.expect("joins").expect("serves");
@@ -100,15 +101,15 @@ fn client_abort_mid_body_is_a_4xx() {
         let mut conn = server.connect(Http::One).await.expect("connect");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let text = loop {
-            let (status, text) = conn.get("/metrics").await.expect("metrics");
+            let (status, text) = conn.get(endpoints::METRICS).await.expect("metrics");
             assert_eq!(status, 200, "{text}");
-            if requests(&text, "/v1/login", "4xx") > 0 || std::time::Instant::now() > deadline {
+            if requests(&text, endpoints::Login::PATH, "4xx") > 0 || std::time::Instant::now() > deadline {
                 break text;
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         };
-        assert_eq!(requests(&text, "/v1/login", "4xx"), 1, "{text}");
-        assert_eq!(requests(&text, "/v1/login", "5xx"), 0, "{text}");
+        assert_eq!(requests(&text, endpoints::Login::PATH, "4xx"), 1, "{text}");
+        assert_eq!(requests(&text, endpoints::Login::PATH, "5xx"), 0, "{text}");
     });
     server.stop().expect("clean stop");
 }

@@ -21,7 +21,8 @@ use cairn_common::model::SpaceId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Store, StoreError, now_ms};
+use super::{Store, StoreError};
+use crate::clock::now_ms;
 
 const ENTRY: u8 = b'e';
 const HEAD: &[u8] = b"h";

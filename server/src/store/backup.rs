@@ -8,9 +8,15 @@
 //! (so no push is half-written) just long enough to read the seq counters; the
 //! account trees are then copied still under the accounts lock, which pushes and
 //! pulls do not take.
+//!
+//! A [`Cut`] holds off rewrites of the store ([`Store::rewrite_planned`]: compaction,
+//! retention, purge) until it is dropped, so that the ops up to it can be read
+//! across many statements while the database stays the same one.
+//!
+//! Where backups go, how the last ones went and that one runs at a time is not the
+//! store's business: see [`crate::backup::Backups`].
 
-use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
 use cairn_common::codec;
@@ -18,7 +24,6 @@ use cairn_common::model::SpaceId;
 use cairn_common::op::Op;
 
 use super::{Store, StoreError, oplog};
-use crate::settings::BackupSettings;
 
 /// Trees copied verbatim into a backup (all written under the accounts lock).
 /// Sessions and login throttling are left out on purpose: a restore must not bring
@@ -38,9 +43,10 @@ pub const BACKED_UP_TREES: &[&str] = &[
 /// Key/value pairs of one tree.
 pub type TreeEntries = Vec<(Vec<u8>, Vec<u8>)>;
 
-/// A consistent cut of the store.
+/// A consistent cut of the store. No rewrite of the store runs until it is dropped:
+/// read the ops up to it ([`Store::each_op_upto`]) before.
 #[derive(Debug)]
-pub struct Cut {
+pub struct Cut<'a> {
     /// Every space that has ops, with its last seq at the cut, by space id.
     pub spaces: Vec<(SpaceId, u64)>,
     /// [`BACKED_UP_TREES`] at the cut, in that order.
@@ -49,99 +55,18 @@ pub struct Cut {
     pub push_pause: Duration,
     /// How long account changes were held back.
     pub account_pause: Duration,
-}
-
-/// The outcome of the last backups, for `/healthz` and `backup list`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BackupHealth {
-    /// Id and time (ms) of the last backup that was written and verified.
-    pub last_success: Option<(String, u64)>,
-    /// Time (ms), full reason and a short reason that names no path, of the last
-    /// failed attempt, if no backup succeeded after it.
-    pub failing: Option<BackupFailure>,
-}
-
-/// A failed backup attempt.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BackupFailure {
-    pub at_ms: u64,
-    /// The whole message, for the log and the admin.
-    pub reason: String,
-    /// A few words without paths or data, fit for the unauthenticated `/healthz`.
-    pub summary: String,
-}
-
-#[derive(Default)]
-pub(super) struct BackupState {
-    /// One backup (or rewrite of backups) at a time.
-    running: Mutex<()>,
-    health: Mutex<BackupHealth>,
-    /// Tests simulate a full disk: a backup's data file fails after this many bytes.
-    byte_limit: Mutex<Option<u64>>,
-    /// The backup directory and settings of the running server, so that admin
-    /// commands through its control socket use the same as its scheduler.
-    config: Mutex<Option<(PathBuf, BackupSettings)>>,
-}
-
-fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Both guarded values stay whole if a holder panics: `()` and a plain record.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Keeps rewrites out while the ops up to the cut are read.
+    _reading: MutexGuard<'a, ()>,
 }
 
 impl Store {
-    /// Held by a backup from its cut until it is in place, and by anything that
-    /// rewrites the op logs or kept backups (purge), so neither sees the other
-    /// half-done.
-    pub fn backup_lock(&self) -> MutexGuard<'_, ()> {
-        relock(&self.inner.backup.running)
-    }
-
-    /// The outcome of the last backups.
-    #[must_use]
-    pub fn backup_health(&self) -> BackupHealth {
-        relock(&self.inner.backup.health).clone()
-    }
-
-    /// Records a backup's outcome: a success clears an earlier failure.
-    pub fn record_backup(&self, outcome: Result<(String, u64), BackupFailure>) {
-        let mut health = relock(&self.inner.backup.health);
-        match outcome {
-            Ok(done) => {
-                health.last_success = Some(done);
-                health.failing = None;
-            }
-            Err(failure) => health.failing = Some(failure),
-        }
-    }
-
-    /// Registers the backup directory and settings the running server uses.
-    pub fn set_backup_config(&self, dir: PathBuf, settings: BackupSettings) {
-        *relock(&self.inner.backup.config) = Some((dir, settings));
-    }
-
-    /// What [`Store::set_backup_config`] registered.
-    #[must_use]
-    pub fn backup_config(&self) -> Option<(PathBuf, BackupSettings)> {
-        relock(&self.inner.backup.config).clone()
-    }
-
-    /// The simulated disk size for backups, if a test set one.
-    pub(crate) fn backup_byte_limit(&self) -> Option<u64> {
-        *relock(&self.inner.backup.byte_limit)
-    }
-
-    /// Makes the data file of every following backup fail like a full disk after
-    /// `bytes` (`None`: no limit). For tests of failing backups.
-    #[cfg(any(test, feature = "testing"))]
-    pub fn simulate_backup_disk_full(&self, bytes: Option<u64>) {
-        *relock(&self.inner.backup.byte_limit) = bytes;
-    }
-
     /// Takes a consistent cut (see the module comment).
     ///
     /// # Errors
     /// A storage error or damaged data.
-    pub fn backup_cut(&self) -> Result<Cut, StoreError> {
+    pub fn backup_cut(&self) -> Result<Cut<'_>, StoreError> {
+        // Before the accounts lock, as a rewrite takes them.
+        let reading = self.cuts_lock();
         let _accounts = self.accounts_lock();
         let paused = Instant::now();
         let spaces = {
@@ -183,11 +108,13 @@ impl Store {
             trees,
             push_pause,
             account_pause: paused.elapsed(),
+            _reading: reading,
         })
     }
 
     /// Calls `each(seq, encoded op)` for the ops of `space` with seq ≤ `upto`, in
-    /// seq order. Ops up to a cut never change, so this may run while pushes go on.
+    /// seq order. Ops up to a cut never change while the [`Cut`] is held, so this
+    /// may run while pushes go on.
     ///
     /// # Errors
     /// A storage error, damaged data, or the error of `each`.

@@ -39,10 +39,6 @@ pub enum StoreError {
     NoSuchUser(String),
     #[error("{0}")]
     InvalidInput(String),
-    #[error("the password is too weak: {0}")]
-    WeakPassword(String),
-    #[error("could not hash the password: {0}; try again")]
-    Hash(String),
     /// The thing does not exist, or the caller may not know that it does.
     #[error("{0}")]
     NotFound(String),

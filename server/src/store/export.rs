@@ -12,10 +12,6 @@ use super::oplog::{op_key, seq_of};
 use super::users::{ADMIN_LOGIN, UserRecord};
 use super::{Store, StoreError, id_at, key2};
 
-/// The password hash of an imported account: no PHC string, so no password
-/// verifies against it and nobody can log in until an admin resets the password.
-pub const IMPORTED_PASSWORD_HASH: &str = "!imported: no password until an admin resets it";
-
 /// What an import may replace in the target store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImportTarget {

@@ -53,10 +53,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use audit::{AuditEntry, AuditEvent, AuditKind, AuditVerification};
-pub use backup::{BACKED_UP_TREES, BackupFailure, BackupHealth, Cut, TreeEntries};
+pub use backup::{BACKED_UP_TREES, Cut, TreeEntries};
 pub use copy::AuditChain;
 pub use error::StoreError;
-pub use export::{IMPORTED_PASSWORD_HASH, ImportTarget};
+pub use export::ImportTarget;
 pub use logins::{LoginRecord, truncate_address};
 pub use oplog::{PullPage, PushOutcome};
 pub use purge::{PurgeOutcome, PurgeTarget, RetentionCutoffs, SweepOutcome};
@@ -100,7 +100,10 @@ struct Inner {
     /// Serializes appends to the audit log (each entry hashes the one before).
     audit: Mutex<()>,
     durability: durability::Durability,
-    backup: backup::BackupState,
+    /// Held by a backup's [`Cut`] while it reads the ops up to it, and by a rewrite
+    /// (which swaps the database under such reads) for its whole run. A std mutex:
+    /// held by blocking code only.
+    cuts: Mutex<()>,
     /// The epoch, read on every pull; changed only by [`Store::renew_epoch`].
     epoch: parking_lot::RwLock<cairn_common::api::Epoch>,
 }
@@ -205,14 +208,6 @@ fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
-/// Milliseconds since 1970 by the system clock.
-#[must_use]
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 impl Store {
     /// Opens (or creates) the store in `db_dir` (sled's own directory).
     ///
@@ -234,7 +229,7 @@ impl Store {
                 appends: Mutex::new(oplog::SeqCache::default()),
                 audit: Mutex::new(()),
                 durability: durability::Durability::default(),
-                backup: backup::BackupState::default(),
+                cuts: Mutex::new(()),
                 epoch: parking_lot::RwLock::new(cairn_common::api::Epoch::new()),
             }),
         };
@@ -272,6 +267,14 @@ impl Store {
             None => panic!("the store could not be reopened after a rewrite; restart the server"),
         });
         Db { guard }
+    }
+
+    fn cuts_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The guarded data is `()`; see `accounts_lock`.
+        self.inner
+            .cuts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn accounts_lock(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -322,7 +325,8 @@ pub(crate) mod test_support {
                 email: format!("{name}@example.com"),
                 first_name: name.into(),
                 last_name: "Test".into(),
-                password: format!("password-of-{name}"),
+                password_hash: crate::auth::password::hash(&format!("password-of-{name}"))
+                    .expect("hash"),
                 must_change_password: false,
                 server_admin: false,
             })

@@ -294,8 +294,8 @@ impl Store {
     }
 
     /// Purges `target` and rewrites the store without it (see the module doc).
-    /// Blocks every other store call while the store is copied. The caller holds
-    /// [`Store::backup_lock`] (it clears the backups too).
+    /// Blocks every other store call while the store is copied. A caller that
+    /// clears the kept backups too holds [`crate::backup::Backups::lock`] around both.
     ///
     /// # Errors
     /// [`StoreError::NoSuchUser`] / [`StoreError::NotFound`] for an unknown target,
@@ -323,8 +323,6 @@ impl Store {
     /// # Errors
     /// A storage error or damaged data.
     pub fn sweep_retention(&self, cutoffs: RetentionCutoffs) -> Result<SweepOutcome, StoreError> {
-        // A backup reads tree handles across statements: not while the db is swapped.
-        let _backups = self.backup_lock();
         let done = self.rewrite_planned(|store| store.retention_plan(cutoffs))?;
         Ok(match done {
             Some((plan, _)) => SweepOutcome {

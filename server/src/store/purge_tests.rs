@@ -262,7 +262,7 @@ fn purge_all_keeps_only_admin() {
             email: "admin".into(),
             first_name: String::new(),
             last_name: String::new(),
-            password: "admin password 1".into(),
+            password_hash: crate::auth::password::hash("admin password 1").expect("hash"),
             must_change_password: false,
             server_admin: true,
         })

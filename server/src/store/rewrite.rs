@@ -74,17 +74,17 @@ impl Store {
     /// # Errors
     /// As [`Store::rewrite_planned`].
     pub fn compact(&self) -> Result<u64, StoreError> {
-        let _backups = self.backup_lock();
         Ok(self
             .rewrite_planned(|_| Ok(Some(KeepAll)))?
             .map_or(0, |(_, copied)| copied))
     }
 
     /// Copies every live entry through the rewriter that `plan` makes into a fresh
-    /// database and swaps it in; the old database's files are deleted. `plan` runs
-    /// once no account change, append or audit entry can run any more (reads go on
-    /// until the copy starts); it may read the store but not change it, and `None`
-    /// from it means there is nothing to do: nothing is rewritten.
+    /// database and swaps it in; the old database's files are deleted. It waits for
+    /// a backup reading its [`Cut`](super::Cut). `plan` runs once no account
+    /// change, append or audit entry can run any more (reads go on until the copy
+    /// starts); it may read the store but not change it, and `None` from it means
+    /// there is nothing to do: nothing is rewritten.
     ///
     /// # Errors
     /// A storage or I/O error, damaged data, or `plan`'s error. Before the swap
@@ -100,6 +100,7 @@ impl Store {
         };
         let fresh_dir = sibling(&dir, ".rewrite");
         let old_dir = sibling(&dir, ".old");
+        let _cuts = self.cuts_lock();
         let _accounts = self.accounts_lock();
         let mut appends = self
             .inner

@@ -139,6 +139,7 @@ impl Store {
 mod tests {
     use super::super::test_support::temp_store;
     use super::*;
+    use cairn_common::api::{Endpoint, endpoints};
 
     fn counts(n: u64) -> DayCounts {
         let mut c = DayCounts::default();
@@ -154,13 +155,13 @@ mod tests {
     fn add_list_sweep() {
         let (_dir, store) = temp_store();
         store
-            .add_telemetry(10, "/v1/pull", &counts(2))
+            .add_telemetry(10, endpoints::Pull::PATH, &counts(2))
             .expect("add");
         store
-            .add_telemetry(10, "/v1/pull", &counts(3))
+            .add_telemetry(10, endpoints::Pull::PATH, &counts(3))
             .expect("add");
         store
-            .add_telemetry(10, "/v1/push", &counts(1))
+            .add_telemetry(10, endpoints::Push::PATH, &counts(1))
             .expect("add");
         store.add_telemetry(11, "other", &counts(4)).expect("add");
         let all = store.telemetry().expect("list");
@@ -170,7 +171,11 @@ mod tests {
             .collect();
         assert_eq!(
             summary,
-            [(10, "/v1/pull", 5), (10, "/v1/push", 1), (11, "other", 4)]
+            [
+                (10, endpoints::Pull::PATH, 5),
+                (10, endpoints::Push::PATH, 1),
+                (11, "other", 4)
+            ]
         );
         assert_eq!(all[0].counts.sum_us, 500);
         assert_eq!(store.sweep_telemetry(11).expect("sweep"), 2);

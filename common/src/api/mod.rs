@@ -1,33 +1,23 @@
 //! Wire types of the sync protocol, shared by client and server.
 //!
-//! Every endpoint is `POST /v1/<name>` (plus `GET /healthz`), with bodies in the
-//! [`codec`](crate::codec) format under [`CONTENT_TYPE`], the client's
+//! Every endpoint is defined once in [`endpoints`]: its method and path, and the
+//! types of its request and response bodies, which travel in the
+//! [`codec`](crate::codec) format under [`CONTENT_TYPE`] (but for two plain-text
+//! `GET`s, [`endpoints::HEALTHZ`] and [`endpoints::METRICS`]). `docs/PROTOCOL.md`
+//! has the same table, kept equal to it by a test. The client sends its
 //! [`PROTOCOL_VERSION`] in the [`PROTOCOL_HEADER`] header, and `Authorization: Bearer
 //! <token>` on everything but login. Expected protocol outcomes are fields of the
 //! responses; failures are an HTTP status with an [`ErrorResponse`] body whose
 //! message tells the person what to do next.
-//!
-//! | endpoint                 | request                 | response              |
-//! |--------------------------|-------------------------|-----------------------|
-//! | `/v1/login`              | [`LoginRequest`]        | [`LoginResponse`]     |
-//! | `/v1/logout`             | [`Empty`]               | [`Empty`]             |
-//! | `/v1/password`           | [`PasswordChange`]      | [`Empty`]             |
-//! | `/v1/sessions`           | [`Empty`]               | [`SessionList`]       |
-//! | `/v1/sessions/revoke`    | [`RevokeSession`]       | [`Empty`]             |
-//! | `/v1/push`               | [`PushRequest`]         | [`PushResponse`]      |
-//! | `/v1/pull`               | [`PullRequest`]         | [`PullResponse`]      |
-//! | `/v1/spaces`             | [`Empty`]               | [`SpaceList`]         |
-//! | `/v1/spaces/create`      | [`CreateSpace`]         | [`SpaceInfo`]         |
-//! | `/v1/spaces/rename`      | [`RenameSpace`]         | [`SpaceInfo`]         |
-//! | `/v1/spaces/members`     | [`SpaceRef`]            | [`MemberList`]        |
-//! | `/v1/spaces/member`      | [`SetMember`]           | [`MemberList`]        |
-//! | `/v1/export`             | [`ExportRequest`]       | [`ExportPage`]        |
-//! | `/v1/account/logins`     | [`Empty`]               | [`LoginList`]         |
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::{RecordId, Role, Space, SpaceId, UserProfile};
 use crate::op::{Op, OpId};
+
+pub mod endpoints;
+
+pub use endpoints::{Endpoint, Method};
 
 /// Bumped on any incompatible change of these types; the server answers a client
 /// that sends another version with 426 and "please upgrade". Version 2: the store's

@@ -1,13 +1,20 @@
-//! `cairn-server user ...`: arguments, and what each command prints.
+//! `cairn-server user ...`: accounts. The arguments, what each command runs on the
+//! store, and what it prints.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use anyhow::bail;
+use rand::Rng;
 
-use super::protocol::{AdminRequest, AdminResponse, UserRow};
+use crate::admin::protocol::{AdminRequest, AdminResponse, UserRow};
+use crate::auth::password::{self, PasswordError};
 use crate::datadir::DataDir;
 use crate::settings::Secret;
+use crate::store::{AuditEvent, AuditKind, NewUser, Store, StoreError, UserAccount};
+
+/// Length of generated passwords: 20 letters and digits, about 119 bits.
+const GENERATED_PASSWORD_CHARS: usize = 20;
 
 /// Account commands; they work on a stopped data dir and on a running server's.
 #[derive(Debug, clap::Subcommand)]
@@ -114,14 +121,20 @@ impl UserCommand {
         matches!(self, UserCommand::List { json: true, .. })
     }
 
-    /// Runs the command and prints its outcome to `out`.
+    /// Runs the command through `send` (see [`crate::admin::send`]) and prints its
+    /// outcome to `out`.
     ///
     /// # Errors
     /// If the command could not run or was refused; the message says what to do.
-    pub fn run(self, stdin: &mut impl BufRead, out: &mut impl Write) -> anyhow::Result<()> {
+    pub fn run(
+        self,
+        send: impl FnOnce(&DataDir, AdminRequest) -> anyhow::Result<AdminResponse>,
+        stdin: &mut impl BufRead,
+        out: &mut impl Write,
+    ) -> anyhow::Result<()> {
         let json = self.json();
         let (data_dir, request) = self.request(stdin)?;
-        let response = super::client::send(&data_dir, request)?;
+        let response = send(&data_dir, request)?;
         print_response(response, json, out)
     }
 }
@@ -143,11 +156,7 @@ fn read_password(stdin: &mut impl BufRead) -> anyhow::Result<Secret> {
 ///
 /// # Errors
 /// [`AdminResponse::Failed`]'s message, or a write error.
-pub fn print_response(
-    response: AdminResponse,
-    json: bool,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
+fn print_response(response: AdminResponse, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
     match response {
         AdminResponse::UserAdded {
             user,
@@ -185,10 +194,6 @@ pub fn print_response(
             }
         }
         AdminResponse::Failed { message } => bail!(message),
-        other @ (AdminResponse::Exported { .. } | AdminResponse::Imported { .. }) => {
-            super::export_cli::print_response(other, out)?;
-        }
-        AdminResponse::Backup(response) => super::backup_cli::print(response, out)?,
         other => bail!("unexpected answer from the server: {other:?}"),
     }
     Ok(())
@@ -233,4 +238,116 @@ fn print_table(users: &[UserRow], out: &mut impl Write) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// A random password of letters and digits, easy to type and to pass in a script.
+pub fn generate_password() -> String {
+    rand::rng()
+        .sample_iter(&rand::distr::Alphanumeric)
+        .take(GENERATED_PASSWORD_CHARS)
+        .map(char::from)
+        .collect()
+}
+
+impl From<UserAccount> for UserRow {
+    fn from(a: UserAccount) -> Self {
+        UserRow {
+            id: a.profile.id.to_string(),
+            email: a.profile.email,
+            first_name: a.profile.first_name,
+            last_name: a.profile.last_name,
+            disabled: a.disabled,
+            must_change_password: a.must_change_password,
+            server_admin: a.server_admin,
+            created_at_ms: a.created_at_ms,
+        }
+    }
+}
+
+/// Why an account command was refused: a password that cannot be set, or the
+/// store's reason.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// [`AdminRequest::AddUser`]: creates the account (with a generated password if
+/// none is given), which must change its password at the first login.
+pub fn add(
+    store: &Store,
+    email: String,
+    first_name: String,
+    last_name: String,
+    password: Option<Secret>,
+) -> Result<AdminResponse, Refused> {
+    let generated = password.is_none();
+    let password = password.unwrap_or_else(|| Secret(generate_password()));
+    let profile = store.create_user(NewUser {
+        email,
+        first_name,
+        last_name,
+        password_hash: password::hash_new(password.expose())?,
+        // An admin who chose the password knows it; the user must not
+        // keep a password somebody else knows.
+        must_change_password: true,
+        server_admin: false,
+    })?;
+    let record = store
+        .user_by_email(&profile.email)?
+        .ok_or_else(|| StoreError::Internal("the new account cannot be read back".into()))?;
+    let user = UserRow::from(UserAccount {
+        profile: record.profile,
+        disabled: record.disabled,
+        must_change_password: record.must_change_password,
+        server_admin: record.server_admin,
+        created_at_ms: record.created_at_ms,
+    });
+    store.audit(AuditEvent::new(AuditKind::AccountCreated).subject(&user.email));
+    Ok(AdminResponse::UserAdded {
+        user,
+        generated_password: generated.then_some(password),
+    })
+}
+
+/// [`AdminRequest::ListUsers`].
+pub fn list(store: &Store) -> Result<AdminResponse, StoreError> {
+    Ok(AdminResponse::Users(
+        store.list_users()?.into_iter().map(UserRow::from).collect(),
+    ))
+}
+
+/// [`AdminRequest::SetDisabled`].
+pub fn set_disabled(
+    store: &Store,
+    email: String,
+    disabled: bool,
+) -> Result<AdminResponse, StoreError> {
+    store.set_disabled(&email, disabled)?;
+    let kind = if disabled {
+        AuditKind::AccountDisabled
+    } else {
+        AuditKind::AccountEnabled
+    };
+    store.audit(AuditEvent::new(kind).subject(&email));
+    Ok(AdminResponse::DisabledSet { email, disabled })
+}
+
+/// [`AdminRequest::ResetPassword`]: a new password (generated if none is given)
+/// that the user must change; ends the user's sessions.
+pub fn reset_password(
+    store: &Store,
+    email: String,
+    password: Option<Secret>,
+) -> Result<AdminResponse, Refused> {
+    let generated = password.is_none();
+    let password = password.unwrap_or_else(|| Secret(generate_password()));
+    store.reset_password(&email, password::hash_new(password.expose())?)?;
+    store.audit(AuditEvent::new(AuditKind::PasswordReset).subject(&email));
+    Ok(AdminResponse::PasswordReset {
+        email,
+        generated_password: generated.then_some(password),
+    })
 }

@@ -1,7 +1,17 @@
 //! The time the server goes by: the system clock, or a hand-moved one in tests.
+//! Everyone's clock: sessions and throttling, the scheduler, statistics, the store's
+//! time stamps.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Milliseconds since 1970 by the system clock.
+#[must_use]
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
 
 /// Milliseconds since 1970. Cheap to clone.
 #[derive(Clone)]
@@ -30,7 +40,7 @@ impl Clock {
     #[must_use]
     pub fn now_ms(&self) -> u64 {
         match &self.0 {
-            Source::System => crate::store::now_ms(),
+            Source::System => now_ms(),
             Source::Manual(ms) => ms.load(Ordering::Acquire),
         }
     }

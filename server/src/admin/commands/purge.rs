@@ -1,15 +1,20 @@
-//! `cairn-server purge` and `cairn-server audit list|verify`: arguments and output.
+//! `cairn-server purge`: the arguments, and what it runs: the store's purge
+//! ([`Store::purge`]), then the kept backups, then one audit entry that names no
+//! one; and what it prints.
+//!
+//! Backups: a backup taken before the purge may hold the purged data. Every kept
+//! backup is deleted (the output lists them) and the admin is told to take a new
+//! one; rewriting them record by record without the purged data is not done yet.
 
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 
-use crate::admin::AdminResponse;
-use crate::admin::client::send;
-use crate::admin::protocol::AdminRequest;
+use crate::admin::protocol::{AdminRequest, AdminResponse, BackupsPurged};
+use crate::backup::{Backups, format};
 use crate::datadir::DataDir;
-use crate::store::{AuditVerification, PurgeTarget};
+use crate::store::{AuditEvent, AuditKind, PurgeTarget, Store, StoreError};
 
 /// Delete a user, a space or everything completely: from the store (rewritten so
 /// that no byte of it stays on disk) and from the kept backups.
@@ -53,12 +58,14 @@ impl PurgeArgs {
         })
     }
 
-    /// Asks for confirmation (unless `--yes`), purges, and prints what was done.
+    /// Asks for confirmation (unless `--yes`), purges through `send` (see
+    /// [`crate::admin::send`]), and prints what was done.
     ///
     /// # Errors
     /// No confirmation, or the purge failed; the message says what to do.
     pub fn run(
         self,
+        send: impl FnOnce(&DataDir, AdminRequest) -> anyhow::Result<AdminResponse>,
         stdin: &mut impl BufRead,
         interactive: bool,
         out: &mut impl Write,
@@ -130,82 +137,77 @@ impl PurgeArgs {
     }
 }
 
-/// The audit log of administrative events.
-#[derive(Debug, clap::Subcommand)]
-pub enum AuditCommand {
-    /// Print every entry, oldest first.
-    List {
-        /// One JSON array, for scripts.
-        #[arg(long)]
-        json: bool,
-        #[arg(long, value_name = "DIR")]
-        data_dir: PathBuf,
-    },
-    /// Check the hash chain: fails naming the first edited or missing entry.
-    Verify {
-        #[arg(long, value_name = "DIR")]
-        data_dir: PathBuf,
-    },
+/// Purges `target` from the store and its kept `backups`, and logs the purge in the
+/// audit log.
+///
+/// # Errors
+/// The store's refusal or failure; a backup that cannot be deleted is an error
+/// too (the store is purged by then, the message names the backup).
+pub fn execute(
+    store: &Store,
+    backups: &Backups,
+    target: &PurgeTarget,
+) -> Result<AdminResponse, StoreError> {
+    // No backup may be taken (or restored from) halfway through.
+    let _backups = backups.lock();
+    let (backup_dir, _) = backups.config().map_err(|e| {
+        StoreError::InvalidInput(format!(
+            "cannot tell where the backups are ({e}); nothing was purged"
+        ))
+    })?;
+    let outcome = store.purge(target)?;
+    let backups = purge_backups(backup_dir)?;
+    let what = match target {
+        PurgeTarget::User(_) => format!(
+            "user (now pseudonym {})",
+            outcome.pseudonym.map(|p| p.to_string()).unwrap_or_default()
+        ),
+        PurgeTarget::Space(id) => format!("space {id}"),
+        PurgeTarget::All => "all data".to_owned(),
+    };
+    store.audit(AuditEvent::new(AuditKind::Purge).detail(format!(
+        "{what}; {} entries removed; backups deleted: {}",
+        outcome.removed_entries,
+        backups.deleted.len()
+    )));
+    Ok(AdminResponse::Purged { outcome, backups })
 }
 
-impl AuditCommand {
-    /// Runs the command and prints its outcome.
-    ///
-    /// # Errors
-    /// A broken chain, or the command could not run.
-    pub fn run(self, out: &mut impl Write) -> anyhow::Result<()> {
-        let (dir, request, json) = match self {
-            AuditCommand::List { json, data_dir } => (data_dir, AdminRequest::AuditList, json),
-            AuditCommand::Verify { data_dir } => (data_dir, AdminRequest::AuditVerify, false),
-        };
-        match send(&DataDir::new(dir), request)? {
-            AdminResponse::AuditEntries(entries) if json => {
-                serde_json::to_writer_pretty(&mut *out, &entries)?;
-                writeln!(out)?;
-            }
-            AdminResponse::AuditEntries(entries) => {
-                for e in entries {
-                    let at = i64::try_from(e.at_ms)
-                        .ok()
-                        .and_then(chrono::DateTime::from_timestamp_millis)
-                        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-                        .unwrap_or_default();
-                    let mut line = format!("{:>6}  {at}  {:<18}  by {}", e.seq, e.kind, e.actor);
-                    if let Some(subject) = &e.subject {
-                        line += &format!("  for {subject}");
-                    }
-                    if let Some(space) = &e.space {
-                        line += &format!("  space {space}");
-                    }
-                    if !e.detail.is_empty() {
-                        line += &format!("  {}", e.detail);
-                    }
-                    writeln!(out, "{line}")?;
-                }
-            }
-            AdminResponse::AuditVerified(AuditVerification::Intact {
-                entries,
-                first_seq,
-                last_seq,
-                head,
-            }) => {
-                writeln!(
-                    out,
-                    "audit log intact: {entries} entries ({first_seq}..={last_seq}); head \
-                     SHA-256 {head}\nkeep the head hash elsewhere to check later that the \
-                     log was not rewritten as a whole"
-                )?;
-            }
-            AdminResponse::AuditVerified(AuditVerification::Broken { seq, reason }) => {
-                bail!(
-                    "the audit log is broken at entry {seq}: {reason}; the log was changed \
-                     outside cairn-server (restore the data dir from a backup to see the \
-                     original)"
-                );
-            }
-            AdminResponse::Failed { message } => bail!(message),
-            other => bail!("unexpected answer from the server: {other:?}"),
+/// Deletes every kept backup under `dir` (the directories holding a backup's data
+/// file or manifest, finished or half-written); returns their names. Anything else
+/// in `dir` is left alone. A missing dir has none.
+///
+/// # Errors
+/// [`StoreError::Io`] naming the backup that could not be deleted.
+fn purge_backups(dir: &Path) -> Result<BackupsPurged, StoreError> {
+    let io = |source| StoreError::Io {
+        dir: dir.to_owned(),
+        source,
+    };
+    let mut out = BackupsPurged::default();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io)?;
+        let path = entry.path();
+        let is_backup = path.is_dir()
+            && (path.join(format::DATA_FILE).exists() || path.join(format::MANIFEST_FILE).exists());
+        if !is_backup {
+            continue;
         }
-        Ok(())
+        std::fs::remove_dir_all(&path).map_err(|source| StoreError::Io {
+            dir: path.clone(),
+            source,
+        })?;
+        out.deleted
+            .push(entry.file_name().to_string_lossy().into_owned());
     }
+    out.deleted.sort();
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
+    Ok(out)
 }

@@ -1,15 +1,19 @@
-//! `cairn-server backup ...`: arguments, and what each command prints. `now`,
-//! `list` and `verify` work on a running server (control socket) and on a stopped
-//! data dir; `restore` needs the server stopped.
+//! `cairn-server backup ...`: the arguments, what each command runs, and what it
+//! prints. `now`, `list` and `verify` work on a running server (control socket)
+//! and on a stopped data dir; `restore` needs the server stopped and runs here.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::bail;
 
-use super::protocol::{AdminRequest, AdminResponse};
-use crate::backup::admin::{BackupRequest, BackupResponse, BackupRow};
+use crate::admin::protocol::{
+    AdminRequest, AdminResponse, BackupRequest, BackupResponse, BackupRow,
+};
+use crate::backup::format::Manifest;
+use crate::backup::{BackupError, Backups};
 use crate::datadir::DataDir;
+use crate::store::Store;
 
 /// Backup commands.
 #[derive(Debug, clap::Subcommand)]
@@ -47,11 +51,16 @@ pub enum BackupCommand {
 }
 
 impl BackupCommand {
-    /// Runs the command and prints its outcome to `out`.
+    /// Runs the command (through `send`, see [`crate::admin::send`], but for a
+    /// restore) and prints its outcome to `out`.
     ///
     /// # Errors
     /// If the command could not run or was refused; the message says what to do.
-    pub fn run(self, out: &mut impl Write) -> anyhow::Result<()> {
+    pub fn run(
+        self,
+        send: impl FnOnce(&DataDir, AdminRequest) -> anyhow::Result<AdminResponse>,
+        out: &mut impl Write,
+    ) -> anyhow::Result<()> {
         let (data_dir, request, json) = match self {
             BackupCommand::Now { data_dir } => (data_dir, BackupRequest::Now, false),
             BackupCommand::List { json, data_dir } => (data_dir, BackupRequest::List, json),
@@ -62,14 +71,16 @@ impl BackupCommand {
                 return restore(&DataDir::new(data_dir), from, &id, out);
             }
         };
-        let response = super::client::send(&DataDir::new(data_dir), AdminRequest::Backup(request))?;
+        let response = send(&DataDir::new(data_dir), AdminRequest::Backup(request))?;
         match response {
             AdminResponse::Backup(BackupResponse::Listed { backups, .. }) if json => {
                 serde_json::to_writer_pretty(&mut *out, &backups)?;
                 writeln!(out)?;
                 Ok(())
             }
-            other => super::cli::print_response(other, false, out),
+            AdminResponse::Backup(response) => print(response, out),
+            AdminResponse::Failed { message } => bail!(message),
+            other => bail!("unexpected answer from the server: {other:?}"),
         }
     }
 }
@@ -94,12 +105,7 @@ fn restore(
         restored.db.display(),
         describe(&BackupRow {
             id: id.to_owned(),
-            created_at_ms: restored.manifest.created_at_ms,
-            ops: restored.manifest.ops,
-            spaces: restored.manifest.spaces.len() as u64,
-            users: restored.manifest.users(),
-            bytes: restored.manifest.files.iter().map(|f| f.bytes).sum(),
-            damaged: None,
+            ..row(&restored.manifest)
         })
     )?;
     if restored.replaced {
@@ -149,7 +155,7 @@ fn describe(row: &BackupRow) -> String {
 ///
 /// # Errors
 /// A write error.
-pub fn print(response: BackupResponse, out: &mut impl Write) -> anyhow::Result<()> {
+fn print(response: BackupResponse, out: &mut impl Write) -> anyhow::Result<()> {
     match response {
         BackupResponse::Created {
             backup,
@@ -208,16 +214,67 @@ pub fn print(response: BackupResponse, out: &mut impl Write) -> anyhow::Result<(
     Ok(())
 }
 
-/// Refuses a response that is not a backup answer.
+/// A backup's row in `backup list`, from its manifest.
+fn row(manifest: &Manifest) -> BackupRow {
+    BackupRow {
+        id: manifest.id.clone(),
+        created_at_ms: manifest.created_at_ms,
+        ops: manifest.ops,
+        spaces: manifest.spaces.len() as u64,
+        users: manifest.users(),
+        bytes: manifest.files.iter().map(|f| f.bytes).sum(),
+        damaged: None,
+    }
+}
+
+/// Runs a backup command on `store` and its `backups`, at `now_ms`.
 ///
 /// # Errors
-/// Always for anything but [`AdminResponse::Backup`].
-pub fn expect_backup(response: AdminResponse) -> anyhow::Result<BackupResponse> {
-    match response {
-        AdminResponse::Backup(r) => Ok(r),
-        AdminResponse::Failed { message } => bail!(message),
-        other => bail!(
-            "the server answered {other:?} to a backup command; use the same cairn-server version as the server"
-        ),
-    }
+/// The message of what failed, saying what to do.
+pub fn execute(
+    store: &Store,
+    backups: &Backups,
+    request: BackupRequest,
+    now_ms: u64,
+) -> Result<AdminResponse, BackupError> {
+    let (dir, _) = backups.config()?;
+    Ok(AdminResponse::Backup(match request {
+        BackupRequest::Now => {
+            let created = crate::backup::run_backup(store, backups, now_ms)?;
+            BackupResponse::Created {
+                backup: row(&created.manifest),
+                dir: dir.display().to_string(),
+                push_pause_ms: u64::try_from(created.push_pause.as_millis()).unwrap_or(u64::MAX),
+            }
+        }
+        BackupRequest::List => {
+            let listed = crate::backup::list_dir(dir)?
+                .into_iter()
+                .map(|(id, manifest)| match manifest {
+                    Ok(m) => row(&m),
+                    Err(e) => BackupRow {
+                        id,
+                        created_at_ms: 0,
+                        ops: 0,
+                        spaces: 0,
+                        users: 0,
+                        bytes: 0,
+                        damaged: Some(e.to_string()),
+                    },
+                })
+                .collect();
+            BackupResponse::Listed {
+                dir: dir.display().to_string(),
+                backups: listed,
+                last_failure: backups.health().failing.map(|f| f.reason),
+            }
+        }
+        BackupRequest::Verify { id } => {
+            let path = crate::backup::backup_path(dir, &id)?;
+            let manifest = crate::backup::verify::verify_dir(&path, &id)?;
+            BackupResponse::Verified {
+                backup: row(&manifest),
+            }
+        }
+    }))
 }

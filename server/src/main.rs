@@ -12,6 +12,7 @@ use cairn_server::admin::commands::audit::AuditCommand;
 use cairn_server::admin::commands::backup::BackupCommand;
 use cairn_server::admin::commands::export::ExportArgs;
 use cairn_server::admin::commands::import::ImportArgs;
+use cairn_server::admin::commands::migrate::MigrateArgs;
 use cairn_server::admin::commands::purge::PurgeArgs;
 use cairn_server::admin::commands::user::UserCommand;
 use cairn_server::admin::send;
@@ -59,6 +60,7 @@ enum Command {
     /// The audit log of administrative events: list, or verify its hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    Migrate(MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -119,5 +121,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &mut std::io::stdout().lock(),
         ),
         Command::Audit(command) => command.run(send, &mut std::io::stdout().lock()),
+        Command::Migrate(args) => args.run(&mut std::io::stdout().lock()),
     }
 }

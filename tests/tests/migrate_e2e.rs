@@ -1,0 +1,140 @@
+//! A store moved to PostgreSQL and back with the real `cairn-server migrate`:
+//! records synced by the real client, then the stopped data dir copied into a
+//! throwaway PostgreSQL and from there into a new data dir, which exports the
+//! same files as the original.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use cairn_server::test_postgres::TestPostgres;
+use cairn_tests::binary;
+use cairn_tests::client::Device;
+use cairn_tests::server::ServerProcess;
+
+const ANA: &str = "ana@example.com";
+const ANA_PW: &str = "ana's long password";
+const BEN: &str = "ben@example.com";
+
+/// Every file under `dir` by its path relative to `dir`; `manifest.json` without
+/// its `exported_at` (the one part that differs between two exports).
+fn files(dir: &Path) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = path.strip_prefix(dir)?.to_string_lossy().into_owned();
+            let mut bytes = std::fs::read(&path)?;
+            if name == "manifest.json" {
+                let mut manifest: serde_json::Value = serde_json::from_slice(&bytes)?;
+                if let Some(object) = manifest.as_object_mut() {
+                    object.remove("exported_at");
+                }
+                bytes = serde_json::to_vec(&manifest)?;
+            }
+            out.insert(name, bytes);
+        }
+    }
+    Ok(out)
+}
+
+fn server(args: &[&str]) -> anyhow::Result<String> {
+    let output = Command::new(binary("cairn-server")?).args(args).output()?;
+    if !output.status.success() {
+        bail!(
+            "cairn-server {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_migrated_store_exports_the_same_files() -> anyhow::Result<()> {
+    let mut original = ServerProcess::start()?;
+    original.user(ANA, ANA_PW).await?;
+    original.user(BEN, "ben's long password").await?;
+    let ana = Device::new()?;
+    ana.login(&original, ANA, ANA_PW)?;
+    ana.ok_with(&["add", "goal", "Grow the team"], "")?;
+    ana.ok_with(&["spaces", "create", "Team"], "")?;
+    ana.ok_with(&["spaces", "add-member", "Team", BEN], "")?;
+    ana.ok_with(&["sync"], "")?;
+    ana.ok_with(
+        &["add", "goal", "Hire two engineers", "--space", "Team"],
+        "",
+    )?;
+    ana.ok_with(&["sync"], "")?;
+    original.signal("TERM")?;
+    assert!(
+        original.wait_exit(Duration::from_secs(30))?,
+        "the server stops"
+    );
+
+    let before = original.dir.path().join("export-before");
+    original.admin(&["export", "--out", &before.to_string_lossy()], "")?;
+    let pg = TestPostgres::shared()?;
+    let url = pg.database()?;
+    let to_pg = original.admin(&["migrate", "--to", "postgres", &url], "")?;
+    assert!(
+        to_pg.contains("copied into PostgreSQL and checked"),
+        "{to_pg}"
+    );
+    assert!(to_pg.contains("3 accounts"), "{to_pg}");
+
+    let back = original.dir.path().join("back");
+    server(&["init", "--data-dir", &back.to_string_lossy()])?;
+    let to_sled = server(&[
+        "migrate",
+        "--to",
+        "sled",
+        &url,
+        "--data-dir",
+        &back.to_string_lossy(),
+    ])?;
+    assert!(
+        to_sled.contains("copied into the data dir and checked"),
+        "{to_sled}"
+    );
+    let after = original.dir.path().join("export-after");
+    server(&[
+        "export",
+        "--out",
+        &after.to_string_lossy(),
+        "--data-dir",
+        &back.to_string_lossy(),
+    ])?;
+    let (before, after) = (files(&before)?, files(&after)?);
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &before {
+        let other = after.get(name).context("the same files")?;
+        assert!(
+            bytes == other,
+            "{name} differs:\n{}\n---\n{}",
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(other)
+        );
+    }
+    // A non-empty target is refused and left as it was.
+    let again = Command::new(binary("cairn-server")?)
+        .args(["migrate", "--to", "postgres", &url, "--data-dir"])
+        .arg(&original.data_dir)
+        .output()?;
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("empty database"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    Ok(())
+}

@@ -302,6 +302,8 @@ fn id_at(key: &[u8], at: usize) -> Option<[u8; 16]> {
 }
 
 #[cfg(test)]
+mod conformance;
+#[cfg(test)]
 mod migrate_tests;
 #[cfg(test)]
 mod purge_tests;

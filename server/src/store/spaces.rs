@@ -20,7 +20,7 @@ pub const SPACE_NOT_FOUND: &str =
 pub(crate) const OWNERS_ONLY: &str =
     "only an owner of the space can do this; ask one of its owners";
 
-fn check_name(name: &str) -> Result<String, StoreError> {
+pub(crate) fn check_name(name: &str) -> Result<String, StoreError> {
     let name = name.trim();
     if name.is_empty()
         || name.chars().count() > MAX_NAME_CHARS

@@ -6,8 +6,8 @@ use cairn_common::op::{Change, Hlc, NodeId, Op, OpId};
 use super::super::NewAccount;
 use super::super::tests::fresh;
 use crate::store::{
-    AuditEvent, AuditKind, AuditVerification, LoginRecord, PurgeTarget, RecordLimits,
-    RetentionCutoffs, StoreError, ThrottleState,
+    AuditEvent, AuditKind, AuditVerification, LoginRecord, PurgeTarget, RecordLimits, StoreError,
+    ThrottleState,
 };
 
 fn account(email: &str) -> NewAccount {
@@ -230,117 +230,4 @@ async fn purge_a_user_leaves_no_byte_in_the_tables() {
         store.purge(&PurgeTarget::User("admin".into())).await,
         Err(StoreError::Conflict(_))
     ));
-}
-
-/// Purging everything keeps the standard account with an empty personal space and
-/// gives the store a new epoch; a pushed op of a purged record is acknowledged and
-/// dropped.
-#[tokio::test]
-async fn purge_everything_keeps_admin_and_renews_the_epoch() {
-    let (_pg, _url, store) = fresh().await;
-    let admin = store.create_user(account("admin")).await.expect("admin").id;
-    let ann = store
-        .create_user(account("ann@example.com"))
-        .await
-        .expect("ann")
-        .id;
-    let admin_space = store.spaces_of(admin).await.expect("spaces")[0].space.id;
-    let kept_note = note(admin_space, admin, "admin's note");
-    store
-        .append_ops(&kept_note, &RecordLimits::NONE)
-        .await
-        .expect("note");
-    let epoch = store.epoch().await.expect("epoch");
-    let outcome = store.purge(&PurgeTarget::All).await.expect("purge all");
-    assert_eq!(outcome.users, ["ann@example.com"]);
-    assert_eq!(outcome.spaces_emptied, [admin_space]);
-    assert_ne!(store.epoch().await.expect("epoch"), epoch);
-    assert!(store.user(ann).await.expect("get").is_none());
-    assert!(store.user(admin).await.expect("get").is_some());
-    let again = store
-        .append_ops(&kept_note[1..], &RecordLimits::NONE)
-        .await
-        .expect("push again");
-    assert_eq!((again.stored, again.duplicates), (0, 1), "{again:?}");
-}
-
-/// Retention drops old login records, old audit entries (the chain still verifies
-/// from its checkpoint) and records long in the trash (tombstoned).
-#[tokio::test]
-async fn retention_sweeps_logins_audit_and_trash() {
-    let (_pg, _url, store) = fresh().await;
-    let ann = store
-        .create_user(account("ann@example.com"))
-        .await
-        .expect("ann")
-        .id;
-    for at in [10, 20, 30] {
-        store
-            .record_login(
-                ann,
-                &LoginRecord {
-                    at_ms: at,
-                    success: true,
-                    address: None,
-                    device: "d".into(),
-                },
-            )
-            .await
-            .expect("login");
-        store
-            .audit_at(AuditEvent::new(AuditKind::Backup), at)
-            .await
-            .expect("audit");
-    }
-    let space = store.spaces_of(ann).await.expect("spaces")[0].space.id;
-    let trashed = note(space, ann, "old");
-    let record = trashed[0].record;
-    store
-        .append_ops(&trashed, &RecordLimits::NONE)
-        .await
-        .expect("note");
-    store
-        .append_ops(
-            &[op(space, record, ann, Change::Delete, 1_500)],
-            &RecordLimits::NONE,
-        )
-        .await
-        .expect("trash it");
-    let outcome = store
-        .sweep_retention(RetentionCutoffs {
-            logins_before_ms: Some(25),
-            audit_before_ms: Some(25),
-            trash_before_ms: Some(2_000),
-        })
-        .await
-        .expect("sweep");
-    assert_eq!(
-        (
-            outcome.login_records,
-            outcome.audit_entries,
-            outcome.trash_records,
-            outcome.rewritten
-        ),
-        (2, 2, 1, true)
-    );
-    assert_eq!(store.logins_of(ann, 10).await.expect("logins").len(), 1);
-    match store.audit_verify().await.expect("verify") {
-        AuditVerification::Intact {
-            entries, first_seq, ..
-        } => assert_eq!((entries, first_seq), (1, 3)),
-        broken @ AuditVerification::Broken { .. } => panic!("{broken:?}"),
-    }
-    let late = store
-        .append_ops(
-            &[op(space, record, ann, Change::Restore, 3_000)],
-            &RecordLimits::NONE,
-        )
-        .await
-        .expect("late op");
-    assert_eq!((late.stored, late.duplicates), (0, 1));
-    let nothing = store
-        .sweep_retention(RetentionCutoffs::default())
-        .await
-        .expect("sweep nothing");
-    assert!(!nothing.rewritten);
 }

@@ -6,12 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cairn_common::api::RefusalReason;
 use cairn_common::model::{RecordId, RecordKind, SpaceId, UserId, Value};
 use cairn_common::op::{Change, Hlc, NodeId, Op, OpId};
 
 use super::PgStore;
-use crate::store::{PushOutcome, RecordLimits};
+use crate::store::RecordLimits;
 use crate::test_postgres::TestPostgres;
 
 /// A fresh database on the shared test server, and a store on it.
@@ -72,90 +71,6 @@ async fn migrations_apply_once() {
         second.applied_schema().await.expect("version"),
         super::schema_version()
     );
-}
-
-/// Ops get consecutive seqs per space, a retry stores nothing, pages follow seqs
-/// and byte budgets, and an op id reused with other content is refused.
-#[tokio::test]
-async fn append_idempotent_and_paged() {
-    let (_pg, _url, store) = fresh().await;
-    let space = SpaceId::new();
-    let record = RecordId::new();
-    let ops = vec![
-        create(space, record),
-        title(space, record, "one"),
-        title(space, record, "two"),
-    ];
-    let first = store
-        .append_ops(&ops, &RecordLimits::NONE)
-        .await
-        .expect("append");
-    assert_eq!(
-        first,
-        PushOutcome {
-            stored: 3,
-            duplicates: 0,
-            refused: vec![]
-        }
-    );
-    let again = store
-        .append_ops(&ops, &RecordLimits::NONE)
-        .await
-        .expect("retry");
-    assert_eq!((again.stored, again.duplicates), (0, 3));
-    assert_eq!(store.last_seq(space).await.expect("seq"), 3);
-    let page = store
-        .ops_after(space, 0, 2, usize::MAX, true)
-        .await
-        .expect("page");
-    assert_eq!(page.ops, ops[..2]);
-    assert_eq!((page.cursor, page.more), (2, true));
-    let page = store
-        .ops_after(space, 2, 2, usize::MAX, true)
-        .await
-        .expect("page");
-    assert_eq!(page.ops, ops[2..]);
-    assert_eq!((page.cursor, page.more), (3, false));
-    let tiny = store
-        .ops_after(space, 0, 10, 1, true)
-        .await
-        .expect("tiny budget");
-    assert_eq!(tiny.ops.len(), 1, "one op gets through a too-small page");
-    let mut forged = ops[1].clone();
-    forged.change = title(space, record, "forged").change;
-    let refused = store
-        .append_ops(&[forged], &RecordLimits::NONE)
-        .await
-        .expect("push");
-    assert_eq!(refused.refused[0].reason, RefusalReason::Invalid);
-    assert_eq!(store.last_seq(space).await.expect("seq"), 3);
-}
-
-/// A record stays in the space it was created in; a set before any create waits.
-#[tokio::test]
-async fn a_record_stays_in_its_space() {
-    let (_pg, _url, store) = fresh().await;
-    let (home, other) = (SpaceId::new(), SpaceId::new());
-    let record = RecordId::new();
-    store
-        .append_ops(&[create(home, record)], &RecordLimits::NONE)
-        .await
-        .expect("create");
-    let moved = store
-        .append_ops(&[title(other, record, "moved")], &RecordLimits::NONE)
-        .await
-        .expect("push");
-    assert_eq!(moved.refused[0].reason, RefusalReason::Invalid);
-    let orphan = store
-        .append_ops(
-            &[title(home, RecordId::new(), "no create")],
-            &RecordLimits::NONE,
-        )
-        .await
-        .expect("push");
-    assert_eq!(orphan.refused[0].reason, RefusalReason::UnknownRecord);
-    assert_eq!(store.home_of(record).await.expect("home"), Some(home));
-    assert_eq!(store.last_seq(other).await.expect("seq"), 0);
 }
 
 /// Two servers (two pools) push to one space at once, eight pushes each, while a

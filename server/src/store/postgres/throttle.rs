@@ -167,51 +167,6 @@ impl PgStore {
 #[cfg(test)]
 mod tests {
     use super::super::tests::fresh;
-    use crate::store::{LoginRecord, ThrottleState};
-    use cairn_common::model::UserId;
-
-    /// The same rules as on sled: set, count (forgetting old ones), uncount down to
-    /// nothing, sweep.
-    #[tokio::test]
-    async fn counters_count_forget_and_sweep() {
-        let (_pg, _url, store) = fresh().await;
-        let s = ThrottleState {
-            failures: 3,
-            last_failure_ms: 50,
-        };
-        store.set_throttle_state("a:x", s).await.expect("set");
-        assert_eq!(store.throttle_state("a:x").await.expect("get"), s);
-        assert_eq!(store.sweep_throttle(100).await.expect("sweep"), 1);
-        let one = store
-            .count_throttle_failure("a:y", 10, 0)
-            .await
-            .expect("count");
-        let two = store
-            .count_throttle_failure("a:y", 20, 0)
-            .await
-            .expect("count");
-        assert_eq!(
-            (one.failures, two.failures, two.last_failure_ms),
-            (1, 2, 20)
-        );
-        let fresh_start = store
-            .count_throttle_failure("a:y", 30, 25)
-            .await
-            .expect("forgotten");
-        assert_eq!(fresh_start.failures, 1);
-        store
-            .uncount_throttle_failure("a:y")
-            .await
-            .expect("uncount");
-        assert_eq!(
-            store.throttle_state("a:y").await.expect("get"),
-            ThrottleState::default()
-        );
-        store
-            .uncount_throttle_failure("a:none")
-            .await
-            .expect("nothing to uncount");
-    }
 
     /// Failures counted at once through two servers all count.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -234,24 +189,5 @@ mod tests {
         }
         let state = first.throttle_state("ip:1").await.expect("get");
         assert_eq!((state.failures, state.last_failure_ms), (40, 139));
-    }
-
-    /// Login records list per user, newest first.
-    #[tokio::test]
-    async fn logins_per_user_newest_first() {
-        let (_pg, _url, store) = fresh().await;
-        let (ann, bob) = (UserId::new(), UserId::new());
-        for (who, at, ok) in [(ann, 10, true), (bob, 20, false), (ann, 30, false)] {
-            let record = LoginRecord {
-                at_ms: at,
-                success: ok,
-                address: Some("10.0.0.0/24".into()),
-                device: "laptop".into(),
-            };
-            store.record_login(who, &record).await.expect("record");
-        }
-        let anns = store.logins_of(ann, 10).await.expect("list");
-        assert_eq!(anns.iter().map(|l| l.at_ms).collect::<Vec<_>>(), [30, 10]);
-        assert_eq!(store.logins_of(ann, 1).await.expect("one").len(), 1);
     }
 }

@@ -130,7 +130,14 @@ impl App {
     }
 
     fn restart_search(&mut self) -> Vec<Effect> {
-        vec![Effect::Search(self.search.restart(self.today))]
+        let people = self.index.kind(RecordKind::Person);
+        let named = people
+            .order()
+            .iter()
+            .filter_map(|&i| people.row(i))
+            .filter(|row| !row.is_deleted())
+            .map(|row| (row.id, row.cell(0)));
+        vec![Effect::Search(self.search.restart(self.today, named))]
     }
 
     /// Hits of the search in progress (stale ones are dropped by the view).

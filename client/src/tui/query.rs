@@ -18,8 +18,8 @@
 
 use std::borrow::Cow;
 
-use cairn_common::RecordState;
 use cairn_common::model::{RecordKind, Value, fields_of};
+use cairn_common::{RecordId, RecordState};
 use chrono::NaiveDate;
 
 use crate::present;
@@ -55,8 +55,10 @@ pub enum Test {
     Field { field: &'static str, value: String },
     /// A state of the record.
     Is(Flag),
-    /// A person named in one of the [`PERSON_FIELDS`].
-    Person(String),
+    /// A person named in one of the [`PERSON_FIELDS`], by the name a record holds
+    /// or, for a linked person, by the person record's current name: the ids of
+    /// the person records whose name matches now (see [`Query::with_people`]).
+    Person(String, Vec<RecordId>),
 }
 
 /// What `is:` asks.
@@ -117,6 +119,26 @@ impl Query {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+
+    /// Gives each `@name` term the person records whose current name matches
+    /// (`people` yields each person record's id and name), so that records linking
+    /// a person who was renamed since are found by the new name.
+    #[must_use]
+    pub fn with_people<'a>(
+        mut self,
+        people: impl Iterator<Item = (RecordId, &'a str)> + Clone,
+    ) -> Self {
+        for term in &mut self.terms {
+            if let Test::Person(name, ids) = &mut term.test {
+                *ids = people
+                    .clone()
+                    .filter(|(_, current)| find(&fold(current), name, true).is_some())
+                    .map(|(id, _)| id)
+                    .collect();
+            }
+        }
+        self
     }
 
     /// Whether the query asks for records in the trash.
@@ -191,9 +213,10 @@ impl Test {
                 };
                 find_in_field(state, kind, field, value, false)
             }
-            Self::Person(name) => PERSON_FIELDS
-                .iter()
-                .find_map(|field| find_in_field(state, kind, field, name, true)),
+            Self::Person(name, ids) => PERSON_FIELDS.iter().find_map(|field| {
+                linked_in_field(state, kind, field, ids)
+                    .or_else(|| find_in_field(state, kind, field, name, true))
+            }),
         };
         found.map_or(Outcome::No, Outcome::In)
     }
@@ -242,6 +265,28 @@ fn find_in_field(
         }
     }
     None
+}
+
+/// Where a person field links one of `ids` (a person renamed since the record was
+/// written still matches by the new name).
+fn linked_in_field(
+    state: &RecordState,
+    kind: RecordKind,
+    field: &'static str,
+    ids: &[RecordId],
+) -> Option<Found> {
+    if ids.is_empty() {
+        return None;
+    }
+    let people = state.get(field)?.people()?;
+    let linked = people
+        .iter()
+        .find(|p| p.id.is_some_and(|id| ids.contains(&id)))?;
+    Some(Found {
+        field,
+        label: label_of(kind, field),
+        snippet: linked.name.clone(),
+    })
 }
 
 fn label_of(kind: RecordKind, field: &'static str) -> &'static str {
@@ -399,7 +444,7 @@ fn test_of(body: &str) -> Result<Test, String> {
         if name.is_empty() {
             return Err("Write a name after @, e.g. @ana.".to_owned());
         }
-        return Ok(Test::Person(fold(name)));
+        return Ok(Test::Person(fold(name), Vec::new()));
     }
     if let Some((name, value)) = body.split_once(':')
         && !name.is_empty()

@@ -40,7 +40,11 @@ impl SearchView {
     /// Reads the query typed and starts over: the hits of the old query go, and the
     /// request for the new one is returned. An empty or unreadable query still makes
     /// a request (with no terms, finished at once), so an older search stops.
-    pub fn restart(&mut self, today: NaiveDate) -> SearchRequest {
+    pub fn restart<'a>(
+        &mut self,
+        today: NaiveDate,
+        people: impl Iterator<Item = (cairn_common::RecordId, &'a str)> + Clone,
+    ) -> SearchRequest {
         self.generation += 1;
         self.hits.clear();
         self.selected = 0;
@@ -51,7 +55,7 @@ impl SearchView {
         let query = match Query::parse(&self.input.text()) {
             Ok(query) => {
                 self.error = None;
-                query
+                query.with_people(people)
             }
             Err(e) => {
                 self.error = Some(e);

@@ -204,7 +204,19 @@ fn person_fields_link_people_and_keep_other_names() {
     f.press("ctrl-s");
     let goal = record(&f, "Grow the team", RecordKind::Goal);
     assert!(
-        matches!(goal.get("owner"), Some(Value::People(p)) if p[0].id == Some(ana)),
-        "{goal:?}"
+        matches!(goal.get("owner"), Some(Value::People(p))
+            if p[0].id == Some(ana) && p[0].name == "Ana Lind"),
+        "unchanged, so still written with the old name: {goal:?}"
     );
+    // `@berg` finds the records that link her, though they were written as "Ana Lind".
+    f.press("ctrl-f");
+    f.type_text("@berg is:goal");
+    let hits: Vec<String> = f
+        .app
+        .search
+        .hits()
+        .iter()
+        .map(|h| h.title.clone())
+        .collect();
+    assert_eq!(hits, ["Grow the team"]);
 }

@@ -734,13 +734,23 @@ impl Store {
     }
 }
 
-/// `.wait()` on a store call in a synchronous test: [`block_on`] it.
+/// `.wait()` on a store call in a test, async or not: it runs on a thread of its
+/// own with a runtime of its own (so an async test's worker is not blocked on it).
+/// For sled stores: a PostgreSQL pool belongs to the runtime that made it.
 #[cfg(test)]
-pub(crate) trait Blocking: Future + Sized {
+pub(crate) trait Blocking: Future + Sized + Send
+where
+    Self::Output: Send,
+{
     fn wait(self) -> Self::Output {
-        block_on(self).expect("a runtime for the test")
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| block_on(self).expect("a runtime for the test"))
+                .join()
+                .expect("the store call of the test panicked")
+        })
     }
 }
 
 #[cfg(test)]
-impl<F: Future> Blocking for F {}
+impl<F: Future + Send> Blocking for F where F::Output: Send {}

@@ -355,17 +355,20 @@ pub(crate) mod test_support {
         (dir, store.into())
     }
 
-    /// [`user`] through the facade, from synchronous code.
+    /// [`user`] through the facade, from async tests too (see [`super::Blocking`]).
     pub fn facade_user(store: &super::Store, name: &str) -> UserProfile {
-        super::wait(store.create_user(NewUser {
-            email: format!("{name}@example.com"),
-            first_name: name.into(),
-            last_name: "Test".into(),
-            password_hash:
-                crate::auth::password::hash(&format!("password-of-{name}")).expect("hash"),
-            must_change_password: false,
-            server_admin: false,
-        }))
-        .expect("create user")
+        use super::Blocking as _;
+        store
+            .create_user(NewUser {
+                email: format!("{name}@example.com"),
+                first_name: name.into(),
+                last_name: "Test".into(),
+                password_hash: crate::auth::password::hash(&format!("password-of-{name}"))
+                    .expect("hash"),
+                must_change_password: false,
+                server_admin: false,
+            })
+            .wait()
+            .expect("create user")
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use cairn_common::model::{RecordId, RecordKind, Role, SpaceId, UserId, Value};
 use cairn_common::op::{Change, Hlc, NodeId, Op, OpId};
 
+use super::Blocking as _;
 use super::test_support::{temp_store, user};
 use super::{
     AuditEvent, AuditKind, AuditVerification, LoginRecord, PurgeTarget, RetentionCutoffs, SledStore,
@@ -117,8 +118,10 @@ fn purge_user_leaves_no_bytes_and_keeps_others() {
         .expect("solo")
         .space
         .id;
-    store
+    // Through the facade, which audits the change (the purge must pseudonymize it).
+    super::Store::from(store.clone())
         .set_member(ann.id, team, "bob@example.com", Some(Role::Editor))
+        .wait()
         .expect("add bob");
     goal(&store, ann_home, ann.id, "MARKER-ANN-PERSONAL-7f3a");
     goal(&store, solo, ann.id, "MARKER-ANN-SOLO-91c2");

@@ -143,6 +143,10 @@ impl PurgeArgs {
 /// # Errors
 /// The store's refusal or failure; a backup that cannot be deleted is an error
 /// too (the store is purged by then, the message names the backup).
+// The backups' lock is a std mutex held across the store's awaits: admin commands
+// run whole on one blocking thread ([`crate::store::block_on`]), never as a task a
+// worker could switch away from, and backups take the same lock on blocking threads.
+#[allow(clippy::await_holding_lock)]
 pub async fn execute(
     store: &Store,
     backups: &Backups,

@@ -6,10 +6,11 @@
 //! always did; PostgreSQL awaits its pool. The rules that are the same whatever the
 //! backend live here, once: checking a new account's e-mail and names and a space's
 //! name, and auditing membership changes. What only sled can do yet (a backup cut,
-//! compaction, ...) is refused on PostgreSQL with [`StoreError::NotOnPostgres`].
+//! a record's kind) is reached through [`Store::sled`], which refuses on PostgreSQL
+//! with [`StoreError::NotOnPostgres`].
 //!
 //! Synchronous code (admin commands run from `main`, backups on blocking threads)
-//! waits for a call with [`wait`], which never runs on a tokio worker thread.
+//! waits for a call with [`wait`], which must never run on a tokio worker thread.
 
 use std::future::Future;
 use std::path::Path;
@@ -618,15 +619,6 @@ impl Store {
         cutoffs: RetentionCutoffs,
     ) -> Result<SweepOutcome, StoreError> {
         dispatch!(self.sweep_retention(cutoffs))
-    }
-
-    /// Rewrites sled's files without what was removed; returns the bytes saved.
-    ///
-    /// # Errors
-    /// [`StoreError::NotOnPostgres`] (PostgreSQL's VACUUM does this), or a storage
-    /// error.
-    pub async fn compact(&self) -> Result<u64, StoreError> {
-        self.sled("compacting the store")?.compact()
     }
 
     // Export and import.

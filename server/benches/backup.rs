@@ -27,7 +27,7 @@ use cairn_server::backup::settings::BackupSettings;
 use cairn_server::datadir::DataDir;
 use cairn_server::serve::Instance;
 use cairn_server::settings::Settings;
-use cairn_server::store::{NewUser, Store};
+use cairn_server::store::{NewUser, Store, wait};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::pem::PemObject;
@@ -47,25 +47,27 @@ fn main() -> anyhow::Result<()> {
 
     // Fill.
     let store = Store::open(&data.db())?;
-    let user = store.create_user(NewUser {
+    let user = wait(store.create_user(NewUser {
         email: EMAIL.into(),
         first_name: "Bench".into(),
         last_name: "Mark".into(),
         password_hash: cairn_server::auth::password::hash(PASSWORD).map_err(anyhow::Error::msg)?,
         must_change_password: false,
         server_admin: false,
-    })?;
-    let space = store.user(user.id)?.context("bench user")?.personal_space;
+    }))?;
+    let space = wait(store.user(user.id))?
+        .context("bench user")?
+        .personal_space;
     let started = Instant::now();
     let mut n = 0;
     while n < OPS {
         let ops: Vec<Op> = (0..BATCH / 2)
             .flat_map(|i| goal(space, user.id, &format!("goal {}", n / 2 + i)))
             .collect();
-        store.append_ops(&ops, &cairn_server::store::RecordLimits::NONE)?;
+        wait(store.append_ops(&ops, &cairn_server::store::RecordLimits::NONE))?;
         n += BATCH;
     }
-    store.flush()?;
+    wait(store.flush())?;
     println!(
         "fill: {OPS} ops in {:.1?}; store {}",
         started.elapsed(),
@@ -106,8 +108,11 @@ fn main() -> anyhow::Result<()> {
         mib(dir_bytes(&target.db()))
     );
     let check = Store::open(&target.db())?;
-    if check.last_seq(space)? != OPS {
-        bail!("the restored store ends at seq {}", check.last_seq(space)?);
+    if wait(check.last_seq(space))? != OPS {
+        bail!(
+            "the restored store ends at seq {}",
+            wait(check.last_seq(space))?
+        );
     }
     drop(check);
 

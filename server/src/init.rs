@@ -14,7 +14,7 @@ use chrono::Datelike;
 use crate::admin::generate_password;
 use crate::datadir::DataDir;
 use crate::settings::{EXAMPLE_CONFIG, TlsSettings};
-use crate::store::{NewUser, Store};
+use crate::store::{NewUser, Store, wait};
 use crate::tls::fingerprint;
 
 /// The login name of the standard account.
@@ -122,15 +122,15 @@ pub fn init(dir: &Path, hostnames: &[String]) -> anyhow::Result<InitReport> {
         write_new_file(&cert_path, cert.cert_pem.as_bytes(), 0o644)?;
         write_new_file(&dir.join(&tls_files.key), cert.key_pem.as_bytes(), 0o600)?;
         let store = Store::open(&data_dir.db())?;
-        store.create_user(NewUser {
+        wait(store.create_user(NewUser {
             email: ADMIN_LOGIN.into(),
             first_name: "Admin".into(),
             last_name: String::new(),
             password_hash: crate::auth::password::hash_new(&admin_password)?,
             must_change_password: true,
             server_admin: true,
-        })?;
-        store.flush()?;
+        }))?;
+        wait(store.flush())?;
         Ok(())
     })();
     if let Err(e) = result {
@@ -233,6 +233,7 @@ pub fn write_new_file(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Blocking as _;
 
     /// Every file below `dir` with its bytes and permissions.
     fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, u32)> {
@@ -297,13 +298,14 @@ mod tests {
         );
 
         let store = Store::open(&data.db()).expect("store");
-        let users = store.list_users().expect("users");
+        let users = store.list_users().wait().expect("users");
         assert_eq!(users.len(), 1);
         let admin = &users[0];
         assert_eq!(admin.profile.email, ADMIN_LOGIN);
         assert!(admin.server_admin && admin.must_change_password && !admin.disabled);
         let record = store
             .user_by_email(ADMIN_LOGIN)
+            .wait()
             .expect("read")
             .expect("admin");
         assert!(crate::auth::password::verify(

@@ -15,7 +15,7 @@ use cairn_common::model::{RecordKind, Role, SpaceId, UserId, Value};
 use cairn_common::{OpId, RecordId, RecordState};
 use cairn_server::backup;
 use cairn_server::datadir::DataDir;
-use cairn_server::store::NewUser;
+use cairn_server::store::{NewUser, wait};
 use cairn_server::testing::TestServer;
 use proptest::prelude::*;
 
@@ -122,16 +122,15 @@ impl World {
         let mut people = Vec::new();
         for i in 0..PEOPLE {
             let email = format!("p{i}@example.com");
-            store
-                .create_user(NewUser {
-                    email: email.clone(),
-                    first_name: format!("P{i}"),
-                    last_name: String::new(),
-                    password_hash: cairn_server::auth::password::hash(PASSWORD).expect("hash"),
-                    must_change_password: false,
-                    server_admin: false,
-                })
-                .expect("user");
+            wait(store.create_user(NewUser {
+                email: email.clone(),
+                first_name: format!("P{i}"),
+                last_name: String::new(),
+                password_hash: cairn_server::auth::password::hash(PASSWORD).expect("hash"),
+                must_change_password: false,
+                server_admin: false,
+            }))
+            .expect("user");
             let session = login(&server, &email);
             let dir = tempfile::tempdir().expect("dir");
             let replica = Replica::open(dir.path()).expect("replica");
@@ -146,14 +145,12 @@ impl World {
                 token: session.token,
             });
         }
-        let team = store
-            .create_space(people[0].user, "Team")
+        let team = wait(store.create_space(people[0].user, "Team"))
             .expect("space")
             .space
             .id;
         for person in &people[1..] {
-            store
-                .set_member(people[0].user, team, &person.email, Some(Role::Editor))
+            wait(store.set_member(people[0].user, team, &person.email, Some(Role::Editor)))
                 .expect("member");
         }
         let data_dir = server.data_dir().to_owned();
@@ -283,15 +280,13 @@ impl World {
             return;
         }
         let role = member.then_some(Role::Editor);
-        server(self)
-            .store()
-            .set_member(
-                self.people[0].user,
-                self.team,
-                &self.people[who].email,
-                role,
-            )
-            .expect("membership");
+        wait(server(self).store().set_member(
+            self.people[0].user,
+            self.team,
+            &self.people[who].email,
+            role,
+        ))
+        .expect("membership");
         self.members[who] = member;
     }
 
@@ -299,10 +294,9 @@ impl World {
     fn server_ops(&self, who: usize) -> HashSet<OpId> {
         let store = server(self).store();
         let mut ids = HashSet::new();
-        for info in store.spaces_of(self.people[who].user).expect("spaces") {
-            let page = store
-                .ops_after(info.space.id, 0, usize::MAX, usize::MAX, true)
-                .expect("ops");
+        for info in wait(store.spaces_of(self.people[who].user)).expect("spaces") {
+            let page =
+                wait(store.ops_after(info.space.id, 0, usize::MAX, usize::MAX, true)).expect("ops");
             ids.extend(page.ops.iter().map(|op| op.id));
         }
         ids

@@ -11,7 +11,7 @@ use super::execute;
 use super::protocol::{AdminRequest, AdminResponse, MAX_RESPONSE_BYTES, read_frame, write_frame};
 use crate::backup::Backups;
 use crate::datadir::DataDir;
-use crate::store::Store;
+use crate::store::{Store, StoreError, wait};
 
 /// How long the CLI waits for a running server to answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -26,8 +26,12 @@ pub fn send(data_dir: &DataDir, request: AdminRequest) -> anyhow::Result<AdminRe
     match data_dir.try_lock()? {
         Some(lock) => {
             let store = Store::open(&data_dir.db())?;
-            let response = execute(&store, &Backups::of_data_dir(data_dir.root()), request);
-            store.flush()?;
+            let backups = Backups::of_data_dir(data_dir.root());
+            let response = wait(async {
+                let response = execute(&store, &backups, request).await;
+                store.flush().await?;
+                Ok::<_, StoreError>(response)
+            })?;
             drop(store);
             drop(lock);
             Ok(response)

@@ -18,7 +18,7 @@ use super::protocol::{
 };
 use crate::backup::Backups;
 use crate::datadir::DataDir;
-use crate::store::Store;
+use crate::store::{Store, block_on};
 
 /// A client gets this long to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -147,14 +147,20 @@ async fn handle(mut stream: UnixStream, store: Store, backups: Backups) {
         Err(_) => return,
     };
     tracing::info!(?request, "admin command");
-    let response = match tokio::task::spawn_blocking(move || execute(&store, &backups, request))
-        .await
-    {
-        Ok(response) => response,
-        Err(e) => AdminResponse::Failed {
-            message: format!("the command failed inside the server ({e}); see the server's log"),
-        },
-    };
+    let response =
+        match tokio::task::spawn_blocking(move || block_on(execute(&store, &backups, request)))
+            .await
+        {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => AdminResponse::Failed {
+                message: e.to_string(),
+            },
+            Err(e) => AdminResponse::Failed {
+                message: format!(
+                    "the command failed inside the server ({e}); see the server's log"
+                ),
+            },
+        };
     if let Err(e) = write_frame_async(&mut stream, &response).await {
         tracing::warn!("control socket: cannot send the answer: {e}");
     }

@@ -1,6 +1,7 @@
 //! Admin commands give the same results on a stopped data dir (direct) and on a
 //! running server (control socket).
 
+use crate::store::Blocking as _;
 use std::os::unix::fs::PermissionsExt;
 
 use super::client::send;
@@ -136,6 +137,7 @@ fn stopped_and_running_give_same_results() {
         let store = Store::open(&DataDir::new(dir).db()).expect("store");
         let record = store
             .user_by_email("bob@example.com")
+            .wait()
             .expect("read")
             .expect("bob");
         assert!(

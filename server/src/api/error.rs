@@ -123,7 +123,8 @@ impl From<StoreError> for ApiError {
             | StoreError::Damaged(_)
             | StoreError::Internal(_)
             | StoreError::Database(_)
-            | StoreError::Pool(_) => Self::internal(&e),
+            | StoreError::Pool(_)
+            | StoreError::NotOnPostgres(_) => Self::internal(&e),
         }
     }
 }

@@ -25,7 +25,7 @@ async fn export(
     let now = state.clock.now_ms();
     state
         .blocking(move |store| {
-            let snapshot = Snapshot::read(&store, Scope::User(user))?;
+            let snapshot = crate::store::wait(Snapshot::read(&store, Scope::User(user)))?;
             let files = render(&snapshot, now).map_err(|e| ApiError::internal(&*e))?;
             let total = u32::try_from(files.len()).unwrap_or(u32::MAX);
             let mut page = Vec::new();
@@ -68,12 +68,14 @@ mod tests {
                 &goal(api.personal(&ann), ann.id, "ANN-MARKER"),
                 &crate::store::RecordLimits::NONE,
             )
+            .await
             .expect("ann's goal");
         store
             .append_ops(
                 &goal(api.personal(&eve), eve.id, "EVE-MARKER"),
                 &crate::store::RecordLimits::NONE,
             )
+            .await
             .expect("eve's goal");
         let token = api.login("ann").await.token;
         let page: ExportPage = api

@@ -97,6 +97,7 @@ pub fn caller(
         let state = state.clone();
         async move {
             authenticate(&state.store, auth.as_deref(), state.clock.now_ms(), gate)
+                .await
                 .map_err(|e| reject(e.into()))
         }
     })

@@ -32,7 +32,8 @@ async fn handle(
     let settings = state.auth.clone();
     let response = state
         .hashing(move |store| {
-            crate::auth::login(&store, &settings, now, &request, peer).map_err(ApiError::from)
+            crate::store::wait(crate::auth::login(&store, &settings, now, &request, peer))
+                .map_err(ApiError::from)
         })
         .await?;
     state.store.commit_durable().await?;
@@ -102,6 +103,7 @@ mod tests {
         api.state
             .store
             .set_disabled("dan@example.com", true)
+            .await
             .expect("disable");
         let wrong = try_login(&api, "ann@example.com", "not her password")
             .await

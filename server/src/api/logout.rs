@@ -17,7 +17,8 @@ pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
 async fn handle(state: AppState, caller: Caller, _: Empty) -> Result<Empty, ApiError> {
     state
         .store
-        .revoke_session(caller.user.profile.id, &caller.token_hash)?;
+        .revoke_session(caller.user.profile.id, &caller.token_hash)
+        .await?;
     state.store.commit_durable().await?;
     Ok(Empty)
 }

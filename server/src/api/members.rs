@@ -8,6 +8,7 @@ use warp::reply::Response;
 use super::extract::endpoint;
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
+use crate::store::wait;
 
 pub fn list_route(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(endpoints::SpacesMembers, state, Gate::Enforce, list)
@@ -18,7 +19,10 @@ pub fn set_route(state: AppState) -> BoxedFilter<(Response,)> {
 }
 
 async fn list(state: AppState, caller: Caller, request: SpaceRef) -> Result<MemberList, ApiError> {
-    Ok(state.store.members(caller.user.profile.id, request.space)?)
+    Ok(state
+        .store
+        .members(caller.user.profile.id, request.space)
+        .await?)
 }
 
 async fn set(state: AppState, caller: Caller, request: SetMember) -> Result<MemberList, ApiError> {
@@ -27,7 +31,12 @@ async fn set(state: AppState, caller: Caller, request: SetMember) -> Result<Memb
     let user = caller.user.profile.id;
     let list = state
         .blocking(move |store| {
-            Ok(store.set_member(user, request.space, &request.email, request.role)?)
+            Ok(wait(store.set_member(
+                user,
+                request.space,
+                &request.email,
+                request.role,
+            ))?)
         })
         .await?;
     state.store.commit_durable().await?;

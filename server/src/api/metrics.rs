@@ -14,6 +14,7 @@ use warp::reply::Response;
 use super::{ApiError, AppState};
 use crate::auth::{Gate, authenticate};
 use crate::stats::{persist, prometheus};
+use crate::store::wait;
 
 pub fn route(state: AppState, peer: BoxedFilter<(Option<IpAddr>,)>) -> BoxedFilter<(Response,)> {
     super::extract::path(METRICS)
@@ -32,7 +33,7 @@ pub fn route(state: AppState, peer: BoxedFilter<(Option<IpAddr>,)>) -> BoxedFilt
         .and_then(move |peer: Option<IpAddr>, auth: Option<String>| {
             let state = state.clone();
             async move {
-                if !allowed(&state, peer, auth.as_deref()) {
+                if !allowed(&state, peer, auth.as_deref()).await {
                     return Err(warp::reject::not_found());
                 }
                 render(&state).await.map_err(warp::reject::custom)
@@ -43,7 +44,7 @@ pub fn route(state: AppState, peer: BoxedFilter<(Option<IpAddr>,)>) -> BoxedFilt
 
 /// A loopback peer (also as an IPv4-mapped IPv6 address), or a server admin's
 /// valid session.
-fn allowed(state: &AppState, peer: Option<IpAddr>, authorization: Option<&str>) -> bool {
+async fn allowed(state: &AppState, peer: Option<IpAddr>, authorization: Option<&str>) -> bool {
     let loopback = match peer {
         Some(IpAddr::V6(v6)) => v6
             .to_ipv4_mapped()
@@ -54,15 +55,17 @@ fn allowed(state: &AppState, peer: Option<IpAddr>, authorization: Option<&str>) 
     if loopback && state.stats.settings().metrics_from_loopback {
         return true;
     }
-    authorization.is_some_and(|auth| {
-        authenticate(
-            &state.store,
-            Some(auth),
-            state.clock.now_ms(),
-            Gate::Enforce,
-        )
-        .is_ok_and(|caller| caller.user.server_admin)
-    })
+    let Some(auth) = authorization else {
+        return false;
+    };
+    authenticate(
+        &state.store,
+        Some(auth),
+        state.clock.now_ms(),
+        Gate::Enforce,
+    )
+    .await
+    .is_ok_and(|caller| caller.user.server_admin)
 }
 
 /// Persists what is counted so far (so the text is complete), then renders the store.
@@ -70,8 +73,8 @@ async fn render(state: &AppState) -> Result<Response, ApiError> {
     let (stats, now) = (state.stats.clone(), state.clock.now_ms());
     let text = state
         .blocking(move |store| {
-            persist::persist(&stats, &store, now)?;
-            Ok(prometheus::render(&store.telemetry()?))
+            wait(persist::persist(&stats, &store, now))?;
+            Ok(prometheus::render(&wait(store.telemetry())?))
         })
         .await?;
     let mut response = Response::new(text.into());
@@ -84,6 +87,7 @@ async fn render(state: &AppState) -> Result<Response, ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use crate::store::Blocking as _;
     use cairn_common::api::{Endpoint, endpoints};
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -113,8 +117,10 @@ mod tests {
 
     /// What the store holds after persisting the counts so far.
     fn stored(api: &TestApi) -> Vec<TelemetryEntry> {
-        persist(&api.state.stats, &api.state.store, api.clock.now_ms()).expect("persist");
-        api.state.store.telemetry().expect("list")
+        persist(&api.state.stats, &api.state.store, api.clock.now_ms())
+            .wait()
+            .expect("persist");
+        api.state.store.telemetry().wait().expect("list")
     }
 
     fn entry<'a>(entries: &'a [TelemetryEntry], endpoint: &str) -> &'a TelemetryEntry {
@@ -135,6 +141,7 @@ mod tests {
                 must_change_password,
                 server_admin: true,
             })
+            .wait()
             .expect("create admin");
         "root".into()
     }

@@ -22,8 +22,10 @@ async fn handle(
     let settings = state.auth.clone();
     state
         .hashing(move |store| {
-            crate::auth::change_password(&store, &settings, now, &caller, &change)
-                .map_err(ApiError::from)
+            crate::store::wait(crate::auth::change_password(
+                &store, &settings, now, &caller, &change,
+            ))
+            .map_err(ApiError::from)
         })
         .await?;
     state.store.commit_durable().await?;
@@ -127,6 +129,7 @@ mod tests {
                 must_change_password: true,
                 server_admin: true,
             })
+            .await
             .expect("standard account");
         let login: LoginResponse = api
             .call(

@@ -16,6 +16,7 @@ use super::extract::endpoint;
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
 use crate::store::Store;
+use crate::store::wait;
 
 pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(endpoints::Pull, state, Gate::Enforce, handle)
@@ -27,12 +28,12 @@ async fn handle(
     request: PullRequest,
 ) -> Result<PullResponse, ApiError> {
     let user = caller.user.profile.id;
-    let epoch = state.store.epoch();
+    let epoch = state.store.epoch().await?;
     if request.epoch.is_some_and(|e| e != epoch) {
         // Cursors of another history: the client starts over from nothing.
         return Ok(PullResponse {
             epoch,
-            spaces: state.store.spaces_of(user)?,
+            spaces: state.store.spaces_of(user).await?,
             batches: Vec::new(),
             more: false,
         });
@@ -40,22 +41,22 @@ async fn handle(
     // Polling with nothing new is the common case and costs a few cached reads:
     // answer it here. Only reading pages of ops goes to the blocking pool, whose
     // hand-off would otherwise dominate an empty poll.
-    if let Some(response) = up_to_date(&state.store, user, &request)? {
+    if let Some(response) = up_to_date(&state.store, user, &request).await? {
         return Ok(response);
     }
     state
-        .blocking(move |store| page(&store, user, &request).map_err(ApiError::from))
+        .blocking(move |store| wait(page(&store, user, &request)).map_err(ApiError::from))
         .await
 }
 
 /// The answer to a pull whose cursors are at the head of every space of the user,
 /// or `None` if any space has ops after the cursor.
-fn up_to_date(
+async fn up_to_date(
     store: &Store,
     user: cairn_common::UserId,
     request: &PullRequest,
 ) -> Result<Option<PullResponse>, crate::store::StoreError> {
-    let spaces = store.spaces_of(user)?;
+    let spaces = store.spaces_of(user).await?;
     for info in &spaces {
         let space = info.space.id;
         let after = request
@@ -63,12 +64,12 @@ fn up_to_date(
             .iter()
             .find(|c| c.space == space)
             .map_or(0, |c| c.seq);
-        if store.last_seq(space)? > after {
+        if store.last_seq(space).await? > after {
             return Ok(None);
         }
     }
     Ok(Some(PullResponse {
-        epoch: store.epoch(),
+        epoch: store.epoch().await?,
         spaces,
         batches: Vec::new(),
         more: false,
@@ -77,12 +78,12 @@ fn up_to_date(
 
 /// One page. Cursors of spaces the user is not a member of are ignored without a
 /// word, so a pull tells nothing about spaces the user cannot see.
-fn page(
+async fn page(
     store: &Store,
     user: cairn_common::UserId,
     request: &PullRequest,
 ) -> Result<PullResponse, crate::store::StoreError> {
-    let spaces = store.spaces_of(user)?;
+    let spaces = store.spaces_of(user).await?;
     let cursors: HashMap<SpaceId, u64> = request.cursors.iter().map(|c| (c.space, c.seq)).collect();
     let max_ops = match request.max_ops {
         0 => MAX_PULL_OPS,
@@ -96,7 +97,9 @@ fn page(
         let space = info.space.id;
         let after = cursors.get(&space).copied().unwrap_or(0);
         let first = batches.is_empty();
-        let page = store.ops_after(space, after, ops_left, bytes_left, first)?;
+        let page = store
+            .ops_after(space, after, ops_left, bytes_left, first)
+            .await?;
         more |= page.more;
         if !page.ops.is_empty() {
             ops_left = ops_left.saturating_sub(page.ops.len());
@@ -109,7 +112,7 @@ fn page(
         }
     }
     Ok(PullResponse {
-        epoch: store.epoch(),
+        epoch: store.epoch().await?,
         spaces,
         batches,
         more,
@@ -200,6 +203,7 @@ mod tests {
             .state
             .store
             .create_space(ann.id, "Team")
+            .await
             .expect("create")
             .space
             .id;
@@ -283,6 +287,7 @@ mod tests {
                 must_change_password: false,
                 server_admin: true,
             })
+            .await
             .expect("admin");
         let root_token = api.login("root").await.token;
         let page = pull(
@@ -311,6 +316,7 @@ mod tests {
             .state
             .store
             .create_space(ann.id, "Team")
+            .await
             .expect("create")
             .space
             .id;

@@ -20,7 +20,7 @@ use warp::reply::Response;
 use super::extract::endpoint;
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
-use crate::store::{RecordLimits, SPACE_NOT_FOUND, refuse_record};
+use crate::store::{RecordLimits, SPACE_NOT_FOUND, refuse_record, wait};
 
 /// The largest `[sync] max_record_kib`: what clients read (their limit is 16 MiB).
 pub const MAX_RECORD_KIB: usize = 16 * 1024;
@@ -57,17 +57,17 @@ async fn handle(
     }
     let user = caller.user.profile.id;
     let mut refused = Vec::new();
-    let ops = admissible(&state, user, request.ops, &mut refused)?;
+    let ops = admissible(&state, user, request.ops, &mut refused).await?;
     let limits = state.sync.limits;
     let outcome = state
-        .blocking(move |store| store.append_ops(&ops, &limits).map_err(ApiError::from))
+        .blocking(move |store| wait(store.append_ops(&ops, &limits)).map_err(ApiError::from))
         .await?;
     refused.extend(outcome.refused);
     // Also for a push of duplicates only: an earlier try may have stored them and
     // failed before they were durable.
     state.store.commit_durable().await?;
     Ok(PushResponse {
-        epoch: state.store.epoch(),
+        epoch: state.store.epoch().await?,
         stored: outcome.stored,
         duplicates: outcome.duplicates,
         refused,
@@ -77,7 +77,7 @@ async fn handle(
 /// The ops the caller may push at all: ops of spaces the caller is not a member of
 /// or may only read are refused per space; a record with an op of another author,
 /// or stamped out of bounds, is refused as a whole.
-fn admissible(
+async fn admissible(
     state: &AppState,
     user: cairn_common::UserId,
     ops: Vec<Op>,
@@ -90,7 +90,7 @@ fn admissible(
     let mut roles: HashMap<SpaceId, Option<Role>> = HashMap::new();
     for op in &ops {
         if let std::collections::hash_map::Entry::Vacant(slot) = roles.entry(op.space) {
-            slot.insert(state.store.role_of(op.space, user)?);
+            slot.insert(state.store.role_of(op.space, user).await?);
         }
     }
     let mut bad_spaces: HashSet<SpaceId> = HashSet::new();
@@ -199,12 +199,14 @@ mod tests {
                 api.state
                     .store
                     .user_by_email("ann@example.com")
+                    .await
                     .expect("get")
                     .expect("ann")
                     .profile
                     .id,
                 "Team",
             )
+            .await
             .expect("create")
             .space
             .id;
@@ -245,7 +247,7 @@ mod tests {
         assert_eq!((first.stored, first.duplicates), (2, 0));
         let again = push(&api, &token, ops).await.expect("retry");
         assert_eq!((again.stored, again.duplicates), (0, 2));
-        assert_eq!(api.state.store.last_seq(space).expect("seq"), 2);
+        assert_eq!(api.state.store.last_seq(space).await.expect("seq"), 2);
     }
 
     /// A viewer's push is refused for that space (read-only, the ops named); once
@@ -267,7 +269,7 @@ mod tests {
             answer.refused[0].ops,
             ops.iter().map(|o| o.id).collect::<Vec<_>>()
         );
-        assert_eq!(api.state.store.last_seq(space).expect("seq"), 0);
+        assert_eq!(api.state.store.last_seq(space).await.expect("seq"), 0);
         let _: cairn_common::api::MemberList = api
             .call(
                 endpoints::SpacesMember::PATH,
@@ -282,7 +284,7 @@ mod tests {
             .expect("make editor");
         let answer = push(&api, &bob_token, ops).await.expect("editor pushes");
         assert_eq!((answer.stored, answer.refused.len()), (2, 0));
-        assert_eq!(answer.epoch, api.state.store.epoch());
+        assert_eq!(answer.epoch, api.state.store.epoch().await.expect("epoch"));
     }
 
     /// A push to someone else's space gets exactly the refusal of a push to a space
@@ -301,11 +303,13 @@ mod tests {
                 must_change_password: false,
                 server_admin: true,
             })
+            .await
             .expect("admin");
         let root = api
             .state
             .store
             .user_by_email("root@example.com")
+            .await
             .expect("get")
             .expect("root");
         let bob_token = api.login("bob").await.token;
@@ -333,7 +337,11 @@ mod tests {
         assert_eq!(refusal(existing), random);
         assert_eq!(refusal(by_admin), random);
         assert_eq!(
-            api.state.store.last_seq(api.personal(&ann)).expect("seq"),
+            api.state
+                .store
+                .last_seq(api.personal(&ann))
+                .await
+                .expect("seq"),
             0
         );
     }
@@ -403,9 +411,13 @@ mod tests {
             assert!(answer.refused[0].ops.contains(&bad.id));
             // The record's valid create went with it; the other record is stored.
             seq += 2;
-            assert_eq!(api.state.store.last_seq(space).expect("seq"), seq);
+            assert_eq!(api.state.store.last_seq(space).await.expect("seq"), seq);
             assert_eq!(
-                api.state.store.record_kind(space, record).expect("kind"),
+                api.state
+                    .store
+                    .record_kind(space, record)
+                    .await
+                    .expect("kind"),
                 None
             );
         }
@@ -445,11 +457,12 @@ mod tests {
             let response = task.await.expect("task").expect("push");
             assert_eq!(response.stored, 2);
         }
-        assert_eq!(api.state.store.last_seq(space).expect("seq"), 24);
+        assert_eq!(api.state.store.last_seq(space).await.expect("seq"), 24);
         let page = api
             .state
             .store
             .ops_after(space, 0, 100, usize::MAX, true)
+            .await
             .expect("ops");
         let ids: std::collections::HashSet<_> = page.ops.iter().map(|o| o.id).collect();
         assert_eq!(ids.len(), 24);
@@ -472,9 +485,13 @@ mod tests {
         assert_eq!(answer.stored, 2);
         assert_eq!(answer.refused[0].space, space);
         assert_eq!(
-            api.state.store.last_seq(api.personal(&bob)).expect("seq"),
+            api.state
+                .store
+                .last_seq(api.personal(&bob))
+                .await
+                .expect("seq"),
             2
         );
-        assert_eq!(api.state.store.last_seq(space).expect("seq"), 0);
+        assert_eq!(api.state.store.last_seq(space).await.expect("seq"), 0);
     }
 }

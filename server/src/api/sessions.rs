@@ -21,7 +21,8 @@ async fn list(state: AppState, caller: Caller, _: Empty) -> Result<SessionList, 
     let now = state.clock.now_ms();
     let sessions = state
         .store
-        .sessions_of(caller.user.profile.id)?
+        .sessions_of(caller.user.profile.id)
+        .await?
         .into_iter()
         .filter(|(_, s)| s.expires_at_ms > now)
         .map(|(hash, s)| SessionInfo {
@@ -43,7 +44,8 @@ async fn revoke(
     let user = caller.user.profile.id;
     let found = state
         .store
-        .sessions_of(user)?
+        .sessions_of(user)
+        .await?
         .into_iter()
         .find(|(_, s)| s.id == request.id.trim());
     let Some((hash, _)) = found else {
@@ -51,7 +53,7 @@ async fn revoke(
             "you have no session with this id; `cairn sessions` lists yours",
         ));
     };
-    state.store.revoke_session(user, &hash)?;
+    state.store.revoke_session(user, &hash).await?;
     state.store.commit_durable().await?;
     Ok(Empty)
 }

@@ -24,7 +24,7 @@ pub fn rename_route(state: AppState) -> BoxedFilter<(Response,)> {
 
 async fn list(state: AppState, caller: Caller, _: Empty) -> Result<SpaceList, ApiError> {
     Ok(SpaceList {
-        spaces: state.store.spaces_of(caller.user.profile.id)?,
+        spaces: state.store.spaces_of(caller.user.profile.id).await?,
     })
 }
 
@@ -35,7 +35,8 @@ async fn create(
 ) -> Result<SpaceInfo, ApiError> {
     let info = state
         .store
-        .create_space(caller.user.profile.id, &request.name)?;
+        .create_space(caller.user.profile.id, &request.name)
+        .await?;
     state.store.commit_durable().await?;
     Ok(info)
 }
@@ -47,7 +48,8 @@ async fn rename(
 ) -> Result<SpaceInfo, ApiError> {
     let info = state
         .store
-        .rename_space(caller.user.profile.id, request.space, &request.name)?;
+        .rename_space(caller.user.profile.id, request.space, &request.name)
+        .await?;
     state.store.commit_durable().await?;
     Ok(info)
 }

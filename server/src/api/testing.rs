@@ -1,6 +1,7 @@
 //! Helpers for the endpoint tests: a store in a temp dir, a manual clock, and calls
 //! through the real routes.
 
+use crate::store::Blocking as _;
 use bytes::Bytes;
 use cairn_common::api::{
     CONTENT_TYPE, Endpoint, ErrorResponse, LoginRequest, LoginResponse, PROTOCOL_HEADER,
@@ -36,7 +37,7 @@ impl TestApi {
     }
 
     pub fn with_settings(settings: AuthSettings) -> Self {
-        let (dir, store) = test_support::temp_store();
+        let (dir, store) = test_support::temp_facade();
         let clock = Clock::manual(START_MS);
         let backups = Backups::new(dir.path().join("backups"), Default::default());
         Self {
@@ -48,7 +49,7 @@ impl TestApi {
 
     /// A user whose password is `password-of-<name>`.
     pub fn user(&self, name: &str) -> UserProfile {
-        test_support::user(&self.state.store, name)
+        test_support::facade_user(&self.state.store, name)
     }
 
     /// The user's personal space.
@@ -56,6 +57,7 @@ impl TestApi {
         self.state
             .store
             .user(user.id)
+            .wait()
             .expect("get user")
             .expect("user exists")
             .personal_space

@@ -37,7 +37,7 @@ fn device_name(raw: &str) -> String {
 /// # Errors
 /// [`AuthError::Throttled`] while a delay runs, [`AuthError::LoginFailed`], or a store
 /// error.
-pub fn login(
+pub async fn login(
     store: &Store,
     settings: &AuthSettings,
     now_ms: u64,
@@ -48,9 +48,10 @@ pub fn login(
     let keys = Keys::new(&login, peer);
     // Counted as a failure before the password is checked: parallel attempts each
     // see the ones before them.
-    let reservation = throttle::reserve(store, settings, &keys, now_ms)?
+    let reservation = throttle::reserve(store, settings, &keys, now_ms)
+        .await?
         .map_err(|wait| AuthError::Throttled { wait })?;
-    let user = store.user_by_email(&login)?;
+    let user = store.user_by_email(&login).await?;
     let hash: &str = match &user {
         Some(u) => &u.password_hash,
         None => password::dummy_hash(),
@@ -73,31 +74,33 @@ pub fn login(
         Some(user) if matches && !user.disabled => user,
         other => {
             if let Some(user) = other {
-                store.record_login(user.profile.id, &record(false))?;
+                store.record_login(user.profile.id, &record(false)).await?;
             }
             // The reservation stays: it was a failure.
             drop(reservation);
             return Err(AuthError::LoginFailed);
         }
     };
-    store.record_login(user.profile.id, &record(true))?;
-    throttle::release(store, &keys, reservation)?;
+    store.record_login(user.profile.id, &record(true)).await?;
+    throttle::release(store, &keys, reservation).await?;
     // Expired sessions are removed when their owner logs in again, so they do not pile up.
-    for (hash, session) in store.sessions_of(user.profile.id)? {
+    for (hash, session) in store.sessions_of(user.profile.id).await? {
         if session.expires_at_ms <= now_ms {
-            store.revoke_session(user.profile.id, &hash)?;
+            store.revoke_session(user.profile.id, &hash).await?;
         }
     }
     let (token, token_hash) = token::new_token();
     let ttl = u64::try_from(settings.session_ttl.as_millis()).unwrap_or(u64::MAX);
     let expires_at_ms = now_ms.saturating_add(ttl);
-    store.create_session(
-        &token_hash,
-        user.profile.id,
-        &device_name(&request.device),
-        now_ms,
-        expires_at_ms,
-    )?;
+    store
+        .create_session(
+            &token_hash,
+            user.profile.id,
+            &device_name(&request.device),
+            now_ms,
+            expires_at_ms,
+        )
+        .await?;
     Ok(LoginResponse {
         token,
         user: user.profile,
@@ -115,7 +118,7 @@ pub fn login(
 /// # Errors
 /// [`AuthError::Throttled`], [`AuthError::WrongPassword`],
 /// [`AuthError::BadNewPassword`], or a store error.
-pub fn change_password(
+pub async fn change_password(
     store: &Store,
     settings: &AuthSettings,
     now_ms: u64,
@@ -123,17 +126,19 @@ pub fn change_password(
     change: &PasswordChange,
 ) -> Result<(), AuthError> {
     let keys = Keys::password_change(&caller.user.profile.email);
-    let reservation = throttle::reserve(store, settings, &keys, now_ms)?
+    let reservation = throttle::reserve(store, settings, &keys, now_ms)
+        .await?
         .map_err(|wait| AuthError::Throttled { wait })?;
     let current = store
-        .user(caller.user.profile.id)?
+        .user(caller.user.profile.id)
+        .await?
         .ok_or(AuthError::Unauthorized)?;
     if !password::verify(&current.password_hash, &change.current) {
         // The reservation stays: it was a failure.
         drop(reservation);
         return Err(AuthError::WrongPassword);
     }
-    throttle::release(store, &keys, reservation)?;
+    throttle::release(store, &keys, reservation).await?;
     password::check_policy(&change.new).map_err(AuthError::BadNewPassword)?;
     if change.new == change.current {
         return Err(AuthError::BadNewPassword(
@@ -141,7 +146,9 @@ pub fn change_password(
         ));
     }
     let hash = password::hash(&change.new).map_err(AuthError::BadNewPassword)?;
-    store.set_own_password(caller.user.profile.id, hash, Some(&caller.token_hash))?;
+    store
+        .set_own_password(caller.user.profile.id, hash, Some(&caller.token_hash))
+        .await?;
     Ok(())
 }
 

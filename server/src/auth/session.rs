@@ -26,7 +26,7 @@ pub enum Gate {
 /// [`AuthError::Unauthorized`] for a missing, malformed, unknown, revoked or expired
 /// token or a disabled account (one answer for all); [`AuthError::PasswordChangeRequired`]
 /// when the gate is enforced and the password must change.
-pub fn authenticate(
+pub async fn authenticate(
     store: &Store,
     authorization: Option<&str>,
     now_ms: u64,
@@ -36,15 +36,21 @@ pub fn authenticate(
         .and_then(token::bearer)
         .and_then(token::hash_token)
         .ok_or(AuthError::Unauthorized)?;
-    let session = store.session(&token_hash)?.ok_or(AuthError::Unauthorized)?;
+    let session = store
+        .session(&token_hash)
+        .await?
+        .ok_or(AuthError::Unauthorized)?;
     if session.expires_at_ms <= now_ms {
         // Tidy up; the answer is the same whether this succeeds or not.
-        if let Err(e) = store.revoke_session(session.user, &token_hash) {
+        if let Err(e) = store.revoke_session(session.user, &token_hash).await {
             tracing::warn!("could not remove an expired session: {e}");
         }
         return Err(AuthError::Unauthorized);
     }
-    let user = store.user(session.user)?.ok_or(AuthError::Unauthorized)?;
+    let user = store
+        .user(session.user)
+        .await?
+        .ok_or(AuthError::Unauthorized)?;
     if user.disabled {
         return Err(AuthError::Unauthorized);
     }

@@ -28,7 +28,6 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::AuthSettings;
@@ -136,7 +135,7 @@ pub struct Reservation {
 /// Reservations are made one at a time, so that each sees the ones before it. One
 /// lock for the process: the store belongs to this one server, and a reservation is
 /// a few reads and writes of a small tree.
-static RESERVING: Mutex<()> = Mutex::new(());
+static RESERVING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Whether an attempt with `keys` may check its password now. If so, the attempt
 /// is counted as a failure of every counter at once (an account counter only while
@@ -145,7 +144,7 @@ static RESERVING: Mutex<()> = Mutex::new(());
 ///
 /// # Errors
 /// A storage error.
-pub fn reserve(
+pub async fn reserve(
     store: &Store,
     settings: &AuthSettings,
     keys: &Keys,
@@ -163,12 +162,12 @@ pub fn reserve(
         free: settings.free_failures_per_account,
         max_delay: settings.account_max_delay,
     };
-    let _one_at_a_time = RESERVING.lock();
-    let pair = store.throttle_state(&keys.pair)?;
+    let _one_at_a_time = RESERVING.lock().await;
+    let pair = store.throttle_state(&keys.pair).await?;
     let mut waits = vec![wait_for(pair, pair_rule, settings, now)];
     if let Some(account) = &keys.account {
         waits.push(wait_for(
-            store.throttle_state(account)?,
+            store.throttle_state(account).await?,
             account_rule,
             settings,
             now,
@@ -176,7 +175,7 @@ pub fn reserve(
     }
     if let Some(address) = &keys.address {
         waits.push(wait_for(
-            store.throttle_state(address)?,
+            store.throttle_state(address).await?,
             address_rule,
             settings,
             now,
@@ -191,14 +190,20 @@ pub fn reserve(
         .account
         .as_deref()
         .filter(|_| live(pair, settings, now).failures < settings.free_failures);
-    store.count_throttle_failure(&keys.pair, now, forget_before)?;
+    store
+        .count_throttle_failure(&keys.pair, now, forget_before)
+        .await?;
     if let Some(address) = &keys.address {
-        store.count_throttle_failure(address, now, forget_before)?;
+        store
+            .count_throttle_failure(address, now, forget_before)
+            .await?;
     }
     if let Some(account) = account {
-        store.count_throttle_failure(account, now, forget_before)?;
+        store
+            .count_throttle_failure(account, now, forget_before)
+            .await?;
     }
-    sweep_now_and_then(store, now, forget_before)?;
+    sweep_now_and_then(store, now, forget_before).await?;
     Ok(Ok(Reservation {
         account: account.is_some(),
     }))
@@ -212,21 +217,27 @@ pub fn reserve(
 ///
 /// # Errors
 /// A storage error.
-pub fn release(store: &Store, keys: &Keys, reservation: Reservation) -> Result<(), StoreError> {
-    let _one_at_a_time = RESERVING.lock();
-    store.set_throttle_state(&keys.pair, ThrottleState::default())?;
+pub async fn release(
+    store: &Store,
+    keys: &Keys,
+    reservation: Reservation,
+) -> Result<(), StoreError> {
+    let _one_at_a_time = RESERVING.lock().await;
+    store
+        .set_throttle_state(&keys.pair, ThrottleState::default())
+        .await?;
     if let Some(address) = &keys.address {
-        store.uncount_throttle_failure(address)?;
+        store.uncount_throttle_failure(address).await?;
     }
     if let Some(account) = keys.account.as_deref().filter(|_| reservation.account) {
-        store.uncount_throttle_failure(account)?;
+        store.uncount_throttle_failure(account).await?;
     }
     Ok(())
 }
 
 /// Forgets old counters at most once an hour, so the tree does not grow with every
 /// name and address that ever failed.
-fn sweep_now_and_then(store: &Store, now: u64, forget_before: u64) -> Result<(), StoreError> {
+async fn sweep_now_and_then(store: &Store, now: u64, forget_before: u64) -> Result<(), StoreError> {
     static LAST_SWEEP_MS: AtomicU64 = AtomicU64::new(0);
     const EVERY_MS: u64 = 3_600_000;
     let last = LAST_SWEEP_MS.load(Ordering::Acquire);
@@ -235,7 +246,7 @@ fn sweep_now_and_then(store: &Store, now: u64, forget_before: u64) -> Result<(),
             .compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     {
-        store.sweep_throttle(forget_before)?;
+        store.sweep_throttle(forget_before).await?;
     }
     Ok(())
 }
@@ -243,7 +254,8 @@ fn sweep_now_and_then(store: &Store, now: u64, forget_before: u64) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::test_support::temp_store;
+    use crate::store::Blocking as _;
+    use crate::store::test_support::temp_facade as temp_store;
 
     fn ip(s: &str) -> Option<IpAddr> {
         Some(s.parse().expect("ip"))
@@ -251,7 +263,10 @@ mod tests {
 
     /// Reserves an attempt and leaves it counted, as a wrong password does.
     fn fail(store: &Store, s: &AuthSettings, keys: &Keys, now: u64) -> Result<(), Duration> {
-        reserve(store, s, keys, now).expect("store").map(drop)
+        reserve(store, s, keys, now)
+            .wait()
+            .expect("store")
+            .map(drop)
     }
 
     /// Delays start after the free failures, double each time, and stop at the cap.
@@ -287,20 +302,25 @@ mod tests {
         assert!(fail(&store, &s, &other, now + 5).is_err(), "address waits");
         let elsewhere = Keys::new("ann@example.com", ip("10.0.0.2"));
         let reservation = reserve(&store, &s, &elsewhere, now + 5)
+            .wait()
             .expect("store")
             .expect("not delayed from another address");
-        release(&store, &elsewhere, reservation).expect("success");
+        release(&store, &elsewhere, reservation)
+            .wait()
+            .expect("success");
         let reservation = reserve(&store, &s, &keys, now + 1_004)
+            .wait()
             .expect("store")
             .expect("after the wait");
-        release(&store, &keys, reservation).expect("success");
+        release(&store, &keys, reservation).wait().expect("success");
         assert_eq!(
-            store.throttle_state(&keys.pair).expect("pair"),
+            store.throttle_state(&keys.pair).wait().expect("pair"),
             ThrottleState::default()
         );
         assert_eq!(
             store
                 .throttle_state(keys.address.as_deref().expect("address"))
+                .wait()
                 .expect("address")
                 .failures,
             5
@@ -329,6 +349,7 @@ mod tests {
         assert_eq!(
             store
                 .throttle_state(from(1).account.as_deref().expect("account"))
+                .wait()
                 .expect("account")
                 .failures,
             2

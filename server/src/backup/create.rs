@@ -143,7 +143,8 @@ fn write_and_verify(
     id: &str,
     now_ms: u64,
 ) -> Result<(Manifest, Duration), BackupError> {
-    let cut = store.backup_cut()?;
+    let sled = store.sled("a backup")?;
+    let cut = sled.backup_cut()?;
     let data_path = temp.join(DATA_FILE);
     let io_data = || BackupError::io("write", &data_path);
     let file = File::create(&data_path).map_err(io_data())?;
@@ -166,7 +167,7 @@ fn write_and_verify(
     let mut total = 0;
     for &(space, seq) in &cut.spaces {
         let mut ops = 0u64;
-        store.each_op_upto(space, seq, |at, bytes| {
+        sled.each_op_upto(space, seq, |at, bytes| {
             ops += 1;
             data.op(space, at, bytes).map_err(io_data())
         })?;

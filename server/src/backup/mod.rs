@@ -96,7 +96,11 @@ pub fn list_dir(dir: &Path) -> Result<Vec<Listed>, BackupError> {
 ///
 /// # Errors
 /// The backup's failure (already logged and recorded).
-pub fn run_backup(store: &Store, backups: &Backups, now_ms: u64) -> Result<Created, BackupError> {
+pub async fn run_backup(
+    store: &Store,
+    backups: &Backups,
+    now_ms: u64,
+) -> Result<Created, BackupError> {
     let (dir, settings) = backups.config()?;
     // Audit: this is the one place every backup (scheduled or `backup now`) passes;
     // the audit log records the outcome here.
@@ -114,11 +118,13 @@ pub fn run_backup(store: &Store, backups: &Backups, now_ms: u64) -> Result<Creat
                 created.push_pause,
             );
             backups.record(Ok((created.manifest.id.clone(), now_ms)));
-            store.audit_at(
-                AuditEvent::new(AuditKind::Backup)
-                    .detail(format!("{} written and verified", created.manifest.id)),
-                now_ms,
-            );
+            store
+                .audit_at(
+                    AuditEvent::new(AuditKind::Backup)
+                        .detail(format!("{} written and verified", created.manifest.id)),
+                    now_ms,
+                )
+                .await;
             match retention::prune(dir, settings) {
                 Ok(removed) if !removed.is_empty() => {
                     tracing::info!("retention removed backups {}", removed.join(", "));
@@ -133,10 +139,12 @@ pub fn run_backup(store: &Store, backups: &Backups, now_ms: u64) -> Result<Creat
                 "backup failed: {e}; retrying in {} minutes",
                 settings.retry_minutes
             );
-            store.audit_at(
-                AuditEvent::new(AuditKind::Backup).detail(format!("failed: {}", e.summary())),
-                now_ms,
-            );
+            store
+                .audit_at(
+                    AuditEvent::new(AuditKind::Backup).detail(format!("failed: {}", e.summary())),
+                    now_ms,
+                )
+                .await;
             backups.record(Err(BackupFailure {
                 at_ms: now_ms,
                 reason: e.to_string(),

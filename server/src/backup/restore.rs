@@ -12,7 +12,7 @@ use super::format::Manifest;
 use super::verify::{self, Checked};
 use super::{BackupError, create::sync_dir};
 use crate::datadir::DataDir;
-use crate::store::{Store, TreeEntries};
+use crate::store::{SledStore, TreeEntries};
 
 /// Name of the store being built, inside the data dir.
 const BUILDING: &str = "db.restoring";
@@ -107,9 +107,10 @@ fn remove_if_there(path: &Path) -> Result<(), BackupError> {
     }
 }
 
-/// A fresh store in `dir` holding exactly what the backup holds.
+/// A fresh store in `dir` holding exactly what the backup holds. A backup is of a
+/// sled store and restores into one (a data dir), so this talks to sled directly.
 fn build(dir: &Path, source: &Path, manifest: &Manifest) -> Result<(), BackupError> {
-    let store = Store::open(dir)?;
+    let store = SledStore::open(dir)?;
     let mut trees: BTreeMap<String, TreeEntries> = BTreeMap::new();
     let mut ops: Vec<(u64, Op, Vec<u8>)> = Vec::with_capacity(OPS_PER_BATCH);
     verify::walk(source, manifest, |record| {

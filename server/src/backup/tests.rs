@@ -2,6 +2,7 @@
 //! under pushes, backup → restore → the same pulls, damage detection, failure
 //! reporting, refusal on a running server, retention and the scheduler.
 
+use crate::store::Blocking as _;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ fn add_user(store: &Store, name: &str) -> UserId {
             must_change_password: false,
             server_admin: false,
         })
+        .wait()
         .expect("create user")
         .id
 }
@@ -193,11 +195,24 @@ fn backup_during_pushes_is_a_consistent_cut() {
     let store = server.store().clone();
     let ann = add_user(&store, "ann");
     let bob = add_user(&store, "bob");
-    let team = store.create_space(ann, "Team").expect("space").space.id;
+    let team = store
+        .create_space(ann, "Team")
+        .wait()
+        .expect("space")
+        .space
+        .id;
     store
         .set_member(ann, team, "bob@example.com", Some(Role::Editor))
+        .wait()
         .expect("member");
-    let personal = |u| store.user(u).expect("user").expect("exists").personal_space;
+    let personal = |u| {
+        store
+            .user(u)
+            .wait()
+            .expect("user")
+            .expect("exists")
+            .personal_space
+    };
     let (ann_home, bob_home) = (personal(ann), personal(bob));
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -229,7 +244,7 @@ fn backup_during_pushes_is_a_consistent_cut() {
         }));
     }
     let wait_for_ops = |n: u64| {
-        while store.last_seq(team).expect("seq") < n {
+        while store.last_seq(team).wait().expect("seq") < n {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
     };
@@ -263,6 +278,7 @@ fn backup_during_pushes_is_a_consistent_cut() {
             );
             let live = store
                 .ops_after(cut.space, 0, usize::MAX, usize::MAX, true)
+                .wait()
                 .expect("live ops");
             assert_eq!(
                 held.into_values().collect::<Vec<_>>(),
@@ -292,15 +308,26 @@ fn backup_then_restore_serves_the_same_data() {
     let store = server.store().clone();
     let ann = add_user(&store, "ann");
     add_user(&store, "bob");
-    let team = store.create_space(ann, "Team").expect("space").space.id;
+    let team = store
+        .create_space(ann, "Team")
+        .wait()
+        .expect("space")
+        .space
+        .id;
     store
         .set_member(ann, team, "bob@example.com", Some(Role::Viewer))
+        .wait()
         .expect("member");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let before = runtime.block_on(async {
         let mut conn = server.connect(Http::One).await.expect("connect");
         let token = login(&mut conn, "ann").await;
-        let home = store.user(ann).expect("user").expect("ann").personal_space;
+        let home = store
+            .user(ann)
+            .await
+            .expect("user")
+            .expect("ann")
+            .personal_space;
         for i in 0..30 {
             let ops = [
                 goal(home, ann, &format!("home {i}")),
@@ -322,13 +349,15 @@ fn backup_then_restore_serves_the_same_data() {
         )
     });
     let users = server.admin(AdminRequest::ListUsers).expect("users");
-    store.audit(
-        crate::store::AuditEvent::new(crate::store::AuditKind::AccountDisabled)
-            .subject("bob@example.com"),
-    );
+    store
+        .audit(
+            crate::store::AuditEvent::new(crate::store::AuditKind::AccountDisabled)
+                .subject("bob@example.com"),
+        )
+        .wait();
     let id = created_id(&backup_now(&server));
     // The audit log as of the backup (its last entry is the backup itself).
-    let audit_before = store.audit_entries().expect("audit entries");
+    let audit_before = store.audit_entries().wait().expect("audit entries");
     assert!(audit_before.len() >= 2, "{audit_before:?}");
     let old_dir = server.stop().expect("stop");
     let backups = old_dir.path().join("data").join("backups");
@@ -347,13 +376,13 @@ fn backup_then_restore_serves_the_same_data() {
     assert_eq!(server.admin(AdminRequest::ListUsers).expect("users"), users);
     let store = server.store().clone();
     // The administrative history comes back with its hash chain intact.
-    let audit_after = store.audit_entries().expect("audit entries");
+    let audit_after = store.audit_entries().wait().expect("audit entries");
     assert!(
         audit_after.starts_with(&audit_before[..audit_before.len() - 1]),
         "audit entries before the backup are missing after the restore"
     );
     assert!(matches!(
-        store.audit_verify().expect("verify"),
+        store.audit_verify().wait().expect("verify"),
         crate::store::AuditVerification::Intact { .. }
     ));
     let after = runtime.block_on(async {
@@ -377,7 +406,7 @@ fn backup_then_restore_serves_the_same_data() {
     assert_eq!(after, before);
     assert_eq!(before.1.1[&team].len(), 60, "bob sees the team's ops");
     assert_eq!(
-        store.last_seq(team).expect("seq"),
+        store.last_seq(team).wait().expect("seq"),
         62,
         "seqs continue after the backup's"
     );
@@ -390,13 +419,19 @@ fn verify_detects_a_flipped_byte() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&tmp.path().join("db")).expect("store");
     let ann = add_user(&store, "ann");
-    let home = store.user(ann).expect("user").expect("ann").personal_space;
+    let home = store
+        .user(ann)
+        .wait()
+        .expect("user")
+        .expect("ann")
+        .personal_space;
     for i in 0..20 {
         store
             .append_ops(
                 &goal(home, ann, &format!("goal {i}")),
                 &crate::store::RecordLimits::NONE,
             )
+            .wait()
             .expect("append");
     }
     let dir = tmp.path().join("backups");
@@ -421,11 +456,15 @@ fn verify_detects_a_flipped_byte() {
     let users_before = Store::open(&DataDir::new(&target).db())
         .expect("open")
         .list_users()
+        .wait()
         .expect("users");
     let err = super::restore::restore(&DataDir::new(&target), &dir, &id).expect_err("refused");
     assert!(err.to_string().contains("checksum"), "{err}");
     let target_store = Store::open(&DataDir::new(&target).db()).expect("open");
-    assert_eq!(target_store.list_users().expect("users"), users_before);
+    assert_eq!(
+        target_store.list_users().wait().expect("users"),
+        users_before
+    );
     drop(target_store);
 
     bytes[middle] ^= 0x01;
@@ -446,13 +485,19 @@ fn failed_backup_is_reported_and_harms_nothing() {
     let server = TestServer::start().expect("server");
     let store = server.store().clone();
     let ann = add_user(&store, "ann");
-    let home = store.user(ann).expect("user").expect("ann").personal_space;
+    let home = store
+        .user(ann)
+        .wait()
+        .expect("user")
+        .expect("ann")
+        .personal_space;
     for i in 0..50 {
         store
             .append_ops(
                 &goal(home, ann, &format!("goal {i}")),
                 &crate::store::RecordLimits::NONE,
             )
+            .wait()
             .expect("append");
     }
     let first = created_id(&backup_now(&server));
@@ -494,7 +539,11 @@ fn failed_backup_is_reported_and_harms_nothing() {
         "only the older backup, no leftovers"
     );
     verify::verify_dir(&dir.join(&first), &first).expect("older backup intact");
-    assert_eq!(store.last_seq(home).expect("seq"), 100, "live data intact");
+    assert_eq!(
+        store.last_seq(home).wait().expect("seq"),
+        100,
+        "live data intact"
+    );
     match server
         .admin(AdminRequest::Backup(BackupRequest::List))
         .expect("list")
@@ -696,11 +745,22 @@ fn backup_restore_export_equality() {
     let store = Store::open(&data.db()).expect("store");
     let ann = add_user(&store, "ann");
     add_user(&store, "bob");
-    let team = store.create_space(ann, "Team").expect("space").space.id;
+    let team = store
+        .create_space(ann, "Team")
+        .wait()
+        .expect("space")
+        .space
+        .id;
     store
         .set_member(ann, team, "bob@example.com", Some(Role::Editor))
+        .wait()
         .expect("member");
-    let home = store.user(ann).expect("user").expect("ann").personal_space;
+    let home = store
+        .user(ann)
+        .wait()
+        .expect("user")
+        .expect("ann")
+        .personal_space;
     for i in 0..10 {
         store
             .append_ops(
@@ -711,9 +771,10 @@ fn backup_restore_export_equality() {
                 .concat(),
                 &crate::store::RecordLimits::NONE,
             )
+            .wait()
             .expect("append");
     }
-    store.flush().expect("flush");
+    store.flush().wait().expect("flush");
     drop(store);
     let export = |data: &DataDir, out: &Path| {
         let answer = crate::admin::client::send(

@@ -126,7 +126,7 @@ fn read_space(dir: &Path, space_dir: &str) -> anyhow::Result<SpaceImport> {
 /// # Errors
 /// A store that is not empty, an export that is not a whole-server export or does
 /// not read, or a storage error. Nothing is written unless every file read well.
-pub fn import(store: &Store, dir: &Path) -> anyhow::Result<ImportReport> {
+pub async fn import(store: &Store, dir: &Path) -> anyhow::Result<ImportReport> {
     let manifest: Manifest = read_json(dir, MANIFEST)?;
     if manifest.format != FORMAT || manifest.format_version != FORMAT_VERSION {
         bail!(
@@ -167,20 +167,20 @@ pub fn import(store: &Store, dir: &Path) -> anyhow::Result<ImportReport> {
         .map(|entry| read_space(dir, &entry.dir))
         .collect::<anyhow::Result<Vec<_>>>()?;
 
-    let target = store.import_target()?;
+    let target = store.import_target().await?;
     if let ImportTarget::FreshAdmin(fresh) = target
         && users.iter().any(|u| u.profile.email == ADMIN_LOGIN)
     {
-        store.remove_fresh_account(fresh)?;
+        store.remove_fresh_account(fresh).await?;
     }
     for user in &users {
-        store.import_account(user)?;
+        store.import_account(user).await?;
     }
     let mut ops = 0;
     for data in &spaces {
-        store.import_space(&data.space, &data.members)?;
+        store.import_space(&data.space, &data.members).await?;
         for chunk in data.ops.chunks(MAX_PUSH_OPS) {
-            let outcome = store.append_ops(chunk, &RecordLimits::NONE)?;
+            let outcome = store.append_ops(chunk, &RecordLimits::NONE).await?;
             if let Some(refusal) = outcome.refused.first() {
                 bail!(
                     "space {}: the export holds a change the server refuses ({}); the server \
@@ -200,9 +200,9 @@ pub fn import(store: &Store, dir: &Path) -> anyhow::Result<ImportReport> {
             ops += chunk.len();
         }
     }
-    store.flush()?;
+    store.flush().await?;
     // A new history: clients of the store before must start over.
-    store.renew_epoch()?;
+    store.renew_epoch().await?;
     Ok(ImportReport {
         accounts: users.into_iter().map(|u| u.profile.email).collect(),
         spaces: spaces.len(),

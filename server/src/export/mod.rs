@@ -78,18 +78,23 @@ impl Snapshot {
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown user or space, or a storage error.
-    pub fn read(store: &Store, scope: Scope) -> Result<Self, StoreError> {
+    pub async fn read(store: &Store, scope: Scope) -> Result<Self, StoreError> {
         let mut profiles = BTreeMap::new();
         let mut records = Vec::new();
-        for account in store.list_users()? {
-            if let Some(record) = store.user(account.profile.id)? {
+        for account in store.list_users().await? {
+            if let Some(record) = store.user(account.profile.id).await? {
                 profiles.insert(record.profile.id, record.profile.clone());
                 records.push(record);
             }
         }
         let (users, space_ids, sessions) = match scope {
             Scope::Server => {
-                let spaces = store.all_spaces()?.into_iter().map(|s| s.id).collect();
+                let spaces = store
+                    .all_spaces()
+                    .await?
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect();
                 (records, spaces, Vec::new())
             }
             Scope::User(id) => {
@@ -98,18 +103,23 @@ impl Snapshot {
                     .find(|r| r.profile.id == id)
                     .ok_or_else(|| StoreError::NoSuchUser(id.to_string()))?;
                 let mut spaces: Vec<SpaceId> = store
-                    .spaces_of(id)?
+                    .spaces_of(id)
+                    .await?
                     .into_iter()
                     .map(|s| s.space.id)
                     .collect();
                 spaces.sort();
-                let mut sessions: Vec<SessionRecord> =
-                    store.sessions_of(id)?.into_iter().map(|(_, s)| s).collect();
+                let mut sessions: Vec<SessionRecord> = store
+                    .sessions_of(id)
+                    .await?
+                    .into_iter()
+                    .map(|(_, s)| s)
+                    .collect();
                 sessions.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
                 (vec![user], spaces, sessions)
             }
             Scope::Space(id) => {
-                if store.space(id)?.is_none() {
+                if store.space(id).await?.is_none() {
                     return Err(StoreError::NotFound(format!(
                         "there is no space {id}; `cairn-server export` without --space lists \
                          every space in its manifest.json"
@@ -121,11 +131,11 @@ impl Snapshot {
         let mut spaces = Vec::with_capacity(space_ids.len());
         for id in space_ids {
             // A space removed meanwhile is left out.
-            let Some(space) = store.space(id)? else {
+            let Some(space) = store.space(id).await? else {
                 continue;
             };
             let mut members = Vec::new();
-            for (user, role) in store.space_roles(id)? {
+            for (user, role) in store.space_roles(id).await? {
                 if let Some(profile) = profiles.get(&user) {
                     members.push((profile.clone(), role));
                 }
@@ -134,7 +144,7 @@ impl Snapshot {
             spaces.push(SpaceData {
                 space,
                 members,
-                ops: store.ops_with_seqs(id)?,
+                ops: store.ops_with_seqs(id).await?,
             });
         }
         Ok(Self {

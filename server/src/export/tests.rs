@@ -1,6 +1,7 @@
 //! Export and import on real data dirs: a stopped one (direct store) and a running
 //! server's (through its control socket).
 
+use crate::store::Blocking as _;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -25,7 +26,7 @@ struct Fixture {
 const NOTES_TEXT: &str = "Ana wants to lead the NOTES-MARKER project.";
 
 fn new_user(store: &Store, name: &str) -> UserId {
-    crate::store::test_support::user(store, name).id
+    crate::store::test_support::facade_user(store, name).id
 }
 
 /// Ann and Bob share "Team" with a record of every kind and a conflict; Eve has a
@@ -36,13 +37,20 @@ fn populate(store: &Store) -> Fixture {
     let eve = new_user(store, "eve");
     let bob = store
         .user_by_email("bob@example.com")
+        .wait()
         .expect("get")
         .expect("bob")
         .profile
         .id;
-    let team = store.create_space(ann, "Team").expect("space").space.id;
+    let team = store
+        .create_space(ann, "Team")
+        .wait()
+        .expect("space")
+        .space
+        .id;
     store
         .set_member(ann, team, "bob@example.com", Some(Role::Editor))
+        .wait()
         .expect("add bob");
     let mut clock = 1_790_000_000_000;
     let mut op = |space, record, author, change| {
@@ -172,8 +180,14 @@ fn populate(store: &Store) -> Fixture {
     ops.push(op(team, goal, ann, Change::Restore));
     store
         .append_ops(&ops, &crate::store::RecordLimits::NONE)
+        .wait()
         .expect("team ops");
-    let eve_space = store.user(eve).expect("get").expect("eve").personal_space;
+    let eve_space = store
+        .user(eve)
+        .wait()
+        .expect("get")
+        .expect("eve")
+        .personal_space;
     let eve_goal = RecordId::new();
     store
         .append_ops(
@@ -195,8 +209,9 @@ fn populate(store: &Store) -> Fixture {
             ],
             &crate::store::RecordLimits::NONE,
         )
+        .wait()
         .expect("eve's goal");
-    store.flush().expect("flush");
+    store.flush().wait().expect("flush");
     Fixture { team, note }
 }
 
@@ -403,6 +418,7 @@ fn export_import_export_is_identical() {
     let store = Store::open(&fresh.db()).expect("open fresh");
     let ann = store
         .user_by_email("ann@example.com")
+        .wait()
         .expect("get")
         .expect("ann");
     assert!(!crate::auth::password::verify(
@@ -414,9 +430,11 @@ fn export_import_export_is_identical() {
             "ann@example.com",
             crate::auth::password::hash("a new password").expect("hash"),
         )
+        .wait()
         .expect("reset");
     let ann = store
         .user_by_email("ann@example.com")
+        .wait()
         .expect("get")
         .expect("ann");
     assert!(crate::auth::password::verify(

@@ -31,20 +31,22 @@ pub fn cutoffs(settings: &RetentionSettings, now_ms: u64) -> RetentionCutoffs {
 ///
 /// # Errors
 /// A storage error; nothing is removed then.
-pub fn sweep(
+pub async fn sweep(
     store: &Store,
     settings: &RetentionSettings,
     now_ms: u64,
 ) -> Result<SweepOutcome, StoreError> {
-    let outcome = store.sweep_retention(cutoffs(settings, now_ms))?;
+    let outcome = store.sweep_retention(cutoffs(settings, now_ms)).await?;
     if outcome.rewritten {
-        store.audit_at(
-            AuditEvent::new(AuditKind::RetentionSweep).detail(format!(
-                "removed {} login records, {} audit entries, {} records from the trash",
-                outcome.login_records, outcome.audit_entries, outcome.trash_records
-            )),
-            now_ms,
-        );
+        store
+            .audit_at(
+                AuditEvent::new(AuditKind::RetentionSweep).detail(format!(
+                    "removed {} login records, {} audit entries, {} records from the trash",
+                    outcome.login_records, outcome.audit_entries, outcome.trash_records
+                )),
+                now_ms,
+            )
+            .await;
     }
     Ok(outcome)
 }
@@ -61,7 +63,11 @@ pub fn spawn_sweeper(
             tokio::time::sleep_until(next).await;
             next += SWEEP_EVERY;
             let (store, settings, now) = (store.clone(), settings.clone(), clock.now_ms());
-            match tokio::task::spawn_blocking(move || sweep(&store, &settings, now)).await {
+            match tokio::task::spawn_blocking(move || {
+                crate::store::wait(sweep(&store, &settings, now))
+            })
+            .await
+            {
                 Ok(Ok(outcome)) => tracing::info!(?outcome, "retention sweep"),
                 Ok(Err(e)) => tracing::error!("retention sweep failed: {e}; retrying tomorrow"),
                 Err(e) => tracing::error!("retention sweep task failed: {e}"),
@@ -73,6 +79,7 @@ pub fn spawn_sweeper(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Blocking as _;
     use crate::store::LoginRecord;
 
     /// With a manual clock: records within the limit stay; after the clock moves past
@@ -90,6 +97,7 @@ mod tests {
                 must_change_password: false,
                 server_admin: false,
             })
+            .wait()
             .expect("user");
         let clock = Clock::manual(1_700_000_000_000);
         let login = LoginRecord {
@@ -98,21 +106,31 @@ mod tests {
             address: None,
             device: "laptop".into(),
         };
-        store.record_login(ann.id, &login).expect("login");
+        store.record_login(ann.id, &login).wait().expect("login");
         let settings = RetentionSettings {
             login_records_days: 30,
             audit_days: 0,
             trash_days: 0,
         };
         clock.advance(Duration::from_secs(29 * 24 * 3600));
-        let outcome = sweep(&store, &settings, clock.now_ms()).expect("sweep");
+        let outcome = sweep(&store, &settings, clock.now_ms())
+            .wait()
+            .expect("sweep");
         assert!(!outcome.rewritten);
-        assert_eq!(store.logins_of(ann.id, 10).expect("logins").len(), 1);
+        assert_eq!(store.logins_of(ann.id, 10).wait().expect("logins").len(), 1);
         clock.advance(Duration::from_secs(2 * 24 * 3600));
-        let outcome = sweep(&store, &settings, clock.now_ms()).expect("sweep");
+        let outcome = sweep(&store, &settings, clock.now_ms())
+            .wait()
+            .expect("sweep");
         assert_eq!((outcome.login_records, outcome.rewritten), (1, true));
-        assert!(store.logins_of(ann.id, 10).expect("logins").is_empty());
-        let audit = store.audit_entries().expect("audit");
+        assert!(
+            store
+                .logins_of(ann.id, 10)
+                .wait()
+                .expect("logins")
+                .is_empty()
+        );
+        let audit = store.audit_entries().wait().expect("audit");
         assert_eq!(
             audit.last().map(|e| e.kind.as_str()),
             Some("retention-sweep")

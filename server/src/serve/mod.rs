@@ -167,6 +167,7 @@ impl Instance {
         let flushed = self
             .store
             .flush()
+            .await
             .context("making the last writes durable at shutdown");
         served.and(flushed)?;
         tracing::info!("stopped; all writes are on disk");

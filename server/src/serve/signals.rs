@@ -7,7 +7,7 @@ use anyhow::Context;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::task::JoinHandle;
 
-use crate::store::{AuditEvent, AuditKind, Store};
+use crate::store::{AuditEvent, AuditKind, Store, block_on};
 use crate::tls::TlsHandle;
 
 pub struct Signals {
@@ -41,10 +41,12 @@ pub fn reload_on_hangup(mut hangup: Signal, tls: TlsHandle, store: Store) -> Joi
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
             let (tls, store) = (tls.clone(), store.clone());
-            if let Err(e) =
-                tokio::task::spawn_blocking(move || reload_certificate(&tls, &store)).await
+            match tokio::task::spawn_blocking(move || block_on(reload_certificate(&tls, &store)))
+                .await
             {
-                tracing::error!("SIGHUP: the reload task failed: {e}");
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!("SIGHUP: the reload failed: {e}"),
+                Err(e) => tracing::error!("SIGHUP: the reload task failed: {e}"),
             }
         }
     })
@@ -52,7 +54,7 @@ pub fn reload_on_hangup(mut hangup: Signal, tls: TlsHandle, store: Store) -> Joi
 
 /// Reloads the certificate and records it in the audit log; a bad certificate is
 /// logged (and audited as failed) and the one in use kept. Blocking (fsync).
-pub fn reload_certificate(tls: &TlsHandle, store: &Store) {
+pub async fn reload_certificate(tls: &TlsHandle, store: &Store) {
     let event = AuditEvent::new(AuditKind::CertificateReload);
     match tls.reload() {
         Ok(()) => {
@@ -60,11 +62,15 @@ pub fn reload_certificate(tls: &TlsHandle, store: &Store) {
                 "SIGHUP: certificate reloaded; new connections get {}",
                 tls.fingerprint()
             );
-            store.audit(event.detail(format!("now serving {}", tls.fingerprint())));
+            store
+                .audit(event.detail(format!("now serving {}", tls.fingerprint())))
+                .await;
         }
         Err(e) => {
             tracing::error!("SIGHUP: {e}\nstill serving the previous certificate");
-            store.audit(event.detail(format!("failed, still serving {}", tls.fingerprint())));
+            store
+                .audit(event.detail(format!("failed, still serving {}", tls.fingerprint())))
+                .await;
         }
     }
 }
@@ -72,6 +78,7 @@ pub fn reload_certificate(tls: &TlsHandle, store: &Store) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Blocking as _;
 
     /// A certificate reload, good or bad, is an audit log entry.
     #[test]
@@ -83,10 +90,10 @@ mod tests {
         let (cert, key) = (data.join("tls/cert.pem"), data.join("tls/key.pem"));
         let tls = TlsHandle::load(&cert, &key).expect("tls");
         let store = Store::open(&data.join("db")).expect("store");
-        reload_certificate(&tls, &store);
+        reload_certificate(&tls, &store).wait();
         std::fs::write(&cert, "not a certificate").expect("break cert");
-        reload_certificate(&tls, &store);
-        let entries = store.audit_entries().expect("audit");
+        reload_certificate(&tls, &store).wait();
+        let entries = store.audit_entries().wait().expect("audit");
         let reloads: Vec<_> = entries
             .iter()
             .filter(|e| e.kind == "certificate-reload")

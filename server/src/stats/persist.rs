@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::Stats;
 use crate::clock::Clock;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, block_on};
 
 /// Milliseconds in a day.
 pub const DAY_MS: u64 = 24 * 3600 * 1000;
@@ -29,13 +29,13 @@ pub fn day_of(ms: u64) -> u32 {
 ///
 /// # Errors
 /// A storage error; the counts not stored are put back into `stats`.
-pub fn persist(stats: &Stats, store: &Store, now_ms: u64) -> Result<usize, StoreError> {
+pub async fn persist(stats: &Stats, store: &Store, now_ms: u64) -> Result<usize, StoreError> {
     let day = day_of(now_ms);
     let taken = stats.take();
     let mut result = Ok(taken.len());
     for (label, counts) in &taken {
         if result.is_ok() {
-            if let Err(e) = store.add_telemetry(day, label, counts) {
+            if let Err(e) = store.add_telemetry(day, label, counts).await {
                 result = Err(e);
                 stats.put_back(label, counts);
             }
@@ -51,20 +51,20 @@ pub fn persist(stats: &Stats, store: &Store, now_ms: u64) -> Result<usize, Store
 ///
 /// # Errors
 /// A storage error.
-pub fn sweep(store: &Store, now_ms: u64, retention_days: u32) -> Result<usize, StoreError> {
+pub async fn sweep(store: &Store, now_ms: u64, retention_days: u32) -> Result<usize, StoreError> {
     let keep = retention_days.clamp(1, super::MAX_RETENTION_DAYS);
     let first_kept = day_of(now_ms).saturating_sub(keep - 1);
-    store.sweep_telemetry(first_kept)
+    store.sweep_telemetry(first_kept).await
 }
 
 /// One scheduled round: persist, then sweep. Failures are logged; the next round
 /// tries again.
-fn round(stats: &Stats, store: &Store, clock: &Clock) {
+async fn round(stats: &Stats, store: &Store, clock: &Clock) {
     let now = clock.now_ms();
-    if let Err(e) = persist(stats, store, now) {
+    if let Err(e) = persist(stats, store, now).await {
         tracing::warn!("could not store the usage statistics (kept in memory, retrying): {e}");
     }
-    match sweep(store, now, stats.settings().retention_days) {
+    match sweep(store, now, stats.settings().retention_days).await {
         Ok(0) => {}
         Ok(n) => tracing::debug!("deleted {n} usage statistics entries past their retention"),
         Err(e) => tracing::warn!("could not delete old usage statistics (retrying): {e}"),
@@ -93,7 +93,7 @@ impl Persister {
             loop {
                 let (s, st, c) = (stats.clone(), store.clone(), clock.clone());
                 // sled blocks; a panic there only ends this round.
-                let _ = tokio::task::spawn_blocking(move || round(&s, &st, &c)).await;
+                let _ = tokio::task::spawn_blocking(move || block_on(round(&s, &st, &c))).await;
                 let wait = next_wait(stats.settings().persist_interval, clock.now_ms());
                 tokio::select! {
                     _ = &mut stopped => break,
@@ -101,7 +101,8 @@ impl Persister {
                 }
             }
             // The last counts, before the store is flushed and closed.
-            let _ = tokio::task::spawn_blocking(move || round(&stats, &store, &clock)).await;
+            let _ =
+                tokio::task::spawn_blocking(move || block_on(round(&stats, &store, &clock))).await;
         });
         Persister { stop, task }
     }
@@ -119,7 +120,8 @@ impl Persister {
 mod tests {
     use super::*;
     use crate::stats::StatsSettings;
-    use crate::store::test_support::temp_store;
+    use crate::store::Blocking as _;
+    use crate::store::test_support::temp_facade as temp_store;
     use cairn_common::api::{Endpoint, endpoints};
     use warp::http::StatusCode;
 
@@ -129,6 +131,7 @@ mod tests {
     fn days(store: &Store) -> Vec<u32> {
         let mut days: Vec<u32> = store
             .telemetry()
+            .wait()
             .expect("list")
             .into_iter()
             .map(|e| e.day)
@@ -151,11 +154,16 @@ mod tests {
                 Duration::from_millis(1),
             );
             let at = NOON_MS - u64::from(age) * DAY_MS;
-            assert_eq!(persist(&stats, &store, at).expect("persist"), 1);
+            assert_eq!(persist(&stats, &store, at).wait().expect("persist"), 1);
         }
-        assert_eq!(persist(&stats, &store, NOON_MS).expect("nothing new"), 0);
+        assert_eq!(
+            persist(&stats, &store, NOON_MS)
+                .wait()
+                .expect("nothing new"),
+            0
+        );
         assert_eq!(days(&store), [today - 31, today - 30, today - 29, today]);
-        assert_eq!(sweep(&store, NOON_MS, 30).expect("sweep"), 2);
+        assert_eq!(sweep(&store, NOON_MS, 30).wait().expect("sweep"), 2);
         assert_eq!(days(&store), [today - 29, today]);
         // A retention over the promised 30 days is held to 30.
         store
@@ -164,8 +172,9 @@ mod tests {
                 endpoints::Pull::PATH,
                 &crate::store::DayCounts::default(),
             )
+            .wait()
             .expect("add");
-        assert_eq!(sweep(&store, NOON_MS, 365).expect("sweep"), 1);
+        assert_eq!(sweep(&store, NOON_MS, 365).wait().expect("sweep"), 1);
     }
 
     /// The running schedule, going by a hand-moved clock, deletes a day once the
@@ -204,7 +213,7 @@ mod tests {
             Duration::ZERO,
         );
         persister.stop().await;
-        let last = store.telemetry().expect("list");
+        let last = store.telemetry().await.expect("list");
         assert_eq!(last.len(), 2, "{last:?}");
         assert_eq!(last[1].day, day + 30);
         assert_eq!(last[1].counts.classes[3], 1);

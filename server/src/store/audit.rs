@@ -21,7 +21,7 @@ use cairn_common::model::SpaceId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Store, StoreError};
+use super::{SledStore, StoreError};
 use crate::clock::now_ms;
 
 const ENTRY: u8 = b'e';
@@ -217,47 +217,19 @@ pub(crate) fn is_subject_of(key: &[u8], value: &[u8], email: &str) -> bool {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Appends an event to the audit log, durable when it returns. Logged and
     /// swallowed on failure: the action it records has already happened.
     pub fn audit(&self, event: AuditEvent) {
         self.audit_at(event, now_ms());
     }
 
-    /// [`Store::audit`] at a given time (tests, and callers with their own clock).
+    /// [`SledStore::audit`] at a given time (tests, and callers with their own clock).
     pub fn audit_at(&self, event: AuditEvent, at_ms: u64) {
         let kind = event.kind;
         if let Err(e) = self.try_audit(event, at_ms).and_then(|()| self.flush()) {
             tracing::error!("cannot write the audit log entry {}: {e}", kind.name());
         }
-    }
-
-    /// Logs a membership change in a space made by `actor` (a member added, removed,
-    /// or given another role).
-    pub(crate) fn audit_member_change(
-        &self,
-        actor: cairn_common::model::UserId,
-        space: SpaceId,
-        email: &str,
-        old: Option<cairn_common::model::Role>,
-        new: Option<cairn_common::model::Role>,
-    ) {
-        let (kind, detail) = match (old, new) {
-            (None, Some(role)) => (AuditKind::MemberAdded, format!("as {role}")),
-            (Some(_), None) => (AuditKind::MemberRemoved, String::new()),
-            (Some(old), Some(new)) => (AuditKind::RoleChanged, format!("{old} -> {new}")),
-            (None, None) => return,
-        };
-        let mut event = AuditEvent::new(kind)
-            .subject(email)
-            .space(space)
-            .detail(detail);
-        match self.user(actor) {
-            Ok(Some(record)) => event = event.actor(&record.profile.email),
-            Ok(None) => {}
-            Err(e) => tracing::warn!("audit: cannot name the actor: {e}"),
-        }
-        self.audit(event);
     }
 
     fn try_audit(&self, event: AuditEvent, at_ms: u64) -> Result<(), StoreError> {
@@ -495,7 +467,7 @@ mod tests {
     use super::super::test_support::temp_store;
     use super::*;
 
-    fn three(store: &Store) {
+    fn three(store: &SledStore) {
         store.audit_at(
             AuditEvent::new(AuditKind::AccountCreated).subject("ann@example.com"),
             1_000,
@@ -510,7 +482,7 @@ mod tests {
         store.audit_at(AuditEvent::new(AuditKind::Backup).detail("nightly"), 3_000);
     }
 
-    fn broken_at(store: &Store) -> u64 {
+    fn broken_at(store: &SledStore) -> u64 {
         match store.audit_verify().expect("verify runs") {
             AuditVerification::Broken { seq, .. } => seq,
             intact => panic!("tampering not detected: {intact:?}"),

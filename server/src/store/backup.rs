@@ -9,7 +9,7 @@
 //! account trees are then copied still under the accounts lock, which pushes and
 //! pulls do not take.
 //!
-//! A [`Cut`] holds off rewrites of the store ([`Store::rewrite_planned`]: compaction,
+//! A [`Cut`] holds off rewrites of the store ([`SledStore::rewrite_planned`]: compaction,
 //! retention, purge) until it is dropped, so that the ops up to it can be read
 //! across many statements while the database stays the same one.
 //!
@@ -23,7 +23,7 @@ use cairn_common::codec;
 use cairn_common::model::SpaceId;
 use cairn_common::op::Op;
 
-use super::{Store, StoreError, oplog};
+use super::{SledStore, StoreError, oplog};
 
 /// Trees copied verbatim into a backup (all written under the accounts lock).
 /// Sessions and login throttling are left out on purpose: a restore must not bring
@@ -44,7 +44,7 @@ pub const BACKED_UP_TREES: &[&str] = &[
 pub type TreeEntries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// A consistent cut of the store. No rewrite of the store runs until it is dropped:
-/// read the ops up to it ([`Store::each_op_upto`]) before.
+/// read the ops up to it ([`SledStore::each_op_upto`]) before.
 #[derive(Debug)]
 pub struct Cut<'a> {
     /// Every space that has ops, with its last seq at the cut, by space id.
@@ -59,7 +59,7 @@ pub struct Cut<'a> {
     _reading: MutexGuard<'a, ()>,
 }
 
-impl Store {
+impl SledStore {
     /// Takes a consistent cut (see the module comment).
     ///
     /// # Errors
@@ -156,7 +156,7 @@ impl Store {
     /// Loads ops with the seqs they had into this (fresh) store, in one batch, with
     /// the op-id index and the seq counters, so that the restored server continues
     /// every space's seqs where the backup ended. The record index is rebuilt once
-    /// every op is in ([`Store::rebuild_record_index`]).
+    /// every op is in ([`SledStore::rebuild_record_index`]).
     ///
     /// # Errors
     /// A storage error.

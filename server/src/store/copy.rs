@@ -10,7 +10,7 @@ use cairn_common::model::{RecordId, SpaceId};
 use serde::{Deserialize, Serialize};
 
 use super::audit::Link;
-use super::{SessionRecord, Store, StoreError, id_at, key2};
+use super::{SessionRecord, SledStore, StoreError, id_at, key2};
 
 /// The audit chain as stored: entries (seq and the bytes that are hashed), head,
 /// retention checkpoint, and the tokens that stand for people.
@@ -22,7 +22,7 @@ pub struct AuditChain {
     pub subjects: Vec<([u8; 16], String)>,
 }
 
-impl Store {
+impl SledStore {
     /// Every tombstone of a purged record.
     ///
     /// # Errors

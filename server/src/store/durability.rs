@@ -5,7 +5,7 @@
 //! sled's data file and every blob file not synced yet (values over about 128 KiB
 //! live in `blobs/`, one file each).
 //!
-//! Group commit: every write bumps `written`. [`Store::commit_durable`] waits for one
+//! Group commit: every write bumps `written`. [`SledStore::commit_durable`] waits for one
 //! leader at a time; the leader notes `written`, flushes and fsyncs, and marks that
 //! generation durable. Whoever waited behind it and whose write is covered returns
 //! without an fsync of its own, so many concurrent pushes cost one fsync.
@@ -15,7 +15,7 @@ use std::ffi::OsString;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Store, StoreError};
+use super::{SledStore, StoreError};
 
 #[derive(Default)]
 pub(super) struct Durability {
@@ -32,7 +32,7 @@ pub(super) struct Durability {
     syncs: AtomicU64,
 }
 
-impl Store {
+impl SledStore {
     /// Notes that a write was applied; returns its generation.
     pub(super) fn wrote(&self) -> u64 {
         self.inner.durability.written.fetch_add(1, Ordering::AcqRel) + 1

@@ -10,11 +10,11 @@
 use cairn_common::api::Epoch;
 use cairn_common::codec;
 
-use super::{Store, StoreError};
+use super::{SledStore, StoreError};
 
 const EPOCH: &[u8] = b"epoch";
 
-impl Store {
+impl SledStore {
     /// The store's epoch.
     #[must_use]
     pub fn epoch(&self) -> Epoch {
@@ -57,7 +57,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Store;
+    use super::super::SledStore;
     use super::super::test_support::temp_store;
 
     /// An epoch is made once and kept across reopening; renewing it is durable.
@@ -66,12 +66,12 @@ mod tests {
         let (dir, store) = temp_store();
         let first = store.epoch();
         drop(store);
-        let store = Store::open(&dir.path().join("db")).expect("reopen");
+        let store = SledStore::open(&dir.path().join("db")).expect("reopen");
         assert_eq!(store.epoch(), first);
         let renewed = store.renew_epoch().expect("renew");
         assert_ne!(renewed, first);
         drop(store);
-        let store = Store::open(&dir.path().join("db")).expect("reopen");
+        let store = SledStore::open(&dir.path().join("db")).expect("reopen");
         assert_eq!(store.epoch(), renewed);
     }
 }

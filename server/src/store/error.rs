@@ -57,6 +57,12 @@ pub enum StoreError {
          and that the database server runs"
     )]
     Pool(String),
+    /// A feature the sled store has and the PostgreSQL store does not have yet.
+    #[error(
+        "{0} is not available on PostgreSQL yet; it needs a server on sled (the default \
+         store), or PostgreSQL's own tools (pg_dump, replicas) meanwhile"
+    )]
+    NotOnPostgres(&'static str),
 }
 
 fn database_message(error: &tokio_postgres::Error) -> String {

@@ -10,7 +10,7 @@ use sled::transaction::ConflictableTransactionError;
 
 use super::oplog::{op_key, seq_of};
 use super::users::{ADMIN_LOGIN, UserRecord};
-use super::{Store, StoreError, id_at, key2};
+use super::{SledStore, StoreError, id_at, key2};
 
 /// What an import may replace in the target store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub enum ImportTarget {
 
 type TxError = ConflictableTransactionError<StoreError>;
 
-impl Store {
+impl SledStore {
     /// Every space, in id order.
     ///
     /// # Errors
@@ -97,7 +97,7 @@ impl Store {
     }
 
     /// Removes the account `init` made (and its personal space and sessions), for an
-    /// import that brings its own `admin`. Not durable until [`Store::flush`].
+    /// import that brings its own `admin`. Not durable until [`SledStore::flush`].
     ///
     /// # Errors
     /// A storage error.
@@ -124,7 +124,7 @@ impl Store {
     }
 
     /// Stores an account exactly as given (id, e-mail, flags, personal space id).
-    /// Not durable until [`Store::flush`].
+    /// Not durable until [`SledStore::flush`].
     ///
     /// # Errors
     /// [`StoreError::DuplicateEmail`], or a storage error.
@@ -147,7 +147,7 @@ impl Store {
     }
 
     /// Stores a space with its members exactly as given. Not durable until
-    /// [`Store::flush`].
+    /// [`SledStore::flush`].
     ///
     /// # Errors
     /// A storage error.

@@ -9,7 +9,7 @@ use cairn_common::codec;
 use cairn_common::model::UserId;
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::{SledStore, StoreError};
 
 /// One login attempt as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,9 +57,9 @@ pub(crate) fn login_time(key: &[u8]) -> Option<u64> {
         .map(u64::from_be_bytes)
 }
 
-impl Store {
+impl SledStore {
     /// Records a login attempt of `user`. Not durable until
-    /// [`Store::commit_durable`] (the login's own commit covers it).
+    /// [`SledStore::commit_durable`] (the login's own commit covers it).
     ///
     /// # Errors
     /// A storage error.

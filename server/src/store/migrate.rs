@@ -14,7 +14,7 @@ use cairn_common::op::Op;
 
 use super::postgres::PgStore;
 use super::{
-    AuditChain, ImportTarget, LoginRecord, SessionRecord, Store, StoreError, TelemetryEntry,
+    AuditChain, ImportTarget, LoginRecord, SessionRecord, SledStore, StoreError, TelemetryEntry,
     UserRecord,
 };
 
@@ -72,7 +72,7 @@ impl Contents {
     ///
     /// # Errors
     /// A storage error or damaged data.
-    pub fn of_sled(store: &Store) -> Result<Self, StoreError> {
+    pub fn of_sled(store: &SledStore) -> Result<Self, StoreError> {
         let mut users = Vec::new();
         let mut sessions = Vec::new();
         let mut logins = Vec::new();
@@ -182,7 +182,7 @@ fn differs(what: &str) -> StoreError {
 ///
 /// # Errors
 /// A target that is not empty, a storage or database error, or a copy that differs.
-pub async fn sled_to_postgres(from: &Store, to: &PgStore) -> Result<Contents, StoreError> {
+pub async fn sled_to_postgres(from: &SledStore, to: &PgStore) -> Result<Contents, StoreError> {
     if to.import_target().await? != ImportTarget::Empty {
         return Err(StoreError::Conflict(
             "the target database already holds accounts; migrate into an empty database".into(),
@@ -226,7 +226,7 @@ pub async fn sled_to_postgres(from: &Store, to: &PgStore) -> Result<Contents, St
 ///
 /// # Errors
 /// A target that is not empty, a storage or database error, or a copy that differs.
-pub async fn postgres_to_sled(from: &PgStore, to: &Store) -> Result<Contents, StoreError> {
+pub async fn postgres_to_sled(from: &PgStore, to: &SledStore) -> Result<Contents, StoreError> {
     if to.import_target()? != ImportTarget::Empty {
         return Err(StoreError::Conflict(
             "the target data directory already holds accounts; migrate into a new one".into(),

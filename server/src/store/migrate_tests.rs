@@ -14,12 +14,16 @@ use super::{
 use crate::test_postgres::TestPostgres;
 
 /// Every kind of thing a store holds, in a sled store.
-fn filled() -> (tempfile::TempDir, super::Store) {
+fn filled() -> (tempfile::TempDir, super::SledStore) {
     let (dir, store) = temp_store();
     let ann = user(&store, "ann");
     let bob = user(&store, "bob");
     let eve = user(&store, "eve");
-    let team = store.create_space(ann.id, "Team").expect("space").space.id;
+    let team = store
+        .create_space(ann.id, "Team".into())
+        .expect("space")
+        .space
+        .id;
     store
         .set_member(ann.id, team, "bob@example.com", Some(Role::Editor))
         .expect("member");

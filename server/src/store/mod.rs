@@ -1,4 +1,13 @@
-//! The server's data, in sled: the only code of the server that talks to sled.
+//! The server's data. [`Store`] is the one interface the rest of the server uses,
+//! over sled ([`SledStore`], the default, described below) or PostgreSQL
+//! ([`postgres::PgStore`], several servers on one database; see `docs/POSTGRES.md`).
+//! The rules that are the same on both (checking e-mails and names, auditing member
+//! changes) live in the facade ([`facade`]); `push_plan` decides what a push does for
+//! both.
+//!
+//! # The sled store
+//! This module and its files other than `postgres/` are the only code of the
+//! server that talks to sled.
 //!
 //! # Trees
 //! - `users`: user id → [`UserRecord`]; `emails`: lowercase e-mail → user id.
@@ -20,13 +29,13 @@
 //!   `audit_subjects`: the e-mails its entries name, kept apart so a purge can
 //!   forget them without breaking the chain.
 //!
-//! [`Store::rewrite_planned`] copies every tree into a fresh database and swaps it in
+//! [`SledStore::rewrite_planned`] copies every tree into a fresh database and swaps it in
 //! (purge, retention): sled keeps removed values in its files, a rewrite does not.
 //!
 //! Values are encoded with [`cairn_common::codec`]. Account changes made through the
 //! admin API (`create_user`, `set_disabled`, `reset_password`) are durable when they
 //! return; writes made for a client request are made durable by
-//! [`Store::commit_durable`], a group commit that covers every write before it.
+//! [`SledStore::commit_durable`], a group commit that covers every write before it.
 
 pub mod audit;
 mod backup;
@@ -35,6 +44,7 @@ mod durability;
 mod epoch;
 mod error;
 mod export;
+mod facade;
 mod logins;
 pub mod migrate;
 mod oplog;
@@ -57,8 +67,12 @@ pub use backup::{BACKED_UP_TREES, Cut, TreeEntries};
 pub use copy::AuditChain;
 pub use error::StoreError;
 pub use export::ImportTarget;
+#[cfg(test)]
+pub(crate) use facade::Blocking;
+pub use facade::{Store, block_on, wait};
 pub use logins::{LoginRecord, truncate_address};
 pub use oplog::{PullPage, PushOutcome};
+pub use postgres::PgStore;
 pub use purge::{PurgeOutcome, PurgeTarget, RetentionCutoffs, SweepOutcome};
 pub use push_plan::refuse_record;
 pub use records::RecordLimits;
@@ -74,20 +88,20 @@ const CACHE_BYTES: u64 = 256 << 20;
 /// Name of the personal space every account gets.
 pub const PERSONAL_SPACE_NAME: &str = "Personal";
 
-/// The server's store. Cheap to clone: clones share one sled database.
+/// The store on sled. Cheap to clone: clones share one sled database.
 ///
-/// The database itself sits behind a lock so that [`Store::rewrite_planned`] can swap in a
+/// The database itself sits behind a lock so that [`SledStore::rewrite_planned`] can swap in a
 /// freshly written copy while the server runs (purge, retention): every store call
-/// holds a read guard of it ([`Store::db`]) for the duration of one statement, the
+/// holds a read guard of it ([`SledStore::db`]) for the duration of one statement, the
 /// swap holds the write side.
 #[derive(Clone)]
-pub struct Store {
+pub struct SledStore {
     inner: Arc<Inner>,
 }
 
 struct Inner {
     dir: PathBuf,
-    /// The open database. `None` only inside [`Store::rewrite_planned`], between closing the
+    /// The open database. `None` only inside [`SledStore::rewrite_planned`], between closing the
     /// old database and opening the new one, while the write lock is held.
     trees: parking_lot::RwLock<Option<Trees>>,
     /// Serializes account and membership changes, whose checks (the e-mail is free,
@@ -104,12 +118,12 @@ struct Inner {
     /// (which swaps the database under such reads) for its whole run. A std mutex:
     /// held by blocking code only.
     cuts: Mutex<()>,
-    /// The epoch, read on every pull; changed only by [`Store::renew_epoch`].
+    /// The epoch, read on every pull; changed only by [`SledStore::renew_epoch`].
     epoch: parking_lot::RwLock<cairn_common::api::Epoch>,
 }
 
 /// The sled database and its trees. New trees get a field here and one line in
-/// [`Trees::open`]; [`Store::rewrite_planned`] copies every tree of the database, named
+/// [`Trees::open`]; [`SledStore::rewrite_planned`] copies every tree of the database, named
 /// here or not.
 pub(crate) struct Trees {
     db: sled::Db,
@@ -157,7 +171,7 @@ thread_local! {
     static DB_GUARDS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// A read guard of the open database (see [`Store::db`]).
+/// A read guard of the open database (see [`SledStore::db`]).
 pub(crate) struct Db<'a> {
     guard: parking_lot::MappedRwLockReadGuard<'a, Trees>,
 }
@@ -175,9 +189,9 @@ impl Drop for Db<'_> {
     }
 }
 
-impl std::fmt::Debug for Store {
+impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
+        f.debug_struct("SledStore")
             .field("dir", &self.inner.dir)
             .finish_non_exhaustive()
     }
@@ -208,7 +222,7 @@ fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Opens (or creates) the store in `db_dir` (sled's own directory).
     ///
     /// # Errors
@@ -310,18 +324,18 @@ mod purge_tests;
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use super::{NewUser, Store};
+    use super::{NewUser, SledStore};
     use cairn_common::model::UserProfile;
 
     /// A store in a fresh temporary directory (kept alive by the returned guard).
-    pub fn temp_store() -> (tempfile::TempDir, Store) {
+    pub fn temp_store() -> (tempfile::TempDir, SledStore) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(&dir.path().join("db")).expect("open store");
+        let store = SledStore::open(&dir.path().join("db")).expect("open store");
         (dir, store)
     }
 
     /// A user with password `password-of-<name>`.
-    pub fn user(store: &Store, name: &str) -> UserProfile {
+    pub fn user(store: &SledStore, name: &str) -> UserProfile {
         store
             .create_user(NewUser {
                 email: format!("{name}@example.com"),
@@ -332,6 +346,29 @@ pub(crate) mod test_support {
                 must_change_password: false,
                 server_admin: false,
             })
+            .expect("create user")
+    }
+
+    /// The facade over a sled store in a fresh temporary directory.
+    pub fn temp_facade() -> (tempfile::TempDir, super::Store) {
+        let (dir, store) = temp_store();
+        (dir, store.into())
+    }
+
+    /// [`user`] through the facade, from async tests too (see [`super::Blocking`]).
+    pub fn facade_user(store: &super::Store, name: &str) -> UserProfile {
+        use super::Blocking as _;
+        store
+            .create_user(NewUser {
+                email: format!("{name}@example.com"),
+                first_name: name.into(),
+                last_name: "Test".into(),
+                password_hash: crate::auth::password::hash(&format!("password-of-{name}"))
+                    .expect("hash"),
+                must_change_password: false,
+                server_admin: false,
+            })
+            .wait()
             .expect("create user")
     }
 }

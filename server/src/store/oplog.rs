@@ -20,7 +20,7 @@ use cairn_common::model::{RecordId, SpaceId};
 use cairn_common::op::{Op, OpId};
 
 use super::records::{RecordLimits, home_key, record_key};
-use super::{Store, StoreError, key2, push_plan};
+use super::{SledStore, StoreError, key2, push_plan};
 
 pub(super) const OPS: u8 = b'o';
 const OP_IDS: u8 = b'i';
@@ -91,7 +91,7 @@ pub(super) fn seq_of(bytes: &[u8], at: usize) -> Result<u64, StoreError> {
         .ok_or_else(|| codec::CodecError::Malformed("a damaged sequence number".into()).into())
 }
 
-impl Store {
+impl SledStore {
     /// The last seq given out in a space (0 for none).
     ///
     /// # Errors
@@ -108,7 +108,7 @@ impl Store {
     /// `Create` may not change its kind, every other op needs its record's `Create`
     /// (stored or in this push), a `Set` must fit the kind's schema and keep the
     /// record within `limits`, and an op id already stored with other content is
-    /// refused. Not durable until [`Store::commit_durable`].
+    /// refused. Not durable until [`SledStore::commit_durable`].
     ///
     /// The caller has checked authors, clocks, membership and roles.
     ///
@@ -562,7 +562,7 @@ mod tests {
         }
         store.flush().expect("flush");
         drop(store);
-        let store = super::super::Store::open(&dir.path().join("db")).expect("reopen");
+        let store = super::super::SledStore::open(&dir.path().join("db")).expect("reopen");
         assert_eq!(store.home_of(record).expect("home"), Some(space));
         assert_eq!(
             store.record_kind(space, record).expect("kind"),
@@ -592,7 +592,7 @@ mod tests {
             .expect("append");
         store.flush().expect("flush");
         drop(store);
-        let store = super::super::Store::open(&dir.path().join("db")).expect("reopen");
+        let store = super::super::SledStore::open(&dir.path().join("db")).expect("reopen");
         store
             .append_ops(
                 &[op(space, record, ann.id, Change::Delete)],

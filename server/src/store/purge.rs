@@ -1,5 +1,5 @@
 //! Purge and retention: what leaves the store, decided under the account and append
-//! locks, then carried out by one [`Store::rewrite_planned`] so that no byte of it stays in
+//! locks, then carried out by one [`SledStore::rewrite_planned`] so that no byte of it stays in
 //! sled's files.
 //!
 //! Purging a user removes the account, its sessions, login records, throttle
@@ -29,7 +29,7 @@ use super::audit::{self, Link};
 use super::rewrite::{Keep, Rewriter};
 use super::sessions::SessionRecord;
 use super::users::{ADMIN_LOGIN, normalize_email};
-use super::{Store, StoreError, id_at};
+use super::{SledStore, StoreError, id_at};
 
 /// What to purge.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -284,7 +284,7 @@ fn drop_if(gone: bool) -> Keep {
     if gone { Keep::Drop } else { Keep::Same }
 }
 
-impl Store {
+impl SledStore {
     /// Whether a record was purged (its later ops are dropped on push).
     ///
     /// # Errors

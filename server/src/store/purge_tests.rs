@@ -6,9 +6,10 @@ use std::path::Path;
 use cairn_common::model::{RecordId, RecordKind, Role, SpaceId, UserId, Value};
 use cairn_common::op::{Change, Hlc, NodeId, Op, OpId};
 
+use super::Blocking as _;
 use super::test_support::{temp_store, user};
 use super::{
-    AuditEvent, AuditKind, AuditVerification, LoginRecord, PurgeTarget, RetentionCutoffs, Store,
+    AuditEvent, AuditKind, AuditVerification, LoginRecord, PurgeTarget, RetentionCutoffs, SledStore,
 };
 
 /// Whether any file under `dir` contains `needle`.
@@ -49,7 +50,7 @@ fn op(space: SpaceId, record: RecordId, author: UserId, wall_ms: u64, change: Ch
 }
 
 /// A goal with `title` in `space` by `author`; returns its id.
-fn goal(store: &Store, space: SpaceId, author: UserId, title: &str) -> RecordId {
+fn goal(store: &SledStore, space: SpaceId, author: UserId, title: &str) -> RecordId {
     let record = RecordId::new();
     store
         .append_ops(
@@ -81,7 +82,7 @@ fn goal(store: &Store, space: SpaceId, author: UserId, title: &str) -> RecordId 
     record
 }
 
-fn titles(store: &Store, space: SpaceId) -> Vec<String> {
+fn titles(store: &SledStore, space: SpaceId) -> Vec<String> {
     store
         .ops_after(space, 0, usize::MAX, usize::MAX, true)
         .expect("ops")
@@ -107,10 +108,20 @@ fn purge_user_leaves_no_bytes_and_keeps_others() {
     let bob = user(&store, "bob");
     let ann_home = store.spaces_of(ann.id).expect("spaces")[0].space.id;
     let bob_home = store.spaces_of(bob.id).expect("spaces")[0].space.id;
-    let team = store.create_space(ann.id, "Team").expect("team").space.id;
-    let solo = store.create_space(ann.id, "Solo").expect("solo").space.id;
-    store
+    let team = store
+        .create_space(ann.id, "Team".into())
+        .expect("team")
+        .space
+        .id;
+    let solo = store
+        .create_space(ann.id, "Solo".into())
+        .expect("solo")
+        .space
+        .id;
+    // Through the facade, which audits the change (the purge must pseudonymize it).
+    super::Store::from(store.clone())
         .set_member(ann.id, team, "bob@example.com", Some(Role::Editor))
+        .wait()
         .expect("add bob");
     goal(&store, ann_home, ann.id, "MARKER-ANN-PERSONAL-7f3a");
     goal(&store, solo, ann.id, "MARKER-ANN-SOLO-91c2");
@@ -201,7 +212,7 @@ fn purge_user_leaves_no_bytes_and_keeps_others() {
     // The store works on: new writes, and it reopens.
     goal(&store, team, bob.id, "After the purge");
     drop(store);
-    let store = Store::open(&db).expect("reopen");
+    let store = SledStore::open(&db).expect("reopen");
     assert_eq!(titles(&store, team).len(), 3);
 }
 
@@ -212,7 +223,11 @@ fn purge_space_shared_and_personal() {
     let (dir, store) = temp_store();
     let ann = user(&store, "ann");
     let home = store.spaces_of(ann.id).expect("spaces")[0].space.id;
-    let team = store.create_space(ann.id, "Team").expect("team").space.id;
+    let team = store
+        .create_space(ann.id, "Team".into())
+        .expect("team")
+        .space
+        .id;
     goal(&store, team, ann.id, "MARKER-TEAM-1");
     let old = goal(&store, home, ann.id, "MARKER-HOME-2");
     let outcome = store.purge(&PurgeTarget::Space(team)).expect("purge team");

@@ -17,7 +17,7 @@ use cairn_common::model::{RecordId, RecordKind, SpaceId};
 use cairn_common::op::{Change, Op, OpId};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::{SledStore, StoreError};
 
 pub(super) const RECORDS: u8 = b'r';
 pub(super) const HOMES: u8 = b'k';
@@ -145,7 +145,7 @@ pub(super) fn home_key(record: RecordId) -> Vec<u8> {
     key
 }
 
-impl Store {
+impl SledStore {
     /// The kind of a record of a space, if its `Create` is stored there.
     ///
     /// # Errors

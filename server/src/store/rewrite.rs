@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Store, StoreError, Trees, open_sled};
+use super::{SledStore, StoreError, Trees, open_sled};
 
 /// What the copy does with one entry.
 pub(crate) enum Keep {
@@ -66,13 +66,13 @@ fn fsync_tree(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
-impl Store {
+impl SledStore {
     /// Rewrites the store as it is into a fresh database and swaps it in: the
     /// bytes of everything removed so far leave the data dir. Returns how many
     /// entries were copied.
     ///
     /// # Errors
-    /// As [`Store::rewrite_planned`].
+    /// As [`SledStore::rewrite_planned`].
     pub fn compact(&self) -> Result<u64, StoreError> {
         Ok(self
             .rewrite_planned(|_| Ok(Some(KeepAll)))?
@@ -91,7 +91,7 @@ impl Store {
     /// nothing changed; a failure after it (renaming, reopening) says what to do.
     pub(crate) fn rewrite_planned<R: Rewriter>(
         &self,
-        plan: impl FnOnce(&Store) -> Result<Option<R>, StoreError>,
+        plan: impl FnOnce(&SledStore) -> Result<Option<R>, StoreError>,
     ) -> Result<Option<(R, u64)>, StoreError> {
         let dir = self.inner.dir.clone();
         let io = |source| StoreError::Io {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
-use super::{Store, StoreError, key2};
+use super::{SledStore, StoreError, key2};
 
 /// One session as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,9 +37,9 @@ impl SessionRecord {
 
 type TxError = ConflictableTransactionError<StoreError>;
 
-impl Store {
+impl SledStore {
     /// Stores a new session under the hash of its token. Not durable until
-    /// [`Store::commit_durable`].
+    /// [`SledStore::commit_durable`].
     ///
     /// # Errors
     /// A storage error.
@@ -95,7 +95,7 @@ impl Store {
         Ok(out)
     }
 
-    /// Ends one session. Not durable until [`Store::commit_durable`].
+    /// Ends one session. Not durable until [`SledStore::commit_durable`].
     ///
     /// # Errors
     /// A storage error.
@@ -112,7 +112,7 @@ impl Store {
     }
 
     /// Ends every session of `user` except `keep`. Not durable until
-    /// [`Store::commit_durable`] (or [`Store::flush`]).
+    /// [`SledStore::commit_durable`] (or [`SledStore::flush`]).
     ///
     /// # Errors
     /// A storage error.

@@ -9,7 +9,7 @@ use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
 use super::users::normalize_email;
-use super::{Store, StoreError, id_at, key2};
+use super::{SledStore, StoreError, id_at, key2};
 
 /// Longest space name.
 const MAX_NAME_CHARS: usize = 100;
@@ -37,7 +37,7 @@ fn decode_role(bytes: &[u8]) -> Result<Role, StoreError> {
     Ok(codec::decode(bytes)?)
 }
 
-impl Store {
+impl SledStore {
     /// The space with this id.
     ///
     /// # Errors
@@ -93,15 +93,15 @@ impl Store {
         Ok(out)
     }
 
-    /// Creates a shared space owned by `owner`. Not durable until
-    /// [`Store::commit_durable`].
+    /// Creates a shared space owned by `owner`, with a checked name (see
+    /// [`check_name`]). Not durable until [`SledStore::commit_durable`].
     ///
     /// # Errors
-    /// [`StoreError::InvalidInput`] for a bad name, or a storage error.
-    pub fn create_space(&self, owner: UserId, name: &str) -> Result<SpaceInfo, StoreError> {
+    /// A storage error.
+    pub fn create_space(&self, owner: UserId, name: String) -> Result<SpaceInfo, StoreError> {
         let space = Space {
             id: SpaceId::new(),
-            name: check_name(name)?,
+            name,
             personal: false,
         };
         let _accounts = self.accounts_lock();
@@ -113,18 +113,18 @@ impl Store {
         })
     }
 
-    /// Renames a space; owners only. Not durable until [`Store::commit_durable`].
+    /// Renames a space, to a checked name (see [`check_name`]); owners only. Not
+    /// durable until [`SledStore::commit_durable`].
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for a non-member, [`StoreError::Forbidden`] for a
-    /// non-owner, [`StoreError::InvalidInput`] for a bad name.
+    /// non-owner.
     pub fn rename_space(
         &self,
         actor: UserId,
         id: SpaceId,
-        name: &str,
+        name: String,
     ) -> Result<SpaceInfo, StoreError> {
-        let name = check_name(name)?;
         let _accounts = self.accounts_lock();
         let (mut space, role) = self.managed_space(actor, id)?;
         space.name = name;
@@ -145,7 +145,9 @@ impl Store {
 
     /// Adds a member, changes a member's role, or with `role: None` removes a member;
     /// owners only. The last owner can be neither removed nor demoted, and a personal
-    /// space gets no other members. Not durable until [`Store::commit_durable`].
+    /// space gets no other members. Returns the list after the change and the role
+    /// the member had before (the caller audits the change). Not durable until
+    /// [`SledStore::commit_durable`].
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for a non-member actor or an unknown e-mail,
@@ -157,7 +159,7 @@ impl Store {
         id: SpaceId,
         email: &str,
         role: Option<Role>,
-    ) -> Result<MemberList, StoreError> {
+    ) -> Result<(MemberList, Option<Role>), StoreError> {
         let _accounts = self.accounts_lock();
         let (space, _) = self.managed_space(actor, id)?;
         let email = normalize_email(email);
@@ -189,9 +191,8 @@ impl Store {
         }
         if current != role {
             self.write_member(id, target, role)?;
-            self.audit_member_change(actor, id, &email, current, role);
         }
-        self.member_list(id)
+        Ok((self.member_list(id)?, current))
     }
 
     /// The space and the actor's role, if the actor owns it.
@@ -262,104 +263,5 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::super::test_support::{temp_store, user};
-    use super::*;
-
-    /// Owners add, re-role and remove members; members see the list; others get
-    /// "not found", non-owners "forbidden".
-    #[test]
-    fn membership_rules() {
-        let (_dir, store) = temp_store();
-        let ann = user(&store, "ann");
-        let bob = user(&store, "bob");
-        let eve = user(&store, "eve");
-        let team = store.create_space(ann.id, " Team ").expect("create");
-        assert_eq!(team.space.name, "Team");
-        let id = team.space.id;
-        let list = store
-            .set_member(ann.id, id, "BOB@example.com", Some(Role::Viewer))
-            .expect("add bob");
-        assert_eq!(list.members.len(), 2);
-        assert_eq!(store.role_of(id, bob.id).expect("role"), Some(Role::Viewer));
-        assert!(
-            store
-                .spaces_of(bob.id)
-                .expect("bob's")
-                .iter()
-                .any(|s| s.space.id == id)
-        );
-        assert!(matches!(
-            store.set_member(bob.id, id, "eve@example.com", Some(Role::Editor)),
-            Err(StoreError::Forbidden(_))
-        ));
-        assert!(matches!(
-            store.members(eve.id, id),
-            Err(StoreError::NotFound(_))
-        ));
-        assert!(matches!(
-            store.rename_space(eve.id, id, "x"),
-            Err(StoreError::NotFound(_))
-        ));
-        assert_eq!(store.members(bob.id, id).expect("members").members.len(), 2);
-        store
-            .set_member(ann.id, id, "bob@example.com", None)
-            .expect("remove bob");
-        assert_eq!(store.role_of(id, bob.id).expect("role"), None);
-        assert!(
-            store
-                .spaces_of(bob.id)
-                .expect("bob's")
-                .iter()
-                .all(|s| s.space.id != id)
-        );
-        assert!(matches!(
-            store.set_member(ann.id, id, "nobody@example.com", Some(Role::Editor)),
-            Err(StoreError::NotFound(_))
-        ));
-    }
-
-    /// The last owner can be neither removed nor demoted; with a second owner, can.
-    #[test]
-    fn last_owner_stays() {
-        let (_dir, store) = temp_store();
-        let ann = user(&store, "ann");
-        user(&store, "bob");
-        let id = store.create_space(ann.id, "Team").expect("create").space.id;
-        for role in [None, Some(Role::Editor)] {
-            assert!(matches!(
-                store.set_member(ann.id, id, "ann@example.com", role),
-                Err(StoreError::Conflict(_))
-            ));
-        }
-        store
-            .set_member(ann.id, id, "bob@example.com", Some(Role::Owner))
-            .expect("second owner");
-        store
-            .set_member(ann.id, id, "ann@example.com", Some(Role::Editor))
-            .expect("demote self");
-        assert_eq!(store.role_of(id, ann.id).expect("role"), Some(Role::Editor));
-    }
-
-    /// A personal space gets no other members, but can be renamed by its owner.
-    #[test]
-    fn personal_space_not_shared() {
-        let (_dir, store) = temp_store();
-        let ann = user(&store, "ann");
-        user(&store, "bob");
-        let personal = store.spaces_of(ann.id).expect("spaces")[0].space.id;
-        assert!(matches!(
-            store.set_member(ann.id, personal, "bob@example.com", Some(Role::Viewer)),
-            Err(StoreError::Conflict(_))
-        ));
-        let renamed = store
-            .rename_space(ann.id, personal, "Mine")
-            .expect("rename");
-        assert_eq!(renamed.space.name, "Mine");
-        assert!(matches!(
-            store.create_space(ann.id, "  "),
-            Err(StoreError::InvalidInput(_))
-        ));
-    }
-}
+// The rules of spaces and members are tested on both backends, through the
+// facade, by the conformance suite (`store::conformance`).

@@ -8,7 +8,7 @@
 use cairn_common::codec;
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::{SledStore, StoreError};
 
 /// Status classes counted: 2xx (1xx never ends a request here), 3xx, 4xx, 5xx.
 pub const CLASSES: [&str; 4] = ["2xx", "3xx", "4xx", "5xx"];
@@ -66,7 +66,7 @@ fn key(day: u32, endpoint: &str) -> Vec<u8> {
     super::key2(&day.to_be_bytes(), endpoint.as_bytes())
 }
 
-impl Store {
+impl SledStore {
     /// Adds `counts` to the stored counts of `endpoint` on `day`, atomically (a
     /// concurrent add is not lost). Not made durable here: the server's shutdown
     /// flush and the next group commit cover it, and losing the last minute of

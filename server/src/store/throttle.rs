@@ -6,7 +6,7 @@
 use cairn_common::codec;
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError};
+use super::{SledStore, StoreError};
 
 /// Failed logins of one key since its last success (or since they were forgotten).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,7 +15,7 @@ pub struct ThrottleState {
     pub last_failure_ms: u64,
 }
 
-impl Store {
+impl SledStore {
     /// The counters of `key` (zero if none).
     ///
     /// # Errors

@@ -5,7 +5,7 @@ use cairn_common::model::{Role, Space, SpaceId, UserId, UserProfile};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 
-use super::{PERSONAL_SPACE_NAME, Store, StoreError, key2};
+use super::{PERSONAL_SPACE_NAME, SledStore, StoreError, key2};
 use crate::clock::now_ms;
 
 /// The login name of the standard account.
@@ -39,6 +39,19 @@ impl std::fmt::Debug for NewUser {
             .field("server_admin", &self.server_admin)
             .finish()
     }
+}
+
+/// An account to create, already checked and with its password hashed.
+#[derive(Clone)]
+pub struct NewAccount {
+    /// Normalized (see [`normalize_email`]) and checked.
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub password_hash: String,
+    pub must_change_password: bool,
+    pub server_admin: bool,
+    pub created_at_ms: u64,
 }
 
 /// An account as the admin sees it (no credentials).
@@ -131,30 +144,53 @@ fn check_name(what: &str, name: &str) -> Result<String, StoreError> {
     Ok(name.to_owned())
 }
 
-impl Store {
-    /// Creates an account and its personal space (the user owns it). The e-mail is
-    /// stored lowercase and must be unique; `admin` is accepted only for a server
-    /// admin (the standard account). Durable when it returns.
+/// Checks an account to create and makes it ready for a backend: the e-mail
+/// normalized and checked (`admin` only for a server admin, the standard account),
+/// the names trimmed and checked. The one place these rules live.
+///
+/// # Errors
+/// [`StoreError::InvalidEmail`], [`StoreError::ReservedName`] or
+/// [`StoreError::InvalidInput`].
+pub(crate) fn check_new_user(new: NewUser) -> Result<NewAccount, StoreError> {
+    let email = normalize_email(&new.email);
+    if email == ADMIN_LOGIN {
+        if !new.server_admin {
+            return Err(StoreError::ReservedName);
+        }
+    } else {
+        check_email(&email)?;
+    }
+    Ok(NewAccount {
+        email,
+        first_name: check_name("first name", &new.first_name)?,
+        last_name: check_name("last name", &new.last_name)?,
+        password_hash: new.password_hash,
+        must_change_password: new.must_change_password,
+        server_admin: new.server_admin,
+        created_at_ms: now_ms(),
+    })
+}
+
+impl SledStore {
+    /// [`check_new_user`], then [`SledStore::create_account`]: for the sled store's
+    /// own tests (the server goes through [`crate::store::Store::create_user`]).
+    #[cfg(test)]
+    pub(crate) fn create_user(&self, new: NewUser) -> Result<UserProfile, StoreError> {
+        self.create_account(check_new_user(new)?)
+    }
+
+    /// Creates a checked account (see [`check_new_user`]) and its personal space
+    /// (the user owns it). The e-mail must be unique. Durable when it returns.
     ///
     /// # Errors
-    /// [`StoreError::InvalidEmail`], [`StoreError::ReservedName`],
     /// [`StoreError::DuplicateEmail`], or a storage error.
-    pub fn create_user(&self, new: NewUser) -> Result<UserProfile, StoreError> {
-        let email = normalize_email(&new.email);
-        if email == ADMIN_LOGIN {
-            if !new.server_admin {
-                return Err(StoreError::ReservedName);
-            }
-        } else {
-            check_email(&email)?;
-        }
-        let first_name = check_name("first name", &new.first_name)?;
-        let last_name = check_name("last name", &new.last_name)?;
+    pub fn create_account(&self, new: NewAccount) -> Result<UserProfile, StoreError> {
+        let email = new.email;
         let profile = UserProfile {
             id: UserId::new(),
             email: email.clone(),
-            first_name,
-            last_name,
+            first_name: new.first_name,
+            last_name: new.last_name,
         };
         let space = Space {
             id: SpaceId::new(),
@@ -167,7 +203,7 @@ impl Store {
             disabled: false,
             must_change_password: new.must_change_password,
             server_admin: new.server_admin,
-            created_at_ms: now_ms(),
+            created_at_ms: new.created_at_ms,
             personal_space: space.id,
         };
         {
@@ -253,7 +289,7 @@ impl Store {
 
     /// Stores a password the user chose (already hashed), lifts the must-change gate,
     /// and ends every session of the user but `keep`. Not durable until
-    /// [`Store::commit_durable`].
+    /// [`SledStore::commit_durable`].
     ///
     /// # Errors
     /// [`StoreError::NotFound`] if the account vanished, or a storage error.
@@ -440,7 +476,7 @@ mod tests {
         let (dir, store) = temp_store();
         let ann = user(&store, "ann");
         drop(store);
-        let store = Store::open(&dir.path().join("db")).expect("reopen");
+        let store = SledStore::open(&dir.path().join("db")).expect("reopen");
         let record = store.user(ann.id).expect("get").expect("found");
         assert_eq!(record.profile, ann);
     }

@@ -99,14 +99,14 @@ impl AuditCommand {
 ///
 /// # Errors
 /// A storage error or damaged data.
-pub fn list(store: &Store) -> Result<AdminResponse, StoreError> {
-    Ok(AdminResponse::AuditEntries(store.audit_entries()?))
+pub async fn list(store: &Store) -> Result<AdminResponse, StoreError> {
+    Ok(AdminResponse::AuditEntries(store.audit_entries().await?))
 }
 
 /// [`AdminRequest::AuditVerify`].
 ///
 /// # Errors
 /// A storage error or damaged data (a broken chain is an answer, not an error).
-pub fn verify(store: &Store) -> Result<AdminResponse, StoreError> {
-    Ok(AdminResponse::AuditVerified(store.audit_verify()?))
+pub async fn verify(store: &Store) -> Result<AdminResponse, StoreError> {
+    Ok(AdminResponse::AuditVerified(store.audit_verify().await?))
 }

@@ -231,7 +231,7 @@ fn row(manifest: &Manifest) -> BackupRow {
 ///
 /// # Errors
 /// The message of what failed, saying what to do.
-pub fn execute(
+pub async fn execute(
     store: &Store,
     backups: &Backups,
     request: BackupRequest,
@@ -240,7 +240,7 @@ pub fn execute(
     let (dir, _) = backups.config()?;
     Ok(AdminResponse::Backup(match request {
         BackupRequest::Now => {
-            let created = crate::backup::run_backup(store, backups, now_ms)?;
+            let created = crate::backup::run_backup(store, backups, now_ms).await?;
             BackupResponse::Created {
                 backup: row(&created.manifest),
                 dir: dir.display().to_string(),

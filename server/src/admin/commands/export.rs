@@ -80,30 +80,37 @@ impl ExportArgs {
 ///
 /// # Errors
 /// What failed, with its causes, saying what to do.
-pub fn execute(store: &Store, out: &Path, scope: ExportScope) -> Result<AdminResponse, String> {
+pub async fn execute(
+    store: &Store,
+    out: &Path,
+    scope: ExportScope,
+) -> Result<AdminResponse, String> {
     let event = match &scope {
         ExportScope::Server => AuditEvent::new(AuditKind::Export).detail("whole server"),
         ExportScope::User(email) => AuditEvent::new(AuditKind::Export).subject(email),
         ExportScope::Space(id) => AuditEvent::new(AuditKind::Export).space(*id),
     };
-    let response = write(store, out, scope).map_err(|e| format!("{e:#}"))?;
-    store.audit(event);
+    let response = write(store, out, scope)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    store.audit(event).await;
     Ok(response)
 }
 
-fn write(store: &Store, out: &Path, scope: ExportScope) -> anyhow::Result<AdminResponse> {
+async fn write(store: &Store, out: &Path, scope: ExportScope) -> anyhow::Result<AdminResponse> {
     let scope = match scope {
         ExportScope::Server => Scope::Server,
         ExportScope::Space(id) => Scope::Space(id),
         ExportScope::User(email) => Scope::User(
             store
-                .user_by_email(&email)?
+                .user_by_email(&email)
+                .await?
                 .ok_or_else(|| StoreError::NoSuchUser(email.clone()))?
                 .profile
                 .id,
         ),
     };
-    let snapshot = Snapshot::read(store, scope)?;
+    let snapshot = Snapshot::read(store, scope).await?;
     let files = export::render(&snapshot, crate::clock::now_ms())?;
     export::write(out, &files)?;
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);

@@ -84,14 +84,18 @@ fn print_response(response: AdminResponse, out: &mut impl Write) -> anyhow::Resu
 ///
 /// # Errors
 /// What failed, with its causes, saying what to do.
-pub fn execute(store: &Store, dir: &Path) -> Result<AdminResponse, String> {
-    let report = crate::export::import::import(store, dir).map_err(|e| format!("{e:#}"))?;
+pub async fn execute(store: &Store, dir: &Path) -> Result<AdminResponse, String> {
+    let report = crate::export::import::import(store, dir)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
     let spaces = u32::try_from(report.spaces).unwrap_or(u32::MAX);
     let ops = report.ops as u64;
-    store.audit(AuditEvent::new(AuditKind::Import).detail(format!(
-        "{} accounts, {spaces} spaces, {ops} ops",
-        report.accounts.len()
-    )));
+    store
+        .audit(AuditEvent::new(AuditKind::Import).detail(format!(
+            "{} accounts, {spaces} spaces, {ops} ops",
+            report.accounts.len()
+        )))
+        .await;
     Ok(AdminResponse::Imported {
         accounts: report.accounts,
         spaces,

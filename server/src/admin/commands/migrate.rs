@@ -10,7 +10,7 @@ use anyhow::Context;
 use crate::datadir::DataDir;
 use crate::store::migrate::{postgres_to_sled, sled_to_postgres};
 use crate::store::postgres::PgStore;
-use crate::store::{AuditEvent, AuditKind, ImportTarget, Store};
+use crate::store::{AuditEvent, AuditKind, ImportTarget, SledStore};
 
 /// Where the store goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -58,7 +58,7 @@ impl MigrateArgs {
             "stop the server first (`systemctl stop cairn-server`): a migration copies a \
              store nobody writes to",
         )?;
-        let store = Store::open(&data_dir.db())?;
+        let store = SledStore::open(&data_dir.db())?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;

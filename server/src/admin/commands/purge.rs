@@ -143,7 +143,11 @@ impl PurgeArgs {
 /// # Errors
 /// The store's refusal or failure; a backup that cannot be deleted is an error
 /// too (the store is purged by then, the message names the backup).
-pub fn execute(
+// The backups' lock is a std mutex held across the store's awaits: admin commands
+// run whole on one blocking thread ([`crate::store::block_on`]), never as a task a
+// worker could switch away from, and backups take the same lock on blocking threads.
+#[allow(clippy::await_holding_lock)]
+pub async fn execute(
     store: &Store,
     backups: &Backups,
     target: &PurgeTarget,
@@ -155,7 +159,7 @@ pub fn execute(
             "cannot tell where the backups are ({e}); nothing was purged"
         ))
     })?;
-    let outcome = store.purge(target)?;
+    let outcome = store.purge(target).await?;
     let backups = purge_backups(backup_dir)?;
     let what = match target {
         PurgeTarget::User(_) => format!(
@@ -165,11 +169,13 @@ pub fn execute(
         PurgeTarget::Space(id) => format!("space {id}"),
         PurgeTarget::All => "all data".to_owned(),
     };
-    store.audit(AuditEvent::new(AuditKind::Purge).detail(format!(
-        "{what}; {} entries removed; backups deleted: {}",
-        outcome.removed_entries,
-        backups.deleted.len()
-    )));
+    store
+        .audit(AuditEvent::new(AuditKind::Purge).detail(format!(
+            "{what}; {} entries removed; backups deleted: {}",
+            outcome.removed_entries,
+            backups.deleted.len()
+        )))
+        .await;
     Ok(AdminResponse::Purged { outcome, backups })
 }
 

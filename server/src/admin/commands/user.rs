@@ -276,7 +276,7 @@ pub enum Refused {
 
 /// [`AdminRequest::AddUser`]: creates the account (with a generated password if
 /// none is given), which must change its password at the first login.
-pub fn add(
+pub async fn add(
     store: &Store,
     email: String,
     first_name: String,
@@ -285,18 +285,21 @@ pub fn add(
 ) -> Result<AdminResponse, Refused> {
     let generated = password.is_none();
     let password = password.unwrap_or_else(|| Secret(generate_password()));
-    let profile = store.create_user(NewUser {
-        email,
-        first_name,
-        last_name,
-        password_hash: password::hash_new(password.expose())?,
-        // An admin who chose the password knows it; the user must not
-        // keep a password somebody else knows.
-        must_change_password: true,
-        server_admin: false,
-    })?;
+    let profile = store
+        .create_user(NewUser {
+            email,
+            first_name,
+            last_name,
+            password_hash: password::hash_new(password.expose())?,
+            // An admin who chose the password knows it; the user must not
+            // keep a password somebody else knows.
+            must_change_password: true,
+            server_admin: false,
+        })
+        .await?;
     let record = store
-        .user_by_email(&profile.email)?
+        .user_by_email(&profile.email)
+        .await?
         .ok_or_else(|| StoreError::Internal("the new account cannot be read back".into()))?;
     let user = UserRow::from(UserAccount {
         profile: record.profile,
@@ -305,7 +308,9 @@ pub fn add(
         server_admin: record.server_admin,
         created_at_ms: record.created_at_ms,
     });
-    store.audit(AuditEvent::new(AuditKind::AccountCreated).subject(&user.email));
+    store
+        .audit(AuditEvent::new(AuditKind::AccountCreated).subject(&user.email))
+        .await;
     Ok(AdminResponse::UserAdded {
         user,
         generated_password: generated.then_some(password),
@@ -313,39 +318,48 @@ pub fn add(
 }
 
 /// [`AdminRequest::ListUsers`].
-pub fn list(store: &Store) -> Result<AdminResponse, StoreError> {
+pub async fn list(store: &Store) -> Result<AdminResponse, StoreError> {
     Ok(AdminResponse::Users(
-        store.list_users()?.into_iter().map(UserRow::from).collect(),
+        store
+            .list_users()
+            .await?
+            .into_iter()
+            .map(UserRow::from)
+            .collect(),
     ))
 }
 
 /// [`AdminRequest::SetDisabled`].
-pub fn set_disabled(
+pub async fn set_disabled(
     store: &Store,
     email: String,
     disabled: bool,
 ) -> Result<AdminResponse, StoreError> {
-    store.set_disabled(&email, disabled)?;
+    store.set_disabled(&email, disabled).await?;
     let kind = if disabled {
         AuditKind::AccountDisabled
     } else {
         AuditKind::AccountEnabled
     };
-    store.audit(AuditEvent::new(kind).subject(&email));
+    store.audit(AuditEvent::new(kind).subject(&email)).await;
     Ok(AdminResponse::DisabledSet { email, disabled })
 }
 
 /// [`AdminRequest::ResetPassword`]: a new password (generated if none is given)
 /// that the user must change; ends the user's sessions.
-pub fn reset_password(
+pub async fn reset_password(
     store: &Store,
     email: String,
     password: Option<Secret>,
 ) -> Result<AdminResponse, Refused> {
     let generated = password.is_none();
     let password = password.unwrap_or_else(|| Secret(generate_password()));
-    store.reset_password(&email, password::hash_new(password.expose())?)?;
-    store.audit(AuditEvent::new(AuditKind::PasswordReset).subject(&email));
+    store
+        .reset_password(&email, password::hash_new(password.expose())?)
+        .await?;
+    store
+        .audit(AuditEvent::new(AuditKind::PasswordReset).subject(&email))
+        .await;
     Ok(AdminResponse::PasswordReset {
         email,
         generated_password: generated.then_some(password),

@@ -4,9 +4,10 @@
 //! backend, pushes, accounts, memberships, counters, logs, purge and retention
 //! behave the same.
 //!
-//! [`Backend`] is the seed of the store interface the server will go through (issue
-//! 9): for now the server calls the sled store directly, and this trait exists for
-//! the suite.
+//! The cases run through the server's facade [`super::Store`] on each backend
+//! ([`backends`]), so the rules the facade adds (checks, audit of member changes)
+//! are checked on both. [`Backend`] is the suite's view of it: what the cases call,
+//! with the suite's own defaults (password hashes, session lifetimes).
 
 mod backends;
 mod cases;

@@ -16,21 +16,9 @@ use tokio_postgres::error::SqlState;
 
 use super::{PgStore, role_code, role_of_code};
 use crate::store::spaces::{OWNERS_ONLY, SPACE_NOT_FOUND};
+pub use crate::store::users::NewAccount;
 use crate::store::users::{UserAccount, UserRecord, normalize_email};
 use crate::store::{PERSONAL_SPACE_NAME, SessionRecord, StoreError};
-
-/// An account to create, already checked and with its password hashed.
-#[derive(Clone)]
-pub struct NewAccount {
-    /// Normalized (see [`normalize_email`]) and checked.
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub password_hash: String,
-    pub must_change_password: bool,
-    pub server_admin: bool,
-    pub created_at_ms: u64,
-}
 
 fn user_of(row: &Row, column: usize) -> Result<UserRecord, StoreError> {
     Ok(codec::decode(row.get::<_, &[u8]>(column))?)

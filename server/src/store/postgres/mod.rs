@@ -22,7 +22,8 @@ mod throttle;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
-pub use accounts::{NewAccount, is_unique_violation};
+pub use super::users::NewAccount;
+pub use accounts::is_unique_violation;
 pub use migrations::current as schema_version;
 
 use super::StoreError;
@@ -31,6 +32,12 @@ use super::StoreError;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
 }
 
 impl PgStore {

@@ -316,7 +316,7 @@ fn id_at(key: &[u8], at: usize) -> Option<[u8; 16]> {
 }
 
 #[cfg(test)]
-mod conformance;
+pub(crate) mod conformance;
 #[cfg(test)]
 mod migrate_tests;
 #[cfg(test)]

@@ -171,6 +171,34 @@ pub(crate) fn check_new_user(new: NewUser) -> Result<NewAccount, StoreError> {
     })
 }
 
+impl NewAccount {
+    /// The account as stored, with a fresh id, and its personal space (which it
+    /// owns): what every backend writes for a new account.
+    #[must_use]
+    pub fn into_records(self) -> (UserRecord, Space) {
+        let space = Space {
+            id: SpaceId::new(),
+            name: PERSONAL_SPACE_NAME.into(),
+            personal: true,
+        };
+        let record = UserRecord {
+            profile: UserProfile {
+                id: UserId::new(),
+                email: self.email,
+                first_name: self.first_name,
+                last_name: self.last_name,
+            },
+            password_hash: self.password_hash,
+            disabled: false,
+            must_change_password: self.must_change_password,
+            server_admin: self.server_admin,
+            created_at_ms: self.created_at_ms,
+            personal_space: space.id,
+        };
+        (record, space)
+    }
+}
+
 impl SledStore {
     /// [`check_new_user`], then [`SledStore::create_account`]: for the sled store's
     /// own tests (the server goes through [`crate::store::Store::create_user`]).
@@ -185,27 +213,9 @@ impl SledStore {
     /// # Errors
     /// [`StoreError::DuplicateEmail`], or a storage error.
     pub fn create_account(&self, new: NewAccount) -> Result<UserProfile, StoreError> {
-        let email = new.email;
-        let profile = UserProfile {
-            id: UserId::new(),
-            email: email.clone(),
-            first_name: new.first_name,
-            last_name: new.last_name,
-        };
-        let space = Space {
-            id: SpaceId::new(),
-            name: PERSONAL_SPACE_NAME.into(),
-            personal: true,
-        };
-        let record = UserRecord {
-            profile: profile.clone(),
-            password_hash: new.password_hash,
-            disabled: false,
-            must_change_password: new.must_change_password,
-            server_admin: new.server_admin,
-            created_at_ms: new.created_at_ms,
-            personal_space: space.id,
-        };
+        let email = new.email.clone();
+        let (record, space) = new.into_records();
+        let profile = record.profile.clone();
         {
             let _accounts = self.accounts_lock();
             if self.db().emails.contains_key(email.as_bytes())? {

@@ -52,7 +52,7 @@ fn title(space: SpaceId, record: RecordId, author: UserId, text: &str) -> Op {
 }
 
 /// A record of its own in `space`: its create and title.
-fn goal(space: SpaceId, author: UserId, text: &str) -> Vec<Op> {
+pub(crate) fn goal(space: SpaceId, author: UserId, text: &str) -> Vec<Op> {
     let record = RecordId::new();
     vec![
         create(space, record, author),

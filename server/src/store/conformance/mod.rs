@@ -10,7 +10,7 @@
 //! with the suite's own defaults (password hashes, session lifetimes).
 
 mod backends;
-mod cases;
+pub(crate) mod cases;
 
 use cairn_common::api::{Epoch, MemberList, SpaceInfo};
 use cairn_common::model::{Role, SpaceId, UserId};

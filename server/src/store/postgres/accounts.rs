@@ -18,7 +18,7 @@ use super::{PgStore, role_code, role_of_code};
 use crate::store::spaces::{OWNERS_ONLY, SPACE_NOT_FOUND};
 pub use crate::store::users::NewAccount;
 use crate::store::users::{UserAccount, UserRecord, normalize_email};
-use crate::store::{PERSONAL_SPACE_NAME, SessionRecord, StoreError};
+use crate::store::{SessionRecord, StoreError};
 
 fn user_of(row: &Row, column: usize) -> Result<UserRecord, StoreError> {
     Ok(codec::decode(row.get::<_, &[u8]>(column))?)
@@ -32,26 +32,8 @@ impl PgStore {
     /// [`StoreError::DuplicateEmail`] if the address has an account, or a database
     /// error.
     pub async fn create_user(&self, new: NewAccount) -> Result<UserProfile, StoreError> {
-        let profile = UserProfile {
-            id: UserId::new(),
-            email: new.email.clone(),
-            first_name: new.first_name,
-            last_name: new.last_name,
-        };
-        let space = Space {
-            id: SpaceId::new(),
-            name: PERSONAL_SPACE_NAME.into(),
-            personal: true,
-        };
-        let record = UserRecord {
-            profile: profile.clone(),
-            password_hash: new.password_hash,
-            disabled: false,
-            must_change_password: new.must_change_password,
-            server_admin: new.server_admin,
-            created_at_ms: new.created_at_ms,
-            personal_space: space.id,
-        };
+        let (record, space) = new.into_records();
+        let profile = record.profile.clone();
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         tx.batch_execute("SET LOCAL synchronous_commit = on")

@@ -1,10 +1,10 @@
 //! Purge and retention on a real PostgreSQL, down to the table files.
 
-use cairn_common::model::{RecordId, RecordKind, Role, SpaceId, UserId, Value};
-use cairn_common::op::{Change, Hlc, NodeId, Op, OpId};
+use cairn_common::model::Role;
 
 use super::super::NewAccount;
 use super::super::tests::fresh;
+use crate::store::conformance::cases::goal;
 use crate::store::{
     AuditEvent, AuditKind, AuditVerification, LoginRecord, PurgeTarget, RecordLimits, StoreError,
     ThrottleState,
@@ -20,47 +20,6 @@ fn account(email: &str) -> NewAccount {
         server_admin: email == "admin",
         created_at_ms: 1,
     }
-}
-
-fn op(space: SpaceId, record: RecordId, author: UserId, change: Change, wall_ms: u64) -> Op {
-    Op {
-        id: OpId::new(),
-        space,
-        record,
-        at: Hlc {
-            wall_ms,
-            counter: 0,
-            node: NodeId(1),
-        },
-        author,
-        change,
-    }
-}
-
-fn note(space: SpaceId, author: UserId, text: &str) -> Vec<Op> {
-    let record = RecordId::new();
-    vec![
-        op(
-            space,
-            record,
-            author,
-            Change::Create {
-                kind: RecordKind::Goal,
-            },
-            1_000,
-        ),
-        op(
-            space,
-            record,
-            author,
-            Change::Set {
-                field: "title".into(),
-                value: Value::Text(text.into()),
-                replaces: vec![],
-            },
-            1_000,
-        ),
-    ]
 }
 
 /// Every file of the database's tables, as bytes (not the write-ahead log: that is
@@ -111,11 +70,11 @@ async fn purge_a_user_leaves_no_byte_in_the_tables() {
     let personal = store.spaces_of(ann).await.expect("spaces")[0].space.id;
     let marker = "purge-marker-7f3a9c-personal";
     store
-        .append_ops(&note(personal, ann, marker), &RecordLimits::NONE)
+        .append_ops(&goal(personal, ann, marker), &RecordLimits::NONE)
         .await
         .expect("personal note");
     store
-        .append_ops(&note(team, ann, "shared work"), &RecordLimits::NONE)
+        .append_ops(&goal(team, ann, "shared work"), &RecordLimits::NONE)
         .await
         .expect("shared note");
     store

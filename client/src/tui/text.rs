@@ -282,8 +282,12 @@ pub const HELP_TEXT_KEYS: &[(&str, &str)] = &[
         "stays in the field: line breaks in long texts, spaces in others",
     ),
     (
-        "links",
-        "a full id, the short id lists show, or the record's title",
+        "links, people",
+        "type a title, name or short id: matching records drop down",
+    ),
+    (
+        "↓/↑ enter esc",
+        "in that list: choose, take the record, close the list",
     ),
 ];
 pub const HELP_DATES_HEADING: &str = "Dates";

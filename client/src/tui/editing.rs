@@ -44,6 +44,30 @@ impl App {
         }
     }
 
+    /// The names `state`'s person fields hold that are linked to no person record
+    /// and match none by name: the people one could create.
+    fn names_without_person(&self, state: &RecordState) -> Vec<String> {
+        let Some(kind) = state.kind else {
+            return Vec::new();
+        };
+        let mut names = Vec::new();
+        for spec in cairn_common::model::fields_of(kind) {
+            if !matches!(spec.ty, cairn_common::model::FieldType::Person { .. }) {
+                continue;
+            }
+            let people = state.get(spec.key).and_then(cairn_common::Value::people);
+            for person in people.unwrap_or_default() {
+                let known = person.id.is_some()
+                    || super::links::resolve(&self.index, &[RecordKind::Person], &person.name)
+                        .is_some();
+                if !known && !names.contains(&person.name) {
+                    names.push(person.name);
+                }
+            }
+        }
+        names
+    }
+
     /// `u`: the record of the newest change goes back to what it showed before.
     pub(super) fn undo_change(&mut self) -> Vec<Effect> {
         match self.undo.pop_undo() {
@@ -213,6 +237,8 @@ impl App {
     /// everything typed; after resolving one field, the fields still in conflict are
     /// shown.
     pub(super) fn after_popup_save(&mut self, report: &SaveReport) -> Vec<Effect> {
+        let from_form = matches!(self.parked, Some(Popup::Form(_)))
+            && matches!(report.write, WriteKind::Create | WriteKind::Update);
         let link = match (&self.parked, &report.step) {
             (Some(Popup::Form(popup)), Some(step)) if report.write == WriteKind::Create => {
                 popup.link_to.map(|(note, _)| Write::Link {
@@ -248,6 +274,15 @@ impl App {
             && let Some(created) = states.first()
         {
             self.select(created);
+        }
+        if from_form
+            && let Ok(states) = &report.result
+            && let Some(saved) = states.first()
+        {
+            let names = self.names_without_person(saved);
+            if !names.is_empty() {
+                self.info(text::not_people_yet(text::saved(report.write), &names));
+            }
         }
         match link {
             Some(write) => self.write(write),

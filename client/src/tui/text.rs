@@ -201,6 +201,24 @@ pub fn more(count: usize) -> String {
 
 /// What the status bar says after a write.
 #[must_use]
+/// After a save that names people who have no person record.
+pub fn not_people_yet(saved: &str, names: &[String]) -> String {
+    let (who, verb) = match names {
+        [one] => (format!("\"{one}\""), "has"),
+        many => (
+            many.iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+            "have",
+        ),
+    };
+    format!(
+        "{saved} {who} {verb} no person record yet: add them in People (7) or run \
+         `cairn people suggest --create`."
+    )
+}
+
 pub fn saved(write: WriteKind) -> &'static str {
     match write {
         WriteKind::Create => "Created.",

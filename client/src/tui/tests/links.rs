@@ -177,6 +177,12 @@ fn person_fields_link_people_and_keep_other_names() {
         other.get("owner"),
         Some(&Value::People(vec![PersonRef::named("Zed Zimmer")]))
     );
+    // The name is offered as a person to create.
+    let said = f.app.message().expect("a message").text.clone();
+    assert!(
+        said.contains("\"Zed Zimmer\" has no person record") && said.contains("suggest --create"),
+        "{said}"
+    );
     // Typed in full, without the picker, a person's name links too.
     f.press("n");
     f.type_text("Mentor Ben");

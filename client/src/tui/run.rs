@@ -130,7 +130,9 @@ fn event_loop(
                     Effect::Quit => return Ok(()),
                     Effect::Load(id) => queue.push_back(worker::load(replica, id)),
                     Effect::LoadHistory(id) => queue.push_back(worker::load_history(replica, id)),
-                    Effect::LoadPerson(id) => worker.load_person(replica, id, today()),
+                    Effect::LoadPerson(id) => {
+                        queue.extend(worker.load_person(replica, id, today()))
+                    }
                     Effect::Write(write) => {
                         if let Some(report) = worker.send(write, replica) {
                             queue.push_back(Action::Saved(report));

@@ -167,19 +167,43 @@ fn history_line(state: Option<&RecordState>, entry: &change_log::Entry) -> Histo
     }
 }
 
+/// The thread that reads people's overviews: of the requests waiting when it is
+/// free, only the newest is read (the others were overtaken by it). It ends when
+/// the worker is dropped.
+fn spawn_people_reader(replica: Replica, replies: Sender<Action>) -> Sender<PersonRequest> {
+    let (requests, inbox) = channel::<PersonRequest>();
+    std::thread::spawn(move || {
+        while let Ok(mut request) = inbox.recv() {
+            while let Ok(newer) = inbox.try_recv() {
+                request = newer;
+            }
+            let (id, today) = request;
+            if replies.send(load_person(&replica, id, today)).is_err() {
+                // The UI is gone: nobody is waiting for overviews any more.
+                return;
+            }
+        }
+    });
+    requests
+}
+
 /// The thread that commits writes, in the order they were asked for.
 pub struct Worker {
     writes: Sender<Write>,
     thread: JoinHandle<()>,
-    /// Where reads that take a while (a person's overview) answer from their thread.
-    replies: Sender<Action>,
+    /// Requests for a person's overview, read by one thread of their own that
+    /// answers only the newest of those waiting (pressing `p` fast reads once).
+    people: Sender<PersonRequest>,
 }
+
+/// A person whose overview is wanted, and the day it is for.
+type PersonRequest = (RecordId, chrono::NaiveDate);
 
 impl Worker {
     /// Starts the worker; it answers each write on `replies`.
     #[must_use]
     pub fn spawn(replica: Replica, replies: Sender<Action>) -> Self {
-        let answers = replies.clone();
+        let people = spawn_people_reader(replica.clone(), replies.clone());
         let (writes, inbox): (Sender<Write>, Receiver<Write>) = channel();
         let thread = std::thread::spawn(move || {
             for write in inbox {
@@ -195,19 +219,24 @@ impl Worker {
         Self {
             writes,
             thread,
-            replies: answers,
+            people,
         }
     }
 
-    /// Gathers a person's overview on a thread of its own (it reads every record),
-    /// answering with [`Action::PersonLoaded`], so the screen never waits for it.
-    pub fn load_person(&self, replica: &Replica, id: RecordId, today: chrono::NaiveDate) {
-        let replica = replica.clone();
-        let replies = self.replies.clone();
-        std::thread::spawn(move || {
-            // The UI may be gone by now; nothing is lost then.
-            let _ = replies.send(load_person(&replica, id, today));
-        });
+    /// Gathers a person's overview on the people reader's thread (it reads every
+    /// record), answering with [`Action::PersonLoaded`], so the screen never waits
+    /// for it. If that thread is gone, the overview is read here and returned.
+    #[must_use]
+    pub fn load_person(
+        &self,
+        replica: &Replica,
+        id: RecordId,
+        today: chrono::NaiveDate,
+    ) -> Option<Action> {
+        match self.people.send((id, today)) {
+            Ok(()) => None,
+            Err(_) => Some(load_person(replica, id, today)),
+        }
     }
 
     /// Queues a write. If the worker died, the write is done here so nothing is lost,

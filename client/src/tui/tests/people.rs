@@ -290,3 +290,36 @@ fn links_popup_follows_links_both_ways() {
     assert_eq!(f.app.tab(), RecordKind::Note);
     assert_eq!(f.app.selected_id(), Some(note));
 }
+
+/// The overview of a person is read on one thread that answers the newest of the
+/// requests waiting: asked for Ana, then Ben, then Ana again, the last answer is
+/// Ana's, and no more answers come than requests were made.
+#[test]
+fn the_people_reader_answers_the_newest_request() {
+    let f = ana();
+    let ben = create(&f.replica, RecordKind::Person, &[("name", "Ben Brandt")]);
+    let ana = f
+        .replica
+        .records()
+        .map(|s| s.expect("read"))
+        .find(|s| s.title() == "Ana Lind")
+        .expect("ana")
+        .id;
+    let (replies, answers) = std::sync::mpsc::channel();
+    let worker = crate::tui::worker::Worker::spawn(f.replica.clone(), replies);
+    for id in [ana, ben, ana] {
+        assert!(
+            worker.load_person(&f.replica, id, super::today()).is_none(),
+            "the reader thread takes it"
+        );
+    }
+    let mut people = Vec::new();
+    // Every answer that comes within a second of the last one.
+    while let Ok(answer) = answers.recv_timeout(std::time::Duration::from_secs(1)) {
+        if let Action::PersonLoaded(overview) = answer {
+            people.push(overview.expect("overview").person);
+        }
+    }
+    assert!(!people.is_empty() && people.len() <= 3, "{people:?}");
+    assert_eq!(people.last(), Some(&ana));
+}

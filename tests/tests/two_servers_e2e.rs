@@ -1,7 +1,8 @@
 //! Two real `cairn-server` processes on one throwaway PostgreSQL database: each
 //! inited onto it (only the first makes `admin`), each with its own data dir and
 //! certificate. Records synced through one reach a client of the other, a session
-//! made on one works on the other, and when one is killed the other serves on.
+//! made on one works on the other, and when one is killed the other serves on
+//! (and the killed one's data dir still runs admin commands on the database).
 
 use anyhow::Context;
 use cairn_server::test_postgres::TestPostgres;
@@ -62,6 +63,9 @@ async fn two_servers_share_one_database() -> anyhow::Result<()> {
     );
 
     a.kill9()?;
+    // A's data dir, its server gone, runs admin commands on the database itself.
+    let users = a.admin(&["user", "list"], "")?;
+    assert!(users.contains(ANA) && users.contains("admin"), "{users}");
     on_b.ok_with(&["add", "goal", "Keep serving"], "")?;
     on_b.ok_with(&["sync"], "")?;
     let late = Device::new()?;

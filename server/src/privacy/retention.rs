@@ -175,38 +175,4 @@ mod tests {
         };
         assert_eq!(cutoffs(&forever, clock.now_ms()).logins_before_ms, None);
     }
-
-    /// Two servers on one PostgreSQL database: the day's sweep runs on the first
-    /// that claims it, not on the second; the next day's runs again. On sled the
-    /// claim always succeeds.
-    #[tokio::test]
-    async fn the_daily_sweep_runs_once_across_servers() {
-        let pg = crate::test_postgres::TestPostgres::shared().expect("PostgreSQL");
-        let url = pg.database().expect("database");
-        let a = Store::Postgres(crate::store::PgStore::connect(&url, 2).await.expect("a"));
-        let b = Store::Postgres(crate::store::PgStore::connect(&url, 2).await.expect("b"));
-        let settings = RetentionSettings::default();
-        let (ha, hb) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
-        let day = 1_700_000_000_000;
-        let first = sweep_claimed(&a, &settings, ha, day)
-            .await
-            .expect("a sweeps");
-        assert!(first.is_some());
-        let second = sweep_claimed(&b, &settings, hb, day + 1000)
-            .await
-            .expect("b");
-        assert!(second.is_none(), "b swept the day a had swept");
-        let next = sweep_claimed(&b, &settings, hb, day + DAY_MS)
-            .await
-            .expect("b");
-        assert!(next.is_some());
-        let dir = tempfile::tempdir().expect("temp dir");
-        let sled = Store::open(&dir.path().join("db")).expect("open");
-        for _ in 0..2 {
-            let outcome = sweep_claimed(&sled, &settings, ha, day)
-                .await
-                .expect("sled");
-            assert!(outcome.is_some());
-        }
-    }
 }

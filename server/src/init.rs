@@ -14,7 +14,7 @@ use chrono::Datelike;
 use crate::admin::generate_password;
 use crate::datadir::DataDir;
 use crate::settings::{EXAMPLE_CONFIG, TlsSettings};
-use crate::store::{NewUser, Store, wait};
+use crate::store::{NewUser, PgStore, Store, StoreError, wait};
 use crate::tls::fingerprint;
 
 /// The login name of the standard account.
@@ -27,7 +27,24 @@ pub struct InitReport {
     /// See [`fingerprint`].
     pub fingerprint: String,
     /// The standard account's initial password; shown once, never stored in clear.
+    /// Empty if init joined a database that already had accounts.
     pub admin_password: String,
+    /// Whether the store is a PostgreSQL database.
+    pub on_postgres: bool,
+    /// Whether the database already had accounts (another server's init made
+    /// them), so none was made.
+    pub joined: bool,
+}
+
+/// The store a new data dir is set up with.
+#[derive(Clone, Debug)]
+pub enum InitStore {
+    /// sled in `db/` of the data dir (the default).
+    Sled,
+    /// A PostgreSQL database. `write_url`: whether the url goes into the config
+    /// (else the server reads it from `CAIRN_SERVER__STORE__URL`, so a password
+    /// stays out of the file).
+    Postgres { url: String, write_url: bool },
 }
 
 impl InitReport {
@@ -38,7 +55,15 @@ impl InitReport {
     /// A write error.
     pub fn print(&self, out: &mut impl Write) -> std::io::Result<()> {
         let dir = self.data_dir.display();
-        writeln!(out, "set up {dir}: cairn-server.toml, db/, backups/, tls/")?;
+        if self.on_postgres {
+            writeln!(
+                out,
+                "set up {dir}: cairn-server.toml, backups/, tls/; the store is the PostgreSQL \
+                 database of [store]"
+            )?;
+        } else {
+            writeln!(out, "set up {dir}: cairn-server.toml, db/, backups/, tls/")?;
+        }
         writeln!(
             out,
             "self-signed certificate for trials: {}",
@@ -57,6 +82,18 @@ impl InitReport {
             out,
             "start the server with: cairn-server serve --data-dir {dir}"
         )?;
+        if self.joined {
+            writeln!(
+                out,
+                "the database already has accounts (another server's init made them): no \
+                 account was made; log in with those"
+            )?;
+            return writeln!(
+                out,
+                "certificate fingerprint (SHA-256): {}",
+                self.fingerprint
+            );
+        }
         writeln!(
             out,
             "log in as `{ADMIN_LOGIN}` and change the password; it is shown only this once"
@@ -77,6 +114,21 @@ impl InitReport {
 /// If the dir is already set up (then nothing is changed), a hostname is invalid,
 /// or a file cannot be written (then what init made is removed).
 pub fn init(dir: &Path, hostnames: &[String]) -> anyhow::Result<InitReport> {
+    init_with(dir, hostnames, &InitStore::Sled)
+}
+
+/// As [`init`], with the store of `store`. On PostgreSQL the standard account is
+/// made only if the database has no accounts yet; otherwise this server joins the
+/// servers already on it.
+///
+/// # Errors
+/// As [`init`], or a database that cannot be reached (then what init made is
+/// removed).
+pub fn init_with(
+    dir: &Path,
+    hostnames: &[String],
+    store: &InitStore,
+) -> anyhow::Result<InitReport> {
     let data_dir = DataDir::new(dir);
     let tls_files = TlsSettings::default();
     let existing: Vec<PathBuf> = [
@@ -111,8 +163,10 @@ pub fn init(dir: &Path, hostnames: &[String]) -> anyhow::Result<InitReport> {
     let lock = data_dir.lock()?;
 
     let cert_path = dir.join(&tls_files.cert);
+    let config = config_for(store);
+    let mut joined = false;
     let result = (|| -> anyhow::Result<()> {
-        write_new_file(&data_dir.config(), EXAMPLE_CONFIG.as_bytes(), 0o600)?;
+        write_new_file(&data_dir.config(), config.as_bytes(), 0o600)?;
         for sub in [data_dir.backups(), data_dir.tls()] {
             std::fs::DirBuilder::new()
                 .mode(0o700)
@@ -121,16 +175,23 @@ pub fn init(dir: &Path, hostnames: &[String]) -> anyhow::Result<InitReport> {
         }
         write_new_file(&cert_path, cert.cert_pem.as_bytes(), 0o644)?;
         write_new_file(&dir.join(&tls_files.key), cert.key_pem.as_bytes(), 0o600)?;
-        let store = Store::open(&data_dir.db())?;
-        wait(store.create_user(NewUser {
+        let admin = NewUser {
             email: ADMIN_LOGIN.into(),
             first_name: "Admin".into(),
             last_name: String::new(),
             password_hash: crate::auth::password::hash_new(&admin_password)?,
             must_change_password: true,
             server_admin: true,
-        }))?;
-        wait(store.flush())?;
+        };
+        match store {
+            InitStore::Sled => {
+                let store = Store::open(&data_dir.db())?;
+                wait(store.create_user(admin))?;
+                wait(store.flush())?;
+            }
+            // One runtime for connecting and using: the pool lives on it.
+            InitStore::Postgres { url, .. } => joined = wait(join_or_create(url, admin))?,
+        }
         Ok(())
     })();
     if let Err(e) = result {
@@ -154,8 +215,47 @@ pub fn init(dir: &Path, hostnames: &[String]) -> anyhow::Result<InitReport> {
         data_dir: dir.to_path_buf(),
         cert_path,
         fingerprint: cert.fingerprint(),
-        admin_password,
+        admin_password: if joined {
+            String::new()
+        } else {
+            admin_password
+        },
+        on_postgres: matches!(store, InitStore::Postgres { .. }),
+        joined,
     })
+}
+
+/// The commented config for `store`: the example, with `[store]` filled in for
+/// PostgreSQL.
+fn config_for(store: &InitStore) -> String {
+    match store {
+        InitStore::Sled => EXAMPLE_CONFIG.to_string(),
+        InitStore::Postgres { url, write_url } => {
+            let url_line = if *write_url {
+                format!("\nurl = {}\n", toml::Value::String(url.clone()))
+            } else {
+                "\nurl = \"\"\n".to_string()
+            };
+            EXAMPLE_CONFIG
+                .replacen("\nbackend = \"sled\"\n", "\nbackend = \"postgres\"\n", 1)
+                .replacen("\nurl = \"\"\n", &url_line, 1)
+        }
+    }
+}
+
+/// Connects to the database at `url` (applying its migrations) and makes the
+/// standard account unless it has accounts. True if it had (this server joins).
+/// Two inits racing on an empty database: the loser finds the admin made.
+async fn join_or_create(url: &str, admin: NewUser) -> Result<bool, StoreError> {
+    let store = Store::Postgres(PgStore::connect(url, 2).await?);
+    if !store.list_users().await?.is_empty() {
+        return Ok(true);
+    }
+    match store.create_user(admin).await {
+        Ok(_) => Ok(false),
+        Err(StoreError::DuplicateEmail(_)) => Ok(true),
+        Err(e) => Err(e),
+    }
 }
 
 /// A freshly generated self-signed certificate and its key, as PEM.

@@ -1,5 +1,6 @@
 //! `cairn-server`: the sync server of a licensee. HTTPS only (rustls), warp filters
-//! served through hyper-util on tokio-rustls streams, data in sled behind one `Store`.
+//! served through hyper-util on tokio-rustls streams, data behind one `Store`: sled in
+//! the data dir, or a PostgreSQL database several servers share (`[store]`).
 //!
 //! # Layout
 //! - [`datadir`]: the data dir's layout and its lock (one process per data dir).
@@ -12,8 +13,8 @@
 //! - [`api`]: one file per endpoint (route, handler, tests) and one `recover`.
 //! - [`auth`]: argon2id passwords, session tokens, login throttling, the
 //!   must-change-password gate, roles.
-//! - [`store`]: the only code that talks to sled: users, sessions, spaces, members,
-//!   per-space op logs, durable group commits.
+//! - [`store`]: the only code that talks to sled or PostgreSQL: users, sessions,
+//!   spaces, members, per-space op logs, durable group commits, job claims.
 //! - [`backup`]: scheduled, verified backups with retention; restore.
 //! - [`export`]: `cairn-server export`/`import` and `POST /v1/export`: JSON (with a
 //!   published schema), CSV and Markdown files a person can read without Cairn.

@@ -16,7 +16,12 @@ use cairn_server::admin::commands::migrate::MigrateArgs;
 use cairn_server::admin::commands::purge::PurgeArgs;
 use cairn_server::admin::commands::user::UserCommand;
 use cairn_server::admin::send;
+use cairn_server::init::InitStore;
 use cairn_server::settings::Settings;
+
+/// The environment variable `--postgres` reads the database's url from (the
+/// same one that overrides `[store] url`).
+const STORE_URL_VAR: &str = "CAIRN_SERVER__STORE__URL";
 
 /// Cairn's sync server. Data, certificate and config live in one data dir.
 #[derive(Debug, Parser)]
@@ -37,6 +42,16 @@ enum Command {
         /// localhost, 127.0.0.1 and ::1 are always in the certificate.
         #[arg(long = "hostname", value_name = "NAME")]
         hostnames: Vec<String>,
+        /// Keep the store in this PostgreSQL database (postgres://user:password@
+        /// host:5432/database), written to [store] of the config. Servers inited
+        /// onto one database share it; only the first init makes `admin`.
+        #[arg(long, value_name = "URL")]
+        store_url: Option<String>,
+        /// Keep the store in the PostgreSQL database named by the environment
+        /// variable CAIRN_SERVER__STORE__URL, which stays out of the config (the
+        /// server then needs the variable too).
+        #[arg(long, conflicts_with = "store_url")]
+        postgres: bool,
     },
     /// Serve the data dir over HTTPS until SIGINT or SIGTERM; SIGHUP reloads the
     /// certificate.
@@ -90,8 +105,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init {
             data_dir,
             hostnames,
+            store_url,
+            postgres,
         } => {
-            let report = cairn_server::init::init(&data_dir, &hostnames)?;
+            let store = match (store_url, postgres) {
+                (Some(url), _) => InitStore::Postgres {
+                    url,
+                    write_url: true,
+                },
+                (None, true) => match std::env::var(STORE_URL_VAR) {
+                    Ok(url) if !url.is_empty() => InitStore::Postgres {
+                        url,
+                        write_url: false,
+                    },
+                    _ => anyhow::bail!(
+                        "--postgres reads the database's url from {STORE_URL_VAR}, which is \
+                         not set; set it to postgres://user:password@host:5432/database, or \
+                         give --store-url URL"
+                    ),
+                },
+                (None, false) => InitStore::Sled,
+            };
+            let report = cairn_server::init::init_with(&data_dir, &hostnames, &store)?;
             report.print(&mut std::io::stdout().lock())?;
             Ok(())
         }

@@ -32,6 +32,7 @@ pub struct Settings {
     pub stats: StatsSettings,
     pub retention: RetentionSettings,
     pub sync: SyncSettings,
+    pub store: StoreSettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -119,6 +120,40 @@ impl Default for SyncSettings {
     }
 }
 
+/// Where the server keeps its store: sled in the data dir (one server), or a
+/// PostgreSQL database that several servers share.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSettings {
+    pub backend: StoreBackend,
+    /// `postgres://user:password@host:5432/database`; required for PostgreSQL. A
+    /// secret (it may hold the password): `Debug` hides it, and it can come from
+    /// `CAIRN_SERVER__STORE__URL` instead of the file.
+    pub url: Secret,
+    /// The most connections this server holds to the database.
+    pub connections: usize,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            backend: StoreBackend::Sled,
+            url: Secret::default(),
+            // Enough for the async workers of a small machine plus blocking admin
+            // work; a dozen servers stay well under PostgreSQL's default of 100.
+            connections: 16,
+        }
+    }
+}
+
+/// The store's backend (`[store] backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    Sled,
+    Postgres,
+}
+
 /// Anonymous usage statistics (see [`crate::stats::StatsSettings`], which
 /// [`Settings::stats_settings`] makes from this).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -150,6 +185,7 @@ impl Default for Settings {
             stats: StatsSettings::default(),
             retention: RetentionSettings::default(),
             sync: SyncSettings::default(),
+            store: StoreSettings::default(),
         }
     }
 }
@@ -395,6 +431,22 @@ impl Settings {
         if self.sync.max_clock_ahead_secs == 0 {
             problems.push("sync.max_clock_ahead_secs must be at least 1");
         }
+        if self.store.backend == StoreBackend::Postgres && self.store.url.expose().is_empty() {
+            problems.push(
+                "store.url is required with store.backend = \"postgres\": write \
+                 url = \"postgres://user:password@host:5432/database\" under [store], or set \
+                 CAIRN_SERVER__STORE__URL to keep the password out of the file",
+            );
+        }
+        if self.store.backend == StoreBackend::Sled && !self.store.url.expose().is_empty() {
+            problems.push(
+                "store.url is set but store.backend is \"sled\"; write backend = \"postgres\" \
+                 under [store] to use the database, or remove url",
+            );
+        }
+        if self.store.connections == 0 {
+            problems.push("store.connections must be at least 1");
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -443,6 +495,25 @@ impl Settings {
             retention_days: self.stats.retention_days,
             persist_interval: std::time::Duration::from_secs(self.stats.persist_interval_secs),
             metrics_from_loopback: self.stats.metrics_from_loopback,
+        }
+    }
+
+    /// Opens the configured store: sled in the data dir's `db/`, or the PostgreSQL
+    /// database (whose migrations are applied).
+    ///
+    /// # Errors
+    /// The store's error: sled's dir in use or damaged, or a database that cannot
+    /// be reached or has a newer schema.
+    pub async fn open_store(&self) -> Result<crate::store::Store, crate::store::StoreError> {
+        match self.store.backend {
+            StoreBackend::Sled => {
+                crate::store::Store::open(&crate::datadir::DataDir::new(&self.data_dir).db())
+            }
+            StoreBackend::Postgres => {
+                crate::store::PgStore::connect(self.store.url.expose(), self.store.connections)
+                    .await
+                    .map(crate::store::Store::Postgres)
+            }
         }
     }
 
@@ -672,6 +743,44 @@ mod tests {
             .expect_err("over 30")
             .to_string();
         assert!(msg.contains("stats.retention_days"), "{msg}");
+    }
+
+    /// `[store]`: PostgreSQL needs a url, which may come from the environment (and
+    /// `Debug` hides it); a url without the backend, or no connections, is refused.
+    #[test]
+    fn store_settings() {
+        let dir = dir_with("[store]\nbackend = \"postgres\"\n");
+        let msg = Settings::load(dir.path(), env(&[]))
+            .expect_err("no url")
+            .to_string();
+        assert!(
+            msg.contains("store.url") && msg.contains("CAIRN_SERVER__STORE__URL"),
+            "{msg}"
+        );
+        let url = "postgres://cairn:s3cret@db:5432/cairn";
+        let s = Settings::load(dir.path(), env(&[("CAIRN_SERVER__STORE__URL", url)]))
+            .expect("url from the environment");
+        assert_eq!(s.store.backend, StoreBackend::Postgres);
+        assert_eq!(s.store.url.expose(), url);
+        assert_eq!(s.store.connections, 16);
+        assert!(!format!("{s:?}").contains("s3cret"));
+        let dir = dir_with("[store]\nurl = \"postgres://db/cairn\"\n");
+        let msg = Settings::load(dir.path(), env(&[]))
+            .expect_err("url on sled")
+            .to_string();
+        assert!(msg.contains("backend = \"postgres\""), "{msg}");
+        let dir = dir_with(
+            "[store]\nbackend = \"postgres\"\nurl = \"postgres://db/c\"\nconnections = 0\n",
+        );
+        let msg = Settings::load(dir.path(), env(&[]))
+            .expect_err("zero")
+            .to_string();
+        assert!(msg.contains("store.connections"), "{msg}");
+        let dir = dir_with("[store]\nbackend = \"mysql\"\n");
+        let msg = Settings::load(dir.path(), env(&[]))
+            .expect_err("unknown backend")
+            .to_string();
+        assert!(msg.contains("backend"), "{msg}");
     }
 
     /// `Debug` of a secret never shows its value.

@@ -39,11 +39,26 @@ impl ServerProcess {
     /// # Errors
     /// If init or start fails; the message has the server's output.
     pub fn start() -> anyhow::Result<Self> {
+        let server = Self::start_with_init(&[])?;
+        if server.admin_password.is_empty() {
+            bail!("init made no admin account");
+        }
+        Ok(server)
+    }
+
+    /// Inits a fresh data dir with `init_args` added (e.g. `--store-url URL`) and
+    /// starts serving it. `admin_password` is empty if init made no account (it
+    /// joined a database that had some).
+    ///
+    /// # Errors
+    /// If init or start fails; the message has the server's output.
+    pub fn start_with_init(init_args: &[&str]) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let data_dir = dir.path().join("server");
         let output = Command::new(binary("cairn-server")?)
             .args(["init", "--data-dir"])
             .arg(&data_dir)
+            .args(init_args)
             .output()?;
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         if !output.status.success() {
@@ -59,7 +74,7 @@ impl ServerProcess {
                 .map(|s| s.trim().to_owned())
                 .with_context(|| format!("no {prefix:?} line in init's output:\n{stdout}"))
         };
-        let admin_password = line_end("initial admin password:")?;
+        let admin_password = line_end("initial admin password:").unwrap_or_default();
         let fingerprint = line_end("certificate fingerprint (SHA-256):")?;
         let cert_der = CertificateDer::from_pem_file(data_dir.join("tls/cert.pem"))
             .context("reading the server's certificate")?
@@ -384,6 +399,14 @@ impl Api {
             );
         }
         Ok(codec::decode(&body)?)
+    }
+
+    /// `GET /healthz`: its status and body.
+    ///
+    /// # Errors
+    /// If the connection fails.
+    pub async fn health_body(&mut self) -> anyhow::Result<(u16, String)> {
+        self.conn.get(endpoints::HEALTHZ).await
     }
 
     /// `GET /healthz`.

@@ -11,6 +11,7 @@ use super::execute;
 use super::protocol::{AdminRequest, AdminResponse, MAX_RESPONSE_BYTES, read_frame, write_frame};
 use crate::backup::Backups;
 use crate::datadir::DataDir;
+use crate::settings::{Settings, StoreBackend};
 use crate::store::{Store, StoreError, wait};
 
 /// How long the CLI waits for a running server to answer.
@@ -22,17 +23,32 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 /// If the dir is not a data dir, the store cannot be opened, or the running
 /// server cannot be reached. A refused command is `Ok(AdminResponse::Failed)`.
 pub fn send(data_dir: &DataDir, request: AdminRequest) -> anyhow::Result<AdminResponse> {
-    data_dir.check_initialized()?;
+    let settings = Settings::load(data_dir.root(), std::env::vars());
+    let postgres = match settings {
+        Ok(settings) if settings.store.backend == StoreBackend::Postgres => Some(settings),
+        Ok(_) => None,
+        // A data dir without `db/` may be one on PostgreSQL whose config has an
+        // error: that error says more than "not initialized".
+        Err(e) if !data_dir.db().is_dir() && data_dir.config().is_file() => return Err(e.into()),
+        Err(_) => None,
+    };
+    if postgres.is_none() {
+        data_dir.check_initialized()?;
+    }
     match data_dir.try_lock()? {
         Some(lock) => {
-            let store = Store::open(&data_dir.db())?;
             let backups = Backups::of_data_dir(data_dir.root());
+            // One runtime for the whole command: a database pool lives on the
+            // runtime that connected it.
             let response = wait(async {
+                let store = match &postgres {
+                    Some(settings) => settings.open_store().await?,
+                    None => Store::open(&data_dir.db())?,
+                };
                 let response = execute(&store, &backups, request).await;
                 store.flush().await?;
                 Ok::<_, StoreError>(response)
             })?;
-            drop(store);
             drop(lock);
             Ok(response)
         }

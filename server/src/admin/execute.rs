@@ -7,6 +7,11 @@ use super::protocol::{AdminRequest, AdminResponse};
 use crate::backup::Backups;
 use crate::store::Store;
 
+/// What `backup now` answers on PostgreSQL.
+pub const POSTGRES_BACKUPS: &str = "this server's store is PostgreSQL, which cairn-server does \
+     not back up: back up the database with its own tools (pg_dump, or base backups with \
+     WAL archiving for point-in-time recovery), as docs/POSTGRES.md (\"Backups\") describes";
+
 /// Runs `request` on `store` and its `backups`. Blocking (password hashing,
 /// fsync): run it on a blocking thread ([`crate::store::block_on`]). Changes are durable when
 /// it returns. A refusal is [`AdminResponse::Failed`] with what to do.
@@ -37,6 +42,9 @@ pub async fn execute(store: &Store, backups: &Backups, request: AdminRequest) ->
         AdminRequest::Import { dir } => import::execute(store, &dir)
             .await
             .unwrap_or_else(AdminResponse::failed),
+        AdminRequest::Backup(crate::admin::protocol::BackupRequest::Now) if store.is_shared() => {
+            AdminResponse::failed(POSTGRES_BACKUPS)
+        }
         AdminRequest::Backup(request) => {
             backup::execute(store, backups, request, crate::clock::now_ms())
                 .await

@@ -51,12 +51,45 @@ pub async fn sweep(
     Ok(outcome)
 }
 
+/// The name under which servers sharing a database claim the daily sweep.
+pub const SWEEP_JOB: &str = "retention-sweep";
+/// A claim of the sweep older than this is taken over by another server (its
+/// holder died mid-sweep); a sweep takes minutes at most.
+const SWEEP_LEASE_MS: u64 = 3600 * 1000;
+
+/// The sweep of the UTC day of `now_ms`, run only if `holder` claims that day's
+/// job (always on sled; on PostgreSQL once across the servers sharing it). `None`
+/// if another server has it.
+///
+/// # Errors
+/// A storage error; the claim is not finished then, so the lease lets another
+/// server (or this one, tomorrow) sweep.
+pub async fn sweep_claimed(
+    store: &Store,
+    settings: &RetentionSettings,
+    holder: uuid::Uuid,
+    now_ms: u64,
+) -> Result<Option<SweepOutcome>, StoreError> {
+    let day = i64::try_from(now_ms / DAY_MS).unwrap_or(i64::MAX);
+    if !store
+        .claim_job(SWEEP_JOB, day, holder, now_ms, SWEEP_LEASE_MS)
+        .await?
+    {
+        return Ok(None);
+    }
+    let outcome = sweep(store, settings, now_ms).await?;
+    store.finish_job(SWEEP_JOB, day, holder).await?;
+    Ok(Some(outcome))
+}
+
 /// Sweeps once a day (the first time a few minutes after the start) until aborted.
+/// Servers sharing a PostgreSQL database sweep once per day between them.
 pub fn spawn_sweeper(
     store: Store,
     settings: RetentionSettings,
     clock: Clock,
 ) -> tokio::task::JoinHandle<()> {
+    let holder = uuid::Uuid::new_v4();
     tokio::spawn(async move {
         let mut next = tokio::time::Instant::now() + FIRST_SWEEP_AFTER;
         loop {
@@ -64,11 +97,12 @@ pub fn spawn_sweeper(
             next += SWEEP_EVERY;
             let (store, settings, now) = (store.clone(), settings.clone(), clock.now_ms());
             match tokio::task::spawn_blocking(move || {
-                crate::store::wait(sweep(&store, &settings, now))
+                crate::store::wait(sweep_claimed(&store, &settings, holder, now))
             })
             .await
             {
-                Ok(Ok(outcome)) => tracing::info!(?outcome, "retention sweep"),
+                Ok(Ok(Some(outcome))) => tracing::info!(?outcome, "retention sweep"),
+                Ok(Ok(None)) => tracing::info!("retention sweep: another server has today's"),
                 Ok(Err(e)) => tracing::error!("retention sweep failed: {e}; retrying tomorrow"),
                 Err(e) => tracing::error!("retention sweep task failed: {e}"),
             }

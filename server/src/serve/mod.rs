@@ -29,7 +29,7 @@ use crate::backup::Backups;
 use crate::backup::schedule::{self, Scheduler};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, DataDirLock};
-use crate::settings::Settings;
+use crate::settings::{Settings, StoreBackend};
 use crate::stats::Stats;
 use crate::stats::persist::Persister;
 use crate::store::Store;
@@ -49,27 +49,48 @@ pub struct Instance {
 
 impl Instance {
     /// Takes the data dir (refused if another server has it), loads the TLS
-    /// certificate and opens the store.
+    /// certificate and opens the sled store. For a data dir whose store is
+    /// PostgreSQL use [`Instance::connect`].
     ///
     /// # Errors
     /// If the dir is not initialized or in use, or the certificate or store
     /// cannot be opened; each message says what to do.
     pub fn open(settings: Settings) -> anyhow::Result<Instance> {
-        crate::tls::install_default_provider();
-        let data_dir = DataDir::new(settings.data_dir.clone());
-        data_dir.check_initialized()?;
-        let lock = data_dir.lock()?;
-        let tls = TlsHandle::load(&settings.cert_path(), &settings.key_path())?;
+        if settings.store.backend == StoreBackend::Postgres {
+            anyhow::bail!("the store of this data dir is PostgreSQL: use Instance::connect");
+        }
+        let (data_dir, lock, tls) = take_data_dir(&settings)?;
         let store = Store::open(&data_dir.db())?;
+        Ok(Instance::assemble(settings, data_dir, lock, tls, store))
+    }
+
+    /// As [`Instance::open`], for either store: sled in the data dir, or the
+    /// PostgreSQL database of `[store]` (whose schema is brought up to date).
+    ///
+    /// # Errors
+    /// As [`Instance::open`], or a database that cannot be reached.
+    pub async fn connect(settings: Settings) -> anyhow::Result<Instance> {
+        let (data_dir, lock, tls) = take_data_dir(&settings)?;
+        let store = settings.open_store().await?;
+        Ok(Instance::assemble(settings, data_dir, lock, tls, store))
+    }
+
+    fn assemble(
+        settings: Settings,
+        data_dir: DataDir,
+        lock: DataDirLock,
+        tls: TlsHandle,
+        store: Store,
+    ) -> Instance {
         let backups = Backups::new(settings.backup_dir(), settings.backup.clone());
-        Ok(Instance {
+        Instance {
             settings,
             data_dir,
             tls,
             store,
             backups,
             _lock: lock,
-        })
+        }
     }
 
     /// The TLS handle, to reload the certificate.
@@ -113,7 +134,15 @@ impl Instance {
     ) -> anyhow::Result<()> {
         let control =
             ControlSocket::start(&self.data_dir, self.store.clone(), self.backups.clone())?;
-        let scheduler = if self.settings.backup.enabled {
+        let scheduler = if self.store.is_shared() {
+            // The backup cut is sled's; a database several servers share is backed
+            // up by its own tools, and /healthz has no cairn backup to report on.
+            tracing::info!(
+                "backups: the database's own (pg_dump or point-in-time recovery); cairn's \
+                 backup schedule does not run on PostgreSQL (see docs/POSTGRES.md)"
+            );
+            None
+        } else if self.settings.backup.enabled {
             let scheduler = Scheduler::new(
                 self.store.clone(),
                 self.backups.clone(),
@@ -175,6 +204,19 @@ impl Instance {
     }
 }
 
+/// The data dir's lock and certificate. A sled data dir must hold its store
+/// (`db/`); on PostgreSQL the config (already read) is what makes it a data dir.
+fn take_data_dir(settings: &Settings) -> anyhow::Result<(DataDir, DataDirLock, TlsHandle)> {
+    crate::tls::install_default_provider();
+    let data_dir = DataDir::new(settings.data_dir.clone());
+    if settings.store.backend == StoreBackend::Sled {
+        data_dir.check_initialized()?;
+    }
+    let lock = data_dir.lock()?;
+    let tls = TlsHandle::load(&settings.cert_path(), &settings.key_path())?;
+    Ok((data_dir, lock, tls))
+}
+
 /// The HTTP routes of one connection: the API, told the peer's address so that
 /// login throttling can count per address.
 fn routes(
@@ -195,7 +237,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let listen = settings.server.listen;
     // The data dir first: a second server on the same dir is told so, rather
     // than that the port is taken.
-    let instance = Instance::open(settings)?;
+    let instance = Instance::connect(settings).await?;
     let listener = TcpListener::bind(listen).await.with_context(|| {
         format!(
             "cannot listen on {listen}; is another program using the port? Set [server] listen \

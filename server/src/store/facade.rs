@@ -107,6 +107,50 @@ impl Store {
         }
     }
 
+    /// Whether several servers may share this store (PostgreSQL), so that a
+    /// periodic job must be claimed ([`Store::claim_job`]) and cairn's own backups
+    /// do not apply.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+
+    /// Claims periodic job `name` for `period` (e.g. a day number) on behalf of
+    /// `holder`; true if this server is to run it. On sled one process owns the
+    /// store, so it always runs. On PostgreSQL one server per period wins; a claim
+    /// not finished within `lease_ms` may be taken over (the holder died).
+    ///
+    /// # Errors
+    /// A database error; the caller skips the run then.
+    pub async fn claim_job(
+        &self,
+        name: &str,
+        period: i64,
+        holder: uuid::Uuid,
+        now_ms: u64,
+        lease_ms: u64,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Self::Sled(_) => Ok(true),
+            Self::Postgres(p) => p.claim_job(name, period, holder, now_ms, lease_ms).await,
+        }
+    }
+
+    /// Marks a claimed job's period done, so no other server takes it over.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn finish_job(
+        &self,
+        name: &str,
+        period: i64,
+        holder: uuid::Uuid,
+    ) -> Result<(), StoreError> {
+        match self {
+            Self::Sled(_) => Ok(()),
+            Self::Postgres(p) => p.finish_job(name, period, holder).await,
+        }
+    }
+
     // The op log.
 
     /// Appends a push's ops (see [`SledStore::append_ops`]).

@@ -91,12 +91,27 @@ fn restore(
     id: &str,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let backups = match from {
-        Some(dir) => dir,
-        None if data_dir.config().exists() => {
-            crate::settings::Settings::load(data_dir.root(), std::env::vars())?.backup_dir()
-        }
-        None => data_dir.backups(),
+    let settings = if data_dir.config().exists() {
+        Some(crate::settings::Settings::load(
+            data_dir.root(),
+            std::env::vars(),
+        )?)
+    } else {
+        None
+    };
+    if let Some(settings) = &settings
+        && settings.store.backend == crate::settings::StoreBackend::Postgres
+    {
+        bail!(
+            "{}; a backup of a sled store can be restored into a new data dir (`init`, \
+             then `backup restore`) and moved with `cairn-server migrate`",
+            crate::admin::execute::POSTGRES_BACKUPS
+        );
+    }
+    let backups = match (from, settings) {
+        (Some(dir), _) => dir,
+        (None, Some(settings)) => settings.backup_dir(),
+        (None, None) => data_dir.backups(),
     };
     let restored = crate::backup::restore::restore(data_dir, &backups, id)?;
     writeln!(

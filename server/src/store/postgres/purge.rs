@@ -41,6 +41,10 @@ const TABLES: &[&str] = &[
     "audit_subjects",
 ];
 
+/// How long a purge waits for transactions older than it to end before it
+/// rewrites the tables.
+const OLD_TRANSACTIONS_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The advisory lock that lets one purge or sweep run at a time ("cairn_pu").
 const PURGE_LOCK: i64 = 0x6361_6972_6e5f_7075;
 
@@ -214,6 +218,37 @@ impl PgStore {
     /// out (`CHECKPOINT`, when the database role may); how many rows remain.
     async fn rewrite_tables(&self) -> Result<u64, StoreError> {
         let client = self.pool.get().await?;
+        // `VACUUM FULL` keeps the old versions of rows that a transaction older than
+        // the purge may still see (an open transaction of another server, an
+        // autovacuum's analyze): wait until every such transaction has ended.
+        let horizon: i64 = client.query_one("SELECT txid_current()", &[]).await?.get(0);
+        let waited = std::time::Instant::now();
+        loop {
+            let older: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE pid <> pg_backend_pid()
+                       AND greatest(age(backend_xmin), age(backend_xid))
+                           > age((($1::bigint) % 4294967296)::text::xid)",
+                    &[&horizon],
+                )
+                .await?
+                .get(0);
+            if older == 0 {
+                break;
+            }
+            if waited.elapsed() > OLD_TRANSACTIONS_WAIT {
+                tracing::warn!(
+                    "purge: {older} transactions older than the purge are still open after \
+                     {} s; the tables are rewritten now, but old row versions those \
+                     transactions may see stay until a later VACUUM FULL (run the purge's \
+                     sweep again, or VACUUM FULL, once they have ended)",
+                    OLD_TRANSACTIONS_WAIT.as_secs()
+                );
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         client
             .batch_execute(&format!("VACUUM FULL {}", TABLES.join(", ")))
             .await?;

@@ -45,7 +45,7 @@ fn table_files_contain(pg: &crate::test_postgres::TestPostgres, marker: &[u8]) -
 /// personal space; their ops in a shared space stay under a pseudonym; the space
 /// gets an heir as owner; the audit log no longer names them; and no byte of their
 /// personal notes is left in the table files.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn purge_a_user_leaves_no_byte_in_the_tables() {
     let (pg, _url, store) = fresh().await;
     let ann = store
@@ -124,6 +124,24 @@ async fn purge_a_user_leaves_no_byte_in_the_tables() {
         table_files_contain(&pg, marker.as_bytes()),
         "the note should be in the table files before the purge"
     );
+    // Another server's transaction, open across the purge, could still see the
+    // note: the purge waits for it before it rewrites the tables.
+    let (seen, snapshot_taken) = tokio::sync::oneshot::channel();
+    let other = store.clone();
+    let holder = tokio::spawn(async move {
+        let mut client = other.pool.get().await.expect("connection");
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .start()
+            .await
+            .expect("transaction");
+        tx.query("SELECT 1", &[]).await.expect("snapshot");
+        let _ = seen.send(());
+        tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+        tx.commit().await.expect("commit");
+    });
+    snapshot_taken.await.expect("the other transaction started");
     let outcome = store
         .purge(&PurgeTarget::User("ann@example.com".into()))
         .await
@@ -181,6 +199,7 @@ async fn purge_a_user_leaves_no_byte_in_the_tables() {
         store.audit_verify().await.expect("verify"),
         AuditVerification::Intact { .. }
     ));
+    holder.await.expect("the other transaction ended");
     assert!(
         !table_files_contain(&pg, marker.as_bytes()),
         "the purged note is still in the table files"

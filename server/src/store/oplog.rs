@@ -230,17 +230,39 @@ impl SledStore {
         let range = op_key(space, start)..=op_key(space, u64::MAX);
         for entry in self.db().oplog.range(range) {
             let (key, value) = entry?;
-            let fits =
-                page.bytes + value.len() <= max_bytes || (first_may_exceed && page.ops.is_empty());
-            if page.ops.len() >= max_ops || !fits {
-                page.more = true;
+            let limits = (max_ops, max_bytes, first_may_exceed);
+            if !page.take(seq_of(&key, 17)?, &value, limits)? {
                 break;
             }
-            page.ops.push(codec::decode(&value)?);
-            page.bytes += value.len();
-            page.cursor = seq_of(&key, 17)?;
         }
         Ok(page)
+    }
+}
+
+impl PullPage {
+    /// Adds the op stored as `bytes` at `seq` if the page has room by `limits`
+    /// (most ops, most bytes, whether a first op may be larger than the bytes):
+    /// one op larger than a page still gets through alone. False, with `more`
+    /// set, when the page is full.
+    ///
+    /// # Errors
+    /// Damaged op bytes.
+    pub(crate) fn take(
+        &mut self,
+        seq: u64,
+        bytes: &[u8],
+        (max_ops, max_bytes, first_may_exceed): (usize, usize, bool),
+    ) -> Result<bool, StoreError> {
+        let fits =
+            self.bytes + bytes.len() <= max_bytes || (first_may_exceed && self.ops.is_empty());
+        if self.ops.len() >= max_ops || !fits {
+            self.more = true;
+            return Ok(false);
+        }
+        self.ops.push(codec::decode(bytes)?);
+        self.bytes += bytes.len();
+        self.cursor = seq;
+        Ok(true)
     }
 }
 

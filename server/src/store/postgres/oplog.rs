@@ -209,16 +209,10 @@ impl PgStore {
             )
             .await?;
         for row in rows {
-            let bytes: &[u8] = row.get(1);
-            let fits =
-                page.bytes + bytes.len() <= max_bytes || (first_may_exceed && page.ops.is_empty());
-            if page.ops.len() >= max_ops || !fits {
-                page.more = true;
+            let limits = (max_ops, max_bytes, first_may_exceed);
+            if !page.take(seq_from_sql(row.get(0))?, row.get(1), limits)? {
                 break;
             }
-            page.ops.push(codec::decode(bytes)?);
-            page.bytes += bytes.len();
-            page.cursor = seq_from_sql(row.get(0))?;
         }
         Ok(page)
     }

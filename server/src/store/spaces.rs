@@ -33,6 +33,17 @@ pub(crate) fn check_name(name: &str) -> Result<String, StoreError> {
     Ok(name.to_owned())
 }
 
+/// The order spaces are listed in: the personal space first, then by name.
+pub(crate) fn sort_spaces(spaces: &mut [SpaceInfo]) {
+    spaces.sort_by(|a, b| {
+        (!a.space.personal, &a.space.name, a.space.id).cmp(&(
+            !b.space.personal,
+            &b.space.name,
+            b.space.id,
+        ))
+    });
+}
+
 fn decode_role(bytes: &[u8]) -> Result<Role, StoreError> {
     Ok(codec::decode(bytes)?)
 }
@@ -83,13 +94,7 @@ impl SledStore {
                 });
             }
         }
-        out.sort_by(|a, b| {
-            (!a.space.personal, &a.space.name, a.space.id).cmp(&(
-                !b.space.personal,
-                &b.space.name,
-                b.space.id,
-            ))
-        });
+        sort_spaces(&mut out);
         Ok(out)
     }
 

@@ -15,7 +15,7 @@ use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
 use super::{PgStore, role_code, role_of_code};
-use crate::store::spaces::{OWNERS_ONLY, SPACE_NOT_FOUND};
+use crate::store::spaces::{OWNERS_ONLY, SPACE_NOT_FOUND, sort_spaces};
 pub use crate::store::users::NewAccount;
 use crate::store::users::{UserAccount, UserRecord, normalize_email};
 use crate::store::{SessionRecord, StoreError};
@@ -341,13 +341,7 @@ impl PgStore {
                 role: role_of_code(row.get(1))?,
             });
         }
-        out.sort_by(|a, b| {
-            (!a.space.personal, &a.space.name, a.space.id).cmp(&(
-                !b.space.personal,
-                &b.space.name,
-                b.space.id,
-            ))
-        });
+        sort_spaces(&mut out);
         Ok(out)
     }
 

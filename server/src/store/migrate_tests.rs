@@ -150,4 +150,9 @@ async fn a_store_moves_to_postgres_and_back() {
         AuditVerification::Intact { .. }
     ));
     assert_eq!(back.epoch(), original.epoch(), "the same history");
+    // A data dir that holds accounts of its own is not overwritten.
+    assert!(matches!(
+        postgres_to_sled(&target, &original).await,
+        Err(StoreError::Conflict(_))
+    ));
 }

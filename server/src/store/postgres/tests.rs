@@ -71,6 +71,28 @@ async fn migrations_apply_once() {
         second.applied_schema().await.expect("version"),
         super::schema_version()
     );
+    // A database a newer server has written is refused, not written with old rules.
+    let client = store.pool.get().await.expect("connection");
+    client
+        .execute(
+            "INSERT INTO cairn_schema (version) VALUES ($1)",
+            &[&(super::schema_version() + 1)],
+        )
+        .await
+        .expect("a newer schema");
+    let Err(refused) = PgStore::connect(&url, 2).await else {
+        panic!("a newer schema must be refused");
+    };
+    assert!(refused.to_string().contains("newer"), "{refused}");
+}
+
+/// A URL that is not PostgreSQL's is refused with the form to write.
+#[tokio::test]
+async fn a_bad_url_says_how_to_write_one() {
+    let Err(error) = PgStore::connect("mysql://nope", 2).await else {
+        panic!("a MySQL URL must be refused");
+    };
+    assert!(error.to_string().contains("postgres://"), "{error}");
 }
 
 /// Two servers (two pools) push to one space at once, eight pushes each, while a

@@ -17,9 +17,10 @@
 //!   only slow the owner down, not keep them out for long.
 //!
 //! An attempt is counted as a failure of its counters *before* its password is
-//! checked (a reservation), under one lock, so a burst of parallel attempts gets no
-//! more password checks than the same attempts one after another would. A right
-//! password takes the reservation back.
+//! checked (a reservation), under the counters' locks in the store (shared by every
+//! server on PostgreSQL), so a burst of parallel attempts gets no more password
+//! checks than the same attempts one after another would. A right password takes
+//! the reservation back.
 //!
 //! Counters are kept for unknown accounts exactly as for real ones, so the answers
 //! never tell whether an account exists.
@@ -132,15 +133,11 @@ pub struct Reservation {
     account: bool,
 }
 
-/// Reservations are made one at a time, so that each sees the ones before it. One
-/// lock for the process: the store belongs to this one server, and a reservation is
-/// a few reads and writes of a small tree.
-static RESERVING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// Whether an attempt with `keys` may check its password now. If so, the attempt
 /// is counted as a failure of every counter at once (an account counter only while
 /// this address has free failures left for it); otherwise the longest wait is
-/// returned and nothing is counted.
+/// returned and nothing is counted. Reservations are made one at a time for the
+/// same counters, through any server of the store, so each sees the ones before it.
 ///
 /// # Errors
 /// A storage error.
@@ -162,50 +159,41 @@ pub async fn reserve(
         free: settings.free_failures_per_account,
         max_delay: settings.account_max_delay,
     };
-    let _one_at_a_time = RESERVING.lock().await;
-    let pair = store.throttle_state(&keys.pair).await?;
-    let mut waits = vec![wait_for(pair, pair_rule, settings, now)];
-    if let Some(account) = &keys.account {
-        waits.push(wait_for(
-            store.throttle_state(account).await?,
-            account_rule,
-            settings,
-            now,
-        ));
-    }
-    if let Some(address) = &keys.address {
-        waits.push(wait_for(
-            store.throttle_state(address).await?,
-            address_rule,
-            settings,
-            now,
-        ));
-    }
-    if let Some(wait) = waits.into_iter().flatten().max() {
-        return Ok(Err(Duration::from_millis(wait)));
-    }
+    // The pair first, then the address and the account when there are any.
+    let mut counters = vec![(keys.pair.as_str(), pair_rule)];
+    counters.extend(keys.address.as_deref().map(|a| (a, address_rule)));
+    let account_at = keys.account.as_deref().map(|account| {
+        counters.push((account, account_rule));
+        counters.len() - 1
+    });
+    let names: Vec<&str> = counters.iter().map(|(key, _)| *key).collect();
     let forget_before = now.saturating_sub(ms(settings.forget_after));
-    // The address's share of the account's counter is its free failures for it.
-    let account = keys
-        .account
-        .as_deref()
-        .filter(|_| live(pair, settings, now).failures < settings.free_failures);
-    store
-        .count_throttle_failure(&keys.pair, now, forget_before)
+    let mut counts_for_account = false;
+    let decide = |states: &[ThrottleState]| {
+        let wait = counters
+            .iter()
+            .zip(states)
+            .filter_map(|(&(_, rule), &state)| wait_for(state, rule, settings, now))
+            .max();
+        if let Some(wait) = wait {
+            return Err(Duration::from_millis(wait));
+        }
+        // The address's share of the account's counter is its free failures for it.
+        let pair = states.first().copied().unwrap_or_default();
+        counts_for_account =
+            account_at.is_some() && live(pair, settings, now).failures < settings.free_failures;
+        Ok((0..states.len())
+            .filter(|&i| Some(i) != account_at || counts_for_account)
+            .collect())
+    };
+    let decided = store
+        .reserve_throttle(&names, now, forget_before, decide)
         .await?;
-    if let Some(address) = &keys.address {
-        store
-            .count_throttle_failure(address, now, forget_before)
-            .await?;
+    if decided.is_ok() {
+        sweep_now_and_then(store, now, forget_before).await?;
     }
-    if let Some(account) = account {
-        store
-            .count_throttle_failure(account, now, forget_before)
-            .await?;
-    }
-    sweep_now_and_then(store, now, forget_before).await?;
-    Ok(Ok(Reservation {
-        account: account.is_some(),
+    Ok(decided.map(|()| Reservation {
+        account: counts_for_account,
     }))
 }
 
@@ -222,17 +210,11 @@ pub async fn release(
     keys: &Keys,
     reservation: Reservation,
 ) -> Result<(), StoreError> {
-    let _one_at_a_time = RESERVING.lock().await;
-    store
-        .set_throttle_state(&keys.pair, ThrottleState::default())
-        .await?;
-    if let Some(address) = &keys.address {
-        store.uncount_throttle_failure(address).await?;
+    let mut uncount: Vec<&str> = keys.address.iter().map(String::as_str).collect();
+    if reservation.account {
+        uncount.extend(keys.account.as_deref());
     }
-    if let Some(account) = keys.account.as_deref().filter(|_| reservation.account) {
-        store.uncount_throttle_failure(account).await?;
-    }
-    Ok(())
+    store.release_throttle(&keys.pair, &uncount).await
 }
 
 /// Forgets old counters at most once an hour, so the tree does not grow with every

@@ -25,7 +25,7 @@ use super::users::check_new_user;
 use super::{
     DayCounts, ImportTarget, LoginRecord, NewUser, PullPage, PurgeOutcome, PurgeTarget,
     PushOutcome, RecordLimits, RetentionCutoffs, SessionRecord, SledStore, StoreError,
-    SweepOutcome, TelemetryEntry, ThrottleState, UserAccount, UserRecord,
+    SweepOutcome, TelemetryEntry, ThrottleDecision, ThrottleState, UserAccount, UserRecord,
 };
 use crate::clock::now_ms;
 
@@ -527,25 +527,29 @@ impl Store {
         dispatch!(self.set_throttle_state(key, state))
     }
 
-    /// Counts a failed login of a key.
+    /// Reads the counters of `keys`, lets `decide` choose which to count a failure
+    /// for (or refuse), and counts them, as one step that no reservation through
+    /// any server interleaves with.
     ///
     /// # Errors
-    /// A storage or database error.
-    pub async fn count_throttle_failure(
+    /// A storage or database error; then nothing was counted.
+    pub async fn reserve_throttle<R>(
         &self,
-        key: &str,
+        keys: &[&str],
         now_ms: u64,
         forget_before_ms: u64,
-    ) -> Result<ThrottleState, StoreError> {
-        dispatch!(self.count_throttle_failure(key, now_ms, forget_before_ms))
+        decide: impl FnOnce(&[ThrottleState]) -> ThrottleDecision<R> + Send,
+    ) -> Result<Result<(), R>, StoreError> {
+        dispatch!(self.reserve_throttle(keys, now_ms, forget_before_ms, decide))
     }
 
-    /// Takes back one counted failure of a key.
+    /// Takes a reservation back as one step: `clear` starts over, each of
+    /// `uncount` loses one failure.
     ///
     /// # Errors
     /// A storage or database error.
-    pub async fn uncount_throttle_failure(&self, key: &str) -> Result<(), StoreError> {
-        dispatch!(self.uncount_throttle_failure(key))
+    pub async fn release_throttle(&self, clear: &str, uncount: &[&str]) -> Result<(), StoreError> {
+        dispatch!(self.release_throttle(clear, uncount))
     }
 
     /// Forgets counters last touched before `before_ms`; returns how many.

@@ -79,7 +79,7 @@ pub use records::RecordLimits;
 pub use sessions::SessionRecord;
 pub use spaces::SPACE_NOT_FOUND;
 pub use telemetry::{BUCKET_BOUNDS_US, BUCKETS, CLASSES, DayCounts, TelemetryEntry};
-pub use throttle::ThrottleState;
+pub use throttle::{ThrottleDecision, ThrottleState};
 pub use users::{NewUser, UserAccount, UserRecord};
 
 /// sled's page cache; the OS caches the rest of the file.

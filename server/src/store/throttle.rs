@@ -2,6 +2,13 @@
 //! account. The policy lives in
 //! [`crate::auth::throttle`]; this is only their storage. They are not made durable
 //! on purpose: losing the last seconds of counters in a crash is harmless.
+//!
+//! A reservation (read the counters, decide, count) and a release are each one
+//! step that no other reservation interleaves with: on sled under one lock for the
+//! process, which owns the data dir alone; on PostgreSQL under row-key locks in the
+//! database, which every server shares.
+
+use std::sync::Mutex;
 
 use cairn_common::codec;
 use serde::{Deserialize, Serialize};
@@ -15,7 +22,62 @@ pub struct ThrottleState {
     pub last_failure_ms: u64,
 }
 
+/// What a reservation decided after reading its counters: the positions of the
+/// keys to count a failure for, or a refusal (for example how long to wait).
+pub type ThrottleDecision<R> = Result<Vec<usize>, R>;
+
+/// One reservation or release at a time in this process (sled only: the data dir
+/// has one server).
+static THROTTLE_STEP: Mutex<()> = Mutex::new(());
+
 impl SledStore {
+    /// Reads the counters of `keys`, lets `decide` choose which of them to count a
+    /// failure for (at `now_ms`; counters last failed before `forget_before_ms`
+    /// start over) or refuse, and counts them, as one step.
+    ///
+    /// # Errors
+    /// A storage error; then nothing was counted.
+    pub fn reserve_throttle<R>(
+        &self,
+        keys: &[&str],
+        now_ms: u64,
+        forget_before_ms: u64,
+        decide: impl FnOnce(&[ThrottleState]) -> ThrottleDecision<R>,
+    ) -> Result<Result<(), R>, StoreError> {
+        let _one_at_a_time = THROTTLE_STEP
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let states = keys
+            .iter()
+            .map(|key| self.throttle_state(key))
+            .collect::<Result<Vec<_>, _>>()?;
+        match decide(&states) {
+            Err(refusal) => Ok(Err(refusal)),
+            Ok(count) => {
+                for key in count.iter().filter_map(|&i| keys.get(i)) {
+                    self.count_throttle_failure(key, now_ms, forget_before_ms)?;
+                }
+                Ok(Ok(()))
+            }
+        }
+    }
+
+    /// Takes a reservation back, as one step: `clear` starts over, each of
+    /// `uncount` loses one failure.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub fn release_throttle(&self, clear: &str, uncount: &[&str]) -> Result<(), StoreError> {
+        let _one_at_a_time = THROTTLE_STEP
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.set_throttle_state(clear, ThrottleState::default())?;
+        for key in uncount {
+            self.uncount_throttle_failure(key)?;
+        }
+        Ok(())
+    }
+
     /// The counters of `key` (zero if none).
     ///
     /// # Errors
@@ -47,7 +109,7 @@ impl SledStore {
     ///
     /// # Errors
     /// A storage error.
-    pub fn count_throttle_failure(
+    fn count_throttle_failure(
         &self,
         key: &str,
         now_ms: u64,
@@ -73,7 +135,7 @@ impl SledStore {
     ///
     /// # Errors
     /// A storage error.
-    pub fn uncount_throttle_failure(&self, key: &str) -> Result<(), StoreError> {
+    fn uncount_throttle_failure(&self, key: &str) -> Result<(), StoreError> {
         let lower = |old: Option<&[u8]>| {
             // A damaged counter starts over: it only ever delays logins.
             let mut state = old.and_then(|b| codec::decode::<ThrottleState>(b).ok())?;

@@ -6,7 +6,7 @@ use cairn_common::op::{Change, Hlc, NodeId, Op, OpId};
 
 use crate::store::{
     AuditEvent, AuditKind, AuditVerification, DayCounts, LoginRecord, NewUser, PurgeTarget,
-    RecordLimits, RetentionCutoffs, Store, StoreError, ThrottleState,
+    RecordLimits, RetentionCutoffs, Store, StoreError, ThrottleDecision, ThrottleState,
 };
 
 /// Sessions made by the suite expire far in the future.
@@ -319,34 +319,43 @@ pub async fn membership_rules(store: &Store) {
     assert!(store.role_of(id, bob).await.expect("role").is_none());
 }
 
-/// Failed logins count per key, old ones are forgotten, a success takes one back,
-/// and a sweep removes old counters.
+/// A reservation reads its counters and counts the ones it chooses; old failures
+/// are forgotten; a refusal counts nothing; a release clears one key and takes one
+/// failure back from the others; a sweep removes old counters.
 pub async fn failed_logins_are_counted(store: &Store) {
-    let one = store
-        .count_throttle_failure("a:y", 10, 0)
+    let count_all =
+        |states: &[ThrottleState]| -> ThrottleDecision<()> { Ok((0..states.len()).collect()) };
+    let reserve = |at: u64, forget_before: u64| {
+        store.reserve_throttle(&["a:y", "p:y"], at, forget_before, count_all)
+    };
+    reserve(10, 0).await.expect("count").expect("counted");
+    reserve(20, 0).await.expect("count").expect("counted");
+    let state = store.throttle_state("a:y").await.expect("get");
+    assert_eq!((state.failures, state.last_failure_ms), (2, 20));
+    reserve(30, 25).await.expect("forgotten").expect("counted");
+    assert_eq!(store.throttle_state("a:y").await.expect("get").failures, 1);
+    let mut seen = Vec::new();
+    let refused = store
+        .reserve_throttle(&["p:y", "a:y", "a:none"], 35, 0, |states| {
+            seen = states.to_vec();
+            Err::<Vec<usize>, _>("wait")
+        })
         .await
-        .expect("count");
-    let two = store
-        .count_throttle_failure("a:y", 20, 0)
-        .await
-        .expect("count");
+        .expect("read");
+    assert_eq!(refused, Err("wait"));
     assert_eq!(
-        (one.failures, two.failures, two.last_failure_ms),
-        (1, 2, 20)
+        seen.iter().map(|s| s.failures).collect::<Vec<_>>(),
+        [1, 1, 0]
     );
-    let restarted = store
-        .count_throttle_failure("a:y", 30, 25)
-        .await
-        .expect("forgotten");
-    assert_eq!(restarted.failures, 1);
     store
-        .count_throttle_failure("a:y", 40, 0)
+        .reserve_throttle(&["a:y", "p:y"], 40, 0, |_| Ok::<_, ()>(vec![0]))
         .await
-        .expect("count");
+        .expect("count")
+        .expect("counted");
     store
-        .uncount_throttle_failure("a:y")
+        .release_throttle("p:y", &["a:y", "a:none"])
         .await
-        .expect("uncount");
+        .expect("release");
     assert_eq!(
         store.throttle_state("a:y").await.expect("get"),
         ThrottleState {
@@ -354,10 +363,10 @@ pub async fn failed_logins_are_counted(store: &Store) {
             last_failure_ms: 40
         }
     );
-    store
-        .uncount_throttle_failure("a:none")
-        .await
-        .expect("nothing to take back");
+    assert_eq!(
+        store.throttle_state("p:y").await.expect("get"),
+        ThrottleState::default()
+    );
     assert_eq!(store.sweep_throttle(100).await.expect("sweep"), 1);
     assert_eq!(
         store.throttle_state("a:y").await.expect("get"),

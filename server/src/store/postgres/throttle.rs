@@ -6,7 +6,31 @@ use cairn_common::codec;
 use cairn_common::model::UserId;
 
 use super::{PgStore, seq_from_sql, seq_to_sql};
-use crate::store::{LoginRecord, StoreError, ThrottleState};
+use crate::store::{LoginRecord, StoreError, ThrottleDecision, ThrottleState};
+
+/// The first number of the throttle's key locks ("ct" in ASCII).
+const THROTTLE_LOCKS: i32 = 0x6374;
+
+/// Takes the transaction-long lock of each of `keys`, in sorted order. The lock is
+/// an advisory one on the key's hash (the counter row may not exist yet), in the
+/// two-number lock space under this store's own first number, apart from the
+/// store's other locks; two keys that share a hash only take turns more often.
+async fn lock_keys(
+    tx: &deadpool_postgres::Transaction<'_>,
+    keys: &[&str],
+) -> Result<(), StoreError> {
+    let mut sorted = keys.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    for key in sorted {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            &[&THROTTLE_LOCKS, &key],
+        )
+        .await?;
+    }
+    Ok(())
+}
 
 fn state_of(failures: i32, last_failure_ms: i64) -> Result<ThrottleState, StoreError> {
     Ok(ThrottleState {
@@ -61,52 +85,82 @@ impl PgStore {
         Ok(())
     }
 
-    /// Counts one more failure of `key` at `now_ms`, atomically (concurrent failures
-    /// on any server all count). Counters whose last failure is before
-    /// `forget_before_ms` start over.
+    /// Reads the counters of `keys`, lets `decide` choose which of them to count a
+    /// failure for or refuse, and counts them, in one transaction that holds a
+    /// lock on each key: reservations for the same keys through any server of the
+    /// database take turns, so a burst spread over servers gets no more password
+    /// checks than the same attempts one after another. Keys are locked in sorted
+    /// order, so two reservations never wait for each other in a circle.
     ///
     /// # Errors
-    /// A database error.
-    pub async fn count_throttle_failure(
+    /// A database error; then nothing was counted.
+    pub async fn reserve_throttle<R>(
         &self,
-        key: &str,
+        keys: &[&str],
         now_ms: u64,
         forget_before_ms: u64,
-    ) -> Result<ThrottleState, StoreError> {
-        let client = self.pool.get().await?;
-        let row = client
-            .query_one(
+        decide: impl FnOnce(&[ThrottleState]) -> ThrottleDecision<R> + Send,
+    ) -> Result<Result<(), R>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        lock_keys(&tx, keys).await?;
+        let mut states = Vec::with_capacity(keys.len());
+        for key in keys {
+            let row = tx
+                .query_opt(
+                    "SELECT failures, last_failure_ms FROM throttle WHERE key = $1",
+                    &[key],
+                )
+                .await?;
+            states.push(row.map_or(Ok(ThrottleState::default()), |r| {
+                state_of(r.get(0), r.get(1))
+            })?);
+        }
+        let count = match decide(&states) {
+            Err(refusal) => return Ok(Err(refusal)),
+            Ok(count) => count,
+        };
+        for key in count.iter().filter_map(|&i| keys.get(i)) {
+            tx.execute(
                 "INSERT INTO throttle AS t (key, failures, last_failure_ms) VALUES ($1, 1, $2)
                  ON CONFLICT (key) DO UPDATE SET
                    failures = CASE WHEN t.last_failure_ms >= $3
                                    THEN least(t.failures, 2147483646) + 1 ELSE 1 END,
                    last_failure_ms = CASE WHEN t.last_failure_ms >= $3
-                                   THEN greatest(t.last_failure_ms, $2) ELSE $2 END
-                 RETURNING failures, last_failure_ms",
-                &[&key, &seq_to_sql(now_ms)?, &seq_to_sql(forget_before_ms)?],
+                                   THEN greatest(t.last_failure_ms, $2) ELSE $2 END",
+                &[key, &seq_to_sql(now_ms)?, &seq_to_sql(forget_before_ms)?],
             )
             .await?;
-        state_of(row.get(0), row.get(1))
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
     }
 
-    /// Takes back one counted failure of `key` (the login it was counted for
-    /// succeeded); at zero the counter goes.
+    /// Takes a reservation back in one transaction under the keys' locks: `clear`
+    /// starts over, each of `uncount` loses one failure (at zero it goes).
     ///
     /// # Errors
     /// A database error.
-    pub async fn uncount_throttle_failure(&self, key: &str) -> Result<(), StoreError> {
+    pub async fn release_throttle(&self, clear: &str, uncount: &[&str]) -> Result<(), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        tx.execute(
-            "DELETE FROM throttle WHERE key = $1 AND failures <= 1",
-            &[&key],
-        )
-        .await?;
-        tx.execute(
-            "UPDATE throttle SET failures = failures - 1 WHERE key = $1",
-            &[&key],
-        )
-        .await?;
+        let mut keys = vec![clear];
+        keys.extend_from_slice(uncount);
+        lock_keys(&tx, &keys).await?;
+        tx.execute("DELETE FROM throttle WHERE key = $1", &[&clear])
+            .await?;
+        for key in uncount {
+            tx.execute(
+                "DELETE FROM throttle WHERE key = $1 AND failures <= 1",
+                &[key],
+            )
+            .await?;
+            tx.execute(
+                "UPDATE throttle SET failures = failures - 1 WHERE key = $1",
+                &[key],
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -168,9 +222,11 @@ impl PgStore {
 mod tests {
     use super::super::tests::fresh;
 
-    /// Failures counted at once through two servers all count.
+    /// Forty reservations at once for one key, spread over two servers, each
+    /// allowing a failure only while fewer than five are counted: exactly five get
+    /// through, as one after another would.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn concurrent_failures_all_count() {
+    async fn reservations_through_two_servers_take_turns() {
         let (_pg, url, first) = fresh().await;
         let second = super::PgStore::connect(&url, 4).await.expect("second");
         let mut tasks = Vec::new();
@@ -181,13 +237,34 @@ mod tests {
                 second.clone()
             };
             tasks.push(tokio::spawn(async move {
-                store.count_throttle_failure("ip:1", 100 + n, 0).await
+                store
+                    .reserve_throttle(&["p:1", "ip:1"], 100 + n, 0, |states| {
+                        if states[0].failures < 5 {
+                            Ok(vec![0, 1])
+                        } else {
+                            Err(())
+                        }
+                    })
+                    .await
             }));
         }
+        let mut allowed = 0;
         for task in tasks {
-            task.await.expect("task").expect("count");
+            allowed += usize::from(task.await.expect("task").expect("reserve").is_ok());
         }
+        assert_eq!(allowed, 5);
         let state = first.throttle_state("ip:1").await.expect("get");
-        assert_eq!((state.failures, state.last_failure_ms), (40, 139));
+        assert_eq!(state.failures, 5);
+        first
+            .release_throttle("p:1", &["ip:1"])
+            .await
+            .expect("release");
+        assert_eq!(
+            (
+                first.throttle_state("p:1").await.expect("pair").failures,
+                second.throttle_state("ip:1").await.expect("ip").failures
+            ),
+            (0, 4)
+        );
     }
 }

@@ -274,6 +274,17 @@ impl ServerProcess {
         })
     }
 
+    /// A protocol client on a new HTTP/1.1 TLS connection from another loopback
+    /// address (`127.0.0.2`, …), which the server counts as another client.
+    ///
+    /// # Errors
+    /// If the connection fails.
+    pub async fn api_from(&self, source: std::net::IpAddr) -> anyhow::Result<Api> {
+        Ok(Api {
+            conn: Conn::connect_from(source, self.addr, &self.cert_der, Http::One).await?,
+        })
+    }
+
     /// A protocol client on a new TLS connection speaking h2.
     ///
     /// # Errors

@@ -5,6 +5,11 @@
 //! (and the killed one's data dir still runs admin commands on the database).
 
 use anyhow::Context;
+use cairn_common::api::endpoints;
+use cairn_common::api::{
+    Endpoint, ErrorResponse, LoginRequest, PasswordChange, PullRequest, codes,
+};
+use cairn_common::codec;
 use cairn_server::test_postgres::TestPostgres;
 use cairn_tests::client::Device;
 use cairn_tests::server::ServerProcess;
@@ -74,5 +79,170 @@ async fn two_servers_share_one_database() -> anyhow::Result<()> {
         late.goal_titles()?,
         ["Grow the team", "Hire two engineers", "Keep serving"]
     );
+    Ok(())
+}
+
+const BEN: &str = "ben@example.com";
+const BEN_PW: &str = "ben's long password";
+const GUESSER: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+const BURST: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 3));
+
+/// A login attempt through `server`'s API: its status and error code, if any.
+async fn attempt(
+    server: &ServerProcess,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<(u16, String)> {
+    let request = LoginRequest {
+        email: email.into(),
+        password: password.into(),
+        device: "e2e".into(),
+    };
+    let (status, body) = server
+        .api_from(GUESSER)
+        .await?
+        .call(endpoints::Login::PATH, None, &request)
+        .await?;
+    let code = codec::decode::<ErrorResponse>(&body).map_or_else(|_| String::new(), |e| e.code);
+    Ok((status.as_u16(), code))
+}
+
+/// The names of the spaces a pull through `server` with `token` lists.
+async fn spaces_seen(server: &ServerProcess, token: &str) -> anyhow::Result<Vec<String>> {
+    let pulled = server.api().await?.pull_all(token).await?;
+    let mut names: Vec<String> = pulled.spaces.into_iter().map(|s| s.space.name).collect();
+    names.sort();
+    Ok(names)
+}
+
+/// What one server decides about accounts holds on the other: failed logins
+/// through both count together (a burst spread over both gets no more password
+/// checks than one server would give), the must-change gate of a new account
+/// holds on both, a membership given or taken through one shows on the other, and
+/// an account disabled through one loses its sessions on both.
+#[tokio::test(flavor = "multi_thread")]
+async fn accounts_and_memberships_hold_across_servers() -> anyhow::Result<()> {
+    let pg = TestPostgres::shared()?;
+    let url = pg.database()?;
+    let a = ServerProcess::start_with_init(&["--store-url", &url])?;
+    let b = ServerProcess::start_with_init(&["--store-url", &url])?;
+    a.user(ANA, ANA_PW).await?;
+
+    // Failures alternate between the servers: the sixth waits on either.
+    for n in 0..5 {
+        let server = if n % 2 == 0 { &a } else { &b };
+        let (status, code) = attempt(server, ANA, "a wrong guess").await?;
+        assert_eq!(
+            (status, code.as_str()),
+            (401, codes::LOGIN_FAILED),
+            "failure {n}"
+        );
+    }
+    for server in [&a, &b] {
+        let (status, code) = attempt(server, ANA, "a wrong guess").await?;
+        assert_eq!((status, code.as_str()), (429, codes::THROTTLED));
+    }
+    // A burst at both for another account: one server alone would check five
+    // passwords, and two that did not share would check ten.
+    let mut burst = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let server = if n % 2 == 0 { a.url() } else { b.url() };
+        let target = if n % 2 == 0 { &a } else { &b };
+        let mut api = target.api_from(BURST).await?;
+        burst.spawn(async move {
+            let request = LoginRequest {
+                email: "nobody@example.com".into(),
+                password: "a guess".into(),
+                device: server,
+            };
+            let (status, _) = api.call(endpoints::Login::PATH, None, &request).await?;
+            Ok::<_, anyhow::Error>(status.as_u16())
+        });
+    }
+    let mut checked = 0;
+    while let Some(status) = burst.join_next().await {
+        let status = status??;
+        assert!(status == 401 || status == 429, "{status}");
+        checked += usize::from(status == 401);
+    }
+    // Five, plus one for each doubling delay (1 s, 2 s) that ran out mid-burst.
+    assert!((5..=7).contains(&checked), "{checked} passwords checked");
+
+    // A new account must change its password first, whichever server it uses.
+    a.admin(
+        &["user", "add", BEN, "--password-stdin"],
+        "ben's first password\n",
+    )?;
+    let first = b.api().await?.login(BEN, "ben's first password").await?;
+    assert!(first.must_change_password);
+    let (status, body) = a
+        .api()
+        .await?
+        .call(
+            endpoints::Pull::PATH,
+            Some(&first.token),
+            &PullRequest {
+                epoch: None,
+                cursors: vec![],
+                max_ops: 0,
+            },
+        )
+        .await?;
+    let refusal: ErrorResponse = codec::decode(&body)?;
+    assert_eq!(
+        (status.as_u16(), refusal.code.as_str()),
+        (403, codes::PASSWORD_CHANGE_REQUIRED)
+    );
+    let (status, _) = a
+        .api()
+        .await?
+        .call(
+            endpoints::Password::PATH,
+            Some(&first.token),
+            &PasswordChange {
+                current: "ben's first password".into(),
+                new: BEN_PW.into(),
+            },
+        )
+        .await?;
+    assert!(status.is_success(), "{status}");
+    let ben = b.api().await?.login(BEN, BEN_PW).await?;
+    assert!(!ben.must_change_password);
+
+    // Ana (on A) shares a space with Ben; Ben (on B) sees it, then loses it.
+    let ana = Device::new()?;
+    ana.login(&a, ANA, ANA_PW)?;
+    ana.ok_with(&["spaces", "create", "Team"], "")?;
+    ana.ok_with(&["spaces", "add-member", "Team", BEN], "")?;
+    assert!(
+        spaces_seen(&b, &ben.token)
+            .await?
+            .contains(&"Team".to_owned())
+    );
+    ana.ok_with(&["spaces", "remove-member", "Team", BEN], "")?;
+    assert!(
+        !spaces_seen(&b, &ben.token)
+            .await?
+            .contains(&"Team".to_owned())
+    );
+
+    // Disabled through A's data dir: Ben's session made on B ends on both.
+    a.admin(&["user", "disable", BEN], "")?;
+    for server in [&a, &b] {
+        let (status, _) = server
+            .api()
+            .await?
+            .call(
+                endpoints::Pull::PATH,
+                Some(&ben.token),
+                &PullRequest {
+                    epoch: None,
+                    cursors: vec![],
+                    max_ops: 0,
+                },
+            )
+            .await?;
+        assert_eq!(status.as_u16(), 401);
+    }
     Ok(())
 }

@@ -14,6 +14,7 @@ use cairn_server::admin::commands::export::ExportArgs;
 use cairn_server::admin::commands::import::ImportArgs;
 use cairn_server::admin::commands::migrate::MigrateArgs;
 use cairn_server::admin::commands::purge::PurgeArgs;
+use cairn_server::admin::commands::renew_epoch::RenewEpochArgs;
 use cairn_server::admin::commands::user::UserCommand;
 use cairn_server::admin::send;
 use cairn_server::init::InitStore;
@@ -76,6 +77,7 @@ enum Command {
     #[command(subcommand)]
     Audit(AuditCommand),
     Migrate(MigrateArgs),
+    RenewEpoch(RenewEpochArgs),
 }
 
 fn main() -> ExitCode {
@@ -157,5 +159,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::Audit(command) => command.run(send, &mut std::io::stdout().lock()),
         Command::Migrate(args) => args.run(&mut std::io::stdout().lock()),
+        Command::RenewEpoch(args) => args.run(send, &mut std::io::stdout().lock()),
     }
 }

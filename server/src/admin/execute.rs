@@ -2,7 +2,7 @@
 //! the direct path (stopped data dir) and the control socket (running server).
 //! Each request goes to its subcommand's file in [`super::commands`].
 
-use super::commands::{audit, backup, export, import, purge, user};
+use super::commands::{audit, backup, export, import, purge, renew_epoch, user};
 use super::protocol::{AdminRequest, AdminResponse};
 use crate::backup::Backups;
 use crate::store::Store;
@@ -54,6 +54,9 @@ pub async fn execute(store: &Store, backups: &Backups, request: AdminRequest) ->
             .await
             .unwrap_or_else(AdminResponse::failed),
         AdminRequest::AuditList => audit::list(store)
+            .await
+            .unwrap_or_else(AdminResponse::failed),
+        AdminRequest::RenewEpoch => renew_epoch::execute(store)
             .await
             .unwrap_or_else(AdminResponse::failed),
         AdminRequest::AuditVerify => audit::verify(store)

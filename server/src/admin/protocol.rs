@@ -63,6 +63,8 @@ pub enum AdminRequest {
     },
     AuditList,
     AuditVerify,
+    /// `cairn-server renew-epoch`: the store was restored by other means.
+    RenewEpoch,
 }
 
 /// What `cairn-server export` covers.
@@ -115,6 +117,10 @@ pub enum AdminResponse {
     },
     AuditEntries(Vec<AuditEntry>),
     AuditVerified(AuditVerification),
+    /// The store's new epoch.
+    EpochRenewed {
+        epoch: String,
+    },
 }
 
 impl AdminResponse {

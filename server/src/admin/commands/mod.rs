@@ -9,6 +9,7 @@ pub mod export;
 pub mod import;
 pub mod migrate;
 pub mod purge;
+pub mod renew_epoch;
 pub mod user;
 
 use std::path::{Path, PathBuf};

@@ -1,8 +1,11 @@
-//! Two real `cairn-server` processes on one throwaway PostgreSQL database: each
-//! inited onto it (only the first makes `admin`), each with its own data dir and
-//! certificate. Records synced through one reach a client of the other, a session
-//! made on one works on the other, and when one is killed the other serves on
-//! (and the killed one's data dir still runs admin commands on the database).
+//! Real `cairn-server` processes on a throwaway PostgreSQL database.
+//!
+//! Two servers on one database, each inited onto it (only the first makes
+//! `admin`), each with its own data dir and certificate: records synced through
+//! one reach a client of the other, a session made on one works on the other, what
+//! one decides about accounts holds on the other, and when one is killed the other
+//! serves on (and the killed one's data dir still runs admin commands on the
+//! database). And the DBA's restore from a `pg_dump`, followed by `renew-epoch`.
 
 use anyhow::Context;
 use cairn_common::api::endpoints;
@@ -244,5 +247,64 @@ async fn accounts_and_memberships_hold_across_servers() -> anyhow::Result<()> {
             .await?;
         assert_eq!(status.as_u16(), 401);
     }
+    Ok(())
+}
+
+/// Runs one of PostgreSQL's programs against the test server; fails with its output.
+fn pg_tool(pg: &TestPostgres, program: &str, args: &[&str]) -> anyhow::Result<()> {
+    let output = std::process::Command::new(pg.program(program))
+        .args(args)
+        .output()
+        .with_context(|| format!("running {program}"))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "{program} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
+}
+
+/// The DBA's restore: the database is dumped with `pg_dump`, a goal is synced
+/// after the dump, the dump is restored with `pg_restore`, and `cairn-server
+/// renew-epoch` tells clients: the client that synced the lost goal sends it
+/// again, and a new device gets both goals. (Without the new epoch the lost goal
+/// stays lost: the client believes the server has it.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_restored_from_a_dump_gets_back_what_clients_hold() -> anyhow::Result<()> {
+    let pg = TestPostgres::shared()?;
+    let url = pg.database()?;
+    let mut server = ServerProcess::start_with_init(&["--store-url", &url])?;
+    server.user(ANA, ANA_PW).await?;
+    let ana = Device::new()?;
+    ana.login(&server, ANA, ANA_PW)?;
+    ana.ok_with(&["add", "goal", "Before the dump"], "")?;
+    ana.ok_with(&["sync"], "")?;
+    let dump = server.dir.path().join("cairn.dump");
+    let dump = dump.to_str().context("temp path is not UTF-8")?;
+    pg_tool(&pg, "pg_dump", &["--format=custom", "--file", dump, &url])?;
+    ana.ok_with(&["add", "goal", "Synced after the dump"], "")?;
+    ana.ok_with(&["sync"], "")?;
+
+    server.kill9()?;
+    pg_tool(
+        &pg,
+        "pg_restore",
+        &["--clean", "--if-exists", "--dbname", &url, dump],
+    )?;
+    let renewed = server.admin(&["renew-epoch"], "")?;
+    assert!(renewed.contains("new epoch"), "{renewed}");
+    server.serve_again()?;
+
+    let synced = ana.json(&["sync", "--json"])?;
+    assert_eq!(synced["ok"], true, "{synced}");
+    let fresh = Device::new()?;
+    fresh.login(&server, ANA, ANA_PW)?;
+    assert_eq!(
+        fresh.goal_titles()?,
+        ["Before the dump", "Synced after the dump"]
+    );
+    let audit = server.admin(&["audit", "list"], "")?;
+    assert!(audit.contains("restored by other means"), "{audit}");
     Ok(())
 }

@@ -126,7 +126,8 @@ impl Default for SyncSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct StoreSettings {
     pub backend: StoreBackend,
-    /// `postgres://user:password@host:5432/database`; required for PostgreSQL. A
+    /// `postgres://user:password@host:5432/database`, with `sslmode` and
+    /// `sslrootcert` as libpq names them; required for PostgreSQL. A
     /// secret (it may hold the password): `Debug` hides it, and it can come from
     /// `CAIRN_SERVER__STORE__URL` instead of the file.
     pub url: Secret,

@@ -56,6 +56,26 @@ impl TestPostgres {
     /// # Errors
     /// As [`Self::shared`].
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Starts a new server of its own that also speaks TLS, with a certificate for
+    /// `localhost` (only: not for `127.0.0.1`) from a CA made for it; the CA's PEM file is at
+    /// [`Self::ca_file`].
+    ///
+    /// # Errors
+    /// As [`Self::shared`], or the certificates could not be made.
+    pub fn start_with_tls() -> anyhow::Result<Self> {
+        Self::start_with(&["ssl"])
+    }
+
+    /// The PEM file of the CA of a server started [`Self::start_with_tls`].
+    #[must_use]
+    pub fn ca_file(&self) -> PathBuf {
+        self.root.join("ca.pem")
+    }
+
+    fn start_with(features: &[&str]) -> anyhow::Result<Self> {
         let bin = find_bin()?;
         let as_root = is_root();
         let root = tempdir_for_postgres(as_root)?;
@@ -85,12 +105,15 @@ impl TestPostgres {
                 "--no-instructions",
             ],
         )?;
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=on -c synchronous_commit=on \
              -c max_connections=200",
             pg.port,
             path_str(&sockets)?
         );
+        if features.contains(&"ssl") {
+            options += &pg.make_certificates()?;
+        }
         pg.run(
             "pg_ctl",
             &[
@@ -108,6 +131,38 @@ impl TestPostgres {
         )
         .with_context(|| format!("the log says: {}", pg.log_tail()))?;
         Ok(pg)
+    }
+
+    /// Writes a CA (`ca.pem`) and a server certificate and key signed by it; the
+    /// options that make the server use them.
+    fn make_certificates(&self) -> anyhow::Result<String> {
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "cairn test database CA");
+        let ca_key = rcgen::KeyPair::generate()?;
+        let ca_cert = ca.self_signed(&ca_key)?;
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let server = rcgen::CertificateParams::new(vec!["localhost".to_owned()])?;
+        let server_key = rcgen::KeyPair::generate()?;
+        let server_cert = server.signed_by(&server_key, &issuer)?;
+        std::fs::write(self.ca_file(), ca_cert.pem())?;
+        let (cert, key) = (self.root.join("server.crt"), self.root.join("server.key"));
+        std::fs::write(&cert, server_cert.pem())?;
+        std::fs::write(&key, server_key.serialize_pem())?;
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))?;
+        }
+        if self.as_root {
+            chown_postgres(&cert)?;
+            chown_postgres(&key)?;
+        }
+        Ok(format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            path_str(&cert)?,
+            path_str(&key)?
+        ))
     }
 
     /// A new, empty database; its URL.

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod audit;
+mod connection;
 mod copy;
 mod export;
 mod migrations;
@@ -19,8 +20,7 @@ mod shared;
 mod tests;
 mod throttle;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
+use deadpool_postgres::{ManagerConfig, Pool, RecyclingMethod};
 
 pub use super::users::NewAccount;
 pub use accounts::is_unique_violation;
@@ -41,33 +41,34 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
-    /// Connects to `url` (`postgres://user:password@host:port/database`) with at
-    /// most `connections` connections, and brings the schema up to date.
+    /// Connects to `url` (`postgres://user:password@host:port/database`, with
+    /// `sslmode` and `sslrootcert` as [`connection`] reads them) with at most
+    /// `connections` connections, and brings the schema up to date.
     ///
     /// # Errors
     /// A URL that does not parse, a database that cannot be reached, or a schema
     /// newer than this server knows.
     pub async fn connect(url: &str, connections: usize) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| {
-            StoreError::InvalidInput(format!(
-                "`[store] url` is not a PostgreSQL URL ({e}); write it as \
-                 postgres://user:password@host:5432/database"
-            ))
-        })?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                // A connection whose last user went away mid-request is checked
-                // (its rollback has run) before it serves the next one.
-                recycling_method: RecyclingMethod::Verified,
-            },
-        );
+        let target = connection::Target::parse(url)?;
+        let tls = target.uses_tls();
+        let manager = target.manager(ManagerConfig {
+            // A connection whose last user went away mid-request is checked
+            // (its rollback has run) before it serves the next one.
+            recycling_method: RecyclingMethod::Verified,
+        });
         let pool = Pool::builder(manager)
             .max_size(connections.max(1))
             .build()
             .map_err(|e| StoreError::Pool(e.to_string()))?;
-        let mut client = pool.get().await?;
+        let mut client = pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Backend(e) if tls => StoreError::Pool(format!(
+                "{} (the connection uses TLS: if the database's certificate comes from a \
+                 private CA, add `sslrootcert=/path/ca.pem` to the url; the certificate \
+                 must name the url's host)",
+                with_causes(&e)
+            )),
+            other => other.into(),
+        })?;
         migrations::apply(&mut client).await?;
         Ok(Self { pool })
     }
@@ -83,6 +84,18 @@ impl PgStore {
             .await?;
         Ok(row.get(0))
     }
+}
+
+/// An error and its causes, "error: cause: cause" (the driver's own message says
+/// only "error performing TLS handshake", its cause says why).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        message += &format!(": {c}");
+        cause = c.source();
+    }
+    message
 }
 
 /// A role as the `members` table keeps it: owner 0, editor 1, viewer 2 (so the

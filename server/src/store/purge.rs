@@ -62,6 +62,12 @@ pub struct PurgeOutcome {
     pub removed_entries: u64,
     /// Entries the rewritten store holds.
     pub kept_entries: u64,
+    /// PostgreSQL only: transactions older than the purge that were still open
+    /// when the tables were rewritten, after the purge had waited for them. Old
+    /// row versions they might see stay in the table files until a later
+    /// `VACUUM FULL`. Zero on sled and whenever the rewrite left nothing behind.
+    #[serde(default)]
+    pub older_transactions_open: u64,
 }
 
 /// Retention limits: everything older than these instants goes (`None`: kept).

@@ -114,6 +114,16 @@ impl PurgeArgs {
                     "store rewritten: {} entries removed, {} kept; the old files are deleted",
                     outcome.removed_entries, outcome.kept_entries
                 )?;
+                if outcome.older_transactions_open > 0 {
+                    writeln!(
+                        out,
+                        "warning: {} database transactions older than the purge were still \
+                         open after a minute; old row versions they might see stay in the \
+                         table files until they end and the tables are rewritten: run \
+                         `VACUUM FULL` on the database then (docs/POSTGRES.md, \"Purge\")",
+                        outcome.older_transactions_open
+                    )?;
+                }
                 if backups.deleted.is_empty() && backups.rewritten.is_empty() {
                     writeln!(out, "no kept backups")?;
                 }

@@ -32,6 +32,9 @@ use super::StoreError;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// How long a purge waits for older transactions before it rewrites the
+    /// tables anyway ([`purge::OLD_TRANSACTIONS_WAIT`]; tests shorten it).
+    purge_wait: std::time::Duration,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -70,7 +73,18 @@ impl PgStore {
             other => other.into(),
         })?;
         migrations::apply(&mut client).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            purge_wait: purge::OLD_TRANSACTIONS_WAIT,
+        })
+    }
+
+    /// The same store, its purges waiting at most `wait` for older transactions.
+    #[cfg(test)]
+    #[must_use]
+    pub(crate) fn with_purge_wait(mut self, wait: std::time::Duration) -> Self {
+        self.purge_wait = wait;
+        self
     }
 
     /// The schema version of the database (see [`schema_version`]).

@@ -43,7 +43,15 @@ const TABLES: &[&str] = &[
 
 /// How long a purge waits for transactions older than it to end before it
 /// rewrites the tables.
-const OLD_TRANSACTIONS_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+pub(super) const OLD_TRANSACTIONS_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What rewriting the tables left.
+struct Rewritten {
+    /// Rows the tables hold.
+    kept: u64,
+    /// Transactions older than the rewrite still open when it ran.
+    older_open: u64,
+}
 
 /// The advisory lock that lets one purge or sweep run at a time ("cairn_pu").
 const PURGE_LOCK: i64 = 0x6361_6972_6e5f_7075;
@@ -178,7 +186,9 @@ impl PgStore {
         if matches!(target, PurgeTarget::All) {
             self.renew_epoch().await?;
         }
-        outcome.kept_entries = self.rewrite_tables().await?;
+        let rewritten = self.rewrite_tables().await?;
+        outcome.kept_entries = rewritten.kept;
+        outcome.older_transactions_open = rewritten.older_open;
         Ok(outcome)
     }
 
@@ -216,13 +226,14 @@ impl PgStore {
 
     /// Rewrites every table without its dead rows (`VACUUM FULL`) and writes that
     /// out (`CHECKPOINT`, when the database role may); how many rows remain.
-    async fn rewrite_tables(&self) -> Result<u64, StoreError> {
+    async fn rewrite_tables(&self) -> Result<Rewritten, StoreError> {
         let client = self.pool.get().await?;
         // `VACUUM FULL` keeps the old versions of rows that a transaction older than
         // the purge may still see (an open transaction of another server, an
         // autovacuum's analyze): wait until every such transaction has ended.
         let horizon: i64 = client.query_one("SELECT txid_current()", &[]).await?.get(0);
         let waited = std::time::Instant::now();
+        let mut older_open = 0;
         loop {
             let older: i64 = client
                 .query_one(
@@ -237,14 +248,15 @@ impl PgStore {
             if older == 0 {
                 break;
             }
-            if waited.elapsed() > OLD_TRANSACTIONS_WAIT {
+            if waited.elapsed() > self.purge_wait {
                 tracing::warn!(
                     "purge: {older} transactions older than the purge are still open after \
                      {} s; the tables are rewritten now, but old row versions those \
-                     transactions may see stay until a later VACUUM FULL (run the purge's \
-                     sweep again, or VACUUM FULL, once they have ended)",
-                    OLD_TRANSACTIONS_WAIT.as_secs()
+                     transactions may see stay until a later VACUUM FULL (run `VACUUM FULL` \
+                     once they have ended)",
+                    self.purge_wait.as_secs()
                 );
+                older_open = u64::try_from(older).unwrap_or(0);
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -265,7 +277,7 @@ impl PgStore {
                 .get(0);
             kept += u64::try_from(n).unwrap_or(0);
         }
-        Ok(kept)
+        Ok(Rewritten { kept, older_open })
     }
 }
 

@@ -209,3 +209,51 @@ async fn purge_a_user_leaves_no_byte_in_the_tables() {
         Err(StoreError::Conflict(_))
     ));
 }
+
+/// A transaction older than the purge that stays open past the purge's wait (an
+/// idle session of some other program) does not stop the purge: the tables are
+/// rewritten anyway, the user is gone, and the outcome says how many such
+/// transactions were open, so that the admin is told to run `VACUUM FULL` later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purge_says_when_older_transactions_stayed_open() {
+    let (_pg, url, store) = fresh().await;
+    let store = store.with_purge_wait(std::time::Duration::from_millis(300));
+    store.create_user(account("admin")).await.expect("admin");
+    store
+        .create_user(account("ann@example.com"))
+        .await
+        .expect("ann");
+    let (other, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("another session");
+    let connection = tokio::spawn(connection);
+    other
+        .batch_execute("BEGIN; SELECT txid_current();")
+        .await
+        .expect("an open transaction with an id");
+    let outcome = store
+        .purge(&PurgeTarget::User("ann@example.com".into()))
+        .await
+        .expect("purge");
+    assert_eq!(outcome.older_transactions_open, 1);
+    assert!(
+        store
+            .user_by_email("ann@example.com")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    other.batch_execute("COMMIT").await.expect("commit");
+    drop(other);
+    connection.await.expect("task").expect("connection");
+    // With none open, the next purge has nothing to say.
+    store
+        .create_user(account("bob@example.com"))
+        .await
+        .expect("bob");
+    let outcome = store
+        .purge(&PurgeTarget::User("bob@example.com".into()))
+        .await
+        .expect("purge");
+    assert_eq!(outcome.older_transactions_open, 0);
+}

@@ -7,6 +7,11 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::consent::{AcceptNotice, ConsentList, Notice, WithdrawConsent};
+use super::invitations::{
+    CreateInvitation, InvitationInfo, InvitationList, JoinCode, JoinDetails, JoinRequest,
+    RevokeInvitation,
+};
 use super::{
     CreateSpace, Empty, ExportPage, ExportRequest, LoginList, LoginRequest, LoginResponse,
     MemberList, PasswordChange, PullRequest, PullResponse, PushRequest, PushResponse, RenameSpace,
@@ -122,6 +127,25 @@ endpoints! {
     Export: Post "/v1/export", ExportRequest => ExportPage;
     /// The logins to the caller's account.
     AccountLogins: Post "/v1/account/logins", Empty => LoginList;
+    /// The server's privacy notice (no session needed).
+    PrivacyNotice: Post "/v1/privacy/notice", Empty => Notice;
+    /// Accept the current privacy notice.
+    ConsentAccept: Post "/v1/consent/accept", AcceptNotice => Empty;
+    /// Withdraw consent: the account's access ends.
+    ConsentWithdraw: Post "/v1/consent/withdraw", WithdrawConsent => Empty;
+    /// The consent records of a space's members (owners only).
+    Consents: Post "/v1/consent/list", SpaceRef => ConsentList;
+    /// Invite an e-mail address to a space (owners only); the code goes by mail.
+    InvitationsCreate: Post "/v1/invitations/create", CreateInvitation => InvitationInfo;
+    /// A space's invitations (owners only).
+    Invitations: Post "/v1/invitations", SpaceRef => InvitationList;
+    /// Revoke an open invitation (owners only).
+    InvitationsRevoke: Post "/v1/invitations/revoke", RevokeInvitation => InvitationList;
+    /// What an invitation code is for, and the notice to accept (no session).
+    JoinPreview: Post "/v1/join/preview", JoinCode => JoinDetails;
+    /// Join with an invitation code (no session): a session of the new or
+    /// existing account.
+    Join: Post "/v1/join", JoinRequest => LoginResponse;
 }
 
 #[cfg(test)]

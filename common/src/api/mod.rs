@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::model::{RecordId, Role, Space, SpaceId, UserProfile};
 use crate::op::{Op, OpId};
 
+pub mod consent;
 pub mod endpoints;
+pub mod invitations;
 
 pub use endpoints::{Endpoint, Method};
 
@@ -56,6 +58,8 @@ pub mod codes {
     pub const LOGIN_FAILED: &str = "login_failed";
     pub const THROTTLED: &str = "throttled";
     pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
+    /// The privacy notice changed (or was never accepted): accept it first.
+    pub const CONSENT_REQUIRED: &str = "consent_required";
     pub const FORBIDDEN: &str = "forbidden";
     pub const NOT_FOUND: &str = "not_found";
     pub const CONFLICT: &str = "conflict";

@@ -38,6 +38,11 @@ pub const BACKED_UP_TREES: &[&str] = &[
     // (and its hash chain) of the moment of the backup.
     "audit",
     "audit_subjects",
+    // Consent is evidence, and invitations are promises made by mail.
+    "consents",
+    "consent_current",
+    "invitations",
+    "invitation_codes",
 ];
 
 /// Key/value pairs of one tree.

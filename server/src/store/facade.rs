@@ -15,11 +15,14 @@
 use std::future::Future;
 use std::path::Path;
 
+use cairn_common::api::consent::ConsentEntry;
+use cairn_common::api::invitations::InvitationId;
 use cairn_common::api::{Epoch, MemberList, SpaceInfo};
 use cairn_common::model::{Role, Space, SpaceId, UserId, UserProfile};
 use cairn_common::op::Op;
 
 use super::audit::{AuditEntry, AuditEvent, AuditKind, AuditVerification};
+use super::invitations::InvitationRecord;
 use super::postgres::PgStore;
 use super::users::check_new_user;
 use super::{
@@ -503,6 +506,90 @@ impl Store {
             Err(e) => tracing::warn!("audit: cannot name the actor: {e}"),
         }
         self.audit(event).await;
+    }
+
+    // Consent to the privacy notice, and invitations.
+
+    /// Keeps a consent record as evidence and makes it the user's current consent.
+    ///
+    /// # Errors
+    /// A storage or database error.
+    pub async fn record_consent(&self, entry: &ConsentEntry) -> Result<(), StoreError> {
+        dispatch!(self.record_consent(entry))
+    }
+
+    /// The version of the notice `user` accepted last (none after a withdrawal).
+    ///
+    /// # Errors
+    /// A storage or database error.
+    pub async fn accepted_notice(&self, user: UserId) -> Result<Option<String>, StoreError> {
+        dispatch!(self.accepted_notice(user))
+    }
+
+    /// The consent records of `users` (all when `None`), oldest first.
+    ///
+    /// # Errors
+    /// A storage or database error.
+    pub async fn consents(
+        &self,
+        users: Option<&[UserId]>,
+    ) -> Result<Vec<ConsentEntry>, StoreError> {
+        dispatch!(self.consents(users))
+    }
+
+    /// Stores a new invitation.
+    ///
+    /// # Errors
+    /// A storage or database error.
+    pub async fn create_invitation(&self, record: &InvitationRecord) -> Result<(), StoreError> {
+        dispatch!(self.create_invitation(record))
+    }
+
+    /// The invitations to `space` (all when `None`), newest first.
+    ///
+    /// # Errors
+    /// A storage or database error.
+    pub async fn invitations(
+        &self,
+        space: Option<SpaceId>,
+    ) -> Result<Vec<InvitationRecord>, StoreError> {
+        dispatch!(self.invitations(space))
+    }
+
+    /// The invitation of a code's hash, whatever its state.
+    ///
+    /// # Errors
+    /// A storage or database error.
+    pub async fn invitation_by_code(
+        &self,
+        code_hash: &[u8; 32],
+    ) -> Result<Option<InvitationRecord>, StoreError> {
+        dispatch!(self.invitation_by_code(code_hash))
+    }
+
+    /// Revokes an open invitation of `space`.
+    ///
+    /// # Errors
+    /// Not found, no longer open, or a storage or database error.
+    pub async fn revoke_invitation(
+        &self,
+        space: SpaceId,
+        id: InvitationId,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.revoke_invitation(space, id, now_ms))
+    }
+
+    /// Uses the open invitation of a code's hash, once only.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for a code that is not (or no longer) valid.
+    pub async fn use_invitation(
+        &self,
+        code_hash: &[u8; 32],
+        now_ms: u64,
+    ) -> Result<InvitationRecord, StoreError> {
+        dispatch!(self.use_invitation(code_hash, now_ms))
     }
 
     // Failed logins and login records.

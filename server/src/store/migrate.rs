@@ -2,7 +2,7 @@
 //! is copied as it is: accounts with their password hashes, spaces and members,
 //! every op with its seq and each space's counter, tombstones of purged records,
 //! sessions (people stay logged in), login records, the audit chain, usage
-//! statistics, and the epoch (clients do not start over: it is the same history).
+//! statistics, consent records and invitations, and the epoch (clients do not start over: it is the same history).
 //! Throttling counters are not: they only ever delay logins.
 //!
 //! The target must be empty. After the copy both stores are read back in full
@@ -12,11 +12,13 @@ use cairn_common::api::Epoch;
 use cairn_common::model::{RecordId, Role, Space, SpaceId, UserId};
 use cairn_common::op::Op;
 
+use super::invitations::InvitationRecord;
 use super::postgres::PgStore;
 use super::{
     AuditChain, ImportTarget, LoginRecord, SessionRecord, SledStore, StoreError, TelemetryEntry,
     UserRecord,
 };
+use cairn_common::api::consent::ConsentEntry;
 
 /// A space with its members and the last seq it gave out.
 pub type SpaceCopy = (Space, Vec<(UserId, Role)>, u64);
@@ -33,6 +35,8 @@ pub struct Contents {
     pub audit: AuditChain,
     pub telemetry: Vec<TelemetryEntry>,
     pub epoch: Epoch,
+    pub consents: Vec<ConsentEntry>,
+    pub invitations: Vec<InvitationRecord>,
 }
 
 impl Contents {
@@ -65,6 +69,9 @@ impl Contents {
         self.audit.subjects.sort_unstable();
         self.telemetry
             .sort_by(|a, b| (a.day, &a.endpoint).cmp(&(b.day, &b.endpoint)));
+        self.consents
+            .sort_by(|a, b| (a.at_ms, a.user, &a.version).cmp(&(b.at_ms, b.user, &b.version)));
+        self.invitations.sort_by_key(|i| i.id);
         self
     }
 
@@ -101,6 +108,8 @@ impl Contents {
             audit: store.audit_chain()?,
             telemetry: store.telemetry()?,
             epoch: store.epoch(),
+            consents: store.consents(None)?,
+            invitations: store.invitations(None)?,
         }
         .sorted())
     }
@@ -139,6 +148,8 @@ impl Contents {
             audit: store.audit_chain().await?,
             telemetry: store.telemetry().await?,
             epoch: store.epoch().await?,
+            consents: store.consents(None).await?,
+            invitations: store.invitations(None).await?,
         }
         .sorted())
     }
@@ -156,6 +167,8 @@ impl Contents {
             ("audit log", self.audit == other.audit),
             ("usage statistics", self.telemetry == other.telemetry),
             ("epoch", self.epoch == other.epoch),
+            ("consent records", self.consents == other.consents),
+            ("invitations", self.invitations == other.invitations),
         ]
         .into_iter()
         .find_map(|(what, same)| (!same).then_some(what))
@@ -215,6 +228,12 @@ pub async fn sled_to_postgres(from: &SledStore, to: &PgStore) -> Result<Contents
             .await?;
     }
     to.set_epoch(contents.epoch).await?;
+    for entry in &contents.consents {
+        to.record_consent(entry).await?;
+    }
+    for invitation in &contents.invitations {
+        to.create_invitation(invitation).await?;
+    }
     let copied = Contents::of_postgres(to).await?;
     match contents.difference(&copied) {
         Some(what) => Err(differs(what)),
@@ -258,6 +277,12 @@ pub async fn postgres_to_sled(from: &PgStore, to: &SledStore) -> Result<Contents
         to.add_telemetry(entry.day, &entry.endpoint, &entry.counts)?;
     }
     to.set_epoch(contents.epoch)?;
+    for entry in &contents.consents {
+        to.record_consent(entry)?;
+    }
+    for invitation in &contents.invitations {
+        to.create_invitation(invitation)?;
+    }
     to.flush()?;
     let copied = Contents::of_sled(to)?;
     match contents.difference(&copied) {

@@ -25,6 +25,10 @@
 //!   backed up, so a restored store gets a new one.
 //! - `logins`: user ++ time ++ nonce → [`LoginRecord`] (every login, kept per
 //!   `[retention] login_records_days`).
+//! - `consents`, `consent_current`: acceptances and withdrawals of the privacy
+//!   notice ([`consent`]).
+//! - `invitations`, `invitation_codes`: invitations and their codes' hashes
+//!   ([`invitations`]).
 //! - `audit`: the hash-chained log of administrative events ([`audit`]);
 //!   `audit_subjects`: the e-mails its entries name, kept apart so a purge can
 //!   forget them without breaking the chain.
@@ -39,12 +43,14 @@
 
 pub mod audit;
 mod backup;
+mod consent;
 mod copy;
 mod durability;
 mod epoch;
 mod error;
 mod export;
 mod facade;
+pub mod invitations;
 mod logins;
 pub mod migrate;
 mod oplog;
@@ -141,6 +147,10 @@ pub(crate) struct Trees {
     audit: sled::Tree,
     audit_subjects: sled::Tree,
     meta: sled::Tree,
+    consents: sled::Tree,
+    consent_current: sled::Tree,
+    invitations: sled::Tree,
+    invitation_codes: sled::Tree,
 }
 
 impl Trees {
@@ -160,6 +170,10 @@ impl Trees {
             audit: db.open_tree("audit")?,
             audit_subjects: db.open_tree("audit_subjects")?,
             meta: db.open_tree("meta")?,
+            consents: db.open_tree("consents")?,
+            consent_current: db.open_tree("consent_current")?,
+            invitations: db.open_tree("invitations")?,
+            invitation_codes: db.open_tree("invitation_codes")?,
             db,
         })
     }

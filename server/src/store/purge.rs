@@ -19,6 +19,7 @@
 use std::collections::{HashMap, HashSet};
 
 use cairn_common::RecordState;
+use cairn_common::api::consent::ConsentEntry;
 use cairn_common::codec;
 use cairn_common::model::{RecordId, Role, SpaceId, UserId};
 use cairn_common::op::{Op, OpId};
@@ -103,8 +104,13 @@ struct Plan {
     drop_ops: HashSet<OpId>,
     logins_before_ms: Option<u64>,
     audit_upto: Option<Link>,
+    /// Invitations (by id) and their codes (by hash) that go.
+    drop_invitations: HashSet<[u8; 16]>,
+    drop_codes: HashSet<[u8; 32]>,
     // What the copy found.
     tombstones: Vec<Vec<u8>>,
+    /// Consent records moved under a pseudonym (tree, key, value).
+    moved: Vec<(&'static str, Vec<u8>, Vec<u8>)>,
     removed: u64,
     pseudonymized: u64,
     login_records: u64,
@@ -194,6 +200,29 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// A consent record: kept as evidence under a purged person's pseudonym, with
+    /// the e-mail and address blanked (the key, which starts with the user, moves
+    /// too); gone with everyone.
+    fn consent(&mut self, key: &[u8], value: &[u8]) -> Result<Keep, StoreError> {
+        if self.everyone {
+            return Ok(Keep::Drop);
+        }
+        let Some(pseudonym) = uid(key, 0).and_then(|u| self.pseudonyms.get(&u)) else {
+            return Ok(Keep::Same);
+        };
+        let mut entry: ConsentEntry = codec::decode(value)?;
+        entry.user = *pseudonym;
+        entry.email.clear();
+        entry.address.clear();
+        let mut moved_key = pseudonym.as_bytes().to_vec();
+        moved_key.extend_from_slice(key.get(16..).unwrap_or_default());
+        self.moved
+            .push(("consents", moved_key, codec::encode(&entry)?));
+        Ok(Keep::Drop)
+    }
+}
+
 impl Rewriter for Plan {
     fn entry(&mut self, tree: &[u8], key: &[u8], value: &[u8]) -> Result<Keep, StoreError> {
         let keep = match tree {
@@ -253,6 +282,14 @@ impl Rewriter for Plan {
                     .iter()
                     .any(|e| audit::is_subject_of(key, value, e)),
             ),
+            b"consents" => self.consent(key, value)?,
+            b"consent_current" => drop_if(self.everyone || self.user_gone(uid(key, 0))),
+            b"invitations" => drop_if(
+                <[u8; 16]>::try_from(key).is_ok_and(|id| self.drop_invitations.contains(&id)),
+            ),
+            b"invitation_codes" => {
+                drop_if(<[u8; 32]>::try_from(key).is_ok_and(|hash| self.drop_codes.contains(&hash)))
+            }
             _ => Keep::Same,
         };
         if matches!(keep, Keep::Drop) {
@@ -272,6 +309,7 @@ impl Rewriter for Plan {
         {
             out.push(("audit", key, value));
         }
+        out.append(&mut self.moved);
         out
     }
 }
@@ -394,7 +432,24 @@ impl SledStore {
                 }
             }
         }
+        self.plan_invitations(&mut plan)?;
         Ok(plan)
+    }
+
+    /// Adds the invitations that go to the plan: to or by a purged person, or to a
+    /// removed space (all of them with everyone).
+    fn plan_invitations(&self, plan: &mut Plan) -> Result<(), StoreError> {
+        for record in self.invitations(None)? {
+            let gone = plan.everyone
+                || plan.emails.contains(&record.email)
+                || plan.users.contains(&record.invited_by)
+                || record.space.is_some_and(|s| plan.drop_spaces.contains(&s));
+            if gone {
+                plan.drop_invitations.insert(*record.id.0.as_bytes());
+                plan.drop_codes.insert(record.code_hash);
+            }
+        }
+        Ok(())
     }
 
     /// Adds one user to the plan: account, personal space, memberships.

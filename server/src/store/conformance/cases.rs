@@ -9,12 +9,14 @@ use crate::store::{
     RecordLimits, RetentionCutoffs, Store, StoreError, ThrottleDecision, ThrottleState,
 };
 
+pub use super::consent_cases::{consent_is_kept_as_evidence, invitations_are_used_once};
+
 /// Sessions made by the suite expire far in the future.
 const EXPIRES_MS: u64 = 1 << 50;
 
 /// An account with this e-mail (password hash `hash of EMAIL`), checked as the
 /// server checks new accounts.
-async fn user(store: &Store, email: &str) -> Result<UserId, StoreError> {
+pub(super) async fn user(store: &Store, email: &str) -> Result<UserId, StoreError> {
     let new = NewUser {
         email: email.into(),
         first_name: "First".into(),

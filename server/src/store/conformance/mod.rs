@@ -7,6 +7,7 @@
 
 mod backends;
 pub(crate) mod cases;
+mod consent_cases;
 
 /// A test per case and backend: `conformance!(case, …)` makes
 /// `sled::case` and `postgres::case` for each.
@@ -47,4 +48,6 @@ conformance!(
     purging_a_user,
     purging_everything,
     retention_sweeps,
+    consent_is_kept_as_evidence,
+    invitations_are_used_once,
 );

@@ -116,6 +116,27 @@ const MIGRATIONS: &[&str] = &[
         token bytea PRIMARY KEY CHECK (octet_length(token) = 16),
         email text NOT NULL UNIQUE
     );",
+    // 6: consent to the privacy notice (every acceptance and withdrawal, and the
+    // version each user accepted last), and invitations found by their code's hash.
+    "CREATE TABLE consents (
+        id bigserial PRIMARY KEY,
+        user_id uuid NOT NULL,
+        at_ms bigint NOT NULL,
+        entry bytea NOT NULL
+    );
+    CREATE INDEX consents_by_user ON consents (user_id, at_ms);
+    CREATE TABLE consent_current (
+        user_id uuid PRIMARY KEY,
+        version text NOT NULL
+    );
+    CREATE TABLE invitations (
+        id uuid PRIMARY KEY,
+        space_id uuid,
+        code_hash bytea NOT NULL UNIQUE CHECK (octet_length(code_hash) = 32),
+        created_at_ms bigint NOT NULL,
+        record bytea NOT NULL
+    );
+    CREATE INDEX invitations_by_space ON invitations (space_id);",
 ];
 
 /// The schema version this server writes.

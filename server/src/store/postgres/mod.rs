@@ -10,6 +10,7 @@
 mod accounts;
 mod audit;
 mod connection;
+mod consent;
 mod copy;
 mod export;
 mod migrations;

@@ -21,9 +21,11 @@ use uuid::Uuid;
 
 use super::{PgStore, seq_to_sql};
 use crate::store::audit::{Link, entry_time_and_hash};
+use crate::store::invitations::InvitationRecord;
 use crate::store::purge::{refuse_admin, throttle_key};
 use crate::store::users::{ADMIN_LOGIN, normalize_email};
 use crate::store::{PurgeOutcome, PurgeTarget, RetentionCutoffs, StoreError, SweepOutcome};
+use cairn_common::api::consent::ConsentEntry;
 
 /// Every table a purge or sweep may leave dead rows in.
 const TABLES: &[&str] = &[
@@ -39,6 +41,9 @@ const TABLES: &[&str] = &[
     "logins",
     "audit",
     "audit_subjects",
+    "consents",
+    "consent_current",
+    "invitations",
 ];
 
 /// How long a purge waits for transactions older than it to end before it
@@ -177,6 +182,7 @@ impl PgStore {
                 &[&plan.emails],
             )
             .await?;
+        removed += purge_consent_and_invitations(&tx, &plan).await?;
         // Sessions and memberships go with the account (ON DELETE CASCADE).
         removed += tx
             .execute("DELETE FROM users WHERE id = ANY($1)", &[&plan.users])
@@ -279,6 +285,64 @@ impl PgStore {
         }
         Ok(Rewritten { kept, older_open })
     }
+}
+
+/// Consent records of purged people stay as evidence under their pseudonym, with
+/// the e-mail and the address blanked (all go with everyone); their current
+/// consent goes; invitations to or by them, or to a removed space, go. How many
+/// rows went.
+async fn purge_consent_and_invitations(
+    tx: &impl GenericClient,
+    plan: &Plan,
+) -> Result<u64, StoreError> {
+    let mut removed = 0;
+    if plan.everyone {
+        for table in ["consents", "consent_current", "invitations"] {
+            removed += tx.execute(&format!("DELETE FROM {table}"), &[]).await?;
+        }
+        return Ok(removed);
+    }
+    for (user, pseudonym) in &plan.pseudonyms {
+        let rows = tx
+            .query(
+                "SELECT id, entry FROM consents WHERE user_id = $1 FOR UPDATE",
+                &[user],
+            )
+            .await?;
+        for row in rows {
+            let mut entry: ConsentEntry = codec::decode(row.get::<_, &[u8]>(1))?;
+            entry.user = UserId(*pseudonym);
+            entry.email.clear();
+            entry.address.clear();
+            tx.execute(
+                "UPDATE consents SET user_id = $2, entry = $3 WHERE id = $1",
+                &[&row.get::<_, i64>(0), pseudonym, &codec::encode(&entry)?],
+            )
+            .await?;
+        }
+    }
+    removed += tx
+        .execute(
+            "DELETE FROM consent_current WHERE user_id = ANY($1)",
+            &[&plan.users],
+        )
+        .await?;
+    let mut gone = Vec::new();
+    for row in tx.query("SELECT id, record FROM invitations", &[]).await? {
+        let record: InvitationRecord = codec::decode(row.get::<_, &[u8]>(1))?;
+        if plan.emails.contains(&record.email)
+            || plan.users.contains(&record.invited_by.0)
+            || record
+                .space
+                .is_some_and(|s| plan.drop_spaces.contains(&s.0))
+        {
+            gone.push(row.get::<_, Uuid>(0));
+        }
+    }
+    removed += tx
+        .execute("DELETE FROM invitations WHERE id = ANY($1)", &[&gone])
+        .await?;
+    Ok(removed)
 }
 
 /// What a purge of `target` removes, read inside its transaction.

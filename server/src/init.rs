@@ -175,6 +175,12 @@ pub fn init_with(
         }
         write_new_file(&cert_path, cert.cert_pem.as_bytes(), 0o644)?;
         write_new_file(&dir.join(&tls_files.key), cert.key_pem.as_bytes(), 0o600)?;
+        // The built-in notice, to start the licensee's own from ([privacy] says how).
+        write_new_file(
+            &dir.join(crate::privacy::notice::NOTICE_FILE),
+            crate::privacy::notice::BUILT_IN_TEXT.as_bytes(),
+            0o644,
+        )?;
         let admin = NewUser {
             email: ADMIN_LOGIN.into(),
             first_name: "Admin".into(),

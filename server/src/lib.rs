@@ -20,7 +20,9 @@
 //!   published schema), CSV and Markdown files a person can read without Cairn.
 //! - [`stats`]: anonymous usage statistics per endpoint and day (no users, tokens or
 //!   addresses), kept 30 days at most, read as Prometheus text at `GET /metrics`.
-//! - [`privacy`]: retention sweeps (login records, audit entries, the trash).
+//! - [`privacy`]: the privacy notice users accept (`[privacy]`), retention sweeps
+//!   (login records, audit entries, the trash).
+//! - [`invite`]: invitations by e-mail with one-time codes, and joining with one.
 //! - [`admin`]: the admin commands (`cairn-server user|backup|export|import|purge|
 //!   audit ...`), one file each, run on a stopped data dir directly or on a running
 //!   server through its control socket.
@@ -34,6 +36,7 @@ pub mod clock;
 pub mod datadir;
 pub mod export;
 pub mod init;
+pub mod invite;
 pub mod privacy;
 pub mod serve;
 pub mod settings;

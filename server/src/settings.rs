@@ -33,6 +33,7 @@ pub struct Settings {
     pub retention: RetentionSettings,
     pub sync: SyncSettings,
     pub store: StoreSettings,
+    pub privacy: crate::privacy::notice::PrivacySettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -49,6 +50,9 @@ pub struct ServerSettings {
     pub body_timeout_secs: u64,
     pub min_body_bytes_per_sec: u64,
     pub shutdown_grace_secs: u64,
+    /// The address people reach the server at, for links in mails
+    /// (`https://cairn.example.com`); empty: `https://` and the address it listens on.
+    pub public_url: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -187,6 +191,7 @@ impl Default for Settings {
             retention: RetentionSettings::default(),
             sync: SyncSettings::default(),
             store: StoreSettings::default(),
+            privacy: crate::privacy::notice::PrivacySettings::default(),
         }
     }
 }
@@ -214,6 +219,7 @@ impl Default for ServerSettings {
             body_timeout_secs: 20,
             min_body_bytes_per_sec: 2048,
             shutdown_grace_secs: 30,
+            public_url: String::new(),
         }
     }
 }
@@ -415,6 +421,8 @@ impl Settings {
                 "auth.login_first_delay_secs must not exceed auth.login_account_max_delay_secs",
             );
         }
+        let privacy_problems = self.privacy.problems();
+        problems.extend(privacy_problems.iter().map(String::as_str));
         let backup_problems = self.backup.problems();
         problems.extend(backup_problems.iter().map(String::as_str));
         if !(1..=crate::stats::MAX_RETENTION_DAYS).contains(&self.stats.retention_days) {

@@ -261,7 +261,7 @@ impl ServerProcess {
                 codec::decode::<ErrorResponse>(&body)
             );
         }
-        Ok(())
+        api.accept_notice(&login.token).await
     }
 
     /// A protocol client on a new TLS connection.
@@ -371,6 +371,41 @@ impl Api {
             );
         }
         Ok(codec::decode(&body)?)
+    }
+
+    /// Accepts the server's current privacy notice for the session `token` (as
+    /// `cairn account consent` does).
+    ///
+    /// # Errors
+    /// If the notice cannot be read or the acceptance is refused.
+    pub async fn accept_notice(&mut self, token: &str) -> anyhow::Result<()> {
+        let (status, body) = self
+            .call(
+                endpoints::PrivacyNotice::PATH,
+                None,
+                &cairn_common::api::Empty,
+            )
+            .await?;
+        if !status.is_success() {
+            bail!("cannot read the privacy notice: {status}");
+        }
+        let notice: cairn_common::api::consent::Notice = codec::decode(&body)?;
+        let (status, body) = self
+            .call(
+                endpoints::ConsentAccept::PATH,
+                Some(token),
+                &cairn_common::api::consent::AcceptNotice {
+                    version: notice.version,
+                },
+            )
+            .await?;
+        if !status.is_success() {
+            bail!(
+                "accepting the privacy notice failed: {status} {:?}",
+                codec::decode::<ErrorResponse>(&body)
+            );
+        }
+        Ok(())
     }
 
     /// Pushes `ops` and decodes the answer.

@@ -132,6 +132,12 @@ impl World {
             }))
             .expect("user");
             let session = login(&server, &email);
+            client(&server)
+                .with_token(&session.token)
+                .call::<endpoints::ConsentAccept>(&cairn_common::api::consent::AcceptNotice {
+                    version: cairn_server::privacy::notice::BUILT_IN_VERSION.into(),
+                })
+                .expect("accept the privacy notice");
             let dir = tempfile::tempdir().expect("dir");
             let replica = Replica::open(dir.path()).expect("replica");
             replica

@@ -211,6 +211,22 @@ async fn accounts_and_memberships_hold_across_servers() -> anyhow::Result<()> {
     assert!(status.is_success(), "{status}");
     let ben = b.api().await?.login(BEN, BEN_PW).await?;
     assert!(!ben.must_change_password);
+    // Then the privacy notice, accepted through B, holds on A too.
+    let (status, body) = a
+        .api()
+        .await?
+        .call(
+            endpoints::Spaces::PATH,
+            Some(&ben.token),
+            &cairn_common::api::Empty,
+        )
+        .await?;
+    let refusal: ErrorResponse = codec::decode(&body)?;
+    assert_eq!(
+        (status.as_u16(), refusal.code.as_str()),
+        (403, codes::CONSENT_REQUIRED)
+    );
+    b.api().await?.accept_notice(&ben.token).await?;
 
     // Ana (on A) shares a space with Ben; Ben (on B) sees it, then loses it.
     let ana = Device::new()?;

@@ -217,6 +217,7 @@ fn decode_answer<Resp: DeserializeOwned>(
         403 if code == api::codes::PASSWORD_CHANGE_REQUIRED => {
             SyncError::PasswordChange { message }
         }
+        403 if code == api::codes::CONSENT_REQUIRED => SyncError::Consent { message },
         s if status.is_server_error() => SyncError::Server { status: s, message },
         s if code.is_empty() => SyncError::BadResponse {
             status: s,

@@ -45,6 +45,10 @@ pub enum SyncError {
     Unauthorized { message: String },
     #[error("{message} — run `cairn passwd` to change your password first")]
     PasswordChange { message: String },
+    /// The server's privacy notice is new to this account: nothing syncs until it
+    /// is accepted (`cairn account consent`).
+    #[error("{message}")]
+    Consent { message: String },
     #[error("the server speaks a newer protocol: please upgrade cairn ({message})")]
     Upgrade { message: String },
     #[error("the server refused: {message}")]
@@ -71,7 +75,7 @@ impl SyncError {
         match self {
             Self::Offline { .. } => FailureKind::Offline,
             Self::Unauthorized { .. } | Self::NotLoggedIn => FailureKind::Auth,
-            Self::PasswordChange { .. } => FailureKind::Gate,
+            Self::PasswordChange { .. } | Self::Consent { .. } => FailureKind::Gate,
             Self::Upgrade { .. } => FailureKind::Upgrade,
             Self::Refused { .. } | Self::Server { .. } | Self::BadResponse { .. } => {
                 FailureKind::Server
@@ -87,6 +91,7 @@ impl SyncError {
             Self::Offline { .. } => "offline".into(),
             Self::Unauthorized { .. } | Self::NotLoggedIn => "log in again (cairn login)".into(),
             Self::PasswordChange { .. } => "change your password (cairn passwd)".into(),
+            Self::Consent { .. } => "accept the privacy notice (cairn account consent)".into(),
             Self::Upgrade { .. } => "please upgrade cairn".into(),
             Self::Untrusted { .. } => "server certificate not trusted".into(),
             Self::Refused { message, .. } | Self::Server { message, .. } => message.clone(),

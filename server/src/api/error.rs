@@ -148,6 +148,9 @@ impl From<AuthError> for ApiError {
                 codes::PASSWORD_CHANGE_REQUIRED,
                 message,
             ),
+            AuthError::ConsentRequired { .. } => {
+                Self::new(StatusCode::FORBIDDEN, codes::CONSENT_REQUIRED, message)
+            }
             AuthError::WrongPassword => Self::forbidden(message),
             AuthError::BadNewPassword(_) => Self::bad_request(message),
             AuthError::Store(e) => e.into(),

@@ -3,6 +3,7 @@
 //! a response.
 
 use std::future::Future;
+use std::net::IpAddr;
 
 use bytes::{Buf, BufMut};
 use cairn_common::api::{
@@ -96,9 +97,15 @@ pub fn caller(
     warp::header::optional::<String>("authorization").and_then(move |auth: Option<String>| {
         let state = state.clone();
         async move {
-            authenticate(&state.store, auth.as_deref(), state.clock.now_ms(), gate)
-                .await
-                .map_err(|e| reject(e.into()))
+            authenticate(
+                &state.store,
+                auth.as_deref(),
+                state.clock.now_ms(),
+                gate,
+                &state.privacy.notice.version,
+            )
+            .await
+            .map_err(|e| reject(e.into()))
         }
     })
 }
@@ -228,6 +235,60 @@ where
             let state = state.clone();
             let handler = handler.clone();
             async move { respond(handler(state, caller, request).await) }
+        })
+        .boxed()
+}
+
+/// As [`endpoint`], with the client's address for the handler (consent records
+/// keep it truncated).
+pub fn endpoint_with_peer<E, F, Fut>(
+    _: E,
+    state: AppState,
+    gate: Gate,
+    peer: BoxedFilter<(Option<IpAddr>,)>,
+    handler: F,
+) -> BoxedFilter<(Response,)>
+where
+    E: Endpoint + 'static,
+    F: Fn(AppState, Caller, Option<IpAddr>, E::Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<E::Response, ApiError>> + Send,
+{
+    route::<E>()
+        .and(protocol())
+        .and(caller(state.clone(), gate))
+        .and(peer)
+        .and(body::<E::Request>())
+        .then(
+            move |caller: Caller, peer: Option<IpAddr>, request: E::Request| {
+                let state = state.clone();
+                let handler = handler.clone();
+                async move { respond(handler(state, caller, peer, request).await) }
+            },
+        )
+        .boxed()
+}
+
+/// An endpoint that needs no session (the privacy notice, joining): path and
+/// method, protocol, the client's address, body, then `handler`.
+pub fn open_endpoint<E, F, Fut>(
+    _: E,
+    state: AppState,
+    peer: BoxedFilter<(Option<IpAddr>,)>,
+    handler: F,
+) -> BoxedFilter<(Response,)>
+where
+    E: Endpoint + 'static,
+    F: Fn(AppState, Option<IpAddr>, E::Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<E::Response, ApiError>> + Send,
+{
+    route::<E>()
+        .and(protocol())
+        .and(peer)
+        .and(body::<E::Request>())
+        .then(move |peer: Option<IpAddr>, request: E::Request| {
+            let state = state.clone();
+            let handler = handler.clone();
+            async move { respond(handler(state, peer, request).await) }
         })
         .boxed()
 }

@@ -63,6 +63,7 @@ async fn allowed(state: &AppState, peer: Option<IpAddr>, authorization: Option<&
         Some(auth),
         state.clock.now_ms(),
         Gate::Enforce,
+        &state.privacy.notice.version,
     )
     .await
     .is_ok_and(|caller| caller.user.server_admin)
@@ -143,6 +144,16 @@ mod tests {
             })
             .wait()
             .expect("create admin");
+        if !must_change_password {
+            let root = api
+                .state
+                .store
+                .user_by_email("root@example.com")
+                .wait()
+                .expect("read")
+                .expect("root");
+            api.accept_notice(&root.profile);
+        }
         "root".into()
     }
 

@@ -10,10 +10,12 @@
 //! Every request is counted in the anonymous usage statistics ([`crate::stats`])
 //! under its endpoint's path; `GET /metrics` ([`metrics`]) reads them.
 
+mod consent;
 mod error;
 mod export;
 mod extract;
 mod healthz;
+mod invitations;
 mod login;
 mod logins;
 mod logout;
@@ -56,6 +58,8 @@ pub struct AppState {
     pub stats: Stats,
     /// What a push must keep to.
     pub sync: SyncRules,
+    /// The privacy notice and what joining and withdrawing do.
+    pub privacy: Arc<Privacy>,
     /// Bounds concurrent argon2 hashes (19 MiB and a core each), so a burst of
     /// logins cannot exhaust memory.
     hashing: Arc<tokio::sync::Semaphore>,
@@ -73,6 +77,7 @@ impl AppState {
             clock: Clock::system(),
             stats: Stats::default(),
             sync: SyncRules::default(),
+            privacy: Arc::new(Privacy::default()),
             hashing: Arc::new(tokio::sync::Semaphore::new(cores * 2)),
         }
     }
@@ -88,6 +93,13 @@ impl AppState {
     #[must_use]
     pub fn with_sync_rules(mut self, sync: SyncRules) -> Self {
         self.sync = sync;
+        self
+    }
+
+    /// The same state with this privacy notice and these rules.
+    #[must_use]
+    pub fn with_privacy(mut self, privacy: Privacy) -> Self {
+        self.privacy = Arc::new(privacy);
         self
     }
 
@@ -122,6 +134,29 @@ impl AppState {
             .await
             .map_err(|e| ApiError::internal(&e))?;
         self.blocking(work).await
+    }
+}
+
+/// The privacy notice every user accepts, and the rules around it.
+#[derive(Clone, Debug)]
+pub struct Privacy {
+    pub notice: cairn_common::api::consent::Notice,
+    pub settings: crate::privacy::notice::PrivacySettings,
+    /// Where invitation links point: `https://host[:port]`.
+    pub public_url: String,
+}
+
+impl Default for Privacy {
+    /// The built-in notice, the default rules, links to `https://localhost`.
+    fn default() -> Self {
+        Self {
+            notice: cairn_common::api::consent::Notice {
+                version: crate::privacy::notice::BUILT_IN_VERSION.to_owned(),
+                text: crate::privacy::notice::BUILT_IN_TEXT.to_owned(),
+            },
+            settings: crate::privacy::notice::PrivacySettings::default(),
+            public_url: "https://localhost".to_owned(),
+        }
     }
 }
 
@@ -168,7 +203,25 @@ fn build(
     healthz::route(state.backups.clone())
         .or(metrics::route(state.clone(), peer.clone()))
         .unify()
-        .or(login::route(state.clone(), peer))
+        .or(login::route(state.clone(), peer.clone()))
+        .unify()
+        .or(consent::notice_route(state.clone(), peer.clone()))
+        .unify()
+        .or(consent::accept_route(state.clone(), peer.clone()))
+        .unify()
+        .or(consent::withdraw_route(state.clone(), peer.clone()))
+        .unify()
+        .or(consent::list_route(state.clone()))
+        .unify()
+        .or(invitations::create_route(state.clone()))
+        .unify()
+        .or(invitations::list_route(state.clone()))
+        .unify()
+        .or(invitations::revoke_route(state.clone()))
+        .unify()
+        .or(invitations::preview_route(state.clone(), peer.clone()))
+        .unify()
+        .or(invitations::join_route(state.clone(), peer))
         .unify()
         .or(logout::route(state.clone()))
         .unify()

@@ -162,10 +162,47 @@ mod tests {
             )
             .await
             .expect("change");
+        // Then the privacy notice, before anything else; accepting it lifts the gate.
+        let (status, error) = api
+            .call::<_, SpaceList>(endpoints::Spaces::PATH, Some(&login.token), &Empty)
+            .await
+            .expect_err("the notice first");
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(error.code, codes::CONSENT_REQUIRED);
+        assert!(
+            error.message.contains("cairn account consent"),
+            "{}",
+            error.message
+        );
+        let notice: cairn_common::api::consent::Notice = api
+            .call(endpoints::PrivacyNotice::PATH, None, &Empty)
+            .await
+            .expect("the notice needs no session");
+        let (status, _) = api
+            .call::<_, Empty>(
+                endpoints::ConsentAccept::PATH,
+                Some(&login.token),
+                &cairn_common::api::consent::AcceptNotice {
+                    version: "an older one".into(),
+                },
+            )
+            .await
+            .expect_err("only the current version");
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let _: Empty = api
+            .call(
+                endpoints::ConsentAccept::PATH,
+                Some(&login.token),
+                &cairn_common::api::consent::AcceptNotice {
+                    version: notice.version,
+                },
+            )
+            .await
+            .expect("accept");
         let spaces: SpaceList = api
             .call(endpoints::Spaces::PATH, Some(&login.token), &Empty)
             .await
-            .expect("gate lifted");
+            .expect("gates lifted");
         assert_eq!(spaces.spaces.len(), 1);
     }
 }

@@ -289,6 +289,15 @@ mod tests {
             })
             .await
             .expect("admin");
+        api.accept_notice(
+            &api.state
+                .store
+                .user_by_email("root@example.com")
+                .await
+                .expect("read")
+                .expect("root")
+                .profile,
+        );
         let root_token = api.login("root").await.token;
         let page = pull(
             &api,

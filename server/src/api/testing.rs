@@ -48,8 +48,17 @@ impl TestApi {
     }
 
     /// A user whose password is `password-of-<name>`.
+    /// A user `name@example.com` (password `password-of-NAME`) who accepted the
+    /// current privacy notice.
     pub fn user(&self, name: &str) -> UserProfile {
-        test_support::facade_user(&self.state.store, name)
+        let profile = test_support::facade_user(&self.state.store, name);
+        self.accept_notice(&profile);
+        profile
+    }
+
+    /// Records that `user` accepted the current privacy notice.
+    pub fn accept_notice(&self, user: &UserProfile) {
+        test_support::accept_built_in_notice(&self.state.store, user);
     }
 
     /// The user's personal space.

@@ -83,7 +83,22 @@ pub async fn login(
     };
     store.record_login(user.profile.id, &record(true)).await?;
     throttle::release(store, &keys, reservation).await?;
-    // Expired sessions are removed when their owner logs in again, so they do not pile up.
+    open_session(store, settings, now_ms, &user, &request.device).await
+}
+
+/// A new session of `user` on `device`, as a login answers it. Expired sessions of
+/// the user go first, so they do not pile up. Not durable until
+/// [`Store::commit_durable`].
+///
+/// # Errors
+/// A store error.
+pub async fn open_session(
+    store: &Store,
+    settings: &AuthSettings,
+    now_ms: u64,
+    user: &crate::store::UserRecord,
+    device: &str,
+) -> Result<LoginResponse, AuthError> {
     for (hash, session) in store.sessions_of(user.profile.id).await? {
         if session.expires_at_ms <= now_ms {
             store.revoke_session(user.profile.id, &hash).await?;
@@ -96,18 +111,47 @@ pub async fn login(
         .create_session(
             &token_hash,
             user.profile.id,
-            &device_name(&request.device),
+            &device_name(device),
             now_ms,
             expires_at_ms,
         )
         .await?;
     Ok(LoginResponse {
         token,
-        user: user.profile,
+        user: user.profile.clone(),
         personal_space: user.personal_space,
         expires_at_ms,
         must_change_password: user.must_change_password,
     })
+}
+
+/// Checks the caller's own password (before something only its owner may do), a
+/// failure counting as a failed password change does.
+///
+/// # Errors
+/// [`AuthError::Throttled`], [`AuthError::WrongPassword`], or a store error.
+pub async fn check_own_password(
+    store: &Store,
+    settings: &AuthSettings,
+    now_ms: u64,
+    caller: &Caller,
+    password: &str,
+) -> Result<(), AuthError> {
+    let keys = Keys::password_change(&caller.user.profile.email);
+    let reservation = throttle::reserve(store, settings, &keys, now_ms)
+        .await?
+        .map_err(|wait| AuthError::Throttled { wait })?;
+    let current = store
+        .user(caller.user.profile.id)
+        .await?
+        .ok_or(AuthError::Unauthorized)?;
+    if password.len() > password::MAX_BYTES || !password::verify(&current.password_hash, password) {
+        // The reservation stays: it was a failure.
+        drop(reservation);
+        return Err(AuthError::WrongPassword);
+    }
+    throttle::release(store, &keys, reservation).await?;
+    Ok(())
 }
 
 /// Changes the caller's password: the current one must match (failures count
@@ -125,20 +169,7 @@ pub async fn change_password(
     caller: &Caller,
     change: &PasswordChange,
 ) -> Result<(), AuthError> {
-    let keys = Keys::password_change(&caller.user.profile.email);
-    let reservation = throttle::reserve(store, settings, &keys, now_ms)
-        .await?
-        .map_err(|wait| AuthError::Throttled { wait })?;
-    let current = store
-        .user(caller.user.profile.id)
-        .await?
-        .ok_or(AuthError::Unauthorized)?;
-    if !password::verify(&current.password_hash, &change.current) {
-        // The reservation stays: it was a failure.
-        drop(reservation);
-        return Err(AuthError::WrongPassword);
-    }
-    throttle::release(store, &keys, reservation).await?;
+    check_own_password(store, settings, now_ms, caller, &change.current).await?;
     password::check_policy(&change.new).map_err(AuthError::BadNewPassword)?;
     if change.new == change.current {
         return Err(AuthError::BadNewPassword(

@@ -14,7 +14,7 @@ pub mod token;
 
 use std::time::Duration;
 
-pub use login::{change_password, login};
+pub use login::{change_password, check_own_password, login, open_session};
 pub use session::{Caller, Gate, authenticate};
 
 use crate::store::StoreError;
@@ -93,6 +93,11 @@ pub enum AuthError {
          `cairn passwd` to choose a new one"
     )]
     PasswordChangeRequired,
+    #[error(
+        "the privacy notice (version {version}) must be accepted before anything else: \
+         run `cairn account consent` to read and accept it"
+    )]
+    ConsentRequired { version: String },
     #[error("the current password is wrong; give the password you logged in with")]
     WrongPassword,
     #[error("the new password is not accepted: {0}; choose another")]

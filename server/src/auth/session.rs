@@ -1,4 +1,5 @@
-//! Who is asking: the session of a bearer token, and the must-change-password gate.
+//! Who is asking: the session of a bearer token, the must-change-password gate and
+//! the privacy notice's gate.
 
 use super::{AuthError, token};
 use crate::store::{SessionRecord, Store, UserRecord};
@@ -11,11 +12,16 @@ pub struct Caller {
     pub token_hash: [u8; 32],
 }
 
-/// Whether a user who must change the password may use the endpoint.
+/// Which of the gates an endpoint keeps: a password that must be changed, then
+/// a privacy notice not (or no longer) accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Gate {
-    /// Refused until the password is changed (every endpoint but these two).
+    /// Refused until the password is changed and the notice accepted (every
+    /// endpoint but those below).
     Enforce,
+    /// Refused until the password is changed: reading, accepting or withdrawing
+    /// consent.
+    Consent,
     /// Allowed: changing the password, logging out.
     Open,
 }
@@ -25,12 +31,15 @@ pub enum Gate {
 /// # Errors
 /// [`AuthError::Unauthorized`] for a missing, malformed, unknown, revoked or expired
 /// token or a disabled account (one answer for all); [`AuthError::PasswordChangeRequired`]
-/// when the gate is enforced and the password must change.
+/// when the gate is enforced and the password must change;
+/// [`AuthError::ConsentRequired`] when it is enforced and the user has not accepted
+/// `notice_version`.
 pub async fn authenticate(
     store: &Store,
     authorization: Option<&str>,
     now_ms: u64,
     gate: Gate,
+    notice_version: &str,
 ) -> Result<Caller, AuthError> {
     let token_hash = authorization
         .and_then(token::bearer)
@@ -54,8 +63,15 @@ pub async fn authenticate(
     if user.disabled {
         return Err(AuthError::Unauthorized);
     }
-    if gate == Gate::Enforce && user.must_change_password {
+    if gate != Gate::Open && user.must_change_password {
         return Err(AuthError::PasswordChangeRequired);
+    }
+    if gate == Gate::Enforce
+        && store.accepted_notice(user.profile.id).await?.as_deref() != Some(notice_version)
+    {
+        return Err(AuthError::ConsentRequired {
+            version: notice_version.to_owned(),
+        });
     }
     Ok(Caller {
         user,

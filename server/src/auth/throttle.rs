@@ -65,6 +65,22 @@ impl Keys {
         }
     }
 
+    /// Keys for trying an invitation code: its own counter per address, and the
+    /// address's counter it shares with logins (guessing codes and guessing
+    /// passwords add up).
+    #[must_use]
+    pub fn join_code(peer: Option<IpAddr>) -> Self {
+        let net = peer.map(ClientNet::of);
+        Self {
+            pair: match net {
+                Some(net) => format!("j:{net}"),
+                None => "j:unknown".to_owned(),
+            },
+            address: net.map(|net| format!("ip:{net}")),
+            account: None,
+        }
+    }
+
     /// Keys for checking the current password of a logged-in account: a counter of
     /// their own, so that such failures and login failures do not add up.
     #[must_use]

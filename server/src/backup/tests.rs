@@ -29,7 +29,7 @@ use crate::store::{NewUser, Store};
 use crate::testing::{Conn, Http, TestServer};
 
 fn add_user(store: &Store, name: &str) -> UserId {
-    store
+    let profile = store
         .create_user(NewUser {
             email: format!("{name}@example.com"),
             first_name: name.into(),
@@ -40,8 +40,9 @@ fn add_user(store: &Store, name: &str) -> UserId {
             server_admin: false,
         })
         .wait()
-        .expect("create user")
-        .id
+        .expect("create user");
+    crate::store::test_support::accept_built_in_notice(store, &profile);
+    profile.id
 }
 
 async fn call<Req: Serialize, Res: DeserializeOwned>(

@@ -167,13 +167,31 @@ impl Instance {
             Clock::system(),
         );
         let limits = Limits::from_settings(&self.settings.server);
+        let notice = self
+            .settings
+            .privacy
+            .notice(self.data_dir.root())
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let public_url = match self.settings.server.public_url.trim_end_matches('/') {
+            "" => listener
+                .local_addr()
+                .map(|addr| format!("https://{addr}"))
+                .unwrap_or_else(|_| "https://localhost".to_owned()),
+            url => url.to_owned(),
+        };
+        let privacy = crate::api::Privacy {
+            notice,
+            settings: self.settings.privacy.clone(),
+            public_url,
+        };
         let state = AppState::new(
             self.store.clone(),
             self.backups.clone(),
             self.settings.auth_settings(),
         )
         .with_stats(Stats::new(self.settings.stats_settings()))
-        .with_sync_rules(self.settings.sync_rules());
+        .with_sync_rules(self.settings.sync_rules())
+        .with_privacy(privacy);
         let persister =
             Persister::start(state.stats.clone(), self.store.clone(), state.clock.clone());
         let served = serve(

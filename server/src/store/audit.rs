@@ -47,6 +47,11 @@ pub enum AuditKind {
     Purge,
     CertificateReload,
     RetentionSweep,
+    InvitationSent,
+    InvitationRevoked,
+    InvitationUsed,
+    ConsentGiven,
+    ConsentWithdrawn,
 }
 
 impl AuditKind {
@@ -68,6 +73,11 @@ impl AuditKind {
             Self::Purge => "purge",
             Self::CertificateReload => "certificate-reload",
             Self::RetentionSweep => "retention-sweep",
+            Self::InvitationSent => "invitation-sent",
+            Self::InvitationRevoked => "invitation-revoked",
+            Self::InvitationUsed => "invitation-used",
+            Self::ConsentGiven => "consent-given",
+            Self::ConsentWithdrawn => "consent-withdrawn",
         }
     }
 }

@@ -385,4 +385,21 @@ pub(crate) mod test_support {
             .wait()
             .expect("create user")
     }
+
+    /// Records that `user` accepted the built-in privacy notice (what the test
+    /// servers serve), as joining or `cairn account consent` would.
+    pub fn accept_built_in_notice(store: &super::Store, user: &UserProfile) {
+        use super::Blocking as _;
+        store
+            .record_consent(&cairn_common::api::consent::ConsentEntry {
+                user: user.id,
+                email: user.email.clone(),
+                version: crate::privacy::notice::BUILT_IN_VERSION.to_owned(),
+                action: cairn_common::api::consent::ConsentAction::Accepted,
+                at_ms: 1,
+                address: String::new(),
+            })
+            .wait()
+            .expect("consent");
+    }
 }

@@ -111,7 +111,7 @@ pub fn normalize_email(email: &str) -> String {
 
 /// Checks a normalized e-mail address: one `@` with something on both sides, no
 /// spaces or control characters. (Delivery is the mail server's business.)
-fn check_email(email: &str) -> Result<(), StoreError> {
+pub(crate) fn check_email(email: &str) -> Result<(), StoreError> {
     let bad = || StoreError::InvalidEmail(email.to_owned());
     if email.chars().count() > MAX_EMAIL_CHARS
         || email

@@ -235,7 +235,8 @@ impl PgStore {
     async fn rewrite_tables(&self) -> Result<Rewritten, StoreError> {
         let client = self.pool.get().await?;
         // `VACUUM FULL` keeps the old versions of rows that a transaction older than
-        // the purge may still see (an open transaction of another server, an
+        // the purge may still see (in this database: other databases' transactions
+        // do not hold back this one's tables) (an open transaction of another server, an
         // autovacuum's analyze): wait until every such transaction has ended.
         let horizon: i64 = client.query_one("SELECT txid_current()", &[]).await?.get(0);
         let waited = std::time::Instant::now();
@@ -245,6 +246,7 @@ impl PgStore {
                 .query_one(
                     "SELECT count(*) FROM pg_stat_activity
                      WHERE pid <> pg_backend_pid()
+                       AND datname = current_database()
                        AND greatest(age(backend_xmin), age(backend_xid))
                            > age((($1::bigint) % 4294967296)::text::xid)",
                     &[&horizon],

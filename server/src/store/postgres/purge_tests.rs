@@ -235,7 +235,7 @@ async fn a_purge_says_when_older_transactions_stayed_open() {
         .purge(&PurgeTarget::User("ann@example.com".into()))
         .await
         .expect("purge");
-    assert_eq!(outcome.older_transactions_open, 1);
+    assert!(outcome.older_transactions_open >= 1, "{outcome:?}");
     assert!(
         store
             .user_by_email("ann@example.com")

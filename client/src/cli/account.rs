@@ -1,10 +1,11 @@
-//! `cairn account logins [--json]`: your own logins as the server recorded them
-//! (time, success or failure, network, device).
+//! `cairn account logins|consent|withdraw-consent`: your own logins as the server
+//! recorded them (time, success or failure, network, device), and your consent to
+//! the server's privacy notice.
 
 use cairn_common::api::{Empty, LoginList, endpoints};
 use serde_json::json;
 
-use super::{json_line, table};
+use super::{consent, json_line, password, table};
 use crate::paths::Paths;
 use crate::sync::{Session, SyncError};
 
@@ -13,7 +14,10 @@ use crate::sync::{Session, SyncError};
 #[command(after_help = "\
 Examples:
   cairn account logins
-  cairn account logins --json")]
+  cairn account logins --json
+  cairn account consent
+  cairn account consent --show
+  cairn account withdraw-consent")]
 pub struct Args {
     #[command(subcommand)]
     action: Action,
@@ -28,12 +32,52 @@ enum Action {
         #[arg(long)]
         json: bool,
     },
+    /// Read the server's privacy notice and accept it (asked at a terminal)
+    Consent {
+        /// Only print the notice
+        #[arg(long, conflicts_with = "yes")]
+        show: bool,
+        /// Accept without asking (for scripts, after reading it with --show)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Withdraw your consent: your access ends at once, the owners of your spaces
+    /// are told, and the server keeps or purges your data as its admin set up
+    WithdrawConsent {
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+        /// Do not ask to confirm (the password still confirms it)
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
     let session = Session::load(&paths.data_dir)?.ok_or(SyncError::NotLoggedIn)?;
     let client = session.client()?;
     match &args.action {
+        Action::Consent { show: true, .. } => {
+            let notice = consent::fetch(&client)?;
+            Ok(format!(
+                "{}
+
+(privacy notice version {})
+",
+                notice.text.trim_end(),
+                notice.version
+            ))
+        }
+        Action::Consent { yes, .. } => {
+            let version = consent::accept(&client, *yes)?;
+            Ok(format!(
+                "Accepted the privacy notice, version {version}. `cairn sync` works again.\n"
+            ))
+        }
+        Action::WithdrawConsent {
+            password_stdin,
+            yes,
+        } => withdraw(paths, &client, *password_stdin, *yes),
         Action::Logins { json } => {
             let list: LoginList = client.call::<endpoints::AccountLogins>(&Empty)?;
             let when = |ms: u64| {
@@ -78,4 +122,45 @@ pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
             Ok(table::render(&header, &rows))
         }
     }
+}
+
+/// Withdraws consent after a confirmation at a terminal (or `--yes`) and the
+/// password; the session is gone afterwards, so it is forgotten here too.
+fn withdraw(
+    paths: &Paths,
+    client: &crate::sync::Client,
+    password_stdin: bool,
+    yes: bool,
+) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !yes {
+        if !std::io::stdin().is_terminal() || password_stdin {
+            anyhow::bail!(
+                "withdrawing consent ends your access to this server; to go on without a \
+                 terminal, add --yes"
+            );
+        }
+        let mut err = std::io::stderr().lock();
+        write!(
+            err,
+            "Withdrawing your consent ends your access to this server at once, and the \
+             owners of your spaces are told. Type withdraw to go on: "
+        )?;
+        err.flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if answer.trim() != "withdraw" {
+            anyhow::bail!("not withdrawn; nothing was changed");
+        }
+    }
+    let secret = password::read(&["Password: "], password_stdin)?;
+    client.call::<endpoints::ConsentWithdraw>(&cairn_common::api::consent::WithdrawConsent {
+        password: secret.into_iter().next().unwrap_or_default(),
+    })?;
+    crate::sync::Session::delete(&paths.data_dir)?;
+    Ok(
+        "Your consent is withdrawn: your access to the server has ended and this device is \
+         logged out. What is on this device stays here until you delete it.\n"
+            .to_owned(),
+    )
 }

@@ -1,15 +1,15 @@
 //! `cairn login URL --email E`: logs in to a sync server, keeps the session, makes the
 //! records made so far part of the account's personal space, and syncs once.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use cairn_common::api::{Empty, LoginRequest, LoginResponse, endpoints};
 
 use super::password;
 use crate::paths::Paths;
 use crate::replica::{Replica, ReplicaError};
-use crate::sync::{Client, Session, Trust, check_url, sync_round};
+use crate::sync::{Client, Session, SyncError, Trust, check_url, sync_round};
 
 /// Log in to a Cairn server and sync.
 ///
@@ -61,9 +61,26 @@ pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
         password: secret.into_iter().next().unwrap_or_default(),
         device: device_name(),
     })?;
+    settle(paths, &replica, &url, trust, answer)
+}
+
+/// After a login (or a join): keeps the session, makes the records made so far
+/// the account's, and syncs once, accepting the privacy notice first at a
+/// terminal if the server asks for it. What to print.
+///
+/// # Errors
+/// A replica of another account, or a storage error; a failed first sync is an
+/// error that says to run `cairn sync`.
+pub(super) fn settle(
+    paths: &Paths,
+    replica: &Replica,
+    url: &str,
+    trust: Trust,
+    answer: LoginResponse,
+) -> anyhow::Result<String> {
     if replica.is_adopted()? && replica.identity().user != answer.user.id {
         // Leave no unused session behind on the server.
-        let _ = Client::new(&url, &trust).map(|c| {
+        let _ = Client::new(url, &trust).map(|c| {
             c.with_token(&answer.token)
                 .call::<endpoints::Logout>(&Empty)
         });
@@ -73,7 +90,7 @@ pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
         .into());
     }
     let session = Session {
-        server: url.clone(),
+        server: url.to_owned(),
         trust,
         token: answer.token,
         user: answer.user,
@@ -95,14 +112,29 @@ pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
         );
         return Ok(out);
     }
-    let summary = sync_round(&replica, &session.client()?, true)
-        .context("logged in, but the first sync failed; run `cairn sync` to try again")?;
-    out.push_str(&summary.describe());
+    let client = session.client()?;
+    let summary = match sync_round(replica, &client, true) {
+        Err(SyncError::Consent { .. }) if std::io::stdin().is_terminal() => {
+            super::consent::accept(&client, false)?;
+            sync_round(replica, &client, true)
+        }
+        other => other,
+    };
+    match summary {
+        Ok(summary) => out.push_str(&summary.describe()),
+        Err(SyncError::Consent { message }) => {
+            out.push_str(&format!("{message}\n"));
+        }
+        Err(e) => {
+            return Err(anyhow::Error::from(e)
+                .context("logged in, but the first sync failed; run `cairn sync` to try again"));
+        }
+    }
     Ok(out)
 }
 
 /// The session's name in the server's session list.
-fn device_name() -> String {
+pub(super) fn device_name() -> String {
     let host = std::env::var("HOSTNAME")
         .ok()
         .or_else(|| std::fs::read_to_string("/etc/hostname").ok())

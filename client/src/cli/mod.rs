@@ -9,11 +9,13 @@
 
 mod account;
 mod add;
+mod consent;
 mod done;
 mod export;
 mod fields;
 mod history;
 mod import;
+mod join;
 mod list;
 mod login;
 mod logout;
@@ -77,6 +79,7 @@ pub enum Command {
     #[command(flatten)]
     Local(LocalCommand),
     Login(login::Args),
+    Join(join::Args),
     Logout(logout::Args),
     Passwd(passwd::Args),
     Sync(sync::Args),
@@ -117,6 +120,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let output = match command {
         Command::Local(command) => local(&paths, command),
         Command::Login(args) => login::run(&paths, &args),
+        Command::Join(args) => join::run(&paths, &args),
         Command::Logout(args) => logout::run(&paths, &args),
         Command::Passwd(args) => passwd::run(&paths, &args),
         Command::Sync(args) => sync::run(&paths, &args),

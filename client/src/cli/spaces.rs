@@ -1,8 +1,11 @@
-//! `cairn spaces list|create|add-member|remove-member|role`: the spaces on the server
-//! and who is in them. SPACE is a space's name or the start of its id.
+//! `cairn spaces list|create|add-member|remove-member|role|invite|invitations|
+//! revoke-invitation`: the spaces on the server, who is in them, and who is invited. SPACE is a space's name or the start of its id.
 
+use cairn_common::api::invitations::{
+    CreateInvitation, InvitationId, InvitationInfo, InvitationList, RevokeInvitation,
+};
 use cairn_common::api::{
-    CreateSpace, Empty, MemberList, SetMember, SpaceInfo, SpaceList, endpoints,
+    CreateSpace, Empty, MemberList, SetMember, SpaceInfo, SpaceList, SpaceRef, endpoints,
 };
 use cairn_common::model::Role;
 use serde_json::json;
@@ -59,6 +62,25 @@ enum Action {
         #[arg(long)]
         json: bool,
     },
+    /// Invite an e-mail address to a space (owners only): the server mails a
+    /// one-time link; the invitee joins with `cairn join LINK`
+    Invite {
+        space: String,
+        email: String,
+        /// editor or viewer
+        #[arg(long, default_value = "editor", value_parser = parse_role)]
+        role: Role,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A space's invitations: open, used, revoked and expired (owners only)
+    Invitations {
+        space: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an open invitation by its id (or the start of it) (owners only)
+    RevokeInvitation { space: String, id: String },
     /// Change someone's role in a space (owners only)
     Role {
         space: String,
@@ -124,6 +146,93 @@ pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
             role,
             json,
         } => set_member(&client, space, email, Some(*role), *json),
+        Action::Invite {
+            space,
+            email,
+            role,
+            json,
+        } => {
+            let space = find_space(&client, space)?;
+            let info: InvitationInfo =
+                client.call::<endpoints::InvitationsCreate>(&CreateInvitation {
+                    space: space.space.id,
+                    email: email.clone(),
+                    role: *role,
+                })?;
+            if *json {
+                return json_line(&invitation_json(&info));
+            }
+            Ok(format!(
+                "Invited {} to \"{}\" as {}; the link goes by mail and works once, until {} \
+                 (invitation {}).\n",
+                info.email,
+                space.space.name,
+                info.role,
+                when(info.expires_at_ms),
+                short(info.id)
+            ))
+        }
+        Action::Invitations { space, json } => {
+            let space = find_space(&client, space)?;
+            let list: InvitationList = client.call::<endpoints::Invitations>(&SpaceRef {
+                space: space.space.id,
+            })?;
+            if *json {
+                return json_line(&json!(
+                    list.invitations
+                        .iter()
+                        .map(invitation_json)
+                        .collect::<Vec<_>>()
+                ));
+            }
+            let header = ["id", "e-mail", "role", "state", "invited by", "expires"]
+                .map(String::from)
+                .to_vec();
+            let rows: Vec<Vec<String>> = list
+                .invitations
+                .iter()
+                .map(|i| {
+                    vec![
+                        short(i.id),
+                        i.email.clone(),
+                        i.role.to_string(),
+                        i.state.name().to_owned(),
+                        i.invited_by.clone(),
+                        when(i.expires_at_ms),
+                    ]
+                })
+                .collect();
+            Ok(table::render(&header, &rows))
+        }
+        Action::RevokeInvitation { space, id } => {
+            let space = find_space(&client, space)?;
+            let list: InvitationList = client.call::<endpoints::Invitations>(&SpaceRef {
+                space: space.space.id,
+            })?;
+            let wanted: String = id.to_lowercase().chars().filter(|c| *c != '-').collect();
+            let found: Vec<_> = list
+                .invitations
+                .iter()
+                .filter(|i| !wanted.is_empty() && i.id.0.simple().to_string().starts_with(&wanted))
+                .collect();
+            let invitation = match found.as_slice() {
+                [one] => *one,
+                [] => anyhow::bail!(
+                    "no invitation of \"{}\" has an id starting with {id}; see `cairn spaces \
+                     invitations`",
+                    space.space.name
+                ),
+                _ => anyhow::bail!("{id} fits more than one invitation; give more of its id"),
+            };
+            client.call::<endpoints::InvitationsRevoke>(&RevokeInvitation {
+                space: space.space.id,
+                id: invitation.id,
+            })?;
+            Ok(format!(
+                "Revoked the invitation of {}: its link no longer works.\n",
+                invitation.email
+            ))
+        }
         Action::RemoveMember { space, email, json } => {
             set_member(&client, space, email, None, *json)
         }
@@ -213,4 +322,35 @@ fn space_json(info: &SpaceInfo) -> serde_json::Value {
         "role": info.role.to_string(),
         "personal": info.space.personal,
     })
+}
+
+fn invitation_json(i: &InvitationInfo) -> serde_json::Value {
+    json!({
+        "id": i.id.to_string(),
+        "space": i.space.map(|s| s.to_string()),
+        "email": i.email,
+        "role": i.role.to_string(),
+        "state": i.state.name(),
+        "invited_by": i.invited_by,
+        "created_at_ms": i.created_at_ms,
+        "expires_at_ms": i.expires_at_ms,
+    })
+}
+
+/// An invitation's short id: the first 8 hex digits.
+fn short(id: InvitationId) -> String {
+    id.0.simple().to_string().chars().take(8).collect()
+}
+
+/// A time as the local date and minute.
+fn when(ms: u64) -> String {
+    i64::try_from(ms)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
 }

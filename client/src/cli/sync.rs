@@ -3,7 +3,7 @@
 //! holds the replica, so the request goes to it over `tui.sock` and its answer is
 //! printed the same way.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use crate::paths::Paths;
 use crate::replica::{Replica, ReplicaError};
@@ -27,7 +27,8 @@ pub struct Args {
 }
 
 pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
-    let reply = match here(paths) {
+    let ask_consent = !args.json && std::io::stdin().is_terminal();
+    let reply = match here(paths, ask_consent) {
         Ok(reply) => reply,
         Err(Here::Locked) => socket::ask_sync(&paths.data_dir)?,
         Err(Here::Failed(e)) => Reply::Failed(Failure::from(&e)),
@@ -41,7 +42,7 @@ enum Here {
 }
 
 /// Syncs in this process, unless another cairn holds the replica.
-fn here(paths: &Paths) -> Result<Reply, Here> {
+fn here(paths: &Paths, ask_consent: bool) -> Result<Reply, Here> {
     let session = Session::load(&paths.data_dir)
         .map_err(Here::Failed)?
         .ok_or(Here::Failed(SyncError::NotLoggedIn))?;
@@ -51,7 +52,19 @@ fn here(paths: &Paths) -> Result<Reply, Here> {
         Err(e) => return Err(Here::Failed(e.into())),
     };
     let client = session.client().map_err(Here::Failed)?;
-    Ok(match sync_round(&replica, &client, true) {
+    let round = match sync_round(&replica, &client, true) {
+        // The server's privacy notice first: asked at a terminal, then the round again.
+        Err(SyncError::Consent { message }) if ask_consent => {
+            match super::consent::accept(&client, false) {
+                Ok(_) => sync_round(&replica, &client, true),
+                Err(e) => Err(SyncError::Consent {
+                    message: format!("{message} ({e})"),
+                }),
+            }
+        }
+        other => other,
+    };
+    Ok(match round {
         Ok(summary) => Reply::Synced(summary),
         Err(e) => Reply::Failed(Failure::from(&e)),
     })

@@ -182,3 +182,270 @@ async fn join(
     state.store.commit_durable().await?;
     Ok(session)
 }
+
+#[cfg(test)]
+mod tests {
+    use cairn_common::api::consent::ConsentList;
+    use cairn_common::api::invitations::{
+        CreateInvitation, InvitationInfo, InvitationList, InvitationState, JoinCode, JoinDetails,
+        JoinRequest, RevokeInvitation,
+    };
+    use cairn_common::api::{
+        CreateSpace, Empty, LoginResponse, SpaceInfo, SpaceList, SpaceRef, codes,
+    };
+    use cairn_common::api::{Endpoint, endpoints};
+    use cairn_common::model::{Role, SpaceId};
+    use warp::http::StatusCode;
+
+    use super::super::testing::TestApi;
+    use crate::invite::{self, NewInvitation};
+    use crate::store::Blocking as _;
+
+    /// Ana's team space and her token.
+    async fn team(api: &TestApi) -> (String, SpaceId) {
+        api.user("ana");
+        let token = api.login("ana").await.token;
+        let space = api
+            .call::<_, SpaceInfo>(
+                endpoints::SpacesCreate::PATH,
+                Some(&token),
+                &CreateSpace {
+                    name: "Team".into(),
+                },
+            )
+            .await
+            .expect("create")
+            .space
+            .id;
+        (token, space)
+    }
+
+    /// An invitation to `space` by Ana, with its code (what the mail carries).
+    fn invite(api: &TestApi, space: SpaceId, email: &str) -> String {
+        let ana = api
+            .state
+            .store
+            .user_by_email("ana@example.com")
+            .wait()
+            .expect("read")
+            .expect("ana");
+        invite::create(
+            &api.state.store,
+            NewInvitation {
+                space: Some(space),
+                email: email.into(),
+                role: Role::Editor,
+                invited_by: ana.profile.id,
+                now_ms: api.clock.now_ms(),
+                valid_days: 7,
+            },
+        )
+        .wait()
+        .expect("invite")
+        .code
+    }
+
+    fn join_request(code: &str, version: &str, password: &str) -> JoinRequest {
+        JoinRequest {
+            code: code.into(),
+            accept_version: version.into(),
+            password: password.into(),
+            first_name: "Ben".into(),
+            last_name: "Berg".into(),
+            device: "test".into(),
+        }
+    }
+
+    /// A new address joins: the preview names the space and the notice, joining
+    /// makes the account with the chosen password, the membership, and the consent
+    /// record; the session works at once (the notice is accepted); the code works
+    /// once; owners see it used and the consent record.
+    #[tokio::test]
+    async fn a_new_address_joins_once() {
+        let api = TestApi::new();
+        let (ana, space) = team(&api).await;
+        let code = invite(&api, space, "ben@example.com");
+        let details: JoinDetails = api
+            .call(
+                endpoints::JoinPreview::PATH,
+                None,
+                &JoinCode { code: code.clone() },
+            )
+            .await
+            .expect("preview");
+        assert_eq!(details.space_name.as_deref(), Some("Team"));
+        assert!(!details.account_exists);
+        let version = details.notice.version.clone();
+        let (status, error) = api
+            .call::<_, LoginResponse>(
+                endpoints::Join::PATH,
+                None,
+                &join_request(&code, "an old version", "ben's own password"),
+            )
+            .await
+            .expect_err("the current notice only");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{error:?}");
+        let session: LoginResponse = api
+            .call(
+                endpoints::Join::PATH,
+                None,
+                &join_request(&code, &version, "ben's own password"),
+            )
+            .await
+            .expect("join");
+        let spaces: SpaceList = api
+            .call(endpoints::Spaces::PATH, Some(&session.token), &Empty)
+            .await
+            .expect("no gate left");
+        assert!(
+            spaces
+                .spaces
+                .iter()
+                .any(|s| s.space.id == space && s.role == Role::Editor)
+        );
+        let again = api
+            .call::<_, LoginResponse>(
+                endpoints::Join::PATH,
+                None,
+                &join_request(&code, &version, "ben's own password"),
+            )
+            .await
+            .expect_err("used");
+        assert_eq!(again.0, StatusCode::NOT_FOUND);
+        assert_eq!(again.1.code, codes::NOT_FOUND);
+        let list: InvitationList = api
+            .call(
+                endpoints::Invitations::PATH,
+                Some(&ana),
+                &SpaceRef { space },
+            )
+            .await
+            .expect("list");
+        assert_eq!(list.invitations[0].state, InvitationState::Used);
+        let consents: ConsentList = api
+            .call(endpoints::Consents::PATH, Some(&ana), &SpaceRef { space })
+            .await
+            .expect("consents");
+        assert!(
+            consents
+                .entries
+                .iter()
+                .any(|e| e.email == "ben@example.com" && e.version == version)
+        );
+    }
+
+    /// An existing account joins with its own password (a wrong one is refused and
+    /// leaves the code valid); revoked and expired codes are refused; only owners
+    /// invite, list and revoke; owners cannot be invited.
+    #[tokio::test]
+    async fn existing_accounts_revocation_and_expiry() {
+        let api = TestApi::new();
+        let (ana, space) = team(&api).await;
+        api.user("cem");
+        let cem = api.login("cem").await.token;
+        let code = invite(&api, space, "cem@example.com");
+        let version = api.state.privacy.notice.version.clone();
+        let wrong = api
+            .call::<_, LoginResponse>(
+                endpoints::Join::PATH,
+                None,
+                &join_request(&code, &version, "not cem's password"),
+            )
+            .await
+            .expect_err("wrong password");
+        assert_eq!(wrong.1.code, codes::LOGIN_FAILED);
+        let _: LoginResponse = api
+            .call(
+                endpoints::Join::PATH,
+                None,
+                &join_request(&code, &version, "password-of-cem"),
+            )
+            .await
+            .expect("join with the account's password");
+
+        // Only owners invite; an owner is not invited.
+        let (status, _) = api
+            .call::<_, InvitationInfo>(
+                endpoints::InvitationsCreate::PATH,
+                Some(&cem),
+                &CreateInvitation {
+                    space,
+                    email: "dan@example.com".into(),
+                    role: Role::Viewer,
+                },
+            )
+            .await
+            .expect_err("an editor");
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = api
+            .call::<_, InvitationInfo>(
+                endpoints::InvitationsCreate::PATH,
+                Some(&ana),
+                &CreateInvitation {
+                    space,
+                    email: "dan@example.com".into(),
+                    role: Role::Owner,
+                },
+            )
+            .await
+            .expect_err("as owner");
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let dan: InvitationInfo = api
+            .call(
+                endpoints::InvitationsCreate::PATH,
+                Some(&ana),
+                &CreateInvitation {
+                    space,
+                    email: "Dan@Example.com".into(),
+                    role: Role::Viewer,
+                },
+            )
+            .await
+            .expect("invite dan");
+        assert_eq!(dan.email, "dan@example.com");
+        let list: InvitationList = api
+            .call(
+                endpoints::InvitationsRevoke::PATH,
+                Some(&ana),
+                &RevokeInvitation { space, id: dan.id },
+            )
+            .await
+            .expect("revoke");
+        assert_eq!(list.invitations[0].state, InvitationState::Revoked);
+
+        let eve = invite(&api, space, "eve@example.com");
+        api.clock.advance(std::time::Duration::from_secs(8 * 24 * 3600));
+        let expired = api
+            .call::<_, JoinDetails>(endpoints::JoinPreview::PATH, None, &JoinCode { code: eve })
+            .await
+            .expect_err("expired");
+        assert_eq!(expired.0, StatusCode::NOT_FOUND);
+        assert!(
+            expired.1.message.contains("expired"),
+            "{}",
+            expired.1.message
+        );
+    }
+
+    /// Guessing codes is throttled per address like failed logins.
+    #[tokio::test]
+    async fn guessing_codes_is_throttled() {
+        let api = TestApi::new();
+        let mut statuses = Vec::new();
+        for n in 0..7 {
+            let refused = api
+                .call::<_, JoinDetails>(
+                    endpoints::JoinPreview::PATH,
+                    None,
+                    &JoinCode {
+                        code: format!("{n:032x}"),
+                    },
+                )
+                .await
+                .expect_err("no such code");
+            statuses.push(refused.0);
+        }
+        assert_eq!(statuses[..5], [StatusCode::NOT_FOUND; 5]);
+        assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
+    }
+}

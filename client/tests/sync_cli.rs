@@ -147,6 +147,16 @@ fn login_sync_spaces_passwd_logout() {
         &format!("{}\n{ANA_PW}\n", server.admin_password),
     );
     assert!(out.contains("Password changed"), "{out}");
+    // Then the privacy notice: sync says how to accept it; `--show` reads it,
+    // accepting without a terminal needs `--yes`.
+    let err = ana.fail(&["sync"], "");
+    assert!(err.contains("cairn account consent"), "{err}");
+    let notice = ana.ok(&["account", "consent", "--show"]);
+    assert!(notice.contains("withdraw"), "{notice}");
+    let err = ana.fail(&["account", "consent"], "");
+    assert!(err.contains("--yes"), "{err}");
+    let out = ana.ok(&["account", "consent", "--yes"]);
+    assert!(out.contains("Accepted the privacy notice"), "{out}");
     let summary: Value = serde_json::from_str(&ana.ok(&["sync", "--json"])).expect("json");
     assert_eq!(summary["ok"], true, "{summary}");
     assert!(
@@ -180,6 +190,7 @@ fn login_sync_spaces_passwd_logout() {
         &["passwd", "--password-stdin"],
         &format!("{BEN_FIRST}\n{BEN_PW}\n"),
     );
+    ben.ok(&["account", "consent", "--yes"]);
     ben.ok(&["sync"]);
     assert_eq!(ben.titles(), vec!["Shared plan".to_owned()]);
 
@@ -226,6 +237,7 @@ fn sync_while_the_tui_holds_the_replica() {
         &["passwd", "--password-stdin"],
         &format!("{}\n{ANA_PW}\n", server.admin_password),
     );
+    home.ok(&["account", "consent", "--yes"]);
     home.ok(&["add", "goal", "Queued"]);
     let replica = cairn_client::replica::Replica::open(&home.data_dir()).expect("open");
     let background =
@@ -270,6 +282,7 @@ fn export_over_the_api_holds_only_the_users_data() {
             &["passwd", "--password-stdin"],
             &format!("{first}\n{new}\n"),
         );
+        home.ok(&["account", "consent", "--yes"]);
         home.ok(&["add", "goal", &format!("{}-MARKER", name.to_uppercase())]);
         home.ok(&["sync"]);
         homes.push(home);

@@ -172,6 +172,24 @@ async fn standard_account_is_gated_until_its_password_changes() -> anyhow::Resul
         .call(endpoints::Password::PATH, Some(&login.token), &change)
         .await?;
     assert!(status.is_success());
+    // Then the privacy notice gates, until accepted.
+    let (status, body) = api
+        .call(
+            endpoints::Pull::PATH,
+            Some(&login.token),
+            &PullRequest {
+                epoch: None,
+                cursors: vec![],
+                max_ops: 0,
+            },
+        )
+        .await?;
+    assert_eq!(status.as_u16(), 403);
+    assert_eq!(
+        codec::decode::<cairn_common::api::ErrorResponse>(&body)?.code,
+        cairn_common::api::codes::CONSENT_REQUIRED
+    );
+    api.accept_notice(&login.token).await?;
     let (status, _) = api
         .call(
             endpoints::Pull::PATH,
@@ -317,6 +335,7 @@ async fn access_follows_membership_and_roles() -> anyhow::Result<()> {
     };
     api.call(endpoints::Password::PATH, Some(&admin.token), &change)
         .await?;
+    api.accept_notice(&admin.token).await?;
     let seen = pull_all(&mut api, &admin.token).await?;
     assert!(
         seen.spaces.iter().all(|s| s.space.id != team.space.id),

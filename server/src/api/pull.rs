@@ -16,7 +16,6 @@ use super::extract::endpoint;
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
 use crate::store::Store;
-use crate::store::wait;
 
 pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(endpoints::Pull, state, Gate::Enforce, handle)
@@ -39,13 +38,13 @@ async fn handle(
         });
     }
     // Polling with nothing new is the common case and costs a few cached reads:
-    // answer it here. Only reading pages of ops goes to the blocking pool, whose
-    // hand-off would otherwise dominate an empty poll.
+    // answer it here. Only reading pages of ops goes to the blocking pool on sled,
+    // whose hand-off would otherwise dominate an empty poll.
     if let Some(response) = up_to_date(&state.store, user, &request).await? {
         return Ok(response);
     }
     state
-        .blocking(move |store| wait(page(&store, user, &request)).map_err(ApiError::from))
+        .with_store(move |store| async move { Ok(page(&store, user, &request).await?) })
         .await
 }
 

@@ -20,7 +20,7 @@ use warp::reply::Response;
 use super::extract::endpoint;
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
-use crate::store::{RecordLimits, SPACE_NOT_FOUND, refuse_record, wait};
+use crate::store::{RecordLimits, SPACE_NOT_FOUND, refuse_record};
 
 /// The largest `[sync] max_record_kib`: what clients read (their limit is 16 MiB).
 pub const MAX_RECORD_KIB: usize = 16 * 1024;
@@ -60,7 +60,7 @@ async fn handle(
     let ops = admissible(&state, user, request.ops, &mut refused).await?;
     let limits = state.sync.limits;
     let outcome = state
-        .blocking(move |store| wait(store.append_ops(&ops, &limits)).map_err(ApiError::from))
+        .with_store(move |store| async move { Ok(store.append_ops(&ops, &limits).await?) })
         .await?;
     refused.extend(outcome.refused);
     // Also for a push of duplicates only: an earlier try may have stored them and

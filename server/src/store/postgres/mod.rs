@@ -72,6 +72,12 @@ impl PgStore {
         Ok(Self { pool })
     }
 
+    /// The pool, for tests that hold a connection of their own.
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// The schema version of the database (see [`schema_version`]).
     ///
     /// # Errors

@@ -236,6 +236,33 @@ impl PgStore {
         }
     }
 
+    /// The session with this token hash and its account (`None` if the account is
+    /// gone), in one query: what every authenticated request reads.
+    ///
+    /// # Errors
+    /// A database error or damaged data.
+    pub async fn session_and_user(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(SessionRecord, Option<UserRecord>)>, StoreError> {
+        let client = self.pool.get().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT s.record, u.record FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1",
+            )
+            .await?;
+        let Some(row) = client.query_opt(&statement, &[&&token_hash[..]]).await? else {
+            return Ok(None);
+        };
+        let session: SessionRecord = codec::decode(row.get::<_, &[u8]>(0))?;
+        let user = match row.get::<_, Option<&[u8]>>(1) {
+            Some(bytes) => Some(codec::decode(bytes)?),
+            None => None,
+        };
+        Ok(Some((session, user)))
+    }
+
     /// The sessions of a user with their token hashes, oldest first.
     ///
     /// # Errors

@@ -11,17 +11,20 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use cairn_common::api::SpaceInfo;
 use cairn_common::codec;
-use cairn_common::model::{RecordId, SpaceId};
+use cairn_common::model::{RecordId, SpaceId, UserId};
 use cairn_common::op::{Op, OpId};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::{PgStore, seq_from_sql, seq_to_sql};
+use super::shared::EPOCH;
+use super::{PgStore, role_of_code, seq_from_sql, seq_to_sql};
 use crate::store::push_plan::{self, Known};
 use crate::store::records::{RecordLimits, RecordMeta};
-use crate::store::{PullPage, PushOutcome, StoreError};
+use crate::store::spaces::sort_spaces;
+use crate::store::{Heads, PullPage, PushOutcome, StoreError};
 
 /// How often a push runs again after losing a race on a unique key.
 const RACE_RETRIES: usize = 5;
@@ -65,6 +68,56 @@ impl PgStore {
             .await?;
         let row = client.query_opt(&statement, &[&space.0]).await?;
         row.map_or(Ok(0), |r| seq_from_sql(r.get(0)))
+    }
+
+    /// What a poll compares its cursors with, in one query (one snapshot): the
+    /// epoch and the user's spaces with their last seqs.
+    ///
+    /// # Errors
+    /// A database error or damaged data.
+    pub async fn heads(&self, user: UserId) -> Result<Heads, StoreError> {
+        let client = self.pool.get().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT s.space, m.role, coalesce(q.last_seq, 0),
+                        (SELECT value FROM meta WHERE key = $2)
+                 FROM members m JOIN spaces s ON s.id = m.space_id
+                 LEFT JOIN space_seqs q ON q.space_id = m.space_id
+                 WHERE m.user_id = $1",
+            )
+            .await?;
+        let rows = client.query(&statement, &[&user.0, &EPOCH]).await?;
+        drop(client);
+        let mut spaces = Vec::with_capacity(rows.len());
+        let mut seqs = HashMap::with_capacity(rows.len());
+        let mut epoch = None;
+        for row in &rows {
+            let info = SpaceInfo {
+                space: codec::decode(row.get::<_, &[u8]>(0))?,
+                role: role_of_code(row.get(1))?,
+            };
+            seqs.insert(info.space.id, seq_from_sql(row.get(2))?);
+            if let Some(bytes) = row.get::<_, Option<&[u8]>>(3) {
+                epoch = Some(codec::decode(bytes)?);
+            }
+            spaces.push(info);
+        }
+        sort_spaces(&mut spaces);
+        let epoch = match epoch {
+            Some(epoch) => epoch,
+            // No space, or no epoch stored yet (which reading it makes).
+            None => self.epoch().await?,
+        };
+        Ok(Heads {
+            epoch,
+            spaces: spaces
+                .into_iter()
+                .map(|info| {
+                    let seq = seqs.get(&info.space.id).copied().unwrap_or(0);
+                    (info, seq)
+                })
+                .collect(),
+        })
     }
 
     /// The space a record lives in, if the server has it.

@@ -558,8 +558,9 @@ fn print_tables(
 ) {
     let rate = |x: f64| format!("{x:.0}");
     let ms = |x: f64| format!("{x:.2}");
+    // A figure not measured is 0 and has no ratio.
     let ratio = |a: f64, b: f64| {
-        if b > 0.0 {
+        if a > 0.0 && b > 0.0 {
             format!("{:.2}", a / b)
         } else {
             "-".into()

@@ -1,6 +1,6 @@
 //! Test helpers shared by this crate's tests and the end-to-end tests in `tests/`
 //! (feature `testing`): [`TestServer`], a whole server on 127.0.0.1 port 0 in a
-//! temporary data dir, and [`Conn`], a TLS client that trusts one certificate and
+//! temporary data dir (its store sled there, or a PostgreSQL database), and [`Conn`], a TLS client that trusts one certificate and
 //! speaks HTTP/1.1 or h2.
 
 use std::net::{IpAddr, SocketAddr};
@@ -69,6 +69,33 @@ impl TestServer {
         )
     }
 
+    /// Inits a temporary data dir whose store is the PostgreSQL database at `url`
+    /// (e.g. a [`TestPostgres`](crate::test_postgres::TestPostgres) database) and
+    /// starts serving it. The first server on a database makes its standard
+    /// account; a later one joins it, and its `admin_password` is empty.
+    ///
+    /// # Errors
+    /// If any step of init or start fails, e.g. the database cannot be reached.
+    pub fn start_on_postgres(
+        url: &str,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> anyhow::Result<TestServer> {
+        let dir = tempfile::tempdir()?;
+        let data_dir = dir.path().join("data");
+        let store = crate::init::InitStore::Postgres {
+            url: url.to_owned(),
+            write_url: true,
+        };
+        let report = crate::init::init_with(&data_dir, &[], &store)?;
+        Self::serve_dir(
+            dir,
+            data_dir,
+            report.fingerprint,
+            report.admin_password,
+            adjust,
+        )
+    }
+
     /// Serves a data dir that exists already (e.g. one a test restored a backup
     /// into), held in `dir`. Its admin password is unknown: `admin_password` is empty.
     ///
@@ -91,10 +118,6 @@ impl TestServer {
         let mut settings = Settings::load(&data_dir, std::iter::empty())?;
         settings.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         adjust(&mut settings);
-        let instance = Instance::open(settings.clone())?;
-        let tls = instance.tls().clone();
-        let store = instance.store().clone();
-        let backups = instance.backups().clone();
         let cert_der = CertificateDer::pem_file_iter(settings.cert_path())?
             .next()
             .context("no certificate in the new data dir")??
@@ -103,6 +126,7 @@ impl TestServer {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
+        let (opened, is_opened) = std::sync::mpsc::channel();
         let (ready, is_ready) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(format!("test-server-{addr}"))
@@ -111,7 +135,15 @@ impl TestServer {
                     .worker_threads(2)
                     .enable_all()
                     .build()?;
+                // Opened on the server's runtime: a PostgreSQL pool's connections
+                // run on the runtime that made them.
                 runtime.block_on(async move {
+                    let instance = Instance::connect(settings).await?;
+                    let _ = opened.send((
+                        instance.tls().clone(),
+                        instance.store().clone(),
+                        instance.backups().clone(),
+                    ));
                     let listener = tokio::net::TcpListener::from_std(listener)?;
                     let ready = move || {
                         let _ = ready.send(());
@@ -123,14 +155,15 @@ impl TestServer {
                         .await
                 })
             })?;
-        if is_ready.recv().is_err() {
+        let opened = is_opened.recv();
+        let (Ok((tls, store, backups)), Ok(())) = (opened, is_ready.recv()) else {
             // The thread ended before serving: its result says why.
             return match thread.join() {
                 Ok(Err(e)) => Err(e.context("the test server did not start")),
                 Ok(Ok(())) => Err(anyhow::anyhow!("the test server stopped at once")),
                 Err(_) => Err(anyhow::anyhow!("the test server thread panicked")),
             };
-        }
+        };
         Ok(TestServer {
             addr,
             cert_der,

@@ -63,15 +63,18 @@ async fn accept(
     let now = state.clock.now_ms();
     let privacy = state.privacy.clone();
     state
-        .blocking(move |store| {
-            Ok(wait(consent::accept(
+        .with_store_to_end(move |store| async move {
+            consent::accept(
                 &store,
                 &privacy.notice,
                 &caller,
                 &request.version,
                 peer,
                 now,
-            ))?)
+            )
+            .await?;
+            store.commit_durable().await?;
+            Ok(())
         })
         .await?;
     Ok(Empty)
@@ -90,30 +93,39 @@ async fn withdraw(
         state.backups.clone(),
     );
     state
-        .hashing(move |store| {
+        .with_hashing(move |store, hashing| async move {
             let policy = privacy.settings.on_withdrawal;
-            let owners = wait(consent::withdraw(
+            let owners = consent::withdraw(
                 &store,
+                &hashing,
                 &settings,
                 policy,
                 &caller,
                 &request.password,
                 peer,
                 now,
-            ))
+            )
+            .await
             .map_err(ApiError::from)?;
             for (space, owner) in &owners {
-                // The owners' mail is queued once the server sends mail (issue 10);
-                // until then the audit entry and the log say it.
                 tracing::info!(
                     "consent withdrawn by a member of {space:?}; owner to tell: {owner}"
                 );
             }
             if policy == OnWithdrawal::Purge {
                 let target = consent::purge_target(&caller);
-                wait(crate::admin::commands::purge::execute(
-                    &store, &backups, &target,
-                ))?;
+                // The purge takes the backups' lock and runs whole on a blocking thread,
+                // as the admin command does.
+                let purge_store = store.clone();
+                tokio::task::spawn_blocking(move || {
+                    wait(crate::admin::commands::purge::execute(
+                        &purge_store,
+                        &backups,
+                        &target,
+                    ))
+                })
+                .await
+                .map_err(|e| ApiError::internal(&e))??;
             }
             Ok(())
         })

@@ -23,30 +23,38 @@ async fn export(
 ) -> Result<ExportPage, ApiError> {
     let user = caller.user.profile.id;
     let now = state.clock.now_ms();
-    state
-        .blocking(move |store| {
-            let snapshot = crate::store::wait(Snapshot::read(&store, Scope::User(user)))?;
-            let files = render(&snapshot, now).map_err(|e| ApiError::internal(&*e))?;
-            let total = u32::try_from(files.len()).unwrap_or(u32::MAX);
-            let mut page = Vec::new();
-            let mut bytes = 0;
-            let mut next = None;
-            for (index, file) in files.into_iter().enumerate().skip(request.from as usize) {
-                // One file larger than a page comes alone.
-                if !page.is_empty() && bytes + file.contents.len() > MAX_EXPORT_PAGE_BYTES {
-                    next = u32::try_from(index).ok();
-                    break;
-                }
-                bytes += file.contents.len();
-                page.push(file);
-            }
-            Ok(ExportPage {
-                files: page,
-                total,
-                next,
-            })
-        })
+    let snapshot = state
+        .with_store(
+            move |store| async move { Ok(Snapshot::read(&store, Scope::User(user)).await?) },
+        )
+        .await?;
+    // Rendering every file of the export is CPU work: off the async threads.
+    tokio::task::spawn_blocking(move || page(&snapshot, now, request.from))
         .await
+        .map_err(|e| ApiError::internal(&e))?
+}
+
+/// The export's files from number `from` on, as many as fit a page.
+fn page(snapshot: &Snapshot, now: u64, from: u32) -> Result<ExportPage, ApiError> {
+    let files = render(snapshot, now).map_err(|e| ApiError::internal(&*e))?;
+    let total = u32::try_from(files.len()).unwrap_or(u32::MAX);
+    let mut page = Vec::new();
+    let mut bytes = 0;
+    let mut next = None;
+    for (index, file) in files.into_iter().enumerate().skip(from as usize) {
+        // One file larger than a page comes alone.
+        if !page.is_empty() && bytes + file.contents.len() > MAX_EXPORT_PAGE_BYTES {
+            next = u32::try_from(index).ok();
+            break;
+        }
+        bytes += file.contents.len();
+        page.push(file);
+    }
+    Ok(ExportPage {
+        files: page,
+        total,
+        next,
+    })
 }
 
 #[cfg(test)]

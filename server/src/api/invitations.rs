@@ -16,7 +16,7 @@ use super::extract::{endpoint, open_endpoint};
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
 use crate::invite::{self, NewInvitation};
-use crate::store::{AuditEvent, AuditKind, StoreError, wait};
+use crate::store::{AuditEvent, AuditKind, StoreError};
 
 pub fn create_route(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(endpoints::InvitationsCreate, state, Gate::Enforce, create)
@@ -52,8 +52,8 @@ async fn create(
     let now = state.clock.now_ms();
     let privacy = state.privacy.clone();
     let created = state
-        .blocking(move |store| {
-            Ok(wait(invite::create(
+        .with_store_to_end(move |store| async move {
+            Ok(invite::create(
                 &store,
                 NewInvitation {
                     space: Some(request.space),
@@ -63,7 +63,8 @@ async fn create(
                     now_ms: now,
                     valid_days: privacy.settings.invitation_days,
                 },
-            ))?)
+            )
+            .await?)
         })
         .await?;
     let space_name = match created.record.space {
@@ -143,16 +144,10 @@ async fn preview(
     let now = state.clock.now_ms();
     let (settings, privacy) = (state.auth.clone(), state.privacy.clone());
     let details = state
-        .blocking(move |store| {
-            wait(invite::join::preview(
-                &store,
-                &settings,
-                &privacy.notice,
-                &request.code,
-                peer,
-                now,
-            ))
-            .map_err(ApiError::from)
+        .with_store_to_end(move |store| async move {
+            invite::join::preview(&store, &settings, &privacy.notice, &request.code, peer, now)
+                .await
+                .map_err(ApiError::from)
         })
         .await?;
     state.store.commit_durable().await?;
@@ -167,15 +162,17 @@ async fn join(
     let now = state.clock.now_ms();
     let (settings, privacy) = (state.auth.clone(), state.privacy.clone());
     let session = state
-        .hashing(move |store| {
-            wait(invite::join::join(
+        .with_hashing(move |store, hashing| async move {
+            invite::join::join(
                 &store,
+                &hashing,
                 &settings,
                 &privacy.notice,
                 &request,
                 peer,
                 now,
-            ))
+            )
+            .await
             .map_err(ApiError::from)
         })
         .await?;
@@ -412,11 +409,16 @@ mod tests {
             )
             .await
             .expect("revoke");
-        let revoked = list.invitations.iter().find(|i| i.id == dan.id).expect("listed");
+        let revoked = list
+            .invitations
+            .iter()
+            .find(|i| i.id == dan.id)
+            .expect("listed");
         assert_eq!(revoked.state, InvitationState::Revoked);
 
         let eve = invite(&api, space, "eve@example.com");
-        api.clock.advance(std::time::Duration::from_secs(8 * 24 * 3600));
+        api.clock
+            .advance(std::time::Duration::from_secs(8 * 24 * 3600));
         let expired = api
             .call::<_, JoinDetails>(endpoints::JoinPreview::PATH, None, &JoinCode { code: eve })
             .await

@@ -31,9 +31,8 @@ async fn handle(
     let now = state.clock.now_ms();
     let settings = state.auth.clone();
     let response = state
-        .hashing(move |store| {
-            crate::store::wait(crate::auth::login(&store, &settings, now, &request, peer))
-                .map_err(ApiError::from)
+        .with_hashing(move |store, hashing| async move {
+            Ok(crate::auth::login(&store, &hashing, &settings, now, &request, peer).await?)
         })
         .await?;
     state.store.commit_durable().await?;

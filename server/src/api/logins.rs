@@ -8,7 +8,6 @@ use warp::reply::Response;
 use super::extract::endpoint;
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
-use crate::store::wait;
 
 /// Most records in one answer (retention bounds how many there are at all).
 const MAX_LOGINS: usize = 1_000;
@@ -20,7 +19,7 @@ pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
 async fn list(state: AppState, caller: Caller, _: Empty) -> Result<LoginList, ApiError> {
     let user = caller.user.profile.id;
     let logins = state
-        .blocking(move |store| Ok(wait(store.logins_of(user, MAX_LOGINS))?))
+        .with_store(move |store| async move { Ok(store.logins_of(user, MAX_LOGINS).await?) })
         .await?
         .into_iter()
         .map(|r| LoginInfo {

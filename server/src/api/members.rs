@@ -8,7 +8,6 @@ use warp::reply::Response;
 use super::extract::endpoint;
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
-use crate::store::wait;
 
 pub fn list_route(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(endpoints::SpacesMembers, state, Gate::Enforce, list)
@@ -26,17 +25,13 @@ async fn list(state: AppState, caller: Caller, request: SpaceRef) -> Result<Memb
 }
 
 async fn set(state: AppState, caller: Caller, request: SetMember) -> Result<MemberList, ApiError> {
-    // A membership change writes an audit entry, which flushes and fsyncs: that is
-    // blocking work, so it runs off the async threads.
+    // A membership change and then its audit entry: both happen, or neither.
     let user = caller.user.profile.id;
     let list = state
-        .blocking(move |store| {
-            Ok(wait(store.set_member(
-                user,
-                request.space,
-                &request.email,
-                request.role,
-            ))?)
+        .with_store_to_end(move |store| async move {
+            Ok(store
+                .set_member(user, request.space, &request.email, request.role)
+                .await?)
         })
         .await?;
     state.store.commit_durable().await?;

@@ -14,7 +14,6 @@ use warp::reply::Response;
 use super::{ApiError, AppState};
 use crate::auth::{Gate, authenticate};
 use crate::stats::{persist, prometheus};
-use crate::store::wait;
 
 pub fn route(state: AppState, peer: BoxedFilter<(Option<IpAddr>,)>) -> BoxedFilter<(Response,)> {
     super::extract::path(METRICS)
@@ -73,9 +72,10 @@ async fn allowed(state: &AppState, peer: Option<IpAddr>, authorization: Option<&
 async fn render(state: &AppState) -> Result<Response, ApiError> {
     let (stats, now) = (state.stats.clone(), state.clock.now_ms());
     let text = state
-        .blocking(move |store| {
-            wait(persist::persist(&stats, &store, now))?;
-            Ok(prometheus::render(&wait(store.telemetry())?))
+        // The counts taken from memory must reach the store.
+        .with_store_to_end(move |store| async move {
+            persist::persist(&stats, &store, now).await?;
+            Ok(prometheus::render(&store.telemetry().await?))
         })
         .await?;
     let mut response = Response::new(text.into());

@@ -31,6 +31,7 @@ mod spaces;
 mod testing;
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -41,6 +42,7 @@ pub use error::ApiError;
 pub use push::{MAX_RECORD_KIB, SyncRules};
 
 use crate::auth::AuthSettings;
+use crate::auth::password::Hashing;
 use crate::backup::Backups;
 use crate::clock::Clock;
 use crate::stats::Stats;
@@ -110,31 +112,92 @@ impl AppState {
         self
     }
 
-    /// Runs blocking store work off the async threads.
-    pub(crate) async fn blocking<T, F>(&self, work: F) -> Result<T, ApiError>
+    /// Runs store work where its backend wants it, for work that reads or writes
+    /// in one transaction. On PostgreSQL, whose calls are truly async, it is
+    /// awaited on this task: no thread waits for the database, and a request
+    /// dropped mid-way drops its transaction, which rolls back whole. On sled,
+    /// whose calls block on disk, it runs on a blocking thread (to its end, even
+    /// if the request goes away).
+    pub(crate) async fn with_store<T, F, Fut>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(Store) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(Store) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
     {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || work(store))
-            .await
-            .map_err(|e| ApiError::internal(&e))?
+        match store {
+            Store::Postgres(_) => work(store).await,
+            Store::Sled(_) => on_blocking_thread(store, work).await,
+        }
     }
 
-    /// Runs password hashing off the async threads, a bounded number at a time.
-    pub(crate) async fn hashing<T, F>(&self, work: F) -> Result<T, ApiError>
+    /// As [`AppState::with_store`], for work that writes in several steps which
+    /// must all happen once the first has (a membership change and its audit
+    /// entry): it runs to its end even if the request is dropped. On PostgreSQL
+    /// it is a task of its own, awaited here.
+    pub(crate) async fn with_store_to_end<T, F, Fut>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(Store) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(Store) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
     {
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
-        self.blocking(work).await
+        let store = self.store.clone();
+        match store {
+            Store::Postgres(_) => tokio::spawn(work(store))
+                .await
+                .map_err(|e| ApiError::internal(&e))?,
+            Store::Sled(_) => on_blocking_thread(store, work).await,
+        }
     }
+
+    /// Runs store work that hashes passwords (argon2: 19 MiB and a core for a
+    /// while each), a bounded number of hashes at a time, to its end (a right
+    /// password must take its throttle reservation back even if the client went
+    /// away). On sled the whole work runs on a blocking thread holding a permit and
+    /// hashes right there ([`Hashing::Here`]). On PostgreSQL it is a task of its
+    /// own, and only its hashes go to blocking threads, each holding a permit
+    /// while it runs ([`Hashing::Bounded`]).
+    pub(crate) async fn with_hashing<T, F, Fut>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Store, Hashing) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+    {
+        let store = self.store.clone();
+        match store {
+            Store::Postgres(_) => tokio::spawn(work(store, Hashing::Bounded(self.hashing.clone())))
+                .await
+                .map_err(|e| ApiError::internal(&e))?,
+            Store::Sled(_) => {
+                let permit = self
+                    .hashing
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| ApiError::internal(&e))?;
+                // The permit goes with the work: a blocking thread runs on when its
+                // request is dropped, and its hash still counts.
+                on_blocking_thread(store, move |store| async move {
+                    let _permit = permit;
+                    work(store, Hashing::Here).await
+                })
+                .await
+            }
+        }
+    }
+}
+
+/// Runs `work` on a blocking thread, waiting there for its store calls (sled's
+/// block on disk).
+async fn on_blocking_thread<T, F, Fut>(store: Store, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(Store) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || crate::store::wait(work(store)))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
 }
 
 /// The privacy notice every user accepts, and the rules around it.

@@ -21,11 +21,11 @@ async fn handle(
     let now = state.clock.now_ms();
     let settings = state.auth.clone();
     state
-        .hashing(move |store| {
-            crate::store::wait(crate::auth::change_password(
-                &store, &settings, now, &caller, &change,
-            ))
-            .map_err(ApiError::from)
+        .with_hashing(move |store, hashing| async move {
+            Ok(
+                crate::auth::change_password(&store, &hashing, &settings, now, &caller, &change)
+                    .await?,
+            )
         })
         .await?;
     state.store.commit_durable().await?;

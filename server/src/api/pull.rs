@@ -15,8 +15,7 @@ use warp::reply::Response;
 use super::extract::endpoint;
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
-use crate::store::Store;
-use crate::store::wait;
+use crate::store::{Heads, Store};
 
 pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(endpoints::Pull, state, Gate::Enforce, handle)
@@ -28,52 +27,36 @@ async fn handle(
     request: PullRequest,
 ) -> Result<PullResponse, ApiError> {
     let user = caller.user.profile.id;
-    let epoch = state.store.epoch().await?;
-    if request.epoch.is_some_and(|e| e != epoch) {
-        // Cursors of another history: the client starts over from nothing.
+    // Polling with nothing new is the common case: one read of the epoch and the
+    // heads of the user's spaces (one query on PostgreSQL) answers it here. Only
+    // reading pages of ops goes to the blocking pool on sled, whose hand-off would
+    // otherwise dominate an empty poll.
+    let heads = state.store.heads(user).await?;
+    let other_epoch = request.epoch.is_some_and(|e| e != heads.epoch);
+    // Cursors of another history: the client starts over from nothing.
+    if other_epoch || up_to_date(&heads, &request) {
         return Ok(PullResponse {
-            epoch,
-            spaces: state.store.spaces_of(user).await?,
+            epoch: heads.epoch,
+            spaces: heads.spaces.into_iter().map(|(info, _)| info).collect(),
             batches: Vec::new(),
             more: false,
         });
     }
-    // Polling with nothing new is the common case and costs a few cached reads:
-    // answer it here. Only reading pages of ops goes to the blocking pool, whose
-    // hand-off would otherwise dominate an empty poll.
-    if let Some(response) = up_to_date(&state.store, user, &request).await? {
-        return Ok(response);
-    }
     state
-        .blocking(move |store| wait(page(&store, user, &request)).map_err(ApiError::from))
+        .with_store(move |store| async move { Ok(page(&store, user, &request).await?) })
         .await
 }
 
-/// The answer to a pull whose cursors are at the head of every space of the user,
-/// or `None` if any space has ops after the cursor.
-async fn up_to_date(
-    store: &Store,
-    user: cairn_common::UserId,
-    request: &PullRequest,
-) -> Result<Option<PullResponse>, crate::store::StoreError> {
-    let spaces = store.spaces_of(user).await?;
-    for info in &spaces {
-        let space = info.space.id;
+/// Whether the request's cursors are at the head of every space of the user.
+fn up_to_date(heads: &Heads, request: &PullRequest) -> bool {
+    heads.spaces.iter().all(|(info, last)| {
         let after = request
             .cursors
             .iter()
-            .find(|c| c.space == space)
+            .find(|c| c.space == info.space.id)
             .map_or(0, |c| c.seq);
-        if store.last_seq(space).await? > after {
-            return Ok(None);
-        }
-    }
-    Ok(Some(PullResponse {
-        epoch: store.epoch().await?,
-        spaces,
-        batches: Vec::new(),
-        more: false,
-    }))
+        *last <= after
+    })
 }
 
 /// One page. Cursors of spaces the user is not a member of are ignored without a

@@ -20,7 +20,7 @@ use warp::reply::Response;
 use super::extract::endpoint;
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
-use crate::store::{RecordLimits, SPACE_NOT_FOUND, refuse_record, wait};
+use crate::store::{RecordLimits, SPACE_NOT_FOUND, refuse_record};
 
 /// The largest `[sync] max_record_kib`: what clients read (their limit is 16 MiB).
 pub const MAX_RECORD_KIB: usize = 16 * 1024;
@@ -60,7 +60,7 @@ async fn handle(
     let ops = admissible(&state, user, request.ops, &mut refused).await?;
     let limits = state.sync.limits;
     let outcome = state
-        .blocking(move |store| wait(store.append_ops(&ops, &limits)).map_err(ApiError::from))
+        .with_store(move |store| async move { Ok(store.append_ops(&ops, &limits).await?) })
         .await?;
     refused.extend(outcome.refused);
     // Also for a push of duplicates only: an earlier try may have stored them and
@@ -502,5 +502,85 @@ mod tests {
             2
         );
         assert_eq!(api.state.store.last_seq(space).await.expect("seq"), 0);
+    }
+
+    /// On PostgreSQL a push request dropped while its transaction waits for a lock
+    /// (the client went away) stops there: its transaction rolls back, nothing of
+    /// it is stored, no transaction stays open on the pool's one connection, and
+    /// the next push gets the next seq.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_push_request_rolls_back_on_postgres() {
+        use std::time::Duration;
+
+        use crate::store::{NewUser, PgStore, Store};
+        use crate::test_postgres::TestPostgres;
+
+        let pg = TestPostgres::shared().expect("PostgreSQL for the tests");
+        let url = pg.database().expect("a database");
+        // One connection: the next request gets the one the dropped request had.
+        let store = Store::Postgres(PgStore::connect(&url, 1).await.expect("connect"));
+        let ann = store
+            .create_user(NewUser {
+                email: "ann@example.com".into(),
+                first_name: "Ann".into(),
+                last_name: "Test".into(),
+                password_hash: crate::auth::password::hash("password-of-ann").expect("hash"),
+                must_change_password: false,
+                server_admin: false,
+            })
+            .await
+            .expect("ann");
+        let api = TestApi::on_store(store.clone());
+        let token = api.login("ann").await.token;
+        let space = store
+            .user(ann.id)
+            .await
+            .expect("user")
+            .expect("ann exists")
+            .personal_space;
+        push(&api, &token, goal(space, ann.id, "first"))
+            .await
+            .expect("first push");
+
+        // Another server holds the space's counter, so the next push waits in its
+        // transaction until the client goes away.
+        let blocker = PgStore::connect(&url, 1).await.expect("blocker");
+        let mut holder = blocker.pool().get().await.expect("connection");
+        let hold = holder.transaction().await.expect("transaction");
+        hold.execute(
+            "SELECT last_seq FROM space_seqs WHERE space_id = $1 FOR UPDATE",
+            &[&space.0],
+        )
+        .await
+        .expect("lock");
+        let waiting = tokio::time::timeout(
+            Duration::from_millis(500),
+            push(&api, &token, goal(space, ann.id, "dropped")),
+        )
+        .await;
+        assert!(waiting.is_err(), "the push should still wait for the lock");
+        hold.rollback().await.expect("release");
+        drop(holder);
+
+        let after = push(&api, &token, goal(space, ann.id, "after"))
+            .await
+            .expect("the pool's connection serves again");
+        assert_eq!(after.stored, 2);
+        assert_eq!(
+            store.last_seq(space).await.expect("seq"),
+            4,
+            "the dropped push stored nothing and left no gap"
+        );
+        let client = blocker.pool().get().await.expect("connection");
+        let open: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+                &[],
+            )
+            .await
+            .expect("activity")
+            .get(0);
+        assert_eq!(open, 0, "a transaction was left open");
     }
 }

@@ -17,7 +17,7 @@ use super::AppState;
 use crate::auth::AuthSettings;
 use crate::backup::Backups;
 use crate::clock::Clock;
-use crate::store::test_support;
+use crate::store::{Store, test_support};
 
 /// 2023-11-14, a fixed "now" for the manual clock.
 pub const START_MS: u64 = 1_700_000_000_000;
@@ -38,6 +38,22 @@ impl TestApi {
 
     pub fn with_settings(settings: AuthSettings) -> Self {
         let (dir, store) = test_support::temp_facade();
+        Self::on(dir, store, settings)
+    }
+
+    /// The API over `store` (e.g. a PostgreSQL one), with the default settings and a
+    /// temp dir for its backups. [`TestApi::user`] and [`TestApi::personal`] wait for
+    /// the store on a runtime of their own: on PostgreSQL make users with the
+    /// store's own async calls instead.
+    pub fn on_store(store: Store) -> Self {
+        Self::on(
+            tempfile::tempdir().expect("temp dir"),
+            store,
+            AuthSettings::default(),
+        )
+    }
+
+    fn on(dir: tempfile::TempDir, store: Store, settings: AuthSettings) -> Self {
         let clock = Clock::manual(START_MS);
         let backups = Backups::new(dir.path().join("backups"), Default::default());
         Self {

@@ -1,10 +1,11 @@
-//! Logging in and changing the password: the slow parts (argon2), to be run off the
-//! async threads.
+//! Logging in and changing the password. Their argon2 work (slow on purpose) runs
+//! where the caller's [`Hashing`] says: never on an async worker thread.
 
 use std::net::IpAddr;
 
 use cairn_common::api::{LoginRequest, LoginResponse, PasswordChange};
 
+use super::password::Hashing;
 use super::throttle::{self, Keys};
 use super::{AuthError, AuthSettings, Caller, password, token};
 use crate::store::users::normalize_email;
@@ -31,14 +32,16 @@ fn device_name(raw: &str) -> String {
 /// Checks the credentials and opens a session. Unknown, disabled and wrong-password
 /// logins take the same time and get the same error; each attempt counts against
 /// the login name from this address, the address, and the login name from anywhere
-/// (see [`throttle`]) before the password is checked, and a success takes it back. Blocking (argon2); the new session is not
-/// durable until [`Store::commit_durable`].
+/// (see [`throttle`]) before the password is checked, and a success takes it back.
+/// The password is checked through `hashing`; the new session is not durable until
+/// [`Store::commit_durable`].
 ///
 /// # Errors
 /// [`AuthError::Throttled`] while a delay runs, [`AuthError::LoginFailed`], or a store
 /// error.
 pub async fn login(
     store: &Store,
+    hashing: &Hashing,
     settings: &AuthSettings,
     now_ms: u64,
     request: &LoginRequest,
@@ -52,18 +55,22 @@ pub async fn login(
         .await?
         .map_err(|wait| AuthError::Throttled { wait })?;
     let user = store.user_by_email(&login).await?;
-    let hash: &str = match &user {
-        Some(u) => &u.password_hash,
-        None => password::dummy_hash(),
-    };
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
     // No password longer than the policy allows was ever set: hash a bounded input
     // instead, so the time stays the same and the work bounded.
-    let matches = if request.password.len() > password::MAX_BYTES {
-        let _same_work = password::verify(hash, "");
-        false
+    let too_long = request.password.len() > password::MAX_BYTES;
+    let candidate = if too_long {
+        String::new()
     } else {
-        password::verify(hash, &request.password)
+        request.password.clone()
     };
+    let verified = hashing
+        .run(move || match hash {
+            Some(hash) => password::verify(&hash, &candidate),
+            None => password::verify(password::dummy_hash(), &candidate),
+        })
+        .await?;
+    let matches = verified && !too_long;
     let record = |success| LoginRecord {
         at_ms: now_ms,
         success,
@@ -132,6 +139,7 @@ pub async fn open_session(
 /// [`AuthError::Throttled`], [`AuthError::WrongPassword`], or a store error.
 pub async fn check_own_password(
     store: &Store,
+    hashing: &Hashing,
     settings: &AuthSettings,
     now_ms: u64,
     caller: &Caller,
@@ -145,7 +153,12 @@ pub async fn check_own_password(
         .user(caller.user.profile.id)
         .await?
         .ok_or(AuthError::Unauthorized)?;
-    if password.len() > password::MAX_BYTES || !password::verify(&current.password_hash, password) {
+    let (stored, given) = (current.password_hash, password.to_owned());
+    let right = given.len() <= password::MAX_BYTES
+        && hashing
+            .run(move || password::verify(&stored, &given))
+            .await?;
+    if !right {
         // The reservation stays: it was a failure.
         drop(reservation);
         return Err(AuthError::WrongPassword);
@@ -156,27 +169,32 @@ pub async fn check_own_password(
 
 /// Changes the caller's password: the current one must match (failures count
 /// against the account, as logins do), the new one must pass the policy and differ.
-/// Lifts the must-change gate and ends the caller's other sessions. Blocking
-/// (argon2); not durable until [`Store::commit_durable`].
+/// Lifts the must-change gate and ends the caller's other sessions. Hashes through
+/// `hashing`; not durable until [`Store::commit_durable`].
 ///
 /// # Errors
 /// [`AuthError::Throttled`], [`AuthError::WrongPassword`],
 /// [`AuthError::BadNewPassword`], or a store error.
 pub async fn change_password(
     store: &Store,
+    hashing: &Hashing,
     settings: &AuthSettings,
     now_ms: u64,
     caller: &Caller,
     change: &PasswordChange,
 ) -> Result<(), AuthError> {
-    check_own_password(store, settings, now_ms, caller, &change.current).await?;
+    check_own_password(store, hashing, settings, now_ms, caller, &change.current).await?;
     password::check_policy(&change.new).map_err(AuthError::BadNewPassword)?;
     if change.new == change.current {
         return Err(AuthError::BadNewPassword(
             "it is the same as the current one".into(),
         ));
     }
-    let hash = password::hash(&change.new).map_err(AuthError::BadNewPassword)?;
+    let new = change.new.clone();
+    let hash = hashing
+        .run(move || password::hash(&new))
+        .await?
+        .map_err(AuthError::BadNewPassword)?;
     store
         .set_own_password(caller.user.profile.id, hash, Some(&caller.token_hash))
         .await?;

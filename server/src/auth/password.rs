@@ -1,11 +1,14 @@
 //! Passwords: argon2id with the crate's default parameters (19 MiB, 2 passes), a
 //! random salt per hash, PHC strings in the store.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
+use tokio::sync::Semaphore;
+
+use crate::store::StoreError;
 
 /// Shortest password accepted.
 pub const MIN_CHARS: usize = 8;
@@ -73,6 +76,47 @@ pub fn verify(stored: &str, password: &str) -> bool {
             .verify_password(password.as_bytes(), &parsed)
             .is_ok(),
         Err(_) => false,
+    }
+}
+
+/// Where the argon2 work of a request runs (see `AppState::with_hashing`).
+#[derive(Clone, Debug)]
+pub enum Hashing {
+    /// On this thread: the caller is on a blocking thread already, holding a permit.
+    Here,
+    /// On a blocking thread, while holding a permit of this semaphore, which bounds
+    /// how many hashes run at once.
+    Bounded(Arc<Semaphore>),
+}
+
+impl Hashing {
+    /// Runs `work` (argon2: slow, CPU-bound) where this says.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] if the work panicked or no permit can be had.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        match self {
+            Self::Here => Ok(work()),
+            Self::Bounded(permits) => {
+                let permit = permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| StoreError::Internal(format!("password hashing: {e}")))?;
+                // The permit goes with the work: a blocking thread runs on when its
+                // request is dropped, and its hash still counts.
+                tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    work()
+                })
+                .await
+                .map_err(|e| StoreError::Internal(format!("password hashing: {e}")))
+            }
+        }
     }
 }
 

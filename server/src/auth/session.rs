@@ -45,8 +45,8 @@ pub async fn authenticate(
         .and_then(token::bearer)
         .and_then(token::hash_token)
         .ok_or(AuthError::Unauthorized)?;
-    let session = store
-        .session(&token_hash)
+    let (session, user) = store
+        .session_and_user(&token_hash)
         .await?
         .ok_or(AuthError::Unauthorized)?;
     if session.expires_at_ms <= now_ms {
@@ -56,10 +56,7 @@ pub async fn authenticate(
         }
         return Err(AuthError::Unauthorized);
     }
-    let user = store
-        .user(session.user)
-        .await?
-        .ok_or(AuthError::Unauthorized)?;
+    let user = user.ok_or(AuthError::Unauthorized)?;
     if user.disabled {
         return Err(AuthError::Unauthorized);
     }

@@ -11,6 +11,7 @@ use cairn_common::api::invitations::{InvitationState, JoinDetails, JoinRequest};
 use cairn_common::api::{LoginRequest, LoginResponse};
 
 use super::code_hash;
+use crate::auth::password::Hashing;
 use crate::auth::throttle::{self, Keys};
 use crate::auth::{AuthError, AuthSettings, password};
 use crate::store::invitations::{CODE_NOT_VALID, InvitationRecord};
@@ -79,6 +80,7 @@ pub async fn preview(
 /// no longer owns the space ([`StoreError::Forbidden`]); or a store error.
 pub async fn join(
     store: &Store,
+    hashing: &Hashing,
     auth: &AuthSettings,
     notice: &Notice,
     request: &JoinRequest,
@@ -101,7 +103,7 @@ pub async fn join(
             password: request.password.clone(),
             device: request.device.clone(),
         };
-        let session = crate::auth::login(store, auth, now_ms, &login, peer).await?;
+        let session = crate::auth::login(store, hashing, auth, now_ms, &login, peer).await?;
         // Used once the password was right; a code that lost a race ends the session.
         if let Err(e) = store.use_invitation(&record.code_hash, now_ms).await {
             if let Some(hash) = crate::auth::token::hash_token(&session.token) {
@@ -123,7 +125,11 @@ pub async fn join(
             };
             // Names checked before the code is used, so a typo does not spend it.
             crate::store::users::check_new_user(new.clone())?;
-            let hash = password::hash(&request.password).map_err(AuthError::BadNewPassword)?;
+            let given = request.password.clone();
+            let hash = hashing
+                .run(move || password::hash(&given))
+                .await?
+                .map_err(AuthError::BadNewPassword)?;
             // Used first: a code that lost a race makes no account.
             store.use_invitation(&record.code_hash, now_ms).await?;
             let created = store

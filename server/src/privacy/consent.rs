@@ -8,6 +8,7 @@ use cairn_common::api::consent::{ConsentAction, ConsentEntry, Notice};
 use cairn_common::model::{Role, SpaceId};
 
 use super::notice::OnWithdrawal;
+use crate::auth::password::Hashing;
 use crate::auth::{AuthError, AuthSettings, Caller};
 use crate::store::{AuditEvent, AuditKind, PurgeTarget, Store, StoreError, truncate_address};
 
@@ -100,8 +101,10 @@ pub async fn owners_to_tell(
 /// # Errors
 /// [`AuthError::WrongPassword`] (counted like a failed login),
 /// [`AuthError::Throttled`], or a store error.
+#[allow(clippy::too_many_arguments)] // what a withdrawal needs, each named
 pub async fn withdraw(
     store: &Store,
+    hashing: &Hashing,
     auth: &AuthSettings,
     on_withdrawal: OnWithdrawal,
     caller: &Caller,
@@ -109,7 +112,7 @@ pub async fn withdraw(
     peer: Option<IpAddr>,
     now_ms: u64,
 ) -> Result<Vec<(String, String)>, AuthError> {
-    crate::auth::check_own_password(store, auth, now_ms, caller, password).await?;
+    crate::auth::check_own_password(store, hashing, auth, now_ms, caller, password).await?;
     let owners = owners_to_tell(store, caller).await?;
     let version = store
         .accepted_notice(caller.user.profile.id)

@@ -26,7 +26,7 @@ use super::invitations::InvitationRecord;
 use super::postgres::PgStore;
 use super::users::check_new_user;
 use super::{
-    DayCounts, ImportTarget, LoginRecord, NewUser, PullPage, PurgeOutcome, PurgeTarget,
+    DayCounts, Heads, ImportTarget, LoginRecord, NewUser, PullPage, PurgeOutcome, PurgeTarget,
     PushOutcome, RecordLimits, RetentionCutoffs, SessionRecord, SledStore, StoreError,
     SweepOutcome, TelemetryEntry, ThrottleDecision, ThrottleState, UserAccount, UserRecord,
 };
@@ -189,6 +189,26 @@ impl Store {
     /// A storage or database error.
     pub async fn last_seq(&self, space: SpaceId) -> Result<u64, StoreError> {
         dispatch!(self.last_seq(space))
+    }
+
+    /// The epoch and the user's spaces with their last seqs, read together: what a
+    /// poll compares its cursors with (one query on PostgreSQL).
+    ///
+    /// # Errors
+    /// A storage or database error, or damaged data.
+    pub async fn heads(&self, user: UserId) -> Result<Heads, StoreError> {
+        match self {
+            Self::Sled(s) => {
+                let epoch = s.epoch();
+                let mut spaces = Vec::new();
+                for info in s.spaces_of(user)? {
+                    let seq = s.last_seq(info.space.id)?;
+                    spaces.push((info, seq));
+                }
+                Ok(Heads { epoch, spaces })
+            }
+            Self::Postgres(p) => p.heads(user).await,
+        }
     }
 
     /// The space a record lives in, if any op of it was stored.
@@ -364,6 +384,27 @@ impl Store {
         token_hash: &[u8; 32],
     ) -> Result<Option<SessionRecord>, StoreError> {
         dispatch!(self.session(token_hash))
+    }
+
+    /// The session with this token hash and its account (`None` if the account is
+    /// gone): what authenticating a request reads (one query on PostgreSQL).
+    ///
+    /// # Errors
+    /// A storage or database error, or damaged data.
+    pub async fn session_and_user(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<(SessionRecord, Option<UserRecord>)>, StoreError> {
+        match self {
+            Self::Sled(s) => match s.session(token_hash)? {
+                Some(session) => {
+                    let user = s.user(session.user)?;
+                    Ok(Some((session, user)))
+                }
+                None => Ok(None),
+            },
+            Self::Postgres(p) => p.session_and_user(token_hash).await,
+        }
     }
 
     /// A user's sessions with their token hashes.

@@ -77,7 +77,7 @@ pub use export::ImportTarget;
 pub(crate) use facade::Blocking;
 pub use facade::{Store, block_on, wait};
 pub use logins::{LoginRecord, truncate_address};
-pub use oplog::{PullPage, PushOutcome};
+pub use oplog::{Heads, PullPage, PushOutcome};
 pub use postgres::PgStore;
 pub use purge::{PurgeOutcome, PurgeTarget, RetentionCutoffs, SweepOutcome};
 pub use push_plan::refuse_record;

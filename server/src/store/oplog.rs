@@ -50,6 +50,15 @@ pub struct PushOutcome {
     pub refused: Vec<Refusal>,
 }
 
+/// What a poll compares its cursors with, read together: the store's epoch and the
+/// user's spaces (in [`Store::spaces_of`](super::Store::spaces_of)'s order), each
+/// with the seq of its last op (0 for none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Heads {
+    pub epoch: cairn_common::api::Epoch,
+    pub spaces: Vec<(cairn_common::api::SpaceInfo, u64)>,
+}
+
 /// Ops of one space after a cursor.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PullPage {

@@ -261,6 +261,56 @@ pub async fn accounts_and_their_sessions(store: &Store) {
     ));
 }
 
+/// What a poll reads: the epoch and the user's spaces in `spaces_of`'s order with
+/// their last seqs (0 before any op, none for a stranger); what a request's
+/// authentication reads: a session with its account, nothing for an unknown hash.
+pub async fn a_poll_reads_heads_and_sessions(store: &Store) {
+    let ann = user(store, "ann@example.com").await.expect("ann");
+    let team = store
+        .create_space(ann, "Team")
+        .await
+        .expect("space")
+        .space
+        .id;
+    let personal = personal_space(store, ann).await;
+    store
+        .append_ops(&goal(team, ann, "one"), &RecordLimits::NONE)
+        .await
+        .expect("push");
+    let heads = store.heads(ann).await.expect("heads");
+    assert_eq!(heads.epoch, store.epoch().await.expect("epoch"));
+    let spaces: Vec<_> = heads.spaces.iter().map(|(info, _)| info.clone()).collect();
+    assert_eq!(spaces, store.spaces_of(ann).await.expect("spaces"));
+    let seqs: Vec<(SpaceId, u64)> = heads
+        .spaces
+        .iter()
+        .map(|(info, seq)| (info.space.id, *seq))
+        .collect();
+    assert_eq!(seqs, [(personal, 0), (team, 2)]);
+    let stranger = store.heads(UserId::new()).await.expect("heads");
+    assert!(stranger.spaces.is_empty());
+    assert_eq!(stranger.epoch, heads.epoch);
+
+    store
+        .create_session(&[7; 32], ann, "laptop", 1, EXPIRES_MS)
+        .await
+        .expect("session");
+    let (session, account) = store
+        .session_and_user(&[7; 32])
+        .await
+        .expect("read")
+        .expect("the session");
+    assert_eq!(Some(session), store.session(&[7; 32]).await.expect("read"));
+    assert_eq!(account.map(|a| a.profile.id), Some(ann));
+    assert!(
+        store
+            .session_and_user(&[8; 32])
+            .await
+            .expect("read")
+            .is_none()
+    );
+}
+
 /// Owners manage members; members see the list; others hear "not found",
 /// non-owners "forbidden"; the last owner stays; a personal space is not shared.
 pub async fn membership_rules(store: &Store) {

@@ -39,6 +39,7 @@ conformance!(
     a_record_stays_in_its_space,
     refused_records_keep_the_rest,
     accounts_and_their_sessions,
+    a_poll_reads_heads_and_sessions,
     membership_rules,
     failed_logins_are_counted,
     login_records_newest_first,

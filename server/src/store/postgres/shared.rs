@@ -21,6 +21,13 @@ impl PgStore {
     /// A database error or damaged data.
     pub async fn epoch(&self) -> Result<Epoch, StoreError> {
         let client = self.pool.get().await?;
+        let read = client
+            .prepare_cached("SELECT value FROM meta WHERE key = $1")
+            .await?;
+        if let Some(row) = client.query_opt(&read, &[&EPOCH]).await? {
+            return Ok(codec::decode(row.get::<_, &[u8]>(0))?);
+        }
+        // The first use: the first server to store one sets it for all.
         let fresh = codec::encode(&Epoch::new())?;
         client
             .execute(
@@ -28,9 +35,7 @@ impl PgStore {
                 &[&EPOCH, &fresh],
             )
             .await?;
-        let row = client
-            .query_one("SELECT value FROM meta WHERE key = $1", &[&EPOCH])
-            .await?;
+        let row = client.query_one(&read, &[&EPOCH]).await?;
         Ok(codec::decode(row.get::<_, &[u8]>(0))?)
     }
 

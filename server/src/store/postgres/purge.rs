@@ -230,7 +230,8 @@ impl PgStore {
         let client = self.pool.get().await?;
         // `VACUUM FULL` keeps the old versions of rows that a transaction older than
         // the purge may still see (an open transaction of another server, an
-        // autovacuum's analyze): wait until every such transaction has ended.
+        // autovacuum's analyze): wait until every such transaction has ended. Only
+        // this database's count: a transaction in another one cannot see these rows.
         let horizon: i64 = client.query_one("SELECT txid_current()", &[]).await?.get(0);
         let waited = std::time::Instant::now();
         let mut older_open = 0;
@@ -238,7 +239,7 @@ impl PgStore {
             let older: i64 = client
                 .query_one(
                     "SELECT count(*) FROM pg_stat_activity
-                     WHERE pid <> pg_backend_pid()
+                     WHERE pid <> pg_backend_pid() AND datname = current_database()
                        AND greatest(age(backend_xmin), age(backend_xid))
                            > age((($1::bigint) % 4294967296)::text::xid)",
                     &[&horizon],

@@ -85,6 +85,9 @@ pub struct RetentionSettings {
     /// Records in the trash this long (since their last change) are purged from
     /// the server.
     pub trash_days: u32,
+    /// Sent and failed mails (recipient, kind, times; their text is gone once
+    /// sent) stay visible in `mail list` this long.
+    pub mail_days: u32,
 }
 
 impl Default for RetentionSettings {
@@ -93,6 +96,7 @@ impl Default for RetentionSettings {
             login_records_days: 180,
             audit_days: 730,
             trash_days: 90,
+            mail_days: 7,
         }
     }
 }

@@ -28,6 +28,8 @@
 //! - `audit`: the hash-chained log of administrative events ([`audit`]);
 //!   `audit_subjects`: the e-mails its entries name, kept apart so a purge can
 //!   forget them without breaking the chain.
+//! - `mail`: mail id → [`QueuedMail`], the outbox ([`mail`]); not backed up, so a
+//!   restore does not send again what was sent.
 //!
 //! [`SledStore::rewrite_planned`] copies every tree into a fresh database and swaps it in
 //! (purge, retention): sled keeps removed values in its files, a rewrite does not.
@@ -46,6 +48,8 @@ mod error;
 mod export;
 mod facade;
 mod logins;
+pub mod mail;
+mod mail_sled;
 pub mod migrate;
 mod oplog;
 pub mod postgres;
@@ -71,6 +75,7 @@ pub use export::ImportTarget;
 pub(crate) use facade::Blocking;
 pub use facade::{Store, block_on, wait};
 pub use logins::{LoginRecord, truncate_address};
+pub use mail::{MailId, MailKind, MailOutcome, MailState, OutgoingMail, QueuedMail};
 pub use oplog::{PullPage, PushOutcome};
 pub use postgres::PgStore;
 pub use purge::{PurgeOutcome, PurgeTarget, RetentionCutoffs, SweepOutcome};
@@ -113,6 +118,8 @@ struct Inner {
     appends: Mutex<oplog::SeqCache>,
     /// Serializes appends to the audit log (each entry hashes the one before).
     audit: Mutex<()>,
+    /// Serializes claims and outcomes of mails (each reads, then writes, an entry).
+    mail: Mutex<()>,
     durability: durability::Durability,
     /// Held by a backup's [`Cut`] while it reads the ops up to it, and by a rewrite
     /// (which swaps the database under such reads) for its whole run. A std mutex:
@@ -141,6 +148,7 @@ pub(crate) struct Trees {
     audit: sled::Tree,
     audit_subjects: sled::Tree,
     meta: sled::Tree,
+    mail: sled::Tree,
 }
 
 impl Trees {
@@ -160,6 +168,7 @@ impl Trees {
             audit: db.open_tree("audit")?,
             audit_subjects: db.open_tree("audit_subjects")?,
             meta: db.open_tree("meta")?,
+            mail: db.open_tree("mail")?,
             db,
         })
     }
@@ -242,6 +251,7 @@ impl SledStore {
                 accounts: Mutex::new(()),
                 appends: Mutex::new(oplog::SeqCache::default()),
                 audit: Mutex::new(()),
+                mail: Mutex::new(()),
                 durability: durability::Durability::default(),
                 cuts: Mutex::new(()),
                 epoch: parking_lot::RwLock::new(cairn_common::api::Epoch::new()),

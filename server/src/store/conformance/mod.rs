@@ -2,11 +2,12 @@
 //! storages: every case is written once against the server's facade
 //! [`super::Store`] and runs on sled and on PostgreSQL ([`conformance!`]), so the
 //! rules the facade adds (checks, audit of member changes) are checked on both.
-//! Whatever the backend, pushes, accounts, memberships, counters, logs, purge and
-//! retention behave the same.
+//! Whatever the backend, pushes, accounts, memberships, counters, logs, the mail
+//! outbox, purge and retention behave the same.
 
 mod backends;
 pub(crate) mod cases;
+mod mail;
 
 /// A test per case and backend: `conformance!(case, …)` makes
 /// `sled::case` and `postgres::case` for each.
@@ -47,4 +48,7 @@ conformance!(
     purging_a_user,
     purging_everything,
     retention_sweeps,
+    mail_is_queued_claimed_and_finished,
+    purging_takes_the_mail,
+    retention_sweeps_old_mail,
 );

@@ -12,6 +12,7 @@ mod audit;
 mod connection;
 mod copy;
 mod export;
+mod mail;
 mod migrations;
 mod oplog;
 mod purge;

@@ -39,6 +39,7 @@ const TABLES: &[&str] = &[
     "logins",
     "audit",
     "audit_subjects",
+    "mail",
 ];
 
 /// How long a purge waits for transactions older than it to end before it
@@ -158,7 +159,7 @@ impl PgStore {
             .map(|e| String::from_utf8_lossy(&throttle_key(e)).into_owned())
             .collect();
         if plan.everyone {
-            for table in ["sessions", "logins", "throttle"] {
+            for table in ["sessions", "logins", "throttle", "mail"] {
                 removed += tx.execute(&format!("DELETE FROM {table}"), &[]).await?;
             }
         }
@@ -170,6 +171,13 @@ impl PgStore {
             .await?;
         removed += tx
             .execute("DELETE FROM logins WHERE user_id = ANY($1)", &[&plan.users])
+            .await?;
+        // The user's mail, and any mail to the address (e-mails are lowercase).
+        removed += tx
+            .execute(
+                "DELETE FROM mail WHERE user_id = ANY($1) OR lower(recipient) = ANY($2)",
+                &[&plan.users, &plan.emails],
+            )
             .await?;
         removed += tx
             .execute(
@@ -216,8 +224,17 @@ impl PgStore {
         if let Some(cut) = cutoffs.trash_before_ms {
             outcome.trash_records = sweep_trash(&tx, cut).await?;
         }
+        if let Some(cut) = cutoffs.mail_before_ms {
+            outcome.mails = tx
+                .execute(
+                    "DELETE FROM mail WHERE state <> 0 AND finished_ms < $1",
+                    &[&seq_to_sql(cut)?],
+                )
+                .await?;
+        }
         tx.commit().await?;
-        if outcome.login_records + outcome.audit_entries + outcome.trash_records > 0 {
+        if outcome.login_records + outcome.audit_entries + outcome.trash_records + outcome.mails > 0
+        {
             self.rewrite_tables().await?;
             outcome.rewritten = true;
         }

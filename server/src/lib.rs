@@ -5,6 +5,7 @@
 //! # Layout
 //! - [`datadir`]: the data dir's layout and its lock (one process per data dir).
 //! - [`settings`]: the TOML config with environment overrides; `init` writes a commented one.
+//! - [`secret`]: settings and fields that never show in logs (passwords).
 //! - [`clock`]: the time everyone goes by: the system clock, or a manual one in tests.
 //! - [`init`]: `cairn-server init`: data dir, self-signed certificate, the standard admin.
 //! - [`tls`]: rustls configuration, certificate loading and reload on SIGHUP.
@@ -20,11 +21,13 @@
 //!   published schema), CSV and Markdown files a person can read without Cairn.
 //! - [`stats`]: anonymous usage statistics per endpoint and day (no users, tokens or
 //!   addresses), kept 30 days at most, read as Prometheus text at `GET /metrics`.
-//! - [`privacy`]: the privacy notice users accept (`[privacy]`), retention sweeps
-//!   (login records, audit entries, the trash).
+//! - [`mail`]: mail to people: the `[mail]` settings, the SMTP transport (lettre,
+//!   rustls), the sender task that delivers the store's durable outbox, mail health.
+//! - [`privacy`]: the privacy notice users accept (`[privacy]`) and consent to it,
+//!   retention sweeps (login records, audit entries, the trash, sent mail).
 //! - [`invite`]: invitations by e-mail with one-time codes, and joining with one.
 //! - [`admin`]: the admin commands (`cairn-server user|backup|export|import|purge|
-//!   audit ...`), one file each, run on a stopped data dir directly or on a running
+//!   audit|mail ...`), one file each, run on a stopped data dir directly or on a running
 //!   server through its control socket.
 #![forbid(unsafe_code)]
 
@@ -37,7 +40,9 @@ pub mod datadir;
 pub mod export;
 pub mod init;
 pub mod invite;
+pub mod mail;
 pub mod privacy;
+pub mod secret;
 pub mod serve;
 pub mod settings;
 pub mod stats;
@@ -46,5 +51,7 @@ pub mod tls;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod test_postgres;
+#[cfg(any(test, feature = "testing"))]
+pub mod test_smtp;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -1,4 +1,4 @@
-//! `cairn-server`: `init` a data dir, `serve` it, manage its `user`s.
+//! `cairn-server`: `init` a data dir, `serve` it, manage its `user`s, its `mail`, ….
 #![forbid(unsafe_code)]
 
 use std::io::IsTerminal;
@@ -12,6 +12,7 @@ use cairn_server::admin::commands::audit::AuditCommand;
 use cairn_server::admin::commands::backup::BackupCommand;
 use cairn_server::admin::commands::export::ExportArgs;
 use cairn_server::admin::commands::import::ImportArgs;
+use cairn_server::admin::commands::mail::MailCommand;
 use cairn_server::admin::commands::migrate::MigrateArgs;
 use cairn_server::admin::commands::purge::PurgeArgs;
 use cairn_server::admin::commands::renew_epoch::RenewEpochArgs;
@@ -78,6 +79,10 @@ enum Command {
     Audit(AuditCommand),
     Migrate(MigrateArgs),
     RenewEpoch(RenewEpochArgs),
+    /// Mail to people: list the outbox, or queue a test mail (works whether or
+    /// not the server is running).
+    #[command(subcommand)]
+    Mail(MailCommand),
 }
 
 fn main() -> ExitCode {
@@ -160,5 +165,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => command.run(send, &mut std::io::stdout().lock()),
         Command::Migrate(args) => args.run(&mut std::io::stdout().lock()),
         Command::RenewEpoch(args) => args.run(send, &mut std::io::stdout().lock()),
+        Command::Mail(command) => command.run(send, &mut std::io::stdout().lock()),
     }
 }

@@ -4,7 +4,6 @@
 //! The environment is passed in as a list of pairs rather than read here, so tests
 //! can try every layer without touching the process environment.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -34,6 +33,7 @@ pub struct Settings {
     pub sync: SyncSettings,
     pub store: StoreSettings,
     pub privacy: crate::privacy::notice::PrivacySettings,
+    pub mail: MailSettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,6 +89,9 @@ pub struct RetentionSettings {
     /// Records in the trash this long (since their last change) are purged from
     /// the server.
     pub trash_days: u32,
+    /// Sent and failed mails (recipient, kind, times; their text is gone once
+    /// sent) stay visible in `mail list` this long.
+    pub mail_days: u32,
 }
 
 impl Default for RetentionSettings {
@@ -97,6 +100,7 @@ impl Default for RetentionSettings {
             login_records_days: 180,
             audit_days: 730,
             trash_days: 90,
+            mail_days: 7,
         }
     }
 }
@@ -192,6 +196,7 @@ impl Default for Settings {
             sync: SyncSettings::default(),
             store: StoreSettings::default(),
             privacy: crate::privacy::notice::PrivacySettings::default(),
+            mail: MailSettings::default(),
         }
     }
 }
@@ -456,6 +461,8 @@ impl Settings {
         if self.store.connections == 0 {
             problems.push("store.connections must be at least 1");
         }
+        let mail_problems = self.mail.problems();
+        problems.extend(mail_problems.iter().map(String::as_str));
         if problems.is_empty() {
             Ok(())
         } else {
@@ -540,9 +547,16 @@ impl Settings {
     pub fn backup_dir(&self) -> PathBuf {
         self.data_dir.join(&self.backup.dir)
     }
+
+    /// The SMTP server's CA file resolved against the data dir; `None`: the
+    /// system's roots.
+    pub fn mail_ca_path(&self) -> Option<PathBuf> {
+        (!self.mail.ca_file.as_os_str().is_empty()).then(|| self.data_dir.join(&self.mail.ca_file))
+    }
 }
 
 pub use crate::backup::settings::BackupSettings;
+pub use crate::mail::settings::{MailSecurity, MailSettings};
 
 /// Reads an environment value as a TOML scalar (`42`, `true`), else as a string.
 fn parse_scalar(raw: &str) -> toml::Value {
@@ -555,23 +569,7 @@ fn parse_scalar(raw: &str) -> toml::Value {
         .unwrap_or_else(|_| toml::Value::String(raw.to_string()))
 }
 
-/// A secret setting (e.g. an SMTP password): `Debug` and `Display` print `***`, so
-/// logging the settings never leaks it.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+pub use crate::secret::Secret;
 
 #[cfg(test)]
 mod tests {
@@ -790,6 +788,35 @@ mod tests {
             .expect_err("unknown backend")
             .to_string();
         assert!(msg.contains("backend"), "{msg}");
+    }
+
+    /// `[mail]`: the SMTP password may come from `CAIRN_SERVER__MAIL__PASSWORD`
+    /// (and `Debug` hides it); unencrypted mail to another host is refused at load,
+    /// naming the setting; a relative CA file is the data dir's.
+    #[test]
+    fn mail_settings() {
+        let on = "[mail]\nenabled = true\nhost = \"smtp.example.com\"\nuser = \"cairn\"\n\
+                  from = \"Cairn <cairn@example.com>\"\nca_file = \"tls/smtp-ca.pem\"\n";
+        let dir = dir_with(on);
+        let msg = Settings::load(dir.path(), env(&[]))
+            .expect_err("no password")
+            .to_string();
+        assert!(msg.contains("CAIRN_SERVER__MAIL__PASSWORD"), "{msg}");
+        let s = Settings::load(
+            dir.path(),
+            env(&[("CAIRN_SERVER__MAIL__PASSWORD", "smtp-s3cret")]),
+        )
+        .expect("password from the environment");
+        assert_eq!(s.mail.password.expose(), "smtp-s3cret");
+        assert!(!format!("{s:?}").contains("smtp-s3cret"));
+        assert_eq!(s.mail.port(), 465);
+        assert_eq!(s.mail_ca_path(), Some(dir.path().join("tls/smtp-ca.pem")));
+        let dir = dir_with(&format!("{on}security = \"none\"\npassword = \"x\"\n"));
+        let msg = Settings::load(dir.path(), env(&[]))
+            .expect_err("plain text elsewhere")
+            .to_string();
+        assert!(msg.contains("mail.security = \"none\""), "{msg}");
+        assert_eq!(Settings::default().mail_ca_path(), None);
     }
 
     /// `Debug` of a secret never shows its value.

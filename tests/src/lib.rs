@@ -6,6 +6,7 @@
 pub mod client;
 pub mod forge;
 pub mod server;
+pub mod smtp;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

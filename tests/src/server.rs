@@ -53,6 +53,19 @@ impl ServerProcess {
     /// # Errors
     /// If init or start fails; the message has the server's output.
     pub fn start_with_init(init_args: &[&str]) -> anyhow::Result<Self> {
+        Self::start_configured(init_args, |_| Ok(()))
+    }
+
+    /// As [`ServerProcess::start_with_init`], with `configure` run on the new
+    /// data dir before the server starts (e.g. to write a section of its config
+    /// with [`set_config_section`]).
+    ///
+    /// # Errors
+    /// If init, `configure` or the start fails.
+    pub fn start_configured(
+        init_args: &[&str],
+        configure: impl FnOnce(&Path) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let data_dir = dir.path().join("server");
         let output = Command::new(binary("cairn-server")?)
@@ -79,6 +92,7 @@ impl ServerProcess {
         let cert_der = CertificateDer::from_pem_file(data_dir.join("tls/cert.pem"))
             .context("reading the server's certificate")?
             .to_vec();
+        configure(&data_dir)?;
         let mut server = Self {
             dir,
             data_dir,
@@ -462,6 +476,32 @@ impl Api {
     pub async fn health(&mut self) -> anyhow::Result<u16> {
         Ok(self.conn.get(endpoints::HEALTHZ).await?.0)
     }
+}
+
+/// Replaces section `[name]` of the data dir's `cairn-server.toml` (the one `init`
+/// wrote, whose sections each start with their `[name]` line) with `body`, or
+/// appends it if there is none.
+///
+/// # Errors
+/// If the config cannot be read or written.
+pub fn set_config_section(data_dir: &Path, name: &str, body: &str) -> anyhow::Result<()> {
+    let path = data_dir.join("cairn-server.toml");
+    let text = std::fs::read_to_string(&path)?;
+    let header = format!("[{name}]");
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with('[') {
+            skipping = line.trim() == header;
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!("\n{header}\n{body}\n"));
+    std::fs::write(&path, out)?;
+    Ok(())
 }
 
 /// Waits until `check` is true, polling.

@@ -11,6 +11,7 @@ use super::execute;
 use super::protocol::{AdminRequest, AdminResponse, MAX_RESPONSE_BYTES, read_frame, write_frame};
 use crate::backup::Backups;
 use crate::datadir::DataDir;
+use crate::mail::Mailer;
 use crate::settings::{Settings, StoreBackend};
 use crate::store::{Store, StoreError, wait};
 
@@ -38,6 +39,8 @@ pub fn send(data_dir: &DataDir, request: AdminRequest) -> anyhow::Result<AdminRe
     match data_dir.try_lock()? {
         Some(lock) => {
             let backups = Backups::of_data_dir(data_dir.root());
+            // Mail queued here waits in the outbox for the server's next start.
+            let mailer = Mailer::of_data_dir(data_dir.root());
             // One runtime for the whole command: a database pool lives on the
             // runtime that connected it.
             let response = wait(async {
@@ -45,7 +48,7 @@ pub fn send(data_dir: &DataDir, request: AdminRequest) -> anyhow::Result<AdminRe
                     Some(settings) => settings.open_store().await?,
                     None => Store::open(&data_dir.db())?,
                 };
-                let response = execute(&store, &backups, request).await;
+                let response = execute(&store, &backups, &mailer, request).await;
                 store.flush().await?;
                 Ok::<_, StoreError>(response)
             })?;

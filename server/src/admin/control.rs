@@ -18,6 +18,7 @@ use super::protocol::{
 };
 use crate::backup::Backups;
 use crate::datadir::DataDir;
+use crate::mail::Mailer;
 use crate::store::{Store, block_on};
 
 /// A client gets this long to send its request.
@@ -42,6 +43,7 @@ impl ControlSocket {
         data_dir: &DataDir,
         store: Store,
         backups: Backups,
+        mailer: Mailer,
     ) -> anyhow::Result<ControlSocket> {
         let path = data_dir.control_socket();
         match std::fs::remove_file(&path) {
@@ -64,7 +66,9 @@ impl ControlSocket {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .with_context(|| format!("restricting {} to its owner", path.display()))?;
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(accept_loop(listener, store, backups, owner, stopped));
+        let task = tokio::spawn(accept_loop(
+            listener, store, backups, mailer, owner, stopped,
+        ));
         Ok(ControlSocket { path, stop, task })
     }
 
@@ -87,6 +91,7 @@ async fn accept_loop(
     listener: UnixListener,
     store: Store,
     backups: Backups,
+    mailer: Mailer,
     owner: u32,
     mut stopped: oneshot::Receiver<()>,
 ) {
@@ -119,14 +124,19 @@ async fn accept_loop(
                 continue;
             }
         }
-        tasks.spawn(handle(stream, store.clone(), backups.clone()));
+        tasks.spawn(handle(
+            stream,
+            store.clone(),
+            backups.clone(),
+            mailer.clone(),
+        ));
     }
     // Commands in progress finish (each is one short store call) so their
     // changes are complete before the store is flushed and closed.
     while tasks.join_next().await.is_some() {}
 }
 
-async fn handle(mut stream: UnixStream, store: Store, backups: Backups) {
+async fn handle(mut stream: UnixStream, store: Store, backups: Backups, mailer: Mailer) {
     let request: AdminRequest = match tokio::time::timeout(
         REQUEST_TIMEOUT,
         read_frame_async(&mut stream, MAX_REQUEST_BYTES),
@@ -147,20 +157,19 @@ async fn handle(mut stream: UnixStream, store: Store, backups: Backups) {
         Err(_) => return,
     };
     tracing::info!(?request, "admin command");
-    let response =
-        match tokio::task::spawn_blocking(move || block_on(execute(&store, &backups, request)))
-            .await
-        {
-            Ok(Ok(response)) => response,
-            Ok(Err(e)) => AdminResponse::Failed {
-                message: e.to_string(),
-            },
-            Err(e) => AdminResponse::Failed {
-                message: format!(
-                    "the command failed inside the server ({e}); see the server's log"
-                ),
-            },
-        };
+    let response = match tokio::task::spawn_blocking(move || {
+        block_on(execute(&store, &backups, &mailer, request))
+    })
+    .await
+    {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => AdminResponse::Failed {
+            message: e.to_string(),
+        },
+        Err(e) => AdminResponse::Failed {
+            message: format!("the command failed inside the server ({e}); see the server's log"),
+        },
+    };
     if let Err(e) = write_frame_async(&mut stream, &response).await {
         tracing::warn!("control socket: cannot send the answer: {e}");
     }

@@ -2,9 +2,10 @@
 //! the direct path (stopped data dir) and the control socket (running server).
 //! Each request goes to its subcommand's file in [`super::commands`].
 
-use super::commands::{audit, backup, export, import, purge, renew_epoch, user};
+use super::commands::{audit, backup, export, import, mail, purge, renew_epoch, user};
 use super::protocol::{AdminRequest, AdminResponse};
 use crate::backup::Backups;
+use crate::mail::Mailer;
 use crate::store::Store;
 
 /// What `backup now` answers on PostgreSQL.
@@ -12,10 +13,15 @@ pub const POSTGRES_BACKUPS: &str = "this server's store is PostgreSQL, which cai
      not back up: back up the database with its own tools (pg_dump, or base backups with \
      WAL archiving for point-in-time recovery), as docs/POSTGRES.md (\"Backups\") describes";
 
-/// Runs `request` on `store` and its `backups`. Blocking (password hashing,
+/// Runs `request` on `store`, its `backups` and its `mailer`. Blocking (password hashing,
 /// fsync): run it on a blocking thread ([`crate::store::block_on`]). Changes are durable when
 /// it returns. A refusal is [`AdminResponse::Failed`] with what to do.
-pub async fn execute(store: &Store, backups: &Backups, request: AdminRequest) -> AdminResponse {
+pub async fn execute(
+    store: &Store,
+    backups: &Backups,
+    mailer: &Mailer,
+    request: AdminRequest,
+) -> AdminResponse {
     match request {
         AdminRequest::AddUser {
             email,
@@ -60,6 +66,12 @@ pub async fn execute(store: &Store, backups: &Backups, request: AdminRequest) ->
             .await
             .unwrap_or_else(AdminResponse::failed),
         AdminRequest::AuditVerify => audit::verify(store)
+            .await
+            .unwrap_or_else(AdminResponse::failed),
+        AdminRequest::MailList => mail::list(store, mailer)
+            .await
+            .unwrap_or_else(AdminResponse::failed),
+        AdminRequest::MailTest { to } => mail::test(store, mailer, to)
             .await
             .unwrap_or_else(AdminResponse::failed),
     }

@@ -1,6 +1,7 @@
 //! Admin commands (`cairn-server user ...`, `backup`, `export`, `import`, `purge`,
-//! `audit`). One [`execute()`] runs an [`AdminRequest`] on the
-//! [`Store`](crate::store::Store) and its [`Backups`](crate::backup::Backups); the
+//! `audit`, `mail`). One [`execute()`] runs an [`AdminRequest`] on the
+//! [`Store`](crate::store::Store), its [`Backups`](crate::backup::Backups) and its
+//! [`Mailer`](crate::mail::Mailer); the
 //! command line reaches it through [`send`], directly (stopped data dir) or through
 //! a running server's [`control`] socket. A new command adds a request variant, a
 //! file in [`commands`] and an arm of `execute`, and works both ways.
@@ -23,7 +24,8 @@ pub use client::send;
 pub use commands::user::generate_password;
 pub use execute::execute;
 pub use protocol::{
-    AdminRequest, AdminResponse, BackupRequest, BackupResponse, BackupRow, ExportScope, UserRow,
+    AdminRequest, AdminResponse, BackupRequest, BackupResponse, BackupRow, ExportScope, MailRow,
+    UserRow,
 };
 
 #[cfg(test)]

@@ -65,6 +65,12 @@ pub enum AdminRequest {
     AuditVerify,
     /// `cairn-server renew-epoch`: the store was restored by other means.
     RenewEpoch,
+    /// `cairn-server mail list`: the outbox.
+    MailList,
+    /// `cairn-server mail test ADDRESS`: queue a test mail.
+    MailTest {
+        to: String,
+    },
 }
 
 /// What `cairn-server export` covers.
@@ -120,6 +126,18 @@ pub enum AdminResponse {
     /// The store's new epoch.
     EpochRenewed {
         epoch: String,
+    },
+    /// The outbox, oldest first.
+    Mails {
+        mails: Vec<MailRow>,
+        /// Whether this server sends mail (`[mail] enabled`).
+        on: bool,
+        /// The running server's last attempt, if it failed (a short cause).
+        failing: Option<String>,
+    },
+    MailQueued {
+        id: String,
+        to: String,
     },
 }
 
@@ -179,6 +197,23 @@ pub enum BackupResponse {
 pub struct BackupsPurged {
     pub deleted: Vec<String>,
     pub rewritten: Vec<String>,
+}
+
+/// A mail as `mail list` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailRow {
+    pub id: String,
+    pub kind: String,
+    /// `queued`, `sent` or `failed`.
+    pub state: String,
+    pub to: String,
+    pub created_at_ms: u64,
+    pub attempts: u32,
+    /// When a queued mail is tried next.
+    pub next_attempt_ms: Option<u64>,
+    /// When it was sent or given up.
+    pub finished_at_ms: Option<u64>,
+    pub last_error: Option<String>,
 }
 
 /// An account as the admin commands show it.

@@ -1,9 +1,11 @@
 //! `GET` [`HEALTHZ`] without authentication, for load balancers and scripts: 200 `ok`,
 //! or 200 `degraded: last backup failed: <cause>` while the last backup attempt
-//! failed. Degraded stays 200 on purpose: the server still serves correctly, and a
-//! load balancer must not take it out of rotation for a backup problem; monitoring
-//! looks at the body. The cause is a few words naming no path and no data
-//! (`cairn-server backup list` and the log have the whole message).
+//! failed, `degraded: mail failing: <cause>` while the last attempt to send a mail
+//! failed, and both, joined by `; `, when both did. Degraded stays 200 on purpose:
+//! the server still serves correctly, and a load balancer must not take it out of
+//! rotation for a backup or mail problem; monitoring looks at the body. A cause is
+//! a few words naming no path, address or data (`cairn-server backup list`,
+//! `cairn-server mail list` and the log have the whole message).
 
 use cairn_common::api::endpoints::HEALTHZ;
 use warp::Filter;
@@ -11,24 +13,35 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
 use crate::backup::Backups;
+use crate::mail::Mailer;
 
-pub fn route(backups: Backups) -> BoxedFilter<(Response,)> {
+pub fn route(backups: Backups, mailer: Mailer) -> BoxedFilter<(Response,)> {
     super::extract::path(HEALTHZ)
         .and(warp::get())
-        .map(move || {
-            let body = match backups.health().failing {
-                None => "ok".to_string(),
-                Some(failure) => format!("degraded: last backup failed: {}", failure.summary),
-            };
-            Response::new(body.into())
-        })
+        .map(move || Response::new(body(&backups, &mailer).into()))
         .boxed()
+}
+
+fn body(backups: &Backups, mailer: &Mailer) -> String {
+    let mut causes = Vec::new();
+    if let Some(failure) = backups.health().failing {
+        causes.push(format!("last backup failed: {}", failure.summary));
+    }
+    if let Some(failure) = mailer.health().failing {
+        causes.push(format!("mail failing: {}", failure.summary));
+    }
+    if causes.is_empty() {
+        "ok".to_string()
+    } else {
+        format!("degraded: {}", causes.join("; "))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::testing::TestApi;
     use crate::backup::BackupFailure;
+    use crate::mail::MailFailure;
     use cairn_common::api::endpoints;
 
     /// The health check answers 200 ok with no headers or session at all; after a
@@ -59,6 +72,39 @@ mod tests {
         let (_, body) = api
             .send(warp::test::request().path(endpoints::HEALTHZ))
             .await;
+        assert_eq!(&body[..], b"ok");
+    }
+
+    /// A failing mail attempt degrades the health, together with a failed backup
+    /// when both fail; a sent mail makes it ok again.
+    #[tokio::test]
+    async fn healthz_tells_mail_failures() {
+        let api = TestApi::new();
+        let get = || api.send(warp::test::request().path(endpoints::HEALTHZ));
+        api.state.mailer.record(Err(MailFailure {
+            at_ms: 1,
+            summary: "cannot connect to the SMTP server (connection refused)".into(),
+        }));
+        let (status, body) = get().await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            &body[..],
+            &b"degraded: mail failing: cannot connect to the SMTP server (connection refused)"[..]
+        );
+        api.state.backups.record(Err(BackupFailure {
+            at_ms: 2,
+            reason: "disk full".into(),
+            summary: "no space left on the backup disk".into(),
+        }));
+        let (_, body) = get().await;
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            "degraded: last backup failed: no space left on the backup disk; mail failing: \
+             cannot connect to the SMTP server (connection refused)"
+        );
+        api.state.backups.record(Ok(("x".into(), 3)));
+        api.state.mailer.record(Ok(4));
+        let (_, body) = get().await;
         assert_eq!(&body[..], b"ok");
     }
 }

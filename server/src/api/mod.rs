@@ -45,6 +45,7 @@ use crate::auth::AuthSettings;
 use crate::auth::password::Hashing;
 use crate::backup::Backups;
 use crate::clock::Clock;
+use crate::mail::Mailer;
 use crate::stats::Stats;
 use crate::store::Store;
 
@@ -54,6 +55,8 @@ pub struct AppState {
     pub store: Store,
     /// The server's backups, whose health `/healthz` tells.
     pub backups: Backups,
+    /// The server's mail: queue with [`Mailer::queue`]; `/healthz` tells its health.
+    pub mailer: Mailer,
     pub auth: AuthSettings,
     pub clock: Clock,
     /// The usage counters of this server's requests.
@@ -75,6 +78,7 @@ impl AppState {
         Self {
             store,
             backups,
+            mailer: Mailer::off(),
             auth,
             clock: Clock::system(),
             stats: Stats::default(),
@@ -88,6 +92,13 @@ impl AppState {
     #[must_use]
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// The same state sending mail through `mailer` (the default has mail off).
+    #[must_use]
+    pub fn with_mailer(mut self, mailer: Mailer) -> Self {
+        self.mailer = mailer;
         self
     }
 
@@ -263,7 +274,7 @@ fn build(
     let stats = state.stats.clone();
     // Every route takes its path from `cairn_common::api::endpoints`, whose paths are
     // also the statistics' labels.
-    healthz::route(state.backups.clone())
+    healthz::route(state.backups.clone(), state.mailer.clone())
         .or(metrics::route(state.clone(), peer.clone()))
         .unify()
         .or(login::route(state.clone(), peer.clone()))

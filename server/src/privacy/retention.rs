@@ -1,4 +1,5 @@
-//! Retention: how long login records, audit entries and trashed records are kept
+//! Retention: how long login records, audit entries, trashed records and the
+//! metadata of sent mail are kept
 //! (`[retention]` in the config), and the task that applies it once a day.
 
 use std::time::Duration;
@@ -23,6 +24,7 @@ pub fn cutoffs(settings: &RetentionSettings, now_ms: u64) -> RetentionCutoffs {
         logins_before_ms: before(settings.login_records_days),
         audit_before_ms: before(settings.audit_days),
         trash_before_ms: before(settings.trash_days),
+        mail_before_ms: before(settings.mail_days),
     }
 }
 
@@ -41,8 +43,12 @@ pub async fn sweep(
         store
             .audit_at(
                 AuditEvent::new(AuditKind::RetentionSweep).detail(format!(
-                    "removed {} login records, {} audit entries, {} records from the trash",
-                    outcome.login_records, outcome.audit_entries, outcome.trash_records
+                    "removed {} login records, {} audit entries, {} records from the trash, \
+                     {} sent or failed mails",
+                    outcome.login_records,
+                    outcome.audit_entries,
+                    outcome.trash_records,
+                    outcome.mails
                 )),
                 now_ms,
             )
@@ -145,6 +151,7 @@ mod tests {
             login_records_days: 30,
             audit_days: 0,
             trash_days: 0,
+            mail_days: 0,
         };
         clock.advance(Duration::from_secs(29 * 24 * 3600));
         let outcome = sweep(&store, &settings, clock.now_ms())

@@ -1,6 +1,6 @@
 //! Serving: [`serve`] is the accept loop over a listener the caller binds (tests use
 //! port 0); [`Instance`] is one server on one data dir (lock, TLS, store, control
-//! socket, backup scheduler); [`run`] is what `main` calls: it binds the configured address and wires
+//! socket, backup scheduler, mail sender); [`run`] is what `main` calls: it binds the configured address and wires
 //! SIGINT/SIGTERM to shutdown and SIGHUP to a certificate reload.
 
 mod accept;
@@ -29,6 +29,7 @@ use crate::backup::Backups;
 use crate::backup::schedule::{self, Scheduler};
 use crate::clock::Clock;
 use crate::datadir::{DataDir, DataDirLock};
+use crate::mail::Mailer;
 use crate::settings::{Settings, StoreBackend};
 use crate::stats::Stats;
 use crate::stats::persist::Persister;
@@ -43,6 +44,8 @@ pub struct Instance {
     store: Store,
     /// The backups the scheduler takes and the admin commands see.
     backups: Backups,
+    /// This server's mail: the API and admin commands queue, the sender sends.
+    mailer: Mailer,
     /// Held until the instance is dropped, after the store is flushed and closed.
     _lock: DataDirLock,
 }
@@ -83,12 +86,14 @@ impl Instance {
         store: Store,
     ) -> Instance {
         let backups = Backups::new(settings.backup_dir(), settings.backup.clone());
+        let mailer = Mailer::new(settings.mail.clone());
         Instance {
             settings,
             data_dir,
             tls,
             store,
             backups,
+            mailer,
             _lock: lock,
         }
     }
@@ -105,6 +110,11 @@ impl Instance {
     /// The backups of this server (tests look at their health or simulate faults).
     pub fn backups(&self) -> &Backups {
         &self.backups
+    }
+
+    /// The mail of this server (tests queue mail or look at its health).
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
     }
 
     /// Serves on `listener` until `shutdown`: opens the control socket, starts
@@ -132,8 +142,20 @@ impl Instance {
         ready: impl FnOnce(),
         shutdown: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
-        let control =
-            ControlSocket::start(&self.data_dir, self.store.clone(), self.backups.clone())?;
+        // A mail setting that cannot work (an unreadable CA file) stops the start,
+        // before anything listens.
+        let sender = crate::mail::outbox::start(
+            &self.settings,
+            self.store.clone(),
+            self.mailer.clone(),
+            Clock::system(),
+        )?;
+        let control = ControlSocket::start(
+            &self.data_dir,
+            self.store.clone(),
+            self.backups.clone(),
+            self.mailer.clone(),
+        )?;
         let scheduler = if self.store.is_shared() {
             // The backup cut is sled's; a database several servers share is backed
             // up by its own tools, and /healthz has no cairn backup to report on.
@@ -191,7 +213,8 @@ impl Instance {
         )
         .with_stats(Stats::new(self.settings.stats_settings()))
         .with_sync_rules(self.settings.sync_rules())
-        .with_privacy(privacy);
+        .with_privacy(privacy)
+        .with_mailer(self.mailer.clone());
         let persister =
             Persister::start(state.stats.clone(), self.store.clone(), state.clock.clone());
         let served = serve(
@@ -209,6 +232,9 @@ impl Instance {
         // A sweep in progress runs on a blocking thread and finishes (a rewrite is
         // atomic); only the schedule stops.
         sweeper.abort();
+        if let Some(sender) = sender {
+            sender.stop().await;
+        }
         // The last counts go to the store before its final flush.
         persister.stop().await;
         let flushed = self

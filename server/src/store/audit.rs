@@ -1,5 +1,5 @@
 //! The audit log: administrative events (accounts, roles, memberships, backups,
-//! restores, exports, purges, certificate reloads), append-only and hash-chained.
+//! restores, exports, purges, certificate reloads, mail given up), append-only and hash-chained.
 //!
 //! Entries are keyed by sequence number (`e` ++ seq, big-endian); each stores the
 //! SHA-256 of the previous entry's bytes, and `h` holds the seq and hash of the last
@@ -52,6 +52,8 @@ pub enum AuditKind {
     InvitationUsed,
     ConsentGiven,
     ConsentWithdrawn,
+    /// A mail was given up after failing for `[mail] give_up_hours`.
+    MailFailed,
 }
 
 impl AuditKind {
@@ -78,6 +80,7 @@ impl AuditKind {
             Self::InvitationUsed => "invitation-used",
             Self::ConsentGiven => "consent-given",
             Self::ConsentWithdrawn => "consent-withdrawn",
+            Self::MailFailed => "mail-failed",
         }
     }
 }

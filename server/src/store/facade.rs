@@ -9,6 +9,10 @@
 //! a record's kind) is reached through [`Store::sled`], which refuses on PostgreSQL
 //! with [`StoreError::NotOnPostgres`].
 //!
+//! The mail outbox's methods (`queue_mail`, `claim_mail`, `finish_mail`,
+//! `mail_list`) and the checks every mail must pass are in `mail.rs`, beside its
+//! types.
+//!
 //! Synchronous code (admin commands run from `main`, backups on blocking threads)
 //! waits for a call with [`wait`], which must never run on a tokio worker thread.
 

@@ -32,6 +32,8 @@
 //! - `audit`: the hash-chained log of administrative events ([`audit`]);
 //!   `audit_subjects`: the e-mails its entries name, kept apart so a purge can
 //!   forget them without breaking the chain.
+//! - `mail`: mail id → [`QueuedMail`], the outbox ([`mail`]); not backed up, so a
+//!   restore does not send again what was sent.
 //!
 //! [`SledStore::rewrite_planned`] copies every tree into a fresh database and swaps it in
 //! (purge, retention): sled keeps removed values in its files, a rewrite does not.
@@ -52,6 +54,8 @@ mod export;
 mod facade;
 pub mod invitations;
 mod logins;
+pub mod mail;
+mod mail_sled;
 pub mod migrate;
 mod oplog;
 pub mod postgres;
@@ -77,6 +81,7 @@ pub use export::ImportTarget;
 pub(crate) use facade::Blocking;
 pub use facade::{Store, block_on, wait};
 pub use logins::{LoginRecord, truncate_address};
+pub use mail::{MailId, MailKind, MailOutcome, MailState, OutgoingMail, QueuedMail};
 pub use oplog::{Heads, PullPage, PushOutcome};
 pub use postgres::PgStore;
 pub use purge::{PurgeOutcome, PurgeTarget, RetentionCutoffs, SweepOutcome};
@@ -119,6 +124,8 @@ struct Inner {
     appends: Mutex<oplog::SeqCache>,
     /// Serializes appends to the audit log (each entry hashes the one before).
     audit: Mutex<()>,
+    /// Serializes claims and outcomes of mails (each reads, then writes, an entry).
+    mail: Mutex<()>,
     durability: durability::Durability,
     /// Held by a backup's [`Cut`] while it reads the ops up to it, and by a rewrite
     /// (which swaps the database under such reads) for its whole run. A std mutex:
@@ -151,6 +158,7 @@ pub(crate) struct Trees {
     consent_current: sled::Tree,
     invitations: sled::Tree,
     invitation_codes: sled::Tree,
+    mail: sled::Tree,
 }
 
 impl Trees {
@@ -174,6 +182,7 @@ impl Trees {
             consent_current: db.open_tree("consent_current")?,
             invitations: db.open_tree("invitations")?,
             invitation_codes: db.open_tree("invitation_codes")?,
+            mail: db.open_tree("mail")?,
             db,
         })
     }
@@ -256,6 +265,7 @@ impl SledStore {
                 accounts: Mutex::new(()),
                 appends: Mutex::new(oplog::SeqCache::default()),
                 audit: Mutex::new(()),
+                mail: Mutex::new(()),
                 durability: durability::Durability::default(),
                 cuts: Mutex::new(()),
                 epoch: parking_lot::RwLock::new(cairn_common::api::Epoch::new()),

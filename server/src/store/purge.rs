@@ -4,7 +4,7 @@
 //!
 //! Purging a user removes the account, its sessions, login records, throttle
 //! counters, audit-log name, personal space (with every op in it) and
-//! memberships. Ops the user wrote in shared spaces that others keep belong to
+//! memberships, and the mail to the user (queued or kept for `mail list`). Ops the user wrote in shared spaces that others keep belong to
 //! those spaces: they stay, values included, so everyone's records stay as they
 //! were, but their author becomes a pseudonym (one random id for all of them), so
 //! the history shows "a former member". A shared space whose only member was the
@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::audit::{self, Link};
+use super::mail::QueuedMail;
 use super::rewrite::{Keep, Rewriter};
 use super::sessions::SessionRecord;
 use super::users::{ADMIN_LOGIN, normalize_email};
@@ -78,6 +79,8 @@ pub struct RetentionCutoffs {
     pub audit_before_ms: Option<u64>,
     /// Records in the trash whose last change is older than this.
     pub trash_before_ms: Option<u64>,
+    /// Mails sent or given up before this (their metadata, kept for `mail list`).
+    pub mail_before_ms: Option<u64>,
 }
 
 /// What a retention sweep removed.
@@ -86,6 +89,9 @@ pub struct SweepOutcome {
     pub login_records: u64,
     pub audit_entries: u64,
     pub trash_records: u64,
+    /// Sent or failed mails whose metadata was removed.
+    #[serde(default)]
+    pub mails: u64,
     /// Whether the store was rewritten (only when something was removed).
     pub rewritten: bool,
 }
@@ -103,6 +109,7 @@ struct Plan {
     drop_records: HashSet<(SpaceId, RecordId)>,
     drop_ops: HashSet<OpId>,
     logins_before_ms: Option<u64>,
+    mail_before_ms: Option<u64>,
     audit_upto: Option<Link>,
     /// Invitations (by id) and their codes (by hash) that go.
     drop_invitations: HashSet<[u8; 16]>,
@@ -115,6 +122,7 @@ struct Plan {
     pseudonymized: u64,
     login_records: u64,
     audit_entries: u64,
+    mails: u64,
 }
 
 fn uid(key: &[u8], at: usize) -> Option<UserId> {
@@ -147,6 +155,22 @@ impl Plan {
 
     fn space_emptied(&self, space: Option<SpaceId>) -> bool {
         space.is_some_and(|s| self.wipe_spaces.contains(&s) || self.drop_spaces.contains(&s))
+    }
+
+    /// A mail goes with its user or address, or when retention no longer keeps it.
+    fn mail(&mut self, value: &[u8]) -> Result<Keep, StoreError> {
+        let mail: QueuedMail = codec::decode(value)?;
+        let purged = self.everyone
+            || self.user_gone(mail.mail.user)
+            || self.emails.contains(&normalize_email(&mail.mail.to));
+        let old = self
+            .mail_before_ms
+            .zip(mail.finished_ms)
+            .is_some_and(|(cut, at)| at < cut);
+        if old && !purged {
+            self.mails += 1;
+        }
+        Ok(drop_if(purged || old))
     }
 
     fn oplog(&mut self, key: &[u8], value: &[u8]) -> Result<Keep, StoreError> {
@@ -277,6 +301,7 @@ impl Rewriter for Plan {
                 (Some(_), None) if key == b"c" => Keep::Drop,
                 _ => Keep::Same,
             },
+            b"mail" => self.mail(value)?,
             b"audit_subjects" => drop_if(
                 self.emails
                     .iter()
@@ -372,6 +397,7 @@ impl SledStore {
             Some((plan, _)) => SweepOutcome {
                 login_records: plan.login_records,
                 audit_entries: plan.audit_entries,
+                mails: plan.mails,
                 trash_records: u64::try_from(plan.drop_records.len()).unwrap_or(u64::MAX),
                 rewritten: true,
             },
@@ -494,6 +520,7 @@ impl SledStore {
     fn retention_plan(&self, cutoffs: RetentionCutoffs) -> Result<Option<Plan>, StoreError> {
         let mut plan = Plan {
             logins_before_ms: cutoffs.logins_before_ms,
+            mail_before_ms: cutoffs.mail_before_ms,
             ..Plan::default()
         };
         let db = self.db();
@@ -502,6 +529,16 @@ impl SledStore {
             for entry in db.logins.iter() {
                 let (key, _) = entry?;
                 if super::logins::login_time(&key).is_some_and(|at| at < cut) {
+                    anything = true;
+                    break;
+                }
+            }
+        }
+        if let Some(cut) = cutoffs.mail_before_ms {
+            for entry in &db.mail {
+                let (_, value) = entry?;
+                let mail: QueuedMail = codec::decode(&value)?;
+                if mail.finished_ms.is_some_and(|at| at < cut) {
                     anything = true;
                     break;
                 }

@@ -143,6 +143,22 @@ fn purge_user_leaves_no_bytes_and_keeps_others() {
         )
         .expect("login");
     store.audit(AuditEvent::new(AuditKind::AccountCreated).subject("ann@example.com"));
+    // Her mail, and mail to her address that names no account (an invitation).
+    let mail = |to: &str, user, subject: &str| {
+        let mail = crate::store::OutgoingMail {
+            to: to.into(),
+            subject: subject.into(),
+            body: "Open Cairn to see it.".into(),
+            kind: crate::store::MailKind::Digest,
+            user,
+        };
+        store
+            .queue_mail(&crate::store::QueuedMail::new(mail, 1))
+            .expect("queue mail");
+    };
+    mail("ann@example.com", Some(ann.id), "MARKER-ANN-MAIL-3e8b");
+    mail("Ann@Example.com", None, "MARKER-ANN-INVITE-6c1d");
+    mail("bob@example.com", Some(bob.id), "MARKER-BOB-MAIL-0a9f");
     store.flush().expect("flush");
     let db = dir.path().join("db");
     assert!(!bytes_under(&db, b"MARKER-ANN-PERSONAL-7f3a").is_empty());
@@ -159,6 +175,8 @@ fn purge_user_leaves_no_bytes_and_keeps_others() {
         &b"MARKER-ANN-PERSONAL-7f3a"[..],
         b"MARKER-ANN-SOLO-91c2",
         b"MARKER-ANN-DEVICE",
+        b"MARKER-ANN-MAIL-3e8b",
+        b"MARKER-ANN-INVITE-6c1d",
         b"ann@example.com",
         ann.id.as_bytes(),
     ] {
@@ -170,6 +188,9 @@ fn purge_user_leaves_no_bytes_and_keeps_others() {
         );
     }
     assert!(!bytes_under(&db, b"MARKER-BOB-KEEP-5d21").is_empty());
+    let mails = store.mail_list().expect("mails");
+    assert_eq!(mails.len(), 1, "only bob's mail stays: {mails:?}");
+    assert_eq!(mails[0].mail.subject, "MARKER-BOB-MAIL-0a9f");
     assert!(store.user(ann.id).expect("get").is_none());
     assert!(store.session(&[5; 32]).expect("get").is_none());
     assert_eq!(
@@ -340,6 +361,7 @@ fn retention_sweep_by_cutoffs() {
             logins_before_ms: Some(50),
             audit_before_ms: Some(50),
             trash_before_ms: Some(1_500),
+            mail_before_ms: None,
         })
         .expect("sweep");
     assert!(!nothing.rewritten);
@@ -349,6 +371,7 @@ fn retention_sweep_by_cutoffs() {
             logins_before_ms: Some(500),
             audit_before_ms: Some(500),
             trash_before_ms: Some(5_000),
+            mail_before_ms: None,
         })
         .expect("sweep");
     assert_eq!(

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod backup;
 pub mod export;
 pub mod import;
+pub mod mail;
 pub mod migrate;
 pub mod purge;
 pub mod renew_epoch;

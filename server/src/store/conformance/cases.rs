@@ -1,4 +1,9 @@
-//! The cases of the suite, each written once against the server's [`Store`].
+//! The cases of the suite, each written once against the server's [`Store`]
+//! (the mail outbox's in `mail.rs`).
+
+pub use super::mail::{
+    mail_is_queued_claimed_and_finished, purging_takes_the_mail, retention_sweeps_old_mail,
+};
 
 use cairn_common::api::RefusalReason;
 use cairn_common::model::{RecordId, RecordKind, Role, SpaceId, UserId, Value};
@@ -676,6 +681,7 @@ pub async fn retention_sweeps(store: &Store) {
             logins_before_ms: Some(25),
             audit_before_ms: Some(25),
             trash_before_ms: Some(2_000),
+            mail_before_ms: None,
         })
         .await
         .expect("sweep");

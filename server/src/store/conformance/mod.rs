@@ -2,12 +2,13 @@
 //! storages: every case is written once against the server's facade
 //! [`super::Store`] and runs on sled and on PostgreSQL ([`conformance!`]), so the
 //! rules the facade adds (checks, audit of member changes) are checked on both.
-//! Whatever the backend, pushes, accounts, memberships, counters, logs, purge and
-//! retention behave the same.
+//! Whatever the backend, pushes, accounts, memberships, counters, logs, the mail
+//! outbox, purge and retention behave the same.
 
 mod backends;
 pub(crate) mod cases;
 mod consent_cases;
+mod mail;
 
 /// A test per case and backend: `conformance!(case, …)` makes
 /// `sled::case` and `postgres::case` for each.
@@ -51,4 +52,7 @@ conformance!(
     retention_sweeps,
     consent_is_kept_as_evidence,
     invitations_are_used_once,
+    mail_is_queued_claimed_and_finished,
+    purging_takes_the_mail,
+    retention_sweeps_old_mail,
 );

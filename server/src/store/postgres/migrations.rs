@@ -137,6 +137,29 @@ const MIGRATIONS: &[&str] = &[
         record bytea NOT NULL
     );
     CREATE INDEX invitations_by_space ON invitations (space_id);",
+    // 7: the mail outbox. A sender claims a due row (FOR UPDATE SKIP LOCKED) for a
+    // lease, so each mail is sent by one server; the partial index finds due mail.
+    // `kind` is a name, so kinds can be added; `state`: queued 0, sent 1, failed 2.
+    "CREATE TABLE mail (
+        id uuid PRIMARY KEY,
+        user_id uuid,
+        recipient text NOT NULL,
+        kind text NOT NULL,
+        subject text NOT NULL,
+        body text NOT NULL,
+        created_ms bigint NOT NULL,
+        state smallint NOT NULL CHECK (state BETWEEN 0 AND 2),
+        attempts integer NOT NULL CHECK (attempts >= 0),
+        next_attempt_ms bigint NOT NULL,
+        last_error text,
+        finished_ms bigint,
+        claimed_by uuid,
+        claimed_until_ms bigint NOT NULL
+    );
+    CREATE INDEX mail_due ON mail (next_attempt_ms, id) WHERE state = 0;
+    CREATE INDEX mail_by_user ON mail (user_id);
+    CREATE INDEX mail_by_recipient ON mail (lower(recipient));
+    CREATE INDEX mail_finished ON mail (finished_ms) WHERE state <> 0;",
 ];
 
 /// The schema version this server writes.

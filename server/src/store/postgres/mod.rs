@@ -17,6 +17,7 @@ mod connection;
 mod consent;
 mod copy;
 mod export;
+mod mail;
 mod migrations;
 mod oplog;
 mod purge;

@@ -44,6 +44,7 @@ const TABLES: &[&str] = &[
     "consents",
     "consent_current",
     "invitations",
+    "mail",
 ];
 
 /// How long a purge waits for transactions older than it to end before it
@@ -163,7 +164,7 @@ impl PgStore {
             .map(|e| String::from_utf8_lossy(&throttle_key(e)).into_owned())
             .collect();
         if plan.everyone {
-            for table in ["sessions", "logins", "throttle"] {
+            for table in ["sessions", "logins", "throttle", "mail"] {
                 removed += tx.execute(&format!("DELETE FROM {table}"), &[]).await?;
             }
         }
@@ -175,6 +176,13 @@ impl PgStore {
             .await?;
         removed += tx
             .execute("DELETE FROM logins WHERE user_id = ANY($1)", &[&plan.users])
+            .await?;
+        // The user's mail, and any mail to the address (e-mails are lowercase).
+        removed += tx
+            .execute(
+                "DELETE FROM mail WHERE user_id = ANY($1) OR lower(recipient) = ANY($2)",
+                &[&plan.users, &plan.emails],
+            )
             .await?;
         removed += tx
             .execute(
@@ -222,8 +230,17 @@ impl PgStore {
         if let Some(cut) = cutoffs.trash_before_ms {
             outcome.trash_records = sweep_trash(&tx, cut).await?;
         }
+        if let Some(cut) = cutoffs.mail_before_ms {
+            outcome.mails = tx
+                .execute(
+                    "DELETE FROM mail WHERE state <> 0 AND finished_ms < $1",
+                    &[&seq_to_sql(cut)?],
+                )
+                .await?;
+        }
         tx.commit().await?;
-        if outcome.login_records + outcome.audit_entries + outcome.trash_records > 0 {
+        if outcome.login_records + outcome.audit_entries + outcome.trash_records + outcome.mails > 0
+        {
             self.rewrite_tables().await?;
             outcome.rewritten = true;
         }
@@ -235,9 +252,9 @@ impl PgStore {
     async fn rewrite_tables(&self) -> Result<Rewritten, StoreError> {
         let client = self.pool.get().await?;
         // `VACUUM FULL` keeps the old versions of rows that a transaction older than
-        // the purge may still see (in this database: other databases' transactions
-        // do not hold back this one's tables) (an open transaction of another server, an
-        // autovacuum's analyze): wait until every such transaction has ended.
+        // the purge may still see (an open transaction of another server, an
+        // autovacuum's analyze): wait until every such transaction has ended. Only
+        // this database's count: a transaction in another one cannot see these rows.
         let horizon: i64 = client.query_one("SELECT txid_current()", &[]).await?.get(0);
         let waited = std::time::Instant::now();
         let mut older_open = 0;
@@ -245,8 +262,7 @@ impl PgStore {
             let older: i64 = client
                 .query_one(
                     "SELECT count(*) FROM pg_stat_activity
-                     WHERE pid <> pg_backend_pid()
-                       AND datname = current_database()
+                     WHERE pid <> pg_backend_pid() AND datname = current_database()
                        AND greatest(age(backend_xmin), age(backend_xid))
                            > age((($1::bigint) % 4294967296)::text::xid)",
                     &[&horizon],

@@ -92,6 +92,7 @@ async fn withdraw(
         state.privacy.clone(),
         state.backups.clone(),
     );
+    let mailer = state.mailer.clone();
     state
         .with_hashing(move |store, hashing| async move {
             let policy = privacy.settings.on_withdrawal;
@@ -107,11 +108,7 @@ async fn withdraw(
             )
             .await
             .map_err(ApiError::from)?;
-            for (space, owner) in &owners {
-                tracing::info!(
-                    "consent withdrawn by a member of {space:?}; owner to tell: {owner}"
-                );
-            }
+            tell_owners(&store, &mailer, &caller, &owners, policy).await;
             if policy == OnWithdrawal::Purge {
                 let target = consent::purge_target(&caller);
                 // The purge takes the backups' lock and runs whole on a blocking thread,
@@ -138,4 +135,42 @@ async fn list(state: AppState, caller: Caller, request: SpaceRef) -> Result<Cons
     Ok(ConsentList {
         entries: consent::of_space(&state.store, &caller, request.space).await?,
     })
+}
+
+/// Mails each owner of a space the withdrawn user was in: who withdrew, from which
+/// space, and what happens to the data; nothing else. With mail off, the audit
+/// entry is the record, and the log says no mail went.
+async fn tell_owners(
+    store: &crate::store::Store,
+    mailer: &crate::mail::Mailer,
+    caller: &Caller,
+    owners: &[(String, String)],
+    policy: OnWithdrawal,
+) {
+    let who = format!(
+        "{} {} <{}>",
+        caller.user.profile.first_name, caller.user.profile.last_name, caller.user.profile.email
+    );
+    let data = match policy {
+        OnWithdrawal::Keep => "The account is disabled; its data stays until an admin purges it.",
+        OnWithdrawal::Purge => {
+            "The account is purged; its changes in shared spaces stay under a pseudonym."
+        }
+    };
+    for (space, owner) in owners {
+        let mail = crate::store::OutgoingMail {
+            to: owner.clone(),
+            subject: "A member withdrew consent on Cairn".to_owned(),
+            body: format!(
+                "{who} withdrew their consent to this Cairn server's privacy notice, so \
+                 their access has ended. They were a member of the space \"{space}\", which \
+                 you own.\n\n{data}\n"
+            ),
+            kind: crate::store::MailKind::ConsentWithdrawn,
+            user: None,
+        };
+        if let Err(e) = mailer.queue(store, mail).await {
+            tracing::warn!("could not tell an owner of {space:?} of a withdrawal: {e}");
+        }
+    }
 }

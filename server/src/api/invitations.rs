@@ -16,7 +16,7 @@ use super::extract::{endpoint, open_endpoint};
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
 use crate::invite::{self, NewInvitation};
-use crate::store::{AuditEvent, AuditKind, StoreError};
+use crate::store::{AuditEvent, AuditKind, MailKind, OutgoingMail, StoreError};
 
 pub fn create_route(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(endpoints::InvitationsCreate, state, Gate::Enforce, create)
@@ -49,11 +49,16 @@ async fn create(
     caller: Caller,
     request: CreateInvitation,
 ) -> Result<InvitationInfo, ApiError> {
+    // Invitations go by mail: without mail there is no way to deliver the code.
+    if !state.mailer.is_on() {
+        return Err(mail_refusal(crate::mail::MailError::Off));
+    }
     let now = state.clock.now_ms();
     let privacy = state.privacy.clone();
-    let created = state
+    let mailer = state.mailer.clone();
+    let info = state
         .with_store_to_end(move |store| async move {
-            Ok(invite::create(
+            let created = invite::create(
                 &store,
                 NewInvitation {
                     space: Some(request.space),
@@ -64,17 +69,45 @@ async fn create(
                     valid_days: privacy.settings.invitation_days,
                 },
             )
-            .await?)
+            .await?;
+            let space_name = match created.record.space {
+                Some(space) => store.space(space).await?.map(|s| s.name),
+                None => None,
+            };
+            let link = invite::link(&privacy.public_url, &created.code);
+            let (subject, body) = invite::mail_text(&created.record, space_name.as_deref(), &link);
+            let mail = OutgoingMail {
+                to: created.record.email.clone(),
+                subject,
+                body,
+                kind: MailKind::Invitation,
+                user: None,
+            };
+            if let Err(e) = mailer.queue(&store, mail).await {
+                // A code nobody can receive is no invitation.
+                if let Some(space) = created.record.space {
+                    store
+                        .revoke_invitation(space, created.record.id, now)
+                        .await?;
+                }
+                return Err(mail_refusal(e));
+            }
+            store.commit_durable().await?;
+            Ok(invite::info(&created.record, now))
         })
         .await?;
-    let space_name = match created.record.space {
-        Some(space) => state.store.space(space).await?.map(|s| s.name),
-        None => None,
-    };
-    let link = invite::link(&state.privacy.public_url, &created.code);
-    let (_subject, _body) = invite::mail_text(&created.record, space_name.as_deref(), &link);
-    state.store.commit_durable().await?;
-    Ok(invite::info(&created.record, now))
+    Ok(info)
+}
+
+/// A mail that cannot be queued, as an answer: what to tell the admin.
+fn mail_refusal(e: crate::mail::MailError) -> ApiError {
+    match e {
+        crate::mail::MailError::Store(e) => e.into(),
+        other => StoreError::Conflict(format!(
+            "{other} (invitations are sent by mail; ask the server's admin)"
+        ))
+        .into(),
+    }
 }
 
 /// The invitations of a space its caller owns.
@@ -337,7 +370,8 @@ mod tests {
     /// invite, list and revoke; owners cannot be invited.
     #[tokio::test]
     async fn existing_accounts_revocation_and_expiry() {
-        let api = TestApi::new();
+        let mut api = TestApi::new();
+        api.state = api.state.clone().with_mailer(mail_on());
         let (ana, space) = team(&api).await;
         api.user("cem");
         let cem = api.login("cem").await.token;
@@ -428,6 +462,57 @@ mod tests {
             expired.1.message.contains("expired"),
             "{}",
             expired.1.message
+        );
+    }
+
+    /// A mailer that queues (no sender runs in these tests).
+    fn mail_on() -> crate::mail::Mailer {
+        crate::mail::Mailer::new(crate::mail::MailSettings {
+            enabled: true,
+            host: "localhost".into(),
+            security: crate::mail::MailSecurity::None,
+            from: "cairn@example.com".into(),
+            ..crate::mail::MailSettings::default()
+        })
+    }
+
+    /// Invitations go by mail: with mail off, inviting says so and stores nothing;
+    /// with mail on, the invitation's mail is queued with the link and no more.
+    #[tokio::test]
+    async fn invitations_need_mail() {
+        let mut api = TestApi::new();
+        let (ana, space) = team(&api).await;
+        let invite_dan = CreateInvitation {
+            space,
+            email: "dan@example.com".into(),
+            role: Role::Viewer,
+        };
+        let (status, error) = api
+            .call::<_, InvitationInfo>(endpoints::InvitationsCreate::PATH, Some(&ana), &invite_dan)
+            .await
+            .expect_err("mail is off");
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert!(error.message.contains("mail is off"), "{}", error.message);
+        assert!(
+            api.state
+                .store
+                .invitations(Some(space))
+                .wait()
+                .expect("list")
+                .is_empty()
+        );
+        api.state = api.state.clone().with_mailer(mail_on());
+        let _: InvitationInfo = api
+            .call(endpoints::InvitationsCreate::PATH, Some(&ana), &invite_dan)
+            .await
+            .expect("invited");
+        let queued = api.state.store.mail_list().wait().expect("outbox");
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].mail.to, "dan@example.com");
+        assert!(
+            queued[0].mail.body.contains("/join#"),
+            "{}",
+            queued[0].mail.body
         );
     }
 

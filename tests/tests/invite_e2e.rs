@@ -1,0 +1,184 @@
+//! Invitations and consent end to end, with the real binaries and a real SMTP
+//! server (aiosmtpd): an owner invites an address, the mail arrives, the invitee
+//! joins with the link (accepting the privacy notice) and syncs the space; a used
+//! or revoked code is refused; a changed notice blocks sync until accepted; and a
+//! withdrawal ends the access and tells the space's owner by mail.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use cairn_tests::client::Device;
+use cairn_tests::server::{ServerProcess, set_config_section};
+use cairn_tests::smtp::{MailSecurity, TestSmtp, mail_section};
+
+const ANA: &str = "ana@example.com";
+const ANA_PW: &str = "ana's long password";
+const BEN: &str = "ben@example.com";
+const BEN_PW: &str = "ben's own long password";
+
+/// The link a delivered invitation carries (`cairn join 'LINK'`).
+fn link_in(body: &str) -> anyhow::Result<String> {
+    let start = body
+        .find("cairn join '")
+        .context("no `cairn join` line in the mail")?
+        + "cairn join '".len();
+    let end = body[start..].find('\'').context("the link is not quoted")?;
+    Ok(body[start..start + end].replace("=\n", ""))
+}
+
+/// `cairn join LINK` for a new account, the password on stdin.
+fn join(
+    device: &Device,
+    server: &ServerProcess,
+    link: &str,
+) -> anyhow::Result<std::process::Output> {
+    device.run(
+        &[
+            "join",
+            link,
+            "--yes",
+            "--first-name",
+            "Ben",
+            "--last-name",
+            "Berg",
+            "--password-stdin",
+            "--fingerprint",
+            &server.fingerprint,
+        ],
+        &format!("{BEN_PW}\n"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invite_join_notice_and_withdrawal() -> anyhow::Result<()> {
+    let smtp = TestSmtp::start(MailSecurity::Tls, None)?;
+    let mut server = ServerProcess::start_configured(&[], |dir| {
+        set_config_section(dir, "mail", &mail_section(&smtp, 1, 2))
+    })?;
+    server.user(ANA, ANA_PW).await?;
+    let ana = Device::new()?;
+    ana.login(&server, ANA, ANA_PW)?;
+    ana.ok_with(&["spaces", "create", "Team"], "")?;
+    ana.ok_with(&["sync"], "")?;
+    ana.ok_with(&["add", "goal", "Team plan", "--space", "Team"], "")?;
+    ana.ok_with(&["sync"], "")?;
+
+    // The invitation arrives by mail, with the link and nothing of the space's content.
+    let out = ana.ok_with(&["spaces", "invite", "Team", BEN, "--role", "editor"], "")?;
+    assert!(out.contains("Invited ben@example.com"), "{out}");
+    let mails = smtp.wait_for(1, Duration::from_secs(20))?;
+    let invitation = &mails[0];
+    assert_eq!(invitation.header("Delivered-To"), Some(BEN));
+    assert!(
+        invitation.subject().contains("Team"),
+        "{}",
+        invitation.subject()
+    );
+    assert!(
+        !invitation.body.contains("Team plan"),
+        "{}",
+        invitation.body
+    );
+    let link = link_in(&invitation.body)?;
+
+    // Ben joins with it: a new account, the notice accepted, the space synced.
+    let ben = Device::new()?;
+    let joined = join(&ben, &server, &link)?;
+    let stdout = String::from_utf8_lossy(&joined.stdout);
+    assert!(
+        joined.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&joined.stderr)
+    );
+    assert!(stdout.contains("accepted the privacy notice"), "{stdout}");
+    assert_eq!(ben.goal_titles()?, ["Team plan"]);
+
+    // The code works once.
+    let again = join(&Device::new()?, &server, &link)?;
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("not valid"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    // A revoked invitation's link is refused too.
+    ana.ok_with(&["spaces", "invite", "Team", "cem@example.com"], "")?;
+    let mails = smtp.wait_for(2, Duration::from_secs(20))?;
+    let to_cem = mails
+        .iter()
+        .find(|m| m.header("Delivered-To") == Some("cem@example.com"))
+        .context("cem's invitation")?;
+    let cem_link = link_in(&to_cem.body)?;
+    let list = ana.json(&["spaces", "invitations", "Team", "--json"])?;
+    let id = list
+        .as_array()
+        .and_then(|l| l.iter().find(|i| i["email"] == "cem@example.com"))
+        .and_then(|i| i["id"].as_str())
+        .context("cem's invitation listed")?
+        .to_owned();
+    ana.ok_with(&["spaces", "revoke-invitation", "Team", &id[..8]], "")?;
+    let revoked = join(&Device::new()?, &server, &cem_link)?;
+    assert!(!revoked.status.success());
+
+    // A new notice: sync stops until it is accepted.
+    let notice = server.data_dir().join("notice-v2.md");
+    std::fs::write(&notice, "# Privacy notice, second version\n\nNew terms.\n")?;
+    server.kill9()?;
+    set_config_section(
+        server.data_dir(),
+        "privacy",
+        "notice_file = \"notice-v2.md\"\nnotice_version = \"2\"",
+    )?;
+    server.serve_again()?;
+    let refused = ben.fail(&["sync"], "")?;
+    assert!(refused.contains("cairn account consent"), "{refused}");
+    let shown = ben.ok_with(&["account", "consent", "--show"], "")?;
+    assert!(shown.contains("second version"), "{shown}");
+    ben.ok_with(&["account", "consent", "--yes"], "")?;
+    ben.ok_with(&["sync"], "")?;
+
+    // Ben withdraws: his access ends, and Ana, the space's owner, gets a mail.
+    let out = ben.ok_with(
+        &["account", "withdraw-consent", "--yes", "--password-stdin"],
+        &format!("{BEN_PW}\n"),
+    )?;
+    assert!(out.contains("withdrawn"), "{out}");
+    let mails = smtp.wait_for(3, Duration::from_secs(20))?;
+    let told = mails
+        .iter()
+        .find(|m| m.header("Delivered-To") == Some(ANA))
+        .context("the owner's mail")?;
+    assert!(
+        told.body.contains(BEN) && told.body.contains("Team"),
+        "{}",
+        told.body
+    );
+    let again = Device::new()?;
+    let login = again.run(
+        &[
+            "login",
+            &server.url(),
+            "--email",
+            BEN,
+            "--password-stdin",
+            "--fingerprint",
+            &server.fingerprint,
+        ],
+        &format!("{BEN_PW}\n"),
+    )?;
+    assert!(
+        !login.status.success(),
+        "a withdrawn account logs in no more"
+    );
+    let audit = server.admin(&["audit", "list"], "")?;
+    for kind in [
+        "invitation-sent",
+        "invitation-used",
+        "consent-given",
+        "consent-withdrawn",
+    ] {
+        assert!(audit.contains(kind), "{kind} missing: {audit}");
+    }
+    Ok(())
+}

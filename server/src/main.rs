@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 use cairn_server::admin::commands::audit::AuditCommand;
 use cairn_server::admin::commands::backup::BackupCommand;
+use cairn_server::admin::commands::consent::ConsentCommand;
 use cairn_server::admin::commands::export::ExportArgs;
 use cairn_server::admin::commands::import::ImportArgs;
 use cairn_server::admin::commands::mail::MailCommand;
@@ -79,6 +80,9 @@ enum Command {
     Audit(AuditCommand),
     Migrate(MigrateArgs),
     RenewEpoch(RenewEpochArgs),
+    /// Consent to the privacy notice: every acceptance and withdrawal.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
     /// Mail to people: list the outbox, or queue a test mail (works whether or
     /// not the server is running).
     #[command(subcommand)]
@@ -165,6 +169,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => command.run(send, &mut std::io::stdout().lock()),
         Command::Migrate(args) => args.run(&mut std::io::stdout().lock()),
         Command::RenewEpoch(args) => args.run(send, &mut std::io::stdout().lock()),
+        Command::Consent(command) => command.run(send, &mut std::io::stdout().lock()),
         Command::Mail(command) => command.run(send, &mut std::io::stdout().lock()),
     }
 }

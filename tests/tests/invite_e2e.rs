@@ -171,6 +171,22 @@ async fn invite_join_notice_and_withdrawal() -> anyhow::Result<()> {
         !login.status.success(),
         "a withdrawn account logs in no more"
     );
+    // The evidence, for the admin: Ben accepted two versions, then withdrew.
+    let records = server.admin(&["consent", "list", "--user", BEN], "")?;
+    let lines: Vec<&str> = records.lines().collect();
+    assert_eq!(lines.len(), 3, "{records}");
+    assert!(
+        lines[0].contains("accepted") && lines[0].contains("cairn-1"),
+        "{records}"
+    );
+    assert!(
+        lines[1].contains("accepted") && lines[1].contains("version 2 "),
+        "{records}"
+    );
+    assert!(
+        lines[2].contains("withdrawn") && lines[2].contains("127.0.0.0/24"),
+        "{records}"
+    );
     let audit = server.admin(&["audit", "list"], "")?;
     for kind in [
         "invitation-sent",

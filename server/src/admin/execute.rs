@@ -2,7 +2,7 @@
 //! the direct path (stopped data dir) and the control socket (running server).
 //! Each request goes to its subcommand's file in [`super::commands`].
 
-use super::commands::{audit, backup, export, import, mail, purge, renew_epoch, user};
+use super::commands::{audit, backup, consent, export, import, mail, purge, renew_epoch, user};
 use super::protocol::{AdminRequest, AdminResponse};
 use crate::backup::Backups;
 use crate::mail::Mailer;
@@ -60,6 +60,9 @@ pub async fn execute(
             .await
             .unwrap_or_else(AdminResponse::failed),
         AdminRequest::AuditList => audit::list(store)
+            .await
+            .unwrap_or_else(AdminResponse::failed),
+        AdminRequest::ConsentList { user } => consent::list(store, user)
             .await
             .unwrap_or_else(AdminResponse::failed),
         AdminRequest::RenewEpoch => renew_epoch::execute(store)

@@ -65,6 +65,10 @@ pub enum AdminRequest {
     AuditVerify,
     /// `cairn-server renew-epoch`: the store was restored by other means.
     RenewEpoch,
+    /// `cairn-server consent list`: all accounts' records, or one's.
+    ConsentList {
+        user: Option<String>,
+    },
     /// `cairn-server mail list`: the outbox.
     MailList,
     /// `cairn-server mail test ADDRESS`: queue a test mail.
@@ -127,6 +131,8 @@ pub enum AdminResponse {
     EpochRenewed {
         epoch: String,
     },
+    /// Consent records, oldest first.
+    Consents(Vec<cairn_common::api::consent::ConsentEntry>),
     /// The outbox, oldest first.
     Mails {
         mails: Vec<MailRow>,

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod consent;
 pub mod export;
 pub mod import;
 pub mod mail;

@@ -531,6 +531,7 @@ mod tests {
             .await
             .expect("ann");
         let api = TestApi::on_store(store.clone());
+        api.accept_notice(&ann);
         let token = api.login("ann").await.token;
         let space = store
             .user(ann.id)

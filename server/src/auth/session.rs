@@ -45,10 +45,11 @@ pub async fn authenticate(
         .and_then(token::bearer)
         .and_then(token::hash_token)
         .ok_or(AuthError::Unauthorized)?;
-    let (session, user) = store
-        .session_and_user(&token_hash)
+    let found = store
+        .session_lookup(&token_hash)
         .await?
         .ok_or(AuthError::Unauthorized)?;
+    let session = found.session;
     if session.expires_at_ms <= now_ms {
         // Tidy up; the answer is the same whether this succeeds or not.
         if let Err(e) = store.revoke_session(session.user, &token_hash).await {
@@ -56,16 +57,14 @@ pub async fn authenticate(
         }
         return Err(AuthError::Unauthorized);
     }
-    let user = user.ok_or(AuthError::Unauthorized)?;
+    let user = found.user.ok_or(AuthError::Unauthorized)?;
     if user.disabled {
         return Err(AuthError::Unauthorized);
     }
     if gate != Gate::Open && user.must_change_password {
         return Err(AuthError::PasswordChangeRequired);
     }
-    if gate == Gate::Enforce
-        && store.accepted_notice(user.profile.id).await?.as_deref() != Some(notice_version)
-    {
+    if gate == Gate::Enforce && found.accepted_notice.as_deref() != Some(notice_version) {
         return Err(AuthError::ConsentRequired {
             version: notice_version.to_owned(),
         });

@@ -31,8 +31,9 @@ use super::postgres::PgStore;
 use super::users::check_new_user;
 use super::{
     DayCounts, Heads, ImportTarget, LoginRecord, NewUser, PullPage, PurgeOutcome, PurgeTarget,
-    PushOutcome, RecordLimits, RetentionCutoffs, SessionRecord, SledStore, StoreError,
-    SweepOutcome, TelemetryEntry, ThrottleDecision, ThrottleState, UserAccount, UserRecord,
+    PushOutcome, RecordLimits, RetentionCutoffs, SessionLookup, SessionRecord, SledStore,
+    StoreError, SweepOutcome, TelemetryEntry, ThrottleDecision, ThrottleState, UserAccount,
+    UserRecord,
 };
 use crate::clock::now_ms;
 
@@ -390,24 +391,26 @@ impl Store {
         dispatch!(self.session(token_hash))
     }
 
-    /// The session with this token hash and its account (`None` if the account is
-    /// gone): what authenticating a request reads (one query on PostgreSQL).
+    /// The session with this token hash, its account (`None` if the account is
+    /// gone) and the notice version it accepted: what authenticating a request
+    /// reads (one query on PostgreSQL).
     ///
     /// # Errors
     /// A storage or database error, or damaged data.
-    pub async fn session_and_user(
+    pub async fn session_lookup(
         &self,
         token_hash: &[u8; 32],
-    ) -> Result<Option<(SessionRecord, Option<UserRecord>)>, StoreError> {
+    ) -> Result<Option<SessionLookup>, StoreError> {
         match self {
             Self::Sled(s) => match s.session(token_hash)? {
-                Some(session) => {
-                    let user = s.user(session.user)?;
-                    Ok(Some((session, user)))
-                }
+                Some(session) => Ok(Some(SessionLookup {
+                    user: s.user(session.user)?,
+                    accepted_notice: s.accepted_notice(session.user)?,
+                    session,
+                })),
                 None => Ok(None),
             },
-            Self::Postgres(p) => p.session_and_user(token_hash).await,
+            Self::Postgres(p) => p.session_lookup(token_hash).await,
         }
     }
 

@@ -87,7 +87,7 @@ pub use postgres::PgStore;
 pub use purge::{PurgeOutcome, PurgeTarget, RetentionCutoffs, SweepOutcome};
 pub use push_plan::refuse_record;
 pub use records::RecordLimits;
-pub use sessions::SessionRecord;
+pub use sessions::{SessionLookup, SessionRecord};
 pub use spaces::SPACE_NOT_FOUND;
 pub use telemetry::{BUCKET_BOUNDS_US, BUCKETS, CLASSES, DayCounts, TelemetryEntry};
 pub use throttle::{ThrottleDecision, ThrottleState};

@@ -19,6 +19,16 @@ pub struct SessionRecord {
     pub expires_at_ms: u64,
 }
 
+/// What a request's bearer token stands for, read in one step: its session, the
+/// account (none if it is gone), and the privacy notice's version the account
+/// accepted last (none if none).
+#[derive(Clone, Debug)]
+pub struct SessionLookup {
+    pub session: SessionRecord,
+    pub user: Option<super::UserRecord>,
+    pub accepted_notice: Option<String>,
+}
+
 impl SessionRecord {
     /// A new session with a random public id.
     #[must_use]

@@ -300,16 +300,37 @@ pub async fn a_poll_reads_heads_and_sessions(store: &Store) {
         .create_session(&[7; 32], ann, "laptop", 1, EXPIRES_MS)
         .await
         .expect("session");
-    let (session, account) = store
-        .session_and_user(&[7; 32])
+    let found = store
+        .session_lookup(&[7; 32])
         .await
         .expect("read")
         .expect("the session");
-    assert_eq!(Some(session), store.session(&[7; 32]).await.expect("read"));
-    assert_eq!(account.map(|a| a.profile.id), Some(ann));
+    assert_eq!(
+        Some(found.session),
+        store.session(&[7; 32]).await.expect("read")
+    );
+    assert_eq!(found.user.map(|a| a.profile.id), Some(ann));
+    assert_eq!(found.accepted_notice, None);
+    store
+        .record_consent(&cairn_common::api::consent::ConsentEntry {
+            user: ann,
+            email: "ann@example.com".into(),
+            version: "v1".into(),
+            action: cairn_common::api::consent::ConsentAction::Accepted,
+            at_ms: 2,
+            address: String::new(),
+        })
+        .await
+        .expect("consent");
+    let found = store
+        .session_lookup(&[7; 32])
+        .await
+        .expect("read")
+        .expect("the session");
+    assert_eq!(found.accepted_notice.as_deref(), Some("v1"));
     assert!(
         store
-            .session_and_user(&[8; 32])
+            .session_lookup(&[8; 32])
             .await
             .expect("read")
             .is_none()

@@ -18,7 +18,7 @@ use super::{PgStore, role_code, role_of_code};
 use crate::store::spaces::{OWNERS_ONLY, SPACE_NOT_FOUND, sort_spaces};
 pub use crate::store::users::NewAccount;
 use crate::store::users::{UserAccount, UserRecord, normalize_email};
-use crate::store::{SessionRecord, StoreError};
+use crate::store::{SessionLookup, SessionRecord, StoreError};
 
 fn user_of(row: &Row, column: usize) -> Result<UserRecord, StoreError> {
     Ok(codec::decode(row.get::<_, &[u8]>(column))?)
@@ -236,19 +236,22 @@ impl PgStore {
         }
     }
 
-    /// The session with this token hash and its account (`None` if the account is
-    /// gone), in one query: what every authenticated request reads.
+    /// The session with this token hash, its account (`None` if the account is
+    /// gone) and the notice version it accepted, in one query: what every
+    /// authenticated request reads.
     ///
     /// # Errors
     /// A database error or damaged data.
-    pub async fn session_and_user(
+    pub async fn session_lookup(
         &self,
         token_hash: &[u8; 32],
-    ) -> Result<Option<(SessionRecord, Option<UserRecord>)>, StoreError> {
+    ) -> Result<Option<SessionLookup>, StoreError> {
         let client = self.pool.get().await?;
         let statement = client
             .prepare_cached(
-                "SELECT s.record, u.record FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+                "SELECT s.record, u.record, c.version FROM sessions s
+                 LEFT JOIN users u ON u.id = s.user_id
+                 LEFT JOIN consent_current c ON c.user_id = s.user_id
                  WHERE s.token_hash = $1",
             )
             .await?;
@@ -260,7 +263,11 @@ impl PgStore {
             Some(bytes) => Some(codec::decode(bytes)?),
             None => None,
         };
-        Ok(Some((session, user)))
+        Ok(Some(SessionLookup {
+            session,
+            user,
+            accepted_notice: row.get(2),
+        }))
     }
 
     /// The sessions of a user with their token hashes, oldest first.

@@ -127,6 +127,7 @@ fn two_test_servers_share_one_database() -> anyhow::Result<()> {
             .login("ana@example.com", "ana's long password")
             .await?
             .token;
+        on_b.accept_notice(&token).await?;
         let (space, record) = (first.personal_space, cairn_common::RecordId::new());
         let op = |change| Op {
             id: OpId::new(),

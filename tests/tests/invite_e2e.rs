@@ -1,8 +1,9 @@
 //! Invitations and consent end to end, with the real binaries and a real SMTP
 //! server (aiosmtpd): an owner invites an address, the mail arrives, the invitee
 //! joins with the link (accepting the privacy notice) and syncs the space; a used
-//! or revoked code is refused; a changed notice blocks sync until accepted; and a
-//! withdrawal ends the access and tells the space's owner by mail.
+//! or revoked code is refused; a changed notice blocks sync until accepted; a
+//! withdrawal ends the access and tells the space's owner by mail; and the admin's
+//! `user add` mails an account invitation instead of making a password.
 
 use std::time::Duration;
 
@@ -171,6 +172,33 @@ async fn invite_join_notice_and_withdrawal() -> anyhow::Result<()> {
         !login.status.success(),
         "a withdrawn account logs in no more"
     );
+    // `cairn-server user add` without a password mails an account invitation.
+    set_config_section(
+        server.data_dir(),
+        "server",
+        &format!("public_url = \"{}\"", server.url()),
+    )?;
+    let out = server.admin(&["user", "add", "dan@example.com"], "")?;
+    assert!(out.contains("invited dan@example.com"), "{out}");
+    let mails = smtp.wait_for(4, Duration::from_secs(20))?;
+    let to_dan = mails
+        .iter()
+        .find(|m| m.header("Delivered-To") == Some("dan@example.com"))
+        .context("dan's invitation")?;
+    assert!(to_dan.subject().contains("account"), "{}", to_dan.subject());
+    let dan = Device::new()?;
+    let joined = join(&dan, &server, &link_in(&to_dan.body)?)?;
+    assert!(
+        joined.status.success(),
+        "{}",
+        String::from_utf8_lossy(&joined.stderr)
+    );
+    assert!(
+        server
+            .admin(&["user", "list"], "")?
+            .contains("dan@example.com")
+    );
+
     // The evidence, for the admin: Ben accepted two versions, then withdrew.
     let records = server.admin(&["consent", "list", "--user", BEN], "")?;
     let lines: Vec<&str> = records.lines().collect();

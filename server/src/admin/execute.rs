@@ -31,6 +31,13 @@ pub async fn execute(
         } => user::add(store, email, first_name, last_name, password)
             .await
             .unwrap_or_else(AdminResponse::failed),
+        AdminRequest::InviteUser {
+            email,
+            link_base,
+            valid_days,
+        } => user::invite(store, mailer, email, &link_base, valid_days)
+            .await
+            .unwrap_or_else(AdminResponse::failed),
         AdminRequest::ListUsers => user::list(store)
             .await
             .unwrap_or_else(AdminResponse::failed),

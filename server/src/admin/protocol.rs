@@ -33,6 +33,13 @@ pub enum AdminRequest {
         last_name: String,
         password: Option<Secret>,
     },
+    /// `cairn-server user add` with mail on: an invitation to an account, mailed
+    /// with a link under `link_base` and valid for `valid_days`.
+    InviteUser {
+        email: String,
+        link_base: String,
+        valid_days: u32,
+    },
     ListUsers,
     SetDisabled {
         email: String,
@@ -96,6 +103,11 @@ pub enum AdminResponse {
         generated_password: Option<Secret>,
     },
     Users(Vec<UserRow>),
+    /// An account invitation was mailed (queued) to `email`.
+    UserInvited {
+        email: String,
+        expires_at_ms: u64,
+    },
     /// The account was disabled or enabled.
     DisabledSet {
         email: String,

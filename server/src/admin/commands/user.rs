@@ -19,8 +19,10 @@ const GENERATED_PASSWORD_CHARS: usize = 20;
 /// Account commands; they work on a stopped data dir and on a running server's.
 #[derive(Debug, clap::Subcommand)]
 pub enum UserCommand {
-    /// Create an account. Without --password-stdin a password is generated and
-    /// printed once; either way the user must change it at the first login.
+    /// Create an account. With mail on ([mail]), the server mails the address a
+    /// one-time link to join with its own password (`cairn join LINK`); with
+    /// --password-stdin, or with mail off, the account gets a password (read, or
+    /// generated and printed once) that the user must change at the first login.
     Add {
         /// The user's e-mail address (the login name).
         email: String,
@@ -80,12 +82,23 @@ impl UserCommand {
                 password_stdin,
                 data_dir,
             } => (
-                DataDir::new(data_dir),
-                AdminRequest::AddUser {
-                    email,
-                    first_name: first,
-                    last_name: last,
-                    password: password_stdin.then(|| read_password(stdin)).transpose()?,
+                DataDir::new(data_dir.clone()),
+                match (!password_stdin)
+                    .then(|| invitation_settings(&data_dir))
+                    .transpose()?
+                    .flatten()
+                {
+                    Some((link_base, valid_days)) => AdminRequest::InviteUser {
+                        email,
+                        link_base,
+                        valid_days,
+                    },
+                    None => AdminRequest::AddUser {
+                        email,
+                        first_name: first,
+                        last_name: last,
+                        password: password_stdin.then(|| read_password(stdin)).transpose()?,
+                    },
                 },
             ),
             UserCommand::List { data_dir, .. } => (DataDir::new(data_dir), AdminRequest::ListUsers),
@@ -139,6 +152,28 @@ impl UserCommand {
     }
 }
 
+/// With mail on in the data dir's config: where invitation links point and how
+/// long they work; `None` with mail off (an account with a password instead).
+///
+/// # Errors
+/// An unreadable config, or mail on without an address people can reach.
+fn invitation_settings(data_dir: &std::path::Path) -> anyhow::Result<Option<(String, u32)>> {
+    let settings = crate::settings::Settings::load(data_dir, std::env::vars())?;
+    if !settings.mail.enabled {
+        return Ok(None);
+    }
+    let link_base = match settings.server.public_url.trim_end_matches('/') {
+        "" if settings.server.listen.ip().is_unspecified() => bail!(
+            "set [server] public_url in cairn-server.toml (e.g. https://cairn.example.com): \
+             the invitation's link must name the address people reach this server at; or \
+             give the user a password with --password-stdin"
+        ),
+        "" => format!("https://{}", settings.server.listen),
+        url => url.to_owned(),
+    };
+    Ok(Some((link_base, settings.privacy.invitation_days)))
+}
+
 /// The first line of stdin, without its line ending.
 fn read_password(stdin: &mut impl BufRead) -> anyhow::Result<Secret> {
     let mut line = String::new();
@@ -167,6 +202,21 @@ fn print_response(response: AdminResponse, json: bool, out: &mut impl Write) -> 
                 writeln!(out, "the user must change this password at the first login")?;
                 writeln!(out, "initial password: {}", password.expose())?;
             }
+        }
+        AdminResponse::UserInvited {
+            email,
+            expires_at_ms,
+        } => {
+            let until = i64::try_from(expires_at_ms)
+                .ok()
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "invited {email}: a one-time link to join (valid until {until}) is in the \
+                 outbox; `cairn-server mail list` shows when it is sent"
+            )?;
         }
         AdminResponse::Users(users) if json => {
             serde_json::to_writer_pretty(&mut *out, &users)?;
@@ -276,6 +326,66 @@ pub enum Refused {
 
 /// [`AdminRequest::AddUser`]: creates the account (with a generated password if
 /// none is given), which must change its password at the first login.
+/// [`AdminRequest::InviteUser`]: an account invitation by the standard `admin`
+/// account, mailed to `email`.
+///
+/// # Errors
+/// Mail off, an address that has an account, a bad address, or a storage error.
+pub async fn invite(
+    store: &Store,
+    mailer: &crate::mail::Mailer,
+    email: String,
+    link_base: &str,
+    valid_days: u32,
+) -> Result<AdminResponse, StoreError> {
+    if let Err(e) = mailer.settings() {
+        return Err(StoreError::Conflict(format!(
+            "{e}; or give the user a password with --password-stdin"
+        )));
+    }
+    let email = crate::store::users::normalize_email(&email);
+    if store.user_by_email(&email).await?.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "{email} has an account already"
+        )));
+    }
+    let admin = store
+        .user_by_email(crate::store::users::ADMIN_LOGIN)
+        .await?
+        .ok_or_else(|| StoreError::Internal("the standard admin account is missing".into()))?;
+    let created = crate::invite::create(
+        store,
+        crate::invite::NewInvitation {
+            space: None,
+            email,
+            role: cairn_common::model::Role::Editor,
+            invited_by: admin.profile.id,
+            now_ms: crate::clock::now_ms(),
+            valid_days,
+        },
+    )
+    .await?;
+    let link = crate::invite::link(link_base, &created.code);
+    let (subject, body) = crate::invite::mail_text(&created.record, None, &link);
+    mailer
+        .queue(
+            store,
+            crate::store::OutgoingMail {
+                to: created.record.email.clone(),
+                subject,
+                body,
+                kind: crate::store::MailKind::Invitation,
+                user: None,
+            },
+        )
+        .await
+        .map_err(|e| StoreError::Conflict(e.to_string()))?;
+    Ok(AdminResponse::UserInvited {
+        email: created.record.email,
+        expires_at_ms: created.record.expires_at_ms,
+    })
+}
+
 pub async fn add(
     store: &Store,
     email: String,

@@ -199,6 +199,58 @@ async fn invite_join_notice_and_withdrawal() -> anyhow::Result<()> {
             .contains("dan@example.com")
     );
 
+    // A forgotten password: the same answer for any address, a code by mail to a
+    // real one only, used once.
+    let out = ana.ok_with(&["passwd", "--forgot", "--email", ANA], "")?;
+    let nobody = ana.ok_with(&["passwd", "--forgot", "--email", "nobody@example.com"], "")?;
+    assert_eq!(
+        out.replace(ANA, "X"),
+        nobody.replace("nobody@example.com", "X")
+    );
+    let mails = smtp.wait_for(5, Duration::from_secs(20))?;
+    let reset = mails
+        .iter()
+        .find(|m| m.subject().contains("new Cairn password"))
+        .context("the reset mail")?;
+    assert_eq!(reset.header("Delivered-To"), Some(ANA));
+    let code = reset
+        .body
+        .split("--code ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .context("the code in the mail")?
+        .to_owned();
+    let new_pw = "ana's brand new password";
+    ana.ok_with(
+        &[
+            "passwd",
+            "--code",
+            &code,
+            "--email",
+            ANA,
+            "--password-stdin",
+        ],
+        &format!("{new_pw}\n"),
+    )?;
+    let used = ana.fail(
+        &[
+            "passwd",
+            "--code",
+            &code,
+            "--email",
+            ANA,
+            "--password-stdin",
+        ],
+        "another password here\n",
+    )?;
+    assert!(used.contains("not valid"), "{used}");
+    Device::new()?.login(&server, ANA, new_pw)?;
+    assert!(
+        smtp.delivered()?
+            .iter()
+            .all(|m| m.header("Delivered-To") != Some("nobody@example.com"))
+    );
+
     // The evidence, for the admin: Ben accepted two versions, then withdrew.
     let records = server.admin(&["consent", "list", "--user", BEN], "")?;
     let lines: Vec<&str> = records.lines().collect();

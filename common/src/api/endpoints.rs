@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 
 use super::consent::{AcceptNotice, ConsentList, Notice, WithdrawConsent};
 use super::invitations::{
-    CreateInvitation, InvitationInfo, InvitationList, JoinCode, JoinDetails, JoinRequest,
-    RevokeInvitation,
+    CreateInvitation, ForgotPassword, InvitationInfo, InvitationList, JoinCode, JoinDetails,
+    JoinRequest, ResetPassword, RevokeInvitation,
 };
 use super::{
     CreateSpace, Empty, ExportPage, ExportRequest, LoginList, LoginRequest, LoginResponse,
@@ -146,6 +146,11 @@ endpoints! {
     /// Join with an invitation code (no session): a session of the new or
     /// existing account.
     Join: Post "/v1/join", JoinRequest => LoginResponse;
+    /// Mail a one-time code to choose a new password (no session; the same answer
+    /// whether or not the account exists).
+    PasswordForgot: Post "/v1/password/forgot", ForgotPassword => Empty;
+    /// A new password with the mailed code (no session); every session ends.
+    PasswordReset: Post "/v1/password/reset", ResetPassword => Empty;
 }
 
 #[cfg(test)]

@@ -123,3 +123,18 @@ pub struct JoinRequest {
     /// Names the device's session, as at login.
     pub device: String,
 }
+
+/// `cairn passwd --forgot`: mail a one-time code to the account of `email`. The
+/// answer is the same whether or not there is such an account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForgotPassword {
+    pub email: String,
+}
+
+/// Choose a new password with the code the mail carried; every session ends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetPassword {
+    pub email: String,
+    pub code: String,
+    pub new_password: String,
+}

@@ -1,6 +1,7 @@
 //! [`endpoints::Password`]: the caller changes the password; the other sessions end.
 //! The one endpoint (with logout) open while the password must change.
 
+use cairn_common::api::invitations::{ForgotPassword, ResetPassword};
 use cairn_common::api::{Empty, PasswordChange, endpoints};
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
@@ -11,6 +12,72 @@ use crate::auth::{Caller, Gate};
 
 pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(endpoints::Password, state, Gate::Open, handle)
+}
+
+pub fn forgot_route(
+    state: AppState,
+    peer: BoxedFilter<(Option<std::net::IpAddr>,)>,
+) -> BoxedFilter<(Response,)> {
+    super::extract::open_endpoint(
+        endpoints::PasswordForgot,
+        state,
+        peer,
+        |state: AppState, peer, request: ForgotPassword| async move {
+            let now = state.clock.now_ms();
+            let (settings, mailer) = (state.auth.clone(), state.mailer.clone());
+            state
+                .with_store_to_end(move |store| async move {
+                    crate::invite::reset::request(
+                        &store,
+                        &mailer,
+                        &settings,
+                        &request.email,
+                        peer,
+                        now,
+                    )
+                    .await
+                    .map_err(ApiError::from)?;
+                    store.commit_durable().await?;
+                    Ok(())
+                })
+                .await?;
+            Ok::<Empty, ApiError>(Empty)
+        },
+    )
+}
+
+pub fn reset_route(
+    state: AppState,
+    peer: BoxedFilter<(Option<std::net::IpAddr>,)>,
+) -> BoxedFilter<(Response,)> {
+    super::extract::open_endpoint(
+        endpoints::PasswordReset,
+        state,
+        peer,
+        |state: AppState, peer, request: ResetPassword| async move {
+            let now = state.clock.now_ms();
+            let settings = state.auth.clone();
+            state
+                .with_hashing(move |store, hashing| async move {
+                    crate::invite::reset::reset(
+                        &store,
+                        &hashing,
+                        &settings,
+                        &request.email,
+                        &request.code,
+                        &request.new_password,
+                        peer,
+                        now,
+                    )
+                    .await
+                    .map_err(ApiError::from)?;
+                    store.commit_durable().await?;
+                    Ok(())
+                })
+                .await?;
+            Ok::<Empty, ApiError>(Empty)
+        },
+    )
 }
 
 async fn handle(

@@ -81,6 +81,21 @@ impl Keys {
         }
     }
 
+    /// Keys for asking for and using password reset codes: a counter of their own
+    /// per address, and the address's counter shared with logins.
+    #[must_use]
+    pub fn password_reset(peer: Option<IpAddr>) -> Self {
+        let net = peer.map(ClientNet::of);
+        Self {
+            pair: match net {
+                Some(net) => format!("r:{net}"),
+                None => "r:unknown".to_owned(),
+            },
+            address: net.map(|net| format!("ip:{net}")),
+            account: None,
+        }
+    }
+
     /// Keys for checking the current password of a logged-in account: a counter of
     /// their own, so that such failures and login failures do not add up.
     #[must_use]

@@ -14,7 +14,7 @@ use super::code_hash;
 use crate::auth::password::Hashing;
 use crate::auth::throttle::{self, Keys};
 use crate::auth::{AuthError, AuthSettings, password};
-use crate::store::invitations::{CODE_NOT_VALID, InvitationRecord};
+use crate::store::invitations::{CODE_NOT_VALID, CodePurpose, InvitationRecord};
 use crate::store::{AuditEvent, AuditKind, NewUser, Store, StoreError, truncate_address};
 
 /// The open invitation of `code`, counted against the client's address like a
@@ -34,7 +34,7 @@ async fn open_invitation(
     let record = store
         .invitation_by_code(&code_hash(code))
         .await?
-        .filter(|r| r.state(now_ms) == InvitationState::Open)
+        .filter(|r| r.state(now_ms) == InvitationState::Open && r.purpose == CodePurpose::Join)
         .ok_or_else(|| AuthError::Store(StoreError::NotFound(CODE_NOT_VALID.into())))?;
     throttle::release(store, &keys, reservation).await?;
     Ok(record)

@@ -8,6 +8,7 @@
 //! per client address like logins.
 
 pub mod join;
+pub mod reset;
 
 use cairn_common::api::invitations::{InvitationId, InvitationInfo};
 use cairn_common::model::{Role, SpaceId, UserId};
@@ -132,6 +133,7 @@ pub async fn create(store: &Store, new: NewInvitation) -> Result<Created, StoreE
         code_hash: code_hash(&code),
         used_at_ms: None,
         revoked_at_ms: None,
+        purpose: crate::store::invitations::CodePurpose::Join,
     };
     store.create_invitation(&record).await?;
     let mut event = AuditEvent::new(AuditKind::InvitationSent)

@@ -31,6 +31,18 @@ pub struct InvitationRecord {
     /// When the code was used (by the account of `email`).
     pub used_at_ms: Option<u64>,
     pub revoked_at_ms: Option<u64>,
+    /// What the code is for: joining, or choosing a new password.
+    pub purpose: CodePurpose,
+}
+
+/// What a one-time code mailed to an address is for. A code of one purpose is
+/// never taken for the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CodePurpose {
+    /// An invitation: join a space, or get an account.
+    Join,
+    /// `cairn passwd --forgot`: choose a new password.
+    PasswordReset,
 }
 
 impl InvitationRecord {

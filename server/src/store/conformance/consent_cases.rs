@@ -37,6 +37,7 @@ fn invitation(
         code_hash: [code; 32],
         used_at_ms: None,
         revoked_at_ms: None,
+        purpose: crate::store::invitations::CodePurpose::Join,
     }
 }
 

@@ -18,6 +18,19 @@ async fn pull_all(api: &mut Api, token: &str) -> anyhow::Result<PullResponse> {
     api.pull_all(token).await
 }
 
+/// A pull of everything with `token`, answered however it is: status and body.
+async fn pull_from_start(
+    api: &mut Api,
+    token: &str,
+) -> anyhow::Result<(hyper::StatusCode, bytes::Bytes)> {
+    let request = PullRequest {
+        epoch: None,
+        cursors: vec![],
+        max_ops: 0,
+    };
+    api.call(endpoints::Pull::PATH, Some(token), &request).await
+}
+
 /// Plain HTTP to the port gets no HTTP answer and no data.
 #[test]
 fn plain_http_gets_no_http_answer() -> anyhow::Result<()> {
@@ -148,17 +161,7 @@ async fn standard_account_is_gated_until_its_password_changes() -> anyhow::Resul
     let server = ServerProcess::start()?;
     let mut api = server.api().await?;
     let login = api.login("admin", &server.admin_password).await?;
-    let (status, body) = api
-        .call(
-            endpoints::Pull::PATH,
-            Some(&login.token),
-            &PullRequest {
-                epoch: None,
-                cursors: vec![],
-                max_ops: 0,
-            },
-        )
-        .await?;
+    let (status, body) = pull_from_start(&mut api, &login.token).await?;
     assert_eq!(status, 403);
     let error = decode_error(&body);
     assert_eq!(error.code, api::codes::PASSWORD_CHANGE_REQUIRED);
@@ -173,34 +176,14 @@ async fn standard_account_is_gated_until_its_password_changes() -> anyhow::Resul
         .await?;
     assert!(status.is_success());
     // Then the privacy notice gates, until accepted.
-    let (status, body) = api
-        .call(
-            endpoints::Pull::PATH,
-            Some(&login.token),
-            &PullRequest {
-                epoch: None,
-                cursors: vec![],
-                max_ops: 0,
-            },
-        )
-        .await?;
+    let (status, body) = pull_from_start(&mut api, &login.token).await?;
     assert_eq!(status.as_u16(), 403);
     assert_eq!(
         codec::decode::<cairn_common::api::ErrorResponse>(&body)?.code,
         cairn_common::api::codes::CONSENT_REQUIRED
     );
     api.accept_notice(&login.token).await?;
-    let (status, _) = api
-        .call(
-            endpoints::Pull::PATH,
-            Some(&login.token),
-            &PullRequest {
-                epoch: None,
-                cursors: vec![],
-                max_ops: 0,
-            },
-        )
-        .await?;
+    let (status, _) = pull_from_start(&mut api, &login.token).await?;
     assert!(
         status.is_success(),
         "still gated after the change: {status}"
@@ -362,17 +345,7 @@ async fn access_follows_membership_and_roles() -> anyhow::Result<()> {
             .await?;
         assert!(status.is_success());
     }
-    let (status, body) = api
-        .call(
-            endpoints::Pull::PATH,
-            Some(&second.token),
-            &PullRequest {
-                epoch: None,
-                cursors: vec![],
-                max_ops: 0,
-            },
-        )
-        .await?;
+    let (status, body) = pull_from_start(&mut api, &second.token).await?;
     assert_eq!(status, 401, "{:?}", decode_error(&body));
     Ok(())
 }

@@ -116,16 +116,10 @@ async fn owned(
     caller: &Caller,
     space: cairn_common::model::SpaceId,
 ) -> Result<InvitationList, ApiError> {
-    match state.store.role_of(space, caller.user.profile.id).await? {
-        None => return Err(StoreError::NotFound(crate::store::SPACE_NOT_FOUND.into()).into()),
-        Some(cairn_common::model::Role::Owner) => {}
-        Some(_) => {
-            return Err(StoreError::Forbidden(
-                "only the space's owners see its invitations".into(),
-            )
-            .into());
-        }
-    }
+    state
+        .store
+        .require_owner(space, caller.user.profile.id, "see its invitations")
+        .await?;
     let now = state.clock.now_ms();
     Ok(InvitationList {
         invitations: state

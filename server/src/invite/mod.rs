@@ -92,15 +92,9 @@ pub async fn create(store: &Store, new: NewInvitation) -> Result<Created, StoreE
         .await?
         .ok_or_else(|| StoreError::NotFound("no such user".into()))?;
     if let Some(space) = new.space {
-        match store.role_of(space, new.invited_by).await? {
-            None => return Err(StoreError::NotFound(crate::store::SPACE_NOT_FOUND.into())),
-            Some(Role::Owner) => {}
-            Some(_) => {
-                return Err(StoreError::Forbidden(
-                    "only the space's owners invite people to it".into(),
-                ));
-            }
-        }
+        store
+            .require_owner(space, new.invited_by, "invite people to it")
+            .await?;
         if new.role == Role::Owner {
             return Err(StoreError::InvalidInput(
                 "invite as editor or viewer; make a member owner once they joined".into(),

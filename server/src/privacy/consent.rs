@@ -163,15 +163,9 @@ pub async fn of_space(
     space: SpaceId,
 ) -> Result<Vec<ConsentEntry>, StoreError> {
     let me = caller.user.profile.id;
-    match store.role_of(space, me).await? {
-        None => return Err(StoreError::NotFound(crate::store::SPACE_NOT_FOUND.into())),
-        Some(Role::Owner) => {}
-        Some(_) => {
-            return Err(StoreError::Forbidden(
-                "only the space's owners read its members' consent records".into(),
-            ));
-        }
-    }
+    store
+        .require_owner(space, me, "read its members' consent records")
+        .await?;
     let members: Vec<_> = store
         .members(me, space)
         .await?

@@ -499,6 +499,26 @@ impl Store {
         dispatch!(self.rename_space(actor, id, name))
     }
 
+    /// Refuses unless `user` owns `space`: a non-member hears the space does not
+    /// exist, a member that only owners may do `what` ("invite people to it").
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::Forbidden`], or a storage error.
+    pub async fn require_owner(
+        &self,
+        space: SpaceId,
+        user: UserId,
+        what: &str,
+    ) -> Result<(), StoreError> {
+        match self.role_of(space, user).await? {
+            None => Err(StoreError::NotFound(super::SPACE_NOT_FOUND.into())),
+            Some(Role::Owner) => Ok(()),
+            Some(_) => Err(StoreError::Forbidden(format!(
+                "only the space's owners {what}"
+            ))),
+        }
+    }
+
     /// The members of a space the actor is a member of.
     ///
     /// # Errors

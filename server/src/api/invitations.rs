@@ -214,9 +214,7 @@ mod tests {
         CreateInvitation, InvitationInfo, InvitationList, InvitationState, JoinCode, JoinDetails,
         JoinRequest, RevokeInvitation,
     };
-    use cairn_common::api::{
-        CreateSpace, Empty, LoginResponse, SpaceInfo, SpaceList, SpaceRef, codes,
-    };
+    use cairn_common::api::{Empty, LoginResponse, SpaceList, SpaceRef, codes};
     use cairn_common::api::{Endpoint, endpoints};
     use cairn_common::model::{Role, SpaceId};
     use warp::http::StatusCode;
@@ -229,18 +227,7 @@ mod tests {
     async fn team(api: &TestApi) -> (String, SpaceId) {
         api.user("ana");
         let token = api.login("ana").await.token;
-        let space = api
-            .call::<_, SpaceInfo>(
-                endpoints::SpacesCreate::PATH,
-                Some(&token),
-                &CreateSpace {
-                    name: "Team".into(),
-                },
-            )
-            .await
-            .expect("create")
-            .space
-            .id;
+        let space = api.create_space(&token, "Team").await;
         (token, space)
     }
 

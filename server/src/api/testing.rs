@@ -77,6 +77,19 @@ impl TestApi {
         test_support::accept_built_in_notice(&self.state.store, user);
     }
 
+    /// A new shared space `name` owned by the session `token`'s user.
+    pub async fn create_space(&self, token: &str, name: &str) -> SpaceId {
+        self.call::<_, cairn_common::api::SpaceInfo>(
+            cairn_common::api::endpoints::SpacesCreate::PATH,
+            Some(token),
+            &cairn_common::api::CreateSpace { name: name.into() },
+        )
+        .await
+        .expect("create a space")
+        .space
+        .id
+    }
+
     /// The user's personal space.
     pub fn personal(&self, user: &UserProfile) -> SpaceId {
         self.state

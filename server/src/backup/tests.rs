@@ -25,22 +25,11 @@ use super::{BackupError, Backups, create, format::Manifest};
 use crate::admin::{AdminRequest, AdminResponse};
 use crate::admin::{BackupRequest, BackupResponse};
 use crate::datadir::DataDir;
-use crate::store::{NewUser, Store};
+use crate::store::Store;
 use crate::testing::{Conn, Http, TestServer};
 
 fn add_user(store: &Store, name: &str) -> UserId {
-    let profile = store
-        .create_user(NewUser {
-            email: format!("{name}@example.com"),
-            first_name: name.into(),
-            last_name: "Test".into(),
-            password_hash: crate::auth::password::hash(&format!("password-of-{name}"))
-                .expect("hash"),
-            must_change_password: false,
-            server_admin: false,
-        })
-        .wait()
-        .expect("create user");
+    let profile = crate::store::test_support::facade_user(store, name);
     crate::store::test_support::accept_built_in_notice(store, &profile);
     profile.id
 }

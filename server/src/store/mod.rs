@@ -358,19 +358,22 @@ pub(crate) mod test_support {
         (dir, store)
     }
 
+    /// The account `<name>@example.com` with password `password-of-<name>`.
+    pub fn new_user(name: &str) -> NewUser {
+        NewUser {
+            email: format!("{name}@example.com"),
+            first_name: name.into(),
+            last_name: "Test".into(),
+            password_hash: crate::auth::password::hash(&format!("password-of-{name}"))
+                .expect("hash"),
+            must_change_password: false,
+            server_admin: false,
+        }
+    }
+
     /// A user with password `password-of-<name>`.
     pub fn user(store: &SledStore, name: &str) -> UserProfile {
-        store
-            .create_user(NewUser {
-                email: format!("{name}@example.com"),
-                first_name: name.into(),
-                last_name: "Test".into(),
-                password_hash: crate::auth::password::hash(&format!("password-of-{name}"))
-                    .expect("hash"),
-                must_change_password: false,
-                server_admin: false,
-            })
-            .expect("create user")
+        store.create_user(new_user(name)).expect("create user")
     }
 
     /// The facade over a sled store in a fresh temporary directory.
@@ -383,15 +386,7 @@ pub(crate) mod test_support {
     pub fn facade_user(store: &super::Store, name: &str) -> UserProfile {
         use super::Blocking as _;
         store
-            .create_user(NewUser {
-                email: format!("{name}@example.com"),
-                first_name: name.into(),
-                last_name: "Test".into(),
-                password_hash: crate::auth::password::hash(&format!("password-of-{name}"))
-                    .expect("hash"),
-                must_change_password: false,
-                server_admin: false,
-            })
+            .create_user(new_user(name))
             .wait()
             .expect("create user")
     }

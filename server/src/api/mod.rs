@@ -37,6 +37,7 @@ use std::sync::Arc;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
+use warp::reply::Response;
 
 pub use error::ApiError;
 pub use push::{MAX_RECORD_KIB, SyncRules};
@@ -274,71 +275,53 @@ fn build(
     let stats = state.stats.clone();
     // Every route takes its path from `cairn_common::api::endpoints`, whose paths are
     // also the statistics' labels.
-    // Grouped and boxed: one chain of every route nests its types too deep for
-    // the compiler (release builds hit the recursion limit).
-    let accounts = login::route(state.clone(), peer.clone())
-        .or(logout::route(state.clone()))
-        .unify()
-        .or(password::route(state.clone()))
-        .unify()
-        .or(password::forgot_route(state.clone(), peer.clone()))
-        .unify()
-        .or(password::reset_route(state.clone(), peer.clone()))
-        .unify()
-        .or(sessions::list_route(state.clone()))
-        .unify()
-        .or(sessions::revoke_route(state.clone()))
-        .unify()
-        .or(logins::route(state.clone()))
-        .unify()
-        .boxed();
-    let consent_and_invitations = consent::notice_route(state.clone(), peer.clone())
-        .or(consent::accept_route(state.clone(), peer.clone()))
-        .unify()
-        .or(consent::withdraw_route(state.clone(), peer.clone()))
-        .unify()
-        .or(consent::list_route(state.clone()))
-        .unify()
-        .or(invitations::create_route(state.clone()))
-        .unify()
-        .or(invitations::list_route(state.clone()))
-        .unify()
-        .or(invitations::revoke_route(state.clone()))
-        .unify()
-        .or(invitations::preview_route(state.clone(), peer.clone()))
-        .unify()
-        .or(invitations::join_route(state.clone(), peer.clone()))
-        .unify()
-        .boxed();
-    let data = push::route(state.clone())
-        .or(pull::route(state.clone()))
-        .unify()
-        .or(spaces::list_route(state.clone()))
-        .unify()
-        .or(spaces::create_route(state.clone()))
-        .unify()
-        .or(spaces::rename_route(state.clone()))
-        .unify()
-        .or(members::list_route(state.clone()))
-        .unify()
-        .or(members::set_route(state.clone()))
-        .unify()
-        .or(export::route(state.clone()))
-        .unify()
-        .boxed();
-    healthz::route(state.backups.clone(), state.mailer.clone())
-        .or(metrics::route(state, peer))
-        .unify()
-        .or(data)
-        .unify()
-        .or(accounts)
-        .unify()
-        .or(consent_and_invitations)
-        .unify()
-        .recover(recover::handle)
-        .with(warp::log::custom(move |info| {
-            stats.record(info.path(), info.status(), info.elapsed());
-        }))
+    // Every route is boxed as it joins: one chain of them all nests its types
+    // too deep for the compiler (release builds hit the recursion limit).
+    one_of(vec![
+        healthz::route(state.backups.clone(), state.mailer.clone()),
+        metrics::route(state.clone(), peer.clone()),
+        push::route(state.clone()),
+        pull::route(state.clone()),
+        spaces::list_route(state.clone()),
+        spaces::create_route(state.clone()),
+        spaces::rename_route(state.clone()),
+        members::list_route(state.clone()),
+        members::set_route(state.clone()),
+        export::route(state.clone()),
+        login::route(state.clone(), peer.clone()),
+        logout::route(state.clone()),
+        password::route(state.clone()),
+        password::forgot_route(state.clone(), peer.clone()),
+        password::reset_route(state.clone(), peer.clone()),
+        sessions::list_route(state.clone()),
+        sessions::revoke_route(state.clone()),
+        logins::route(state.clone()),
+        consent::notice_route(state.clone(), peer.clone()),
+        consent::accept_route(state.clone(), peer.clone()),
+        consent::withdraw_route(state.clone(), peer.clone()),
+        consent::list_route(state.clone()),
+        invitations::create_route(state.clone()),
+        invitations::list_route(state.clone()),
+        invitations::revoke_route(state.clone()),
+        invitations::preview_route(state.clone(), peer.clone()),
+        invitations::join_route(state, peer),
+    ])
+    .recover(recover::handle)
+    .with(warp::log::custom(move |info| {
+        stats.record(info.path(), info.status(), info.elapsed());
+    }))
+}
+
+/// The first of `routes` that takes a request (each is tried in turn).
+fn one_of(routes: Vec<BoxedFilter<(Response,)>>) -> BoxedFilter<(Response,)> {
+    routes
+        .into_iter()
+        .reduce(|first, next| first.or(next).unify().boxed())
+        .unwrap_or_else(|| {
+            warp::any()
+                .and_then(|| async { Err::<Response, _>(warp::reject::not_found()) })
+                .boxed()
+        })
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 
 use cairn_common::RecordState;
 use cairn_common::model::{FieldType, KEY_RESULTS, PROGRESS, RecordKind, Value, shown_keys};
-use chrono::NaiveDate;
 use serde_json::json;
 
 /// One column of a record list.
@@ -128,29 +127,7 @@ pub fn minutes(total: i64) -> String {
     }
 }
 
-/// The date that makes a record due, if it has one.
-#[must_use]
-pub fn due_date(state: &RecordState) -> Option<NaiveDate> {
-    let field = match state.kind? {
-        RecordKind::Goal | RecordKind::Commitment => "due",
-        RecordKind::Task => "next_due",
-        RecordKind::Note => "follow_up",
-        RecordKind::Potential => "review",
-        RecordKind::Activity | RecordKind::Person => return None,
-    };
-    state.get(field).and_then(Value::as_date)
-}
-
-/// Whether a record is past its due date and still open.
-#[must_use]
-pub fn is_overdue(state: &RecordState, today: NaiveDate) -> bool {
-    let open = match state.get("status") {
-        Some(Value::GoalStatus(s)) => !s.is_closed(),
-        Some(Value::CommitmentStatus(s)) => s.is_open(),
-        _ => true,
-    };
-    open && due_date(state).is_some_and(|due| due < today)
-}
+pub use cairn_common::model::{due_date, is_overdue};
 
 /// A goal's progress 0–100 by the one rule ([`RecordState::progress`]: the mean of its
 /// key results if it has any, else its progress field); 0 for other kinds.

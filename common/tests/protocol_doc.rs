@@ -1,7 +1,7 @@
 //! `docs/PROTOCOL.md` lists the endpoints that `cairn_common::api::endpoints`
 //! defines, no more, no fewer, in the same order and with the same types.
 
-use cairn_common::api::endpoints::{HEALTHZ, METRICS, Method, TABLE};
+use cairn_common::api::endpoints::{HEALTHZ, METRICS, Method, STOP_MAIL, TABLE};
 
 const PROTOCOL: &str = include_str!("../../docs/PROTOCOL.md");
 
@@ -25,7 +25,8 @@ fn endpoint_rows() -> Vec<Vec<String>> {
         .collect()
 }
 
-/// The docs' table is the endpoints' table, then the two plain-text `GET`s.
+/// The docs' table is the endpoints' table, then the plain-text `GET`s and the
+/// stop link of notification mails.
 #[test]
 fn protocol_doc_lists_the_endpoints() {
     let rows = endpoint_rows();
@@ -43,5 +44,12 @@ fn protocol_doc_lists_the_endpoints() {
     let documented: Vec<Vec<String>> = rows.iter().take(TABLE.len()).cloned().collect();
     assert_eq!(documented, expected);
     let gets: Vec<&str> = rows[TABLE.len()..].iter().map(|r| r[0].as_str()).collect();
-    assert_eq!(gets, [format!("GET {HEALTHZ}"), format!("GET {METRICS}")]);
+    assert_eq!(
+        gets,
+        [
+            format!("GET {HEALTHZ}"),
+            format!("GET {METRICS}"),
+            format!("GET/POST {STOP_MAIL}")
+        ]
+    );
 }

@@ -26,6 +26,8 @@
 //! - [`privacy`]: the privacy notice users accept (`[privacy]`) and consent to it,
 //!   retention sweeps (login records, audit entries, the trash, sent mail).
 //! - [`invite`]: invitations by e-mail with one-time codes, and joining with one.
+//! - [`notify`]: notifications by choice: the daily digest of what is due, the
+//!   mail about a new membership, the stop link.
 //! - [`admin`]: the admin commands (`cairn-server user|backup|export|import|purge|
 //!   audit|mail ...`), one file each, run on a stopped data dir directly or on a running
 //!   server through its control socket.
@@ -41,6 +43,7 @@ pub mod export;
 pub mod init;
 pub mod invite;
 pub mod mail;
+pub mod notify;
 pub mod privacy;
 pub mod secret;
 pub mod serve;

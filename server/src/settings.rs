@@ -34,6 +34,7 @@ pub struct Settings {
     pub store: StoreSettings,
     pub privacy: crate::privacy::notice::PrivacySettings,
     pub mail: MailSettings,
+    pub notifications: crate::notify::NotifySettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -197,6 +198,7 @@ impl Default for Settings {
             store: StoreSettings::default(),
             privacy: crate::privacy::notice::PrivacySettings::default(),
             mail: MailSettings::default(),
+            notifications: crate::notify::NotifySettings::default(),
         }
     }
 }
@@ -463,6 +465,8 @@ impl Settings {
         }
         let mail_problems = self.mail.problems();
         problems.extend(mail_problems.iter().map(String::as_str));
+        let digest_time = self.notifications.time().err();
+        problems.extend(digest_time.as_deref());
         if problems.is_empty() {
             Ok(())
         } else {

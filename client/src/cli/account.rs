@@ -1,11 +1,11 @@
-//! `cairn account logins|consent|withdraw-consent`: your own logins as the server
-//! recorded them (time, success or failure, network, device), and your consent to
-//! the server's privacy notice.
+//! `cairn account logins|consent|withdraw-consent|notifications`: your own logins as
+//! the server recorded them (time, success or failure, network, device), your consent
+//! to the server's privacy notice, and which mails you get.
 
 use cairn_common::api::{Empty, LoginList, endpoints};
 use serde_json::json;
 
-use super::{consent, json_line, password, table};
+use super::{consent, json_line, notifications, password, table};
 use crate::paths::Paths;
 use crate::sync::{Session, SyncError};
 
@@ -17,7 +17,11 @@ Examples:
   cairn account logins --json
   cairn account consent
   cairn account consent --show
-  cairn account withdraw-consent")]
+  cairn account withdraw-consent
+  cairn account notifications
+  cairn account notifications on
+  cairn account notifications on --due --follow-ups
+  cairn account notifications off")]
 pub struct Args {
     #[command(subcommand)]
     action: Action,
@@ -51,6 +55,9 @@ enum Action {
         #[arg(long)]
         yes: bool,
     },
+    /// Which mails the server sends you (all off until you turn them on): a daily
+    /// digest of what is due, and a mail when you are added to a space
+    Notifications(notifications::Args),
 }
 
 pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
@@ -78,6 +85,7 @@ pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
             password_stdin,
             yes,
         } => withdraw(paths, &client, *password_stdin, *yes),
+        Action::Notifications(args) => notifications::run(&client, args),
         Action::Logins { json } => {
             let list: LoginList = client.call::<endpoints::AccountLogins>(&Empty)?;
             let when = |ms: u64| {

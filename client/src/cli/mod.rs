@@ -19,6 +19,7 @@ mod join;
 mod list;
 mod login;
 mod logout;
+mod notifications;
 mod passwd;
 mod password;
 mod people;

@@ -12,6 +12,7 @@ use super::invitations::{
     CreateInvitation, ForgotPassword, InvitationInfo, InvitationList, JoinCode, JoinDetails,
     JoinRequest, ResetPassword, RevokeInvitation,
 };
+use super::notifications::{NotificationSettings, SetNotifications};
 use super::{
     CreateSpace, Empty, ExportPage, ExportRequest, LoginList, LoginRequest, LoginResponse,
     MemberList, PasswordChange, PullRequest, PullResponse, PushRequest, PushResponse, RenameSpace,
@@ -61,6 +62,11 @@ pub const HEALTHZ: &str = "/healthz";
 /// `GET /metrics`: the usage statistics as Prometheus text, for a server admin's
 /// session or a loopback peer; not in the codec format.
 pub const METRICS: &str = "/metrics";
+/// `GET /v1/notifications/stop?user=…&token=…`: the link in every notification
+/// mail, a small HTML page whose button `POST`s the same query (so a mail
+/// scanner that follows links turns nothing off); the `POST` turns all of the
+/// user's notifications off. No session, not in the codec format.
+pub const STOP_MAIL: &str = "/v1/notifications/stop";
 
 /// Defines each endpoint as a unit type implementing [`Endpoint`], and the lists
 /// of them ([`TABLE`], [`PATHS`]).
@@ -92,9 +98,9 @@ macro_rules! endpoints {
             },
         )*];
 
-        /// Every path the server answers: the endpoints', then [`HEALTHZ`] and
-        /// [`METRICS`].
-        pub const PATHS: &[&str] = &[$($path,)* HEALTHZ, METRICS];
+        /// Every path the server answers: the endpoints', then [`HEALTHZ`],
+        /// [`METRICS`] and [`STOP_MAIL`].
+        pub const PATHS: &[&str] = &[$($path,)* HEALTHZ, METRICS, STOP_MAIL];
     };
 }
 
@@ -151,6 +157,10 @@ endpoints! {
     PasswordForgot: Post "/v1/password/forgot", ForgotPassword => Empty;
     /// A new password with the mailed code (no session); every session ends.
     PasswordReset: Post "/v1/password/reset", ResetPassword => Empty;
+    /// Which mails the caller gets (all off until turned on).
+    Notifications: Post "/v1/notifications", Empty => NotificationSettings;
+    /// Turn kinds of mail on or off for the caller.
+    NotificationsSet: Post "/v1/notifications/set", SetNotifications => NotificationSettings;
 }
 
 #[cfg(test)]
@@ -166,7 +176,7 @@ mod tests {
             assert!(seen.insert(path), "{path} twice");
             assert!(path.starts_with('/') && !path.ends_with('/'), "{path}");
         }
-        assert_eq!(PATHS.len(), TABLE.len() + 2);
+        assert_eq!(PATHS.len(), TABLE.len() + 3);
         assert_eq!(Push::PATH, "/v1/push");
     }
 }

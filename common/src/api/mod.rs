@@ -18,6 +18,7 @@ use crate::op::{Op, OpId};
 pub mod consent;
 pub mod endpoints;
 pub mod invitations;
+pub mod notifications;
 
 pub use endpoints::{Endpoint, Method};
 

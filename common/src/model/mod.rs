@@ -2,6 +2,7 @@
 //! which field of which kind holds which type.
 
 mod choices;
+mod due;
 mod ids;
 mod progress;
 mod recurrence;
@@ -10,6 +11,7 @@ mod space;
 mod value;
 
 pub use choices::{CommitmentStatus, GoalStatus, NoteKind, Rating};
+pub use due::{due_by, due_date, is_open, is_overdue};
 pub use ids::{RecordId, SpaceId, UserId};
 pub use progress::{KEY_RESULTS, PROGRESS, PROGRESS_ENTERED, goal_progress, shown_keys};
 pub use recurrence::{Recurrence, RecurrenceError};

@@ -72,6 +72,18 @@ pub struct UserProfile {
     pub last_name: String,
 }
 
+impl UserProfile {
+    /// "First Last", or the e-mail when both names are empty.
+    #[must_use]
+    pub fn display_name(&self) -> String {
+        let name = format!("{} {}", self.first_name.trim(), self.last_name.trim());
+        match name.trim() {
+            "" => self.email.clone(),
+            name => name.to_owned(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,5 +84,13 @@ pub async fn execute(
         AdminRequest::MailTest { to } => mail::test(store, mailer, to)
             .await
             .unwrap_or_else(AdminResponse::failed),
+        AdminRequest::MailDigest {
+            day,
+            link_base,
+            titles,
+        } => crate::notify::digest::send_all(store, mailer, &link_base, titles, day)
+            .await
+            .map(|mails| AdminResponse::DigestQueued { mails })
+            .unwrap_or_else(AdminResponse::failed),
     }
 }

@@ -82,6 +82,14 @@ pub enum AdminRequest {
     MailTest {
         to: String,
     },
+    /// `cairn-server mail digest`: queue the daily digest of `day` now.
+    MailDigest {
+        day: chrono::NaiveDate,
+        /// Where the stop links point.
+        link_base: String,
+        /// `[notifications] digest_titles`.
+        titles: bool,
+    },
 }
 
 /// What `cairn-server export` covers.
@@ -156,6 +164,10 @@ pub enum AdminResponse {
     MailQueued {
         id: String,
         to: String,
+    },
+    /// How many digest mails were queued.
+    DigestQueued {
+        mails: usize,
     },
 }
 

@@ -1,13 +1,15 @@
 //! [`endpoints::SpacesMembers`] lists a space's members (any member may);
-//! [`endpoints::SpacesMember`] adds, re-roles or removes one (owners only).
+//! [`endpoints::SpacesMember`] adds, re-roles or removes one (owners only); a new
+//! member who chose to be told gets a mail ([`notify::tell_added`]).
 
-use cairn_common::api::{MemberList, SetMember, SpaceRef, endpoints};
+use cairn_common::api::{Member, MemberList, SetMember, SpaceRef, endpoints};
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
 use super::extract::endpoint;
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
+use crate::notify;
 
 pub fn list_route(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(endpoints::SpacesMembers, state, Gate::Enforce, list)
@@ -27,14 +29,40 @@ async fn list(state: AppState, caller: Caller, request: SpaceRef) -> Result<Memb
 async fn set(state: AppState, caller: Caller, request: SetMember) -> Result<MemberList, ApiError> {
     // A membership change and then its audit entry: both happen, or neither.
     let user = caller.user.profile.id;
-    let list = state
+    let (space, email, role) = (request.space, request.email.clone(), request.role);
+    let (before, list) = state
         .with_store_to_end(move |store| async move {
-            Ok(store
+            let before = store.members(user, request.space).await?;
+            let after = store
                 .set_member(user, request.space, &request.email, request.role)
-                .await?)
+                .await?;
+            Ok((before, after))
         })
         .await?;
     state.store.commit_durable().await?;
+    let is_new = |m: &&Member| {
+        m.user.email.eq_ignore_ascii_case(email.trim())
+            && !before.members.iter().any(|b| b.user.id == m.user.id)
+    };
+    if let (Some(role), Some(added)) = (role, list.members.iter().find(is_new)) {
+        let space_name = state
+            .store
+            .space(space)
+            .await?
+            .map(|s| s.name)
+            .unwrap_or_default();
+        let owner = &caller.user.profile;
+        notify::tell_added(
+            &state.store,
+            &state.mailer,
+            &state.privacy.public_url,
+            added.user.id,
+            &owner.display_name(),
+            &space_name,
+            role,
+        )
+        .await;
+    }
     Ok(list)
 }
 

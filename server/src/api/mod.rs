@@ -21,6 +21,7 @@ mod logins;
 mod logout;
 mod members;
 mod metrics;
+mod notifications;
 mod password;
 mod pull;
 mod push;
@@ -304,7 +305,10 @@ fn build(
         invitations::list_route(state.clone()),
         invitations::revoke_route(state.clone()),
         invitations::preview_route(state.clone(), peer.clone()),
-        invitations::join_route(state, peer),
+        invitations::join_route(state.clone(), peer),
+        notifications::get_route(state.clone()),
+        notifications::set_route(state.clone()),
+        notifications::stop_route(state),
     ])
     .recover(recover::handle)
     .with(warp::log::custom(move |info| {

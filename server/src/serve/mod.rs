@@ -206,6 +206,16 @@ impl Instance {
             settings: self.settings.privacy.clone(),
             public_url,
         };
+        let digest = self.settings.mail.enabled.then(|| {
+            crate::notify::schedule::spawn(
+                self.store.clone(),
+                self.mailer.clone(),
+                privacy.public_url.clone(),
+                self.settings.notifications.digest_titles,
+                // Checked when the settings were loaded.
+                self.settings.notifications.time().unwrap_or_default(),
+            )
+        });
         let state = AppState::new(
             self.store.clone(),
             self.backups.clone(),
@@ -232,6 +242,9 @@ impl Instance {
         // A sweep in progress runs on a blocking thread and finishes (a rewrite is
         // atomic); only the schedule stops.
         sweeper.abort();
+        if let Some(digest) = digest {
+            digest.abort();
+        }
         if let Some(sender) = sender {
             sender.stop().await;
         }

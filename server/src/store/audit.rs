@@ -54,6 +54,10 @@ pub enum AuditKind {
     ConsentWithdrawn,
     /// A mail was given up after failing for `[mail] give_up_hours`.
     MailFailed,
+    /// A user turned kinds of notification mail on or off (or used a stop link).
+    NotificationsChanged,
+    /// The daily digest went out (how many mails in the detail).
+    DigestSent,
 }
 
 impl AuditKind {
@@ -81,6 +85,8 @@ impl AuditKind {
             Self::ConsentGiven => "consent-given",
             Self::ConsentWithdrawn => "consent-withdrawn",
             Self::MailFailed => "mail-failed",
+            Self::NotificationsChanged => "notifications-changed",
+            Self::DigestSent => "digest-sent",
         }
     }
 }

@@ -43,6 +43,8 @@ pub const BACKED_UP_TREES: &[&str] = &[
     "consent_current",
     "invitations",
     "invitation_codes",
+    // What each user chose to be mailed.
+    "notifications",
 ];
 
 /// Key/value pairs of one tree.

@@ -27,6 +27,7 @@ use cairn_common::op::Op;
 
 use super::audit::{AuditEntry, AuditEvent, AuditKind, AuditVerification};
 use super::invitations::InvitationRecord;
+use super::notifications::NotificationRecord;
 use super::postgres::PgStore;
 use super::users::check_new_user;
 use super::{
@@ -574,6 +575,39 @@ impl Store {
             Err(e) => tracing::warn!("audit: cannot name the actor: {e}"),
         }
         self.audit(event).await;
+    }
+
+    // Notifications by choice.
+
+    /// `user`'s choice of mails, if they ever made one.
+    ///
+    /// # Errors
+    /// A storage or database error.
+    pub async fn notifications(
+        &self,
+        user: UserId,
+    ) -> Result<Option<NotificationRecord>, StoreError> {
+        dispatch!(self.notifications(user))
+    }
+
+    /// Keeps `user`'s choice of mails.
+    ///
+    /// # Errors
+    /// A storage or database error.
+    pub async fn set_notifications(
+        &self,
+        user: UserId,
+        record: &NotificationRecord,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.set_notifications(user, record))
+    }
+
+    /// Every user's choice of mails, by user id.
+    ///
+    /// # Errors
+    /// A storage or database error.
+    pub async fn all_notifications(&self) -> Result<Vec<(UserId, NotificationRecord)>, StoreError> {
+        dispatch!(self.all_notifications())
     }
 
     // Consent to the privacy notice, and invitations.

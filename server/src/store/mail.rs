@@ -27,16 +27,19 @@ pub enum MailKind {
     Digest,
     ConsentWithdrawn,
     Other,
+    /// Someone was added to a space (a notification they chose).
+    Membership,
 }
 
 impl MailKind {
     /// Every kind, in stored order.
-    pub const ALL: [MailKind; 5] = [
+    pub const ALL: [MailKind; 6] = [
         Self::Invitation,
         Self::PasswordReset,
         Self::Digest,
         Self::ConsentWithdrawn,
         Self::Other,
+        Self::Membership,
     ];
 
     /// The kind as `mail list` prints it and PostgreSQL stores it.
@@ -48,6 +51,7 @@ impl MailKind {
             Self::Digest => "digest",
             Self::ConsentWithdrawn => "consent-withdrawn",
             Self::Other => "other",
+            Self::Membership => "membership",
         }
     }
 

@@ -13,6 +13,7 @@ use cairn_common::model::{RecordId, Role, Space, SpaceId, UserId};
 use cairn_common::op::Op;
 
 use super::invitations::InvitationRecord;
+use super::notifications::NotificationRecord;
 use super::postgres::PgStore;
 use super::{
     AuditChain, ImportTarget, LoginRecord, SessionRecord, SledStore, StoreError, TelemetryEntry,
@@ -37,6 +38,7 @@ pub struct Contents {
     pub epoch: Epoch,
     pub consents: Vec<ConsentEntry>,
     pub invitations: Vec<InvitationRecord>,
+    pub notifications: Vec<(UserId, NotificationRecord)>,
 }
 
 impl Contents {
@@ -72,6 +74,7 @@ impl Contents {
         self.consents
             .sort_by(|a, b| (a.at_ms, a.user, &a.version).cmp(&(b.at_ms, b.user, &b.version)));
         self.invitations.sort_by_key(|i| i.id);
+        self.notifications.sort_by_key(|(u, _)| *u);
         self
     }
 
@@ -110,6 +113,7 @@ impl Contents {
             epoch: store.epoch(),
             consents: store.consents(None)?,
             invitations: store.invitations(None)?,
+            notifications: store.all_notifications()?,
         }
         .sorted())
     }
@@ -150,6 +154,7 @@ impl Contents {
             epoch: store.epoch().await?,
             consents: store.consents(None).await?,
             invitations: store.invitations(None).await?,
+            notifications: store.all_notifications().await?,
         }
         .sorted())
     }
@@ -169,6 +174,10 @@ impl Contents {
             ("epoch", self.epoch == other.epoch),
             ("consent records", self.consents == other.consents),
             ("invitations", self.invitations == other.invitations),
+            (
+                "notification choices",
+                self.notifications == other.notifications,
+            ),
         ]
         .into_iter()
         .find_map(|(what, same)| (!same).then_some(what))
@@ -234,6 +243,9 @@ pub async fn sled_to_postgres(from: &SledStore, to: &PgStore) -> Result<Contents
     for invitation in &contents.invitations {
         to.create_invitation(invitation).await?;
     }
+    for (user, record) in &contents.notifications {
+        to.set_notifications(*user, record).await?;
+    }
     let copied = Contents::of_postgres(to).await?;
     match contents.difference(&copied) {
         Some(what) => Err(differs(what)),
@@ -282,6 +294,9 @@ pub async fn postgres_to_sled(from: &PgStore, to: &SledStore) -> Result<Contents
     }
     for invitation in &contents.invitations {
         to.create_invitation(invitation)?;
+    }
+    for (user, record) in &contents.notifications {
+        to.set_notifications(*user, record)?;
     }
     to.flush()?;
     let copied = Contents::of_sled(to)?;

@@ -34,6 +34,8 @@
 //!   forget them without breaking the chain.
 //! - `mail`: mail id → [`QueuedMail`], the outbox ([`mail`]); not backed up, so a
 //!   restore does not send again what was sent.
+//! - `notifications`: user → [`notifications::NotificationRecord`], which mails
+//!   the user chose.
 //!
 //! [`SledStore::rewrite_planned`] copies every tree into a fresh database and swaps it in
 //! (purge, retention): sled keeps removed values in its files, a rewrite does not.
@@ -57,6 +59,7 @@ mod logins;
 pub mod mail;
 mod mail_sled;
 pub mod migrate;
+pub mod notifications;
 mod oplog;
 pub mod postgres;
 mod purge;
@@ -159,6 +162,7 @@ pub(crate) struct Trees {
     invitations: sled::Tree,
     invitation_codes: sled::Tree,
     mail: sled::Tree,
+    notifications: sled::Tree,
 }
 
 impl Trees {
@@ -183,6 +187,7 @@ impl Trees {
             invitations: db.open_tree("invitations")?,
             invitation_codes: db.open_tree("invitation_codes")?,
             mail: db.open_tree("mail")?,
+            notifications: db.open_tree("notifications")?,
             db,
         })
     }

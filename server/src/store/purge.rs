@@ -308,7 +308,9 @@ impl Rewriter for Plan {
                     .any(|e| audit::is_subject_of(key, value, e)),
             ),
             b"consents" => self.consent(key, value)?,
-            b"consent_current" => drop_if(self.everyone || self.user_gone(uid(key, 0))),
+            b"consent_current" | b"notifications" => {
+                drop_if(self.everyone || self.user_gone(uid(key, 0)))
+            }
             b"invitations" => drop_if(
                 <[u8; 16]>::try_from(key).is_ok_and(|id| self.drop_invitations.contains(&id)),
             ),

@@ -1,5 +1,6 @@
-//! `cairn-server mail list|test`: the outbox (queued, failed and recently sent
-//! mail), and a test mail that checks the `[mail]` settings end to end. Both work
+//! `cairn-server mail list|test|digest`: the outbox (queued, failed and recently
+//! sent mail), a test mail that checks the `[mail]` settings end to end, and the
+//! daily digest sent now. All work
 //! on a running server (control socket) and on a stopped data dir, whose queued
 //! mail the server sends when it starts.
 
@@ -33,6 +34,15 @@ pub enum MailCommand {
         #[arg(long, value_name = "DIR")]
         data_dir: PathBuf,
     },
+    /// Queue the daily digest now (it also goes every day at [notifications]
+    /// digest_time) to everyone who chose it and has something due on DATE
+    Digest {
+        /// The day whose due items to list, YYYY-MM-DD; default today (local time)
+        #[arg(long, value_name = "DATE")]
+        date: Option<chrono::NaiveDate>,
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+    },
 }
 
 impl MailCommand {
@@ -49,6 +59,16 @@ impl MailCommand {
         let (dir, request, json) = match self {
             MailCommand::List { json, data_dir } => (data_dir, AdminRequest::MailList, json),
             MailCommand::Test { to, data_dir } => (data_dir, AdminRequest::MailTest { to }, false),
+            MailCommand::Digest { date, data_dir } => {
+                let settings = crate::settings::Settings::load(&data_dir, std::env::vars())?;
+                let link_base = crate::admin::commands::user::link_base(&settings)?;
+                let request = AdminRequest::MailDigest {
+                    day: date.unwrap_or_else(|| chrono::Local::now().date_naive()),
+                    link_base,
+                    titles: settings.notifications.digest_titles,
+                };
+                (data_dir, request, false)
+            }
         };
         match send(&DataDir::new(dir), request)? {
             AdminResponse::Mails { mails, on, failing } if json => {
@@ -66,6 +86,11 @@ impl MailCommand {
                 "queued test mail {id} to {to}: a running server sends it within seconds, a \
                  stopped one when it starts; `cairn-server mail list` shows when it went, or \
                  why not"
+            )?,
+            AdminResponse::DigestQueued { mails } => writeln!(
+                out,
+                "queued {mails} digest mails (people with notifications on and something due); \
+                 `cairn-server mail list` shows them go"
             )?,
             AdminResponse::Failed { message } => bail!(message),
             other => bail!("unexpected answer from the server: {other:?}"),

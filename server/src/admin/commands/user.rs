@@ -162,16 +162,25 @@ fn invitation_settings(data_dir: &std::path::Path) -> anyhow::Result<Option<(Str
     if !settings.mail.enabled {
         return Ok(None);
     }
-    let link_base = match settings.server.public_url.trim_end_matches('/') {
+    let link_base = link_base(&settings)
+        .map_err(|e| anyhow::anyhow!("{e}; or give the user a password with --password-stdin"))?;
+    Ok(Some((link_base, settings.privacy.invitation_days)))
+}
+
+/// Where links in mails point: `[server] public_url`, else the address the server
+/// listens on if it is a specific one.
+///
+/// # Errors
+/// Neither is set, saying what to set.
+pub fn link_base(settings: &crate::settings::Settings) -> anyhow::Result<String> {
+    Ok(match settings.server.public_url.trim_end_matches('/') {
         "" if settings.server.listen.ip().is_unspecified() => bail!(
             "set [server] public_url in cairn-server.toml (e.g. https://cairn.example.com): \
-             the invitation's link must name the address people reach this server at; or \
-             give the user a password with --password-stdin"
+             links in mails must name the address people reach this server at"
         ),
         "" => format!("https://{}", settings.server.listen),
         url => url.to_owned(),
-    };
-    Ok(Some((link_base, settings.privacy.invitation_days)))
+    })
 }
 
 /// The first line of stdin, without its line ending.

@@ -14,7 +14,9 @@ use crate::store::{
     RecordLimits, RetentionCutoffs, Store, StoreError, ThrottleDecision, ThrottleState,
 };
 
-pub use super::consent_cases::{consent_is_kept_as_evidence, invitations_are_used_once};
+pub use super::consent_cases::{
+    consent_is_kept_as_evidence, invitations_are_used_once, notification_choices_are_kept,
+};
 
 /// Sessions made by the suite expire far in the future.
 const EXPIRES_MS: u64 = 1 << 50;

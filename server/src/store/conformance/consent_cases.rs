@@ -201,3 +201,52 @@ pub async fn invitations_are_used_once(store: &Store) {
     );
     assert_eq!(store.invitations(Some(team)).await.expect("list").len(), 2);
 }
+
+/// A choice of mails is kept per user, listed for the digest, replaced by the
+/// next choice, and goes with a purge of its user (not another's).
+pub async fn notification_choices_are_kept(store: &Store) {
+    use cairn_common::api::notifications::NotificationSettings;
+
+    use crate::store::notifications::NotificationRecord;
+
+    let ann = user(store, "ann@example.com").await.expect("ann");
+    let bob = user(store, "bob@example.com").await.expect("bob");
+    assert_eq!(store.notifications(ann).await.expect("none"), None);
+    let first = NotificationRecord::new(NotificationSettings::ALL, 10);
+    assert_eq!(first.stop_token.len(), 32);
+    store.set_notifications(ann, &first).await.expect("set");
+    let only_due = NotificationRecord {
+        settings: NotificationSettings {
+            due: true,
+            ..NotificationSettings::default()
+        },
+        ..NotificationRecord::new(NotificationSettings::default(), 20)
+    };
+    store.set_notifications(bob, &only_due).await.expect("bob");
+    let changed = NotificationRecord {
+        settings: NotificationSettings::default(),
+        changed_ms: 30,
+        ..first.clone()
+    };
+    store
+        .set_notifications(ann, &changed)
+        .await
+        .expect("change");
+    assert_eq!(
+        store.notifications(ann).await.expect("read"),
+        Some(changed.clone())
+    );
+    let mut all = store.all_notifications().await.expect("all");
+    all.sort_by_key(|(u, _)| *u);
+    let mut expected = vec![(ann, changed), (bob, only_due.clone())];
+    expected.sort_by_key(|(u, _)| *u);
+    assert_eq!(all, expected);
+    store
+        .purge(&PurgeTarget::User("ann@example.com".into()))
+        .await
+        .expect("purge ann");
+    assert_eq!(
+        store.all_notifications().await.expect("after purge"),
+        vec![(bob, only_due)]
+    );
+}

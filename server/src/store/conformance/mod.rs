@@ -52,6 +52,7 @@ conformance!(
     retention_sweeps,
     consent_is_kept_as_evidence,
     invitations_are_used_once,
+    notification_choices_are_kept,
     mail_is_queued_claimed_and_finished,
     purging_takes_the_mail,
     retention_sweeps_old_mail,

@@ -160,6 +160,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX mail_by_user ON mail (user_id);
     CREATE INDEX mail_by_recipient ON mail (lower(recipient));
     CREATE INDEX mail_finished ON mail (finished_ms) WHERE state <> 0;",
+    // 8: which mails each user chose (notifications by choice).
+    "CREATE TABLE notifications (
+        user_id uuid PRIMARY KEY,
+        record bytea NOT NULL
+    );",
 ];
 
 /// The schema version this server writes.

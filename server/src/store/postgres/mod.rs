@@ -19,6 +19,7 @@ mod copy;
 mod export;
 mod mail;
 mod migrations;
+mod notifications;
 mod oplog;
 mod purge;
 mod shared;

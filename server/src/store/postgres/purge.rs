@@ -45,6 +45,7 @@ const TABLES: &[&str] = &[
     "consent_current",
     "invitations",
     "mail",
+    "notifications",
 ];
 
 /// How long a purge waits for transactions older than it to end before it
@@ -307,7 +308,8 @@ impl PgStore {
 
 /// Consent records of purged people stay as evidence under their pseudonym, with
 /// the e-mail and the address blanked (all go with everyone); their current
-/// consent goes; invitations to or by them, or to a removed space, go. How many
+/// consent and their choice of notifications go; invitations to or by them, or to
+/// a removed space, go. How many
 /// rows went.
 async fn purge_consent_and_invitations(
     tx: &impl GenericClient,
@@ -315,7 +317,12 @@ async fn purge_consent_and_invitations(
 ) -> Result<u64, StoreError> {
     let mut removed = 0;
     if plan.everyone {
-        for table in ["consents", "consent_current", "invitations"] {
+        for table in [
+            "consents",
+            "consent_current",
+            "invitations",
+            "notifications",
+        ] {
             removed += tx.execute(&format!("DELETE FROM {table}"), &[]).await?;
         }
         return Ok(removed);
@@ -339,12 +346,14 @@ async fn purge_consent_and_invitations(
             .await?;
         }
     }
-    removed += tx
-        .execute(
-            "DELETE FROM consent_current WHERE user_id = ANY($1)",
-            &[&plan.users],
-        )
-        .await?;
+    for table in ["consent_current", "notifications"] {
+        removed += tx
+            .execute(
+                &format!("DELETE FROM {table} WHERE user_id = ANY($1)"),
+                &[&plan.users],
+            )
+            .await?;
+    }
     let mut gone = Vec::new();
     for row in tx.query("SELECT id, record FROM invitations", &[]).await? {
         let record: InvitationRecord = codec::decode(row.get::<_, &[u8]>(1))?;

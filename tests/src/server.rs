@@ -461,6 +461,14 @@ impl Api {
         Ok(codec::decode(&body)?)
     }
 
+    /// `GET path` (with its query): the status and body as text.
+    ///
+    /// # Errors
+    /// If the connection fails.
+    pub async fn get(&mut self, path: &str) -> anyhow::Result<(u16, String)> {
+        self.conn.get(path).await
+    }
+
     /// `GET /healthz`: its status and body.
     ///
     /// # Errors

@@ -278,3 +278,42 @@ async fn invite_join_notice_and_withdrawal() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A week later the invitation's code is refused with the same answer as a wrong
+/// one, and its owner sees it as expired. (The week passes in the store: the
+/// server is stopped and the invitation's expiry moved into the past.)
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_invitation_is_refused() -> anyhow::Result<()> {
+    let smtp = TestSmtp::start(MailSecurity::Tls, None)?;
+    let mut server = ServerProcess::start_configured(&[], |dir| {
+        set_config_section(dir, "mail", &mail_section(&smtp, 1, 2))
+    })?;
+    server.user(ANA, ANA_PW).await?;
+    let ana = Device::new()?;
+    ana.login(&server, ANA, ANA_PW)?;
+    ana.ok_with(&["spaces", "create", "Team"], "")?;
+    ana.ok_with(&["spaces", "invite", "Team", BEN], "")?;
+    let mails = smtp.wait_for(1, Duration::from_secs(20))?;
+    let link = link_in(&mails[0].body)?;
+
+    server.kill9()?;
+    {
+        let db = cairn_server::datadir::DataDir::new(server.data_dir().to_path_buf()).db();
+        let store = cairn_server::store::Store::open(&db)?;
+        let past = cairn_server::clock::now_ms() - 1;
+        for mut invitation in store.invitations(None).await? {
+            invitation.expires_at_ms = past;
+            store.create_invitation(&invitation).await?;
+        }
+        store.flush().await?;
+    }
+    server.serve_again()?;
+
+    let refused = join(&Device::new()?, &server, &link)?;
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("not valid"), "{stderr}");
+    let list = ana.json(&["spaces", "invitations", "Team", "--json"])?;
+    assert_eq!(list[0]["state"], "expired", "{list}");
+    Ok(())
+}

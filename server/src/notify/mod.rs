@@ -9,6 +9,8 @@
 //! - [`schedule`]: the task that sends the digest once a day at the set time.
 
 pub mod digest;
+#[cfg(test)]
+mod digest_tests;
 pub mod schedule;
 
 use cairn_common::api::notifications::{NotificationSettings, SetNotifications};

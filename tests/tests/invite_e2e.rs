@@ -157,6 +157,31 @@ async fn invite_join_notice_and_withdrawal() -> anyhow::Result<()> {
         "{}",
         told.body
     );
+    // The space's owner (once she accepted the new notice too) reads the evidence
+    // of her members' consent.
+    ana.ok_with(&["account", "consent", "--yes"], "")?;
+    let records = ana.json(&["spaces", "consents", "Team", "--json"])?;
+    let bens: Vec<(&str, &str)> = records
+        .as_array()
+        .context("an array")?
+        .iter()
+        .filter(|r| r["email"] == BEN)
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap_or(""),
+                r["version"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        bens,
+        [
+            ("accepted", "cairn-1"),
+            ("accepted", "2"),
+            ("withdrawn", "2")
+        ],
+        "{records}"
+    );
     let again = Device::new()?;
     let login = again.run(
         &[

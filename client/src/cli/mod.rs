@@ -10,6 +10,7 @@
 mod account;
 mod add;
 mod consent;
+mod consent_records;
 mod done;
 mod export;
 mod fields;

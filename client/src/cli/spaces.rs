@@ -10,7 +10,7 @@ use cairn_common::api::{
 use cairn_common::model::Role;
 use serde_json::json;
 
-use super::{json_line, table};
+use super::{consent_records, json_line, table};
 use crate::paths::Paths;
 use crate::sync::{Client, Session, SyncError};
 
@@ -75,6 +75,13 @@ enum Action {
     },
     /// A space's invitations: open, used, revoked and expired (owners only)
     Invitations {
+        space: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The members' consent to the privacy notice, as evidence: who accepted or
+    /// withdrew from which version, when, from which network (owners only)
+    Consents {
         space: String,
         #[arg(long)]
         json: bool,
@@ -204,6 +211,7 @@ pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
                 .collect();
             Ok(table::render(&header, &rows))
         }
+        Action::Consents { space, json } => consent_records::show(&client, space, *json),
         Action::RevokeInvitation { space, id } => {
             let space = find_space(&client, space)?;
             let list: InvitationList = client.call::<endpoints::Invitations>(&SpaceRef {
@@ -283,7 +291,7 @@ fn set_member(
 }
 
 /// The space named by `text`: its exact name (any case), or the start or end of its id.
-fn find_space(client: &Client, text: &str) -> anyhow::Result<SpaceInfo> {
+pub(super) fn find_space(client: &Client, text: &str) -> anyhow::Result<SpaceInfo> {
     let list: SpaceList = client.call::<endpoints::Spaces>(&Empty)?;
     let wanted = text.trim().to_lowercase();
     let by_name: Vec<&SpaceInfo> = list
@@ -343,7 +351,7 @@ fn short(id: InvitationId) -> String {
 }
 
 /// A time as the local date and minute.
-fn when(ms: u64) -> String {
+pub(super) fn when(ms: u64) -> String {
     i64::try_from(ms)
         .ok()
         .and_then(chrono::DateTime::from_timestamp_millis)

@@ -1,7 +1,9 @@
 //! `docs/PROTOCOL.md` lists the endpoints that `cairn_common::api::endpoints`
 //! defines, no more, no fewer, in the same order and with the same types.
 
-use cairn_common::api::endpoints::{HEALTHZ, METRICS, Method, STOP_MAIL, TABLE};
+use cairn_common::api::endpoints::{
+    FILE_DOWNLOAD, FILE_UPLOAD, HEALTHZ, METRICS, Method, STOP_MAIL, TABLE,
+};
 
 const PROTOCOL: &str = include_str!("../../docs/PROTOCOL.md");
 
@@ -49,7 +51,9 @@ fn protocol_doc_lists_the_endpoints() {
         [
             format!("GET {HEALTHZ}"),
             format!("GET {METRICS}"),
-            format!("GET/POST {STOP_MAIL}")
+            format!("GET/POST {STOP_MAIL}"),
+            format!("POST {FILE_UPLOAD}"),
+            format!("GET {FILE_DOWNLOAD}"),
         ]
     );
 }

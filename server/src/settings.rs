@@ -35,6 +35,7 @@ pub struct Settings {
     pub privacy: crate::privacy::notice::PrivacySettings,
     pub mail: MailSettings,
     pub notifications: crate::notify::NotifySettings,
+    pub files: crate::files::FilesSettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -199,6 +200,7 @@ impl Default for Settings {
             privacy: crate::privacy::notice::PrivacySettings::default(),
             mail: MailSettings::default(),
             notifications: crate::notify::NotifySettings::default(),
+            files: crate::files::FilesSettings::default(),
         }
     }
 }
@@ -467,6 +469,8 @@ impl Settings {
         problems.extend(mail_problems.iter().map(String::as_str));
         let digest_time = self.notifications.time().err();
         problems.extend(digest_time.as_deref());
+        let files_problems = self.files.problems();
+        problems.extend(files_problems.iter().map(String::as_str));
         if problems.is_empty() {
             Ok(())
         } else {

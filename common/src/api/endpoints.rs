@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::consent::{AcceptNotice, ConsentList, Notice, WithdrawConsent};
+use super::files::{FileRef, FileStatus};
 use super::invitations::{
     CreateInvitation, ForgotPassword, InvitationInfo, InvitationList, JoinCode, JoinDetails,
     JoinRequest, ResetPassword, RevokeInvitation,
@@ -67,6 +68,12 @@ pub const METRICS: &str = "/metrics";
 /// scanner that follows links turns nothing off); the `POST` turns all of the
 /// user's notifications off. No session, not in the codec format.
 pub const STOP_MAIL: &str = "/v1/notifications/stop";
+/// `POST /v1/files/upload?space=…&sha256=…&size=…&offset=…`: one chunk of a file's
+/// content as the raw body (see [`super::files`]); answers a [`FileStatus`].
+pub const FILE_UPLOAD: &str = "/v1/files/upload";
+/// `GET /v1/files/download?space=…&sha256=…`: a file's content, resumable with
+/// `Range: bytes=N-` (see [`super::files`]).
+pub const FILE_DOWNLOAD: &str = "/v1/files/download";
 
 /// Defines each endpoint as a unit type implementing [`Endpoint`], and the lists
 /// of them ([`TABLE`], [`PATHS`]).
@@ -99,8 +106,8 @@ macro_rules! endpoints {
         )*];
 
         /// Every path the server answers: the endpoints', then [`HEALTHZ`],
-        /// [`METRICS`] and [`STOP_MAIL`].
-        pub const PATHS: &[&str] = &[$($path,)* HEALTHZ, METRICS, STOP_MAIL];
+        /// [`METRICS`], [`STOP_MAIL`], [`FILE_UPLOAD`] and [`FILE_DOWNLOAD`].
+        pub const PATHS: &[&str] = &[$($path,)* HEALTHZ, METRICS, STOP_MAIL, FILE_UPLOAD, FILE_DOWNLOAD];
     };
 }
 
@@ -161,6 +168,8 @@ endpoints! {
     Notifications: Post "/v1/notifications", Empty => NotificationSettings;
     /// Turn kinds of mail on or off for the caller.
     NotificationsSet: Post "/v1/notifications/set", SetNotifications => NotificationSettings;
+    /// How much of a file's content the server holds (members only).
+    FilesStatus: Post "/v1/files/status", FileRef => FileStatus;
 }
 
 #[cfg(test)]
@@ -176,7 +185,7 @@ mod tests {
             assert!(seen.insert(path), "{path} twice");
             assert!(path.starts_with('/') && !path.ends_with('/'), "{path}");
         }
-        assert_eq!(PATHS.len(), TABLE.len() + 3);
+        assert_eq!(PATHS.len(), TABLE.len() + 5);
         assert_eq!(Push::PATH, "/v1/push");
     }
 }

@@ -17,6 +17,7 @@ use crate::op::{Op, OpId};
 
 pub mod consent;
 pub mod endpoints;
+pub mod files;
 pub mod invitations;
 pub mod notifications;
 
@@ -64,6 +65,11 @@ pub mod codes {
     pub const FORBIDDEN: &str = "forbidden";
     pub const NOT_FOUND: &str = "not_found";
     pub const CONFLICT: &str = "conflict";
+    /// An upload chunk does not start where the server's copy ends: ask
+    /// [`FilesStatus`](super::endpoints::FilesStatus) and go on from there.
+    pub const UPLOAD_OFFSET: &str = "upload_offset";
+    /// A chunk or a whole file arrived with other bytes than its SHA-256 says.
+    pub const DAMAGED: &str = "damaged";
     pub const TOO_LARGE: &str = "too_large";
     pub const UPGRADE_REQUIRED: &str = "upgrade_required";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";

@@ -14,6 +14,9 @@ mod consent;
 mod error;
 mod export;
 mod extract;
+mod files;
+#[cfg(test)]
+mod files_tests;
 mod healthz;
 mod invitations;
 mod login;
@@ -67,6 +70,8 @@ pub struct AppState {
     pub sync: SyncRules,
     /// The privacy notice and what joining and withdrawing do.
     pub privacy: Arc<Privacy>,
+    /// File content and its limits; `None` until set (tests without files).
+    pub files: Option<Arc<FileStore>>,
     /// Bounds concurrent argon2 hashes (19 MiB and a core each), so a burst of
     /// logins cannot exhaust memory.
     hashing: Arc<tokio::sync::Semaphore>,
@@ -86,6 +91,7 @@ impl AppState {
             stats: Stats::default(),
             sync: SyncRules::default(),
             privacy: Arc::new(Privacy::default()),
+            files: None,
             hashing: Arc::new(tokio::sync::Semaphore::new(cores * 2)),
         }
     }
@@ -115,6 +121,17 @@ impl AppState {
     #[must_use]
     pub fn with_privacy(mut self, privacy: Privacy) -> Self {
         self.privacy = Arc::new(privacy);
+        self
+    }
+
+    /// The same state keeping file content in `blobs` within `limits`.
+    #[must_use]
+    pub fn with_files(
+        mut self,
+        blobs: crate::files::blobs::Blobs,
+        limits: crate::files::blobs::Limits,
+    ) -> Self {
+        self.files = Some(Arc::new(FileStore { blobs, limits }));
         self
     }
 
@@ -213,6 +230,13 @@ where
         .map_err(|e| ApiError::internal(&e))?
 }
 
+/// Where file content lives, and how much of it may.
+#[derive(Debug)]
+pub struct FileStore {
+    pub blobs: crate::files::blobs::Blobs,
+    pub limits: crate::files::blobs::Limits,
+}
+
 /// The privacy notice every user accepts, and the rules around it.
 #[derive(Clone, Debug)]
 pub struct Privacy {
@@ -308,7 +332,10 @@ fn build(
         invitations::join_route(state.clone(), peer),
         notifications::get_route(state.clone()),
         notifications::set_route(state.clone()),
-        notifications::stop_route(state),
+        notifications::stop_route(state.clone()),
+        files::status_route(state.clone()),
+        files::upload_route(state.clone()),
+        files::download_route(state),
     ])
     .recover(recover::handle)
     .with(warp::log::custom(move |info| {

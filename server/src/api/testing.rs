@@ -22,6 +22,12 @@ use crate::store::{Store, test_support};
 /// 2023-11-14, a fixed "now" for the manual clock.
 pub const START_MS: u64 = 1_700_000_000_000;
 
+/// The file limits of a [`TestApi`]: 3 MiB a file, 4 MiB a space.
+pub const FILE_LIMITS: crate::files::blobs::Limits = crate::files::blobs::Limits {
+    max_file: 3 << 20,
+    max_space: 4 << 20,
+};
+
 pub struct TestApi {
     _dir: tempfile::TempDir,
     pub state: AppState,
@@ -56,9 +62,12 @@ impl TestApi {
     fn on(dir: tempfile::TempDir, store: Store, settings: AuthSettings) -> Self {
         let clock = Clock::manual(START_MS);
         let backups = Backups::new(dir.path().join("backups"), Default::default());
+        let blobs = crate::files::blobs::Blobs::new(dir.path().join("files"));
         Self {
+            state: AppState::new(store, backups, settings)
+                .with_clock(clock.clone())
+                .with_files(blobs, FILE_LIMITS),
             _dir: dir,
-            state: AppState::new(store, backups, settings).with_clock(clock.clone()),
             clock,
         }
     }

@@ -224,7 +224,11 @@ impl Instance {
         .with_stats(Stats::new(self.settings.stats_settings()))
         .with_sync_rules(self.settings.sync_rules())
         .with_privacy(privacy)
-        .with_mailer(self.mailer.clone());
+        .with_mailer(self.mailer.clone())
+        .with_files(
+            crate::files::blobs::Blobs::new(self.settings.files.dir_in(self.data_dir.root())),
+            self.settings.files.limits(),
+        );
         let persister =
             Persister::start(state.stats.clone(), self.store.clone(), state.clock.clone());
         let served = serve(

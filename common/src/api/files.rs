@@ -1,0 +1,63 @@
+//! Wire types of file content. A file's metadata is a record (kind `file`) that
+//! syncs with the ops; its content is addressed by its space and SHA-256 and moves
+//! through three calls:
+//!
+//! - [`endpoints::FilesStatus`](super::endpoints::FilesStatus): how much of a file
+//!   the server holds (to resume an upload, or to skip it: the space has it);
+//! - `POST` [`FILE_UPLOAD`](super::endpoints::FILE_UPLOAD)`?space=…&sha256=…&size=…&offset=…`:
+//!   one chunk of at most [`MAX_CHUNK_BYTES`] as the raw body, its SHA-256 in
+//!   [`CHUNK_SHA256_HEADER`]; chunks go in order, and the server checks each one
+//!   and, after the last, the whole file;
+//! - `GET` [`FILE_DOWNLOAD`](super::endpoints::FILE_DOWNLOAD)`?space=…&sha256=…`,
+//!   with `Range: bytes=N-` to resume: the content as `application/octet-stream`.
+//!
+//! Content is shared only within a space: the same bytes in two spaces are two
+//! files, so asking one space says nothing about another. A non-member gets the
+//! same 404 as for content that does not exist.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::SpaceId;
+
+/// Largest chunk of one upload request.
+pub const MAX_CHUNK_BYTES: u64 = 8 << 20;
+/// The header with a chunk's SHA-256 (64 hex digits).
+pub const CHUNK_SHA256_HEADER: &str = "x-cairn-chunk-sha256";
+
+/// A file's content: in `space`, `size` bytes with this SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    pub space: SpaceId,
+    /// 64 lowercase hex digits.
+    pub sha256: String,
+    pub size: u64,
+}
+
+impl FileRef {
+    /// The query string of the upload and download calls (`space=…&sha256=…&size=…`).
+    #[must_use]
+    pub fn query(&self) -> String {
+        format!(
+            "space={}&sha256={}&size={}",
+            self.space, self.sha256, self.size
+        )
+    }
+}
+
+/// How much of a file the server holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStatus {
+    /// Bytes received so far: the next chunk starts here.
+    pub received: u64,
+    /// The whole file is there and checked.
+    pub complete: bool,
+}
+
+/// Whether `text` is a SHA-256 as the protocol writes it: 64 lowercase hex digits.
+#[must_use]
+pub fn is_sha256(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}

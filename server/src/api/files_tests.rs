@@ -1,0 +1,197 @@
+//! The file content API through the routes: chunked upload with resume, checks,
+//! limits, roles, and the download.
+
+use cairn_common::api::endpoints::{self, Endpoint, FILE_DOWNLOAD, FILE_UPLOAD};
+use cairn_common::api::files::{CHUNK_SHA256_HEADER, FileRef, FileStatus};
+use cairn_common::api::{PROTOCOL_HEADER, PROTOCOL_VERSION, SetMember, codes};
+use cairn_common::codec;
+use cairn_common::model::{Role, SpaceId};
+use sha2::{Digest, Sha256};
+use warp::http::StatusCode;
+
+use super::testing::{TestApi, error_body};
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn upload(file: &FileRef, offset: u64, chunk: &[u8], token: &str) -> warp::test::RequestBuilder {
+    warp::test::request()
+        .method("POST")
+        .path(&format!("{FILE_UPLOAD}?{}&offset={offset}", file.query()))
+        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+        .header("authorization", format!("Bearer {token}"))
+        .header(CHUNK_SHA256_HEADER, sha(chunk))
+        .header("content-length", chunk.len().to_string())
+        .body(chunk)
+}
+
+fn download(file: &FileRef, token: &str, from: Option<u64>) -> warp::test::RequestBuilder {
+    let mut request = warp::test::request()
+        .method("GET")
+        .path(&format!(
+            "{FILE_DOWNLOAD}?space={}&sha256={}",
+            file.space, file.sha256
+        ))
+        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+        .header("authorization", format!("Bearer {token}"));
+    if let Some(from) = from {
+        request = request.header("range", format!("bytes={from}-"));
+    }
+    request
+}
+
+/// An upload broken off after its first chunk goes on from where the server's
+/// copy ends; the download gives the same bytes, whole or from an offset.
+#[tokio::test]
+async fn an_upload_resumes_and_downloads_whole() {
+    let api = TestApi::new();
+    api.user("ann");
+    let token = api.login("ann").await.token;
+    let space = api.create_space(&token, "Team").await;
+    let content: Vec<u8> = (0..3_000_000u32).map(|n| (n % 251) as u8).collect();
+    let file = FileRef {
+        space,
+        sha256: sha(&content),
+        size: content.len() as u64,
+    };
+    let (first, rest) = content.split_at(1 << 20);
+    let (status, body) = api.send(upload(&file, 0, first, &token)).await;
+    assert_eq!(status, StatusCode::OK, "{:?}", error_body(&body));
+    // The client lost the answer and asks where to go on.
+    let held: FileStatus = api
+        .call(endpoints::FilesStatus::PATH, Some(&token), &file)
+        .await
+        .expect("status");
+    assert_eq!(
+        held,
+        FileStatus {
+            received: 1 << 20,
+            complete: false
+        }
+    );
+    // Sending from the start again is refused with where to go on.
+    let (status, body) = api.send(upload(&file, 0, first, &token)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error_body(&body).code, codes::UPLOAD_OFFSET);
+    let (status, body) = api.send(upload(&file, 1 << 20, rest, &token)).await;
+    assert_eq!(status, StatusCode::OK, "{:?}", error_body(&body));
+    let done: FileStatus = codec::decode(&body).expect("status");
+    assert!(done.complete);
+
+    let (status, body) = api.send(download(&file, &token, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.as_ref(), content.as_slice());
+    let (status, body) = api.send(download(&file, &token, Some(2_000_000))).await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(body.as_ref(), &content[2_000_000..]);
+}
+
+/// A chunk whose bytes differ from its hash is refused; nothing is kept of it.
+#[tokio::test]
+async fn a_damaged_chunk_is_refused() {
+    let api = TestApi::new();
+    api.user("ann");
+    let token = api.login("ann").await.token;
+    let space = api.create_space(&token, "Team").await;
+    let content = b"the real bytes".to_vec();
+    let file = FileRef {
+        space,
+        sha256: sha(&content),
+        size: content.len() as u64,
+    };
+    let request = upload(&file, 0, &content, &token).header(CHUNK_SHA256_HEADER, sha(b"other"));
+    let (status, body) = api.send(request).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_body(&body).code, codes::DAMAGED);
+    let held: FileStatus = api
+        .call(endpoints::FilesStatus::PATH, Some(&token), &file)
+        .await
+        .expect("status");
+    assert_eq!(held.received, 0);
+}
+
+/// Viewers read but do not write; a non-member gets the 404 of a file that does
+/// not exist, for the status, the upload and the download alike.
+#[tokio::test]
+async fn members_only_and_by_role() {
+    let api = TestApi::new();
+    api.user("ann");
+    api.user("vic");
+    api.user("eve");
+    let ann = api.login("ann").await.token;
+    let vic = api.login("vic").await.token;
+    let eve = api.login("eve").await.token;
+    let space = api.create_space(&ann, "Team").await;
+    let _: cairn_common::api::MemberList = api
+        .call(
+            endpoints::SpacesMember::PATH,
+            Some(&ann),
+            &SetMember {
+                space,
+                email: "vic@example.com".into(),
+                role: Some(Role::Viewer),
+            },
+        )
+        .await
+        .expect("add vic");
+    let content = b"photo bytes".to_vec();
+    let file = FileRef {
+        space,
+        sha256: sha(&content),
+        size: content.len() as u64,
+    };
+    let (status, _) = api.send(upload(&file, 0, &content, &vic)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = api.send(upload(&file, 0, &content, &ann)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = api.send(download(&file, &vic, None)).await;
+    assert_eq!(
+        (status, body.as_ref()),
+        (StatusCode::OK, content.as_slice())
+    );
+
+    // Eve, no member: the same answer as for bytes nobody uploaded.
+    let (status, there) = api.send(download(&file, &eve, None)).await;
+    let missing = FileRef {
+        sha256: sha(b"never uploaded"),
+        ..file.clone()
+    };
+    let (status_missing, not_there) = api.send(download(&missing, &ann, None)).await;
+    assert_eq!(
+        (status, status_missing),
+        (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND)
+    );
+    assert_eq!(error_body(&there), error_body(&not_there));
+    let (status, _) = api.send(upload(&file, 0, &content, &eve)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let refused = api
+        .call::<_, FileStatus>(endpoints::FilesStatus::PATH, Some(&eve), &file)
+        .await
+        .expect_err("eve");
+    assert_eq!(refused.0, StatusCode::NOT_FOUND);
+    let elsewhere = FileRef {
+        space: SpaceId::new(),
+        ..file.clone()
+    };
+    let (status, _) = api.send(download(&elsewhere, &ann, None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "content is per space");
+}
+
+/// A file over the limit is refused before any byte is kept, with what to do.
+#[tokio::test]
+async fn limits_are_told() {
+    let api = TestApi::new();
+    api.user("ann");
+    let token = api.login("ann").await.token;
+    let space = api.create_space(&token, "Team").await;
+    let file = FileRef {
+        space,
+        sha256: sha(b"x"),
+        size: 5 << 20,
+    };
+    let (status, body) = api.send(upload(&file, 0, b"x", &token)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let message = error_body(&body).message;
+    assert!(message.contains("at most 3 MiB"), "{message}");
+}

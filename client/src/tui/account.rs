@@ -52,6 +52,18 @@ impl App {
         }
     }
 
+    /// A round went through, so the notice was accepted (from another shell, say):
+    /// one shown or waiting because sync needed it has nothing left to ask.
+    pub(super) fn notice_no_longer_needed(&mut self) {
+        self.account.waiting = None;
+        if let Some(Popup::Notice(view)) = &self.popup
+            && view.is_blocking()
+            && view.acceptance() != &Acceptance::Sending
+        {
+            self.popup = None;
+        }
+    }
+
     /// Takes in what the server said to a call made outside sync.
     pub(super) fn on_server_answer(&mut self, answer: ServerAnswer) -> Vec<Effect> {
         match answer {

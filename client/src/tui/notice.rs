@@ -67,6 +67,12 @@ impl NoticeView {
         &self.notice.version
     }
 
+    /// Whether it is shown because sync waits for it.
+    #[must_use]
+    pub fn is_blocking(&self) -> bool {
+        self.blocking
+    }
+
     #[must_use]
     pub fn acceptance(&self) -> &Acceptance {
         &self.acceptance

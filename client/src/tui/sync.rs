@@ -33,6 +33,7 @@ impl App {
             Ok(synced) => {
                 self.apply_synced(synced);
                 self.sync = SyncStatus::Synced;
+                self.notice_no_longer_needed();
             }
             Err(SyncProblem::NotLoggedIn) => self.sync = SyncStatus::Off,
             Err(SyncProblem::Offline) => self.sync = SyncStatus::Offline,

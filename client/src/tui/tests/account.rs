@@ -110,6 +110,14 @@ fn a_refused_round_shows_the_notice_until_it_is_accepted() {
     assert_eq!(f.app.sync_status(), &SyncStatus::Syncing);
     f.drive(round(Ok(Synced::default())));
     assert!(screen(&mut f).contains("pending 1"));
+
+    // Accepted elsewhere (`cairn account consent` in a shell): the next round goes
+    // through and the notice it had asked for leaves the screen by itself.
+    f.drive(round(Err(SyncProblem::ConsentRequired)));
+    f.drive(answer(ServerAnswer::Notice(Ok(notice("2")))));
+    assert!(notice_acceptance(&f).is_some());
+    f.drive(round(Ok(Synced::default())));
+    assert!(f.app.popup.is_none());
 }
 
 /// A notice that arrives while something is being typed waits: the keys go on to

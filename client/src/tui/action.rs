@@ -2,6 +2,8 @@
 //! (effects). Actions are plain data, so the state machine can be driven by tests and
 //! benches without a terminal; effects name the slow or outside work the driver does.
 
+use cairn_common::api::consent::Notice;
+use cairn_common::api::notifications::{NotificationSettings, SetNotifications};
 use cairn_common::model::{RecordKind, SpaceId, Value};
 
 use crate::replica::KnownSpace;
@@ -56,6 +58,8 @@ pub enum Action {
     SearchResults(super::search::SearchBatch),
     /// Records a `cairn` command from another shell changed, run over `tui.sock`.
     RecordsChanged(Vec<RecordState>),
+    /// The server answered a call made outside sync (see [`Effect::Server`]).
+    Server(ServerAnswer),
 }
 
 /// The outcome of a sync round, with what the app needs to show it.
@@ -83,13 +87,16 @@ pub struct Synced {
     pub newly_set_aside: usize,
 }
 
-/// Why a round did not happen or failed.
+/// Why a sync round or another call to the server did not happen or failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SyncProblem {
     /// No session: a local-only user; nothing is shown.
     NotLoggedIn,
     /// The server could not be reached.
     Offline,
+    /// The server's privacy notice changed: it refuses everything else until the
+    /// user accepts the new version.
+    ConsentRequired,
     /// Anything else, with a short reason for the status bar.
     Failed(String),
 }
@@ -115,6 +122,32 @@ pub enum Effect {
     /// Search every record on the search thread, stopping any older search; it
     /// answers with [`Action::SearchResults`] batches.
     Search(super::search::SearchRequest),
+    /// Call the server outside sync, on the thread of such calls; it answers with
+    /// [`Action::Server`].
+    Server(ServerCall),
+}
+
+/// A call to the server that is not part of a sync round: what lives only there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerCall {
+    /// Read the current privacy notice.
+    FetchNotice,
+    /// Accept the notice of this version (the one shown).
+    AcceptNotice { version: String },
+    /// Read which mails the user gets.
+    LoadNotifications,
+    /// Turn kinds of mail on or off.
+    SetNotifications(SetNotifications),
+}
+
+/// What the server said to a [`ServerCall`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerAnswer {
+    Notice(Result<Notice, SyncProblem>),
+    /// The version accepted.
+    NoticeAccepted(Result<String, SyncProblem>),
+    /// The settings now, after a load or a change.
+    Notifications(Result<NotificationSettings, SyncProblem>),
 }
 
 /// A change to commit. The worker turns it into ops with the replica's draft functions
@@ -322,4 +355,8 @@ pub enum Command {
     Agenda,
     /// Search every record in every field.
     Search,
+    /// Read (and accept) the server's privacy notice.
+    PrivacyNotice,
+    /// Which mails the server sends: turn each kind on or off.
+    Notifications,
 }

@@ -61,6 +61,8 @@ pub struct App {
     pub(super) spaces: Vec<KnownSpace>,
     /// The last search, its hits and whether `n`/`N` step through them.
     pub(super) search: super::search_view::SearchView,
+    /// The privacy notice between the calls that fetch and accept it.
+    pub(super) account: super::account::AccountState,
 }
 
 /// The user's personal space (where new records go at first) and its name.
@@ -180,6 +182,7 @@ impl App {
             set_aside: crate::replica::SetAsideCounts::default(),
             spaces: Vec::new(),
             search: super::search_view::SearchView::default(),
+            account: super::account::AccountState::default(),
         };
         app.refresh_view();
         app.detail.id = app.selected_id();

@@ -82,6 +82,12 @@ impl App {
             Some(Popup::Search) => super::search_view::draw(frame, area, &self.search, theme),
             Some(Popup::Person(view)) => super::person::draw(frame, area, view, theme),
             Some(Popup::Links(view)) => super::links::draw(frame, area, view, theme),
+            Some(Popup::Notice(view)) => {
+                super::notice::draw(frame, area, view, &self.config.keys, theme);
+            }
+            Some(Popup::Notifications(view)) => {
+                super::notifications::draw(frame, area, view, &self.config.keys, theme);
+            }
         }
     }
 

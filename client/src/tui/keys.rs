@@ -259,6 +259,9 @@ bindings! {
     search: ["ctrl-f", "S"] => "search every record: words, field:value, is:overdue, -term, @name";
     next_result: ["n"] => "next search result (after a jump from the search; esc stops)";
     prev_result: ["N"] => "previous search result";
+    accept: ["y"] => "privacy notice: accept it (in its popup)";
+    decline: ["n"] => "privacy notice: close it without accepting (esc too); nothing syncs until you accept";
+    toggle: ["space", "enter"] => "notifications: turn the selected kind on or off";
 }
 
 /// A `[keys]` value: one key or a list of keys.

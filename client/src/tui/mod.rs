@@ -14,6 +14,10 @@
 //!   `help.rs`, `palette.rs`, `history.rs`, `charts.rs`, `potential_grid.rs`; the
 //!   popups `form.rs` (with `line_input.rs`, `text_editor.rs`) and `conflict.rs`
 //!   report outcomes (`popup.rs`); `external_editor.rs` runs `$VISUAL`/`$EDITOR`.
+//! - What lives only on the server: `account.rs` shows the privacy notice when a
+//!   round is refused until it is accepted (`notice.rs`, the popup) and the
+//!   notification settings (`notifications.rs`); `server_calls.rs` makes those calls
+//!   on a thread of their own.
 //! - Finding records: `agenda.rs` (every open, dated record, from the index),
 //!   `search_view.rs` (the search popup) over `query.rs` (the query language) and
 //!   `search.rs` (the search thread over the replica); `navigate.rs` jumps from them
@@ -37,6 +41,7 @@
 //! }
 //! ```
 
+mod account;
 mod action;
 mod agenda;
 mod app;
@@ -58,6 +63,8 @@ mod links;
 mod list;
 mod loader;
 mod navigate;
+mod notice;
+mod notifications;
 mod one_on_one;
 mod palette;
 mod person;
@@ -70,6 +77,7 @@ mod reader;
 mod run;
 pub mod search;
 mod search_view;
+mod server_calls;
 mod state;
 mod status_bar;
 mod sync;
@@ -88,8 +96,8 @@ mod test_support;
 mod tests;
 
 pub use action::{
-    Action, Command, Effect, HistoryLine, SaveReport, SyncProblem, SyncReport, Synced, Write,
-    WriteKind,
+    Action, Command, Effect, HistoryLine, SaveReport, ServerAnswer, ServerCall, SyncProblem,
+    SyncReport, Synced, Write, WriteKind,
 };
 pub use app::{App, Message, SyncStatus};
 pub use config::{Config, ConfigError};

@@ -37,6 +37,8 @@ pub fn commands() -> Vec<Command> {
         Command::UndoChange,
         Command::RedoChange,
         Command::Sync,
+        Command::Notifications,
+        Command::PrivacyNotice,
         Command::NextSpace,
         Command::Filter,
         Command::ClearFilter,
@@ -104,6 +106,8 @@ pub fn binding_for(command: Command, keys: &KeyBindings) -> Option<&KeyBinding> 
         Command::Space(_) => return None,
         Command::Agenda => &keys.agenda,
         Command::Search => &keys.search,
+        // Reached through the palette only.
+        Command::PrivacyNotice | Command::Notifications => return None,
     })
 }
 

@@ -9,6 +9,8 @@ use super::form::RecordForm;
 use super::help::HelpView;
 use super::history::HistoryView;
 use super::links::LinksView;
+use super::notice::NoticeView;
+use super::notifications::NotificationsView;
 use super::palette::Palette;
 use super::person::PersonView;
 use super::reader::ReaderView;
@@ -28,6 +30,10 @@ pub enum Popup {
     Search,
     Person(Box<PersonView>),
     Links(LinksView),
+    /// The server's privacy notice, to accept or close for now.
+    Notice(NoticeView),
+    /// Which mails the server sends, as the server says.
+    Notifications(NotificationsView),
 }
 
 /// The form popup: the form and the state it was opened on.

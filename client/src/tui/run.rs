@@ -22,6 +22,7 @@ use super::action::{Action, Effect};
 use super::app::App;
 use super::config::Config;
 use super::search::Searcher;
+use super::server_calls::ServerCalls;
 use super::theme::Theme;
 use super::worker::{self, Worker};
 use crate::paths::Paths;
@@ -69,16 +70,15 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
     });
     let socket = super::sync::serve_socket(paths, &replica, &sync, replies.clone());
     super::loader::spawn(replica.clone(), replies.clone());
+    let server = ServerCalls::spawn(paths.data_dir.clone(), replies.clone());
     let worker = Worker::spawn(replica.clone(), replies);
-    let result = event_loop(
-        &mut screen,
-        &mut app,
-        &replica,
-        &worker,
-        &searcher,
-        &sync,
-        &answers,
-    );
+    let threads = Threads {
+        worker: &worker,
+        searcher: &searcher,
+        sync: &sync,
+        server: &server,
+    };
+    let result = event_loop(&mut screen, &mut app, &replica, &threads, &answers);
     screen.leave();
     // A search in flight is of no use any more; it stops at the next record.
     searcher.stop();
@@ -105,15 +105,27 @@ fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
 }
 
+/// The threads that run effects and answer with actions.
+struct Threads<'a> {
+    worker: &'a Worker,
+    searcher: &'a Searcher,
+    sync: &'a crate::sync::Background,
+    server: &'a ServerCalls,
+}
+
 fn event_loop(
     screen: &mut Screen,
     app: &mut App,
     replica: &Replica,
-    worker: &Worker,
-    searcher: &Searcher,
-    sync: &crate::sync::Background,
+    threads: &Threads<'_>,
     answers: &Receiver<Action>,
 ) -> anyhow::Result<()> {
+    let Threads {
+        worker,
+        searcher,
+        sync,
+        server,
+    } = threads;
     let mut queue = VecDeque::new();
     let size = screen.terminal.size()?;
     queue.push_back(Action::Resize {
@@ -139,6 +151,7 @@ fn event_loop(
                         }
                     }
                     Effect::Sync => sync.sync_now(),
+                    Effect::Server(call) => queue.extend(server.send(call)),
                     Effect::Search(request) => queue.extend(
                         searcher
                             .search(replica, request)

@@ -23,6 +23,8 @@ pub enum SyncStatus {
     Offline,
     /// The last round failed; a short reason.
     Failed(String),
+    /// The server refuses to sync until its new privacy notice is accepted.
+    ConsentRequired,
 }
 
 /// A line for the status bar.
@@ -104,6 +106,9 @@ pub fn draw(frame: &mut Frame, area: Rect, props: &StatusProps<'_>) {
         )),
         SyncStatus::Offline => Some(Span::styled(text::OFFLINE, theme.warn)),
         SyncStatus::Failed(reason) => Some(Span::styled(text::sync_error(reason), theme.error)),
+        SyncStatus::ConsentRequired => {
+            Some(Span::styled(text::SYNC_PAUSED_FOR_NOTICE, theme.error))
+        }
         SyncStatus::Synced if props.pending > 0 => {
             Some(Span::styled(text::pending(props.pending), theme.warn))
         }

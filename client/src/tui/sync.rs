@@ -15,7 +15,7 @@ use crate::cli::Served;
 use crate::paths::Paths;
 use crate::replica::Replica;
 use crate::socket::Listener;
-use crate::sync::{Background, Event, FailureKind};
+use crate::sync::{Background, Event};
 
 impl App {
     /// A round began on the sync thread.
@@ -24,19 +24,26 @@ impl App {
     }
 
     /// A round ended: changed records go into the row index (conflicts that arrived
-    /// show in the list, the count and the conflict view), removed ones leave it.
-    pub(super) fn on_synced(&mut self, report: SyncReport) {
+    /// show in the list, the count and the conflict view), removed ones leave it. A
+    /// round refused for a changed privacy notice fetches the notice to show it.
+    pub(super) fn on_synced(&mut self, report: SyncReport) -> Vec<Effect> {
         self.pending = report.pending;
         self.set_aside = report.set_aside;
         match report.result {
             Ok(synced) => {
                 self.apply_synced(synced);
                 self.sync = SyncStatus::Synced;
+                self.notice_no_longer_needed();
             }
             Err(SyncProblem::NotLoggedIn) => self.sync = SyncStatus::Off,
             Err(SyncProblem::Offline) => self.sync = SyncStatus::Offline,
+            Err(SyncProblem::ConsentRequired) => {
+                self.sync = SyncStatus::ConsentRequired;
+                return self.fetch_notice(false);
+            }
             Err(SyncProblem::Failed(reason)) => self.sync = SyncStatus::Failed(reason),
         }
+        Vec::new()
     }
 
     fn apply_synced(&mut self, synced: Synced) {
@@ -220,8 +227,7 @@ fn report(
                 (None, Err(e)) => Err(SyncProblem::Failed(e.to_string())),
             }
         }
-        Err(e) if e.kind() == FailureKind::Offline => Err(SyncProblem::Offline),
-        Err(e) => Err(SyncProblem::Failed(e.short())),
+        Err(e) => Err(super::server_calls::problem_of(&e)),
     };
     // A failure to count is shown as nothing set aside; the next round counts again.
     let set_aside = replica.set_aside_counts().unwrap_or_default();

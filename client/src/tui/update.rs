@@ -104,10 +104,7 @@ impl App {
                 self.on_sync_started();
                 Vec::new()
             }
-            Action::Synced(report) => {
-                self.on_synced(report);
-                Vec::new()
-            }
+            Action::Synced(report) => self.on_synced(report),
             Action::Pending(count) => {
                 self.pending = count;
                 Vec::new()
@@ -120,8 +117,10 @@ impl App {
                 self.on_records_changed(&states);
                 Vec::new()
             }
+            Action::Server(answer) => self.on_server_answer(answer),
         };
         effects.extend(self.follow_selection());
+        self.show_waiting_notice();
         effects
     }
 
@@ -367,6 +366,8 @@ impl App {
             Some(Popup::Conflict(_)) => self.on_conflict_key(&key),
             Some(Popup::Agenda(_)) => self.on_agenda_key(&key),
             Some(Popup::Search) => self.on_search_key(&key),
+            Some(Popup::Notice(_)) => self.on_notice_key(&key),
+            Some(Popup::Notifications(_)) => self.on_notifications_key(&key),
             None => Vec::new(),
         }
     }
@@ -531,6 +532,8 @@ impl App {
             Command::Space(space) => self.choose_space(space),
             Command::Agenda => self.open_agenda(),
             Command::Search => self.open_search(),
+            Command::PrivacyNotice => return self.fetch_notice(true),
+            Command::Notifications => return self.open_notifications(),
         }
         Vec::new()
     }

@@ -142,8 +142,8 @@ fn filter_matches_nothing() {
     snapshot!("filter_nothing", screen(&mut f));
 }
 
-/// The help scrolls past the key bindings to the keys of text fields and the
-/// date syntax.
+/// The help scrolls past the key bindings to the keys of text fields, the date
+/// syntax and the palette's commands about the server.
 #[test]
 fn help_scrolls_to_text_keys_and_dates() {
     let mut f = Fixture::new();
@@ -158,6 +158,9 @@ fn help_scrolls_to_text_keys_and_dates() {
         "Dates",
         "+2w -1w",
         "tomorrow",
+        "On the server",
+        "notifications",
+        "privacy notice",
     ] {
         assert!(shown.contains(expected), "{expected} missing:\n{shown}");
     }

@@ -1,5 +1,10 @@
 //! Every user-facing string of the TUI, in one place, so wording stays consistent and
-//! can be reviewed (or translated) without reading the drawing code.
+//! can be reviewed (or translated) without reading the drawing code. What is about
+//! the server's own matters (privacy notice, notifications) is in `server.rs`.
+
+mod server;
+
+pub use server::*;
 
 use cairn_common::model::RecordKind;
 
@@ -411,6 +416,8 @@ pub fn command(command: Command) -> String {
         Command::Space(_) => "space".into(),
         Command::Agenda => "agenda: overdue, today, this week, later".into(),
         Command::Search => "search every record (all kinds, all fields)".into(),
+        Command::PrivacyNotice => "privacy notice: read and accept the server's notice".into(),
+        Command::Notifications => "notifications: which mails the server sends you".into(),
     }
 }
 

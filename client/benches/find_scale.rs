@@ -205,6 +205,11 @@ fn fill(dir: &Path, count: usize) -> anyhow::Result<()> {
             RecordKind::Person => {
                 add("team", Value::Text(format!("Team {}", i % 7)));
             }
+            RecordKind::File => {
+                add("size", Value::Int(i64::try_from(i).unwrap_or(0) * 1000));
+                add("sha256", Value::Text(format!("{i:064x}")));
+                add("type", Value::Text("application/pdf".into()));
+            }
         }
         let (_, ops) = replica.create_ops(kind, space, fields, today())?;
         batch.extend(ops);

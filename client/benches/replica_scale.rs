@@ -323,6 +323,11 @@ fn fill(dir: &Path, count: usize) -> anyhow::Result<()> {
                 add("job_title", Value::Text("Engineer".into()));
                 add("start", Value::Date(date));
             }
+            RecordKind::File => {
+                add("size", Value::Int(i64::try_from(i).unwrap_or(0) * 1000));
+                add("sha256", Value::Text(format!("{i:064x}")));
+                add("type", Value::Text("image/jpeg".into()));
+            }
         }
         let (_, ops) = replica.create_ops(kind, space, fields, today())?;
         batch.extend(ops);

@@ -61,6 +61,12 @@ const PERSON_COLUMNS: &[Column] = &[
     col("team", "Team", 14),
     col("email", "E-mail", 22),
 ];
+const FILE_COLUMNS: &[Column] = &[
+    col("name", "Name", 0),
+    col("type", "Type", 16),
+    col("size", "Size", 10),
+    col("record", "Attached to", 12),
+];
 const POTENTIAL_COLUMNS: &[Column] = &[
     col("person", "Person", 0),
     col("performance", "Performance", 11),
@@ -79,6 +85,7 @@ pub fn columns(kind: RecordKind) -> &'static [Column] {
         RecordKind::Note => NOTE_COLUMNS,
         RecordKind::Potential => POTENTIAL_COLUMNS,
         RecordKind::Person => PERSON_COLUMNS,
+        RecordKind::File => FILE_COLUMNS,
     }
 }
 
@@ -101,6 +108,7 @@ pub fn short_text(field: &str, value: &Value) -> String {
     match value {
         Value::Int(n) if field == "duration" => minutes(*n),
         Value::Int(n) if field == "progress" => format!("{n}%"),
+        Value::Int(n) if field == "size" => bytes(u64::try_from(*n).unwrap_or(0)),
         Value::GoalStatus(s) => s.label().to_owned(),
         Value::CommitmentStatus(s) => s.label().to_owned(),
         Value::NoteKind(k) => k.label().to_owned(),
@@ -114,6 +122,26 @@ pub fn short_text(field: &str, value: &Value) -> String {
         Value::Text(text) => text.lines().next().unwrap_or("").to_owned(),
         Value::People(_) => value.names().unwrap_or_default(),
         other => other.to_text(),
+    }
+}
+
+/// `1536` → `1.5 KiB`: a file size for people.
+#[must_use]
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value < 10.0 {
+        format!("{value:.1} {}", UNITS[unit])
+    } else {
+        format!("{value:.0} {}", UNITS[unit])
     }
 }
 

@@ -169,6 +169,7 @@ pub fn plural(kind: RecordKind) -> &'static str {
         RecordKind::Note => "notes",
         RecordKind::Potential => "potentials",
         RecordKind::Person => "people",
+        RecordKind::File => "files",
     }
 }
 

@@ -196,7 +196,8 @@ impl Replica {
             RecordKind::Activity
             | RecordKind::Note
             | RecordKind::Potential
-            | RecordKind::Person => Err(ModelError::Invalid {
+            | RecordKind::Person
+            | RecordKind::File => Err(ModelError::Invalid {
                 field: "done",
                 reason: format!(
                     "{} cannot be marked done; only tasks, commitments and goals can",
@@ -226,7 +227,7 @@ pub fn defaults(kind: RecordKind, today: NaiveDate) -> Vec<(String, Value)> {
                 Value::NoteKind(cairn_common::model::NoteKind::OneOnOne),
             ),
         ],
-        RecordKind::Potential | RecordKind::Person => vec![],
+        RecordKind::Potential | RecordKind::Person | RecordKind::File => vec![],
     };
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }

@@ -283,7 +283,7 @@ impl Sort {
             RecordKind::Task => ("next_due", false),
             RecordKind::Activity | RecordKind::Note => ("date", true),
             RecordKind::Potential => ("person", false),
-            RecordKind::Person => ("name", false),
+            RecordKind::Person | RecordKind::File => ("name", false),
         };
         let column = present::columns(kind)
             .iter()

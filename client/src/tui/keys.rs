@@ -215,6 +215,7 @@ bindings! {
     tab_notes: ["5"] => "conversation notes";
     tab_potentials: ["6"] => "potentials";
     tab_people: ["7"] => "people";
+    tab_files: ["8"] => "files";
     up: ["k", "up"] => "move up";
     down: ["j", "down"] => "move down";
     page_up: ["ctrl-u", "pageup"] => "page up";

@@ -74,6 +74,7 @@ pub fn binding_for(command: Command, keys: &KeyBindings) -> Option<&KeyBinding> 
         Command::GoTo(RecordKind::Note) => &keys.tab_notes,
         Command::GoTo(RecordKind::Potential) => &keys.tab_potentials,
         Command::GoTo(RecordKind::Person) => &keys.tab_people,
+        Command::GoTo(RecordKind::File) => &keys.tab_files,
         Command::Up => &keys.up,
         Command::Down => &keys.down,
         Command::PageUp => &keys.page_up,

@@ -23,6 +23,7 @@ fn key_of(kind: RecordKind, keys: &KeyBindings) -> String {
         RecordKind::Note => &keys.tab_notes,
         RecordKind::Potential => &keys.tab_potentials,
         RecordKind::Person => &keys.tab_people,
+        RecordKind::File => &keys.tab_files,
     };
     binding
         .0

@@ -177,6 +177,7 @@ impl App {
             (&k.tab_notes, Command::GoTo(RecordKind::Note)),
             (&k.tab_potentials, Command::GoTo(RecordKind::Potential)),
             (&k.tab_people, Command::GoTo(RecordKind::Person)),
+            (&k.tab_files, Command::GoTo(RecordKind::File)),
             (&k.up, Command::Up),
             (&k.down, Command::Down),
             (&k.page_up, Command::PageUp),

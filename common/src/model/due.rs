@@ -16,7 +16,7 @@ pub fn due_date(state: &RecordState) -> Option<NaiveDate> {
         RecordKind::Task => "next_due",
         RecordKind::Note => "follow_up",
         RecordKind::Potential => "review",
-        RecordKind::Activity | RecordKind::Person => return None,
+        RecordKind::Activity | RecordKind::Person | RecordKind::File => return None,
     };
     state.get(field).and_then(Value::as_date)
 }

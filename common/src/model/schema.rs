@@ -23,11 +23,14 @@ pub enum RecordKind {
     Potential,
     /// A person the work is about (an employee, a colleague, a subcontractor).
     Person,
+    /// A file in a space (a photo, a document), maybe attached to a record; its
+    /// content is kept apart, by SHA-256 (see `api::files`).
+    File,
 }
 
 impl RecordKind {
     /// Every kind, in tab order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Goal,
         Self::Commitment,
         Self::Task,
@@ -35,6 +38,7 @@ impl RecordKind {
         Self::Note,
         Self::Potential,
         Self::Person,
+        Self::File,
     ];
 
     /// The word used on the command line and in file names.
@@ -48,6 +52,7 @@ impl RecordKind {
             Self::Note => "note",
             Self::Potential => "potential",
             Self::Person => "person",
+            Self::File => "file",
         }
     }
 
@@ -62,6 +67,7 @@ impl RecordKind {
             Self::Note => "Conversations",
             Self::Potential => "Potentials",
             Self::Person => "People",
+            Self::File => "Files",
         }
     }
 
@@ -78,6 +84,7 @@ impl RecordKind {
             "note" | "conversation" => Some(Self::Note),
             "potential" => Some(Self::Potential),
             "person" | "people" | "peoples" => Some(Self::Person),
+            "file" | "attachment" => Some(Self::File),
             _ => None,
         }
     }
@@ -87,7 +94,7 @@ impl RecordKind {
     pub fn title_field(self) -> &'static str {
         match self {
             Self::Potential => "person",
-            Self::Person => "name",
+            Self::Person | Self::File => "name",
             _ => "title",
         }
     }
@@ -464,6 +471,57 @@ const PERSON: &[FieldSpec] = &[
     f("notes", "Notes", T::LongText, false, "Markdown"),
 ];
 
+const FILE: &[FieldSpec] = &[
+    f(
+        "name",
+        "Name",
+        T::Text { max_chars: NAME },
+        true,
+        "the file's name, e.g. site-plan.pdf",
+    ),
+    f(
+        "record",
+        "Attached to",
+        T::Ref(&[
+            RecordKind::Goal,
+            RecordKind::Commitment,
+            RecordKind::Task,
+            RecordKind::Activity,
+            RecordKind::Note,
+            RecordKind::Potential,
+            RecordKind::Person,
+        ]),
+        false,
+        "id of the record it belongs to",
+    ),
+    f(
+        "size",
+        "Size",
+        T::Int {
+            min: 0,
+            max: i64::MAX,
+            unit: " bytes",
+        },
+        true,
+        "set by cairn files add",
+    ),
+    f(
+        "sha256",
+        "SHA-256",
+        T::Text { max_chars: 64 },
+        true,
+        "set by cairn files add",
+    ),
+    f(
+        "type",
+        "Type",
+        T::Text { max_chars: NAME },
+        false,
+        "what the content looks like, e.g. image/jpeg (told by the bytes, not the name)",
+    ),
+    f("description", "Description", T::LongText, false, "Markdown"),
+];
+
 /// The fields of a kind, in form order.
 #[must_use]
 pub fn fields_of(kind: RecordKind) -> &'static [FieldSpec] {
@@ -475,6 +533,7 @@ pub fn fields_of(kind: RecordKind) -> &'static [FieldSpec] {
         RecordKind::Note => NOTE,
         RecordKind::Potential => POTENTIAL,
         RecordKind::Person => PERSON,
+        RecordKind::File => FILE,
     }
 }
 

@@ -479,7 +479,7 @@ pub fn agenda_reason(kind: RecordKind) -> &'static str {
         RecordKind::Task => "next due",
         RecordKind::Note => "follow-up",
         RecordKind::Potential => "review",
-        RecordKind::Activity | RecordKind::Person => "",
+        RecordKind::Activity | RecordKind::Person | RecordKind::File => "",
     }
 }
 

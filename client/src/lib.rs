@@ -5,6 +5,8 @@
 //! - [`tui`]: the terminal UI (`cairn` with no arguments).
 //! - [`cli`]: the headless subcommands for scripts.
 //! - [`export`], [`import`]: everything to JSON/Markdown/CSV, and JSON back, losslessly.
+//! - [`files`]: files in spaces: the content cache, uploads before the ops that
+//!   name them, downloads on first open.
 //! - [`replica`]: the local sled store: ops, materialized records, outbox, cursors.
 //! - [`sync`]: the HTTPS client, the session file and the sync engine.
 //! - [`socket`]: `tui.sock`, through which `cairn` commands reach a running TUI.
@@ -16,6 +18,7 @@
 pub mod change_log;
 pub mod cli;
 pub mod export;
+pub mod files;
 pub mod import;
 pub mod paths;
 pub mod people;

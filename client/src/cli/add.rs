@@ -86,7 +86,7 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<String> {
 }
 
 /// A space this replica knows and the user may write to, by name or id start.
-fn find_space(ctx: &Ctx, text: &str) -> anyhow::Result<cairn_common::SpaceId> {
+pub(super) fn find_space(ctx: &Ctx, text: &str) -> anyhow::Result<cairn_common::SpaceId> {
     let wanted = text.trim().to_lowercase();
     let known = ctx.replica.known_spaces()?;
     let by_name: Vec<_> = known

@@ -14,6 +14,7 @@ mod consent_records;
 mod done;
 mod export;
 mod fields;
+mod files;
 mod history;
 mod import;
 mod join;
@@ -104,6 +105,7 @@ pub enum LocalCommand {
     History(history::Args),
     Undelivered(undelivered::Args),
     People(people::Args),
+    Files(files::Args),
 }
 
 /// Runs what the command line asked for: the TUI without a command, else the command
@@ -158,6 +160,7 @@ fn dispatch(paths: &Paths, ctx: &Ctx, command: LocalCommand) -> anyhow::Result<S
         LocalCommand::History(args) => history::run(ctx, &args),
         LocalCommand::Undelivered(args) => undelivered::run(ctx, &args),
         LocalCommand::People(args) => people::run(ctx, &args),
+        LocalCommand::Files(args) => files::run(paths, ctx, &args),
     }
 }
 

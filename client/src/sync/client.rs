@@ -30,11 +30,11 @@ const MAX_RESPONSE_BYTES: usize = 64 << 20;
 
 /// A connection to one server, with or without a session token.
 pub struct Client {
-    base: String,
-    token: Option<String>,
-    http: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
-    runtime: tokio::runtime::Runtime,
-    request_timeout: Duration,
+    pub(super) base: String,
+    pub(super) token: Option<String>,
+    pub(super) http: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    pub(super) runtime: tokio::runtime::Runtime,
+    pub(super) request_timeout: Duration,
 }
 
 impl std::fmt::Debug for Client {
@@ -186,7 +186,7 @@ impl Client {
 
 /// Reads an answer: the expected type on 2xx, else the [`ErrorResponse`] mapped to a
 /// [`SyncError`]. Bodies that do not decode are errors, never panics.
-fn decode_answer<Resp: DeserializeOwned>(
+pub(super) fn decode_answer<Resp: DeserializeOwned>(
     status: StatusCode,
     body: &[u8],
 ) -> Result<Resp, SyncError> {
@@ -233,7 +233,10 @@ fn decode_answer<Resp: DeserializeOwned>(
 
 /// Maps a transport failure: an untrusted certificate says how to trust it; anything
 /// else on the way to the server means offline.
-fn classify_transport(server: &str, error: &hyper_util::client::legacy::Error) -> SyncError {
+pub(super) fn classify_transport(
+    server: &str,
+    error: &hyper_util::client::legacy::Error,
+) -> SyncError {
     // io::Error's `source` skips the error it wraps, so io errors are opened with
     // `get_ref` (hyper-rustls nests the rustls error two io errors deep).
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);

@@ -33,6 +33,9 @@ const MAX_PAGES: usize = 100_000;
 /// What a round did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncSummary {
+    /// Files whose content went to the server in this round.
+    #[serde(default)]
+    pub files_uploaded: usize,
     /// Local ops the server stored now.
     pub pushed: usize,
     /// Local ops the server already had (an earlier push got through).
@@ -99,6 +102,10 @@ pub fn sync_round(
     count_conflicts: bool,
 ) -> Result<SyncSummary, SyncError> {
     let mut summary = SyncSummary::default();
+    // Content first: the ops that name a file go out once the server has it.
+    let uploads = crate::files::upload_pending(replica, client)?;
+    summary.files_uploaded = uploads.done;
+    summary.notices.extend(uploads.notices);
     if let Some(epoch) = push(replica, client, &mut summary)? {
         check_epoch(replica, client, epoch, &mut summary)?;
     }
@@ -114,6 +121,12 @@ pub fn sync_round(
     }
     summary.pending = replica.outbox_len();
     summary.set_aside = replica.set_aside_counts()?;
+    // Content of files purged or of spaces gone leaves this device too.
+    if let Err(e) = crate::files::tidy(replica, u64::MAX) {
+        summary
+            .notices
+            .push(format!("the local file cache could not be tidied: {e}"));
+    }
     summary.notices.sort();
     summary.notices.dedup();
     if count_conflicts {
@@ -397,6 +410,9 @@ impl SyncSummary {
             self.pushed + self.duplicates,
             self.pulled
         )];
+        if self.files_uploaded > 0 {
+            parts.push(format!("uploaded {} file(s)", self.files_uploaded));
+        }
         if !self.spaces_added.is_empty() {
             parts.push(format!("new spaces: {}", self.spaces_added.join(", ")));
         }

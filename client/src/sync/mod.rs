@@ -5,6 +5,7 @@
 //!   one pinned certificate fingerprint ([`Trust`]).
 //! - `client.rs`: the HTTPS client ([`Client`]): codec bodies, the protocol header,
 //!   the session token, timeouts, errors classified ([`SyncError`] in `error.rs`).
+//! - `transfer.rs`: file content up in checked chunks and down as a stream.
 //! - `session.rs`: the session file in the data directory ([`Session`]).
 //! - `engine.rs`: one sync round ([`sync_round`]): push the outbox, pull every space.
 //! - `background.rs`: the TUI's sync thread ([`Background`]): on start, on an
@@ -16,6 +17,7 @@ mod client;
 mod engine;
 mod error;
 mod session;
+mod transfer;
 mod trust;
 
 pub use background::{Background, Event, Reply, SyncHandle};

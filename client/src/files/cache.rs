@@ -1,0 +1,329 @@
+//! The replica's copies of file content: `files/<space>/<sha256>` in the replica's
+//! directory, complete and checked; downloads in progress under `.partial/`;
+//! content added here but not yet on the server marked in `.pending/`. Only the
+//! process holding the replica's lock touches it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use cairn_common::api::files::{FileRef, is_sha256};
+use cairn_common::model::SpaceId;
+use sha2::{Digest, Sha256};
+
+const PARTIAL: &str = ".partial";
+const PENDING: &str = ".pending";
+
+/// Content copied into the cache: what the file record says about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Added {
+    pub sha256: String,
+    pub size: u64,
+    /// What the bytes look like (`image/jpeg`), told by their first bytes.
+    pub content_type: String,
+}
+
+/// The cache of one replica.
+#[derive(Clone, Debug)]
+pub struct FileCache {
+    root: PathBuf,
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// What the first bytes of a file say it is.
+#[must_use]
+pub fn sniff(head: &[u8]) -> String {
+    match infer::get(head) {
+        Some(kind) => kind.mime_type().to_owned(),
+        None if !head.is_empty() && std::str::from_utf8(head).is_ok() => "text/plain".to_owned(),
+        None => "application/octet-stream".to_owned(),
+    }
+}
+
+impl FileCache {
+    /// The cache in the replica directory `replica_dir`.
+    #[must_use]
+    pub fn new(replica_dir: &Path) -> Self {
+        Self {
+            root: replica_dir.join("files"),
+        }
+    }
+
+    /// Where the complete content of `sha256` in `space` is (whether or not it is).
+    #[must_use]
+    pub fn path(&self, space: SpaceId, sha256: &str) -> PathBuf {
+        self.root.join(space.to_string()).join(sha256)
+    }
+
+    /// Whether the content is here.
+    #[must_use]
+    pub fn has(&self, space: SpaceId, sha256: &str) -> bool {
+        is_sha256(sha256) && self.path(space, sha256).is_file()
+    }
+
+    fn pending_path(&self, file: &FileRef) -> PathBuf {
+        self.root
+            .join(PENDING)
+            .join(format!("{}-{}-{}", file.space, file.sha256, file.size))
+    }
+
+    /// Copies the file at `source` into the cache for `space` (hashing it on the
+    /// way) and marks it to be uploaded.
+    ///
+    /// # Errors
+    /// `source` cannot be read, or the cache cannot be written.
+    pub fn add(&self, space: SpaceId, source: &Path) -> io::Result<Added> {
+        let mut input = File::open(source)?;
+        let dir = self.root.join(space.to_string());
+        fs::create_dir_all(dir.join(PARTIAL))?;
+        let temp = tempfile::NamedTempFile::new_in(dir.join(PARTIAL))?;
+        let mut out = temp.as_file();
+        let mut hasher = Sha256::new();
+        let mut block = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        let mut head = Vec::new();
+        loop {
+            let n = input.read(&mut block)?;
+            if n == 0 {
+                break;
+            }
+            if head.len() < 8192 {
+                head.extend_from_slice(&block[..n.min(8192 - head.len())]);
+            }
+            hasher.update(&block[..n]);
+            out.write_all(&block[..n])?;
+            size += n as u64;
+        }
+        out.sync_all()?;
+        let sha256 = hex::encode(hasher.finalize());
+        temp.persist(dir.join(&sha256)).map_err(|e| e.error)?;
+        sync_dir(&dir)?;
+        self.mark_pending(&FileRef {
+            space,
+            sha256: sha256.clone(),
+            size,
+        })?;
+        Ok(Added {
+            sha256,
+            size,
+            content_type: sniff(&head),
+        })
+    }
+
+    fn mark_pending(&self, file: &FileRef) -> io::Result<()> {
+        let dir = self.root.join(PENDING);
+        fs::create_dir_all(&dir)?;
+        File::create(self.pending_path(file))?.sync_all()?;
+        sync_dir(&dir)
+    }
+
+    /// Content added here that the server does not have yet, oldest first.
+    ///
+    /// # Errors
+    /// The cache cannot be read.
+    pub fn pending(&self) -> io::Result<Vec<FileRef>> {
+        let entries = match fs::read_dir(self.root.join(PENDING)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut found = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let modified = entry.metadata()?.modified()?;
+            // `<space uuid>-<sha256>-<size>`: the uuid has four dashes of its own.
+            let mut parts = name.rsplitn(3, '-');
+            let (Some(size), Some(sha256), Some(space)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let (Ok(size), Ok(space)) = (size.parse(), space.parse::<uuid::Uuid>()) else {
+                continue;
+            };
+            if is_sha256(sha256) {
+                found.push((
+                    modified,
+                    FileRef {
+                        space: SpaceId(space),
+                        sha256: sha256.to_owned(),
+                        size,
+                    },
+                ));
+            }
+        }
+        found.sort_by_key(|(modified, _)| *modified);
+        Ok(found.into_iter().map(|(_, file)| file).collect())
+    }
+
+    /// The server has `file` now.
+    ///
+    /// # Errors
+    /// The mark cannot be removed.
+    pub fn uploaded(&self, file: &FileRef) -> io::Result<()> {
+        match fs::remove_file(self.pending_path(file)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// A download in progress of `sha256` in `space`: the file to append to, and
+    /// how much it holds.
+    ///
+    /// # Errors
+    /// The cache cannot be written.
+    pub fn partial(&self, space: SpaceId, sha256: &str) -> io::Result<(File, u64)> {
+        let dir = self.root.join(space.to_string()).join(PARTIAL);
+        fs::create_dir_all(&dir)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(sha256))?;
+        let held = file.metadata()?.len();
+        Ok((file, held))
+    }
+
+    /// Checks a finished download against its SHA-256 and moves it into the cache;
+    /// false (and the partial removed) if the bytes are not the file's.
+    ///
+    /// # Errors
+    /// The cache cannot be read or written.
+    pub fn finish(&self, space: SpaceId, sha256: &str) -> io::Result<bool> {
+        let dir = self.root.join(space.to_string());
+        let partial = dir.join(PARTIAL).join(sha256);
+        if hash_of(&partial)? != sha256 {
+            fs::remove_file(&partial)?;
+            return Ok(false);
+        }
+        File::open(&partial)?.sync_all()?;
+        fs::rename(&partial, dir.join(sha256))?;
+        sync_dir(&dir)?;
+        Ok(true)
+    }
+
+    /// Bytes of complete content per entry, with when each was last used.
+    fn entries(&self) -> io::Result<Vec<(std::time::SystemTime, u64, SpaceId, String)>> {
+        let mut out = Vec::new();
+        let spaces = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for space in spaces {
+            let space = space?;
+            let Ok(id) = space.file_name().to_string_lossy().parse::<uuid::Uuid>() else {
+                continue;
+            };
+            for entry in fs::read_dir(space.path())? {
+                let entry = entry?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if is_sha256(&name) {
+                    let meta = entry.metadata()?;
+                    out.push((meta.modified()?, meta.len(), SpaceId(id), name));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Marks content as just used, so eviction takes others first.
+    pub fn touch(&self, space: SpaceId, sha256: &str) {
+        if let Ok(file) = File::options().append(true).open(self.path(space, sha256)) {
+            let _ = file.set_modified(std::time::SystemTime::now());
+        }
+    }
+
+    /// Deletes content no file record refers to any more (`wanted` says which are
+    /// referred to), and then, least recently used first, content beyond
+    /// `max_bytes`; never content still to be uploaded. How many were deleted.
+    ///
+    /// # Errors
+    /// The cache cannot be read or written.
+    pub fn tidy(
+        &self,
+        wanted: impl Fn(SpaceId, &str) -> bool,
+        max_bytes: u64,
+    ) -> io::Result<usize> {
+        let pending: Vec<FileRef> = self.pending()?;
+        let is_pending =
+            |space: SpaceId, sha: &str| pending.iter().any(|p| p.space == space && p.sha256 == sha);
+        let mut entries = self.entries()?;
+        let mut removed = 0;
+        entries.retain(|(_, _, space, sha)| {
+            if wanted(*space, sha) || is_pending(*space, sha) {
+                return true;
+            }
+            if fs::remove_file(self.path(*space, sha)).is_ok() {
+                removed += 1;
+            }
+            false
+        });
+        let mut total: u64 = entries.iter().map(|(_, size, _, _)| size).sum();
+        entries.sort_by_key(|(used, _, _, _)| *used);
+        for (_, size, space, sha) in entries {
+            if total <= max_bytes {
+                break;
+            }
+            if is_pending(space, &sha) {
+                continue;
+            }
+            fs::remove_file(self.path(space, &sha))?;
+            total -= size;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    /// Deletes every copy of `space`'s content (the space is gone from here).
+    ///
+    /// # Errors
+    /// The cache cannot be written.
+    pub fn remove_space(&self, space: SpaceId) -> io::Result<()> {
+        match fs::remove_dir_all(self.root.join(space.to_string())) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The spaces with content (or downloads in progress) here.
+    ///
+    /// # Errors
+    /// The cache cannot be read.
+    pub fn spaces(&self) -> io::Result<Vec<SpaceId>> {
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            if let Ok(id) = entry?.file_name().to_string_lossy().parse::<uuid::Uuid>() {
+                out.push(SpaceId(id));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// The SHA-256 of a file on disk, read in blocks.
+///
+/// # Errors
+/// A read error.
+pub fn hash_of(path: &Path) -> io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut block = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut block)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&block[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}

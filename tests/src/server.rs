@@ -367,6 +367,34 @@ impl Api {
             .await
     }
 
+    /// Uploads one chunk of `file` from `offset`, as the client does.
+    ///
+    /// # Errors
+    /// If the connection fails.
+    pub async fn upload_chunk(
+        &mut self,
+        token: &str,
+        file: &cairn_common::api::files::FileRef,
+        offset: u64,
+        chunk: &[u8],
+    ) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
+        use sha2::Digest as _;
+        let request = hyper::Request::post(format!(
+            "https://localhost{}?{}&offset={offset}",
+            endpoints::FILE_UPLOAD,
+            file.query()
+        ))
+        .header(api::PROTOCOL_HEADER, api::PROTOCOL_VERSION.to_string())
+        .header("authorization", format!("Bearer {token}"))
+        .header(
+            cairn_common::api::files::CHUNK_SHA256_HEADER,
+            hex::encode(sha2::Sha256::digest(chunk)),
+        )
+        .header("content-length", chunk.len())
+        .body(Full::new(Bytes::copy_from_slice(chunk)))?;
+        self.conn.send(request).await
+    }
+
     /// Logs in and returns the session.
     ///
     /// # Errors

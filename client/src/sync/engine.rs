@@ -36,6 +36,9 @@ pub struct SyncSummary {
     /// Files whose content went to the server in this round.
     #[serde(default)]
     pub files_uploaded: usize,
+    /// Files the server refused for good (too large, the space full), and why.
+    #[serde(default)]
+    pub files_refused: Vec<String>,
     /// Local ops the server stored now.
     pub pushed: usize,
     /// Local ops the server already had (an earlier push got through).
@@ -105,7 +108,7 @@ pub fn sync_round(
     // Content first: the ops that name a file go out once the server has it.
     let uploads = crate::files::upload_pending(replica, client)?;
     summary.files_uploaded = uploads.done;
-    summary.notices.extend(uploads.notices);
+    summary.files_refused = uploads.notices;
     if let Some(epoch) = push(replica, client, &mut summary)? {
         check_epoch(replica, client, epoch, &mut summary)?;
     }
@@ -413,6 +416,7 @@ impl SyncSummary {
         if self.files_uploaded > 0 {
             parts.push(format!("uploaded {} file(s)", self.files_uploaded));
         }
+        parts.extend(self.files_refused.iter().cloned());
         if !self.spaces_added.is_empty() {
             parts.push(format!("new spaces: {}", self.spaces_added.join(", ")));
         }

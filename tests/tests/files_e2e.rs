@@ -1,0 +1,172 @@
+//! Files in spaces end to end, with the real binaries: a member adds a photo and
+//! syncs; another member gets it and opens it again offline; a non-member cannot
+//! tell it exists; an interrupted upload goes on where it stopped; a file over the
+//! limit is refused with a clear message.
+
+use anyhow::Context;
+use cairn_common::api::endpoints::{self, Endpoint};
+use cairn_common::api::files::FileRef;
+use cairn_common::api::{ErrorResponse, LoginResponse};
+use cairn_common::codec;
+use cairn_tests::client::Device;
+use cairn_tests::server::{ServerProcess, set_config_section};
+use sha2::{Digest, Sha256};
+
+const ANA: &str = "ana@example.com";
+const BEN: &str = "ben@example.com";
+const EVE: &str = "eve@example.com";
+const PW: &str = "a long enough password";
+
+/// A JPEG-looking file of `size` bytes with `marker` inside.
+fn photo(
+    dir: &std::path::Path,
+    name: &str,
+    size: usize,
+    marker: &[u8],
+) -> anyhow::Result<std::path::PathBuf> {
+    let mut bytes = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
+    ];
+    let mut n: u32 = 7;
+    while bytes.len() < size {
+        n = n.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        bytes.push((n >> 16) as u8);
+    }
+    let middle = size / 2;
+    bytes[middle..middle + marker.len()].copy_from_slice(marker);
+    let path = dir.join(name);
+    std::fs::write(&path, &bytes)?;
+    Ok(path)
+}
+
+/// Successful requests to `path` the server counted.
+async fn requests_ok(server: &ServerProcess, path: &str) -> anyhow::Result<u64> {
+    let (_, text) = server.api().await?.get(endpoints::METRICS).await?;
+    let tail = format!("endpoint=\"{path}\",class=\"2xx\"}}");
+    Ok(text
+        .lines()
+        .filter(|l| l.starts_with("cairn_http_requests_total{") && l.contains(&tail))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum())
+}
+
+fn file_id(device: &Device, name: &str) -> anyhow::Result<(String, serde_json::Value)> {
+    let list = device.json(&["files", "list", "--json"])?;
+    let file = list
+        .as_array()
+        .and_then(|l| l.iter().find(|f| f["name"] == name))
+        .with_context(|| format!("{name} not listed: {list}"))?
+        .clone();
+    Ok((file["id"].as_str().context("id")?.to_owned(), file))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
+    let mut server = ServerProcess::start_configured(&[], |dir| {
+        set_config_section(dir, "files", "max_file_mib = 12\nmax_space_mib = 64")
+    })?;
+    for email in [ANA, BEN, EVE] {
+        server.user(email, PW).await?;
+    }
+    let (ana, ben) = (Device::new()?, Device::new()?);
+    ana.login(&server, ANA, PW)?;
+    ben.login(&server, BEN, PW)?;
+    ana.ok_with(&["spaces", "create", "Team"], "")?;
+    ana.ok(&["spaces", "add-member", "Team", BEN, "--role", "editor"])?;
+    ana.ok(&["sync"])?;
+    let files = tempfile::tempdir()?;
+
+    // Ana adds a photo of three chunks. Its first chunk already went up in an
+    // attempt that broke off (sent here through the API, as her device did).
+    let path = photo(
+        files.path(),
+        "site.jpg",
+        10 << 20,
+        b"MARKER-SITE-PHOTO-7f3a",
+    )?;
+    let out = ana.ok(&[
+        "files",
+        "add",
+        path.to_str().context("path")?,
+        "--space",
+        "Team",
+    ])?;
+    assert!(out.contains("Added site.jpg"), "{out}");
+    let (_, listed) = file_id(&ana, "site.jpg")?;
+    assert_eq!(listed["type"], "image/jpeg");
+    let content = std::fs::read(&path)?;
+    let team = listed["space"]
+        .as_str()
+        .context("space")?
+        .parse::<uuid::Uuid>()?;
+    let file = FileRef {
+        space: cairn_common::model::SpaceId(team),
+        sha256: hex::encode(Sha256::digest(&content)),
+        size: content.len() as u64,
+    };
+    let mut api = server.api().await?;
+    let login = api.login(ANA, PW).await?;
+    let (status, _) = api
+        .upload_chunk(&login.token, &file, 0, &content[..4 << 20])
+        .await?;
+    assert!(status.is_success(), "{status}");
+    let before = requests_ok(&server, endpoints::FILE_UPLOAD).await?;
+    let synced = ana.ok(&["sync"])?;
+    assert!(synced.contains("uploaded 1 file"), "{synced}");
+    assert_eq!(
+        requests_ok(&server, endpoints::FILE_UPLOAD).await? - before,
+        2,
+        "only the two chunks after the first went up again"
+    );
+
+    // Ben gets it, the same bytes; then, with the server down, again from his device.
+    ben.ok(&["sync"])?;
+    let (id, listed) = file_id(&ben, "site.jpg")?;
+    assert_eq!(listed["on_this_device"], false);
+    let got = files.path().join("ben.jpg");
+    ben.ok(&["files", "get", &id, "--out", got.to_str().context("path")?])?;
+    assert_eq!(std::fs::read(&got)?, content);
+    server.kill9()?;
+    let offline = files.path().join("ben-offline.jpg");
+    ben.ok(&[
+        "files",
+        "get",
+        &id,
+        "--out",
+        offline.to_str().context("path")?,
+    ])?;
+    assert_eq!(std::fs::read(&offline)?, content);
+    server.serve_again()?;
+
+    // Eve is no member: she gets the same answer for the photo as for content
+    // nobody uploaded, so she cannot tell it exists.
+    let mut api = server.api().await?;
+    let eve: LoginResponse = api.login(EVE, PW).await?;
+    let (status, body) = api
+        .call(endpoints::FilesStatus::PATH, Some(&eve.token), &file)
+        .await?;
+    let missing = FileRef {
+        sha256: hex::encode(Sha256::digest(b"nothing")),
+        ..file.clone()
+    };
+    let (status_missing, body_missing) = api
+        .call(endpoints::FilesStatus::PATH, Some(&eve.token), &missing)
+        .await?;
+    assert_eq!((status.as_u16(), status_missing.as_u16()), (404, 404));
+    let (a, b): (ErrorResponse, ErrorResponse) =
+        (codec::decode(&body)?, codec::decode(&body_missing)?);
+    assert_eq!(a, b);
+
+    // Over the limit: refused with the limit and what to do; the rest syncs.
+    let big = photo(files.path(), "huge.jpg", 13 << 20, b"MARKER-HUGE")?;
+    ana.ok(&[
+        "files",
+        "add",
+        big.to_str().context("path")?,
+        "--space",
+        "Team",
+    ])?;
+    let synced = ana.ok(&["sync"])?;
+    assert!(synced.contains("at most 12 MiB"), "{synced}");
+    Ok(())
+}

@@ -9,6 +9,7 @@ use cairn_common::api::files::FileRef;
 use cairn_common::api::{ErrorResponse, LoginResponse};
 use cairn_common::codec;
 use cairn_tests::client::Device;
+use cairn_tests::files_containing;
 use cairn_tests::server::{ServerProcess, set_config_section};
 use sha2::{Digest, Sha256};
 
@@ -168,5 +169,94 @@ async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
     ])?;
     let synced = ana.ok(&["sync"])?;
     assert!(synced.contains("at most 12 MiB"), "{synced}");
+    Ok(())
+}
+
+/// Backups hold the files with the records that name them, and a restore brings
+/// both back; `purge --space` then leaves no byte of a file in the data dir, its
+/// backups, or the caches of the members' devices once they synced.
+#[tokio::test(flavor = "multi_thread")]
+async fn backups_hold_files_and_purge_leaves_no_byte() -> anyhow::Result<()> {
+    const MARKER: &str = "MARKER-FILE-PURGE-5ca1ab1e";
+    let mut server = ServerProcess::start()?;
+    server.user(ANA, PW).await?;
+    server.user(BEN, PW).await?;
+    let (ana, ben) = (Device::new()?, Device::new()?);
+    ana.login(&server, ANA, PW)?;
+    ben.login(&server, BEN, PW)?;
+    ana.ok_with(&["spaces", "create", "Team"], "")?;
+    ana.ok(&["spaces", "add-member", "Team", BEN, "--role", "viewer"])?;
+    ana.ok(&["sync"])?;
+    let files = tempfile::tempdir()?;
+    let path = photo(files.path(), "plan.jpg", 300_000, MARKER.as_bytes())?;
+    ana.ok(&[
+        "files",
+        "add",
+        path.to_str().context("path")?,
+        "--space",
+        "Team",
+    ])?;
+    ana.ok(&["sync"])?;
+    ben.ok(&["sync"])?;
+    let (id, listed) = file_id(&ben, "plan.jpg")?;
+    let team = listed["space"].as_str().context("space")?.to_owned();
+    ben.ok(&[
+        "files",
+        "get",
+        &id,
+        "--out",
+        files.path().join("b.jpg").to_str().context("p")?,
+    ])?;
+    assert!(
+        !files_containing(ben.home.path(), MARKER).is_empty(),
+        "ben has it cached"
+    );
+
+    // A backup holds the file; restored, a new device gets record and content.
+    server.admin(&["backup", "now"], "")?;
+    let backups = server.data_dir().join("backups");
+    assert!(!files_containing(&backups, MARKER).is_empty());
+    let list: serde_json::Value =
+        serde_json::from_str(&server.admin(&["backup", "list", "--json"], "")?)?;
+    let backup = list[0]["id"].as_str().context("backup id")?.to_owned();
+    server.signal("TERM")?;
+    assert!(server.wait_exit(std::time::Duration::from_secs(30))?);
+    std::fs::remove_dir_all(server.data_dir().join("files"))?;
+    server.admin(&["backup", "restore", &backup], "")?;
+    server.serve()?;
+    let carl = Device::new()?;
+    carl.login(&server, ANA, PW)?;
+    let (id, _) = file_id(&carl, "plan.jpg")?;
+    let restored = files.path().join("restored.jpg");
+    carl.ok(&[
+        "files",
+        "get",
+        &id,
+        "--out",
+        restored.to_str().context("p")?,
+    ])?;
+    assert_eq!(std::fs::read(&restored)?, std::fs::read(&path)?);
+
+    // Purged: nothing anywhere once the devices synced.
+    let out = server.admin(&["purge", "--space", &team, "--yes"], "")?;
+    assert!(out.contains("purged"), "{out}");
+    for device in [&ana, &ben, &carl] {
+        // Sessions went with the restore: log in again where needed.
+        if device.run(&["sync"], "")?.status.success() {
+            continue;
+        }
+        let email = if std::ptr::eq(device, &ben) { BEN } else { ANA };
+        device.login(&server, email, PW)?;
+        device.ok(&["sync"])?;
+    }
+    for (what, dir) in [
+        ("the data dir", server.data_dir()),
+        ("Ana's device", ana.home.path()),
+        ("Ben's device", ben.home.path()),
+        ("the restoring device", carl.home.path()),
+    ] {
+        let found = files_containing(dir, MARKER);
+        assert!(found.is_empty(), "{what} still holds the file: {found:?}");
+    }
     Ok(())
 }

@@ -4,13 +4,12 @@
 //! must leave no byte of them under the data dir or its backups, while everyone
 //! else's data still syncs and exports.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::Context;
-use cairn_tests::binary;
 use cairn_tests::client::Device;
 use cairn_tests::server::ServerProcess;
+use cairn_tests::{binary, files_containing};
 use serde_json::Value;
 
 const ANA: &str = "ana@example.com";
@@ -20,28 +19,6 @@ const BEN_PW: &str = "ben's long password";
 const ANA_MARKER: &str = "MARKER-ANA-PERSONAL-c0ffee42";
 const BEN_MARKER: &str = "MARKER-BEN-KEEP-5eed1e55";
 const TEAM_MARKER: &str = "MARKER-TEAM-GOAL-0ddba11";
-
-/// Files under `dir` that contain `needle`, read as raw bytes.
-fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path)
-                && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-            {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
 
 /// Records written through the real client and sync, a kept backup holding them,
 /// then `purge --user` on the running server: no marker of the user's in any byte

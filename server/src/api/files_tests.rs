@@ -195,3 +195,80 @@ async fn limits_are_told() {
     let message = error_body(&body).message;
     assert!(message.contains("at most 3 MiB"), "{message}");
 }
+
+/// The sweep deletes content no file record names once its grace has passed,
+/// keeps what a record names, and deletes everything of a space that is gone.
+#[tokio::test]
+async fn the_sweep_keeps_only_named_content() {
+    use cairn_common::api::{PushRequest, PushResponse};
+    use cairn_common::{Change, RecordId, RecordKind, Value};
+
+    use super::testing::{op, set};
+    use crate::files::gc;
+
+    let api = TestApi::new();
+    let ann = api.user("ann");
+    let token = api.login("ann").await.token;
+    let space = api.create_space(&token, "Team").await;
+    let files = api.state.files.clone().expect("files");
+    let mut refs = Vec::new();
+    for content in [b"named".as_slice(), b"unnamed".as_slice()] {
+        let file = FileRef {
+            space,
+            sha256: sha(content),
+            size: content.len() as u64,
+        };
+        let (status, _) = api.send(upload(&file, 0, content, &token)).await;
+        assert_eq!(status, StatusCode::OK);
+        refs.push(file);
+    }
+    let record = RecordId::new();
+    let ops = vec![
+        op(
+            space,
+            record,
+            ann.id,
+            Change::Create {
+                kind: RecordKind::File,
+            },
+        ),
+        op(
+            space,
+            record,
+            ann.id,
+            set("name", Value::Text("named.txt".into())),
+        ),
+        op(space, record, ann.id, set("size", Value::Int(5))),
+        op(
+            space,
+            record,
+            ann.id,
+            set("sha256", Value::Text(refs[0].sha256.clone())),
+        ),
+    ];
+    let pushed: PushResponse = api
+        .call(endpoints::Push::PATH, Some(&token), &PushRequest { ops })
+        .await
+        .expect("push");
+    assert!(pushed.refused.is_empty(), "{pushed:?}");
+    let backups = crate::backup::Backups::with_files(
+        tempfile::tempdir().expect("dir").path().join("backups"),
+        Default::default(),
+        files.blobs.root().to_owned(),
+    );
+    let now = std::time::SystemTime::now();
+    // Within the grace both stay: the record naming the second may be on its way.
+    let swept = gc::sweep(&api.state.store, &files.blobs, &backups, now, gc::GRACE)
+        .await
+        .expect("sweep");
+    assert_eq!(swept, gc::Swept::default());
+    let later = now + gc::GRACE + std::time::Duration::from_secs(1);
+    let swept = gc::sweep(&api.state.store, &files.blobs, &backups, later, gc::GRACE)
+        .await
+        .expect("sweep");
+    assert_eq!(swept.files, 1);
+    assert_eq!(
+        files.blobs.list(space).expect("list"),
+        vec![refs[0].sha256.clone()]
+    );
+}

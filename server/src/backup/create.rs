@@ -17,6 +17,7 @@ use super::format::{
     TreeCount,
 };
 use super::{BackupError, Backups, TEMP_PREFIX, verify};
+use crate::files::blobs::Blobs;
 use crate::store::Store;
 
 /// A backup that was written, verified and put in place.
@@ -61,6 +62,42 @@ fn new_id(dir: &Path, at_ms: u64) -> String {
     }
     id
 }
+
+/// Copies one file's content into the backup as `content-<space>-<sha256>`.
+fn copy_content(
+    files: &Blobs,
+    space: cairn_common::model::SpaceId,
+    sha256: &str,
+    temp: &Path,
+) -> Result<FileSum, BackupError> {
+    let (mut source, _) = files.open(space, sha256).map_err(|e| {
+        BackupError::io("read a file's content in", files.root())(io::Error::other(e))
+    })?;
+    let name = content_name(space, sha256);
+    let path = temp.join(&name);
+    let out = File::create(&path).map_err(BackupError::io("write", &path))?;
+    let mut hashing = Hashing::new(BufWriter::with_capacity(1 << 20, out));
+    io::copy(&mut source, &mut hashing).map_err(BackupError::io("write", &path))?;
+    let (writer, bytes, sha) = hashing.finish();
+    let out = writer
+        .into_inner()
+        .map_err(|e| BackupError::io("write", &path)(e.into_error()))?;
+    out.sync_all().map_err(BackupError::io("write", &path))?;
+    Ok(FileSum {
+        name,
+        bytes,
+        sha256: sha,
+    })
+}
+
+/// The name of a file's content in a backup (backups are flat).
+#[must_use]
+pub fn content_name(space: cairn_common::model::SpaceId, sha256: &str) -> String {
+    format!("{CONTENT_PREFIX}{space}-{sha256}")
+}
+
+/// What the names of file content in a backup start with.
+pub const CONTENT_PREFIX: &str = "content-";
 
 /// Removes what an interrupted backup or prune left (names starting with `.`).
 fn remove_leftovers(dir: &Path) -> io::Result<()> {
@@ -114,7 +151,14 @@ pub fn create(store: &Store, backups: &Backups, now_ms: u64) -> Result<Created, 
     let id = new_id(dir, now_ms);
     let temp = dir.join(format!("{TEMP_PREFIX}{id}"));
     make_private_dir(&temp).map_err(BackupError::io("create", &temp))?;
-    let written = write_and_verify(store, backups.byte_limit(), &temp, &id, now_ms);
+    let written = write_and_verify(
+        store,
+        backups.files().as_ref(),
+        backups.byte_limit(),
+        &temp,
+        &id,
+        now_ms,
+    );
     let manifest = match written {
         Ok(manifest) => manifest,
         Err(e) => {
@@ -138,6 +182,7 @@ pub fn create(store: &Store, backups: &Backups, now_ms: u64) -> Result<Created, 
 
 fn write_and_verify(
     store: &Store,
+    files: Option<&Blobs>,
     byte_limit: Option<u64>,
     temp: &Path,
     id: &str,
@@ -186,6 +231,23 @@ fn write_and_verify(
     file.sync_all().map_err(io_data())?;
     drop(file);
 
+    let mut sums = vec![FileSum {
+        name: DATA_FILE.into(),
+        bytes,
+        sha256,
+    }];
+    // File content: complete content never changes, and nothing deletes it while
+    // this backup holds the backups' lock, so what the ops at the cut name is here.
+    if let Some(files) = files {
+        for space in &spaces {
+            for sha in files
+                .list(space.space)
+                .map_err(BackupError::io("read the files of", files.root()))?
+            {
+                sums.push(copy_content(files, space.space, &sha, temp)?);
+            }
+        }
+    }
     let created_at = i64::try_from(now_ms)
         .ok()
         .and_then(DateTime::<Utc>::from_timestamp_millis)
@@ -197,11 +259,7 @@ fn write_and_verify(
         created_at: created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         created_at_ms: now_ms,
         server_version: env!("CARGO_PKG_VERSION").into(),
-        files: vec![FileSum {
-            name: DATA_FILE.into(),
-            bytes,
-            sha256,
-        }],
+        files: sums,
         ops: total,
         spaces,
         trees,

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use cairn_common::op::Op;
 
+use super::create::CONTENT_PREFIX;
 use super::format::Manifest;
 use super::verify::{self, Checked};
 use super::{BackupError, create::sync_dir};
@@ -63,6 +64,18 @@ pub fn restore(data_dir: &DataDir, backups: &Path, id: &str) -> Result<Restored,
         return Err(e);
     }
 
+    // The files' content next to where it lives, so the swap is a rename.
+    let files_dir = crate::settings::Settings::load(root, std::env::vars())
+        .map(|s| s.files.dir_in(root))
+        .unwrap_or_else(|_| crate::files::FilesSettings::default().dir_in(root));
+    let files_building = files_dir.with_extension("restoring");
+    remove_if_there(&files_building)?;
+    if let Err(e) = build_content(&files_building, &source, &manifest) {
+        let _ = fs::remove_dir_all(&building);
+        let _ = fs::remove_dir_all(&files_building);
+        return Err(e);
+    }
+
     let db = data_dir.db();
     let old = root.join(OLD);
     let replaced = db.exists();
@@ -83,6 +96,7 @@ pub fn restore(data_dir: &DataDir, backups: &Path, id: &str) -> Result<Restored,
         return Err(BackupError::io("move the restored store to", &db)(e));
     }
     sync_dir(root).map_err(BackupError::io("sync", root))?;
+    swap_content(&files_building, &files_dir)?;
     if replaced && let Err(e) = fs::remove_dir_all(&old) {
         tracing::warn!(
             "the restore succeeded, but the old store {} could not be removed ({e}); \
@@ -96,6 +110,51 @@ pub fn restore(data_dir: &DataDir, backups: &Path, id: &str) -> Result<Restored,
         db,
         replaced,
     })
+}
+
+/// The backup's file content in `dir`, laid out as the live store keeps it.
+fn build_content(dir: &Path, source: &Path, manifest: &Manifest) -> Result<(), BackupError> {
+    fs::create_dir_all(dir).map_err(BackupError::io("create", dir))?;
+    for file in &manifest.files {
+        let Some(rest) = file.name.strip_prefix(CONTENT_PREFIX) else {
+            continue;
+        };
+        // `<space uuid>-<sha256>`: the sha256 is the last 64 characters.
+        let (space, sha) = rest.split_at(rest.len().saturating_sub(65));
+        let sha = sha.trim_start_matches('-');
+        let (Ok(space), true) = (
+            space.parse::<uuid::Uuid>(),
+            cairn_common::api::files::is_sha256(sha),
+        ) else {
+            return Err(BackupError::damaged(
+                &manifest.id,
+                format_args!("{} names no space", file.name),
+            ));
+        };
+        let space_dir = dir.join(space.to_string());
+        fs::create_dir_all(&space_dir).map_err(BackupError::io("create", &space_dir))?;
+        let to = space_dir.join(sha);
+        fs::copy(source.join(&file.name), &to).map_err(BackupError::io("write", &to))?;
+        fs::File::open(&to)
+            .and_then(|f| f.sync_all())
+            .map_err(BackupError::io("sync", &to))?;
+        sync_dir(&space_dir).map_err(BackupError::io("sync", &space_dir))?;
+    }
+    Ok(())
+}
+
+/// Puts the restored content in place of the live content.
+fn swap_content(building: &Path, live: &Path) -> Result<(), BackupError> {
+    let old = live.with_extension("before-restore");
+    remove_if_there(&old)?;
+    if live.exists() {
+        fs::rename(live, &old).map_err(BackupError::io("move the old files aside to", &old))?;
+    }
+    fs::rename(building, live).map_err(BackupError::io("move the restored files to", live))?;
+    if let Some(parent) = live.parent() {
+        sync_dir(parent).map_err(BackupError::io("sync", parent))?;
+    }
+    remove_if_there(&old)
 }
 
 fn remove_if_there(path: &Path) -> Result<(), BackupError> {

@@ -45,6 +45,8 @@ struct Inner {
     /// blocking code only, never across an await.
     running: Mutex<()>,
     health: Mutex<BackupHealth>,
+    /// Where file content lives (`[files] dir`): backups copy it, purges delete it.
+    files: Option<PathBuf>,
     /// Tests simulate a full disk: a backup's data file fails after this many bytes.
     byte_limit: Mutex<Option<u64>>,
 }
@@ -59,22 +61,37 @@ impl Backups {
     /// commands use the same as its scheduler), or a test's.
     #[must_use]
     pub fn new(dir: PathBuf, settings: BackupSettings) -> Self {
-        Self::with_config(Ok((dir, settings)))
+        Self::with_config(Ok((dir, settings)), None)
     }
 
     /// The backups of the data dir `root` as its config says (`[backup]`, else
     /// `DIR/backups`), for a command on a stopped data dir.
     #[must_use]
     pub fn of_data_dir(root: &Path) -> Self {
-        let config = crate::settings::Settings::load(root, std::env::vars())
+        let settings = crate::settings::Settings::load(root, std::env::vars());
+        let files = settings
+            .as_ref()
+            .map(|s| s.files.dir_in(root))
+            .unwrap_or_else(|_| crate::files::FilesSettings::default().dir_in(root));
+        let config = settings
             .map(|settings| (settings.backup_dir(), settings.backup))
             .map_err(|e| e.to_string());
-        Self::with_config(config)
+        Self::with_config(config, Some(files))
     }
 
-    fn with_config(config: Result<(PathBuf, BackupSettings), String>) -> Self {
+    /// Backups into `dir` that also copy the file content under `files`.
+    #[must_use]
+    pub fn with_files(dir: PathBuf, settings: BackupSettings, files: PathBuf) -> Self {
+        Self::with_config(Ok((dir, settings)), Some(files))
+    }
+
+    fn with_config(
+        config: Result<(PathBuf, BackupSettings), String>,
+        files: Option<PathBuf>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                files,
                 config,
                 running: Mutex::new(()),
                 health: Mutex::new(BackupHealth::default()),
@@ -98,6 +115,15 @@ impl Backups {
     /// kept backups (purge), so neither sees the other half-done.
     pub fn lock(&self) -> MutexGuard<'_, ()> {
         relock(&self.inner.running)
+    }
+
+    /// The file content store these backups copy, if the server keeps files.
+    #[must_use]
+    pub fn files(&self) -> Option<crate::files::blobs::Blobs> {
+        self.inner
+            .files
+            .clone()
+            .map(crate::files::blobs::Blobs::new)
     }
 
     /// The outcome of the last backups.

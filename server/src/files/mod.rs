@@ -7,9 +7,11 @@
 //! # Layout
 //! - this file: [`FilesSettings`] (`[files]`);
 //! - [`blobs`]: the content on disk: status, appending a checked chunk, the
-//!   whole-file check, reading, usage per space, removal.
+//!   whole-file check, reading, usage per space, removal;
+//! - [`gc`]: deleting content no file record names any more.
 
 pub mod blobs;
+pub mod gc;
 
 use std::path::{Path, PathBuf};
 

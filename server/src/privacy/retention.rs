@@ -93,6 +93,7 @@ pub async fn sweep_claimed(
 pub fn spawn_sweeper(
     store: Store,
     settings: RetentionSettings,
+    backups: crate::backup::Backups,
     clock: Clock,
 ) -> tokio::task::JoinHandle<()> {
     let holder = uuid::Uuid::new_v4();
@@ -102,8 +103,24 @@ pub fn spawn_sweeper(
             tokio::time::sleep_until(next).await;
             next += SWEEP_EVERY;
             let (store, settings, now) = (store.clone(), settings.clone(), clock.now_ms());
+            let backups = backups.clone();
             match tokio::task::spawn_blocking(move || {
-                crate::store::wait(sweep_claimed(&store, &settings, holder, now))
+                let swept = crate::store::wait(sweep_claimed(&store, &settings, holder, now));
+                // Then the content of files emptied from the trash or purged.
+                if let Some(blobs) = backups.files() {
+                    let files = crate::store::wait(crate::files::gc::sweep(
+                        &store,
+                        &blobs,
+                        &backups,
+                        std::time::SystemTime::now(),
+                        crate::files::gc::GRACE,
+                    ));
+                    match files {
+                        Ok(files) => tracing::info!(?files, "file content sweep"),
+                        Err(e) => tracing::error!("file content sweep failed: {e}"),
+                    }
+                }
+                swept
             })
             .await
             {

@@ -85,7 +85,11 @@ impl Instance {
         tls: TlsHandle,
         store: Store,
     ) -> Instance {
-        let backups = Backups::new(settings.backup_dir(), settings.backup.clone());
+        let backups = Backups::with_files(
+            settings.backup_dir(),
+            settings.backup.clone(),
+            settings.files.dir_in(data_dir.root()),
+        );
         let mailer = Mailer::new(settings.mail.clone());
         Instance {
             settings,
@@ -186,6 +190,7 @@ impl Instance {
         let sweeper = crate::privacy::retention::spawn_sweeper(
             self.store.clone(),
             self.settings.retention.clone(),
+            self.backups.clone(),
             Clock::system(),
         );
         let limits = Limits::from_settings(&self.settings.server);

@@ -170,6 +170,7 @@ pub async fn execute(
         ))
     })?;
     let outcome = store.purge(target).await?;
+    remove_content(backups, target, &outcome)?;
     let backups = purge_backups(backup_dir)?;
     let what = match target {
         PurgeTarget::User(_) => format!(
@@ -187,6 +188,35 @@ pub async fn execute(
         )))
         .await;
     Ok(AdminResponse::Purged { outcome, backups })
+}
+
+/// Deletes the file content of the spaces the purge removed or emptied (all of
+/// it for everything).
+fn remove_content(
+    backups: &Backups,
+    target: &PurgeTarget,
+    outcome: &crate::store::PurgeOutcome,
+) -> Result<(), StoreError> {
+    let Some(files) = backups.files() else {
+        return Ok(());
+    };
+    let io = |source| StoreError::Io {
+        dir: files.root().to_owned(),
+        source,
+    };
+    let spaces = match target {
+        PurgeTarget::All => files.spaces().map_err(io)?,
+        _ => outcome
+            .spaces_removed
+            .iter()
+            .chain(&outcome.spaces_emptied)
+            .copied()
+            .collect(),
+    };
+    for space in spaces {
+        files.remove_space(space).map_err(io)?;
+    }
+    Ok(())
 }
 
 /// Deletes every kept backup under `dir` (the directories holding a backup's data

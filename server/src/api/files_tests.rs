@@ -196,8 +196,9 @@ async fn limits_are_told() {
     assert!(message.contains("at most 3 MiB"), "{message}");
 }
 
-/// The sweep deletes content no file record names once its grace has passed,
-/// keeps what a record names, and deletes everything of a space that is gone.
+/// The sweep deletes content no file record names once its grace has passed, from
+/// the store and from the kept backups (which still verify), and keeps what a
+/// record names.
 #[tokio::test]
 async fn the_sweep_keeps_only_named_content() {
     use cairn_common::api::{PushRequest, PushResponse};
@@ -251,11 +252,20 @@ async fn the_sweep_keeps_only_named_content() {
         .await
         .expect("push");
     assert!(pushed.refused.is_empty(), "{pushed:?}");
+    let backup_dir = tempfile::tempdir().expect("dir");
     let backups = crate::backup::Backups::with_files(
-        tempfile::tempdir().expect("dir").path().join("backups"),
+        backup_dir.path().to_owned(),
         Default::default(),
         files.blobs.root().to_owned(),
     );
+    let backup = crate::backup::create::create(&api.state.store, &backups, 1).expect("backup");
+    let in_backup = |sha: &str| {
+        backup
+            .path
+            .join(crate::backup::create::content_name(space, sha))
+            .exists()
+    };
+    assert!(in_backup(&refs[0].sha256) && in_backup(&refs[1].sha256));
     let now = std::time::SystemTime::now();
     // Within the grace both stay: the record naming the second may be on its way.
     let swept = gc::sweep(&api.state.store, &files.blobs, &backups, now, gc::GRACE)
@@ -271,4 +281,7 @@ async fn the_sweep_keeps_only_named_content() {
         files.blobs.list(space).expect("list"),
         vec![refs[0].sha256.clone()]
     );
+    assert!(in_backup(&refs[0].sha256) && !in_backup(&refs[1].sha256));
+    let id = backup.manifest.id.clone();
+    crate::backup::verify::verify_dir(&backup.path, &id).expect("the backup still verifies");
 }

@@ -22,6 +22,7 @@
 
 pub mod create;
 mod error;
+pub mod forget;
 pub mod format;
 pub mod restore;
 pub mod retention;

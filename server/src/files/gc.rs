@@ -1,5 +1,6 @@
 //! Deleting content no file record names any more: its records were emptied from
-//! the trash (retention) or purged, or its space is gone. Content is uploaded
+//! the trash (retention) or purged, or its space is gone. It goes from the store
+//! and from the kept backups. Content is uploaded
 //! before the record that names it is pushed, so content no record names yet is
 //! kept for [`GRACE`] after it was last written or asked for; unfinished uploads
 //! are kept for [`PARTIAL_GRACE`].
@@ -11,12 +12,25 @@ use cairn_common::model::{RecordKind, Value};
 
 use super::blobs::Blobs;
 use crate::backup::Backups;
+use crate::backup::forget::Content;
 use crate::store::{Store, StoreError};
 
 /// How long content waits for the record that names it.
 pub const GRACE: Duration = Duration::from_secs(24 * 3600);
 /// How long an unfinished upload waits to go on.
 pub const PARTIAL_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Deletes `content` from the kept backups too (see [`crate::backup::forget`]).
+fn forget(backups: &Backups, content: Content<'_>) -> Result<(), StoreError> {
+    let Ok((dir, _)) = backups.config() else {
+        return Ok(());
+    };
+    crate::backup::forget::forget(dir, content)
+        .map(drop)
+        .map_err(|e| {
+            StoreError::InvalidInput(format!("deleting file content from the backups: {e}"))
+        })
+}
 
 /// What a sweep deleted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,6 +62,7 @@ pub async fn sweep(
         if store.space(space).await?.is_none() {
             let _lock = backups.lock();
             blobs.remove_space(space).map_err(io)?;
+            forget(backups, Content::Space(space))?;
             swept.spaces += 1;
             continue;
         }
@@ -64,6 +79,7 @@ pub async fn sweep(
         for (sha, touched) in blobs.list_with_times(space).map_err(io)? {
             let idle = now.duration_since(touched).unwrap_or_default();
             if !named.contains(&sha) && idle >= grace && blobs.remove(space, &sha).map_err(io)? {
+                forget(backups, Content::File(space, &sha))?;
                 swept.files += 1;
             }
         }

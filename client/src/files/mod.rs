@@ -307,16 +307,18 @@ pub fn cache_limit(config_file: &Path) -> u64 {
     mib.saturating_mul(1 << 20)
 }
 
-/// Deletes cached content no file record here refers to any more (emptied from
-/// the trash, purged, its space gone), then the least recently used beyond
+/// Deletes cached content no live file record here refers to (in the trash,
+/// purged, its space gone), then the least recently used beyond
 /// `max_bytes`; content not uploaded yet stays. How many were deleted.
 ///
 /// # Errors
 /// A replica or cache error.
 pub fn tidy(replica: &Replica, max_bytes: u64) -> Result<usize, FileError> {
     let cache = FileCache::new(replica.dir());
+    // A file in the trash keeps no copy here: restored, it is downloaded again.
     let wanted: std::collections::HashSet<(SpaceId, String)> = all(replica)?
         .into_iter()
+        .filter(|f| !f.deleted)
         .map(|f| (f.space, f.sha256))
         .collect();
     let spaces: std::collections::HashSet<SpaceId> =

@@ -10,6 +10,7 @@ use cairn_common::api::{ErrorResponse, LoginResponse};
 use cairn_common::codec;
 use cairn_tests::client::Device;
 use cairn_tests::files_containing;
+
 use cairn_tests::server::{ServerProcess, set_config_section};
 use sha2::{Digest, Sha256};
 
@@ -169,6 +170,13 @@ async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
     ])?;
     let synced = ana.ok(&["sync"])?;
     assert!(synced.contains("at most 12 MiB"), "{synced}");
+
+    // Ben moves the photo to the trash: his device keeps no copy of it.
+    assert!(!files_containing(ben.home.path(), "MARKER-SITE-PHOTO-7f3a").is_empty());
+    ben.ok(&["files", "rm", &id])?;
+    ben.ok(&["sync"])?;
+    let left = files_containing(ben.home.path(), "MARKER-SITE-PHOTO-7f3a");
+    assert!(left.is_empty(), "{left:?}");
     Ok(())
 }
 

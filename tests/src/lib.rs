@@ -123,9 +123,13 @@ pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
         } else {
             "cairn-client"
         };
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", crate_name, "--bin", name])
-            .status()
+        let mut build = std::process::Command::new(env!("CARGO"));
+        build.args(["build", "-p", crate_name, "--bin", name]);
+        // Benches run from target/release: their binaries are release builds.
+        if profile_dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build.status()
             .context("running cargo build")?;
         if !status.success() || !path.exists() {
             bail!("could not build {name}; run `cargo build --bin {name}` and look at the errors");

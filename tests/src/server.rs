@@ -206,6 +206,12 @@ impl ServerProcess {
         }
     }
 
+    /// The running server's process id.
+    #[must_use]
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The data dir.
     #[must_use]
     pub fn data_dir(&self) -> &Path {

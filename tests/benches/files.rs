@@ -175,14 +175,21 @@ async fn raw_tls(server: &ServerProcess, file: &Path) -> anyhow::Result<(Duratio
 
 async fn run() -> anyhow::Result<()> {
     let mib: usize = match std::env::var("CAIRN_BENCH_FILE_MIB") {
-        Ok(text) => text.trim().parse().context("CAIRN_BENCH_FILE_MIB is not a number")?,
+        Ok(text) => text
+            .trim()
+            .parse()
+            .context("CAIRN_BENCH_FILE_MIB is not a number")?,
         Err(_) => 1024,
     };
     let server = ServerProcess::start_configured(&[], |dir| {
         set_config_section(
             dir,
             "files",
-            &format!("max_file_mib = {}\nmax_space_mib = {}", mib + 1, 2 * mib + 2),
+            &format!(
+                "max_file_mib = {}\nmax_space_mib = {}",
+                mib + 1,
+                2 * mib + 2
+            ),
         )
     })?;
     server.user(EMAIL, PASSWORD).await?;
@@ -212,8 +219,10 @@ async fn run() -> anyhow::Result<()> {
     let id = list[0]["id"].as_str().context("file id")?.to_owned();
     let out = work.path().join("down.bin");
     eprintln!("download (cairn files get)");
-    let (down, client_down_peak) =
-        timed_cairn(&ben, &["files", "get", &id, "--out", out.to_str().context("out")?])?;
+    let (down, client_down_peak) = timed_cairn(
+        &ben,
+        &["files", "get", &id, "--out", out.to_str().context("out")?],
+    )?;
     let server_peak = peak_memory(pid).unwrap_or(0);
     if std::fs::metadata(&out)?.len() != std::fs::metadata(&file)?.len() {
         bail!("the downloaded file differs in size");
@@ -222,7 +231,10 @@ async fn run() -> anyhow::Result<()> {
     let rate = |d: Duration| bytes / d.as_secs_f64() / f64::from(1 << 20);
     let mib_of = |b: u64| b as f64 / f64::from(1 << 20);
     println!("\nfile transfer, {mib} MiB over TLS on loopback (2 cores)\n");
-    println!("{:<44} {:>10} {:>10} {:>8}", "", "MiB/s", "baseline", "ratio");
+    println!(
+        "{:<44} {:>10} {:>10} {:>8}",
+        "", "MiB/s", "baseline", "ratio"
+    );
     println!(
         "{:<44} {:>10.0} {:>10.0} {:>8.2}",
         "upload (cairn sync) vs raw TLS up",
@@ -237,7 +249,10 @@ async fn run() -> anyhow::Result<()> {
         rate(raw_down),
         raw_down.as_secs_f64() / down.as_secs_f64()
     );
-    println!("\n{:<44} {:>10} {:>10} {:>10}", "peak memory (MiB)", "idle", "peak", "above");
+    println!(
+        "\n{:<44} {:>10} {:>10} {:>10}",
+        "peak memory (MiB)", "idle", "peak", "above"
+    );
     for (what, idle, peak) in [
         ("server (whole run)", server_idle, server_peak),
         ("server after the upload", server_idle, server_after_up),

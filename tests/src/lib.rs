@@ -129,8 +129,7 @@ pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
         if profile_dir.ends_with("release") {
             build.arg("--release");
         }
-        let status = build.status()
-            .context("running cargo build")?;
+        let status = build.status().context("running cargo build")?;
         if !status.success() || !path.exists() {
             bail!("could not build {name}; run `cargo build --bin {name}` and look at the errors");
         }

@@ -2,7 +2,7 @@
 //! which mails the server sends you. All are off until you turn them on.
 
 use anyhow::bail;
-use cairn_common::api::notifications::{NotificationSettings, SetNotifications};
+use cairn_common::api::notifications::{NotificationKind, NotificationSettings, SetNotifications};
 use cairn_common::api::{Empty, endpoints};
 use serde_json::json;
 
@@ -84,26 +84,10 @@ pub fn run(client: &Client, args: &Args) -> anyhow::Result<String> {
 /// The settings in words, with how to change them.
 #[must_use]
 pub fn describe(settings: NotificationSettings) -> String {
-    let rows = [
-        (
-            "due",
-            settings.due,
-            "daily digest: your commitments and standard tasks due or overdue",
-        ),
-        (
-            "follow-ups",
-            settings.follow_ups,
-            "daily digest: your conversation follow-ups due or overdue",
-        ),
-        (
-            "invitations",
-            settings.invitations,
-            "a mail when an owner adds you to a space",
-        ),
-    ];
     let mut out = String::new();
-    for (name, on, what) in rows {
-        out += &format!("{name:<12} {:<4} {what}\n", if on { "on" } else { "off" });
+    for kind in NotificationKind::ALL {
+        let state = if kind.is_on(settings) { "on" } else { "off" };
+        out += &format!("{:<12} {state:<4} {}\n", kind.name(), kind.describe());
     }
     out += if settings.any() {
         "Every mail says how to stop it; `cairn account notifications off` stops them all.\n"

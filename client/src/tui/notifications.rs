@@ -13,38 +13,7 @@ use super::keys::{KeyBinding, KeyBindings};
 use super::text;
 use super::theme::Theme;
 
-/// One kind of mail, in the order shown.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Due,
-    FollowUps,
-    Invitations,
-}
-
-impl Kind {
-    pub const ALL: [Self; 3] = [Self::Due, Self::FollowUps, Self::Invitations];
-
-    #[must_use]
-    pub fn is_on(self, settings: NotificationSettings) -> bool {
-        match self {
-            Self::Due => settings.due,
-            Self::FollowUps => settings.follow_ups,
-            Self::Invitations => settings.invitations,
-        }
-    }
-
-    /// The change that turns this kind, and only this kind, on or off.
-    #[must_use]
-    pub fn set(self, on: bool) -> SetNotifications {
-        let mut change = SetNotifications::default();
-        match self {
-            Self::Due => change.due = Some(on),
-            Self::FollowUps => change.follow_ups = Some(on),
-            Self::Invitations => change.invitations = Some(on),
-        }
-        change
-    }
-}
+pub use cairn_common::api::notifications::NotificationKind as Kind;
 
 /// Where the talk with the server stands.
 #[derive(Clone, Debug, PartialEq, Eq)]

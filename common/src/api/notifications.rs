@@ -48,6 +48,60 @@ impl NotificationSettings {
     }
 }
 
+/// One kind of notification mail, in the order the client shows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotificationKind {
+    Due,
+    FollowUps,
+    Invitations,
+}
+
+impl NotificationKind {
+    pub const ALL: [Self; 3] = [Self::Due, Self::FollowUps, Self::Invitations];
+
+    /// Its name, as `cairn account notifications` and the TUI show it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Due => "due",
+            Self::FollowUps => "follow-ups",
+            Self::Invitations => "invitations",
+        }
+    }
+
+    /// What it sends, in a few words.
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Due => "daily digest: your commitments and standard tasks due or overdue",
+            Self::FollowUps => "daily digest: your conversation follow-ups due or overdue",
+            Self::Invitations => "a mail when an owner adds you to a space",
+        }
+    }
+
+    /// Whether `settings` have it on.
+    #[must_use]
+    pub fn is_on(self, settings: NotificationSettings) -> bool {
+        match self {
+            Self::Due => settings.due,
+            Self::FollowUps => settings.follow_ups,
+            Self::Invitations => settings.invitations,
+        }
+    }
+
+    /// The change that turns this kind, and only this kind, on or off.
+    #[must_use]
+    pub fn set(self, on: bool) -> SetNotifications {
+        let mut change = SetNotifications::default();
+        match self {
+            Self::Due => change.due = Some(on),
+            Self::FollowUps => change.follow_ups = Some(on),
+            Self::Invitations => change.invitations = Some(on),
+        }
+        change
+    }
+}
+
 /// Turn kinds of mail on or off; `None` leaves a kind as it is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetNotifications {

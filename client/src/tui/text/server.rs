@@ -62,17 +62,7 @@ pub const CLOSE_HINT: &str = "close";
 /// A kind's name and what it sends, as `cairn account notifications` says them.
 #[must_use]
 pub fn notification_kind(kind: Kind) -> (&'static str, &'static str) {
-    match kind {
-        Kind::Due => (
-            "due",
-            "daily digest: your commitments and standard tasks due or overdue",
-        ),
-        Kind::FollowUps => (
-            "follow-ups",
-            "daily digest: your conversation follow-ups due or overdue",
-        ),
-        Kind::Invitations => ("invitations", "a mail when an owner adds you to a space"),
-    }
+    (kind.name(), kind.describe())
 }
 
 /// A kind's state, the same width either way.

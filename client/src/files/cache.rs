@@ -310,20 +310,10 @@ impl FileCache {
     }
 }
 
-/// The SHA-256 of a file on disk, read in blocks.
+/// The SHA-256 of a file on disk.
 ///
 /// # Errors
 /// A read error.
 pub fn hash_of(path: &Path) -> io::Result<String> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut block = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut block)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&block[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
+    cairn_common::api::files::sha256_of(File::open(path)?)
 }

@@ -11,7 +11,6 @@ use cairn_common::api::endpoints::{FILE_DOWNLOAD, FILE_UPLOAD};
 use cairn_common::api::files::{CHUNK_SHA256_HEADER, FileRef, FileStatus};
 use cairn_common::api::{self};
 use http_body_util::{BodyExt, Full, Limited};
-use sha2::{Digest, Sha256};
 
 use super::SyncError;
 use super::client::{Client, classify_transport, decode_answer};
@@ -42,7 +41,7 @@ impl Client {
         offset: u64,
         chunk: Bytes,
     ) -> Result<FileStatus, SyncError> {
-        let hash = hex::encode(Sha256::digest(&chunk));
+        let hash = cairn_common::api::files::sha256_hex(&chunk);
         let request = self
             .file_request(
                 "POST",

@@ -206,8 +206,6 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &NoticeView, keys: &KeyBindings
 
 #[cfg(test)]
 mod tests {
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
 
     use super::*;
     use crate::tui::tests::key;
@@ -224,19 +222,10 @@ mod tests {
     }
 
     fn render(view: &NoticeView, width: u16, height: u16) -> String {
-        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
         let keys = KeyBindings::default();
-        terminal
-            .draw(|frame| draw(frame, frame.area(), view, &keys, &Theme::no_color()))
-            .expect("draw");
-        let buffer = terminal.backend().buffer();
-        (0..height)
-            .map(|y| {
-                let line: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
-                line.trim_end().to_owned()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        crate::tui::test_support::screen_text(width, height, |frame| {
+            draw(frame, frame.area(), view, &keys, &Theme::no_color());
+        })
     }
 
     /// `y` accepts the version shown; `n`, esc and q close; while an acceptance is

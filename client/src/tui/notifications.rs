@@ -172,27 +172,15 @@ pub fn draw(
 
 #[cfg(test)]
 mod tests {
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
 
     use super::*;
     use crate::tui::tests::key;
 
     fn render(view: &NotificationsView) -> String {
-        let (width, height) = (84, 16);
-        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
         let keys = KeyBindings::default();
-        terminal
-            .draw(|frame| draw(frame, frame.area(), view, &keys, &Theme::no_color()))
-            .expect("draw");
-        let buffer = terminal.backend().buffer();
-        (0..height)
-            .map(|y| {
-                let line: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
-                line.trim_end().to_owned()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        crate::tui::test_support::screen_text(84, 16, |frame| {
+            draw(frame, frame.area(), view, &keys, &Theme::no_color());
+        })
     }
 
     /// A toggle asks for the selected kind only, the opposite of what the server

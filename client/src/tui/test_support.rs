@@ -92,3 +92,17 @@ pub fn render(width: u16, height: u16, draw: impl FnOnce(&mut ratatui::Frame)) -
     terminal.draw(draw).expect("draw");
     terminal.backend().clone()
 }
+
+/// The text `draw` puts on a `width`×`height` test terminal, line by line, without
+/// trailing blanks.
+pub fn screen_text(width: u16, height: u16, draw: impl FnOnce(&mut ratatui::Frame)) -> String {
+    let backend = render(width, height, draw);
+    let buffer = backend.buffer();
+    (0..height)
+        .map(|y| {
+            let line: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
+            line.trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -53,6 +53,31 @@ pub struct FileStatus {
     pub complete: bool,
 }
 
+/// The SHA-256 of `bytes` as the protocol writes it.
+#[must_use]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The SHA-256 of everything `reader` gives, read in blocks of 1 MiB.
+///
+/// # Errors
+/// A read error.
+pub fn sha256_of(mut reader: impl std::io::Read) -> std::io::Result<String> {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    let mut block = vec![0u8; 1 << 20];
+    loop {
+        let n = reader.read(&mut block)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&block[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
 /// Whether `text` is a SHA-256 as the protocol writes it: 64 lowercase hex digits.
 #[must_use]
 pub fn is_sha256(text: &str) -> bool {

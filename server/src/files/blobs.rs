@@ -5,13 +5,12 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use cairn_common::api::files::{FileRef, FileStatus, is_sha256};
+use cairn_common::api::files::{FileRef, FileStatus, is_sha256, sha256_hex, sha256_of};
 use cairn_common::model::SpaceId;
-use sha2::{Digest, Sha256};
 
 /// Size limits, in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,10 +61,6 @@ pub struct Blobs {
 type FileKey = (SpaceId, String);
 
 const PARTIAL: &str = ".partial";
-
-fn hex(digest: impl AsRef<[u8]>) -> String {
-    hex::encode(digest)
-}
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
@@ -177,7 +172,7 @@ impl Blobs {
         if end > file.size {
             return Err(BlobError::PastEnd { size: file.size });
         }
-        if hex(Sha256::digest(chunk)) != chunk_sha256.to_ascii_lowercase() {
+        if sha256_hex(chunk) != chunk_sha256.to_ascii_lowercase() {
             return Err(BlobError::ChunkDamaged);
         }
         if offset == 0 {
@@ -383,30 +378,22 @@ impl Blobs {
     }
 }
 
-/// The SHA-256 of a file on disk, read in blocks.
+/// The SHA-256 of a file on disk.
 ///
 /// # Errors
 /// A read error.
 pub fn hash_of(path: &Path) -> io::Result<String> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut block = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut block)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&block[..n]);
-    }
-    Ok(hex(hasher.finalize()))
+    sha256_of(File::open(path)?)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
+
     use super::*;
 
     fn sha(bytes: &[u8]) -> String {
-        hex(Sha256::digest(bytes))
+        sha256_hex(bytes)
     }
 
     const LIMITS: Limits = Limits {

@@ -24,8 +24,8 @@ pub use cache::{Added, FileCache};
 use crate::replica::{Replica, ReplicaError};
 use crate::sync::{Client, SyncError};
 
-/// Bytes per upload request (the server takes up to 8 MiB).
-const UPLOAD_CHUNK: usize = 4 << 20;
+/// Bytes per upload request: as many as the server takes.
+const UPLOAD_CHUNK: usize = cairn_common::api::files::MAX_CHUNK_BYTES as usize;
 /// The cache's size when `config.toml` does not say.
 pub const DEFAULT_CACHE_MIB: u64 = 1024;
 

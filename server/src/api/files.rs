@@ -150,7 +150,7 @@ pub fn upload_route(state: AppState) -> BoxedFilter<(Response,)> {
                             }
                             Role::Editor | Role::Owner => {}
                         }
-                        let chunk = read_chunk(body).await?;
+                        let chunk = read_chunk(body, length.unwrap_or(0)).await?;
                         let files = files(&state)?;
                         blocking(move || {
                             files
@@ -170,9 +170,10 @@ pub fn upload_route(state: AppState) -> BoxedFilter<(Response,)> {
 /// A chunk's bytes, at most [`MAX_CHUNK_BYTES`].
 async fn read_chunk(
     body: impl futures_util::Stream<Item = Result<impl Buf, warp::Error>>,
+    length: u64,
 ) -> Result<Vec<u8>, ApiError> {
     let mut body = std::pin::pin!(body);
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(usize::try_from(length.min(MAX_CHUNK_BYTES)).unwrap_or(0));
     while let Some(part) = body.next().await {
         let part = part.map_err(|e| {
             ApiError::bad_request(format!(

@@ -5,12 +5,13 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use cairn_common::api::files::{FileRef, FileStatus, is_sha256, sha256_hex, sha256_of};
 use cairn_common::model::SpaceId;
+use sha2::{Digest, Sha256};
 
 /// Size limits, in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,7 +56,13 @@ pub struct Blobs {
     root: PathBuf,
     /// One writer per file at a time (two uploads of the same bytes take turns).
     writing: Mutex<HashMap<FileKey, Arc<Mutex<()>>>>,
+    /// The whole-file hash of uploads in progress as far as they got, so the last
+    /// chunk need not read the file back; rebuilt from disk after a restart.
+    hashing: Mutex<HashMap<FileKey, (u64, Sha256)>>,
 }
+
+/// Uploads whose running hash is kept at most; beyond, they are rebuilt from disk.
+const MAX_HASHING: usize = 4096;
 
 /// A file's content within the store: its space and SHA-256.
 type FileKey = (SpaceId, String);
@@ -72,6 +79,7 @@ impl Blobs {
         Self {
             root,
             writing: Mutex::new(HashMap::new()),
+            hashing: Mutex::new(HashMap::new()),
         }
     }
 
@@ -187,26 +195,31 @@ impl Blobs {
         let partial = self.partial_path(space, sha256);
         let partial_dir = partial.parent().unwrap_or(&self.root).to_owned();
         fs::create_dir_all(&partial_dir)?;
+        let key = (space, sha256.to_owned());
+        let mut hasher = self.hash_so_far(&key, offset, &partial)?;
         let mut out = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&partial)?;
+        // Chunks are acknowledged without an fsync: bytes a crash loses are sent
+        // again (the client asks how much is here), and bytes a crash damages fail
+        // the whole-file check below. Only the complete file must be durable.
         out.write_all(chunk)?;
-        out.sync_data()?;
-        if offset == 0 {
-            sync_dir(&partial_dir)?;
-        }
+        hasher.update(chunk);
         if end < file.size {
+            self.keep_hash(key, end, hasher);
             return Ok(FileStatus {
                 received: end,
                 complete: false,
             });
         }
+        out.sync_data()?;
         drop(out);
-        if hash_of(&partial)? != sha256 {
+        if hex::encode(hasher.finalize()) != sha256 {
             fs::remove_file(&partial)?;
             return Err(BlobError::FileDamaged);
         }
+        sync_dir(&partial_dir)?;
         let complete = self.complete_path(space, sha256);
         fs::rename(&partial, &complete)?;
         sync_dir(&self.space_dir(space))?;
@@ -214,6 +227,36 @@ impl Blobs {
             received: file.size,
             complete: true,
         })
+    }
+
+    /// The hash state of the first `offset` bytes of an upload: kept from its last
+    /// chunk, or read from disk (after a restart).
+    fn hash_so_far(&self, key: &FileKey, offset: u64, partial: &Path) -> io::Result<Sha256> {
+        let kept = self
+            .hashing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(key);
+        match kept {
+            Some((at, hasher)) if at == offset => Ok(hasher),
+            _ if offset == 0 => Ok(Sha256::new()),
+            _ => {
+                let mut hasher = Sha256::new();
+                io::copy(&mut File::open(partial)?.take(offset), &mut hasher)?;
+                Ok(hasher)
+            }
+        }
+    }
+
+    fn keep_hash(&self, key: FileKey, at: u64, hasher: Sha256) {
+        let mut map = self
+            .hashing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= MAX_HASHING {
+            map.clear();
+        }
+        map.insert(key, (at, hasher));
     }
 
     /// The complete content of `sha256` in `space`, open for reading, and its size.
@@ -432,6 +475,8 @@ mod tests {
             Err(BlobError::Offset { held: 7, .. }) => {}
             other => panic!("{other:?}"),
         }
+        // The server restarts between chunks: the hash so far is read from disk.
+        let blobs = Blobs::new(dir.path().join("files"));
         let done = blobs.append(&file, 7, b, &sha(b), LIMITS).expect("last");
         assert!(done.complete);
         let (mut read, size) = blobs.open(space, &file.sha256).expect("open");

@@ -250,6 +250,8 @@ bindings! {
     next_field: ["tab", "down"] => "next field (forms)";
     prev_field: ["shift-tab", "up"] => "previous field (forms)";
     open_editor: ["ctrl-e"] => "edit the field in $VISUAL / $EDITOR";
+    complete: ["tab"] => "complete a path; again: the next candidate";
+    complete_back: ["shift-tab"] => "previous candidate (path completion)";
     undo: ["ctrl-z"] => "undo (text editor)";
     redo: ["ctrl-y"] => "redo (text editor)";
     take_left: ["1", "h"] => "keep the left version (conflicts)";

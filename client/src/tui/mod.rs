@@ -67,6 +67,7 @@ mod notice;
 mod notifications;
 mod one_on_one;
 mod palette;
+pub mod path_input;
 mod person;
 mod picker;
 pub mod popup;

@@ -1,9 +1,12 @@
 //! Every user-facing string of the TUI, in one place, so wording stays consistent and
 //! can be reviewed (or translated) without reading the drawing code. What is about
-//! the server's own matters (privacy notice, notifications) is in `server.rs`.
+//! the server's own matters (privacy notice, notifications) is in `server.rs`, what
+//! is about files (attachments, paths, opening) in `files.rs`.
 
+mod files;
 mod server;
 
+pub use files::*;
 pub use server::*;
 
 use cairn_common::model::RecordKind;

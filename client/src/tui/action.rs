@@ -60,6 +60,8 @@ pub enum Action {
     RecordsChanged(Vec<RecordState>),
     /// The server answered a call made outside sync (see [`Effect::Server`]).
     Server(ServerAnswer),
+    /// Which files have their content on this device (see [`Effect::CheckFiles`]).
+    FilesChecked(Vec<(RecordId, bool)>),
 }
 
 /// The outcome of a sync round, with what the app needs to show it.
@@ -125,6 +127,9 @@ pub enum Effect {
     /// Call the server outside sync, on the thread of such calls; it answers with
     /// [`Action::Server`].
     Server(ServerCall),
+    /// Check which of these files have their content on this device; answer with
+    /// [`Action::FilesChecked`].
+    CheckFiles(Vec<RecordId>),
 }
 
 /// A call to the server that is not part of a sync round: what lives only there.

@@ -14,6 +14,8 @@
 //!   `help.rs`, `palette.rs`, `history.rs`, `charts.rs`, `potential_grid.rs`; the
 //!   popups `form.rs` (with `line_input.rs`, `text_editor.rs`) and `conflict.rs`
 //!   report outcomes (`popup.rs`); `external_editor.rs` runs `$VISUAL`/`$EDITOR`.
+//! - Files: `attachments.rs` (a record's files, listed in the details);
+//!   `file_jobs.rs` checks which are on this device.
 //! - What lives only on the server: `account.rs` shows the privacy notice when a
 //!   round is refused until it is accepted (`notice.rs`, the popup) and the
 //!   notification settings (`notifications.rs`); `server_calls.rs` makes those calls
@@ -45,6 +47,7 @@ mod account;
 mod action;
 mod agenda;
 mod app;
+mod attachments;
 mod charts;
 mod config;
 pub mod conflict;
@@ -52,6 +55,7 @@ mod detail;
 mod draw;
 mod editing;
 pub mod external_editor;
+mod file_jobs;
 pub mod form;
 mod help;
 mod history;

@@ -21,6 +21,7 @@ use ratatui::backend::CrosstermBackend;
 use super::action::{Action, Effect};
 use super::app::App;
 use super::config::Config;
+use super::file_jobs;
 use super::search::Searcher;
 use super::server_calls::ServerCalls;
 use super::theme::Theme;
@@ -160,6 +161,9 @@ fn event_loop(
                     ),
                     Effect::OpenEditor { label, text } => {
                         queue.push_back(Action::EditorClosed(screen.edit_outside(&text, &label)));
+                    }
+                    Effect::CheckFiles(ids) => {
+                        queue.push_back(Action::FilesChecked(file_jobs::check_files(replica, &ids)))
                     }
                 }
             }

@@ -118,8 +118,13 @@ impl App {
                 Vec::new()
             }
             Action::Server(answer) => self.on_server_answer(answer),
+            Action::FilesChecked(found) => {
+                self.detail.here.extend(found);
+                Vec::new()
+            }
         };
         effects.extend(self.follow_selection());
+        effects.extend(self.check_files());
         self.show_waiting_notice();
         effects
     }
@@ -133,6 +138,7 @@ impl App {
         self.detail.id = id;
         self.detail.error = None;
         self.detail.scroll.set(0);
+        self.detail.attachment = 0;
         if self.detail.state.as_ref().map(|s| s.id) == id {
             return None;
         }

@@ -2,6 +2,7 @@
 //! (`render.rs`), on a real replica filled with a fixed set of records.
 
 mod account;
+mod files;
 mod index;
 mod links;
 mod navigate;
@@ -22,6 +23,7 @@ use tempfile::TempDir;
 use super::action::{Action, Effect, Write};
 use super::app::App;
 use super::config::Config;
+use super::file_jobs;
 use super::worker;
 use crate::replica::Replica;
 
@@ -174,6 +176,9 @@ impl Fixture {
                                 .map(Action::SearchResults),
                         );
                     }
+                    Effect::CheckFiles(ids) => queue.push(Action::FilesChecked(
+                        file_jobs::check_files(&self.replica, ids),
+                    )),
                     // No server here: tests hand the app its answers themselves.
                     Effect::OpenEditor { .. } | Effect::Quit | Effect::Sync | Effect::Server(_) => {
                     }

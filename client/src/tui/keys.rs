@@ -244,6 +244,10 @@ bindings! {
     detail_up: ["{"] => "scroll the details up";
     undo_change: ["u"] => "undo your last change of a record (done, edit, delete …)";
     redo_change: ["ctrl-r"] => "redo the change you undid";
+    attach: ["f"] => "attach a file by path (on Files: add one)";
+    next_attachment: ["F"] => "next attachment of the selected record";
+    open_file: ["ctrl-o"] => "open the file or attachment ($OPENER / xdg-open)";
+    save_file: ["W"] => "save the file or attachment elsewhere";
     revert_version: ["R"] => "revert the record to the selected version (history)";
     save: ["ctrl-s"] => "save the form";
     cancel: ["esc"] => "close, cancel";

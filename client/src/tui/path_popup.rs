@@ -8,7 +8,7 @@ use cairn_common::model::SpaceId;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::keys::KeyBindings;
 use super::path_input::PathInput;
@@ -92,8 +92,9 @@ pub fn draw(frame: &mut Frame, area: Rect, popup: &PathPopup, keys: &KeyBindings
     let (candidates, shown) = popup.input.candidates();
     let listed = candidates.len().min(MAX_CANDIDATES);
     let overflow = usize::from(candidates.len() > MAX_CANDIDATES);
-    // Prompt, input, candidates, the status line, the hints, and the borders.
-    let height = u16::try_from(listed + overflow + 6).unwrap_or(u16::MAX);
+    // Prompt, input, candidates, two lines of status (a long path wraps), the
+    // hints, and the borders.
+    let height = u16::try_from(listed + overflow + 7).unwrap_or(u16::MAX);
     let rect = super::layout::centered(area, 80, height);
     let (title, prompt, enter_does) = match &popup.purpose {
         PathPurpose::Attach {
@@ -131,7 +132,7 @@ pub fn draw(frame: &mut Frame, area: Rect, popup: &PathPopup, keys: &KeyBindings
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Fill(1),
-        Constraint::Length(1),
+        Constraint::Length(2),
         Constraint::Length(1),
     ])
     .areas(inner);
@@ -185,7 +186,10 @@ pub fn draw(frame: &mut Frame, area: Rect, popup: &PathPopup, keys: &KeyBindings
     } else {
         Line::default()
     };
-    frame.render_widget(Paragraph::new(status), status_area);
+    frame.render_widget(
+        Paragraph::new(status).wrap(Wrap { trim: false }),
+        status_area,
+    );
     let enter = super::keys::KeyBinding(vec![super::keys::KeyPress {
         code: crossterm::event::KeyCode::Enter,
         modifiers: crossterm::event::KeyModifiers::NONE,

@@ -348,3 +348,18 @@ fn path_popup_snapshot() {
     });
     snapshot!("path_popup", shown.to_string());
 }
+
+/// The save popup after Enter found a file in the way: the reason, wrapped when
+/// the path is long, and what Enter does now.
+#[test]
+fn save_popup_with_a_problem_snapshot() {
+    let mut popup = PathPopup::save_as(RecordId::new(), "site-plan.pdf".into());
+    let path = Path::new("/home/ana/Documents/projects/offsite-2027/lisbon/site-plan.pdf");
+    popup.problem = Some(crate::tui::text::exists(path));
+    let keys = crate::tui::keys::KeyBindings::default();
+    let theme = Theme::no_color();
+    let shown = render(90, 10, |frame| {
+        path_popup::draw(frame, frame.area(), &popup, &keys, &theme);
+    });
+    snapshot!("save_popup_problem", shown.to_string());
+}

@@ -208,6 +208,17 @@ fn save_as(
     Ok(FileJobDone::Saved { to: target })
 }
 
+/// A temporary folder only its owner may enter: the copies opened are people's
+/// documents, and even their names say something. (Temporary folders are made
+/// with the umask's permissions otherwise, usually 0755.)
+fn private_temp_dir() -> io::Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("cairn-open-");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    builder.tempdir()
+}
+
 /// The thread that runs the jobs, and the private folder of opened copies.
 pub struct FileJobs {
     jobs: Sender<FileJob>,
@@ -219,12 +230,8 @@ impl FileJobs {
     /// Starts the thread; it answers on `replies`.
     #[must_use]
     pub fn spawn(replica: Replica, data_dir: PathBuf, replies: Sender<Action>) -> Self {
-        // Created with mode 0700: these are people's documents. Without it only
-        // opening fails, and says so; saving elsewhere still works.
-        let open_dir = tempfile::Builder::new()
-            .prefix("cairn-open-")
-            .tempdir()
-            .ok();
+        // Without it only opening fails, and says so; saving elsewhere still works.
+        let open_dir = private_temp_dir().ok();
         let context = JobContext {
             replica,
             data_dir,
@@ -287,6 +294,19 @@ mod tests {
         let missing = format!("{}/nope/", dir.path().display());
         let err = list_dir(&missing).expect_err("missing");
         assert!(err.contains("nope"), "{err}");
+    }
+
+    /// The folder of opened copies is its owner's alone.
+    #[cfg(unix)]
+    #[test]
+    fn opened_copies_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = private_temp_dir().expect("made");
+        let mode = std::fs::metadata(dir.path())
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 
     /// `~` and `~/…` are the home folder; anything else stays as typed.

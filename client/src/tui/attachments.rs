@@ -69,11 +69,15 @@ impl App {
         let Some(state) = self.editable() else {
             return Vec::new();
         };
-        let space_name = self
-            .spaces
-            .iter()
-            .find(|k| k.space.id == state.space)
-            .map_or_else(|| self.space_name.clone(), |k| k.space.name.clone());
+        let known = self.spaces.iter().find(|k| k.space.id == state.space);
+        // The server would hold the new file record back: say so now instead.
+        if let Some(known) = known
+            && !known.role.can_edit()
+        {
+            self.error(text::space_read_only(&known.space.name));
+            return Vec::new();
+        }
+        let space_name = known.map_or_else(|| self.space_name.clone(), |k| k.space.name.clone());
         let record = Some((state.id, state.title().to_owned()));
         self.popup = Some(Popup::Path(Box::new(PathPopup::attach(
             record,

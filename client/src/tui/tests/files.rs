@@ -319,6 +319,30 @@ fn file_keys_without_a_file() {
     assert_eq!(message(&f), crate::tui::text::EDIT_IN_TRASH);
 }
 
+/// A record in a space one may only read gets no attachment: the popup does
+/// not open and the message says why.
+#[test]
+fn no_attaching_in_a_read_only_space() {
+    use crate::replica::KnownSpace;
+    let mut f = on_the_note();
+    let space = cairn_common::model::Space {
+        id: f.app.space(),
+        name: "Board".into(),
+        personal: false,
+    };
+    f.app.set_spaces(vec![KnownSpace {
+        space,
+        role: cairn_common::model::Role::Viewer,
+    }]);
+    f.press("f");
+    assert!(f.app.popup().is_none());
+    assert!(
+        message(&f).contains("only read the space Board"),
+        "{}",
+        message(&f)
+    );
+}
+
 /// The path popup: the prompt, the input with its cursor, the candidates with the
 /// one cycled to, the note, and the keys.
 #[test]

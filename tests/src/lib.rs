@@ -47,16 +47,20 @@ pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
 /// # Errors
 /// If it cannot start or shows no goals tab in time.
 pub fn start_tui(home: &Path) -> anyhow::Result<Tui> {
+    start_tui_with(home, &[])
+}
+
+/// [`start_tui`] with more environment variables (e.g. `OPENER`).
+///
+/// # Errors
+/// If it cannot start or shows no goals tab in time.
+pub fn start_tui_with(home: &Path, env: &[(&str, &str)]) -> anyhow::Result<Tui> {
     let path = home
         .to_str()
         .ok_or_else(|| anyhow::anyhow!("temp dir is not UTF-8"))?;
-    let tui = Tui::spawn(
-        &binary("cairn")?,
-        &[],
-        &[("CAIRN_HOME", path), ("NO_COLOR", "1")],
-        110,
-        32,
-    )?;
+    let mut all = vec![("CAIRN_HOME", path), ("NO_COLOR", "1")];
+    all.extend_from_slice(env);
+    let tui = Tui::spawn(&binary("cairn")?, &[], &all, 110, 32)?;
     tui.wait_for("Goals", Duration::from_secs(20))?;
     // The status bar says these (the client's `tui/text.rs`) until every record is in.
     tui.wait_while(
@@ -321,4 +325,6 @@ pub mod keys {
     pub const DOWN: &str = "\x1b[B";
     pub const CTRL_S: &str = "\x13";
     pub const CTRL_C: &str = "\x03";
+    pub const CTRL_O: &str = "\x0f";
+    pub const CTRL_U: &str = "\x15";
 }

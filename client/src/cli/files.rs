@@ -218,7 +218,7 @@ fn get(
     let file = find_file(ctx, id)?;
     let out = match out {
         Some(out) => ctx.path(out),
-        None => ctx.path(Path::new(&safe_name(&file.name))),
+        None => ctx.path(Path::new(&files::safe_name(&file.name))),
     };
     if out.exists() && !force {
         bail!(
@@ -240,33 +240,4 @@ fn get(
         bytes(file.size),
         out.display()
     ))
-}
-
-/// A file name that stays in the directory it is written to: no path separators,
-/// no `..`, never empty.
-fn safe_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    match cleaned.trim() {
-        "" | "." | ".." => "file".to_owned(),
-        name => name.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn names_cannot_leave_the_directory() {
-        assert_eq!(super::safe_name("../../etc/passwd"), ".._.._etc_passwd");
-        assert_eq!(super::safe_name(".."), "file");
-        assert_eq!(super::safe_name("photo.jpg"), "photo.jpg");
-    }
 }

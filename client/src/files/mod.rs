@@ -333,3 +333,34 @@ pub fn tidy(replica: &Replica, max_bytes: u64) -> Result<usize, FileError> {
         max_bytes,
     )?)
 }
+
+/// A file name that stays in the directory it is written to: no path separators,
+/// no `..`, never empty.
+#[must_use]
+pub fn safe_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    match cleaned.trim() {
+        "" | "." | ".." => "file".to_owned(),
+        name => name.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Separators and dot names cannot lead out of the target directory.
+    #[test]
+    fn names_cannot_leave_the_directory() {
+        assert_eq!(super::safe_name("../../etc/passwd"), ".._.._etc_passwd");
+        assert_eq!(super::safe_name(".."), "file");
+        assert_eq!(super::safe_name("photo.jpg"), "photo.jpg");
+    }
+}

@@ -60,6 +60,21 @@ pub enum Action {
     RecordsChanged(Vec<RecordState>),
     /// The server answered a call made outside sync (see [`Effect::Server`]).
     Server(ServerAnswer),
+    /// The entries of a folder, for completing a path (see [`Effect::ListDir`]).
+    DirListed {
+        dir: String,
+        result: Result<Vec<super::path_input::DirEntry>, String>,
+    },
+    /// Which files have their content on this device (see [`Effect::CheckFiles`]).
+    FilesChecked(Vec<(RecordId, bool)>),
+    /// A file was fetched and opened or saved elsewhere, or why not.
+    FileJobDone(FileJobReport),
+    /// The program that opened file `name` ended (a terminal opener) or failed
+    /// (a desktop opener that had started).
+    OpenerClosed {
+        name: String,
+        result: Result<(), String>,
+    },
 }
 
 /// The outcome of a sync round, with what the app needs to show it.
@@ -125,6 +140,79 @@ pub enum Effect {
     /// Call the server outside sync, on the thread of such calls; it answers with
     /// [`Action::Server`].
     Server(ServerCall),
+    /// List the folder `dir` as typed (`~` for home, `""` the current folder) to
+    /// complete a path; answer with [`Action::DirListed`].
+    ListDir { dir: String },
+    /// Check which of these files have their content on this device; answer with
+    /// [`Action::FilesChecked`].
+    CheckFiles(Vec<RecordId>),
+    /// Fetch a file's content (downloading it if need be) and open it or save it
+    /// elsewhere, on the files thread; it answers with [`Action::FileJobDone`].
+    FileJob(FileJob),
+    /// Suspend the terminal and run the opener `command` on `path` (a copy of the
+    /// file `name`); answer with [`Action::OpenerClosed`].
+    RunOpener {
+        name: String,
+        command: Vec<String>,
+        path: std::path::PathBuf,
+    },
+}
+
+/// Work on a file's content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileJob {
+    /// Open a copy with the person's opener.
+    Open { file: RecordId },
+    /// Copy the content to the path `to` as typed (into it, when a folder);
+    /// an existing file only with `overwrite`.
+    SaveAs {
+        file: RecordId,
+        to: String,
+        overwrite: bool,
+    },
+}
+
+impl FileJob {
+    /// The file record the job is about.
+    #[must_use]
+    pub fn file(&self) -> RecordId {
+        match self {
+            Self::Open { file } | Self::SaveAs { file, .. } => *file,
+        }
+    }
+}
+
+/// How a [`FileJob`] went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileJobReport {
+    pub job: FileJob,
+    /// The file's name, for messages (empty if the record is no file).
+    pub name: String,
+    pub outcome: Result<FileJobDone, FileJobProblem>,
+}
+
+/// What a [`FileJob`] did; the content is on this device after each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileJobDone {
+    /// The desktop's opener `program` was started on a copy.
+    Opened { program: String },
+    /// A copy is ready at `path`; `$OPENER` (`command`) needs the terminal to
+    /// open it, which only the driver can hand over.
+    RunInTerminal {
+        command: Vec<String>,
+        path: std::path::PathBuf,
+    },
+    /// Saved at `to`.
+    Saved { to: std::path::PathBuf },
+}
+
+/// Why a [`FileJob`] did not happen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileJobProblem {
+    /// Saving would overwrite this file: the person is asked first.
+    Exists(std::path::PathBuf),
+    /// Anything else, said so a person knows what to do.
+    Failed(String),
 }
 
 /// A call to the server that is not part of a sync round: what lives only there.
@@ -202,6 +290,15 @@ pub enum Write {
         to: Option<Box<RecordState>>,
         why: RevertWhy,
     },
+    /// Copies the file at `path` (as typed, `~` for home) into the cache and creates
+    /// its file record in `space`, attached to `record` if given; the next sync
+    /// uploads the content.
+    AddFile {
+        path: String,
+        space: SpaceId,
+        record: Option<RecordId>,
+        today: NaiveDate,
+    },
 }
 
 /// What a [`Write::Revert`] is for: it decides which stack its own step goes on.
@@ -225,7 +322,7 @@ impl Write {
     #[must_use]
     pub fn record(&self) -> Option<RecordId> {
         match self {
-            Self::Create { .. } => None,
+            Self::Create { .. } | Self::AddFile { .. } => None,
             Self::Update { base, .. } | Self::Resolve { base, .. } => Some(base.id),
             Self::Delete { id }
             | Self::Restore { id }
@@ -261,6 +358,7 @@ pub enum WriteKind {
     Redo,
     RevertTo,
     Link,
+    AddFile,
 }
 
 impl From<&Write> for WriteKind {
@@ -274,6 +372,7 @@ impl From<&Write> for WriteKind {
             Write::Resolve { .. } => Self::Resolve,
             Write::RevertTo { .. } => Self::RevertTo,
             Write::Link { .. } => Self::Link,
+            Write::AddFile { .. } => Self::AddFile,
             Write::Revert {
                 why: RevertWhy::Undo,
                 ..
@@ -359,4 +458,12 @@ pub enum Command {
     PrivacyNotice,
     /// Which mails the server sends: turn each kind on or off.
     Notifications,
+    /// Attach a file by path to the selected record (on the Files tab: add one).
+    Attach,
+    /// Select the next file attached to the selected record.
+    NextAttachment,
+    /// Open the selected file (Files tab) or the selected attachment.
+    OpenFile,
+    /// Save the selected file or attachment elsewhere.
+    SaveFile,
 }

@@ -1,7 +1,9 @@
 //! The detail pane: every field of the selected record, conflicts called out, a progress
 //! gauge for goals. Only this one record is held in full. The pane scrolls (`}` and
 //! `{`) and says when there is more below; a long text is cut at [`MAX_TEXT_LINES`]
-//! lines (`v` reads it whole), so a huge note costs little to draw.
+//! lines (`v` reads it whole), so a huge note costs little to draw. The files
+//! attached to the record are listed under their own heading, each with its size,
+//! type and whether its content is on this device.
 
 use cairn_common::model::{FieldType, RecordKind, fields_of};
 use cairn_common::{RecordId, RecordState, Value};
@@ -33,6 +35,14 @@ pub struct Detail {
     /// Lines scrolled past at the top (`}` and `{`); 0 when the selection moves. A
     /// cell: drawing clamps it to the last page, and drawing only reads the app.
     pub scroll: std::cell::Cell<usize>,
+    /// Which of the record's attachments the file keys act on (`F` moves it); 0
+    /// when the selection moves.
+    pub attachment: usize,
+    /// Whether files' content is on this device, as last checked.
+    pub here: std::collections::HashMap<RecordId, bool>,
+    /// The files last asked about (`App::check_files`): asked again when the
+    /// files shown differ.
+    pub checked: Vec<RecordId>,
 }
 
 impl Detail {
@@ -90,7 +100,7 @@ pub fn draw(
             },
         );
     }
-    let lines = lines(state, trash, MAX_TEXT_LINES, theme, index);
+    let lines = lines(state, pane, trash, body.width, theme, index);
     let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
     let total = paragraph.line_count(body.width);
     let room = usize::from(body.height);
@@ -118,15 +128,18 @@ pub fn draw(
     }
 }
 
-/// The pane's lines: each field as `Label  value`, long texts below their label, then
-/// the record's id and last change.
+/// The pane's lines: each field as `Label  value`, long texts below their label
+/// (at most [`MAX_TEXT_LINES`]), the backlinks and attachments, then the record's
+/// id and last change.
 fn lines<'a>(
     state: &'a RecordState,
+    pane: &Detail,
     trash: bool,
-    room: usize,
+    width: u16,
     theme: &Theme,
     index: &super::index::Index,
 ) -> Vec<Line<'a>> {
+    let room = MAX_TEXT_LINES;
     let mut out = Vec::new();
     if trash || state.is_deleted() {
         out.push(Line::from(text::IN_TRASH).style(theme.warn));
@@ -194,10 +207,23 @@ fn lines<'a>(
             )));
         }
     }
-    let backlinks = index.links.backlinks(&state.id);
+    if kind == RecordKind::File {
+        out.push(Line::from(vec![
+            Span::styled(format!("{:<LABEL_WIDTH$} ", text::CONTENT_LABEL), theme.dim),
+            Span::raw(text::on_device(pane.here.get(&state.id).copied())),
+        ]));
+    }
+    // Files attached are listed below as attachments, not as links.
+    let files = index.kind(RecordKind::File);
+    let backlinks: Vec<&RecordId> = index
+        .links
+        .backlinks(&state.id)
+        .iter()
+        .filter(|source| files.find(source).is_none())
+        .collect();
     if !backlinks.is_empty() {
         let label = format!("{:<LABEL_WIDTH$} ", text::LINKED_FROM);
-        for (i, source) in backlinks.iter().enumerate() {
+        for (i, source) in backlinks.into_iter().enumerate() {
             let first = if i == 0 {
                 Span::styled(label.clone(), theme.dim)
             } else {
@@ -206,6 +232,7 @@ fn lines<'a>(
             out.push(Line::from(vec![first, Span::raw(link_text(index, source))]));
         }
     }
+    out.extend(attachment_lines(pane, index, &state.id, width, theme));
     out.push(Line::from(""));
     let updated = present::timestamp(state.updated);
     let updated = updated.get(..16).unwrap_or(&updated).replace('T', " ");
@@ -216,8 +243,85 @@ fn lines<'a>(
     out
 }
 
+/// The record's attachments: each file's name (marked when it is the one the file
+/// keys act on, if there are several), and below it its size, type and whether it
+/// is on this device, indented under the name and broken between those parts to
+/// fit `width`.
+fn attachment_lines(
+    pane: &Detail,
+    index: &Index,
+    record: &RecordId,
+    width: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let files = super::attachments::attached_files(index, record);
+    // With one file there is nothing to choose, and no mark.
+    let selected = (files.len() > 1).then(|| pane.attachment.min(files.len() - 1));
+    let indent = " ".repeat(LABEL_WIDTH + 1);
+    let mut out = Vec::with_capacity(files.len() * 2);
+    for (i, file) in files.into_iter().enumerate() {
+        let first = if i == 0 {
+            Span::styled(format!("{:<LABEL_WIDTH$} ", text::ATTACHMENTS), theme.dim)
+        } else {
+            Span::raw(indent.clone())
+        };
+        let marker = if selected == Some(i) { "▸ " } else { "  " };
+        out.push(Line::from(vec![
+            first,
+            Span::styled(marker, theme.accent),
+            Span::raw(file.name),
+        ]));
+        let here = text::on_device(pane.here.get(&file.id).copied());
+        let about = [file.size.as_str(), file.content_type.as_str(), here];
+        for line in wrap_parts(&about, &format!("{indent}  "), usize::from(width)) {
+            out.push(Line::styled(line, theme.dim));
+        }
+    }
+    out
+}
+
+/// `parts` joined by ` · ` after `indent`, a new line (indented again) where the
+/// next part would not fit in `width`; empty parts are left out.
+fn wrap_parts(parts: &[&str], indent: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for part in parts.iter().filter(|p| !p.is_empty()) {
+        let used = line.chars().count();
+        if line.is_empty() {
+            line = format!("{indent}{part}");
+        } else if used + 3 + part.chars().count() <= width {
+            line.push_str(" · ");
+            line.push_str(part);
+        } else {
+            lines.push(std::mem::replace(&mut line, format!("{indent}{part}")));
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// A link as people read it: the linked record's title, or its short id when this
 /// replica does not have it.
 fn link_text(index: &super::index::Index, id: &RecordId) -> String {
     super::links::title_of(index, id).unwrap_or_else(|| id.short())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Parts go on one line while they fit, then on indented lines of their own.
+    #[test]
+    fn parts_wrap_between_parts() {
+        let parts = ["20 B", "text/plain", "", "on this device"];
+        assert_eq!(
+            super::wrap_parts(&parts, "  ", 40),
+            ["  20 B · text/plain · on this device"]
+        );
+        assert_eq!(
+            super::wrap_parts(&parts, "  ", 24),
+            ["  20 B · text/plain", "  on this device"]
+        );
+        assert!(super::wrap_parts(&[""], "  ", 10).is_empty());
+    }
 }

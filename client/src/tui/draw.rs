@@ -88,6 +88,9 @@ impl App {
             Some(Popup::Notifications(view)) => {
                 super::notifications::draw(frame, area, view, &self.config.keys, theme);
             }
+            Some(Popup::Path(popup)) => {
+                super::path_popup::draw(frame, area, popup, &self.config.keys, theme);
+            }
         }
     }
 

@@ -145,7 +145,7 @@ impl App {
     }
 
     /// The selected record's full state, if it can be edited now; otherwise says why.
-    fn editable(&mut self) -> Option<RecordState> {
+    pub(super) fn editable(&mut self) -> Option<RecordState> {
         self.selected_id()?;
         if self.trash {
             self.info(text::EDIT_IN_TRASH.to_owned());
@@ -291,7 +291,7 @@ impl App {
     }
 
     /// Shows `state`'s tab and selects it.
-    fn select(&mut self, state: &RecordState) {
+    pub(super) fn select(&mut self, state: &RecordState) {
         let Some(kind) = state.kind else { return };
         self.trash = state.is_deleted();
         self.go_to(kind);

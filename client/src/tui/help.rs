@@ -1,7 +1,7 @@
 //! The help overlay: every key binding, as configured, with what it does and its name
 //! in `[keys]`, straight from [`KeyBindings::describe`], so it can never go stale;
-//! then the keys of text fields, how dates are written and the palette's commands
-//! about the server. It scrolls (j/k, pages).
+//! then the keys of text fields, how dates are written, files (paths, `$OPENER`)
+//! and the palette's commands about the server. It scrolls (j/k, pages).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -49,6 +49,7 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &HelpView, keys: &KeyBindings, 
     for (heading, rows) in [
         (text::HELP_TEXT_KEYS_HEADING, text::HELP_TEXT_KEYS),
         (text::HELP_DATES_HEADING, text::HELP_DATES),
+        (text::HELP_FILES_HEADING, text::HELP_FILES),
         (text::HELP_SERVER_HEADING, text::HELP_SERVER),
     ] {
         all.push(Row::new([Cell::from(""), Cell::from(""), Cell::from("")]));

@@ -14,6 +14,10 @@
 //!   `help.rs`, `palette.rs`, `history.rs`, `charts.rs`, `potential_grid.rs`; the
 //!   popups `form.rs` (with `line_input.rs`, `text_editor.rs`) and `conflict.rs`
 //!   report outcomes (`popup.rs`); `external_editor.rs` runs `$VISUAL`/`$EDITOR`.
+//! - Files: `attachments.rs` (a record's files in the details; attach, open, save
+//!   elsewhere), the popup `path_popup.rs` over `path_input.rs` (a path with Tab
+//!   completion); `file_jobs.rs` fetches content on a thread of its own and
+//!   `opener.rs` runs `$OPENER` or the desktop's opener.
 //! - What lives only on the server: `account.rs` shows the privacy notice when a
 //!   round is refused until it is accepted (`notice.rs`, the popup) and the
 //!   notification settings (`notifications.rs`); `server_calls.rs` makes those calls
@@ -45,6 +49,7 @@ mod account;
 mod action;
 mod agenda;
 mod app;
+mod attachments;
 mod charts;
 mod config;
 pub mod conflict;
@@ -52,6 +57,7 @@ mod detail;
 mod draw;
 mod editing;
 pub mod external_editor;
+mod file_jobs;
 pub mod form;
 mod help;
 mod history;
@@ -66,7 +72,10 @@ mod navigate;
 mod notice;
 mod notifications;
 mod one_on_one;
+mod opener;
 mod palette;
+pub mod path_input;
+mod path_popup;
 mod person;
 mod picker;
 pub mod popup;
@@ -96,8 +105,8 @@ mod test_support;
 mod tests;
 
 pub use action::{
-    Action, Command, Effect, HistoryLine, SaveReport, ServerAnswer, ServerCall, SyncProblem,
-    SyncReport, Synced, Write, WriteKind,
+    Action, Command, Effect, FileJob, FileJobDone, FileJobProblem, FileJobReport, HistoryLine,
+    SaveReport, ServerAnswer, ServerCall, SyncProblem, SyncReport, Synced, Write, WriteKind,
 };
 pub use app::{App, Message, SyncStatus};
 pub use config::{Config, ConfigError};

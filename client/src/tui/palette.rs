@@ -52,6 +52,10 @@ pub fn commands() -> Vec<Command> {
         Command::Quit,
         Command::Agenda,
         Command::Search,
+        Command::Attach,
+        Command::NextAttachment,
+        Command::OpenFile,
+        Command::SaveFile,
     ]);
     all
 }
@@ -107,6 +111,10 @@ pub fn binding_for(command: Command, keys: &KeyBindings) -> Option<&KeyBinding> 
         Command::Space(_) => return None,
         Command::Agenda => &keys.agenda,
         Command::Search => &keys.search,
+        Command::Attach => &keys.attach,
+        Command::NextAttachment => &keys.next_attachment,
+        Command::OpenFile => &keys.open_file,
+        Command::SaveFile => &keys.save_file,
         // Reached through the palette only.
         Command::PrivacyNotice | Command::Notifications => return None,
     })

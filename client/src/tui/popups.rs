@@ -12,6 +12,7 @@ use super::links::LinksView;
 use super::notice::NoticeView;
 use super::notifications::NotificationsView;
 use super::palette::Palette;
+use super::path_popup::PathPopup;
 use super::person::PersonView;
 use super::reader::ReaderView;
 
@@ -34,6 +35,8 @@ pub enum Popup {
     Notice(NoticeView),
     /// Which mails the server sends, as the server says.
     Notifications(NotificationsView),
+    /// A path to type: a file to attach or add, or where to save one.
+    Path(Box<PathPopup>),
 }
 
 /// The form popup: the form and the state it was opened on.

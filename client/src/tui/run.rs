@@ -21,6 +21,7 @@ use ratatui::backend::CrosstermBackend;
 use super::action::{Action, Effect};
 use super::app::App;
 use super::config::Config;
+use super::file_jobs::{self, FileJobs};
 use super::search::Searcher;
 use super::server_calls::ServerCalls;
 use super::theme::Theme;
@@ -71,12 +72,14 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
     let socket = super::sync::serve_socket(paths, &replica, &sync, replies.clone());
     super::loader::spawn(replica.clone(), replies.clone());
     let server = ServerCalls::spawn(paths.data_dir.clone(), replies.clone());
+    let files = FileJobs::spawn(replica.clone(), paths.data_dir.clone(), replies.clone());
     let worker = Worker::spawn(replica.clone(), replies);
     let threads = Threads {
         worker: &worker,
         searcher: &searcher,
         sync: &sync,
         server: &server,
+        files: &files,
     };
     let result = event_loop(&mut screen, &mut app, &replica, &threads, &answers);
     screen.leave();
@@ -111,6 +114,7 @@ struct Threads<'a> {
     searcher: &'a Searcher,
     sync: &'a crate::sync::Background,
     server: &'a ServerCalls,
+    files: &'a FileJobs,
 }
 
 fn event_loop(
@@ -125,6 +129,7 @@ fn event_loop(
         searcher,
         sync,
         server,
+        files,
     } = threads;
     let mut queue = VecDeque::new();
     let size = screen.terminal.size()?;
@@ -159,7 +164,28 @@ fn event_loop(
                             .map(Action::SearchResults),
                     ),
                     Effect::OpenEditor { label, text } => {
-                        queue.push_back(Action::EditorClosed(screen.edit_outside(&text, &label)));
+                        let edited = screen.outside(|| {
+                            super::external_editor::edit_in_external_editor(&text, &label)
+                                .map_err(|e| format!("{e:#}"))
+                        });
+                        queue.push_back(Action::EditorClosed(edited));
+                    }
+                    Effect::ListDir { dir } => {
+                        let result = file_jobs::list_dir(&dir);
+                        queue.push_back(Action::DirListed { dir, result });
+                    }
+                    Effect::CheckFiles(ids) => {
+                        queue.push_back(Action::FilesChecked(file_jobs::check_files(replica, &ids)))
+                    }
+                    Effect::FileJob(job) => queue.extend(files.send(job)),
+                    Effect::RunOpener {
+                        name,
+                        command,
+                        path,
+                    } => {
+                        let result =
+                            screen.outside(|| super::opener::run_in_terminal(&command, &path));
+                        queue.push_back(Action::OpenerClosed { name, result });
                     }
                 }
             }
@@ -213,15 +239,17 @@ impl Screen {
         let _ = self.terminal.show_cursor();
     }
 
-    /// Hands the terminal to `$VISUAL`/`$EDITOR` for `text` and takes it back.
-    fn edit_outside(&mut self, text: &str, label: &str) -> Result<String, String> {
+    /// Hands the terminal to a program `run` starts (`$VISUAL`/`$EDITOR`,
+    /// `$OPENER`) and takes it back.
+    fn outside<T>(&mut self, run: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
         self.leave();
-        let edited = super::external_editor::edit_in_external_editor(text, label)
-            .map_err(|e| format!("{e:#}"));
+        let outcome = run();
         // A fresh terminal has empty buffers, so the next draw paints every cell.
         // (`Terminal::clear` would do too, but it asks the terminal for the cursor
-        // position and waits for an answer some terminals never give.)
-        let back = enable_raw_mode()
+        // position and waits for an answer some terminals never give.) What the
+        // program did (an edit above all) is returned even if the screen does not
+        // come back cleanly; there is nowhere better to say so.
+        let _ = enable_raw_mode()
             .and_then(|()| {
                 execute!(
                     stdout(),
@@ -233,12 +261,7 @@ impl Screen {
             })
             .and_then(|()| Terminal::new(CrosstermBackend::new(stdout())))
             .map(|terminal| self.terminal = terminal);
-        match (edited, back) {
-            (edited, Ok(())) => edited,
-            // The edit is returned even if the screen did not come back cleanly.
-            (Ok(text), Err(_)) => Ok(text),
-            (Err(e), Err(_)) => Err(e),
-        }
+        outcome
     }
 }
 

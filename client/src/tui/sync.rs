@@ -31,6 +31,8 @@ impl App {
         self.set_aside = report.set_aside;
         match report.result {
             Ok(synced) => {
+                // A round may have downloaded or tidied away content: look again.
+                self.detail.checked.clear();
                 self.apply_synced(synced);
                 self.sync = SyncStatus::Synced;
                 self.notice_no_longer_needed();

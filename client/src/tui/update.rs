@@ -118,8 +118,22 @@ impl App {
                 Vec::new()
             }
             Action::Server(answer) => self.on_server_answer(answer),
+            Action::DirListed { dir, result } => {
+                self.on_dir_listed(&dir, result);
+                Vec::new()
+            }
+            Action::FilesChecked(found) => {
+                self.detail.here.extend(found);
+                Vec::new()
+            }
+            Action::FileJobDone(report) => self.on_file_job(report),
+            Action::OpenerClosed { name, result } => {
+                self.on_opener_closed(&name, result);
+                Vec::new()
+            }
         };
         effects.extend(self.follow_selection());
+        effects.extend(self.check_files());
         self.show_waiting_notice();
         effects
     }
@@ -133,6 +147,7 @@ impl App {
         self.detail.id = id;
         self.detail.error = None;
         self.detail.scroll.set(0);
+        self.detail.attachment = 0;
         if self.detail.state.as_ref().map(|s| s.id) == id {
             return None;
         }
@@ -209,6 +224,10 @@ impl App {
             (&k.cancel, Command::ClearFilter),
             (&k.agenda, Command::Agenda),
             (&k.search, Command::Search),
+            (&k.attach, Command::Attach),
+            (&k.next_attachment, Command::NextAttachment),
+            (&k.open_file, Command::OpenFile),
+            (&k.save_file, Command::SaveFile),
         ];
         table
             .into_iter()
@@ -369,6 +388,7 @@ impl App {
             Some(Popup::Search) => self.on_search_key(&key),
             Some(Popup::Notice(_)) => self.on_notice_key(&key),
             Some(Popup::Notifications(_)) => self.on_notifications_key(&key),
+            Some(Popup::Path(_)) => self.on_path_key(&key),
             None => Vec::new(),
         }
     }
@@ -505,6 +525,8 @@ impl App {
                     return vec![Effect::LoadHistory(id)];
                 }
             }
+            Command::New if self.tab == RecordKind::File => return self.add_file(),
+            Command::NewOf(RecordKind::File) => return self.add_file(),
             Command::New | Command::NewOf(_) | Command::Edit | Command::Conflicts => {
                 return self.open_editor_popup(command);
             }
@@ -535,6 +557,10 @@ impl App {
             Command::Search => self.open_search(),
             Command::PrivacyNotice => return self.fetch_notice(true),
             Command::Notifications => return self.open_notifications(),
+            Command::Attach => return self.attach_file(),
+            Command::NextAttachment => self.next_attachment(),
+            Command::OpenFile => return self.open_selected_file(),
+            Command::SaveFile => self.save_selected_file(),
         }
         Vec::new()
     }
@@ -634,11 +660,14 @@ impl App {
                 self.refresh_view();
                 self.info(text::saved(report.write).to_owned());
             }
+            // A file not added keeps its popup, which says why: nothing is lost.
+            Err(e) if self.file_not_added(report.write, e) => {}
             Err(e) => {
                 self.unsaved = true;
                 self.error(text::save_failed(e));
             }
         }
+        self.file_added(&report);
         self.after_popup_save(&report)
     }
 
@@ -665,11 +694,13 @@ impl App {
         )));
     }
 
-    /// A paste goes to the open form, or into the filter while it is being typed;
-    /// elsewhere it is ignored (its characters are no commands).
+    /// A paste goes to the open form or path, or into the filter while it is being
+    /// typed; elsewhere it is ignored (its characters are no commands).
     fn on_paste(&mut self, text: &str) {
         let filtering = self.popup.is_none() && self.view().editing;
-        if let Some(Popup::Form(popup)) = &mut self.popup {
+        if matches!(self.popup, Some(Popup::Path(_))) {
+            self.paste_into_path(text);
+        } else if let Some(Popup::Form(popup)) = &mut self.popup {
             popup.form.paste(text);
             self.refresh_picker();
         } else if filtering {

@@ -25,7 +25,7 @@ pub fn perform_write(replica: &Replica, write: &Write) -> SaveReport {
         .and_then(|id| replica.record(&id).ok().flatten())
         .map(Box::new);
     let result = ops_for(replica, write)
-        .and_then(|ops| replica.commit(&ops))
+        .and_then(|ops| Ok(replica.commit(&ops)?))
         .and_then(|summary| {
             let mut states = Vec::with_capacity(summary.records.len());
             for id in &summary.records {
@@ -51,7 +51,17 @@ pub fn perform_write(replica: &Replica, write: &Write) -> SaveReport {
     }
 }
 
-fn ops_for(replica: &Replica, write: &Write) -> Result<Vec<Op>, ReplicaError> {
+/// Why a write's ops could not be made or committed.
+#[derive(Debug, thiserror::Error)]
+enum WriteError {
+    #[error(transparent)]
+    Replica(#[from] ReplicaError),
+    /// A file to add could not be read or copied into the cache.
+    #[error(transparent)]
+    File(#[from] crate::files::FileError),
+}
+
+fn ops_for(replica: &Replica, write: &Write) -> Result<Vec<Op>, WriteError> {
     let current = |id: &RecordId| {
         replica
             .record(id)?
@@ -64,14 +74,29 @@ fn ops_for(replica: &Replica, write: &Write) -> Result<Vec<Op>, ReplicaError> {
             fields,
             today,
         } => Ok(replica.create_ops(*kind, *space, fields.clone(), *today)?.1),
-        Write::Update { base, fields } => replica.update_ops(base, fields.clone()),
+        // Copying the content (hashing it on the way) is the slow part, and it is
+        // here, on the worker, like the commit.
+        Write::AddFile {
+            path,
+            space,
+            record,
+            today,
+        } => Ok(crate::files::add(
+            replica,
+            &super::file_jobs::expand(path),
+            *space,
+            *record,
+            *today,
+        )?
+        .1),
+        Write::Update { base, fields } => Ok(replica.update_ops(base, fields.clone())?),
         Write::Delete { id } => Ok(vec![replica.delete_op(&current(id)?)]),
         Write::Restore { id } => Ok(vec![replica.restore_op(&current(id)?)]),
-        Write::Done { id, today } => replica.done_ops(&current(id)?, *today),
+        Write::Done { id, today } => Ok(replica.done_ops(&current(id)?, *today)?),
         Write::Resolve { base, field, value } => {
             Ok(vec![replica.set_op(base, field, value.clone())?])
         }
-        Write::Revert { id, to, .. } => replica.revert_ops(&current(id)?, to.as_deref()),
+        Write::Revert { id, to, .. } => Ok(replica.revert_ops(&current(id)?, to.as_deref())?),
         Write::Link { id, field, target } => {
             let state = current(id)?;
             let mut links = match state.get(field) {
@@ -95,12 +120,12 @@ fn ops_for(replica: &Replica, write: &Write) -> Result<Vec<Op>, ReplicaError> {
                 .find(|op| op.id == *version)
                 .map(|op| (op.at, op.id))
             else {
-                return Err(ReplicaError::NotFound(version.to_string()));
+                return Err(ReplicaError::NotFound(version.to_string()).into());
             };
             // History is in clock order: the version is every op up to this one.
             let upto = history.iter().filter(|op| (op.at, op.id) <= at);
             let target = cairn_common::merge::materialize(upto).remove(id);
-            replica.revert_ops(&current(id)?, target.as_ref())
+            Ok(replica.revert_ops(&current(id)?, target.as_ref())?)
         }
     }
 }

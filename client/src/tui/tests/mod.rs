@@ -2,6 +2,7 @@
 //! (`render.rs`), on a real replica filled with a fixed set of records.
 
 mod account;
+mod files;
 mod index;
 mod links;
 mod navigate;
@@ -22,6 +23,7 @@ use tempfile::TempDir;
 use super::action::{Action, Effect, Write};
 use super::app::App;
 use super::config::Config;
+use super::file_jobs;
 use super::worker;
 use crate::replica::Replica;
 
@@ -174,14 +176,42 @@ impl Fixture {
                                 .map(Action::SearchResults),
                         );
                     }
-                    // No server here: tests hand the app its answers themselves.
-                    Effect::OpenEditor { .. } | Effect::Quit | Effect::Sync | Effect::Server(_) => {
-                    }
+                    Effect::ListDir { dir } => queue.push(Action::DirListed {
+                        dir: dir.clone(),
+                        result: file_jobs::list_dir(dir),
+                    }),
+                    Effect::CheckFiles(ids) => queue.push(Action::FilesChecked(
+                        file_jobs::check_files(&self.replica, ids),
+                    )),
+                    Effect::FileJob(job) => queue.push(Action::FileJobDone(file_jobs::perform(
+                        &self.job_context(),
+                        job,
+                    ))),
+                    // No server, editor or opener here: tests hand the app its answers
+                    // themselves.
+                    Effect::OpenEditor { .. }
+                    | Effect::Quit
+                    | Effect::Sync
+                    | Effect::Server(_)
+                    | Effect::RunOpener { .. } => {}
                 }
                 seen.push(effect);
             }
         }
         seen
+    }
+
+    /// What file jobs run with here: no session (nothing to download from), copies
+    /// to open next to the replica, and `$OPENER` as `true`, which is never run
+    /// (it needs the terminal, which only the driver hands over).
+    pub fn job_context(&self) -> file_jobs::JobContext {
+        file_jobs::JobContext {
+            replica: self.replica.clone(),
+            data_dir: self._dir.path().to_owned(),
+            open_dir: Some(self._dir.path().join("opened")),
+            opener: crate::tui::opener::Opener::Terminal(vec!["true".to_owned()]),
+            replies: None,
+        }
     }
 
     /// Commits `write` as the worker would and hands the report to the app; the

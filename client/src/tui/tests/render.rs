@@ -143,7 +143,7 @@ fn filter_matches_nothing() {
 }
 
 /// The help scrolls past the key bindings to the keys of text fields, the date
-/// syntax and the palette's commands about the server.
+/// syntax, files and the palette's commands about the server.
 #[test]
 fn help_scrolls_to_text_keys_and_dates() {
     let mut f = Fixture::new();
@@ -153,13 +153,14 @@ fn help_scrolls_to_text_keys_and_dates() {
     }
     let shown = screen(&mut f);
     for expected in [
-        "Typing in a field",
         "ctrl-w",
         "Dates",
         "+2w -1w",
         "tomorrow",
+        "Files",
+        "$OPENER",
         "On the server",
-        "notifications",
+        "which mails the server sends",
         "privacy notice",
     ] {
         assert!(shown.contains(expected), "{expected} missing:\n{shown}");

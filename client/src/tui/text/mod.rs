@@ -1,9 +1,12 @@
 //! Every user-facing string of the TUI, in one place, so wording stays consistent and
 //! can be reviewed (or translated) without reading the drawing code. What is about
-//! the server's own matters (privacy notice, notifications) is in `server.rs`.
+//! the server's own matters (privacy notice, notifications) is in `server.rs`, what
+//! is about files (attachments, paths, opening) in `files.rs`.
 
+mod files;
 mod server;
 
+pub use files::*;
 pub use server::*;
 
 use cairn_common::model::RecordKind;
@@ -236,6 +239,7 @@ pub fn saved(write: WriteKind) -> &'static str {
         WriteKind::Redo => "Redone.",
         WriteKind::Link => "Linked to the conversation.",
         WriteKind::RevertTo => "Back to the chosen version (new changes on top). u undoes it.",
+        WriteKind::AddFile => "File added; the next sync uploads it. u takes it back.",
     }
 }
 
@@ -418,6 +422,10 @@ pub fn command(command: Command) -> String {
         Command::Search => "search every record (all kinds, all fields)".into(),
         Command::PrivacyNotice => "privacy notice: read and accept the server's notice".into(),
         Command::Notifications => "notifications: which mails the server sends you".into(),
+        Command::Attach => "attach a file to the selected record (path, tab completes)".into(),
+        Command::NextAttachment => "next attachment of the selected record".into(),
+        Command::OpenFile => "open the selected file or attachment".into(),
+        Command::SaveFile => "save the selected file or attachment elsewhere".into(),
     }
 }
 

@@ -60,6 +60,7 @@ fn timed_cairn(device: &Device, args: &[&str]) -> anyhow::Result<(Duration, u64)
     let pid = child.id();
     let mut peak = 0;
     loop {
+        peak = peak.max(peak_memory(pid).unwrap_or(0));
         if let Some(status) = child.try_wait()? {
             let took = started.elapsed();
             if !status.success() {
@@ -71,7 +72,6 @@ fn timed_cairn(device: &Device, args: &[&str]) -> anyhow::Result<(Duration, u64)
             }
             return Ok((took, peak));
         }
-        peak = peak.max(peak_memory(pid).unwrap_or(0));
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -206,7 +206,8 @@ async fn run() -> anyhow::Result<()> {
     let (ana, ben) = (Device::new()?, Device::new()?);
     ana.login(&server, EMAIL, PASSWORD)?;
     ben.login(&server, EMAIL, PASSWORD)?;
-    let (_, client_idle) = timed_cairn(&ana, &["files", "list"])?;
+    // A sync with nothing to send: the client's memory without file work.
+    let (_, client_idle) = timed_cairn(&ana, &["sync"])?;
     let server_idle = memory_now(pid).unwrap_or(0);
     let path = file.to_str().context("path")?;
     eprintln!("cairn files add");
@@ -267,7 +268,8 @@ async fn run() -> anyhow::Result<()> {
         );
     }
     println!(
-        "\ngoals: ratio >= 0.5; memory above idle < 64 MiB. Client idle: `cairn files list`; \
+        "\ngoals: ratio >= 0.5; memory above idle < 64 MiB. Client idle: a `cairn sync` with \
+         nothing to send; \
          server idle: its resident memory before the upload."
     );
     Ok(())

@@ -218,6 +218,7 @@ async fn connection<F, R>(
             return;
         }
     };
+    const UPLOAD_WINDOW: u32 = 4 << 20;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -227,6 +228,11 @@ async fn connection<F, R>(
     builder
         .http2()
         .timer(TokioTimer::new())
+        // Windows for file uploads (8 MiB chunks): hyper's 1 MiB default held a
+        // chunk's bytes to a few round trips' worth at a time. Bounded per
+        // connection, like the connections themselves.
+        .initial_stream_window_size(UPLOAD_WINDOW)
+        .initial_connection_window_size(UPLOAD_WINDOW * 2)
         .keep_alive_interval(Some(limits.keepalive_interval))
         .keep_alive_timeout(limits.keepalive_timeout);
     let activity = Activity::new();

@@ -23,6 +23,31 @@ use crate::serve::Instance;
 use crate::settings::Settings;
 use crate::tls::TlsHandle;
 
+/// Every file under `dir` (recursively) whose bytes contain `needle`: what a
+/// purge test expects to find none of.
+#[must_use]
+pub fn files_containing(dir: &Path, needle: impl AsRef<[u8]>) -> Vec<PathBuf> {
+    let needle = needle.as_ref();
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path)
+                && bytes.windows(needle.len()).any(|w| w == needle)
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
 /// A running server in a fresh data dir (made by `init`), on its own thread and
 /// runtime so that it works from sync and async tests alike. Dropping it shuts the
 /// server down gracefully and deletes the dir.

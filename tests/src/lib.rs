@@ -16,29 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 
-/// Every file under `dir` (recursively) whose bytes contain `needle`: what a
-/// purge test expects to find none of.
-#[must_use]
-pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path)
-                && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-            {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
+pub use cairn_server::testing::files_containing;
 
 /// Starts the real `cairn` TUI on the data in `home` (`CAIRN_HOME`), 110×32, no
 /// colour, and waits until its records are in, as a person would before typing: its

@@ -62,20 +62,27 @@ fn file_id(device: &Device, name: &str) -> anyhow::Result<(String, serde_json::V
     Ok((file["id"].as_str().context("id")?.to_owned(), file))
 }
 
+/// Ana's and Ben's devices, logged in, with the space Team that Ana owns and Ben
+/// is a member of with `bens_role`.
+async fn team(server: &ServerProcess, bens_role: &str) -> anyhow::Result<(Device, Device)> {
+    server.user(ANA, PW).await?;
+    server.user(BEN, PW).await?;
+    let (ana, ben) = (Device::new()?, Device::new()?);
+    ana.login(server, ANA, PW)?;
+    ben.login(server, BEN, PW)?;
+    ana.ok_with(&["spaces", "create", "Team"], "")?;
+    ana.ok(&["spaces", "add-member", "Team", BEN, "--role", bens_role])?;
+    ana.ok(&["sync"])?;
+    Ok((ana, ben))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
     let mut server = ServerProcess::start_configured(&[], |dir| {
         set_config_section(dir, "files", "max_file_mib = 12\nmax_space_mib = 64")
     })?;
-    for email in [ANA, BEN, EVE] {
-        server.user(email, PW).await?;
-    }
-    let (ana, ben) = (Device::new()?, Device::new()?);
-    ana.login(&server, ANA, PW)?;
-    ben.login(&server, BEN, PW)?;
-    ana.ok_with(&["spaces", "create", "Team"], "")?;
-    ana.ok(&["spaces", "add-member", "Team", BEN, "--role", "editor"])?;
-    ana.ok(&["sync"])?;
+    server.user(EVE, PW).await?;
+    let (ana, ben) = team(&server, "editor").await?;
     let files = tempfile::tempdir()?;
 
     // Ana adds a photo of three chunks. Its first chunk already went up in an
@@ -187,14 +194,7 @@ async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
 async fn backups_hold_files_and_purge_leaves_no_byte() -> anyhow::Result<()> {
     const MARKER: &str = "MARKER-FILE-PURGE-5ca1ab1e";
     let mut server = ServerProcess::start()?;
-    server.user(ANA, PW).await?;
-    server.user(BEN, PW).await?;
-    let (ana, ben) = (Device::new()?, Device::new()?);
-    ana.login(&server, ANA, PW)?;
-    ben.login(&server, BEN, PW)?;
-    ana.ok_with(&["spaces", "create", "Team"], "")?;
-    ana.ok(&["spaces", "add-member", "Team", BEN, "--role", "viewer"])?;
-    ana.ok(&["sync"])?;
+    let (ana, ben) = team(&server, "viewer").await?;
     let files = tempfile::tempdir()?;
     let path = photo(files.path(), "plan.jpg", 300_000, MARKER.as_bytes())?;
     ana.ok(&[

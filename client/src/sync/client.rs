@@ -151,8 +151,22 @@ impl Client {
         let request = request
             .body(Full::new(Bytes::from(bytes)))
             .map_err(|e| SyncError::Config(format!("cannot build the request: {e}")))?;
+        let (status, body) = self.exchange(request, MAX_RESPONSE_BYTES)?;
+        decode_answer(status, &body)
+    }
+
+    /// Sends `request` and reads its whole answer (at most `limit` bytes), within
+    /// the request timeout.
+    ///
+    /// # Errors
+    /// The server cannot be reached, the answer breaks off or does not come in time.
+    pub(super) fn exchange(
+        &self,
+        request: hyper::Request<Full<Bytes>>,
+        limit: usize,
+    ) -> Result<(StatusCode, Bytes), SyncError> {
         let server = self.base.clone();
-        let (status, body) = self.runtime.block_on(async {
+        self.runtime.block_on(async {
             let exchange = async {
                 let response = self
                     .http
@@ -160,7 +174,7 @@ impl Client {
                     .await
                     .map_err(|e| classify_transport(&server, &e))?;
                 let status = response.status();
-                let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+                let body = Limited::new(response.into_body(), limit)
                     .collect()
                     .await
                     .map_err(|e| SyncError::Offline {
@@ -179,8 +193,7 @@ impl Client {
                         self.request_timeout.as_secs()
                     ),
                 })?
-        })?;
-        decode_answer(status, &body)
+        })
     }
 }
 

@@ -56,26 +56,7 @@ impl Client {
             .header(hyper::header::ACCEPT, api::CONTENT_TYPE)
             .body(Full::new(chunk))
             .map_err(|e| SyncError::Config(format!("cannot build the request: {e}")))?;
-        let server = self.base.clone();
-        let (status, body) = self.runtime.block_on(async {
-            let exchange = async {
-                let response = self
-                    .http
-                    .request(request)
-                    .await
-                    .map_err(|e| classify_transport(&server, &e))?;
-                let status = response.status();
-                let body = Limited::new(response.into_body(), 1 << 20)
-                    .collect()
-                    .await
-                    .map_err(|e| offline(&server, &format!("the answer broke off: {e}")))?
-                    .to_bytes();
-                Ok::<_, SyncError>((status, body))
-            };
-            tokio::time::timeout(self.request_timeout, exchange)
-                .await
-                .map_err(|_| offline(&server, "no answer in time"))?
-        })?;
+        let (status, body) = self.exchange(request, 1 << 20)?;
         decode_answer(status, &body)
     }
 

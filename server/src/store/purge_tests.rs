@@ -12,26 +12,12 @@ use super::{
     AuditEvent, AuditKind, AuditVerification, LoginRecord, PurgeTarget, RetentionCutoffs, SledStore,
 };
 
-/// Whether any file under `dir` contains `needle`.
+/// The files under `dir` whose bytes contain `needle`.
 pub(crate) fn bytes_under(dir: &Path, needle: &[u8]) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path)
-                && bytes.windows(needle.len()).any(|w| w == needle)
-            {
-                found.push(path.display().to_string());
-            }
-        }
-    }
-    found
+    crate::testing::files_containing(dir, needle)
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect()
 }
 
 fn op(space: SpaceId, record: RecordId, author: UserId, wall_ms: u64, change: Change) -> Op {

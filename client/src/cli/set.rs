@@ -33,6 +33,15 @@ pub fn run(ctx: &Ctx, args: Args) -> anyhow::Result<String> {
         .kind
         .ok_or_else(|| anyhow::anyhow!("record {} is incomplete", state.id))?;
     let values = fields::parse_pairs(ctx, kind, &args.pairs)?;
+    if let Some((key, _)) = values
+        .iter()
+        .find(|(key, _)| cairn_common::model::is_from_content(kind, key))
+    {
+        anyhow::bail!(
+            "{key} comes from the file's content and cannot be set; add the new content \
+             with `cairn files add PATH` instead"
+        );
+    }
     let ops = ctx.replica.update_ops(&state, values)?;
     ctx.commit(&ops)?;
     let after = reread(ctx, &state)?;

@@ -10,6 +10,7 @@
 
 use cairn_common::model::{
     CommitmentStatus, FieldSpec, FieldType, GoalStatus, NoteKind, Rating, RecordKind, fields_of,
+    is_from_content,
 };
 use cairn_common::{RecordId, RecordState, Value};
 use chrono::NaiveDate;
@@ -160,6 +161,7 @@ impl RecordForm {
         };
         let fields = specs
             .iter()
+            .filter(|spec| !is_from_content(kind, spec.key))
             .map(|spec| {
                 let value = state.get(spec.key);
                 let versions = state

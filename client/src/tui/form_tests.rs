@@ -417,3 +417,19 @@ fn scrolls_to_focused_field() {
     assert!(screen.contains("› Notes"), "{screen}");
     assert!(!screen.contains("Title *"), "{screen}");
 }
+
+/// A file's form offers what people may change (name, the record it belongs to,
+/// description), never what comes from its content (size, SHA-256, type).
+#[test]
+fn a_files_form_leaves_its_content_fields_out() {
+    let mut b = Builder::new(RecordKind::File);
+    b.set(1, 1, "name", Value::Text("plan.pdf".into()), &[]);
+    b.set(1, 1, "size", Value::Int(10), &[]);
+    b.set(1, 1, "sha256", Value::Text("a".repeat(64)), &[]);
+    b.set(1, 1, "type", Value::Text("application/pdf".into()), &[]);
+    let form = RecordForm::edit(&b.state(), today());
+    assert_eq!(form.field_text("name").as_deref(), Some("plan.pdf"));
+    for key in ["size", "sha256", "type"] {
+        assert_eq!(form.field_text(key), None, "{key} is in the form");
+    }
+}

@@ -16,7 +16,8 @@ pub use ids::{RecordId, SpaceId, UserId};
 pub use progress::{KEY_RESULTS, PROGRESS, PROGRESS_ENTERED, goal_progress, shown_keys};
 pub use recurrence::{Recurrence, RecurrenceError};
 pub use schema::{
-    FieldSpec, FieldType, ModelError, RecordKind, fields_of, normalize_newlines, spec_of,
+    FieldSpec, FieldType, ModelError, RecordKind, fields_of, is_from_content, normalize_newlines,
+    spec_of,
 };
 pub use space::{Role, Space, UserProfile};
 pub use value::{KeyResult, PersonRef, Value};

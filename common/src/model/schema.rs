@@ -522,6 +522,14 @@ const FILE: &[FieldSpec] = &[
     f("description", "Description", T::LongText, false, "Markdown"),
 ];
 
+/// Whether a field is set from a file's content (its size, SHA-256 and type) by
+/// the program that adds the file, and so shown but never typed in: a changed
+/// value would no longer describe the content.
+#[must_use]
+pub fn is_from_content(kind: RecordKind, key: &str) -> bool {
+    kind == RecordKind::File && matches!(key, "size" | "sha256" | "type")
+}
+
 /// The fields of a kind, in form order.
 #[must_use]
 pub fn fields_of(kind: RecordKind) -> &'static [FieldSpec] {

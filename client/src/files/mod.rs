@@ -19,7 +19,7 @@ use cairn_common::model::{RecordKind, SpaceId, Value};
 use cairn_common::{Op, RecordId, RecordState};
 use chrono::NaiveDate;
 
-pub use cache::{Added, FileCache};
+pub use cache::{Added, FileCache, Partial};
 
 use crate::replica::{Replica, ReplicaError};
 use crate::sync::{Client, SyncError};
@@ -263,11 +263,8 @@ pub fn open(
             name: file.name.clone(),
         });
     };
-    let (mut partial, held) = cache.partial(file.space, &file.sha256)?;
-    let from = if held > file.size { 0 } else { held };
-    if from == 0 && held > 0 {
-        partial.set_len(0)?;
-    }
+    let mut partial = cache.partial(file.space, &file.sha256, file.size)?;
+    let from = partial.held;
     match client.download(&file.file_ref(), from, &mut partial) {
         Ok(_) => {}
         Err(SyncError::Offline { reason, .. }) => {
@@ -278,8 +275,7 @@ pub fn open(
         }
         Err(e) => return Err(e.into()),
     }
-    drop(partial);
-    if !cache.finish(file.space, &file.sha256)? {
+    if !cache.finish(file.space, &file.sha256, partial)? {
         return Err(FileError::Damaged {
             name: file.name.clone(),
         });

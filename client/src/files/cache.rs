@@ -7,7 +7,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use cairn_common::api::files::{FileRef, is_sha256};
+use cairn_common::api::files::{FileRef, entries_of, is_sha256, space_dirs};
 use cairn_common::model::SpaceId;
 use sha2::{Digest, Sha256};
 
@@ -146,14 +146,8 @@ impl FileCache {
     /// # Errors
     /// The cache cannot be read.
     pub fn pending(&self) -> io::Result<Vec<FileRef>> {
-        let entries = match fs::read_dir(self.root.join(PENDING)) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
         let mut found = Vec::new();
-        for entry in entries {
-            let entry = entry?;
+        for entry in entries_of(&self.root.join(PENDING))? {
             let name = entry.file_name().to_string_lossy().into_owned();
             let modified = entry.metadata()?.modified()?;
             // `<space uuid>-<sha256>-<size>`: the uuid has four dashes of its own.
@@ -238,22 +232,12 @@ impl FileCache {
     /// Bytes of complete content per entry, with when each was last used.
     fn entries(&self) -> io::Result<Vec<(std::time::SystemTime, u64, SpaceId, String)>> {
         let mut out = Vec::new();
-        let spaces = match fs::read_dir(&self.root) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(e),
-        };
-        for space in spaces {
-            let space = space?;
-            let Ok(id) = space.file_name().to_string_lossy().parse::<uuid::Uuid>() else {
-                continue;
-            };
-            for entry in fs::read_dir(space.path())? {
-                let entry = entry?;
+        for space in space_dirs(&self.root)? {
+            for entry in entries_of(&self.root.join(space.to_string()))? {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if is_sha256(&name) {
                     let meta = entry.metadata()?;
-                    out.push((meta.modified()?, meta.len(), SpaceId(id), name));
+                    out.push((meta.modified()?, meta.len(), space, name));
                 }
             }
         }
@@ -324,19 +308,7 @@ impl FileCache {
     /// # Errors
     /// The cache cannot be read.
     pub fn spaces(&self) -> io::Result<Vec<SpaceId>> {
-        let entries = match fs::read_dir(&self.root) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        let mut out = Vec::new();
-        for entry in entries {
-            if let Ok(id) = entry?.file_name().to_string_lossy().parse::<uuid::Uuid>() {
-                out.push(SpaceId(id));
-            }
-        }
-        out.sort();
-        Ok(out)
+        space_dirs(&self.root)
     }
 }
 

@@ -78,6 +78,33 @@ pub fn sha256_of(mut reader: impl std::io::Read) -> std::io::Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
+/// The entries of `dir`; none if it does not exist (yet). Server and client keep
+/// content the same way, `<root>/<space>/<sha256>`, and read it with this.
+///
+/// # Errors
+/// `dir` exists but cannot be read.
+pub fn entries_of(dir: &std::path::Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries.collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The spaces with a directory under `root`, by id.
+///
+/// # Errors
+/// `root` exists but cannot be read.
+pub fn space_dirs(root: &std::path::Path) -> std::io::Result<Vec<SpaceId>> {
+    let mut out: Vec<SpaceId> = entries_of(root)?
+        .iter()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<uuid::Uuid>().ok())
+        .map(SpaceId)
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
 /// Whether `text` is a SHA-256 as the protocol writes it: 64 lowercase hex digits.
 #[must_use]
 pub fn is_sha256(text: &str) -> bool {

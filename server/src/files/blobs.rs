@@ -9,7 +9,9 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use cairn_common::api::files::{FileRef, FileStatus, is_sha256, sha256_hex, sha256_of};
+use cairn_common::api::files::{
+    FileRef, FileStatus, entries_of, is_sha256, sha256_hex, sha256_of, space_dirs,
+};
 use cairn_common::model::SpaceId;
 use sha2::{Digest, Sha256};
 
@@ -284,13 +286,8 @@ impl Blobs {
     pub fn usage(&self, space: SpaceId) -> io::Result<u64> {
         let mut total = 0;
         for dir in [self.space_dir(space), self.space_dir(space).join(PARTIAL)] {
-            let entries = match fs::read_dir(&dir) {
-                Ok(entries) => entries,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
-            for entry in entries {
-                let meta = entry?.metadata()?;
+            for entry in entries_of(&dir)? {
+                let meta = entry.metadata()?;
                 if meta.is_file() {
                     total += meta.len();
                 }
@@ -304,14 +301,9 @@ impl Blobs {
     /// # Errors
     /// A storage error.
     pub fn list(&self, space: SpaceId) -> io::Result<Vec<String>> {
-        let entries = match fs::read_dir(self.space_dir(space)) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
         let mut out = Vec::new();
-        for entry in entries {
-            let name = entry?.file_name().to_string_lossy().into_owned();
+        for entry in entries_of(&self.space_dir(space))? {
+            let name = entry.file_name().to_string_lossy().into_owned();
             if is_sha256(&name) {
                 out.push(name);
             }
@@ -325,20 +317,7 @@ impl Blobs {
     /// # Errors
     /// A storage error.
     pub fn spaces(&self) -> io::Result<Vec<SpaceId>> {
-        let entries = match fs::read_dir(&self.root) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        let mut out = Vec::new();
-        for entry in entries {
-            let name = entry?.file_name().to_string_lossy().into_owned();
-            if let Ok(id) = name.parse::<uuid::Uuid>() {
-                out.push(SpaceId(id));
-            }
-        }
-        out.sort();
-        Ok(out)
+        space_dirs(&self.root)
     }
 
     /// The complete files of `space` with when each was last written or asked for.
@@ -367,14 +346,8 @@ impl Blobs {
         space: SpaceId,
         before: std::time::SystemTime,
     ) -> io::Result<usize> {
-        let entries = match fs::read_dir(self.space_dir(space).join(PARTIAL)) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e),
-        };
         let mut removed = 0;
-        for entry in entries {
-            let entry = entry?;
+        for entry in entries_of(&self.space_dir(space).join(PARTIAL))? {
             if entry.metadata()?.modified()? < before {
                 fs::remove_file(entry.path())?;
                 removed += 1;

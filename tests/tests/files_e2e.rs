@@ -135,6 +135,14 @@ async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
     let got = files.path().join("ben.jpg");
     ben.ok(&["files", "get", &id, "--out", got.to_str().context("path")?])?;
     assert_eq!(std::fs::read(&got)?, content);
+    // What comes from the content is not typed in; an existing file is not overwritten.
+    let refused = ben.fail(&["set", &id, "size=1"], "")?;
+    assert!(refused.contains("cannot be set"), "{refused}");
+    let exists = ben.fail(
+        &["files", "get", &id, "--out", got.to_str().context("path")?],
+        "",
+    )?;
+    assert!(exists.contains("--force"), "{exists}");
     server.kill9()?;
     let offline = files.path().join("ben-offline.jpg");
     ben.ok(&[

@@ -52,16 +52,22 @@ fn join(
     )
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn invite_join_notice_and_withdrawal() -> anyhow::Result<()> {
-    let smtp = TestSmtp::start(MailSecurity::Tls, None)?;
-    let mut server = ServerProcess::start_configured(&[], |dir| {
-        set_config_section(dir, "mail", &mail_section(&smtp, 1, 2))
+/// A server sending through `smtp`, and Ana's device, logged in, owning Team.
+async fn server_with_ana(smtp: &TestSmtp) -> anyhow::Result<(ServerProcess, Device)> {
+    let server = ServerProcess::start_configured(&[], |dir| {
+        set_config_section(dir, "mail", &mail_section(smtp, 1, 2))
     })?;
     server.user(ANA, ANA_PW).await?;
     let ana = Device::new()?;
     ana.login(&server, ANA, ANA_PW)?;
     ana.ok_with(&["spaces", "create", "Team"], "")?;
+    Ok((server, ana))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invite_join_notice_and_withdrawal() -> anyhow::Result<()> {
+    let smtp = TestSmtp::start(MailSecurity::Tls, None)?;
+    let (mut server, ana) = server_with_ana(&smtp).await?;
     ana.ok_with(&["sync"], "")?;
     ana.ok_with(&["add", "goal", "Team plan", "--space", "Team"], "")?;
     ana.ok_with(&["sync"], "")?;
@@ -313,13 +319,7 @@ async fn invite_join_notice_and_withdrawal() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_invitation_waits_for_smtp_and_expires() -> anyhow::Result<()> {
     let mut smtp = TestSmtp::start(MailSecurity::Tls, None)?;
-    let mut server = ServerProcess::start_configured(&[], |dir| {
-        set_config_section(dir, "mail", &mail_section(&smtp, 1, 2))
-    })?;
-    server.user(ANA, ANA_PW).await?;
-    let ana = Device::new()?;
-    ana.login(&server, ANA, ANA_PW)?;
-    ana.ok_with(&["spaces", "create", "Team"], "")?;
+    let (mut server, ana) = server_with_ana(&smtp).await?;
     smtp.stop();
     let out = ana.ok_with(&["spaces", "invite", "Team", BEN], "")?;
     assert!(out.contains("Invited"), "{out}");

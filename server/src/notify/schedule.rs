@@ -77,11 +77,19 @@ pub fn spawn(
             let wait = (next - now).to_std().unwrap_or_default();
             tokio::time::sleep(wait).await;
             let day = next.date_naive();
-            match send_claimed(&store, &mailer, &public_url, titles, day, holder).await {
-                Ok(Some(sent)) => tracing::info!("daily digest: {sent} mails queued"),
-                Ok(None) => tracing::info!("daily digest: another server has today's"),
-                Err(MailError::Off) => {}
-                Err(e) => tracing::error!("daily digest failed: {e}; trying again tomorrow"),
+            // Folding every space reads the whole store: on a blocking thread, as the
+            // retention sweep does, not on the threads that serve requests.
+            let (store, mailer, url) = (store.clone(), mailer.clone(), public_url.clone());
+            let sent = tokio::task::spawn_blocking(move || {
+                crate::store::wait(send_claimed(&store, &mailer, &url, titles, day, holder))
+            })
+            .await;
+            match sent {
+                Ok(Ok(Some(sent))) => tracing::info!("daily digest: {sent} mails queued"),
+                Ok(Ok(None)) => tracing::info!("daily digest: another server has today's"),
+                Ok(Err(MailError::Off)) => {}
+                Ok(Err(e)) => tracing::error!("daily digest failed: {e}; trying again tomorrow"),
+                Err(e) => tracing::error!("daily digest task failed: {e}"),
             }
         }
     })

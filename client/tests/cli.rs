@@ -99,13 +99,53 @@ fn short(id: &str) -> &str {
     &id[id.len() - 8..]
 }
 
-/// The records of an export file, without the time of the export.
-fn exported_records(file: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(file).expect("read export");
-    let doc: Value = serde_json::from_str(&text).expect("export is JSON");
-    assert_eq!(doc["format"], "cairn-export");
-    assert!(doc["exported_at"].is_string());
-    doc["records"].as_array().expect("records").clone()
+fn read_json(file: &Path) -> Value {
+    let text = std::fs::read_to_string(file).expect("read export file");
+    serde_json::from_str(&text).expect("export file is JSON")
+}
+
+/// The records of an export directory (every space, every kind, each with its
+/// `kind`), in id order.
+fn exported_records(dir: &Path) -> Vec<Value> {
+    let manifest = read_json(&dir.join("manifest.json"));
+    assert_eq!(manifest["format"], "cairn-export");
+    assert!(manifest["exported_at"].is_string());
+    let mut records = Vec::new();
+    for space in manifest["spaces"].as_array().expect("spaces") {
+        let file = read_json(
+            &dir.join(space["dir"].as_str().expect("dir"))
+                .join("space.json"),
+        );
+        for (kind, list) in file["records"].as_object().expect("records") {
+            for record in list.as_array().expect("list") {
+                let mut record = record.clone();
+                record["kind"] = Value::String(kind.clone());
+                records.push(record);
+            }
+        }
+    }
+    records.sort_by_key(|r| r["id"].as_str().unwrap_or_default().to_owned());
+    records
+}
+
+/// The directory of the one space of an export that holds changes (a home that
+/// imported another's export also has its own, empty, personal space).
+fn space_dir(dir: &Path) -> std::path::PathBuf {
+    let manifest = read_json(&dir.join("manifest.json"));
+    let with_ops: Vec<_> = manifest["spaces"]
+        .as_array()
+        .expect("spaces")
+        .iter()
+        .map(|s| dir.join(s["dir"].as_str().expect("dir")))
+        .filter(|d| {
+            !read_json(&d.join("history.json"))["ops"]
+                .as_array()
+                .expect("ops")
+                .is_empty()
+        })
+        .collect();
+    assert_eq!(with_ops.len(), 1, "{manifest}");
+    with_ops[0].clone()
 }
 
 /// One record of each kind with a typical set of fields.
@@ -345,62 +385,60 @@ fn errors_explain_and_change_nothing() {
     assert_eq!(home.everything(), before);
 }
 
-/// Export writes each format with the expected content and will not overwrite without --force.
+/// Export writes the one format (manifest, records, history, CSV, Markdown) with
+/// the expected content, and will not write into a non-empty directory without
+/// --force.
 #[test]
-fn export_in_all_formats() {
+fn export_writes_every_part() {
     let home = Home::new();
     let ids = add_one_of_each(&home);
     home.ok(&["rm", &ids[5]]);
     let out = home.path().join("out");
     let out_str = out.to_str().expect("utf-8 path");
 
-    let summary = home.ok(&["export", "--format", "json", "--out", out_str]);
-    assert!(summary.contains("cairn-export.json"), "{summary}");
-    let records = exported_records(&out.join("cairn-export.json"));
+    let summary = home.json(&["export", "--out", out_str, "--json"]);
+    assert_eq!(summary["records"], 6, "{summary}");
+    assert_eq!(summary["source"], "this device", "{summary}");
+    let manifest = read_json(&out.join("manifest.json"));
+    assert_eq!(manifest["scope"]["kind"], "device", "{manifest}");
+    assert!(out.join("README.txt").exists());
+    let records = exported_records(&out);
     assert_eq!(records.len(), 6);
     let potential = records
         .iter()
         .find(|r| r["id"] == ids[5].as_str())
         .expect("trash exported");
     assert_eq!(potential["deleted"], true);
-    assert!(potential["history"].as_array().expect("history").len() >= 3);
-
-    let summary = home.json(&["export", "--format", "markdown", "--out", out_str, "--json"]);
-    assert_eq!(summary["records"], 6);
-    let notes: Vec<_> = std::fs::read_dir(out.join("conversations"))
-        .expect("conversations dir")
-        .map(|e| e.expect("entry").path())
+    let space = space_dir(&out);
+    let history = read_json(&space.join("history.json"));
+    let ops = history["ops"].as_array().expect("ops");
+    assert!(
+        ops.iter()
+            .filter(|op| op["record"] == ids[5].as_str())
+            .count()
+            >= 3
+    );
+    let seqs: Vec<u64> = ops
+        .iter()
+        .map(|op| op["seq"].as_u64().expect("seq"))
         .collect();
-    assert_eq!(notes.len(), 1);
-    let note = std::fs::read_to_string(&notes[0]).expect("note file");
+    assert_eq!(seqs, (1..=ops.len() as u64).collect::<Vec<_>>());
+
+    let note = std::fs::read_to_string(space.join("conversations").join(format!("{}.md", ids[4])))
+        .expect("note file");
     assert!(note.starts_with("---\n"), "{note}");
-    assert!(note.contains(&format!("date: {}", today())), "{note}");
-    assert!(note.contains("participants: Ana, Ben"), "{note}");
+    assert!(note.contains(&format!("date: \"{}\"", today())), "{note}");
+    assert!(note.contains("participants: \"Ana, Ben\""), "{note}");
     assert!(
         note.contains("## Notes\n\nTalked about goals.\nShe wants to lead, \"soon\"."),
         "{note}"
     );
-    let goals = std::fs::read_to_string(out.join("goals.md")).expect("goals.md");
-    assert!(
-        goals.contains("## Grow the team") && goals.contains("- Due: 2099-12-31"),
-        "{goals}"
-    );
-    let potentials = std::fs::read_to_string(out.join("potentials.md")).expect("potentials.md");
-    assert!(
-        potentials.contains("## Ana Lopez (in the trash)"),
-        "{potentials}"
-    );
 
-    home.ok(&["export", "--format", "csv", "--out", out_str]);
-    let csv_text = std::fs::read_to_string(out.join("notes.csv")).expect("notes.csv");
+    let csv_text = std::fs::read_to_string(space.join("note.csv")).expect("note.csv");
     assert!(csv_text.starts_with(
         "id,title,kind,date,participants,follow_up,private,commitments,agenda,notes,deleted,created,updated,conflicts\n"
-    ));
-    assert!(
-        csv_text.contains("\"Talked about goals.\nShe wants to lead, \"\"soon\"\".\""),
-        "{csv_text}"
-    );
-    let mut reader = csv::Reader::from_path(out.join("notes.csv")).expect("csv");
+    ), "{csv_text}");
+    let mut reader = csv::Reader::from_path(space.join("note.csv")).expect("csv");
     let row = reader
         .records()
         .next()
@@ -408,19 +446,26 @@ fn export_in_all_formats() {
         .expect("valid row");
     assert_eq!(&row[0], ids[4]);
     assert_eq!(&row[9], "Talked about goals.\nShe wants to lead, \"soon\".");
-    for file in ["goals", "commitments", "tasks", "activities", "potentials"] {
-        assert!(out.join(format!("{file}.csv")).exists(), "{file}.csv");
+    for file in [
+        "goal",
+        "commitment",
+        "task",
+        "activity",
+        "potential",
+        "history",
+    ] {
+        assert!(space.join(format!("{file}.csv")).exists(), "{file}.csv");
     }
 
-    let (code, stderr) = home.fail(&["export", "--format", "csv", "--out", out_str]);
+    let (code, stderr) = home.fail(&["export", "--out", out_str]);
     assert_eq!(code, 1);
     assert!(stderr.contains("--force"), "{stderr}");
-    home.ok(&["export", "--format", "csv", "--out", out_str, "--force"]);
+    home.ok(&["export", "--out", out_str, "--force"]);
 }
 
 /// A goal with key results at 40% and 80% and 10% entered shows 60% in `show` (text
-/// and JSON), `list --json` and the JSON, Markdown and CSV exports; the 10 stays
-/// readable as `progress_entered`.
+/// and JSON), `list --json` and the export's JSON and CSV; the 10 stays readable as
+/// `progress_entered`.
 #[test]
 fn goal_progress_is_the_mean_of_its_key_results_everywhere() {
     let home = Home::new();
@@ -447,18 +492,11 @@ fn goal_progress_is_the_mean_of_its_key_results_everywhere() {
 
     let out = home.path().join("out");
     let out_str = out.to_str().expect("utf-8 path");
-    home.ok(&["export", "--format", "json", "--out", out_str]);
-    let records = exported_records(&out.join("cairn-export.json"));
-    assert_eq!(records[0]["fields"]["progress"], 60);
-    assert_eq!(records[0]["fields"]["progress_entered"], 10);
-    home.ok(&["export", "--format", "markdown", "--out", out_str]);
-    let goals = std::fs::read_to_string(out.join("goals.md")).expect("goals.md");
-    assert!(
-        goals.contains("- Progress: 60% (mean of 2 key results; 10% entered)"),
-        "{goals}"
-    );
-    home.ok(&["export", "--format", "csv", "--out", out_str]);
-    let mut reader = csv::Reader::from_path(out.join("goals.csv")).expect("csv");
+    home.ok(&["export", "--out", out_str]);
+    let records = exported_records(&out);
+    assert_eq!(records[0]["fields"]["progress"]["Int"], 60);
+    assert_eq!(records[0]["fields"]["progress_entered"]["Int"], 10);
+    let mut reader = csv::Reader::from_path(space_dir(&out).join("goal.csv")).expect("csv");
     let header = reader.headers().expect("header").clone();
     let row = reader.records().next().expect("a goal").expect("valid row");
     let cell = |name: &str| {
@@ -472,7 +510,7 @@ fn goal_progress_is_the_mean_of_its_key_results_everywhere() {
 /// Export, import into a fresh home and export again gives the same records; a second
 /// import changes nothing.
 #[test]
-fn json_export_import_round_trip() {
+fn export_import_round_trip() {
     let source = Home::new();
     let ids = add_one_of_each(&source);
     source.ok(&["done", &ids[2]]);
@@ -484,7 +522,7 @@ fn json_export_import_round_trip() {
     source.ok(&["rm", &ids[3]]);
     let first = source.path().join("first");
     source.ok(&["export", "--out", first.to_str().expect("path")]);
-    let file = first.join("cairn-export.json");
+    let file = first.clone();
 
     let target = Home::new();
     let summary = target.json(&["import", file.to_str().expect("path"), "--json"]);
@@ -497,9 +535,10 @@ fn json_export_import_round_trip() {
 
     let second = target.path().join("second");
     target.ok(&["export", "--out", second.to_str().expect("path")]);
+    assert_eq!(exported_records(&second), exported_records(&file));
     assert_eq!(
-        exported_records(&second.join("cairn-export.json")),
-        exported_records(&file)
+        read_json(&space_dir(&second).join("history.json")),
+        read_json(&space_dir(&first).join("history.json"))
     );
     assert_eq!(source.everything(), after_first);
 }
@@ -513,10 +552,7 @@ fn conflicts_show_every_version_and_set_resolves() {
     let export = |home: &Home, name: &str| {
         let dir = home.path().join(name);
         home.ok(&["export", "--out", dir.to_str().expect("path")]);
-        dir.join("cairn-export.json")
-            .to_str()
-            .expect("path")
-            .to_owned()
+        dir.to_str().expect("path").to_owned()
     };
     b.ok(&["import", &export(&a, "base")]);
     a.ok(&["set", &id, "notes=from A"]);
@@ -536,14 +572,8 @@ fn conflicts_show_every_version_and_set_resolves() {
         2
     );
     let md = a.path().join("md");
-    a.ok(&[
-        "export",
-        "--format",
-        "markdown",
-        "--out",
-        md.to_str().expect("path"),
-    ]);
-    let note_dir = md.join("conversations");
+    a.ok(&["export", "--out", md.to_str().expect("path")]);
+    let note_dir = space_dir(&md).join("conversations");
     let file = std::fs::read_dir(&note_dir)
         .expect("dir")
         .next()
@@ -551,7 +581,7 @@ fn conflicts_show_every_version_and_set_resolves() {
         .expect("entry");
     let text = std::fs::read_to_string(file.path()).expect("note");
     assert!(
-        text.contains("## Conflict in Notes") && text.contains("from B"),
+        text.contains("## Conflicting versions of notes") && text.contains("from B"),
         "{text}"
     );
 
@@ -559,6 +589,53 @@ fn conflicts_show_every_version_and_set_resolves() {
     let json = a.json(&["show", &id, "--json"]);
     assert_eq!(json["conflicts"], serde_json::json!({}));
     assert_eq!(json["fields"]["notes"], "merged");
+}
+
+/// A file's content goes into a local export, listed with its SHA-256; importing
+/// the export elsewhere puts it into that device's cache, so it opens offline; an
+/// export whose content was changed is refused as a whole.
+#[test]
+fn export_and_import_carry_file_content() {
+    let source = Home::new();
+    let photo = source.path().join("photo.jpg");
+    std::fs::write(&photo, b"PHOTO-CONTENT-MARKER and more bytes").expect("write photo");
+    let added = source.json(&["files", "add", photo.to_str().expect("path"), "--json"]);
+    let id = added["id"].as_str().expect("id").to_owned();
+    let out = source.path().join("out");
+    let summary = source.json(&["export", "--out", out.to_str().expect("path"), "--json"]);
+    assert_eq!(summary["contents"]["copied"], 1, "{summary}");
+    let manifest = read_json(&out.join("manifest.json"));
+    let entry = &manifest["contents"][0];
+    let sha = entry["sha256"].as_str().expect("sha256");
+    assert_eq!(entry["names"][0], "photo.jpg", "{manifest}");
+    assert_eq!(entry["records"][0], id.as_str(), "{manifest}");
+    let content = out.join(entry["file"].as_str().expect("file"));
+    assert!(content.ends_with(sha), "{}", content.display());
+    assert_eq!(
+        std::fs::read(&content).expect("content"),
+        b"PHOTO-CONTENT-MARKER and more bytes"
+    );
+
+    let target = Home::new();
+    let imported = target.json(&["import", out.to_str().expect("path"), "--json"]);
+    assert_eq!(imported["contents"], 1, "{imported}");
+    let got = target.path().join("got.jpg");
+    target.ok(&["files", "get", &id, "--out", got.to_str().expect("path")]);
+    assert_eq!(
+        std::fs::read(&got).expect("got"),
+        b"PHOTO-CONTENT-MARKER and more bytes"
+    );
+
+    std::fs::write(&content, b"something else entirely").expect("tamper");
+    let other = Home::new();
+    let before = other.everything();
+    let (code, stderr) = other.fail(&["import", out.to_str().expect("path")]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("damaged") && stderr.contains(sha),
+        "{stderr}"
+    );
+    assert_eq!(other.everything(), before);
 }
 
 /// A malformed or foreign import file is refused by name, and nothing is written.
@@ -591,6 +668,21 @@ fn bad_import_files_are_refused() {
     }
     let (_, stderr) = home.fail(&["import", "/nonexistent/cairn-export.json"]);
     assert!(stderr.contains("cannot read"), "{stderr}");
+
+    // An export directory of another format version, and a directory that is no export.
+    let dir = home.path().join("exp");
+    home.ok(&["export", "--out", dir.to_str().expect("path")]);
+    let manifest = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(
+        &manifest,
+        text.replace("\"format_version\": 2", "\"format_version\": 9"),
+    )
+    .expect("write");
+    let (_, stderr) = home.fail(&["import", dir.to_str().expect("path")]);
+    assert!(stderr.contains("version 9"), "{stderr}");
+    let (_, stderr) = home.fail(&["import", home.path().to_str().expect("path")]);
+    assert!(stderr.contains("not a Cairn export"), "{stderr}");
     assert_eq!(home.everything(), before);
 }
 
@@ -672,8 +764,8 @@ fn commands_work_while_a_tui_holds_the_replica() {
         String::from_utf8_lossy(&out.stderr)
     );
     let printed = String::from_utf8(out.stdout).expect("utf-8");
-    assert!(printed.contains("as json to backup:"), "{printed}");
-    assert!(work.join("backup/cairn-export.json").exists());
+    assert!(printed.contains("to backup ("), "{printed}");
+    assert!(work.join("backup/manifest.json").exists());
 
     drop(listener);
     background.stop(std::time::Duration::from_secs(5));

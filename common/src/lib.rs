@@ -8,14 +8,16 @@
 //! - [`api`]: wire types shared by client and server, [`api::PROTOCOL_VERSION`], and
 //!   [`api::endpoints`]: each endpoint's method, path, request and response, once.
 //! - [`codec`]: the only place that knows the byte format (bincode 2, size-limited).
+//! - [`export`]: the one export format of client and server, written and read back.
 //! - [`storage`]: on-disk rules both sled stores share (real fsync, owner-only dirs).
 //!
-//! This crate holds wire and domain types, plus the few on-disk rules both stores must
-//! share; helpers that one side needs live there.
+//! This crate holds wire and domain types, the export format, and the few on-disk
+//! rules both stores must share; helpers that one side needs live there.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod codec;
+pub mod export;
 pub mod merge;
 pub mod model;
 pub mod op;

@@ -18,6 +18,37 @@ use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 
 pub use cairn_server::testing::files_containing;
 
+/// Every file of the export in `dir` by its path relative to `dir`;
+/// `manifest.json` without its `exported_at` (the one part that differs between two
+/// exports of the same data).
+///
+/// # Errors
+/// A file that cannot be read, or a manifest that is not JSON.
+pub fn export_tree(dir: &Path) -> anyhow::Result<std::collections::BTreeMap<String, Vec<u8>>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = path.strip_prefix(dir)?.to_string_lossy().into_owned();
+            let mut bytes = std::fs::read(&path)?;
+            if name == "manifest.json" {
+                let mut manifest: serde_json::Value = serde_json::from_slice(&bytes)?;
+                if let Some(object) = manifest.as_object_mut() {
+                    object.remove("exported_at");
+                }
+                bytes = serde_json::to_vec(&manifest)?;
+            }
+            out.insert(name, bytes);
+        }
+    }
+    Ok(out)
+}
+
 /// Starts the real `cairn` TUI on the data in `home` (`CAIRN_HOME`), 110×32, no
 /// colour, and waits until its records are in, as a person would before typing: its
 /// first screen is drawn while the replica still opens.

@@ -3,47 +3,18 @@
 //! throwaway PostgreSQL and from there into a new data dir, which exports the
 //! same files as the original.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use cairn_server::test_postgres::TestPostgres;
-use cairn_tests::binary;
 use cairn_tests::client::Device;
 use cairn_tests::server::ServerProcess;
+use cairn_tests::{binary, export_tree};
 
 const ANA: &str = "ana@example.com";
 const ANA_PW: &str = "ana's long password";
 const BEN: &str = "ben@example.com";
-
-/// Every file under `dir` by its path relative to `dir`; `manifest.json` without
-/// its `exported_at` (the one part that differs between two exports).
-fn files(dir: &Path) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(at) = stack.pop() {
-        for entry in std::fs::read_dir(&at)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let name = path.strip_prefix(dir)?.to_string_lossy().into_owned();
-            let mut bytes = std::fs::read(&path)?;
-            if name == "manifest.json" {
-                let mut manifest: serde_json::Value = serde_json::from_slice(&bytes)?;
-                if let Some(object) = manifest.as_object_mut() {
-                    object.remove("exported_at");
-                }
-                bytes = serde_json::to_vec(&manifest)?;
-            }
-            out.insert(name, bytes);
-        }
-    }
-    Ok(out)
-}
 
 fn server(args: &[&str]) -> anyhow::Result<String> {
     let output = Command::new(binary("cairn-server")?).args(args).output()?;
@@ -111,7 +82,7 @@ async fn a_migrated_store_exports_the_same_files() -> anyhow::Result<()> {
         "--data-dir",
         &back.to_string_lossy(),
     ])?;
-    let (before, after) = (files(&before)?, files(&after)?);
+    let (before, after) = (export_tree(&before)?, export_tree(&after)?);
     assert_eq!(
         before.keys().collect::<Vec<_>>(),
         after.keys().collect::<Vec<_>>()

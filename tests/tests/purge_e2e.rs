@@ -121,16 +121,7 @@ async fn purge_leaves_no_bytes_and_keeps_the_rest() -> anyhow::Result<()> {
     titles.sort();
     assert_eq!(titles, [BEN_MARKER, "Team goal v2"]);
     let export_dir = fresh.home.path().join("export");
-    fresh.ok_with(
-        &[
-            "export",
-            "--format",
-            "json",
-            "--out",
-            &export_dir.to_string_lossy(),
-        ],
-        "",
-    )?;
+    fresh.ok_with(&["export", "--out", &export_dir.to_string_lossy()], "")?;
     assert!(!files_containing(&export_dir, BEN_MARKER).is_empty());
     assert!(!files_containing(&export_dir, "Team goal v2").is_empty());
     let shared_history = fresh.json(&["history", &team_goal, "--json"])?;

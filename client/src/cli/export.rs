@@ -1,46 +1,46 @@
-//! `cairn export --format json|markdown|csv --out DIR`: everything, to open formats.
-//! Logged in, it fetches everything the server holds about you (`POST /v1/export`,
-//! the right of access); otherwise, or with `--local`, it exports the local replica.
+//! `cairn export --out DIR`: everything, in the one export format client and server
+//! share (see the README.txt it writes). Logged in, it fetches everything the
+//! server holds about you (`POST /v1/export`, the right of access) with the files'
+//! content; otherwise, or with `--local`, it exports the local replica.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use cairn_common::api::{ExportPage, ExportRequest, endpoints};
+use cairn_common::api::{ExportFile, ExportPage, ExportRequest, endpoints};
+use cairn_common::export::{render, write};
 use serde_json::json;
 
 use super::{Ctx, json_line};
-use crate::export::{self, File, Format, Snapshot};
+use crate::export::{self, Contents};
 use crate::paths::Paths;
-use crate::sync::Session;
+use crate::sync::{Client, Session};
 
-/// Export everything (the trash and conflicts included) to open formats.
+/// Export everything (the trash and conflicts included) to open files.
+///
+/// The export is a directory a person can read with no Cairn at hand: a README.txt
+/// saying what each file is, manifest.json, every space's records as JSON
+/// (space.json), its full change history (history.json and history.csv), a CSV per
+/// record kind, a Markdown file per conversation, and the content of its files,
+/// listed in manifest.json with their SHA-256. The JSON files are described by
+/// docs/export.schema.json. `cairn-server export` writes the same format, and
+/// `cairn import DIR` reads either back.
 ///
 /// Logged in to a server: everything the server holds about you (your account and
-/// sessions, every space you are a member of with all its records and their change
-/// history, your own changes marked `by_you`), as the files of a server export
-/// (see its README.txt) in the chosen format: json (with manifest.json, described by
-/// docs/export.schema.json), markdown (one file per conversation) or csv (one file
-/// per kind and the history). Not logged in, or with --local: the local replica.
-///
-/// Local json: one lossless `cairn-export.json` with every record and its full
-/// change history; `cairn import` reads it back. markdown: one file per
-/// conversation under `conversations/`, one file per other kind. csv: one file per
-/// kind, a header of field keys, values in the form `cairn set` reads.
+/// sessions, every space you are a member of with all its records, files and their
+/// change history, your own changes marked `by_you`). Not logged in, or with
+/// --local: the local replica (changes not yet sent included; files not downloaded
+/// to this device are listed without content).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
-  cairn export --format json --out ~/cairn-backup
-  cairn export --format markdown --out ./notes
-  cairn export --format csv --out ./sheets --force
-  cairn export --local --format json --out ~/cairn-local")]
+  cairn export --out ~/cairn-export
+  cairn export --local --out ~/cairn-local
+  cairn import ~/cairn-export")]
 pub struct Args {
-    /// json (lossless, importable), markdown or csv
-    #[arg(long, value_enum, default_value_t = FormatArg::Json)]
-    format: FormatArg,
-    /// Directory to write to (created if missing)
+    /// A new or empty directory to write to (created if missing)
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Overwrite the files of an earlier export in DIR
+    /// Write over an earlier export in DIR
     #[arg(long)]
     force: bool,
     /// Print the summary as JSON
@@ -51,131 +51,100 @@ pub struct Args {
     local: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum FormatArg {
-    Json,
-    #[value(alias = "md")]
-    Markdown,
-    Csv,
-}
-
 pub fn run(paths: &Paths, ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
-    let format = match args.format {
-        FormatArg::Json => Format::Json,
-        FormatArg::Markdown => Format::Markdown,
-        FormatArg::Csv => Format::Csv,
+    let dir = ctx.path(&args.out);
+    let session = Session::load(&paths.data_dir)?;
+    let (files, client, source) = match &session {
+        Some(session) if !args.local => {
+            let client = session.client()?;
+            let files = fetch(&client)?;
+            let source = client.server().to_owned();
+            (files, Some(client), source)
+        }
+        _ => {
+            let data = export::read(&ctx.replica, session.as_ref())?;
+            let now = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or_default();
+            (render(&data, now)?, None, "this device".to_owned())
+        }
     };
-    if !args.local
-        && let Some(session) = Session::load(&paths.data_dir)?
-    {
-        return from_server(&session, format, &ctx.path(&args.out), args);
-    }
-    let snapshot = Snapshot::read(&ctx.replica, format == Format::Json)?;
-    let files = export::render(format, &snapshot)?;
-    export::write(&ctx.path(&args.out), &files, args.force)?;
+    let manifest = export::manifest_of(&files)?;
+    write(&dir, &files, args.force)?;
+    let contents = export::write_contents(&ctx.replica, client.as_ref(), &manifest, &dir)?;
+    let records = records_in(&files);
     if args.json {
         return json_line(&json!({
-            "format": format.key(),
+            "source": source,
             "dir": args.out.display().to_string(),
-            "records": snapshot.records.len(),
-            "files": files.iter().map(|f| json!({
-                "path": f.path.display().to_string(),
-                "records": f.records,
-            })).collect::<Vec<_>>(),
+            "spaces": manifest.spaces.len(),
+            "records": records,
+            "files": files.iter().map(|f| f.path.clone()).collect::<Vec<_>>(),
+            "contents": {
+                "copied": contents.copied,
+                "downloaded": contents.downloaded,
+                "missing": contents.missing,
+            },
         }));
     }
-    let mut out = format!(
-        "Exported {} records as {} to {}:\n",
-        snapshot.records.len(),
-        format.key(),
-        args.out.display()
-    );
-    list_files(&mut out, &files)?;
-    Ok(out)
+    summary(&args.out, &source, &manifest, records, &files, contents)
 }
 
-fn list_files(out: &mut String, files: &[File]) -> std::fmt::Result {
-    for file in files {
-        let s = if file.records == 1 { "" } else { "s" };
-        writeln!(
-            out,
-            "  {}  ({} record{s})",
-            file.path.display(),
-            file.records
-        )?;
-    }
-    Ok(())
-}
-
-/// Whether a file of a server export belongs to `format` (README.txt always does).
-fn in_format(path: &str, format: Format) -> bool {
-    let ext = match format {
-        Format::Json => ".json",
-        Format::Markdown => ".md",
-        Format::Csv => ".csv",
-    };
-    path == "README.txt" || path.ends_with(ext)
-}
-
-/// A path from the server as a relative path inside the export directory.
-fn checked_path(path: &str) -> anyhow::Result<PathBuf> {
-    let p = PathBuf::from(path);
-    let inside = !path.is_empty()
-        && p.components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)));
-    anyhow::ensure!(
-        inside,
-        "the server sent a file outside the export directory ({path:?}); nothing was written"
-    );
-    Ok(p)
-}
-
-/// Fetches the server's export of the caller, page by page, and writes the files
-/// of `format` to `dir` (`args.out` as it is named in messages).
-fn from_server(
-    session: &Session,
-    format: Format,
-    dir: &std::path::Path,
-    args: &Args,
-) -> anyhow::Result<String> {
-    let client = session.client()?;
+/// Fetches the server's export of the caller, page by page.
+fn fetch(client: &Client) -> anyhow::Result<Vec<ExportFile>> {
     let mut files = Vec::new();
     let mut from = 0;
     loop {
         let page: ExportPage = client.call::<endpoints::Export>(&ExportRequest { from })?;
-        for file in page.files {
-            if in_format(&file.path, format) {
-                files.push(File {
-                    path: checked_path(&file.path)?,
-                    contents: file.contents,
-                    records: 0,
-                });
-            }
-        }
+        files.extend(page.files);
         match page.next {
             Some(next) if next > from => from = next,
             _ => break,
         }
     }
-    export::write(dir, &files, args.force)?;
-    if args.json {
-        return json_line(&json!({
-            "format": format.key(),
-            "source": client.server(),
-            "dir": args.out.display().to_string(),
-            "files": files.iter().map(|f| f.path.display().to_string()).collect::<Vec<_>>(),
-        }));
-    }
-    let mut out = format!(
-        "Exported everything {} holds about you as {} to {} ({} files; README.txt says \
-         what each is):\n",
-        client.server(),
-        format.key(),
-        args.out.display(),
-        files.len()
+    Ok(files)
+}
+
+/// Records in the export: those its space.json files list.
+fn records_in(files: &[ExportFile]) -> usize {
+    files
+        .iter()
+        .filter(|f| f.path.ends_with("/space.json"))
+        .filter_map(|f| {
+            serde_json::from_str::<cairn_common::export::format::SpaceFile>(&f.contents).ok()
+        })
+        .map(|s| s.records.values().map(Vec::len).sum::<usize>())
+        .sum()
+}
+
+fn summary(
+    out: &Path,
+    source: &str,
+    manifest: &cairn_common::export::format::Manifest,
+    records: usize,
+    files: &[ExportFile],
+    contents: Contents,
+) -> anyhow::Result<String> {
+    let mut text = format!(
+        "Exported {records} records in {} spaces from {source} to {} ({} files; README.txt \
+         says what each is)\n",
+        manifest.spaces.len(),
+        out.display(),
+        files.len() + contents.copied + contents.downloaded,
     );
-    for file in &files {
-        writeln!(out, "  {}", file.path.display())?;
+    let held = contents.copied + contents.downloaded;
+    if held + contents.missing > 0 {
+        writeln!(
+            text,
+            "  file content: {held} of {} in the export",
+            held + contents.missing
+        )?;
     }
-    Ok(out)
+    if contents.missing > 0 {
+        writeln!(
+            text,
+            "  {} not on this device: fetch them with `cairn files get ID`, or export from \
+             the server (without --local)",
+            contents.missing
+        )?;
+    }
+    Ok(text)
 }

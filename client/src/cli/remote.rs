@@ -223,8 +223,8 @@ mod tests {
             run(&["export", "--local", "--out", "out"], home.path()),
         );
         assert_eq!(exported.status, 0, "{exported:?}");
-        assert!(exported.stdout.contains("to out:"), "{}", exported.stdout);
-        assert!(home.path().join("out/cairn-export.json").exists());
+        assert!(exported.stdout.contains("to out ("), "{}", exported.stdout);
+        assert!(home.path().join("out/manifest.json").exists());
     }
 
     /// Failures come back as `cairn` prints them (stderr, status 1); usage errors and

@@ -49,10 +49,10 @@ pub async fn execute(
                 .await
                 .unwrap_or_else(AdminResponse::failed)
         }
-        AdminRequest::Export { out, scope } => export::execute(store, &out, scope)
+        AdminRequest::Export { out, scope } => export::execute(store, backups, &out, scope)
             .await
             .unwrap_or_else(AdminResponse::failed),
-        AdminRequest::Import { dir } => import::execute(store, &dir)
+        AdminRequest::Import { dir } => import::execute(store, backups, &dir)
             .await
             .unwrap_or_else(AdminResponse::failed),
         AdminRequest::Backup(crate::admin::protocol::BackupRequest::Now) if store.is_shared() => {

@@ -1,7 +1,9 @@
 //! [`endpoints::Export`]: everything the server holds about the caller (the right of
-//! access): the files of a `cairn-server export --user` of the caller, a page at a
-//! time. Each page renders the export anew; a client fetching while others write may
-//! see files of slightly different moments (each file is consistent in itself).
+//! access): the text files of a `cairn-server export --user` of the caller, a page
+//! at a time. Each page renders the export anew; a client fetching while others
+//! write may see files of slightly different moments (each file is consistent in
+//! itself). File content is not in the pages: the manifest lists it, and the client
+//! downloads each (`GET /v1/files/download`), streamed and checked.
 
 use cairn_common::api::{ExportPage, ExportRequest, MAX_EXPORT_PAGE_BYTES, endpoints};
 use warp::filters::BoxedFilter;
@@ -10,7 +12,7 @@ use warp::reply::Response;
 use super::extract::endpoint;
 use super::{ApiError, AppState};
 use crate::auth::{Caller, Gate};
-use crate::export::{Scope, Snapshot, render};
+use cairn_common::export::{ExportData, Scope, render};
 
 pub fn route(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(endpoints::Export, state, Gate::Enforce, export)
@@ -23,10 +25,16 @@ async fn export(
 ) -> Result<ExportPage, ApiError> {
     let user = caller.user.profile.id;
     let now = state.clock.now_ms();
+    let files = state.files.clone();
     let snapshot = state
-        .with_store(
-            move |store| async move { Ok(Snapshot::read(&store, Scope::User(user)).await?) },
-        )
+        .with_store(move |store| async move {
+            Ok(crate::export::read(
+                &store,
+                files.as_deref().map(|f| &f.blobs),
+                Scope::User(user),
+            )
+            .await?)
+        })
         .await?;
     // Rendering every file of the export is CPU work: off the async threads.
     tokio::task::spawn_blocking(move || page(&snapshot, now, request.from))
@@ -35,7 +43,7 @@ async fn export(
 }
 
 /// The export's files from number `from` on, as many as fit a page.
-fn page(snapshot: &Snapshot, now: u64, from: u32) -> Result<ExportPage, ApiError> {
+fn page(snapshot: &ExportData, now: u64, from: u32) -> Result<ExportPage, ApiError> {
     let files = render(snapshot, now).map_err(|e| ApiError::internal(&*e))?;
     let total = u32::try_from(files.len()).unwrap_or(u32::MAX);
     let mut page = Vec::new();

@@ -11,17 +11,14 @@
 
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use cairn_common::api::MAX_PUSH_OPS;
-use cairn_common::model::{RecordKind, Role, Space, UserId, UserProfile};
-use cairn_common::op::{Change, Op};
-use serde::de::DeserializeOwned;
+use cairn_common::export::format::ScopeJson;
+use cairn_common::export::{copy_checked, read};
+use cairn_common::model::UserProfile;
 
-use super::files::{
-    FORMAT, FORMAT_VERSION, HistoryFile, MANIFEST, Manifest, ScopeJson, SpaceFile, UserFile,
-};
-use super::safe_relative;
 use crate::auth::password::IMPORTED_PASSWORD_HASH;
+use crate::files::blobs::Blobs;
 use crate::store::users::ADMIN_LOGIN;
 use crate::store::{ImportTarget, RecordLimits, Store, UserRecord};
 
@@ -32,120 +29,39 @@ pub struct ImportReport {
     pub accounts: Vec<String>,
     pub spaces: usize,
     pub ops: usize,
-}
-
-struct SpaceImport {
-    space: Space,
-    members: Vec<(UserId, Role)>,
-    ops: Vec<Op>,
-}
-
-fn read_json<T: DeserializeOwned>(dir: &Path, path: &str) -> anyhow::Result<T> {
-    let full = dir.join(safe_relative(path)?);
-    let text = std::fs::read_to_string(&full)
-        .with_context(|| format!("cannot read {} of the export", full.display()))?;
-    serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a file of a Cairn export (or was edited); see docs/export.schema.json",
-            full.display()
-        )
-    })
-}
-
-fn role(text: &str, file: &str) -> anyhow::Result<Role> {
-    Role::parse(text).with_context(|| format!("{file}: unknown role {text:?}"))
-}
-
-/// Reads one space's files and rebuilds its ops, checking that seqs run 1, 2, …
-fn read_space(dir: &Path, space_dir: &str) -> anyhow::Result<SpaceImport> {
-    let file = format!("{space_dir}/space.json");
-    let space: SpaceFile = read_json(dir, &file)?;
-    let members = space
-        .members
-        .iter()
-        .map(|m| Ok((m.user, role(&m.role, &file)?)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let file = format!("{space_dir}/history.json");
-    let history: HistoryFile = read_json(dir, &file)?;
-    if history.space != space.id {
-        bail!(
-            "{file} belongs to space {}, not {}",
-            history.space,
-            space.id
-        );
-    }
-    let mut ops = Vec::with_capacity(history.ops.len());
-    for (n, entry) in history.ops.into_iter().enumerate() {
-        let at = |what: &str| format!("{file}: change {} (seq {}): {what}", n + 1, entry.seq);
-        if entry.seq != n as u64 + 1 {
-            bail!(at("the seqs must run 1, 2, 3, … without gaps"));
-        }
-        let change = match entry.change.as_str() {
-            "create" => Change::Create {
-                kind: RecordKind::parse(&entry.kind)
-                    .with_context(|| at(&format!("unknown kind {:?}", entry.kind)))?,
-            },
-            "delete" => Change::Delete,
-            "restore" => Change::Restore,
-            "set" => Change::Set {
-                field: entry
-                    .field
-                    .clone()
-                    .with_context(|| at("a set without field"))?,
-                value: entry
-                    .new
-                    .clone()
-                    .with_context(|| at("a set without new value"))?,
-                replaces: entry.old.iter().flatten().map(|o| o.op).collect(),
-            },
-            other => bail!(at(&format!("unknown change {other:?}"))),
-        };
-        ops.push(Op {
-            id: entry.op,
-            space: space.id,
-            record: entry.record,
-            at: entry.clock,
-            author: entry.author,
-            change,
-        });
-    }
-    Ok(SpaceImport {
-        space: Space {
-            id: space.id,
-            name: space.name,
-            personal: space.personal,
-        },
-        members,
-        ops,
-    })
+    /// File contents put into the file store.
+    pub contents: usize,
 }
 
 /// Imports the export in `dir` into `store`, which must be empty (or hold only the
-/// `admin` account `init` made, which the export's accounts then replace).
+/// `admin` account `init` made, which the export's accounts then replace), and its
+/// file content into `files` (each checked against its SHA-256 first).
 ///
 /// # Errors
 /// A store that is not empty, an export that is not a whole-server export or does
-/// not read, or a storage error. Nothing is written unless every file read well.
-pub async fn import(store: &Store, dir: &Path) -> anyhow::Result<ImportReport> {
-    let manifest: Manifest = read_json(dir, MANIFEST)?;
-    if manifest.format != FORMAT || manifest.format_version != FORMAT_VERSION {
-        bail!(
-            "{} is format {:?} version {}; this cairn-server imports {FORMAT} version \
-             {FORMAT_VERSION}",
-            dir.join(MANIFEST).display(),
-            manifest.format,
-            manifest.format_version
-        );
-    }
-    if manifest.scope != ScopeJson::Server {
+/// not read, content that is damaged, or a storage error. Nothing is written unless
+/// every file read well.
+pub async fn import(
+    store: &Store,
+    files: Option<&Blobs>,
+    dir: &Path,
+) -> anyhow::Result<ImportReport> {
+    let export = read::read(dir)?;
+    if export.manifest.scope != ScopeJson::Server {
         bail!(
             "this export holds one user or one space only; import needs a whole-server \
              export (`cairn-server export --out DIR` without --user or --space)"
         );
     }
-    let mut users = Vec::with_capacity(manifest.users.len());
-    for entry in &manifest.users {
-        let user: UserFile = read_json(dir, &entry.file)?;
+    let held = export.held_contents()?;
+    if !held.is_empty() && files.is_none() {
+        bail!(
+            "the export holds file content, and this server keeps no files: set `[files] dir` \
+             in cairn-server.toml"
+        );
+    }
+    let mut users = Vec::with_capacity(export.users.len());
+    for user in export.users.iter().cloned() {
         users.push(UserRecord {
             profile: UserProfile {
                 id: user.id,
@@ -161,23 +77,31 @@ pub async fn import(store: &Store, dir: &Path) -> anyhow::Result<ImportReport> {
             personal_space: user.personal_space,
         });
     }
-    let spaces = manifest
-        .spaces
-        .iter()
-        .map(|entry| read_space(dir, &entry.dir))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-
+    let spaces = &export.spaces;
     let target = store.import_target().await?;
     if let ImportTarget::FreshAdmin(fresh) = target
         && users.iter().any(|u| u.profile.email == ADMIN_LOGIN)
     {
         store.remove_fresh_account(fresh).await?;
     }
+    // Content first, each checked on the way: damaged content stops the import
+    // before a record is written (content no record names is swept later).
+    if let Some(blobs) = files {
+        for (entry, from) in &held {
+            let to = blobs
+                .root()
+                .join(entry.space.to_string())
+                .join(&entry.sha256);
+            let source = std::fs::File::open(from)
+                .map_err(|e| anyhow::anyhow!("cannot read {} ({e})", from.display()))?;
+            copy_checked(source, from, &to, &entry.sha256)?;
+        }
+    }
     for user in &users {
         store.import_account(user).await?;
     }
     let mut ops = 0;
-    for data in &spaces {
+    for data in spaces {
         store.import_space(&data.space, &data.members).await?;
         for chunk in data.ops.chunks(MAX_PUSH_OPS) {
             let outcome = store.append_ops(chunk, &RecordLimits::NONE).await?;
@@ -207,5 +131,6 @@ pub async fn import(store: &Store, dir: &Path) -> anyhow::Result<ImportReport> {
         accounts: users.into_iter().map(|u| u.profile.email).collect(),
         spaces: spaces.len(),
         ops,
+        contents: held.len(),
     })
 }

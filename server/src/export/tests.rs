@@ -24,6 +24,8 @@ struct Fixture {
 }
 
 const NOTES_TEXT: &str = "Ana wants to lead the NOTES-MARKER project.";
+/// The content of the fixture's one file.
+const FILE_TEXT: &str = "The site plan: FILE-CONTENT-MARKER.";
 
 fn new_user(store: &Store, name: &str) -> UserId {
     crate::store::test_support::facade_user(store, name).id
@@ -146,6 +148,18 @@ fn populate(store: &Store) -> Fixture {
                 ("performance", Value::Rating(Rating::ALL[2])),
             ],
         ),
+        (
+            RecordKind::File,
+            vec![
+                ("name", Value::Text("site-plan.txt".into())),
+                (
+                    "sha256",
+                    Value::Text(cairn_common::api::files::sha256_hex(FILE_TEXT.as_bytes())),
+                ),
+                ("size", Value::Int(FILE_TEXT.len() as i64)),
+                ("type", Value::Text("text/plain".into())),
+            ],
+        ),
     ];
     let mut ops = Vec::new();
     let mut note = None;
@@ -223,6 +237,15 @@ fn populated_dir() -> (tempfile::TempDir, DataDir, Fixture) {
     let store = Store::open(&data.db()).expect("open");
     let fixture = populate(&store);
     drop(store);
+    let content = crate::files::FilesSettings::default()
+        .dir_in(data.root())
+        .join(fixture.team.to_string());
+    std::fs::create_dir_all(&content).expect("content dir");
+    std::fs::write(
+        content.join(cairn_common::api::files::sha256_hex(FILE_TEXT.as_bytes())),
+        FILE_TEXT,
+    )
+    .expect("content");
     (dir, data, fixture)
 }
 
@@ -264,8 +287,8 @@ fn all_text(files: &BTreeMap<PathBuf, String>) -> String {
 fn export_schema_file_is_current() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
-        .join(super::schema::PATH);
-    let text = super::schema::text();
+        .join(cairn_common::export::schema::PATH);
+    let text = cairn_common::export::schema::text();
     if std::env::var_os("CAIRN_WRITE_SCHEMA").is_some() {
         std::fs::write(&path, &text).expect("write schema");
     }
@@ -312,6 +335,19 @@ fn export_files_follow_the_schema() {
     }
     assert!(files.contains_key(Path::new("README.txt")));
     assert_eq!(files.keys().filter(|p| p.ends_with("user.json")).count(), 4);
+    let sha = cairn_common::api::files::sha256_hex(FILE_TEXT.as_bytes());
+    assert_eq!(files[&team.join("files").join(&sha)], FILE_TEXT);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&files[Path::new("manifest.json")]).expect("manifest");
+    assert_eq!(
+        manifest["contents"][0]["sha256"],
+        sha.as_str(),
+        "{manifest}"
+    );
+    assert_eq!(
+        manifest["contents"][0]["file"],
+        format!("spaces/{}/files/{sha}", fixture.team)
+    );
     let note = &files[&team.join(format!("conversations/{}.md", fixture.note))];
     assert!(note.contains(NOTES_TEXT), "{note}");
     assert!(
@@ -323,7 +359,7 @@ fn export_files_follow_the_schema() {
     let text = all_text(&files);
     assert!(!text.contains("$argon2"), "no password hash is exported");
     let schema: serde_json::Value =
-        serde_json::from_str(&super::schema::text()).expect("schema is JSON");
+        serde_json::from_str(&cairn_common::export::schema::text()).expect("schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("a valid schema");
     let mut checked = 0;
     for (path, contents) in &files {

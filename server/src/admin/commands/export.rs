@@ -8,13 +8,16 @@ use anyhow::bail;
 use cairn_common::model::SpaceId;
 
 use crate::admin::protocol::{AdminRequest, AdminResponse, ExportScope};
+use crate::backup::Backups;
 use crate::datadir::DataDir;
-use crate::export::{self, Scope, Snapshot};
+use crate::export;
 use crate::store::{AuditEvent, AuditKind, Store, StoreError};
+use cairn_common::export::{Scope, render};
 
 /// Write the server's data as open files: JSON (schema: docs/export.schema.json),
-/// CSV per record kind, Markdown per conversation, the change history, and a
-/// README.txt saying what each file is. Password hashes are never exported.
+/// CSV per record kind, Markdown per conversation, the change history, the content
+/// of files with their SHA-256, and a README.txt saying what each file is. The same
+/// format as `cairn export`. Password hashes are never exported.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
@@ -82,6 +85,7 @@ impl ExportArgs {
 /// What failed, with its causes, saying what to do.
 pub async fn execute(
     store: &Store,
+    backups: &Backups,
     out: &Path,
     scope: ExportScope,
 ) -> Result<AdminResponse, String> {
@@ -90,14 +94,19 @@ pub async fn execute(
         ExportScope::User(email) => AuditEvent::new(AuditKind::Export).subject(email),
         ExportScope::Space(id) => AuditEvent::new(AuditKind::Export).space(*id),
     };
-    let response = write(store, out, scope)
+    let response = write(store, backups, out, scope)
         .await
         .map_err(|e| format!("{e:#}"))?;
     store.audit(event).await;
     Ok(response)
 }
 
-async fn write(store: &Store, out: &Path, scope: ExportScope) -> anyhow::Result<AdminResponse> {
+async fn write(
+    store: &Store,
+    backups: &Backups,
+    out: &Path,
+    scope: ExportScope,
+) -> anyhow::Result<AdminResponse> {
     let scope = match scope {
         ExportScope::Server => Scope::Server,
         ExportScope::Space(id) => Scope::Space(id),
@@ -110,13 +119,18 @@ async fn write(store: &Store, out: &Path, scope: ExportScope) -> anyhow::Result<
                 .id,
         ),
     };
-    let snapshot = Snapshot::read(store, scope).await?;
-    let files = export::render(&snapshot, crate::clock::now_ms())?;
-    export::write(out, &files)?;
+    let blobs = backups.files();
+    let snapshot = export::read(store, blobs.as_ref(), scope).await?;
+    let files = render(&snapshot, crate::clock::now_ms())?;
+    cairn_common::export::write(out, &files, false)?;
+    let contents = match &blobs {
+        Some(blobs) => export::copy_contents(blobs, &files, out)?,
+        None => 0,
+    };
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     Ok(AdminResponse::Exported {
         dir: out.to_owned(),
-        files: count(files.len()),
+        files: count(files.len() + contents),
         users: count(snapshot.users.len()),
         spaces: count(snapshot.spaces.len()),
     })

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 
 use crate::admin::protocol::{AdminRequest, AdminResponse};
+use crate::backup::Backups;
 use crate::datadir::DataDir;
 use crate::store::{AuditEvent, AuditKind, Store};
 
@@ -84,16 +85,21 @@ fn print_response(response: AdminResponse, out: &mut impl Write) -> anyhow::Resu
 ///
 /// # Errors
 /// What failed, with its causes, saying what to do.
-pub async fn execute(store: &Store, dir: &Path) -> Result<AdminResponse, String> {
-    let report = crate::export::import::import(store, dir)
+pub async fn execute(
+    store: &Store,
+    backups: &Backups,
+    dir: &Path,
+) -> Result<AdminResponse, String> {
+    let report = crate::export::import::import(store, backups.files().as_ref(), dir)
         .await
         .map_err(|e| format!("{e:#}"))?;
     let spaces = u32::try_from(report.spaces).unwrap_or(u32::MAX);
     let ops = report.ops as u64;
     store
         .audit(AuditEvent::new(AuditKind::Import).detail(format!(
-            "{} accounts, {spaces} spaces, {ops} ops",
-            report.accounts.len()
+            "{} accounts, {spaces} spaces, {ops} ops, {} file contents",
+            report.accounts.len(),
+            report.contents
         )))
         .await;
     Ok(AdminResponse::Imported {

@@ -1,57 +1,21 @@
-//! Reading a JSON export (see [`crate::export::json`]) back into a replica, losslessly:
-//! the op history of every record is committed as it is, with its own ids and clocks.
-//! Ops are idempotent, so importing twice changes nothing, and importing into an empty
-//! replica rebuilds the same records. The file is read and checked completely before
-//! anything is written, and the commit is one atomic batch.
+//! The single-file JSON export of earlier versions (`cairn-export.json`, format
+//! `cairn-export` version 1, written by `cairn export --format json` before client
+//! and server shared one format), still read so that old exports import: every
+//! record with its full op history.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use std::borrow::Cow;
-
-use cairn_common::model::{Space, Value, normalize_newlines};
+use cairn_common::export::read::plain_newlines;
+use cairn_common::model::{Space, Value};
 use cairn_common::{Change, Op, RecordId};
 use serde::Deserialize;
 
-use crate::export::json::{FORMAT, FORMAT_VERSION};
-use crate::replica::{CommitSummary, Replica, ReplicaError};
+use super::ImportError;
 
-/// Why a file could not be imported. Every message names the file; nothing was written.
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path} is not JSON ({source}); give a file written by `cairn export --format json`")]
-    NotJson {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
-    #[error(
-        "{path} is not a Cairn export (no \"format\": \"{FORMAT}\"); give a file written by `cairn export --format json`"
-    )]
-    Foreign { path: PathBuf },
-    #[error(
-        "{path} was written in export format {found}, this cairn reads format {FORMAT_VERSION}; upgrade cairn to import it"
-    )]
-    Newer { path: PathBuf, found: u64 },
-    #[error("{path} is damaged: {reason}; nothing was imported")]
-    Damaged { path: PathBuf, reason: String },
-    #[error("{path} could not be imported: {source}; nothing was imported")]
-    Rejected { path: PathBuf, source: ReplicaError },
-}
-
-/// What an import did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImportSummary {
-    /// Records in the file.
-    pub records: usize,
-    /// Ops in the file.
-    pub ops: usize,
-    /// What the commit did: ops that were new here, records that changed.
-    pub commit: CommitSummary,
-}
+/// Written in `format` by those versions.
+pub const FORMAT: &str = "cairn-export";
+/// The one version of the single-file format.
+pub const FORMAT_VERSION: u64 = 1;
 
 /// What a record of the export holds that the import needs; the readable fields
 /// beside it are ignored (they follow from the history).
@@ -67,18 +31,6 @@ pub struct Parsed {
     pub spaces: Vec<Space>,
     pub ops: Vec<Op>,
     pub records: usize,
-}
-
-/// Reads and checks an export file.
-///
-/// # Errors
-/// An [`ImportError`] naming the file and the problem.
-pub fn read(path: &Path) -> Result<Parsed, ImportError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ImportError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    parse(path, &text)
 }
 
 /// Checks an export's text: JSON, the export format, a version this build reads,
@@ -104,7 +56,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, ImportError> {
         .get("format_version")
         .and_then(serde_json::Value::as_u64)
         .ok_or_else(|| damaged("\"format_version\" is missing or not a number".into()))?;
-    if version > FORMAT_VERSION {
+    if version != FORMAT_VERSION {
         return Err(ImportError::Newer {
             path,
             found: version,
@@ -129,7 +81,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, ImportError> {
                 record.id, op.id, op.record
             )));
         }
-        ops.extend(record.history.into_iter().map(plain_newlines));
+        ops.extend(record.history.into_iter().map(plain_newlines_in));
     }
     Ok(Parsed {
         spaces,
@@ -138,39 +90,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, ImportError> {
     })
 }
 
-/// An op whose text has Windows line endings, with plain newlines instead: long
-/// texts refuse `\r` now, and an export written before they did (or edited on
-/// Windows) may hold some. The op keeps its id: a copy of the same op elsewhere
-/// still counts as the same change.
-fn plain_newlines(mut op: Op) -> Op {
-    if let Change::Set {
-        value: Value::Text(text),
-        ..
-    } = &mut op.change
-        && let Cow::Owned(plain) = normalize_newlines(text)
-    {
-        *text = plain;
+/// An op with [`plain_newlines`] in its value. The op keeps its id: a copy of the
+/// same op elsewhere still counts as the same change.
+fn plain_newlines_in(mut op: Op) -> Op {
+    if let Change::Set { value, .. } = &mut op.change {
+        *value = plain_newlines(std::mem::replace(value, Value::Empty));
     }
     op
-}
-
-/// Reads `path` and commits its ops and spaces into `replica`, all or nothing.
-///
-/// # Errors
-/// An [`ImportError`] naming the file and the problem; nothing is written then.
-pub fn import(replica: &Replica, path: &Path) -> Result<ImportSummary, ImportError> {
-    let parsed = read(path)?;
-    let commit = replica
-        .import_ops(&parsed.ops, &parsed.spaces)
-        .map_err(|source| ImportError::Rejected {
-            path: path.to_owned(),
-            source,
-        })?;
-    Ok(ImportSummary {
-        records: parsed.records,
-        ops: parsed.ops.len(),
-        commit,
-    })
 }
 
 #[cfg(test)]

@@ -4,19 +4,21 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use cairn_common::api::ExportFile;
-use cairn_common::merge::materialize;
-use cairn_common::model::{RecordId, RecordKind, SpaceId, UserId, Value, shown_keys};
-use cairn_common::op::{Change, Hlc, OpId};
+use crate::api::ExportFile;
+use crate::api::files::is_sha256;
+use crate::merge::materialize;
+use crate::model::{RecordId, RecordKind, SpaceId, UserId, Value, shown_keys};
+use crate::op::{Change, Hlc, OpId};
 use serde::{Deserialize, Serialize};
 
-use super::{Scope, Snapshot, SpaceData, time_ms, time_of};
-use crate::store::UserRecord;
+use super::{Account, ExportData, Scope, SpaceData, time_ms, time_of};
 
 /// Written in `format`, so that other JSON is recognised as not an export.
-pub const FORMAT: &str = "cairn-server-export";
-/// Bumped on any change an older import could not read.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT: &str = "cairn-export";
+/// Bumped on any change an older import could not read. Version 1 was the
+/// server's alone (`cairn-server-export`); version 2 is one format for client and
+/// server, with file content.
+pub const FORMAT_VERSION: u32 = 2;
 /// The manifest's file name.
 pub const MANIFEST: &str = "manifest.json";
 
@@ -32,6 +34,12 @@ pub fn space_dir(id: SpaceId) -> String {
     format!("spaces/{id}")
 }
 
+/// `spaces/<id>/files/<sha256>`: where the content of a space's file records goes.
+#[must_use]
+pub fn content_path(space: SpaceId, sha256: &str) -> String {
+    format!("spaces/{space}/files/{sha256}")
+}
+
 /// `manifest.json`: what the export is and holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,8 +52,28 @@ pub struct Manifest {
     pub scope: ScopeJson,
     pub users: Vec<UserEntry>,
     pub spaces: Vec<SpaceEntry>,
-    /// Every other file of the export, in path order.
+    /// Every other text file of the export, in path order.
     pub files: Vec<String>,
+    /// The content of every file record (the trash included), by space and SHA-256.
+    pub contents: Vec<ContentEntry>,
+}
+
+/// The content of one or more file records of a space (the same bytes are kept
+/// once per space).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContentEntry {
+    pub space: SpaceId,
+    pub sha256: String,
+    pub size: u64,
+    /// Where the bytes are in the export; `null` when the exporter did not hold
+    /// them (a device that never downloaded the file: fetch it with `cairn files
+    /// get`, or export from the server).
+    pub file: Option<String>,
+    /// The file records with this content, in id order.
+    pub records: Vec<RecordId>,
+    /// Their names, as the records give them.
+    pub names: Vec<String>,
 }
 
 /// The scope of an export.
@@ -55,6 +83,7 @@ pub enum ScopeJson {
     Server,
     User { user: UserId },
     Space { space: SpaceId },
+    Device,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,7 +106,7 @@ pub struct SpaceEntry {
 impl Manifest {
     /// The manifest of `files` (which it lists, itself excepted).
     #[must_use]
-    pub fn new(snapshot: &Snapshot, exported_at_ms: u64, files: &[ExportFile]) -> Self {
+    pub fn new(snapshot: &ExportData, exported_at_ms: u64, files: &[ExportFile]) -> Self {
         Self {
             format: FORMAT.to_owned(),
             format_version: FORMAT_VERSION,
@@ -86,6 +115,7 @@ impl Manifest {
                 Scope::Server => ScopeJson::Server,
                 Scope::User(user) => ScopeJson::User { user },
                 Scope::Space(space) => ScopeJson::Space { space },
+                Scope::Device => ScopeJson::Device,
             },
             users: snapshot
                 .users
@@ -107,8 +137,44 @@ impl Manifest {
                 })
                 .collect(),
             files: files.iter().map(|f| f.path.clone()).collect(),
+            contents: snapshot.spaces.iter().flat_map(contents_of).collect(),
         }
     }
+}
+
+/// The content entries of one space, from its file records, in SHA-256 order.
+/// Records whose content fields are malformed (forged) name no content.
+fn contents_of(data: &SpaceData) -> Vec<ContentEntry> {
+    let mut by_hash: BTreeMap<String, ContentEntry> = BTreeMap::new();
+    for state in materialize(data.ops.iter().map(|(_, op)| op)).values() {
+        if state.kind != Some(RecordKind::File) {
+            continue;
+        }
+        let (Some(Value::Text(sha256)), Some(Value::Int(size))) =
+            (state.get("sha256"), state.get("size"))
+        else {
+            continue;
+        };
+        let (true, Ok(size)) = (is_sha256(sha256), u64::try_from(*size)) else {
+            continue;
+        };
+        let entry = by_hash
+            .entry(sha256.clone())
+            .or_insert_with(|| ContentEntry {
+                space: data.space.id,
+                sha256: sha256.clone(),
+                size,
+                file: data
+                    .contents
+                    .contains(sha256)
+                    .then(|| content_path(data.space.id, sha256)),
+                records: Vec::new(),
+                names: Vec::new(),
+            });
+        entry.records.push(state.id);
+        entry.names.push(state.text("name").to_owned());
+    }
+    by_hash.into_values().collect()
 }
 
 /// `users/<id>/user.json`: an account without any credential.
@@ -151,7 +217,7 @@ pub struct SessionJson {
 
 impl UserFile {
     #[must_use]
-    pub fn new(snapshot: &Snapshot, user: &UserRecord) -> Self {
+    pub fn new(snapshot: &ExportData, user: &Account) -> Self {
         let id = user.profile.id;
         let memberships = snapshot
             .spaces
@@ -368,7 +434,7 @@ pub struct OldValue {
 
 impl HistoryFile {
     #[must_use]
-    pub fn new(snapshot: &Snapshot, data: &SpaceData) -> Self {
+    pub fn new(snapshot: &ExportData, data: &SpaceData) -> Self {
         let written: HashMap<OpId, &Value> = data
             .ops
             .iter()

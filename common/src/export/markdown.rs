@@ -5,10 +5,10 @@
 
 use std::fmt::Write as _;
 
-use cairn_common::RecordState;
-use cairn_common::api::ExportFile;
-use cairn_common::merge::materialize;
-use cairn_common::model::{FieldType, RecordKind, Value, fields_of};
+use crate::RecordState;
+use crate::api::ExportFile;
+use crate::merge::materialize;
+use crate::model::{FieldType, RecordKind, Value, fields_of};
 
 use super::{SpaceData, time_of};
 

@@ -5,18 +5,22 @@
 //! form (what `cairn set` reads), with a `'` before any that a spreadsheet would
 //! take for a formula ([`neutralize`]).
 
-use cairn_common::api::ExportFile;
-use cairn_common::merge::materialize;
-use cairn_common::model::{RecordKind, Value, shown_keys};
+use crate::api::ExportFile;
+use crate::merge::materialize;
+use crate::model::{RecordKind, Value, shown_keys};
 
-use super::files::HistoryFile;
-use super::{Snapshot, SpaceData, time_of};
+use super::format::HistoryFile;
+use super::{ExportData, SpaceData, time_of};
 
 /// The CSV files of one space under `dir`.
 ///
 /// # Errors
 /// When the csv writer fails (it writes to memory, so only on invalid data).
-pub fn render(snapshot: &Snapshot, data: &SpaceData, dir: &str) -> anyhow::Result<Vec<ExportFile>> {
+pub fn render(
+    snapshot: &ExportData,
+    data: &SpaceData,
+    dir: &str,
+) -> anyhow::Result<Vec<ExportFile>> {
     let states = materialize(data.ops.iter().map(|(_, op)| op));
     let mut files = Vec::new();
     for kind in RecordKind::ALL {
@@ -107,10 +111,7 @@ fn yes_no(b: bool) -> String {
 /// `=`, `+`, `-`, `@`, a tab or a carriage return (a formula, or one in disguise)
 /// gets a `'` in front, as OWASP advises against CSV injection. Values come from any
 /// member of a space, and the person opening the file may be someone else.
-///
-/// The client's CSV export has the same small function: the server does not
-/// depend on the client, and `cairn-common` holds wire and domain types only.
-pub(crate) fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
+pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}").into()
     } else {

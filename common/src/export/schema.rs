@@ -4,7 +4,7 @@
 //! model change, `CAIRN_WRITE_SCHEMA=1 cargo test -p cairn-server export_schema`
 //! rewrites it.
 
-use cairn_common::model::{
+use crate::model::{
     CommitmentStatus, FieldType, GoalStatus, NoteKind, PROGRESS, PROGRESS_ENTERED, Rating,
     RecordKind, fields_of, shown_keys,
 };
@@ -226,13 +226,14 @@ pub fn schema() -> Json {
         object(&[("kind", json!({ "const": "server" }))], None),
         object(&[("kind", json!({ "const": "user" })), ("user", def("uuid"))], None),
         object(&[("kind", json!({ "const": "space" })), ("space", def("uuid"))], None),
+        object(&[("kind", json!({ "const": "device" }))], None),
     ] });
     let mut manifest = object(
         &[
-            ("format", json!({ "const": super::files::FORMAT })),
+            ("format", json!({ "const": super::format::FORMAT })),
             (
                 "format_version",
-                json!({ "const": super::files::FORMAT_VERSION }),
+                json!({ "const": super::format::FORMAT_VERSION }),
             ),
             ("exported_at", time()),
             ("scope", scope),
@@ -256,6 +257,23 @@ pub fn schema() -> Json {
                 )),
             ),
             ("files", array_of(string())),
+            (
+                "contents",
+                array_of(object(
+                    &[
+                        ("space", def("uuid")),
+                        (
+                            "sha256",
+                            json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" }),
+                        ),
+                        ("size", json!({ "type": "integer", "minimum": 0 })),
+                        ("file", json!({ "type": ["string", "null"] })),
+                        ("records", array_of(def("uuid"))),
+                        ("names", array_of(string())),
+                    ],
+                    None,
+                )),
+            ),
         ],
         None,
     );
@@ -378,13 +396,13 @@ pub fn schema() -> Json {
     ] } });
     let mut history = object(&[("space", def("uuid")), ("ops", array_of(op))], None);
     history["description"] =
-        json!("spaces/<id>/history.json: every change of the space, in the server's order.");
+        json!("spaces/<id>/history.json: every change of the space, in log order.");
     defs.insert("history".into(), history);
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "urn:cairn:export.schema.json",
-        "title": "Cairn server export",
-        "description": "The JSON files of a `cairn-server export` directory: manifest.json ($defs/manifest), users/<id>/user.json ($defs/user), spaces/<id>/space.json ($defs/space) and spaces/<id>/history.json ($defs/history). README.txt in every export explains all files.",
+        "title": "Cairn export",
+        "description": "The JSON files of an export directory (`cairn export`, `cairn-server export`): manifest.json ($defs/manifest), users/<id>/user.json ($defs/user), spaces/<id>/space.json ($defs/space) and spaces/<id>/history.json ($defs/history). README.txt in every export explains all files.",
         "oneOf": [def("manifest"), def("user"), def("space"), def("history")],
         "$defs": defs,
     })

@@ -60,7 +60,7 @@ Examples:
   cairn set 3f9a1c2e status=at-risk progress=40
   cairn done 3f9a1c2e
   cairn history 3f9a1c2e
-  cairn export --format markdown --out ~/cairn-export
+  cairn export --out ~/cairn-export
   cairn login https://cairn.example.com --email ana@example.com
   cairn sync
   cairn undelivered                         changes kept out of sync, and why

@@ -17,6 +17,7 @@ use cairn_server::admin::commands::mail::MailCommand;
 use cairn_server::admin::commands::migrate::MigrateArgs;
 use cairn_server::admin::commands::purge::PurgeArgs;
 use cairn_server::admin::commands::renew_epoch::RenewEpochArgs;
+use cairn_server::admin::commands::tls::TlsArgs;
 use cairn_server::admin::commands::user::UserCommand;
 use cairn_server::admin::send;
 use cairn_server::init::InitStore;
@@ -80,6 +81,8 @@ enum Command {
     Audit(AuditCommand),
     Migrate(MigrateArgs),
     RenewEpoch(RenewEpochArgs),
+    /// The TLS certificate: order a new one from the ACME CA now.
+    Tls(TlsArgs),
     /// Consent to the privacy notice: every acceptance and withdrawal.
     #[command(subcommand)]
     Consent(ConsentCommand),
@@ -169,6 +172,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => command.run(send, &mut std::io::stdout().lock()),
         Command::Migrate(args) => args.run(&mut std::io::stdout().lock()),
         Command::RenewEpoch(args) => args.run(send, &mut std::io::stdout().lock()),
+        Command::Tls(args) => args.run(send, &mut std::io::stdout().lock()),
         Command::Consent(command) => command.run(send, &mut std::io::stdout().lock()),
         Command::Mail(command) => command.run(send, &mut std::io::stdout().lock()),
     }

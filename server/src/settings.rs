@@ -64,6 +64,10 @@ pub struct TlsSettings {
     pub cert: PathBuf,
     /// PEM private key (PKCS#8, PKCS#1 or SEC1); relative to the data dir.
     pub key: PathBuf,
+    /// Certificates from an ACME CA instead of the files above (which are then
+    /// served only until the first certificate arrives).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acme: Option<crate::tls::acme::AcmeSettings>,
 }
 
 /// Sessions and login throttling (see [`crate::auth::AuthSettings`], which
@@ -238,6 +242,7 @@ impl Default for TlsSettings {
         TlsSettings {
             cert: PathBuf::from("tls/cert.pem"),
             key: PathBuf::from("tls/key.pem"),
+            acme: None,
         }
     }
 }
@@ -430,6 +435,13 @@ impl Settings {
                 "auth.login_first_delay_secs must not exceed auth.login_account_max_delay_secs",
             );
         }
+        let acme_problems = self
+            .tls
+            .acme
+            .as_ref()
+            .map(crate::tls::acme::AcmeSettings::problems)
+            .unwrap_or_default();
+        problems.extend(acme_problems.iter().map(String::as_str));
         let privacy_problems = self.privacy.problems();
         problems.extend(privacy_problems.iter().map(String::as_str));
         let backup_problems = self.backup.problems();
@@ -796,6 +808,29 @@ mod tests {
             .expect_err("unknown backend")
             .to_string();
         assert!(msg.contains("backend"), "{msg}");
+    }
+
+    /// `[tls.acme]`: Let's Encrypt and a 30-day margin unless told otherwise; names,
+    /// a mailto: contact and an https directory are required, each named.
+    #[test]
+    fn acme_settings() {
+        let dir = dir_with(
+            "[tls.acme]\ndomains = [\"cairn.example.com\"]\ncontact = \"mailto:it@example.com\"\n",
+        );
+        let s = Settings::load(dir.path(), env(&[])).expect("loads");
+        let acme = s.tls.acme.expect("acme");
+        assert_eq!(acme.directory, crate::tls::acme::LETS_ENCRYPT);
+        assert_eq!(acme.renew_before_days, 30);
+        assert_eq!(acme.retry_secs, 300);
+        let dir = dir_with(
+            "[tls.acme]\ndomains = []\ncontact = \"it@example.com\"\ndirectory = \"http://ca\"\n",
+        );
+        let msg = Settings::load(dir.path(), env(&[]))
+            .expect_err("three problems")
+            .to_string();
+        for part in ["tls.acme.domains", "tls.acme.contact", "tls.acme.directory"] {
+            assert!(msg.contains(part), "{part}: {msg}");
+        }
     }
 
     /// `[mail]`: the SMTP password may come from `CAIRN_SERVER__MAIL__PASSWORD`

@@ -136,20 +136,11 @@ impl TestPostgres {
     /// Writes a CA (`ca.pem`) and a server certificate and key signed by it; the
     /// options that make the server use them.
     fn make_certificates(&self) -> anyhow::Result<String> {
-        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
-        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca.distinguished_name
-            .push(rcgen::DnType::CommonName, "cairn test database CA");
-        let ca_key = rcgen::KeyPair::generate()?;
-        let ca_cert = ca.self_signed(&ca_key)?;
-        let issuer = rcgen::Issuer::new(ca, ca_key);
-        let server = rcgen::CertificateParams::new(vec!["localhost".to_owned()])?;
-        let server_key = rcgen::KeyPair::generate()?;
-        let server_cert = server.signed_by(&server_key, &issuer)?;
-        std::fs::write(self.ca_file(), ca_cert.pem())?;
+        let ca = crate::testing::LoopbackCa::new("cairn test database CA", &["localhost"])?;
+        std::fs::write(self.ca_file(), ca.ca_pem)?;
         let (cert, key) = (self.root.join("server.crt"), self.root.join("server.key"));
-        std::fs::write(&cert, server_cert.pem())?;
-        std::fs::write(&key, server_key.serialize_pem())?;
+        std::fs::write(&cert, ca.cert_pem)?;
+        std::fs::write(&key, ca.key_pem)?;
         {
             use std::os::unix::fs::PermissionsExt as _;
             std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))?;

@@ -362,20 +362,10 @@ fn decode_words(value: &str) -> String {
 /// A CA (`ca.pem`) and a certificate for `localhost` and 127.0.0.1 signed by it
 /// (`server.pem`, `server.key`).
 fn make_certificates(dir: &Path) -> anyhow::Result<()> {
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "cairn test SMTP CA");
-    let ca_key = rcgen::KeyPair::generate()?;
-    let ca_cert = ca.self_signed(&ca_key)?;
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let server =
-        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
-    let server_key = rcgen::KeyPair::generate()?;
-    let server_cert = server.signed_by(&server_key, &issuer)?;
-    std::fs::write(dir.join("ca.pem"), ca_cert.pem())?;
-    std::fs::write(dir.join("server.pem"), server_cert.pem())?;
-    std::fs::write(dir.join("server.key"), server_key.serialize_pem())?;
+    let ca = crate::testing::LoopbackCa::new("cairn test SMTP CA", &["localhost", "127.0.0.1"])?;
+    std::fs::write(dir.join("ca.pem"), ca.ca_pem)?;
+    std::fs::write(dir.join("server.pem"), ca.cert_pem)?;
+    std::fs::write(dir.join("server.key"), ca.key_pem)?;
     Ok(())
 }
 

@@ -448,3 +448,37 @@ impl Conn {
         Ok((status.as_u16(), String::from_utf8_lossy(&body).into_owned()))
     }
 }
+
+/// A CA of a test's own and a certificate for loopback names signed by it, as
+/// PEM: for the real servers the tests start beside Cairn (SMTP, PostgreSQL, an
+/// ACME CA), which the code under test must trust by a CA file.
+pub struct LoopbackCa {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl LoopbackCa {
+    /// A new CA named `name` and a certificate for `names` signed by it.
+    ///
+    /// # Errors
+    /// If rcgen cannot make them.
+    pub fn new(name: &str, names: &[&str]) -> anyhow::Result<Self> {
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(rcgen::DnType::CommonName, name);
+        let ca_key = rcgen::KeyPair::generate()?;
+        let ca_cert = ca.self_signed(&ca_key)?;
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let server = rcgen::CertificateParams::new(
+            names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
+        )?;
+        let server_key = rcgen::KeyPair::generate()?;
+        let server_cert = server.signed_by(&server_key, &issuer)?;
+        Ok(Self {
+            ca_pem: ca_cert.pem(),
+            cert_pem: server_cert.pem(),
+            key_pem: server_key.serialize_pem(),
+        })
+    }
+}

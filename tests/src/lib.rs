@@ -3,6 +3,7 @@
 //! [`Tui`] runs a binary in a pseudo-terminal and reads its screen through a terminal
 //! emulator (vt100), the way a person at a terminal would see it.
 
+pub mod acme;
 pub mod client;
 pub mod forge;
 pub mod server;

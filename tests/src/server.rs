@@ -31,6 +31,8 @@ pub struct ServerProcess {
     pub admin_password: String,
     pub cert_der: Vec<u8>,
     child: Option<Child>,
+    /// What the server wrote to stderr (its log), line by line.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
@@ -101,6 +103,7 @@ impl ServerProcess {
             admin_password,
             cert_der,
             child: None,
+            log: std::sync::Arc::default(),
         };
         server.serve()?;
         Ok(server)
@@ -133,8 +136,12 @@ impl ServerProcess {
             .spawn()?;
         let stderr = child.stderr.take().context("no stderr")?;
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::clone(&self.log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut log) = log.lock() {
+                    log.push(line.clone());
+                }
                 if let Some(rest) = line.split("serving https://").nth(1) {
                     let addr = rest
                         .split_whitespace()
@@ -153,6 +160,12 @@ impl ServerProcess {
             .with_context(|| format!("bad address {addr:?}"))?;
         self.child = Some(child);
         Ok(())
+    }
+
+    /// The server's log so far (all its runs).
+    #[must_use]
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.join("\n")).unwrap_or_default()
     }
 
     /// Kills the server with SIGKILL: no shutdown, no flush.

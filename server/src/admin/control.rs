@@ -20,6 +20,7 @@ use crate::backup::Backups;
 use crate::datadir::DataDir;
 use crate::mail::Mailer;
 use crate::store::{Store, block_on};
+use crate::tls::acme::AcmeHandle;
 
 /// A client gets this long to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,6 +45,7 @@ impl ControlSocket {
         store: Store,
         backups: Backups,
         mailer: Mailer,
+        acme: Option<AcmeHandle>,
     ) -> anyhow::Result<ControlSocket> {
         let path = data_dir.control_socket();
         match std::fs::remove_file(&path) {
@@ -67,7 +69,7 @@ impl ControlSocket {
             .with_context(|| format!("restricting {} to its owner", path.display()))?;
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(accept_loop(
-            listener, store, backups, mailer, owner, stopped,
+            listener, store, backups, mailer, acme, owner, stopped,
         ));
         Ok(ControlSocket { path, stop, task })
     }
@@ -92,6 +94,7 @@ async fn accept_loop(
     store: Store,
     backups: Backups,
     mailer: Mailer,
+    acme: Option<AcmeHandle>,
     owner: u32,
     mut stopped: oneshot::Receiver<()>,
 ) {
@@ -129,6 +132,7 @@ async fn accept_loop(
             store.clone(),
             backups.clone(),
             mailer.clone(),
+            acme.clone(),
         ));
     }
     // Commands in progress finish (each is one short store call) so their
@@ -136,7 +140,13 @@ async fn accept_loop(
     while tasks.join_next().await.is_some() {}
 }
 
-async fn handle(mut stream: UnixStream, store: Store, backups: Backups, mailer: Mailer) {
+async fn handle(
+    mut stream: UnixStream,
+    store: Store,
+    backups: Backups,
+    mailer: Mailer,
+    acme: Option<AcmeHandle>,
+) {
     let request: AdminRequest = match tokio::time::timeout(
         REQUEST_TIMEOUT,
         read_frame_async(&mut stream, MAX_REQUEST_BYTES),
@@ -157,6 +167,14 @@ async fn handle(mut stream: UnixStream, store: Store, backups: Backups, mailer: 
         Err(_) => return,
     };
     tracing::info!(?request, "admin command");
+    if request == AdminRequest::RenewCertificate {
+        // Only the running server's certificate task can order one.
+        let response = crate::admin::commands::tls::renew(acme.as_ref()).await;
+        if let Err(e) = write_frame_async(&mut stream, &response).await {
+            tracing::warn!("control socket: cannot send the answer: {e}");
+        }
+        return;
+    }
     let response = match tokio::task::spawn_blocking(move || {
         block_on(execute(&store, &backups, &mailer, request))
     })

@@ -2,7 +2,9 @@
 //! the direct path (stopped data dir) and the control socket (running server).
 //! Each request goes to its subcommand's file in [`super::commands`].
 
-use super::commands::{audit, backup, consent, export, import, mail, purge, renew_epoch, user};
+use super::commands::{
+    audit, backup, consent, export, import, mail, purge, renew_epoch, tls, user,
+};
 use super::protocol::{AdminRequest, AdminResponse};
 use crate::backup::Backups;
 use crate::mail::Mailer;
@@ -72,6 +74,7 @@ pub async fn execute(
         AdminRequest::ConsentList { user } => consent::list(store, user)
             .await
             .unwrap_or_else(AdminResponse::failed),
+        AdminRequest::RenewCertificate => AdminResponse::failed(tls::NOT_RUNNING),
         AdminRequest::RenewEpoch => renew_epoch::execute(store)
             .await
             .unwrap_or_else(AdminResponse::failed),

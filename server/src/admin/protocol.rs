@@ -72,6 +72,9 @@ pub enum AdminRequest {
     AuditVerify,
     /// `cairn-server renew-epoch`: the store was restored by other means.
     RenewEpoch,
+    /// `cairn-server tls renew`: order a certificate from the ACME CA now (only a
+    /// running server can).
+    RenewCertificate,
     /// `cairn-server consent list`: all accounts' records, or one's.
     ConsentList {
         user: Option<String>,
@@ -148,6 +151,10 @@ pub enum AdminResponse {
     AuditEntries(Vec<AuditEntry>),
     AuditVerified(AuditVerification),
     /// The store's new epoch.
+    /// A new certificate from the ACME CA is served, with this fingerprint.
+    CertificateRenewed {
+        fingerprint: String,
+    },
     EpochRenewed {
         epoch: String,
     },

@@ -1,7 +1,9 @@
 //! `GET` [`HEALTHZ`] without authentication, for load balancers and scripts: 200 `ok`,
 //! or 200 `degraded: last backup failed: <cause>` while the last backup attempt
 //! failed, `degraded: mail failing: <cause>` while the last attempt to send a mail
-//! failed, and both, joined by `; `, when both did. Degraded stays 200 on purpose:
+//! failed, `degraded: certificate renewal failing: <cause>` while the last ACME
+//! order failed (the certificate in use is still served), joined by `; ` when
+//! several are. Degraded stays 200 on purpose:
 //! the server still serves correctly, and a load balancer must not take it out of
 //! rotation for a backup or mail problem; monitoring looks at the body. A cause is
 //! a few words naming no path, address or data (`cairn-server backup list`,
@@ -14,21 +16,25 @@ use warp::reply::Response;
 
 use crate::backup::Backups;
 use crate::mail::Mailer;
+use crate::tls::TlsHandle;
 
-pub fn route(backups: Backups, mailer: Mailer) -> BoxedFilter<(Response,)> {
+pub fn route(backups: Backups, mailer: Mailer, tls: Option<TlsHandle>) -> BoxedFilter<(Response,)> {
     super::extract::path(HEALTHZ)
         .and(warp::get())
-        .map(move || Response::new(body(&backups, &mailer).into()))
+        .map(move || Response::new(body(&backups, &mailer, tls.as_ref()).into()))
         .boxed()
 }
 
-fn body(backups: &Backups, mailer: &Mailer) -> String {
+fn body(backups: &Backups, mailer: &Mailer, tls: Option<&TlsHandle>) -> String {
     let mut causes = Vec::new();
     if let Some(failure) = backups.health().failing {
         causes.push(format!("last backup failed: {}", failure.summary));
     }
     if let Some(failure) = mailer.health().failing {
         causes.push(format!("mail failing: {}", failure.summary));
+    }
+    if let Some(failure) = tls.and_then(TlsHandle::renewal_failing) {
+        causes.push(format!("certificate renewal failing: {failure}"));
     }
     if causes.is_empty() {
         "ok".to_string()

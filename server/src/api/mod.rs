@@ -72,6 +72,9 @@ pub struct AppState {
     pub privacy: Arc<Privacy>,
     /// File content and its limits; `None` until set (tests without files).
     pub files: Option<Arc<FileStore>>,
+    /// The server's TLS, whose certificate renewal `/healthz` tells; `None` in
+    /// tests without a listener.
+    pub tls: Option<crate::tls::TlsHandle>,
     /// Bounds concurrent argon2 hashes (19 MiB and a core each), so a burst of
     /// logins cannot exhaust memory.
     hashing: Arc<tokio::sync::Semaphore>,
@@ -92,6 +95,7 @@ impl AppState {
             sync: SyncRules::default(),
             privacy: Arc::new(Privacy::default()),
             files: None,
+            tls: None,
             hashing: Arc::new(tokio::sync::Semaphore::new(cores * 2)),
         }
     }
@@ -107,6 +111,13 @@ impl AppState {
     #[must_use]
     pub fn with_mailer(mut self, mailer: Mailer) -> Self {
         self.mailer = mailer;
+        self
+    }
+
+    /// The same state with the server's TLS (for `/healthz`).
+    #[must_use]
+    pub fn with_tls(mut self, tls: crate::tls::TlsHandle) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -303,7 +314,11 @@ fn build(
     // Every route is boxed as it joins: one chain of them all nests its types
     // too deep for the compiler (release builds hit the recursion limit).
     one_of(vec![
-        healthz::route(state.backups.clone(), state.mailer.clone()),
+        healthz::route(
+            state.backups.clone(),
+            state.mailer.clone(),
+            state.tls.clone(),
+        ),
         metrics::route(state.clone(), peer.clone()),
         push::route(state.clone()),
         pull::route(state.clone()),

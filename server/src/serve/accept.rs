@@ -208,6 +208,11 @@ async fn connection<F, R>(
         acceptor.accept(tcp).await
     };
     let stream = match tokio::time::timeout(limits.handshake_timeout, handshake).await {
+        // A CA validating a TLS-ALPN-01 challenge: the handshake was the answer
+        // (RFC 8737), so the connection ends here.
+        Ok(Ok(stream)) if stream.get_ref().1.alpn_protocol() == Some(crate::tls::ACME_TLS_ALPN) => {
+            return;
+        }
         Ok(Ok(stream)) => stream,
         Ok(Err(e)) => {
             tracing::debug!(%peer, "TLS handshake failed: {e}");

@@ -154,11 +154,20 @@ impl Instance {
             self.mailer.clone(),
             Clock::system(),
         )?;
+        let acme = self.settings.tls.acme.clone().map(|settings| {
+            crate::tls::acme::spawn(
+                settings,
+                self.data_dir.root(),
+                self.tls.clone(),
+                self.store.clone(),
+            )
+        });
         let control = ControlSocket::start(
             &self.data_dir,
             self.store.clone(),
             self.backups.clone(),
             self.mailer.clone(),
+            acme.as_ref().map(|(handle, _)| handle.clone()),
         )?;
         let scheduler = if self.store.is_shared() {
             // The backup cut is sled's; a database several servers share is backed
@@ -230,6 +239,7 @@ impl Instance {
         .with_sync_rules(self.settings.sync_rules())
         .with_privacy(privacy)
         .with_mailer(self.mailer.clone())
+        .with_tls(self.tls.clone())
         .with_files(
             crate::files::blobs::Blobs::new(self.settings.files.dir_in(self.data_dir.root())),
             self.settings.files.limits(),
@@ -248,6 +258,9 @@ impl Instance {
             scheduler.stop().await;
         }
         control.stop().await;
+        if let Some((_, task)) = acme {
+            task.abort();
+        }
         // A sweep in progress runs on a blocking thread and finishes (a rewrite is
         // atomic); only the schedule stops.
         sweeper.abort();
@@ -279,8 +292,28 @@ fn take_data_dir(settings: &Settings) -> anyhow::Result<(DataDir, DataDirLock, T
         data_dir.check_initialized()?;
     }
     let lock = data_dir.lock()?;
-    let tls = TlsHandle::load(&settings.cert_path(), &settings.key_path())?;
+    let tls = load_certificate(settings, &data_dir)?;
     Ok((data_dir, lock, tls))
+}
+
+/// The certificate to serve at start: with `[tls.acme]`, the CA's from an earlier
+/// run if it loads; otherwise (and until the first one arrives) `[tls]`'s files.
+fn load_certificate(settings: &Settings, data_dir: &DataDir) -> anyhow::Result<TlsHandle> {
+    if settings.tls.acme.is_some() {
+        let acme = crate::tls::acme::AcmeFiles::in_data_dir(data_dir.root());
+        if acme.has_certificate() {
+            match TlsHandle::load(&acme.cert(), &acme.key()) {
+                Ok(tls) => return Ok(tls),
+                Err(e) => tracing::error!(
+                    "the certificate from the ACME CA does not load ({e}); serving [tls]'s                      until a new one arrives"
+                ),
+            }
+        }
+    }
+    Ok(TlsHandle::load(
+        &settings.cert_path(),
+        &settings.key_path(),
+    )?)
 }
 
 /// The HTTP routes of one connection: the API, told the peer's address so that

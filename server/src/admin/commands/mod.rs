@@ -12,6 +12,7 @@ pub mod mail;
 pub mod migrate;
 pub mod purge;
 pub mod renew_epoch;
+pub mod tls;
 pub mod user;
 
 use std::path::{Path, PathBuf};

@@ -1,10 +1,16 @@
 //! TLS: rustls (ring) with TLS 1.2 and 1.3 only, ALPN `h2` and `http/1.1`, the
 //! certificate and key read from PEM files, and a resolver whose certificate can be
-//! swapped while the server runs ([`TlsHandle::reload`], on SIGHUP).
+//! swapped while the server runs ([`TlsHandle::reload`], on SIGHUP). With `[tls.acme]`
+//! the certificate comes from an ACME CA ([`acme`]): the resolver then also answers
+//! TLS-ALPN-01 challenges (ALPN `acme-tls/1`).
 
+pub mod acme;
+mod challenge;
+
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert};
@@ -108,11 +114,16 @@ fn pem_reason(e: rustls_pki_types::pem::Error) -> String {
     }
 }
 
-/// The certificate in use, swapped whole on reload. A std `RwLock` because the
-/// lock is held only to clone an `Arc`, never across an await, and rustls calls
-/// `resolve` from synchronous code.
+/// The ALPN protocol of TLS-ALPN-01 challenges (RFC 8737).
+pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+
+/// The certificate in use, swapped whole on reload, and the challenge certificates
+/// of an ACME order under way, by the name the CA asks for (SNI). A std `RwLock`
+/// because the lock is held only to clone an `Arc`, never across an await, and
+/// rustls calls `resolve` from synchronous code.
 struct Resolver {
     current: RwLock<Arc<CertifiedKey>>,
+    challenges: RwLock<HashMap<String, Arc<CertifiedKey>>>,
 }
 
 impl fmt::Debug for Resolver {
@@ -140,8 +151,21 @@ impl Resolver {
 }
 
 impl ResolvesServerCert for Resolver {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.get())
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let challenge = hello
+            .alpn()
+            .is_some_and(|mut offered| offered.any(|p| p == ACME_TLS_ALPN));
+        if !challenge {
+            return Some(self.get());
+        }
+        // Only a CA validating a challenge offers acme-tls/1; it gets the challenge
+        // certificate of the name it asks for, or no handshake.
+        let challenges = match self.challenges.read() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let name = hello.server_name()?.to_ascii_lowercase();
+        challenges.get(&name).cloned()
     }
 }
 
@@ -151,15 +175,19 @@ impl ResolvesServerCert for Resolver {
 pub struct TlsHandle {
     resolver: Arc<Resolver>,
     config: Arc<rustls::ServerConfig>,
-    cert_path: PathBuf,
-    key_path: PathBuf,
+    /// The certificate and key files a reload reads: `[tls]`'s, or the ACME
+    /// certificate's once there is one.
+    paths: Arc<Mutex<(PathBuf, PathBuf)>>,
+    /// Why the last attempt to renew the certificate failed, while it does.
+    renewal_failing: Arc<Mutex<Option<String>>>,
 }
 
 impl fmt::Debug for TlsHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (cert, key) = self.paths();
         f.debug_struct("TlsHandle")
-            .field("cert", &self.cert_path)
-            .field("key", &self.key_path)
+            .field("cert", &cert)
+            .field("key", &key)
             .finish_non_exhaustive()
     }
 }
@@ -173,19 +201,76 @@ impl TlsHandle {
         let key = load_certified_key(cert_path, key_path)?;
         let resolver = Arc::new(Resolver {
             current: RwLock::new(Arc::new(key)),
+            challenges: RwLock::new(HashMap::new()),
         });
         let mut config = rustls::ServerConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .map_err(|e| TlsError::Config(e.to_string()))?
             .with_no_client_auth()
             .with_cert_resolver(resolver.clone());
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        // acme-tls/1 last: only a CA validating a challenge offers it, and such a
+        // connection is closed after the handshake (see `serve::accept`).
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec(), ACME_TLS_ALPN.to_vec()];
         Ok(TlsHandle {
             resolver,
             config: Arc::new(config),
-            cert_path: cert_path.to_path_buf(),
-            key_path: key_path.to_path_buf(),
+            paths: Arc::new(Mutex::new((
+                cert_path.to_path_buf(),
+                key_path.to_path_buf(),
+            ))),
+            renewal_failing: Arc::new(Mutex::new(None)),
         })
+    }
+
+    fn paths(&self) -> (PathBuf, PathBuf) {
+        relock(&self.paths).clone()
+    }
+
+    /// Serves the certificate in `cert` and `key` to new handshakes from now on,
+    /// and reads those files on later reloads.
+    ///
+    /// # Errors
+    /// [`TlsError`] if the files are not a good pair; nothing changed then.
+    pub fn use_files(&self, cert: &Path, key: &Path) -> Result<(), TlsError> {
+        let certified = load_certified_key(cert, key)?;
+        *relock(&self.paths) = (cert.to_owned(), key.to_owned());
+        self.resolver.set(Arc::new(certified));
+        Ok(())
+    }
+
+    /// Answers the TLS-ALPN-01 challenge for `server_name` with `key` until
+    /// [`TlsHandle::clear_challenges`].
+    pub fn set_challenge(&self, server_name: &str, key: CertifiedKey) {
+        let mut challenges = match self.resolver.challenges.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        challenges.insert(server_name.to_ascii_lowercase(), Arc::new(key));
+    }
+
+    /// Forgets every challenge certificate.
+    pub fn clear_challenges(&self) {
+        match self.resolver.challenges.write() {
+            Ok(mut guard) => guard.clear(),
+            Err(poisoned) => poisoned.into_inner().clear(),
+        }
+    }
+
+    /// Records how the last renewal went: `None` when it succeeded.
+    pub fn record_renewal(&self, failure: Option<String>) {
+        *relock(&self.renewal_failing) = failure;
+    }
+
+    /// Why renewing the certificate fails, while it does (for `/healthz`).
+    #[must_use]
+    pub fn renewal_failing(&self) -> Option<String> {
+        relock(&self.renewal_failing).clone()
+    }
+
+    /// The leaf certificate in use, DER.
+    #[must_use]
+    pub fn leaf(&self) -> Option<CertificateDer<'static>> {
+        self.resolver.get().cert.first().cloned()
     }
 
     /// Reads the files again and, if they are good, serves the new certificate to
@@ -195,7 +280,8 @@ impl TlsHandle {
     /// # Errors
     /// [`TlsError`] saying what is wrong with the files; nothing changed.
     pub fn reload(&self) -> Result<(), TlsError> {
-        let key = load_certified_key(&self.cert_path, &self.key_path)?;
+        let (cert, key) = self.paths();
+        let key = load_certified_key(&cert, &key)?;
         self.resolver.set(Arc::new(key));
         Ok(())
     }
@@ -210,6 +296,14 @@ impl TlsHandle {
         let key = self.resolver.get();
         key.cert.first().map(|c| fingerprint(c)).unwrap_or_default()
     }
+}
+
+/// A lock whose holder panicked still guards complete data here (each is set
+/// whole), so it is used as it is.
+fn relock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 //! # Layout
 //! - [`tui`]: the terminal UI (`cairn` with no arguments).
 //! - [`cli`]: the headless subcommands for scripts.
-//! - [`export`], [`import`]: everything to JSON/Markdown/CSV, and JSON back, losslessly.
+//! - [`export`], [`import`]: everything in the one export format client and server
+//!   share (`cairn_common::export`), and back, losslessly.
+//! - [`backup`]: local backups of the replica: daily, verified, kept 7 days and 4 weeks.
 //! - [`files`]: files in spaces: the content cache, uploads before the ops that
 //!   name them, downloads on first open.
 //! - [`replica`]: the local sled store: ops, materialized records, outbox, cursors.
@@ -15,6 +17,7 @@
 //! - [`present`]: list columns, cell text, overdue rules and JSON of records.
 #![forbid(unsafe_code)]
 
+pub mod backup;
 pub mod change_log;
 pub mod cli;
 pub mod export;

@@ -638,6 +638,51 @@ fn export_and_import_carry_file_content() {
     assert_eq!(other.everything(), before);
 }
 
+/// Without a server, the first command of the day makes a local backup; `backup
+/// now` makes another; `backup restore` puts one back after saying what it replaces
+/// (only at a terminal or with --yes), and the data from before is kept aside.
+#[test]
+fn local_backups_are_made_daily_and_restore() {
+    let home = Home::new();
+    home.add(&["goal", "Before the backup"]);
+    let daily = home.json(&["backup", "list", "--json"]);
+    let daily = daily.as_array().expect("list");
+    assert_eq!(daily.len(), 1, "the daily backup: {daily:?}");
+    assert_eq!(daily[0]["records"], 1);
+    let first = daily[0]["id"].as_str().expect("id").to_owned();
+    home.add(&["goal", "After the backup"]);
+    assert_eq!(
+        home.json(&["backup", "list", "--json"])
+            .as_array()
+            .expect("list")
+            .len(),
+        1,
+        "one a day"
+    );
+    let now = home.json(&["backup", "now", "--json"]);
+    assert_eq!(now["records"], 2, "{now}");
+    assert_eq!(
+        home.json(&["backup", "list", "--json"])
+            .as_array()
+            .expect("list")
+            .len(),
+        2,
+        "today's backups all stay"
+    );
+    let (code, stderr) = home.fail(&["backup", "restore", &first]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("--yes"), "{stderr}");
+    let restored = home.ok(&["backup", "restore", &first, "--yes"]);
+    assert!(restored.contains("replica.before-restore"), "{restored}");
+    let goals = home.ok(&["list", "goals"]);
+    assert!(
+        goals.contains("Before the backup") && !goals.contains("After the backup"),
+        "{goals}"
+    );
+    let (_, stderr) = home.fail(&["backup", "restore", "1999-01-01T000000.000Z", "--yes"]);
+    assert!(stderr.contains("cairn backup list"), "{stderr}");
+}
+
 /// A malformed or foreign import file is refused by name, and nothing is written.
 #[test]
 fn bad_import_files_are_refused() {

@@ -9,6 +9,7 @@
 
 mod account;
 mod add;
+mod backup;
 mod consent;
 mod consent_records;
 mod done;
@@ -106,6 +107,7 @@ pub enum LocalCommand {
     Undelivered(undelivered::Args),
     People(people::Args),
     Files(files::Args),
+    Backup(backup::Args),
 }
 
 /// Runs what the command line asked for: the TUI without a command, else the command
@@ -136,13 +138,33 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Runs a command on the local replica, or through the running TUI that holds it.
 fn local(paths: &Paths, command: LocalCommand) -> anyhow::Result<String> {
+    if let LocalCommand::Backup(args) = &command
+        && args.is_restore()
+    {
+        return backup::restore(paths, args);
+    }
     let replica = match Replica::open(&paths.data_dir) {
         Ok(replica) => replica,
         Err(ReplicaError::Locked { .. }) => return remote::forward(paths),
         Err(e) => return Err(e.into()),
     };
     let ctx = Ctx::new(replica, chrono::Local::now().date_naive(), PathBuf::new());
-    dispatch(paths, &ctx, command)
+    let output = dispatch(paths, &ctx, command)?;
+    daily_backup(paths, &ctx);
+    Ok(output)
+}
+
+/// Today's local backup, if one is due (see [`crate::backup::daily`]); a failure
+/// is said on stderr and does not fail the command, whose work is saved.
+fn daily_backup(paths: &Paths, ctx: &Ctx) {
+    let made = crate::backup::BackupSettings::load(&paths.config_file, &paths.data_dir)
+        .and_then(|settings| crate::backup::daily(&ctx.replica, &settings));
+    if let Err(e) = made {
+        eprintln!(
+            "cairn: warning: the daily backup failed: {}; `cairn backup now` tries again",
+            error_text(&e)
+        );
+    }
 }
 
 /// Runs a command with `ctx`: here, or in the TUI for another shell.
@@ -161,6 +183,7 @@ fn dispatch(paths: &Paths, ctx: &Ctx, command: LocalCommand) -> anyhow::Result<S
         LocalCommand::Undelivered(args) => undelivered::run(ctx, &args),
         LocalCommand::People(args) => people::run(ctx, &args),
         LocalCommand::Files(args) => files::run(paths, ctx, &args),
+        LocalCommand::Backup(args) => backup::run(paths, ctx, &args),
     }
 }
 

@@ -26,7 +26,10 @@ pub enum ReplicaError {
     OtherAccount { dir: PathBuf },
     #[error("{}", storage_message(.0))]
     Storage(#[from] sled::Error),
-    #[error("the local store holds damaged data ({0}); restore it from an export or a sync")]
+    #[error(
+        "the local store holds damaged data ({0}); restore a local backup (`cairn backup list`, \
+         `cairn backup restore ID`), an export (`cairn import`) or, with a server, sync"
+    )]
     Codec(#[from] CodecError),
     #[error("{0}")]
     Invalid(#[from] ModelError),
@@ -73,8 +76,9 @@ impl From<sled::transaction::TransactionError<ReplicaError>> for ReplicaError {
 fn storage_message(error: &sled::Error) -> String {
     match error {
         sled::Error::Corruption { .. } => format!(
-            "the local store is damaged ({error}); move the data directory aside and restore \
-             from an export (`cairn import`) or, with a server, a fresh sync"
+            "the local store is damaged ({error}); restore a local backup (`cairn backup list`, \
+             then `cairn backup restore ID`), or move the data directory aside and import an \
+             export (`cairn import`) or, with a server, sync afresh"
         ),
         _ => format!("the local store failed: {error}; your saved data is unchanged, try again"),
     }

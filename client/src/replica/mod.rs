@@ -15,6 +15,7 @@ mod error;
 mod keys;
 mod layout;
 mod set_aside;
+pub mod snapshot;
 mod sync;
 
 use std::collections::BTreeMap;

@@ -130,6 +130,12 @@ pub fn sync_round(
             .notices
             .push(format!("the local file cache could not be tidied: {e}"));
     }
+    // And so does their data in this device's local backups.
+    if let Err(e) = crate::backup::forget_gone(replica, summary.recovery.is_some()) {
+        summary.notices.push(format!(
+            "local backups holding data that was deleted could not be deleted: {e:#}"
+        ));
+    }
     summary.notices.sort();
     summary.notices.dedup();
     if count_conflicts {

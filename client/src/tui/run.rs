@@ -74,6 +74,13 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
     let server = ServerCalls::spawn(paths.data_dir.clone(), replies.clone());
     let files = FileJobs::spawn(replica.clone(), paths.data_dir.clone(), replies.clone());
     let worker = Worker::spawn(replica.clone(), replies);
+    // A bad [backup] section does not stop the TUI: the defaults stand in, and
+    // `cairn backup now` names the mistake.
+    let backups = crate::backup::DailyBackups::spawn(
+        replica.clone(),
+        crate::backup::BackupSettings::load(&paths.config_file, &paths.data_dir)
+            .unwrap_or_else(|_| crate::backup::BackupSettings::defaults(&paths.data_dir)),
+    );
     let threads = Threads {
         worker: &worker,
         searcher: &searcher,
@@ -89,6 +96,7 @@ pub fn run(paths: &Paths) -> anyhow::Result<()> {
         socket.finish(SOCKET_STOP_WAIT);
     }
     worker.finish();
+    backups.stop();
     // Remembering the sorts is a convenience: a failure to write it is not news.
     let _ = app.saved_state().save(&paths.data_dir);
     // A round in flight gets a moment to finish; what it applied is saved either way.

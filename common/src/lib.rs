@@ -10,6 +10,7 @@
 //! - [`codec`]: the only place that knows the byte format (bincode 2, size-limited).
 //! - [`export`]: the one export format of client and server, written and read back.
 //! - [`storage`]: on-disk rules both sled stores share (real fsync, owner-only dirs).
+//! - [`progress`]: the progress bar both command lines show on long work.
 //!
 //! This crate holds wire and domain types, the export format, and the few on-disk
 //! rules both stores must share; helpers that one side needs live there.
@@ -21,6 +22,7 @@ pub mod export;
 pub mod merge;
 pub mod model;
 pub mod op;
+pub mod progress;
 pub mod storage;
 
 pub use merge::{FieldValue, RecordState};

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use cairn_common::progress::Progress;
 use cairn_server::admin::commands::audit::AuditCommand;
 use cairn_server::admin::commands::backup::BackupCommand;
 use cairn_server::admin::commands::consent::ConsentCommand;
@@ -19,7 +20,9 @@ use cairn_server::admin::commands::purge::PurgeArgs;
 use cairn_server::admin::commands::renew_epoch::RenewEpochArgs;
 use cairn_server::admin::commands::tls::TlsArgs;
 use cairn_server::admin::commands::user::UserCommand;
+use cairn_server::admin::protocol::{AdminRequest, AdminResponse};
 use cairn_server::admin::send;
+use cairn_server::datadir::DataDir;
 use cairn_server::init::InitStore;
 use cairn_server::settings::Settings;
 
@@ -114,6 +117,25 @@ fn init_logging() {
         .init();
 }
 
+/// [`send`], with a spinner and the time taken on a terminal while a long command
+/// runs (in the server, if it is running: the control socket answers once).
+fn send_showing(data_dir: &DataDir, request: AdminRequest) -> anyhow::Result<AdminResponse> {
+    use cairn_server::admin::protocol::BackupRequest;
+    let what = match &request {
+        AdminRequest::Export { .. } => "exporting",
+        AdminRequest::Import { .. } => "importing",
+        AdminRequest::Backup(BackupRequest::Now) => "backing up",
+        AdminRequest::Backup(BackupRequest::Verify { .. }) => "verifying the backup",
+        AdminRequest::Purge { .. } => "purging",
+        AdminRequest::RenewCertificate => "ordering a certificate",
+        _ => return send(data_dir, request),
+    };
+    let progress = Progress::working(what, false);
+    let response = send(data_dir, request);
+    progress.finish();
+    response
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init {
@@ -160,19 +182,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &mut std::io::stdin().lock(),
             &mut std::io::stdout().lock(),
         ),
-        Command::Export(args) => args.run(send, &mut std::io::stdout().lock()),
-        Command::Import(args) => args.run(send, &mut std::io::stdout().lock()),
-        Command::Backup(command) => command.run(send, &mut std::io::stdout().lock()),
+        Command::Export(args) => args.run(send_showing, &mut std::io::stdout().lock()),
+        Command::Import(args) => args.run(send_showing, &mut std::io::stdout().lock()),
+        Command::Backup(command) => command.run(send_showing, &mut std::io::stdout().lock()),
         Command::Purge(args) => args.run(
-            send,
+            send_showing,
             &mut std::io::stdin().lock(),
             std::io::stdin().is_terminal(),
             &mut std::io::stdout().lock(),
         ),
         Command::Audit(command) => command.run(send, &mut std::io::stdout().lock()),
-        Command::Migrate(args) => args.run(&mut std::io::stdout().lock()),
+        Command::Migrate(args) => {
+            let progress = Progress::working("migrating", false);
+            let migrated = args.run(&mut std::io::stdout().lock());
+            progress.finish();
+            migrated
+        }
         Command::RenewEpoch(args) => args.run(send, &mut std::io::stdout().lock()),
-        Command::Tls(args) => args.run(send, &mut std::io::stdout().lock()),
+        Command::Tls(args) => args.run(send_showing, &mut std::io::stdout().lock()),
         Command::Consent(command) => command.run(send, &mut std::io::stdout().lock()),
         Command::Mail(command) => command.run(send, &mut std::io::stdout().lock()),
     }

@@ -70,7 +70,10 @@ pub fn run(paths: &Paths, ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
         Action::List { json } => list(&settings, *json),
         Action::Restore { .. } => restore(paths, args),
         Action::Now { json } => {
-            let found = backup::create(&ctx.replica, &settings)?;
+            let progress = cairn_common::progress::Progress::new("backing up", None, *json);
+            let found = backup::create(&ctx.replica, &settings);
+            progress.finish();
+            let found = found?;
             if *json {
                 return json_line(&info_json(&found));
             }
@@ -146,7 +149,10 @@ pub fn restore(paths: &Paths, args: &Args) -> anyhow::Result<String> {
     if !yes {
         confirm(&plan)?;
     }
-    backup::restore(&paths.data_dir, &plan)?;
+    let progress = cairn_common::progress::Progress::new("restoring", None, false);
+    let restored = backup::restore(&paths.data_dir, &plan);
+    progress.finish();
+    restored?;
     Ok(format!(
         "Restored the backup {} ({} records); the data from before is in {} until the next \
          restore\n",

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use cairn_common::api::{ExportFile, ExportPage, ExportRequest, endpoints};
 use cairn_common::export::{render, write};
+use cairn_common::progress::Progress;
 use serde_json::json;
 
 use super::{Ctx, json_line};
@@ -54,10 +55,11 @@ pub struct Args {
 pub fn run(paths: &Paths, ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
     let dir = ctx.path(&args.out);
     let session = Session::load(&paths.data_dir)?;
+    let progress = Progress::new("exporting: files", None, args.json);
     let (files, client, source) = match &session {
         Some(session) if !args.local => {
             let client = session.client()?;
-            let files = fetch(&client)?;
+            let files = fetch(&client, &progress)?;
             let source = client.server().to_owned();
             (files, Some(client), source)
         }
@@ -69,7 +71,12 @@ pub fn run(paths: &Paths, ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
     };
     let manifest = export::manifest_of(&files)?;
     write(&dir, &files, args.force)?;
-    let contents = export::write_contents(&ctx.replica, client.as_ref(), &manifest, &dir)?;
+    progress.step("exporting: file contents");
+    progress.set(0);
+    progress.set_total(manifest.contents.len() as u64);
+    let contents =
+        export::write_contents(&ctx.replica, client.as_ref(), &manifest, &dir, &progress)?;
+    progress.finish();
     let records = records_in(&files);
     if args.json {
         return json_line(&json!({
@@ -89,12 +96,14 @@ pub fn run(paths: &Paths, ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
 }
 
 /// Fetches the server's export of the caller, page by page.
-fn fetch(client: &Client) -> anyhow::Result<Vec<ExportFile>> {
+fn fetch(client: &Client, progress: &Progress) -> anyhow::Result<Vec<ExportFile>> {
     let mut files = Vec::new();
     let mut from = 0;
     loop {
         let page: ExportPage = client.call::<endpoints::Export>(&ExportRequest { from })?;
+        progress.set_total(u64::from(page.total));
         files.extend(page.files);
+        progress.set(files.len() as u64);
         match page.next {
             Some(next) if next > from => from = next,
             _ => break,

@@ -27,7 +27,10 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
-    let summary = crate::import::import(&ctx.replica, &ctx.path(&args.file))?;
+    let progress = cairn_common::progress::Progress::new("importing", None, args.json);
+    let summary = crate::import::import(&ctx.replica, &ctx.path(&args.file));
+    progress.finish();
+    let summary = summary?;
     ctx.changed(&summary.commit.records);
     if args.json {
         return json_line(&json!({

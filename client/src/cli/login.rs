@@ -9,7 +9,8 @@ use cairn_common::api::{Empty, LoginRequest, LoginResponse, endpoints};
 use super::password;
 use crate::paths::Paths;
 use crate::replica::{Replica, ReplicaError};
-use crate::sync::{Client, Session, SyncError, Trust, check_url, sync_round};
+use crate::sync::{Client, Session, SyncError, Trust, check_url, sync_round_showing};
+use cairn_common::progress::Progress;
 
 /// Log in to a Cairn server and sync.
 ///
@@ -113,13 +114,16 @@ pub(super) fn settle(
         return Ok(out);
     }
     let client = session.client()?;
-    let summary = match sync_round(replica, &client, true) {
+    let progress = Progress::new("first sync: changes pulled", None, false);
+    let summary = match sync_round_showing(replica, &client, true, &progress) {
         Err(SyncError::Consent { .. }) if std::io::stdin().is_terminal() => {
+            progress.finish();
             super::consent::accept(&client, false)?;
-            sync_round(replica, &client, true)
+            sync_round_showing(replica, &client, true, &progress)
         }
         other => other,
     };
+    progress.finish();
     match summary {
         Ok(summary) => out.push_str(&summary.describe()),
         Err(SyncError::Consent { message }) => {

@@ -8,7 +8,9 @@ use std::io::{IsTerminal, Write};
 use crate::paths::Paths;
 use crate::replica::{Replica, ReplicaError};
 use crate::socket::{self, Reply};
-use crate::sync::{Failure, Session, SyncError, sync_round};
+use cairn_common::progress::Progress;
+
+use crate::sync::{Failure, Session, SyncError, sync_round_showing};
 
 /// Sync with the server now.
 ///
@@ -28,7 +30,7 @@ pub struct Args {
 
 pub fn run(paths: &Paths, args: &Args) -> anyhow::Result<String> {
     let ask_consent = !args.json && std::io::stdin().is_terminal();
-    let reply = match here(paths, ask_consent) {
+    let reply = match here(paths, ask_consent, args.json) {
         Ok(reply) => reply,
         Err(Here::Locked) => socket::ask_sync(&paths.data_dir)?,
         Err(Here::Failed(e)) => Reply::Failed(Failure::from(&e)),
@@ -42,7 +44,7 @@ enum Here {
 }
 
 /// Syncs in this process, unless another cairn holds the replica.
-fn here(paths: &Paths, ask_consent: bool) -> Result<Reply, Here> {
+fn here(paths: &Paths, ask_consent: bool, json: bool) -> Result<Reply, Here> {
     let session = Session::load(&paths.data_dir)
         .map_err(Here::Failed)?
         .ok_or(Here::Failed(SyncError::NotLoggedIn))?;
@@ -52,11 +54,13 @@ fn here(paths: &Paths, ask_consent: bool) -> Result<Reply, Here> {
         Err(e) => return Err(Here::Failed(e.into())),
     };
     let client = session.client().map_err(Here::Failed)?;
-    let round = match sync_round(&replica, &client, true) {
+    let progress = Progress::new("syncing: changes pulled", None, json);
+    let round = match sync_round_showing(&replica, &client, true, &progress) {
         // The server's privacy notice first: asked at a terminal, then the round again.
         Err(SyncError::Consent { message }) if ask_consent => {
+            progress.finish();
             match super::consent::accept(&client, false) {
-                Ok(_) => sync_round(&replica, &client, true),
+                Ok(_) => sync_round_showing(&replica, &client, true, &progress),
                 Err(e) => Err(SyncError::Consent {
                     message: format!("{message} ({e})"),
                 }),
@@ -64,6 +68,7 @@ fn here(paths: &Paths, ask_consent: bool) -> Result<Reply, Here> {
         }
         other => other,
     };
+    progress.finish();
     Ok(match round {
         Ok(summary) => Reply::Synced(summary),
         Err(e) => Reply::Failed(Failure::from(&e)),

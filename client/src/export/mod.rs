@@ -12,6 +12,7 @@ use cairn_common::export::{
     CheckedFile, ExportData, Scope, SpaceData, copy_checked, format, safe_relative,
 };
 use cairn_common::model::SpaceId;
+use cairn_common::progress::Progress;
 
 use crate::files::{FileCache, FileInfo};
 use crate::replica::{Replica, ReplicaError};
@@ -108,10 +109,12 @@ pub fn write_contents(
     client: Option<&Client>,
     manifest: &format::Manifest,
     dir: &Path,
+    progress: &Progress,
 ) -> anyhow::Result<Contents> {
     let cache = FileCache::new(replica.dir());
     let mut done = Contents::default();
     for entry in &manifest.contents {
+        progress.add(1);
         let Some(path) = &entry.file else {
             done.missing += 1;
             continue;

@@ -24,6 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use super::SyncError;
 use super::client::Client;
+use cairn_common::progress::Progress;
+
 use crate::replica::{Replica, SetAsideCounts};
 
 /// Most pull pages in one round: a server that keeps saying "more" without sending
@@ -104,6 +106,20 @@ pub fn sync_round(
     client: &Client,
     count_conflicts: bool,
 ) -> Result<SyncSummary, SyncError> {
+    sync_round_showing(replica, client, count_conflicts, &Progress::hidden())
+}
+
+/// [`sync_round`], counting the changes pulled on `progress` (a first sync of a
+/// large space takes a while).
+///
+/// # Errors
+/// As [`sync_round`].
+pub fn sync_round_showing(
+    replica: &Replica,
+    client: &Client,
+    count_conflicts: bool,
+    progress: &Progress,
+) -> Result<SyncSummary, SyncError> {
     let mut summary = SyncSummary::default();
     // Content first: the ops that name a file go out once the server has it.
     let uploads = crate::files::upload_pending(replica, client)?;
@@ -112,9 +128,9 @@ pub fn sync_round(
     if let Some(epoch) = push(replica, client, &mut summary)? {
         check_epoch(replica, client, epoch, &mut summary)?;
     }
-    if let Pulled::NewEpoch(epoch) = pull(replica, client, &mut summary)? {
+    if let Pulled::NewEpoch(epoch) = pull(replica, client, &mut summary, progress)? {
         start_over(replica, client, epoch, &mut summary)?;
-        if let Pulled::NewEpoch(_) = pull(replica, client, &mut summary)? {
+        if let Pulled::NewEpoch(_) = pull(replica, client, &mut summary, progress)? {
             return Err(SyncError::BadResponse {
                 status: 200,
                 detail: "the server's history changed again during this sync; run sync again"
@@ -282,6 +298,7 @@ fn pull(
     replica: &Replica,
     client: &Client,
     summary: &mut SyncSummary,
+    progress: &Progress,
 ) -> Result<Pulled, SyncError> {
     // A start-over pulls everything again and keeps what the server sent, so that
     // ops the server lost for good leave this replica too.
@@ -345,6 +362,7 @@ fn pull(
             // On an error here the prefetched page is dropped with the scope.
             let applied = replica.apply_remote(&ops, &cursors)?;
             summary.pulled += applied.new_ops;
+            progress.set(summary.pulled as u64);
             summary.changed.extend(applied.records);
             summary.quarantined += applied.quarantined.len();
             summary.notices.extend(

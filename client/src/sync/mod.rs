@@ -22,7 +22,7 @@ mod trust;
 
 pub use background::{Background, Event, Reply, SyncHandle};
 pub use client::{Client, check_url};
-pub use engine::{SyncSummary, sync_round};
+pub use engine::{SyncSummary, sync_round, sync_round_showing};
 pub use error::{Failure, FailureKind, SyncError};
 pub use session::{Session, path as session_path};
 pub use trust::{PinnedCertificate, Trust, fingerprint_of, normalize_fingerprint};

@@ -68,7 +68,10 @@ impl BackupCommand {
                 (data_dir, BackupRequest::Verify { id }, false)
             }
             BackupCommand::Restore { id, data_dir, from } => {
-                return restore(&DataDir::new(data_dir), from, &id, out);
+                let progress = cairn_common::progress::Progress::working("restoring", false);
+                let restored = restore(&DataDir::new(data_dir), from, &id, out);
+                progress.finish();
+                return restored;
             }
         };
         let response = send(&DataDir::new(data_dir), AdminRequest::Backup(request))?;

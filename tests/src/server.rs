@@ -559,6 +559,22 @@ pub fn set_config_section(data_dir: &Path, name: &str, body: &str) -> anyhow::Re
     Ok(())
 }
 
+/// Runs `cairn-server ARGS` (a data dir of its own, not a [`ServerProcess`]'s)
+/// and returns what it printed.
+///
+/// # Errors
+/// If it cannot run or fails; the message has its stderr.
+pub fn cairn_server(args: &[&str]) -> anyhow::Result<String> {
+    let output = Command::new(binary("cairn-server")?).args(args).output()?;
+    if !output.status.success() {
+        bail!(
+            "cairn-server {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
 /// Waits until `check` is true, polling.
 ///
 /// # Errors

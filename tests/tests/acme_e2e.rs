@@ -28,6 +28,22 @@ async fn health(server: &ServerProcess, root: &[u8]) -> anyhow::Result<(String, 
     Ok((conn.server_fingerprint.clone(), body))
 }
 
+/// Logs `device` in as Ana, trusting the certificates `root` signs (no fingerprint).
+fn login_trusting(device: &Device, url: &str, root: &std::path::Path) -> anyhow::Result<String> {
+    device.ok_with(
+        &[
+            "login",
+            url,
+            "--email",
+            ANA,
+            "--password-stdin",
+            "--ca-file",
+            &root.to_string_lossy(),
+        ],
+        &format!("{PW}\n"),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_gets_its_certificate_from_the_ca_and_renews_it() -> anyhow::Result<()> {
     let mut pebble = TestPebble::prepare()?;
@@ -79,18 +95,7 @@ async fn a_server_gets_its_certificate_from_the_ca_and_renews_it() -> anyhow::Re
     // A client that trusts the CA's root (and no fingerprint) logs in and syncs.
     let ana = Device::new()?;
     let url = format!("https://localhost:{}", server.addr.port());
-    ana.ok_with(
-        &[
-            "login",
-            &url,
-            "--email",
-            ANA,
-            "--password-stdin",
-            "--ca-file",
-            &root_path.to_string_lossy(),
-        ],
-        &format!("{PW}\n"),
-    )?;
+    login_trusting(&ana, &url, &root_path)?;
     ana.ok(&["add", "goal", "Served by a trusted certificate"])?;
     let synced = ana.ok(&["sync"])?;
     assert!(synced.contains("pushed"), "{synced}");
@@ -123,18 +128,7 @@ async fn a_server_gets_its_certificate_from_the_ca_and_renews_it() -> anyhow::Re
     ana.ok(&["add", "goal", "After the restart"])?;
     ana.ok(&["sync"])?;
     let fresh = Device::new()?;
-    fresh.ok_with(
-        &[
-            "login",
-            &url,
-            "--email",
-            ANA,
-            "--password-stdin",
-            "--ca-file",
-            &root_path.to_string_lossy(),
-        ],
-        &format!("{PW}\n"),
-    )?;
+    login_trusting(&fresh, &url, &root_path)?;
     assert_eq!(fresh.goal_titles()?.len(), 3);
     Ok(())
 }

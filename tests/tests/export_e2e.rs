@@ -6,13 +6,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use cairn_tests::client::Device;
-use cairn_tests::server::ServerProcess;
-use cairn_tests::{binary, export_tree, files_containing};
+use cairn_tests::server::{ServerProcess, cairn_server};
+use cairn_tests::{export_tree, files_containing};
 use serde_json::Value;
 
 const ANA: &str = "ana@example.com";
@@ -64,17 +63,6 @@ fn same_everywhere(space: &Path) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
                 || (name.ends_with(".csv") && name != "history.csv")
         })
         .collect())
-}
-
-fn server_cmd(args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new(binary("cairn-server")?).args(args).output()?;
-    if !output.status.success() {
-        bail!(
-            "cairn-server {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -170,8 +158,8 @@ async fn client_and_server_write_one_format_that_round_trips() -> anyhow::Result
     // The admin's export into a new server, which exports the same files again.
     let fresh = ana.home.path().join("fresh-server");
     let fresh_str = fresh.to_string_lossy().into_owned();
-    server_cmd(&["init", "--data-dir", &fresh_str])?;
-    let imported = server_cmd(&[
+    cairn_server(&["init", "--data-dir", &fresh_str])?;
+    let imported = cairn_server(&[
         "import",
         &dir("whole").to_string_lossy(),
         "--data-dir",
@@ -180,7 +168,7 @@ async fn client_and_server_write_one_format_that_round_trips() -> anyhow::Result
     assert!(imported.contains("imported"), "{imported}");
     assert!(!files_containing(&fresh, "EXPORT-PHOTO-MARKER").is_empty());
     let again = dir("whole-again");
-    server_cmd(&[
+    cairn_server(&[
         "export",
         "--out",
         &again.to_string_lossy(),

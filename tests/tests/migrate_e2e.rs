@@ -6,26 +6,15 @@
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use cairn_server::test_postgres::TestPostgres;
 use cairn_tests::client::Device;
-use cairn_tests::server::ServerProcess;
+use cairn_tests::server::{ServerProcess, cairn_server};
 use cairn_tests::{binary, export_tree};
 
 const ANA: &str = "ana@example.com";
 const ANA_PW: &str = "ana's long password";
 const BEN: &str = "ben@example.com";
-
-fn server(args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new(binary("cairn-server")?).args(args).output()?;
-    if !output.status.success() {
-        bail!(
-            "cairn-server {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_migrated_store_exports_the_same_files() -> anyhow::Result<()> {
@@ -61,8 +50,8 @@ async fn a_migrated_store_exports_the_same_files() -> anyhow::Result<()> {
     assert!(to_pg.contains("3 accounts"), "{to_pg}");
 
     let back = original.dir.path().join("back");
-    server(&["init", "--data-dir", &back.to_string_lossy()])?;
-    let to_sled = server(&[
+    cairn_server(&["init", "--data-dir", &back.to_string_lossy()])?;
+    let to_sled = cairn_server(&[
         "migrate",
         "--to",
         "sled",
@@ -75,7 +64,7 @@ async fn a_migrated_store_exports_the_same_files() -> anyhow::Result<()> {
         "{to_sled}"
     );
     let after = original.dir.path().join("export-after");
-    server(&[
+    cairn_server(&[
         "export",
         "--out",
         &after.to_string_lossy(),

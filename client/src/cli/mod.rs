@@ -10,6 +10,7 @@
 mod account;
 mod add;
 mod backup;
+mod completions;
 mod consent;
 mod consent_records;
 mod done;
@@ -89,6 +90,8 @@ pub enum Command {
     Sync(sync::Args),
     Spaces(spaces::Args),
     Account(account::Args),
+    Completions(completions::Args),
+    Man(completions::ManArgs),
 }
 
 /// The subcommands that work on the local replica only.
@@ -117,8 +120,15 @@ pub enum LocalCommand {
 /// Anything that went wrong, with a message that says what to do; nothing was saved
 /// by a command that fails.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    // These two describe the command line itself: no data dir, not even a home
+    // directory, is needed (packaging runs them in a bare build environment).
+    let command = match cli.command {
+        Some(Command::Completions(args)) => return print(&completions::script(&args)?),
+        Some(Command::Man(args)) => return print(&completions::man(&args)?),
+        command => command,
+    };
     let paths = Paths::from_env()?;
-    let Some(command) = cli.command else {
+    let Some(command) = command else {
         return crate::tui::run(&paths);
     };
     // The server commands open the replica themselves, if at all (`sync` asks a
@@ -132,6 +142,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync(args) => sync::run(&paths, &args),
         Command::Spaces(args) => spaces::run(&paths, &args),
         Command::Account(args) => account::run(&paths, &args),
+        // Answered above, before the data dir is looked for.
+        Command::Completions(args) => completions::script(&args),
+        Command::Man(args) => completions::man(&args),
     }?;
     print(&output)
 }

@@ -8,9 +8,11 @@
 //! - this file: [`FilesSettings`] (`[files]`);
 //! - [`blobs`]: the content on disk: status, appending a checked chunk, the
 //!   whole-file check, reading, usage per space, removal;
+//! - [`direct`]: appending past the page cache;
 //! - [`gc`]: deleting content no file record names any more.
 
 pub mod blobs;
+pub mod direct;
 pub mod gc;
 
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
+use cairn_common::api::files::{FileRef, FrameHeader};
 use cairn_common::api::{
     self, Endpoint, ErrorResponse, LoginRequest, LoginResponse, PasswordChange, PullRequest,
     PullResponse, PushRequest, PushResponse, endpoints,
@@ -318,6 +319,39 @@ impl ServerProcess {
         })
     }
 
+    /// Starts an upload of `file` from `offset` over HTTP/1.1 announcing a body of
+    /// `announced` bytes, sends only `body`, and closes the connection a second
+    /// later: an upload broken off mid-stream. (Closed at once, the server may
+    /// drop the request before it read any of it, which tells nothing.)
+    ///
+    /// # Errors
+    /// If the connection fails.
+    pub async fn upload_broken_off(
+        &self,
+        token: &str,
+        file: &FileRef,
+        offset: u64,
+        body: &[u8],
+        announced: u64,
+    ) -> anyhow::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let mut stream =
+            cairn_server::testing::tls_connect(None, self.addr, &self.cert_der, Http::One).await?;
+        let head = format!(
+            "POST {} HTTP/1.1\r\nhost: localhost\r\n{}: {}\r\nauthorization: Bearer {token}\r\n\
+             content-length: {announced}\r\n\r\n",
+            upload_path(file, offset).trim_start_matches("https://localhost"),
+            api::PROTOCOL_HEADER,
+            api::PROTOCOL_VERSION,
+        );
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body).await?;
+        stream.flush().await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        stream.shutdown().await?;
+        Ok(())
+    }
+
     /// A protocol client on a new TLS connection speaking h2.
     ///
     /// # Errors
@@ -386,31 +420,23 @@ impl Api {
             .await
     }
 
-    /// Uploads one chunk of `file` from `offset`, as the client does.
+    /// Uploads `body` (frames, see [`framed`]) as the bytes of `file` from
+    /// `offset`.
     ///
     /// # Errors
     /// If the connection fails.
-    pub async fn upload_chunk(
+    pub async fn upload(
         &mut self,
         token: &str,
-        file: &cairn_common::api::files::FileRef,
+        file: &FileRef,
         offset: u64,
-        chunk: &[u8],
+        body: Vec<u8>,
     ) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
-        use sha2::Digest as _;
-        let request = hyper::Request::post(format!(
-            "https://localhost{}?{}&offset={offset}",
-            endpoints::FILE_UPLOAD,
-            file.query()
-        ))
-        .header(api::PROTOCOL_HEADER, api::PROTOCOL_VERSION.to_string())
-        .header("authorization", format!("Bearer {token}"))
-        .header(
-            cairn_common::api::files::CHUNK_SHA256_HEADER,
-            hex::encode(sha2::Sha256::digest(chunk)),
-        )
-        .header("content-length", chunk.len())
-        .body(Full::new(Bytes::copy_from_slice(chunk)))?;
+        let request = hyper::Request::post(upload_path(file, offset))
+            .header(api::PROTOCOL_HEADER, api::PROTOCOL_VERSION.to_string())
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-length", body.len())
+            .body(Full::new(Bytes::from(body)))?;
         self.conn.send(request).await
     }
 
@@ -588,4 +614,26 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> anyhow:
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
+}
+
+fn upload_path(file: &FileRef, offset: u64) -> String {
+    format!(
+        "https://localhost{}?{}&offset={offset}",
+        endpoints::FILE_UPLOAD,
+        file.query()
+    )
+}
+
+/// `content` as an upload body: frames of `frame` bytes, each with its header.
+///
+/// # Errors
+/// Frames over the protocol's limit.
+pub fn framed(content: &[u8], frame: usize) -> anyhow::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    for piece in content.chunks(frame) {
+        let header = FrameHeader::of(piece).context("a frame over the limit")?;
+        body.extend_from_slice(&header.encode());
+        body.extend_from_slice(piece);
+    }
+    Ok(body)
 }

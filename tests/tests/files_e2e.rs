@@ -1,17 +1,18 @@
 //! Files in spaces end to end, with the real binaries: a member adds a photo and
 //! syncs; another member gets it and opens it again offline; a non-member cannot
-//! tell it exists; an interrupted upload goes on where it stopped; a file over the
-//! limit is refused with a clear message.
+//! tell it exists; an upload broken off mid-stream goes on where it stopped; a
+//! damaged frame keeps only what came before it; a file over the limit is refused
+//! with a clear message.
 
 use anyhow::Context;
 use cairn_common::api::endpoints::{self, Endpoint};
-use cairn_common::api::files::FileRef;
+use cairn_common::api::files::{FileRef, FileStatus};
 use cairn_common::api::{ErrorResponse, LoginResponse};
 use cairn_common::codec;
 use cairn_tests::client::Device;
 use cairn_tests::files_containing;
 
-use cairn_tests::server::{ServerProcess, set_config_section};
+use cairn_tests::server::{ServerProcess, framed, set_config_section};
 use sha2::{Digest, Sha256};
 
 const ANA: &str = "ana@example.com";
@@ -52,6 +53,34 @@ async fn requests_ok(server: &ServerProcess, path: &str) -> anyhow::Result<u64> 
         .sum())
 }
 
+/// How much of `file` the server holds once no upload of it is under way (an
+/// upload broken off ends on the server a moment after the client left).
+async fn held_after_upload(
+    api: &mut cairn_tests::server::Api,
+    token: &str,
+    file: &FileRef,
+) -> anyhow::Result<u64> {
+    let started = std::time::Instant::now();
+    let mut last = None;
+    loop {
+        let (status, body) = api
+            .call(endpoints::FilesStatus::PATH, Some(token), file)
+            .await?;
+        anyhow::ensure!(status.is_success(), "status: {status}");
+        let held: FileStatus = codec::decode(&body)?;
+        // Two equal answers a little apart: the upload ended.
+        if last == Some(held.received) {
+            return Ok(held.received);
+        }
+        anyhow::ensure!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the upload did not end"
+        );
+        last = Some(held.received);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
 fn file_id(device: &Device, name: &str) -> anyhow::Result<(String, serde_json::Value)> {
     let list = device.json(&["files", "list", "--json"])?;
     let file = list
@@ -85,8 +114,8 @@ async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
     let (ana, ben) = team(&server, "editor").await?;
     let files = tempfile::tempdir()?;
 
-    // Ana adds a photo of three chunks. Its first chunk already went up in an
-    // attempt that broke off (sent here through the API, as her device did).
+    // Ana adds a photo. An upload of it broke off mid-stream, in its fifth frame
+    // (sent here by hand, as her device did when its network went).
     let path = photo(
         files.path(),
         "site.jpg",
@@ -115,17 +144,21 @@ async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
     };
     let mut api = server.api().await?;
     let login = api.login(ANA, PW).await?;
-    let (status, _) = api
-        .upload_chunk(&login.token, &file, 0, &content[..4 << 20])
+    let body = framed(&content, 1 << 20)?;
+    let cut = 4 * ((1 << 20) + 36) + 36 + 1000;
+    server
+        .upload_broken_off(&login.token, &file, 0, &body[..cut], body.len() as u64)
         .await?;
-    assert!(status.is_success(), "{status}");
+    // The server keeps the four whole frames, nothing of the fifth.
+    let held = held_after_upload(&mut api, &login.token, &file).await?;
+    assert_eq!(held, 4 << 20);
     let before = requests_ok(&server, endpoints::FILE_UPLOAD).await?;
     let synced = ana.ok(&["sync"])?;
     assert!(synced.contains("uploaded 1 file"), "{synced}");
     assert_eq!(
         requests_ok(&server, endpoints::FILE_UPLOAD).await? - before,
         1,
-        "only the 6 MiB after the first chunk went up again, in one request (all 10 MiB take two)"
+        "the 6 MiB from the server's status on went up in one request, with no refusal first"
     );
 
     // Ben gets it, the same bytes; then, with the server down, again from his device.
@@ -192,6 +225,53 @@ async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
     ben.ok(&["sync"])?;
     let left = files_containing(ben.home.path(), "MARKER-SITE-PHOTO-7f3a");
     assert!(left.is_empty(), "{left:?}");
+    Ok(())
+}
+
+/// A frame whose bytes differ from its SHA-256 is refused with the damage
+/// named; the server keeps the frames before it and nothing from it on; the next
+/// sync sends the rest and another member gets the same bytes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_frame_keeps_only_what_came_before() -> anyhow::Result<()> {
+    let server = ServerProcess::start()?;
+    let (ana, ben) = team(&server, "viewer").await?;
+    let files = tempfile::tempdir()?;
+    let path = photo(files.path(), "plan.jpg", 3 << 20, b"MARKER-PLAN")?;
+    ana.ok(&[
+        "files",
+        "add",
+        path.to_str().context("path")?,
+        "--space",
+        "Team",
+    ])?;
+    let (_, listed) = file_id(&ana, "plan.jpg")?;
+    let content = std::fs::read(&path)?;
+    let file = FileRef {
+        space: cairn_common::model::SpaceId(listed["space"].as_str().context("space")?.parse()?),
+        sha256: hex::encode(Sha256::digest(&content)),
+        size: content.len() as u64,
+    };
+    let mut api = server.api().await?;
+    let login = api.login(ANA, PW).await?;
+    let mut body = framed(&content, 1 << 20)?;
+    // A byte of the second frame's content, after the first frame and its header.
+    body[2 * 36 + (1 << 20) + 7] ^= 0x40;
+    let (status, answer) = api.upload(&login.token, &file, 0, body).await?;
+    assert_eq!(status.as_u16(), 422);
+    let refused: ErrorResponse = codec::decode(&answer)?;
+    assert_eq!(refused.code, "damaged", "{refused:?}");
+    assert_eq!(
+        held_after_upload(&mut api, &login.token, &file).await?,
+        1 << 20
+    );
+
+    let synced = ana.ok(&["sync"])?;
+    assert!(synced.contains("uploaded 1 file"), "{synced}");
+    ben.ok(&["sync"])?;
+    let (id, _) = file_id(&ben, "plan.jpg")?;
+    let got = files.path().join("ben.jpg");
+    ben.ok(&["files", "get", &id, "--out", got.to_str().context("path")?])?;
+    assert_eq!(std::fs::read(&got)?, content);
     Ok(())
 }
 

@@ -8,10 +8,8 @@
 
 pub mod cache;
 
-use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
 use cairn_common::api::codes;
 use cairn_common::api::endpoints;
 use cairn_common::api::files::{FileRef, is_sha256};
@@ -24,8 +22,6 @@ pub use cache::{Added, FileCache, Partial};
 use crate::replica::{Replica, ReplicaError};
 use crate::sync::{Client, SyncError};
 
-/// Bytes per upload request: as many as the server takes.
-const UPLOAD_CHUNK: usize = cairn_common::api::files::MAX_CHUNK_BYTES as usize;
 /// The cache's size when `config.toml` does not say.
 pub const DEFAULT_CACHE_MIB: u64 = 1024;
 
@@ -181,8 +177,9 @@ pub struct Uploads {
 
 /// Uploads the content added here that the server does not have, resuming where
 /// an earlier attempt stopped. A file the server refuses for good (too large, the
-/// space full, not allowed) is reported and no longer tried; going offline ends
-/// the round with the error (the rest waits for the next sync).
+/// space full, not allowed) is reported and no longer tried; one another upload is
+/// busy with waits for the next sync; going offline ends the round with the error
+/// (the rest waits for the next sync).
 ///
 /// # Errors
 /// The server cannot be reached, or the cache cannot be read.
@@ -195,6 +192,9 @@ pub fn upload_pending(replica: &Replica, client: &Client) -> Result<Uploads, Syn
             Ok(()) => {
                 cache.uploaded(&file).map_err(cache_error)?;
                 uploads.done += 1;
+            }
+            Err(SyncError::Refused { message, code, .. }) if code == codes::UPLOAD_BUSY => {
+                uploads.notices.push(format!("a file waits: {message}"));
             }
             Err(SyncError::Refused { message, code, .. }) if code != codes::UPLOAD_OFFSET => {
                 uploads
@@ -211,27 +211,11 @@ pub fn upload_pending(replica: &Replica, client: &Client) -> Result<Uploads, Syn
 fn upload_one(cache: &FileCache, client: &Client, file: &FileRef) -> Result<(), SyncError> {
     let cache_error = |e: std::io::Error| SyncError::Config(format!("the local file cache: {e}"));
     let mut status = client.call::<endpoints::FilesStatus>(file)?;
-    if status.complete {
-        return Ok(());
-    }
-    let mut content =
-        std::fs::File::open(cache.path(file.space, &file.sha256)).map_err(cache_error)?;
-    let mut block = vec![0u8; UPLOAD_CHUNK];
     while !status.complete {
-        content
-            .seek(std::io::SeekFrom::Start(status.received))
-            .map_err(cache_error)?;
-        let want = usize::try_from(file.size - status.received)
-            .unwrap_or(UPLOAD_CHUNK)
-            .min(UPLOAD_CHUNK);
-        content
-            .read_exact(&mut block[..want])
-            .map_err(cache_error)?;
-        status = match client.upload_chunk(
-            file,
-            status.received,
-            Bytes::copy_from_slice(&block[..want]),
-        ) {
+        let content =
+            std::fs::File::open(cache.path(file.space, &file.sha256)).map_err(cache_error)?;
+        let before = status.received;
+        status = match client.upload(file, status.received, content) {
             Ok(status) => status,
             // Another device sent part of it meanwhile: go on from where it is.
             Err(SyncError::Refused { code, .. }) if code == codes::UPLOAD_OFFSET => {
@@ -239,6 +223,16 @@ fn upload_one(cache: &FileCache, client: &Client, file: &FileRef) -> Result<(), 
             }
             Err(e) => return Err(e),
         };
+        if !status.complete && status.received <= before {
+            // An answer that moves nothing would loop: leave it to the next sync.
+            return Err(SyncError::Server {
+                status: 200,
+                message: format!(
+                    "the upload of a file stopped at byte {} of {}",
+                    status.received, file.size
+                ),
+            });
+        }
     }
     Ok(())
 }

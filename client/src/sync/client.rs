@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use cairn_common::api::{self, Endpoint, ErrorResponse};
 use cairn_common::codec;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::StatusCode;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
@@ -28,11 +28,14 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// Largest answer read: a pull page is bounded well below this.
 const MAX_RESPONSE_BYTES: usize = 64 << 20;
 
+/// A request's body: a whole one, or an upload's frames streamed as they are read.
+pub(super) type RequestBody = Either<Full<Bytes>, super::upload::FramedBody>;
+
 /// A connection to one server, with or without a session token.
 pub struct Client {
     pub(super) base: String,
     pub(super) token: Option<String>,
-    pub(super) http: HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    pub(super) http: HyperClient<HttpsConnector<HttpConnector>, RequestBody>,
     pub(super) runtime: tokio::runtime::Runtime,
     pub(super) request_timeout: Duration,
 }
@@ -139,20 +142,26 @@ impl Client {
     pub fn call<E: Endpoint>(&self, body: &E::Request) -> Result<E::Response, SyncError> {
         let bytes = codec::encode(body)
             .map_err(|e| SyncError::Config(format!("cannot encode the request: {e}")))?;
-        let mut request = hyper::Request::builder()
-            .method(E::METHOD.as_str())
-            .uri(format!("{}{}", self.base, E::PATH))
+        let request = self
+            .request(E::METHOD.as_str(), format!("{}{}", self.base, E::PATH))
             .header(hyper::header::CONTENT_TYPE, api::CONTENT_TYPE)
             .header(hyper::header::ACCEPT, api::CONTENT_TYPE)
+            .body(Either::Left(Full::new(Bytes::from(bytes))))
+            .map_err(|e| SyncError::Config(format!("cannot build the request: {e}")))?;
+        let (status, body) = self.exchange(request, MAX_RESPONSE_BYTES)?;
+        decode_answer(status, &body)
+    }
+
+    /// A request to `uri` with the protocol header and the session, if any.
+    pub(super) fn request(&self, method: &str, uri: String) -> hyper::http::request::Builder {
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(uri)
             .header(api::PROTOCOL_HEADER, api::PROTOCOL_VERSION.to_string());
         if let Some(token) = &self.token {
             request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        let request = request
-            .body(Full::new(Bytes::from(bytes)))
-            .map_err(|e| SyncError::Config(format!("cannot build the request: {e}")))?;
-        let (status, body) = self.exchange(request, MAX_RESPONSE_BYTES)?;
-        decode_answer(status, &body)
+        request
     }
 
     /// Sends `request` and reads its whole answer (at most `limit` bytes), within
@@ -160,9 +169,9 @@ impl Client {
     ///
     /// # Errors
     /// The server cannot be reached, the answer breaks off or does not come in time.
-    pub(super) fn exchange(
+    fn exchange(
         &self,
-        request: hyper::Request<Full<Bytes>>,
+        request: hyper::Request<RequestBody>,
         limit: usize,
     ) -> Result<(StatusCode, Bytes), SyncError> {
         let server = self.base.clone();

@@ -5,7 +5,8 @@
 //!   one pinned certificate fingerprint ([`Trust`]).
 //! - `client.rs`: the HTTPS client ([`Client`]): codec bodies, the protocol header,
 //!   the session token, timeouts, errors classified ([`SyncError`] in `error.rs`).
-//! - `transfer.rs`: file content up in checked chunks and down as a stream.
+//! - `upload.rs`: file content up, one streamed body of checked frames.
+//! - `transfer.rs`: file content down as a stream.
 //! - `session.rs`: the session file in the data directory ([`Session`]).
 //! - `engine.rs`: one sync round ([`sync_round`]): push the outbox, pull every space.
 //! - `background.rs`: the TUI's sync thread ([`Background`]): on start, on an
@@ -19,6 +20,7 @@ mod error;
 mod session;
 mod transfer;
 mod trust;
+mod upload;
 
 pub use background::{Background, Event, Reply, SyncHandle};
 pub use client::{Client, check_url};

@@ -68,8 +68,9 @@ pub const METRICS: &str = "/metrics";
 /// scanner that follows links turns nothing off); the `POST` turns all of the
 /// user's notifications off. No session, not in the codec format.
 pub const STOP_MAIL: &str = "/v1/notifications/stop";
-/// `POST /v1/files/upload?space=…&sha256=…&size=…&offset=…`: one chunk of a file's
-/// content as the raw body (see [`super::files`]); answers a [`FileStatus`].
+/// `POST /v1/files/upload?space=…&sha256=…&size=…&offset=…`: a file's content
+/// from `offset` on as a stream of checked frames (see [`super::files`]);
+/// answers a [`FileStatus`].
 pub const FILE_UPLOAD: &str = "/v1/files/upload";
 /// `GET /v1/files/download?space=…&sha256=…`: a file's content, resumable with
 /// `Range: bytes=N-` (see [`super::files`]).

@@ -5,9 +5,11 @@
 //! - [`endpoints::FilesStatus`](super::endpoints::FilesStatus): how much of a file
 //!   the server holds (to resume an upload, or to skip it: the space has it);
 //! - `POST` [`FILE_UPLOAD`](super::endpoints::FILE_UPLOAD)`?space=…&sha256=…&size=…&offset=…`:
-//!   one chunk of at most [`MAX_CHUNK_BYTES`] as the raw body, its SHA-256 in
-//!   [`CHUNK_SHA256_HEADER`]; chunks go in order, and the server checks each one
-//!   and, after the last, the whole file;
+//!   the content from `offset` on as one streamed body of frames, each a
+//!   [`FrameHeader`] (length and SHA-256) and at most [`MAX_FRAME_BYTES`] of
+//!   content; the server checks each frame before it keeps it and, after the
+//!   last byte of the file, the whole file. A request may stop after any whole
+//!   frame; the answer says how much is kept;
 //! - `GET` [`FILE_DOWNLOAD`](super::endpoints::FILE_DOWNLOAD)`?space=…&sha256=…`,
 //!   with `Range: bytes=N-` to resume: the content as `application/octet-stream`.
 //!
@@ -19,10 +21,65 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::SpaceId;
 
-/// Largest chunk of one upload request.
-pub const MAX_CHUNK_BYTES: u64 = 8 << 20;
-/// The header with a chunk's SHA-256 (64 hex digits).
-pub const CHUNK_SHA256_HEADER: &str = "x-cairn-chunk-sha256";
+/// Largest frame of an upload body, in bytes of content.
+pub const MAX_FRAME_BYTES: u32 = 4 << 20;
+/// The frame size the client sends: large enough that a frame's header and its
+/// hand-offs cost nothing, small enough that the frames in flight stay a few MiB.
+pub const FRAME_BYTES: u32 = 1 << 20;
+
+/// The header of one frame of an upload body: the content's length (4 bytes,
+/// big-endian) and its SHA-256 (32 bytes); the content follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameHeader {
+    pub len: u32,
+    pub sha256: [u8; 32],
+}
+
+impl FrameHeader {
+    /// Bytes of a header on the wire.
+    pub const BYTES: usize = 36;
+
+    /// The header of `content`; `None` past [`MAX_FRAME_BYTES`].
+    #[must_use]
+    pub fn of(content: &[u8]) -> Option<Self> {
+        use sha2::Digest as _;
+        let len = u32::try_from(content.len())
+            .ok()
+            .filter(|n| *n <= MAX_FRAME_BYTES)?;
+        Some(Self {
+            len,
+            sha256: sha2::Sha256::digest(content).into(),
+        })
+    }
+
+    #[must_use]
+    pub fn encode(&self) -> [u8; Self::BYTES] {
+        let mut out = [0u8; Self::BYTES];
+        out[..4].copy_from_slice(&self.len.to_be_bytes());
+        out[4..].copy_from_slice(&self.sha256);
+        out
+    }
+
+    #[must_use]
+    pub fn decode(bytes: &[u8; Self::BYTES]) -> Self {
+        let mut len = [0u8; 4];
+        len.copy_from_slice(&bytes[..4]);
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(&bytes[4..]);
+        Self {
+            len: u32::from_be_bytes(len),
+            sha256,
+        }
+    }
+}
+
+/// Bytes of an upload body carrying `content` bytes in frames of `frame` bytes
+/// (the last one shorter), as its `Content-Length` says.
+#[must_use]
+pub fn framed_len(content: u64, frame: u32) -> u64 {
+    let frames = content.div_ceil(u64::from(frame.max(1)));
+    content + frames * FrameHeader::BYTES as u64
+}
 
 /// A file's content: in `space`, `size` bytes with this SHA-256.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,7 +104,7 @@ impl FileRef {
 /// How much of a file the server holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStatus {
-    /// Bytes received so far: the next chunk starts here.
+    /// Bytes received so far: the next upload starts here.
     pub received: u64,
     /// The whole file is there and checked.
     pub complete: bool,
@@ -112,4 +169,30 @@ pub fn is_sha256(text: &str) -> bool {
         && text
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A header reads back as written, in network byte order, and names its
+    /// content's length and SHA-256; content over the limit has none.
+    #[test]
+    fn frame_headers_round_trip() {
+        let header = FrameHeader::of(b"some content").expect("small");
+        let bytes = header.encode();
+        assert_eq!(&bytes[..4], &[0, 0, 0, 12]);
+        assert_eq!(hex::encode(&bytes[4..]), sha256_hex(b"some content"));
+        assert_eq!(FrameHeader::decode(&bytes), header);
+        let too_big = vec![0u8; MAX_FRAME_BYTES as usize + 1];
+        assert_eq!(FrameHeader::of(&too_big), None);
+    }
+
+    /// The body length counts one header per frame, a shorter last frame included.
+    #[test]
+    fn framed_lengths() {
+        assert_eq!(framed_len(0, 10), 0);
+        assert_eq!(framed_len(10, 10), 46);
+        assert_eq!(framed_len(11, 10), 11 + 72);
+    }
 }

@@ -65,10 +65,12 @@ pub mod codes {
     pub const FORBIDDEN: &str = "forbidden";
     pub const NOT_FOUND: &str = "not_found";
     pub const CONFLICT: &str = "conflict";
-    /// An upload chunk does not start where the server's copy ends: ask
+    /// An upload does not start where the server's copy ends: ask
     /// [`FilesStatus`](super::endpoints::FilesStatus) and go on from there.
     pub const UPLOAD_OFFSET: &str = "upload_offset";
-    /// A chunk or a whole file arrived with other bytes than its SHA-256 says.
+    /// Another upload of the same file is under way: try again later.
+    pub const UPLOAD_BUSY: &str = "upload_busy";
+    /// A frame or a whole file arrived with other bytes than its SHA-256 says.
     pub const DAMAGED: &str = "damaged";
     pub const TOO_LARGE: &str = "too_large";
     pub const UPGRADE_REQUIRED: &str = "upgrade_required";

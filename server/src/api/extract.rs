@@ -178,7 +178,7 @@ where
 /// 4xx (counted as such in the statistics) and a debug line, not a 500 and an error
 /// in the log. The client rarely reads the answer, but one that does learns what
 /// happened.
-fn body_failed(e: &warp::Error) -> ApiError {
+pub(super) fn body_failed(e: &warp::Error) -> ApiError {
     let timed_out = std::iter::successors(Some(e as &(dyn std::error::Error + 'static)), |e| {
         e.source()
     })

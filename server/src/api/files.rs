@@ -1,23 +1,22 @@
-//! File content: [`endpoints::FilesStatus`] (how much the server holds), the
-//! chunked upload ([`FILE_UPLOAD`], editors and owners) and the streamed download
-//! ([`FILE_DOWNLOAD`], every member). A non-member gets the same 404 as for
-//! content that does not exist, so asking tells nothing about other spaces.
+//! File content: [`endpoints::FilesStatus`] (how much the server holds) and the
+//! streamed download ([`FILE_DOWNLOAD`], every member); the upload is in
+//! [`super::upload`]. A non-member gets the same 404 as for content that does not
+//! exist, so asking tells nothing about other spaces.
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 
-use bytes::{Buf, BufMut, Bytes};
+use bytes::Bytes;
 use cairn_common::api::codes;
-use cairn_common::api::endpoints::{self, FILE_DOWNLOAD, FILE_UPLOAD};
-use cairn_common::api::files::{CHUNK_SHA256_HEADER, FileRef, FileStatus, MAX_CHUNK_BYTES};
+use cairn_common::api::endpoints::{self, FILE_DOWNLOAD};
+use cairn_common::api::files::{FileRef, FileStatus};
 use cairn_common::model::{Role, SpaceId, UserId};
-use futures_util::StreamExt;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::extract::{caller, endpoint, path, protocol, respond};
+use super::extract::{caller, endpoint, path, protocol};
 use super::{ApiError, AppState, FileStore};
 use crate::auth::{Caller, Gate};
 use crate::files::blobs::BlobError;
@@ -30,7 +29,7 @@ pub fn status_route(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(endpoints::FilesStatus, state, Gate::Enforce, status)
 }
 
-fn files(state: &AppState) -> Result<std::sync::Arc<FileStore>, ApiError> {
+pub(super) fn files(state: &AppState) -> Result<std::sync::Arc<FileStore>, ApiError> {
     state.files.clone().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -41,7 +40,7 @@ fn files(state: &AppState) -> Result<std::sync::Arc<FileStore>, ApiError> {
 }
 
 /// The caller's role in `space`; a non-member gets [`NO_SUCH_FILE`].
-async fn role(state: &AppState, space: SpaceId, user: UserId) -> Result<Role, ApiError> {
+pub(super) async fn role(state: &AppState, space: SpaceId, user: UserId) -> Result<Role, ApiError> {
     state
         .store
         .role_of(space, user)
@@ -55,7 +54,7 @@ async fn status(state: AppState, caller: Caller, file: FileRef) -> Result<FileSt
     blocking(move || files.blobs.status(file.space, &file.sha256)).await
 }
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(work)
@@ -64,7 +63,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(blob_error)
 }
 
-fn blob_error(e: BlobError) -> ApiError {
+pub(super) fn blob_error(e: BlobError) -> ApiError {
     let message = e.to_string();
     match e {
         BlobError::NotFound => ApiError::not_found(NO_SUCH_FILE),
@@ -72,8 +71,9 @@ fn blob_error(e: BlobError) -> ApiError {
         BlobError::Offset { .. } => {
             ApiError::new(StatusCode::CONFLICT, codes::UPLOAD_OFFSET, message)
         }
+        BlobError::Busy => ApiError::new(StatusCode::CONFLICT, codes::UPLOAD_BUSY, message),
         BlobError::TooLarge { .. } | BlobError::SpaceFull { .. } => ApiError::too_large(message),
-        BlobError::ChunkDamaged | BlobError::FileDamaged => {
+        BlobError::FrameDamaged | BlobError::FileDamaged => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, codes::DAMAGED, message)
         }
         BlobError::Io(e) => ApiError::internal(&e),
@@ -81,7 +81,7 @@ fn blob_error(e: BlobError) -> ApiError {
 }
 
 /// The query's file, and the offset for an upload.
-fn file_of(query: &HashMap<String, String>) -> Result<(FileRef, u64), ApiError> {
+pub(super) fn file_of(query: &HashMap<String, String>) -> Result<(FileRef, u64), ApiError> {
     let get = |key: &str| {
         query
             .get(key)
@@ -110,84 +110,6 @@ fn file_of(query: &HashMap<String, String>) -> Result<(FileRef, u64), ApiError> 
         0
     };
     Ok((file, offset))
-}
-
-pub fn upload_route(state: AppState) -> BoxedFilter<(Response,)> {
-    path(FILE_UPLOAD)
-        .and(warp::post())
-        .and(protocol())
-        .and(caller(state.clone(), Gate::Enforce))
-        .and(warp::query::<HashMap<String, String>>())
-        .and(warp::header::optional::<String>(CHUNK_SHA256_HEADER))
-        .and(warp::header::optional::<u64>("content-length"))
-        .and(warp::body::stream())
-        .then(
-            move |caller: Caller,
-                  query: HashMap<String, String>,
-                  chunk_sha: Option<String>,
-                  length: Option<u64>,
-                  body| {
-                let state = state.clone();
-                async move {
-                    let result = async {
-                        if length.is_none_or(|n| n > MAX_CHUNK_BYTES) {
-                            return Err(ApiError::too_large(format!(
-                                "send file content in chunks of at most {} MiB, each with its \
-                                 Content-Length",
-                                MAX_CHUNK_BYTES >> 20
-                            )));
-                        }
-                        let chunk_sha = chunk_sha.ok_or_else(|| {
-                            ApiError::bad_request(format!("the chunk has no {CHUNK_SHA256_HEADER}"))
-                        })?;
-                        let (file, offset) = file_of(&query)?;
-                        match role(&state, file.space, caller.user.profile.id).await? {
-                            Role::Viewer => {
-                                return Err(ApiError::forbidden(
-                                    "viewers cannot add files to this space; ask an owner to \
-                                     make you an editor",
-                                ));
-                            }
-                            Role::Editor | Role::Owner => {}
-                        }
-                        let chunk = read_chunk(body, length.unwrap_or(0)).await?;
-                        let files = files(&state)?;
-                        blocking(move || {
-                            files
-                                .blobs
-                                .append(&file, offset, &chunk, &chunk_sha, files.limits)
-                        })
-                        .await
-                    }
-                    .await;
-                    respond(result)
-                }
-            },
-        )
-        .boxed()
-}
-
-/// A chunk's bytes, at most [`MAX_CHUNK_BYTES`].
-async fn read_chunk(
-    body: impl futures_util::Stream<Item = Result<impl Buf, warp::Error>>,
-    length: u64,
-) -> Result<Vec<u8>, ApiError> {
-    let mut body = std::pin::pin!(body);
-    let mut bytes = Vec::with_capacity(usize::try_from(length.min(MAX_CHUNK_BYTES)).unwrap_or(0));
-    while let Some(part) = body.next().await {
-        let part = part.map_err(|e| {
-            ApiError::bad_request(format!(
-                "the chunk did not arrive whole ({e}); send it again"
-            ))
-        })?;
-        if (bytes.len() + part.remaining()) as u64 > MAX_CHUNK_BYTES {
-            return Err(ApiError::too_large(
-                "the chunk is larger than its Content-Length",
-            ));
-        }
-        bytes.put(part);
-    }
-    Ok(bytes)
 }
 
 pub fn download_route(state: AppState) -> BoxedFilter<(Response,)> {

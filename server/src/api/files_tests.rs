@@ -1,8 +1,8 @@
-//! The file content API through the routes: chunked upload with resume, checks,
-//! limits, roles, and the download.
+//! The file content API through the routes: the framed upload with resume,
+//! checks, limits, roles, and the download.
 
 use cairn_common::api::endpoints::{self, Endpoint, FILE_DOWNLOAD, FILE_UPLOAD};
-use cairn_common::api::files::{CHUNK_SHA256_HEADER, FileRef, FileStatus};
+use cairn_common::api::files::{FileRef, FileStatus, FrameHeader};
 use cairn_common::api::{PROTOCOL_HEADER, PROTOCOL_VERSION, SetMember, codes};
 use cairn_common::codec;
 use cairn_common::model::{Role, SpaceId};
@@ -15,15 +15,35 @@ fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn upload(file: &FileRef, offset: u64, chunk: &[u8], token: &str) -> warp::test::RequestBuilder {
+/// `content` as an upload body of frames of `frame` bytes.
+fn framed(content: &[u8], frame: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    for piece in content.chunks(frame) {
+        body.extend_from_slice(&FrameHeader::of(piece).expect("small").encode());
+        body.extend_from_slice(piece);
+    }
+    body
+}
+
+/// An upload of `body` (frames) for `file` from `offset`.
+fn upload_body(
+    file: &FileRef,
+    offset: u64,
+    body: &[u8],
+    token: &str,
+) -> warp::test::RequestBuilder {
     warp::test::request()
         .method("POST")
         .path(&format!("{FILE_UPLOAD}?{}&offset={offset}", file.query()))
         .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
         .header("authorization", format!("Bearer {token}"))
-        .header(CHUNK_SHA256_HEADER, sha(chunk))
-        .header("content-length", chunk.len().to_string())
-        .body(chunk)
+        .header("content-length", body.len().to_string())
+        .body(body)
+}
+
+/// An upload of `content` (the file's bytes from `offset`) in frames of 256 KiB.
+fn upload(file: &FileRef, offset: u64, content: &[u8], token: &str) -> warp::test::RequestBuilder {
+    upload_body(file, offset, &framed(content, 256 << 10), token)
 }
 
 fn download(file: &FileRef, token: &str, from: Option<u64>) -> warp::test::RequestBuilder {
@@ -41,7 +61,7 @@ fn download(file: &FileRef, token: &str, from: Option<u64>) -> warp::test::Reque
     request
 }
 
-/// An upload broken off after its first chunk goes on from where the server's
+/// An upload that stopped after its first frames goes on from where the server's
 /// copy ends; the download gives the same bytes, whole or from an offset.
 #[tokio::test]
 async fn an_upload_resumes_and_downloads_whole() {
@@ -87,28 +107,59 @@ async fn an_upload_resumes_and_downloads_whole() {
     assert_eq!(body.as_ref(), &content[2_000_000..]);
 }
 
-/// A chunk whose bytes differ from its hash is refused; nothing is kept of it.
+/// A frame whose bytes differ from its hash is refused; the frames before it are
+/// kept, nothing of it or after it.
 #[tokio::test]
-async fn a_damaged_chunk_is_refused() {
+async fn a_damaged_frame_is_refused() {
     let api = TestApi::new();
     api.user("ann");
     let token = api.login("ann").await.token;
     let space = api.create_space(&token, "Team").await;
-    let content = b"the real bytes".to_vec();
+    let content = b"the real bytes, three frames".to_vec();
     let file = FileRef {
         space,
         sha256: sha(&content),
         size: content.len() as u64,
     };
-    let request = upload(&file, 0, &content, &token).header(CHUNK_SHA256_HEADER, sha(b"other"));
-    let (status, body) = api.send(request).await;
+    let mut body = framed(&content, 10);
+    // The second frame's first byte, after the first frame and its own header.
+    body[46 + 36] ^= 1;
+    let (status, body) = api.send(upload_body(&file, 0, &body, &token)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_body(&body).code, codes::DAMAGED);
     let held: FileStatus = api
         .call(endpoints::FilesStatus::PATH, Some(&token), &file)
         .await
         .expect("status");
-    assert_eq!(held.received, 0);
+    assert_eq!(held.received, 10);
+    let (status, body) = api.send(upload(&file, 10, &content[10..], &token)).await;
+    assert_eq!(status, StatusCode::OK, "{:?}", error_body(&body));
+    assert!(codec::decode::<FileStatus>(&body).expect("status").complete);
+}
+
+/// A body that ends inside a frame is refused; the whole frames before it stay.
+#[tokio::test]
+async fn a_body_cut_inside_a_frame_keeps_the_whole_frames() {
+    let api = TestApi::new();
+    api.user("ann");
+    let token = api.login("ann").await.token;
+    let space = api.create_space(&token, "Team").await;
+    let content = vec![3u8; 100];
+    let file = FileRef {
+        space,
+        sha256: sha(&content),
+        size: 100,
+    };
+    let body = framed(&content, 40);
+    let (status, _) = api
+        .send(upload_body(&file, 0, &body[..36 + 40 + 36 + 5], &token))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let held: FileStatus = api
+        .call(endpoints::FilesStatus::PATH, Some(&token), &file)
+        .await
+        .expect("status");
+    assert_eq!(held.received, 40);
 }
 
 /// Viewers read but do not write; a non-member gets the 404 of a file that does

@@ -33,6 +33,7 @@ mod sessions;
 mod spaces;
 #[cfg(test)]
 mod testing;
+mod upload;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -349,7 +350,7 @@ fn build(
         notifications::set_route(state.clone()),
         notifications::stop_route(state.clone()),
         files::status_route(state.clone()),
-        files::upload_route(state.clone()),
+        upload::route(state.clone()),
         files::download_route(state),
     ])
     .recover(recover::handle)

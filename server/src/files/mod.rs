@@ -1,19 +1,21 @@
 //! Files of a space: their content, addressed by space and SHA-256, kept as plain
-//! files under the data dir (`files/<space>/<sha256>`), written in checked chunks
-//! and read as streams, so memory stays flat whatever the size. A file's metadata
-//! is a record of kind `file` that syncs with the ops like any other; this module
-//! holds only the bytes. See `docs/FILES.md`.
+//! files under the data dir (`files/<space>/<sha256>`), written from streams of
+//! checked frames and read as streams, so memory stays flat whatever the size. A
+//! file's metadata is a record of kind `file` that syncs with the ops like any
+//! other; this module holds only the bytes. See `docs/FILES.md`.
 //!
 //! # Layout
 //! - this file: [`FilesSettings`] (`[files]`);
-//! - [`blobs`]: the content on disk: status, appending a checked chunk, the
-//!   whole-file check, reading, usage per space, removal;
+//! - [`blobs`]: the content on disk: status, reading, usage per space, removal;
+//! - [`upload`]: an upload in progress: checked frames appended, the whole-file
+//!   check, one upload per file at a time;
 //! - [`direct`]: appending past the page cache;
 //! - [`gc`]: deleting content no file record names any more.
 
 pub mod blobs;
 pub mod direct;
 pub mod gc;
+pub mod upload;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,380 @@
+//! File content up: one request per upload, whose body streams the file from an
+//! offset as checked frames (see [`cairn_common::api::files`]). A thread reads and
+//! hashes the frames while the runtime's thread encrypts and sends the ones before,
+//! so the two overlap; a bounded queue between them keeps memory a few frames.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use cairn_common::api::endpoints::FILE_UPLOAD;
+use cairn_common::api::files::{FRAME_BYTES, FileRef, FileStatus, FrameHeader, framed_len};
+use cairn_common::api::{self};
+use http_body_util::{BodyExt, Either, Limited};
+use hyper::body::{Body, Frame, SizeHint};
+use tokio::sync::mpsc;
+
+use super::SyncError;
+use super::client::{Client, classify_transport, decode_answer};
+use super::transfer::{STALL_TIMEOUT, offline};
+
+/// Frames read ahead of the sending side.
+const READ_AHEAD: usize = 2;
+
+/// An upload body: the frames the reading thread makes, counted as hyper takes them.
+pub struct FramedBody {
+    frames: mpsc::Receiver<Bytes>,
+    len: u64,
+    /// Bytes hyper took so far: a stalled upload stops counting.
+    taken: Arc<AtomicU64>,
+}
+
+impl Body for FramedBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match self.frames.poll_recv(cx) {
+            Poll::Ready(Some(frame)) => {
+                self.taken.fetch_add(frame.len() as u64, Ordering::Relaxed);
+                Poll::Ready(Some(Ok(Frame::data(frame))))
+            }
+            Poll::Ready(None) if self.taken.load(Ordering::Relaxed) < self.len => {
+                // The reading thread stopped early; its error is told apart.
+                Poll::Ready(Some(Err(std::io::Error::other(
+                    "the file could not be read to its end",
+                ))))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.len)
+    }
+}
+
+/// Why the reading thread stopped early, if it did.
+type ReadError = Arc<Mutex<Option<std::io::Error>>>;
+
+/// Starts reading `content` from `offset` as frames of [`FRAME_BYTES`] into a
+/// body of `left` bytes of content.
+fn frames_of(
+    mut content: std::fs::File,
+    offset: u64,
+    left: u64,
+) -> std::io::Result<(FramedBody, ReadError)> {
+    let (queue, frames) = mpsc::channel(READ_AHEAD);
+    let failed = ReadError::default();
+    let failure = Arc::clone(&failed);
+    std::thread::Builder::new()
+        .name("cairn-upload".into())
+        .spawn(move || {
+            let mut read = || -> std::io::Result<()> {
+                content.seek(SeekFrom::Start(offset))?;
+                let mut left = left;
+                while left > 0 {
+                    let n = usize::try_from(left.min(u64::from(FRAME_BYTES))).unwrap_or(0);
+                    // Header and content in one buffer: the frame goes out as is.
+                    let mut frame = vec![0u8; FrameHeader::BYTES + n];
+                    content
+                        .read_exact(&mut frame[FrameHeader::BYTES..])
+                        .map_err(|e| match e.kind() {
+                            std::io::ErrorKind::UnexpectedEof => std::io::Error::other(
+                                "the copy here is shorter than the file's record says",
+                            ),
+                            _ => e,
+                        })?;
+                    let header = FrameHeader::of(&frame[FrameHeader::BYTES..])
+                        .ok_or_else(|| std::io::Error::other("a frame over the limit"))?;
+                    frame[..FrameHeader::BYTES].copy_from_slice(&header.encode());
+                    if queue.blocking_send(Bytes::from(frame)).is_err() {
+                        // The request ended (answered early, or broke off).
+                        return Ok(());
+                    }
+                    left -= n as u64;
+                }
+                Ok(())
+            };
+            if let Err(e) = read() {
+                *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
+            }
+        })?;
+    let body = FramedBody {
+        frames,
+        len: framed_len(left, FRAME_BYTES),
+        taken: Arc::default(),
+    };
+    Ok((body, failed))
+}
+
+impl Client {
+    /// Sends the content of `file` from byte `offset` on, read from `content` (the
+    /// whole file), in one request; the server's status after it.
+    ///
+    /// # Errors
+    /// As [`Client::call`]; an upload that does not start where the server's copy
+    /// ends is refused with code `upload_offset`, one while another upload of the
+    /// file is under way with `upload_busy`; an upload that makes no progress for a
+    /// minute is given up (offline); `content` that cannot be read is a local error.
+    pub fn upload(
+        &self,
+        file: &FileRef,
+        offset: u64,
+        content: std::fs::File,
+    ) -> Result<FileStatus, SyncError> {
+        let local = |e: std::io::Error| SyncError::Config(format!("the local file cache: {e}"));
+        let left = file.size.checked_sub(offset).ok_or_else(|| {
+            SyncError::Config(format!(
+                "cannot upload from byte {offset} of a file of {} bytes",
+                file.size
+            ))
+        })?;
+        let (body, failed) = frames_of(content, offset, left).map_err(local)?;
+        let (len, taken) = (body.len, Arc::clone(&body.taken));
+        let request = self
+            .request(
+                "POST",
+                format!(
+                    "{}{FILE_UPLOAD}?{}&offset={offset}",
+                    self.base,
+                    file.query()
+                ),
+            )
+            .header(hyper::header::CONTENT_LENGTH, len)
+            .header(hyper::header::ACCEPT, api::CONTENT_TYPE)
+            .body(Either::Right(body))
+            .map_err(|e| SyncError::Config(format!("cannot build the request: {e}")))?;
+        let server = self.base.clone();
+        let answer = self.runtime.block_on(async {
+            let exchange = async {
+                let response = self
+                    .http
+                    .request(request)
+                    .await
+                    .map_err(|e| classify_transport(&server, &e))?;
+                let status = response.status();
+                let body = Limited::new(response.into_body(), 1 << 20)
+                    .collect()
+                    .await
+                    .map_err(|e| offline(&server, &format!("the answer broke off: {e}")))?
+                    .to_bytes();
+                Ok::<_, SyncError>((status, body))
+            };
+            let mut exchange = std::pin::pin!(exchange);
+            // Progress, not the whole request, is timed: a large file on a slow
+            // line takes long. Once all is sent, the answer gets the request timeout.
+            let mut last = (0, Instant::now());
+            loop {
+                tokio::select! {
+                    answer = &mut exchange => return answer,
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+                let now = taken.load(Ordering::Relaxed);
+                if now != last.0 {
+                    last = (now, Instant::now());
+                }
+                let limit = if now >= len {
+                    self.request_timeout
+                } else {
+                    STALL_TIMEOUT
+                };
+                if last.1.elapsed() > limit {
+                    return Err(offline(&server, "the upload stalled"));
+                }
+            }
+        });
+        if let Some(e) = failed.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            return Err(local(e));
+        }
+        let (status, body) = answer?;
+        decode_answer(status, &body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use cairn_common::api::consent::AcceptNotice;
+    use cairn_common::api::files::sha256_hex;
+    use cairn_common::api::{Empty, LoginRequest, PasswordChange, codes, endpoints};
+    use cairn_common::model::SpaceId;
+    use cairn_server::admin::AdminRequest;
+    use cairn_server::settings::Secret;
+    use cairn_server::testing::TestServer;
+
+    use super::*;
+    use crate::sync::Trust;
+
+    /// A fresh server and a client logged in to it, with its personal space.
+    fn logged_in() -> (TestServer, Client, SpaceId) {
+        let server = TestServer::start().expect("server");
+        server
+            .admin(AdminRequest::AddUser {
+                email: "ana@example.com".into(),
+                first_name: "Ana".into(),
+                last_name: "Ode".into(),
+                password: Some(Secret("a long enough password".into())),
+            })
+            .expect("add ana");
+        let trust = Trust::from_options(None, Some(&server.fingerprint)).expect("trust");
+        let client = Client::new(&server.url(), &trust).expect("client");
+        let login = client
+            .call::<endpoints::Login>(&LoginRequest {
+                email: "ana@example.com".into(),
+                password: "a long enough password".into(),
+                device: "test".into(),
+            })
+            .expect("login");
+        let client = client.with_token(&login.token);
+        if login.must_change_password {
+            client
+                .call::<endpoints::Password>(&PasswordChange {
+                    current: "a long enough password".into(),
+                    new: "another long enough password".into(),
+                })
+                .expect("password");
+        }
+        let notice = client
+            .call::<endpoints::PrivacyNotice>(&Empty)
+            .expect("notice");
+        client
+            .call::<endpoints::ConsentAccept>(&AcceptNotice {
+                version: notice.version,
+            })
+            .expect("consent");
+        (server, client, login.personal_space)
+    }
+
+    fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::fs::File {
+        let path = dir.join(name);
+        std::fs::File::create(&path)
+            .and_then(|mut f| f.write_all(bytes))
+            .expect("write");
+        std::fs::File::open(path).expect("open")
+    }
+
+    /// The upload of `file` from `offset`, tried again while the server still ends
+    /// an upload that broke off.
+    fn upload_when_free(
+        client: &Client,
+        file: &FileRef,
+        offset: u64,
+        content: impl Fn() -> std::fs::File,
+    ) -> Result<FileStatus, SyncError> {
+        for _ in 0..50 {
+            match client.upload(file, offset, content()) {
+                Err(SyncError::Refused { code, .. }) if code == codes::UPLOAD_BUSY => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                other => return other,
+            }
+        }
+        client.upload(file, offset, content())
+    }
+
+    /// A copy here that ends before the file does is a local error, not the
+    /// server's; the server keeps whole frames of what came, and the upload goes
+    /// on from its status to a complete file, which downloads as the same bytes.
+    /// Starting elsewhere than the server's copy ends is refused with its code.
+    #[test]
+    fn files_go_up_in_frames_and_resume_from_the_status() {
+        let (_server, client, space) = logged_in();
+        let dir = tempfile::tempdir().expect("dir");
+        let content: Vec<u8> = (0..(3 << 20) + 5u32).map(|n| (n % 251) as u8).collect();
+        let file = FileRef {
+            space,
+            sha256: sha256_hex(&content),
+            size: content.len() as u64,
+        };
+        let short = content[..(2 << 20) + 100].to_vec();
+        let failed = client
+            .upload(&file, 0, write(dir.path(), "short", &short))
+            .expect_err("short copy");
+        assert!(
+            matches!(&failed, SyncError::Config(m) if m.contains("shorter")),
+            "{failed:?}"
+        );
+        let mut held = client
+            .call::<endpoints::FilesStatus>(&file)
+            .expect("status");
+        // The server may still be ending the broken upload.
+        for _ in 0..50 {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = client
+                .call::<endpoints::FilesStatus>(&file)
+                .expect("status");
+            if now == held {
+                break;
+            }
+            held = now;
+        }
+        assert!(!held.complete);
+        assert!(
+            held.received <= 2 << 20 && held.received % (1 << 20) == 0,
+            "{held:?}"
+        );
+
+        let wrong = upload_when_free(&client, &file, held.received + 1, || {
+            write(dir.path(), "whole", &content)
+        });
+        assert!(
+            matches!(&wrong, Err(SyncError::Refused { code, .. }) if code == codes::UPLOAD_OFFSET),
+            "{wrong:?}"
+        );
+        let done = upload_when_free(&client, &file, held.received, || {
+            write(dir.path(), "whole", &content)
+        })
+        .expect("the rest");
+        assert_eq!(
+            done,
+            FileStatus {
+                received: file.size,
+                complete: true
+            }
+        );
+        let mut back = Vec::new();
+        client.download(&file, 0, &mut back).expect("download");
+        assert_eq!(back, content);
+    }
+
+    /// An upload's body is the file from the offset in frames of [`FRAME_BYTES`],
+    /// each with its header, exactly as long as it says.
+    #[test]
+    fn files_are_read_as_frames() {
+        let dir = tempfile::tempdir().expect("dir");
+        let content: Vec<u8> = (0..(2 << 20) + 7u32).map(|n| (n % 13) as u8).collect();
+        let (mut body, failed) = frames_of(
+            write(dir.path(), "f", &content),
+            5,
+            content.len() as u64 - 5,
+        )
+        .expect("frames");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let bytes = runtime.block_on(async {
+            let len = body.size_hint().exact();
+            let collected = (&mut body).collect().await.map(|c| c.to_bytes());
+            (len, collected)
+        });
+        let (len, bytes) = (bytes.0, bytes.1.expect("body"));
+        assert_eq!(len, Some(bytes.len() as u64));
+        let mut expected = Vec::new();
+        for frame in content[5..].chunks(FRAME_BYTES as usize) {
+            expected.extend_from_slice(&FrameHeader::of(frame).expect("frame").encode());
+            expected.extend_from_slice(frame);
+        }
+        assert_eq!(bytes.as_ref(), expected.as_slice());
+        assert!(failed.lock().expect("lock").is_none());
+    }
+}

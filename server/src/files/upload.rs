@@ -1,0 +1,477 @@
+//! One upload being written ([`Upload`], begun by [`Blobs::begin`]): frames are
+//! checked against their SHA-256 and folded into the whole-file hash on the
+//! caller's thread, and written on a thread of their own, so hashing and writing
+//! overlap. Frames are acknowledged without an fsync: bytes a crash loses are sent
+//! again (the client asks how much is here), and bytes a crash damages fail the
+//! whole-file check at the end. Only the complete file must be durable.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use bytes::Bytes;
+use cairn_common::api::files::{FileRef, FileStatus};
+use sha2::{Digest, Sha256};
+
+use super::blobs::{BlobError, Blobs, FileKey, sync_dir};
+use super::direct::Appender;
+
+/// Frames queued for the writing thread: with the one it writes and the one being
+/// checked, memory per upload stays a few frames.
+const WRITE_QUEUE: usize = 2;
+
+/// The files being uploaded, one upload each at a time.
+pub(super) type Claims = Arc<Mutex<HashSet<FileKey>>>;
+/// The whole-file hash of uploads that stopped before their end, as far as they
+/// got, so the next one need not read the partial file back.
+pub(super) type KeptHashes = Arc<Mutex<HashMap<FileKey, (u64, Sha256)>>>;
+
+/// Uploads whose running hash is kept at most; beyond, they are rebuilt from disk.
+const MAX_KEPT: usize = 4096;
+
+/// The claim on one file's upload, given up when dropped.
+pub(super) struct Claim {
+    key: FileKey,
+    claims: Claims,
+}
+
+impl Claim {
+    /// Claims `key`; `None` while another upload holds it.
+    pub(super) fn take(claims: &Claims, key: FileKey) -> Option<Self> {
+        let mut held = claims.lock().unwrap_or_else(PoisonError::into_inner);
+        held.insert(key.clone()).then(|| Self {
+            key,
+            claims: Arc::clone(claims),
+        })
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.claims
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.key);
+    }
+}
+
+/// Where an upload writes and ends up.
+pub(super) struct Paths {
+    pub partial: PathBuf,
+    pub complete: PathBuf,
+}
+
+/// How [`Blobs::begin`] found the file.
+pub enum Begun {
+    /// The space has it already: nothing to send.
+    Complete(FileStatus),
+    /// Send the rest from the offset given.
+    Writing(Box<Upload>),
+}
+
+/// An upload in progress; see the module doc. End it with [`Upload::finish`].
+pub struct Upload {
+    file: FileRef,
+    paths: Paths,
+    hasher: Sha256,
+    received: u64,
+    writer: Option<Writer>,
+    kept: KeptHashes,
+    claim: Claim,
+}
+
+/// The writing thread and its queue.
+struct Writer {
+    queue: SyncSender<Vec<Bytes>>,
+    thread: JoinHandle<io::Result<Appender>>,
+}
+
+impl Writer {
+    fn start(mut out: Appender) -> io::Result<Self> {
+        let (queue, frames): (_, Receiver<Vec<Bytes>>) = sync_channel(WRITE_QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("cairn-upload".into())
+            .spawn(move || {
+                for parts in frames {
+                    for part in parts {
+                        out.write(&part)?;
+                    }
+                }
+                out.flush()?;
+                Ok(out)
+            })?;
+        Ok(Self { queue, thread })
+    }
+
+    /// Waits for everything queued to be written.
+    fn stop(self) -> io::Result<Appender> {
+        drop(self.queue);
+        self.thread
+            .join()
+            .map_err(|_| io::Error::other("the upload's writing thread panicked"))?
+    }
+}
+
+impl Upload {
+    fn start(
+        file: FileRef,
+        paths: Paths,
+        (received, hasher): (u64, Sha256),
+        kept: KeptHashes,
+        claim: Claim,
+    ) -> io::Result<Self> {
+        let out = Appender::open(&paths.partial, received, true)?;
+        Ok(Self {
+            file,
+            paths,
+            hasher,
+            received,
+            writer: Some(Writer::start(out)?),
+            kept,
+            claim,
+        })
+    }
+
+    /// Bytes of the file held, written or queued.
+    #[must_use]
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// Checks a frame (its bytes in `parts`) against `sha256` and appends it.
+    ///
+    /// # Errors
+    /// [`BlobError::PastEnd`], [`BlobError::FrameDamaged`] (nothing of it is
+    /// kept), or a storage error.
+    pub fn append(&mut self, parts: Vec<Bytes>, sha256: &[u8; 32]) -> Result<(), BlobError> {
+        let len: u64 = parts.iter().map(|p| p.len() as u64).sum();
+        if self.received.saturating_add(len) > self.file.size {
+            return Err(BlobError::PastEnd {
+                size: self.file.size,
+            });
+        }
+        let mut frame = Sha256::new();
+        for part in &parts {
+            frame.update(part);
+        }
+        if frame.finalize().as_slice() != sha256 {
+            return Err(BlobError::FrameDamaged);
+        }
+        for part in &parts {
+            self.hasher.update(part);
+        }
+        let Some(writer) = self.writer.as_ref() else {
+            return Err(io::Error::other("the upload was stopped").into());
+        };
+        if writer.queue.send(parts).is_err() {
+            // The thread ended early: its error says why.
+            let error = self.writer.take().map(Writer::stop);
+            return Err(match error {
+                Some(Err(e)) => e.into(),
+                _ => io::Error::other("the upload's writing thread stopped").into(),
+            });
+        }
+        self.received += len;
+        Ok(())
+    }
+
+    /// Writes everything appended. With the whole file here, checks it against its
+    /// SHA-256 and makes it complete (durably); else keeps the hash so far for the
+    /// next upload of it.
+    ///
+    /// # Errors
+    /// [`BlobError::FileDamaged`] (the partial file is deleted: the upload starts
+    /// over), or a storage error.
+    pub fn finish(mut self) -> Result<FileStatus, BlobError> {
+        let Some(writer) = self.writer.take() else {
+            return Err(io::Error::other("the upload was stopped").into());
+        };
+        let mut out = writer.stop()?;
+        let hasher = std::mem::take(&mut self.hasher);
+        if self.received < self.file.size {
+            keep(&self.kept, self.claim.key.clone(), self.received, hasher);
+            return Ok(FileStatus {
+                received: self.received,
+                complete: false,
+            });
+        }
+        out.sync()?;
+        drop(out);
+        let paths = &self.paths;
+        if hex::encode(hasher.finalize()) != self.file.sha256 {
+            fs::remove_file(&paths.partial)?;
+            return Err(BlobError::FileDamaged);
+        }
+        if let Some(dir) = paths.partial.parent() {
+            sync_dir(dir)?;
+        }
+        fs::rename(&paths.partial, &paths.complete)?;
+        if let Some(dir) = paths.complete.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(FileStatus {
+            received: self.file.size,
+            complete: true,
+        })
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        // Not finished (a panic, or the caller gave up): what was queued is still
+        // written, so the file on disk is what the next status call reports.
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.stop();
+        }
+    }
+}
+
+fn keep(kept: &KeptHashes, key: FileKey, at: u64, hasher: Sha256) {
+    let mut map = kept.lock().unwrap_or_else(PoisonError::into_inner);
+    if map.len() >= MAX_KEPT {
+        map.clear();
+    }
+    map.insert(key, (at, hasher));
+}
+
+/// The kept hash state of `key` if it covers exactly `at` bytes (taken out).
+pub(super) fn kept_hash(kept: &KeptHashes, key: &FileKey, at: u64) -> Option<Sha256> {
+    let taken = kept
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(key);
+    match taken {
+        Some((held, hasher)) if held == at => Some(hasher),
+        _ => None,
+    }
+}
+
+impl Blobs {
+    /// Starts (or resumes) the upload of `file` at `offset`, after every check
+    /// that needs no content: the hash's form, the limits, the offset, and that no
+    /// other upload of it is under way. Content the space already has is complete
+    /// at once.
+    ///
+    /// # Errors
+    /// See [`BlobError`]: limits, a wrong offset, a busy file, storage.
+    pub fn begin(
+        &self,
+        file: &FileRef,
+        offset: u64,
+        limits: super::blobs::Limits,
+    ) -> Result<Begun, BlobError> {
+        let (space, sha256) = (file.space, file.sha256.as_str());
+        if !cairn_common::api::files::is_sha256(sha256) {
+            return Err(BlobError::BadHash);
+        }
+        if file.size > limits.max_file {
+            return Err(BlobError::TooLarge {
+                size: file.size,
+                max: limits.max_file,
+            });
+        }
+        let key = (space, sha256.to_owned());
+        let claim = Claim::take(self.claims(), key.clone()).ok_or(BlobError::Busy)?;
+        let status = self.status(space, sha256)?;
+        if status.complete {
+            return Ok(Begun::Complete(status));
+        }
+        if offset != status.received {
+            return Err(BlobError::Offset {
+                given: offset,
+                held: status.received,
+            });
+        }
+        if offset == 0 {
+            let needed = self.usage(space)?.saturating_add(file.size);
+            if needed > limits.max_space {
+                return Err(BlobError::SpaceFull {
+                    needed,
+                    max: limits.max_space,
+                });
+            }
+        }
+        let paths = self.paths(space, sha256);
+        if let Some(dir) = paths.partial.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let hasher = match kept_hash(self.kept(), &key, offset) {
+            Some(hasher) => hasher,
+            None if offset == 0 => Sha256::new(),
+            // After a restart: read back what is there.
+            None => {
+                let mut hasher = Sha256::new();
+                io::copy(
+                    &mut io::Read::take(fs::File::open(&paths.partial)?, offset),
+                    &mut hasher,
+                )?;
+                hasher
+            }
+        };
+        let upload = Upload::start(
+            file.clone(),
+            paths,
+            (offset, hasher),
+            Arc::clone(self.kept()),
+            claim,
+        )?;
+        Ok(Begun::Writing(Box::new(upload)))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::io::Read;
+
+    use cairn_common::api::files::{FrameHeader, sha256_hex};
+    use cairn_common::model::SpaceId;
+
+    use super::*;
+    use crate::files::blobs::Limits;
+
+    const LIMITS: Limits = Limits {
+        max_file: 1 << 20,
+        max_space: 2 << 20,
+    };
+
+    /// Uploads `content` (the file's bytes from `offset` on) in frames of 7 bytes
+    /// and finishes.
+    pub(crate) fn send(
+        blobs: &Blobs,
+        file: &FileRef,
+        offset: u64,
+        content: &[u8],
+        limits: Limits,
+    ) -> Result<FileStatus, BlobError> {
+        let mut upload = match blobs.begin(file, offset, limits)? {
+            Begun::Complete(status) => return Ok(status),
+            Begun::Writing(upload) => *upload,
+        };
+        for frame in content.chunks(7) {
+            let header = FrameHeader::of(frame).expect("small");
+            upload.append(vec![Bytes::copy_from_slice(frame)], &header.sha256)?;
+        }
+        upload.finish()
+    }
+
+    fn file_of(space: SpaceId, content: &[u8]) -> FileRef {
+        FileRef {
+            space,
+            sha256: sha256_hex(content),
+            size: content.len() as u64,
+        }
+    }
+
+    /// Frames in order make a checked file; an upload that stops early is resumed
+    /// where it stopped (after a restart too); a wrong offset says where to go on;
+    /// the same bytes again are there at once.
+    #[test]
+    fn frames_make_a_checked_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let blobs = Blobs::new(dir.path().join("files"));
+        let space = SpaceId::new();
+        let content = b"hello, resumable world".to_vec();
+        let file = file_of(space, &content);
+        let (a, b) = content.split_at(9);
+        let first = send(&blobs, &file, 0, a, LIMITS).expect("first");
+        assert_eq!(
+            first,
+            FileStatus {
+                received: 9,
+                complete: false
+            }
+        );
+        assert_eq!(blobs.status(space, &file.sha256).expect("status"), first);
+        assert!(matches!(
+            send(&blobs, &file, 3, b, LIMITS),
+            Err(BlobError::Offset { held: 9, .. })
+        ));
+        // The server restarts: the hash so far is read from disk.
+        let blobs = Blobs::new(dir.path().join("files"));
+        let done = send(&blobs, &file, 9, b, LIMITS).expect("rest");
+        assert!(done.complete);
+        let (mut read, size) = blobs.open(space, &file.sha256).expect("open");
+        let mut back = Vec::new();
+        read.read_to_end(&mut back).expect("read");
+        assert_eq!((back, size), (content.clone(), content.len() as u64));
+        // Again: nothing to send.
+        assert!(send(&blobs, &file, 0, a, LIMITS).expect("again").complete);
+        assert!(matches!(
+            blobs.open(SpaceId::new(), &file.sha256),
+            Err(BlobError::NotFound)
+        ));
+    }
+
+    /// A frame whose bytes differ from its hash is refused and nothing of it is
+    /// kept, while the frames before it are; bytes past the file's size are
+    /// refused; a whole file that is not the one named starts over.
+    #[test]
+    fn damage_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let blobs = Blobs::new(dir.path().join("files"));
+        let space = SpaceId::new();
+        let content = b"the real bytes of a file".to_vec();
+        let file = file_of(space, &content);
+        let Ok(Begun::Writing(mut upload)) = blobs.begin(&file, 0, LIMITS) else {
+            panic!("begins");
+        };
+        let header = FrameHeader::of(&content[..5]).expect("header");
+        upload
+            .append(vec![Bytes::copy_from_slice(&content[..5])], &header.sha256)
+            .expect("first frame");
+        let wrong = FrameHeader::of(b"other").expect("header");
+        assert!(matches!(
+            upload.append(vec![Bytes::copy_from_slice(&content[5..10])], &wrong.sha256),
+            Err(BlobError::FrameDamaged)
+        ));
+        let status = upload.finish().expect("finish");
+        assert_eq!(status.received, 5);
+        assert_eq!(blobs.status(space, &file.sha256).expect("status"), status);
+
+        let too_much = [content.as_slice(), b"!"].concat();
+        assert!(matches!(
+            send(&blobs, &file, 5, &too_much[5..], LIMITS),
+            Err(BlobError::PastEnd { .. })
+        ));
+        let lie = file_of(space, b"something else entirely, same size");
+        let lie = FileRef {
+            size: content.len() as u64,
+            ..lie
+        };
+        assert!(matches!(
+            send(&blobs, &lie, 0, &content, LIMITS),
+            Err(BlobError::FileDamaged)
+        ));
+        assert_eq!(
+            blobs.status(space, &lie.sha256).expect("status").received,
+            0
+        );
+    }
+
+    /// While one upload of a file is under way, another is refused as busy; once
+    /// it ends, the next goes on where it stopped.
+    #[test]
+    fn one_upload_per_file_at_a_time() {
+        let dir = tempfile::tempdir().expect("dir");
+        let blobs = Blobs::new(dir.path().join("files"));
+        let content = vec![7u8; 100];
+        let file = file_of(SpaceId::new(), &content);
+        let Ok(Begun::Writing(first)) = blobs.begin(&file, 0, LIMITS) else {
+            panic!("begins");
+        };
+        assert!(matches!(
+            blobs.begin(&file, 0, LIMITS),
+            Err(BlobError::Busy)
+        ));
+        drop(first);
+        assert!(
+            send(&blobs, &file, 0, &content, LIMITS)
+                .expect("then")
+                .complete
+        );
+    }
+}

@@ -1,7 +1,11 @@
-//! One upload being written ([`Upload`], begun by [`Blobs::begin`]): frames are
-//! checked against their SHA-256 and folded into the whole-file hash on the
-//! caller's thread, and written on a thread of their own, so hashing and writing
-//! overlap. Frames are acknowledged without an fsync: bytes a crash loses are sent
+//! One upload being written ([`Upload`], begun by [`Blobs::begin`]): each frame is
+//! checked against its SHA-256, then folded into the whole-file hash and copied
+//! into an aligned block in the same pass (its bytes still in the CPU's cache);
+//! full blocks are written past the page cache on a thread of their own, so
+//! hashing and writing overlap. When that thread is behind (disks stall for
+//! hundreds of milliseconds now and then), a block goes through the page cache
+//! on the hashing thread instead, so a stall costs some CPU rather than holding
+//! up the upload. Frames are acknowledged without an fsync: bytes a crash loses are sent
 //! again (the client asks how much is here), and bytes a crash damages fail the
 //! whole-file check at the end. Only the complete file must be durable.
 
@@ -9,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
@@ -18,11 +22,14 @@ use cairn_common::api::files::{FileRef, FileStatus};
 use sha2::{Digest, Sha256};
 
 use super::blobs::{BlobError, Blobs, FileKey, sync_dir};
-use super::direct::Appender;
+use super::direct::{Block, BlockWriter};
 
-/// Frames queued for the writing thread: with the one it writes and the one being
-/// checked, memory per upload stays a few frames.
-const WRITE_QUEUE: usize = 2;
+/// Blocks per upload: one filling, one queued, one being written; memory per
+/// upload stays these and the few frames queued before them.
+const BLOCKS: usize = 3;
+/// Bytes hashed and copied at a time: small enough to stay in the CPU's cache
+/// between the two.
+const PIECE: usize = 64 << 10;
 
 /// The files being uploaded, one upload each at a time.
 pub(super) type Claims = Arc<Mutex<HashSet<FileKey>>>;
@@ -79,37 +86,67 @@ pub struct Upload {
     paths: Paths,
     hasher: Sha256,
     received: u64,
+    /// The block being filled; `None` once the upload stopped.
+    block: Option<Block>,
     writer: Option<Writer>,
+    /// Writes through the page cache while the writing thread is behind.
+    spill: BlockWriter,
     kept: KeptHashes,
     claim: Claim,
 }
 
-/// The writing thread and its queue.
+/// The writing thread, its queue of full blocks and the empty ones it gives back.
 struct Writer {
-    queue: SyncSender<Vec<Bytes>>,
-    thread: JoinHandle<io::Result<Appender>>,
+    full: SyncSender<Block>,
+    empty: Receiver<Block>,
+    thread: JoinHandle<io::Result<BlockWriter>>,
 }
 
 impl Writer {
-    fn start(mut out: Appender) -> io::Result<Self> {
-        let (queue, frames): (_, Receiver<Vec<Bytes>>) = sync_channel(WRITE_QUEUE);
+    fn start(mut out: BlockWriter, at: u64) -> io::Result<(Self, Block)> {
+        let (full, to_write) = sync_channel::<Block>(BLOCKS);
+        let (written, empty) = sync_channel::<Block>(BLOCKS);
+        for _ in 1..BLOCKS {
+            written
+                .send(Block::new(at))
+                .map_err(|_| io::Error::other("the upload's queue closed"))?;
+        }
         let thread = std::thread::Builder::new()
             .name("cairn-upload".into())
             .spawn(move || {
-                for parts in frames {
-                    for part in parts {
-                        out.write(&part)?;
-                    }
+                for block in to_write {
+                    out.write(&block)?;
+                    // The filling side may be gone (it stopped): then so is the need.
+                    let _ = written.send(block);
                 }
-                out.flush()?;
                 Ok(out)
             })?;
-        Ok(Self { queue, thread })
+        Ok((
+            Self {
+                full,
+                empty,
+                thread,
+            },
+            Block::new(at),
+        ))
+    }
+
+    /// Queues `block` and takes an empty one, if one is free: else gives `block`
+    /// back. `None` if the thread ended.
+    fn swap(&self, block: Block) -> Option<Result<Block, Block>> {
+        match self.empty.try_recv() {
+            Ok(empty) => {
+                self.full.send(block).ok()?;
+                Some(Ok(empty))
+            }
+            Err(TryRecvError::Empty) => Some(Err(block)),
+            Err(TryRecvError::Disconnected) => None,
+        }
     }
 
     /// Waits for everything queued to be written.
-    fn stop(self) -> io::Result<Appender> {
-        drop(self.queue);
+    fn stop(self) -> io::Result<BlockWriter> {
+        drop(self.full);
         self.thread
             .join()
             .map_err(|_| io::Error::other("the upload's writing thread panicked"))?
@@ -124,13 +161,17 @@ impl Upload {
         kept: KeptHashes,
         claim: Claim,
     ) -> io::Result<Self> {
-        let out = Appender::open(&paths.partial, received, true)?;
+        let out = BlockWriter::open(&paths.partial, true)?;
+        let spill = BlockWriter::open(&paths.partial, false)?;
+        let (writer, block) = Writer::start(out, received)?;
         Ok(Self {
             file,
             paths,
             hasher,
             received,
-            writer: Some(Writer::start(out)?),
+            block: Some(block),
+            writer: Some(writer),
+            spill,
             kept,
             claim,
         })
@@ -161,22 +202,65 @@ impl Upload {
         if frame.finalize().as_slice() != sha256 {
             return Err(BlobError::FrameDamaged);
         }
-        for part in &parts {
-            self.hasher.update(part);
-        }
-        let Some(writer) = self.writer.as_ref() else {
-            return Err(io::Error::other("the upload was stopped").into());
-        };
-        if writer.queue.send(parts).is_err() {
-            // The thread ended early: its error says why.
-            let error = self.writer.take().map(Writer::stop);
-            return Err(match error {
-                Some(Err(e)) => e.into(),
-                _ => io::Error::other("the upload's writing thread stopped").into(),
-            });
+        for piece in parts.iter().flat_map(|part| part.chunks(PIECE)) {
+            self.hasher.update(piece);
+            self.fill(piece)?;
         }
         self.received += len;
         Ok(())
+    }
+
+    /// Copies `data` into blocks, queueing the full ones.
+    fn fill(&mut self, mut data: &[u8]) -> Result<(), BlobError> {
+        while !data.is_empty() {
+            let block = self.block.as_mut().ok_or_else(stopped)?;
+            let n = block.fill(data);
+            data = &data[n..];
+            if block.is_full() {
+                self.queue_block()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the block being filled to the writing thread and takes an empty one
+    /// for the data after it; while the thread is behind, writes it here.
+    fn queue_block(&mut self) -> Result<(), BlobError> {
+        let (Some(block), Some(writer)) = (self.block.take(), self.writer.as_ref()) else {
+            return Err(stopped().into());
+        };
+        let end = block.end();
+        let mut next = match writer.swap(block) {
+            Some(Ok(empty)) => empty,
+            Some(Err(block)) => {
+                self.spill.write(&block)?;
+                block
+            }
+            None => return Err(self.writer_failed()),
+        };
+        next.reset(end);
+        self.block = Some(next);
+        Ok(())
+    }
+
+    /// Why the writing thread ended early.
+    fn writer_failed(&mut self) -> BlobError {
+        match self.writer.take().map(Writer::stop) {
+            Some(Err(e)) => e.into(),
+            _ => stopped().into(),
+        }
+    }
+
+    /// Writes everything appended and stops the writing thread.
+    fn write_all(&mut self) -> Result<BlockWriter, BlobError> {
+        if let Some(block) = self.block.take().filter(|b| !b.is_empty()) {
+            let writer = self.writer.as_ref().ok_or_else(stopped)?;
+            if writer.full.send(block).is_err() {
+                return Err(self.writer_failed());
+            }
+        }
+        let writer = self.writer.take().ok_or_else(stopped)?;
+        Ok(writer.stop()?)
     }
 
     /// Writes everything appended. With the whole file here, checks it against its
@@ -187,10 +271,7 @@ impl Upload {
     /// [`BlobError::FileDamaged`] (the partial file is deleted: the upload starts
     /// over), or a storage error.
     pub fn finish(mut self) -> Result<FileStatus, BlobError> {
-        let Some(writer) = self.writer.take() else {
-            return Err(io::Error::other("the upload was stopped").into());
-        };
-        let mut out = writer.stop()?;
+        let out = self.write_all()?;
         let hasher = std::mem::take(&mut self.hasher);
         if self.received < self.file.size {
             keep(&self.kept, self.claim.key.clone(), self.received, hasher);
@@ -220,12 +301,16 @@ impl Upload {
     }
 }
 
+fn stopped() -> io::Error {
+    io::Error::other("the upload was stopped")
+}
+
 impl Drop for Upload {
     fn drop(&mut self) {
-        // Not finished (a panic, or the caller gave up): what was queued is still
-        // written, so the file on disk is what the next status call reports.
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.stop();
+        // Not finished (a panic, or the caller gave up): what was appended is
+        // still written, so the file on disk is what the next status call reports.
+        if self.writer.is_some() {
+            let _ = self.write_all();
         }
     }
 }
@@ -450,6 +535,36 @@ pub(crate) mod tests {
             blobs.status(space, &lie.sha256).expect("status").received,
             0
         );
+    }
+
+    /// An upload of many blocks from an unaligned offset gives the file's bytes,
+    /// whether its blocks went past the page cache or (the writing thread behind)
+    /// through it.
+    #[test]
+    fn many_blocks_give_the_bytes_sent() {
+        let dir = tempfile::tempdir().expect("dir");
+        let blobs = Blobs::new(dir.path().join("files"));
+        let content: Vec<u8> = (0..(11 << 20) + 3u32).map(|n| (n % 241) as u8).collect();
+        let file = file_of(SpaceId::new(), &content);
+        let limits = Limits {
+            max_file: 16 << 20,
+            max_space: 16 << 20,
+        };
+        send(&blobs, &file, 0, &content[..5], limits).expect("a head");
+        let Ok(Begun::Writing(mut upload)) = blobs.begin(&file, 5, limits) else {
+            panic!("begins");
+        };
+        for frame in content[5..].chunks(1 << 20) {
+            let header = FrameHeader::of(frame).expect("frame");
+            upload
+                .append(vec![Bytes::copy_from_slice(frame)], &header.sha256)
+                .expect("append");
+        }
+        assert!(upload.finish().expect("finish").complete);
+        let (mut read, _) = blobs.open(file.space, &file.sha256).expect("open");
+        let mut back = Vec::new();
+        read.read_to_end(&mut back).expect("read");
+        assert!(back == content, "the same bytes");
     }
 
     /// While one upload of a file is under way, another is refused as busy; once

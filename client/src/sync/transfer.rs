@@ -1,6 +1,8 @@
 //! File content down over the [`Client`]: a stream into a writer, resumable from
-//! an offset (see [`cairn_common::api::files`]). Memory stays one frame of the
-//! response whatever the size. Uploads are in `upload.rs`.
+//! an offset (see [`cairn_common::api::files`]). The writer (which hashes, for
+//! the cache) runs on a thread of its own while the runtime's thread receives and
+//! decrypts, so the two overlap; memory stays a few frames of the response
+//! whatever the size. Uploads are in `upload.rs`.
 
 use std::io::Write;
 use std::time::Duration;
@@ -15,6 +17,8 @@ use super::client::{Client, classify_transport, decode_answer};
 
 /// A transfer that moves no byte for this long is given up (it resumes later).
 pub(super) const STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Pieces of a download received ahead of the writing thread.
+const WRITE_AHEAD: usize = 16;
 
 impl Client {
     /// Streams the content of `file` from byte `from` into `out`; how many bytes
@@ -27,7 +31,7 @@ impl Client {
         &self,
         file: &FileRef,
         from: u64,
-        out: &mut impl Write,
+        out: &mut (impl Write + Send),
     ) -> Result<u64, SyncError> {
         let mut request = self.request(
             "GET",
@@ -42,6 +46,36 @@ impl Client {
         let request = request
             .body(Either::Left(Full::new(Bytes::new())))
             .map_err(|e| SyncError::Config(format!("cannot build the request: {e}")))?;
+        let write_error =
+            |e: std::io::Error| SyncError::Config(format!("cannot write the downloaded file: {e}"));
+        std::thread::scope(|scope| {
+            let (pieces, mut to_write) = tokio::sync::mpsc::channel::<Bytes>(WRITE_AHEAD);
+            let writing = scope.spawn(move || -> std::io::Result<u64> {
+                let mut written = 0;
+                while let Some(piece) = to_write.blocking_recv() {
+                    out.write_all(&piece)?;
+                    written += piece.len() as u64;
+                }
+                Ok(written)
+            });
+            let received = self.receive(request, &pieces);
+            drop(pieces);
+            let written = writing
+                .join()
+                .map_err(|_| SyncError::Config("the download's writing thread failed".into()))?;
+            // A write error stops the receiving too: it is the reason to tell.
+            let written = written.map_err(write_error)?;
+            received.map(|()| written)
+        })
+    }
+
+    /// Sends the download `request` and hands the content to `pieces`, until it
+    /// ends or `pieces` closes (the writing side failed).
+    fn receive(
+        &self,
+        request: hyper::Request<super::client::RequestBody>,
+        pieces: &tokio::sync::mpsc::Sender<Bytes>,
+    ) -> Result<(), SyncError> {
         let server = self.base.clone();
         self.runtime.block_on(async {
             let response = tokio::time::timeout(self.request_timeout, self.http.request(request))
@@ -55,10 +89,9 @@ impl Client {
                     .await
                     .map(http_body_util::Collected::to_bytes)
                     .unwrap_or_default();
-                return decode_answer::<()>(status, &body).map(|()| 0);
+                return decode_answer::<()>(status, &body);
             }
             let mut body = response.into_body();
-            let mut written = 0u64;
             loop {
                 let frame = tokio::time::timeout(STALL_TIMEOUT, body.frame())
                     .await
@@ -66,14 +99,13 @@ impl Client {
                 let Some(frame) = frame else { break };
                 let frame =
                     frame.map_err(|e| offline(&server, &format!("the download broke off: {e}")))?;
-                if let Ok(data) = frame.into_data() {
-                    out.write_all(&data).map_err(|e| {
-                        SyncError::Config(format!("cannot write the downloaded file: {e}"))
-                    })?;
-                    written += data.len() as u64;
+                if let Ok(data) = frame.into_data()
+                    && pieces.send(data).await.is_err()
+                {
+                    break;
                 }
             }
-            Ok(written)
+            Ok(())
         })
     }
 }

@@ -4,7 +4,6 @@
 //! exist, so asking tells nothing about other spaces.
 
 use std::collections::HashMap;
-use std::io::{Read, Seek, SeekFrom};
 
 use bytes::Bytes;
 use cairn_common::api::codes;
@@ -144,8 +143,9 @@ fn range_start(range: Option<&str>) -> Result<u64, ApiError> {
         .ok_or_else(|| ApiError::bad_request("only ranges of the form bytes=N- are served"))
 }
 
-/// Bytes read per piece of the response: memory per download stays this size.
-const READ_BLOCK: usize = 256 << 10;
+/// Blocks read ahead of the response: memory per download stays this many
+/// blocks of `Reader::READ`.
+const READ_AHEAD: usize = 4;
 
 async fn download(
     state: AppState,
@@ -157,12 +157,8 @@ async fn download(
     role(&state, file.space, caller.user.profile.id).await?;
     let start = range_start(range.as_deref())?;
     let files = files(&state)?;
-    let (mut reader, size) = blocking(move || {
-        let (mut reader, size) = files.blobs.open(file.space, &file.sha256)?;
-        reader.seek(SeekFrom::Start(start.min(size)))?;
-        Ok((reader, size))
-    })
-    .await?;
+    let (mut reader, size) =
+        blocking(move || files.blobs.read_from(file.space, &file.sha256, start)).await?;
     if start > size {
         return Err(ApiError::new(
             StatusCode::RANGE_NOT_SATISFIABLE,
@@ -170,24 +166,18 @@ async fn download(
             format!("the file has {size} bytes; ask for a range within them"),
         ));
     }
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(READ_AHEAD);
     tokio::task::spawn_blocking(move || {
-        let mut block = vec![0u8; READ_BLOCK];
         loop {
-            match reader.read(&mut block) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if tx
-                        .blocking_send(Ok(Bytes::copy_from_slice(&block[..n])))
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    break;
-                }
+            let block = reader.next_block();
+            let last = !matches!(block, Ok(Some(_)));
+            if let Some(block) = block.transpose()
+                && tx.blocking_send(block).is_err()
+            {
+                break;
+            }
+            if last {
+                break;
             }
         }
     });

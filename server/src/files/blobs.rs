@@ -166,6 +166,24 @@ impl Blobs {
         }
     }
 
+    /// The complete content of `sha256` in `space` from byte `from` on (past the
+    /// page cache where the file system allows), and its whole size.
+    ///
+    /// # Errors
+    /// [`BlobError::NotFound`] if the space has no such complete file.
+    pub fn read_from(
+        &self,
+        space: SpaceId,
+        sha256: &str,
+        from: u64,
+    ) -> Result<(super::direct::Reader, u64), BlobError> {
+        let (file, size) = self.open(space, sha256)?;
+        drop(file);
+        let reader =
+            super::direct::Reader::open(&self.complete_path(space, sha256), from.min(size), true)?;
+        Ok((reader, size))
+    }
+
     /// Bytes the space holds, complete and partial.
     ///
     /// # Errors

@@ -25,6 +25,8 @@ use super::trust::Trust;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one request may take from sending to the last byte of the answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Largest h2 frame the server may send (file downloads).
+const MAX_FRAME_BYTES: u32 = 256 << 10;
 /// Largest answer read: a pull page is bounded well below this.
 const MAX_RESPONSE_BYTES: usize = 64 << 20;
 
@@ -101,7 +103,10 @@ impl Client {
         // Client::build spawns nothing, but the executor needs the runtime entered.
         let http = {
             let _guard = runtime.enter();
-            HyperClient::builder(TokioExecutor::new()).build(connector)
+            HyperClient::builder(TokioExecutor::new())
+                // Downloads: frames of 16 KiB (the default) cost a wake-up each.
+                .http2_max_frame_size(MAX_FRAME_BYTES)
+                .build(connector)
         };
         Ok(Self {
             base,

@@ -84,15 +84,15 @@ fn frames_of(
                 while left > 0 {
                     let n = usize::try_from(left.min(u64::from(FRAME_BYTES))).unwrap_or(0);
                     // Header and content in one buffer: the frame goes out as is.
-                    let mut frame = vec![0u8; FrameHeader::BYTES + n];
-                    content
-                        .read_exact(&mut frame[FrameHeader::BYTES..])
-                        .map_err(|e| match e.kind() {
-                            std::io::ErrorKind::UnexpectedEof => std::io::Error::other(
-                                "the copy here is shorter than the file's record says",
-                            ),
-                            _ => e,
-                        })?;
+                    // Read into spare capacity, so the buffer is never zeroed first.
+                    let mut frame = Vec::with_capacity(FrameHeader::BYTES + n);
+                    frame.resize(FrameHeader::BYTES, 0);
+                    (&mut content).take(n as u64).read_to_end(&mut frame)?;
+                    if frame.len() < FrameHeader::BYTES + n {
+                        return Err(std::io::Error::other(
+                            "the copy here is shorter than the file's record says",
+                        ));
+                    }
                     let header = FrameHeader::of(&frame[FrameHeader::BYTES..])
                         .ok_or_else(|| std::io::Error::other("a frame over the limit"))?;
                     frame[..FrameHeader::BYTES].copy_from_slice(&header.encode());

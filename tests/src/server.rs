@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use cairn_common::api::files::{FileRef, FrameHeader};
+use cairn_common::api::files::{FileRef, Framer};
 use cairn_common::api::{
     self, Endpoint, ErrorResponse, LoginRequest, LoginResponse, PasswordChange, PullRequest,
     PullResponse, PushRequest, PushResponse, endpoints,
@@ -624,14 +624,16 @@ fn upload_path(file: &FileRef, offset: u64) -> String {
     )
 }
 
-/// `content` as an upload body: frames of `frame` bytes, each with its header.
+/// `content` (a whole file) as an upload body: frames of `frame` bytes, each
+/// with its header.
 ///
 /// # Errors
 /// Frames over the protocol's limit.
 pub fn framed(content: &[u8], frame: usize) -> anyhow::Result<Vec<u8>> {
+    let mut framer = Framer::new();
     let mut body = Vec::new();
     for piece in content.chunks(frame) {
-        let header = FrameHeader::of(piece).context("a frame over the limit")?;
+        let header = framer.header(piece).context("a frame over the limit")?;
         body.extend_from_slice(&header.encode());
         body.extend_from_slice(piece);
     }

@@ -7,9 +7,11 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use cairn_common::api::files::{FileRef, entries_of, is_sha256, space_dirs};
+use cairn_common::api::files::{FRAME_BYTES, FileRef, entries_of, is_sha256, space_dirs};
 use cairn_common::model::SpaceId;
 use sha2::{Digest, Sha256};
+
+use crate::sync::{Digests, digest_count};
 
 const PARTIAL: &str = ".partial";
 const PENDING: &str = ".pending";
@@ -92,7 +94,8 @@ impl FileCache {
     }
 
     /// Copies the file at `source` into the cache for `space` (hashing it on the
-    /// way) and marks it to be uploaded.
+    /// way, and keeping the digests an upload's frames name) and marks it to be
+    /// uploaded.
     ///
     /// # Errors
     /// `source` cannot be read, or the cache cannot be written.
@@ -106,6 +109,7 @@ impl FileCache {
         let mut block = vec![0u8; 1 << 20];
         let mut size = 0u64;
         let mut head = Vec::new();
+        let mut digests = Digests::new();
         loop {
             let n = input.read(&mut block)?;
             if n == 0 {
@@ -114,19 +118,36 @@ impl FileCache {
             if head.len() < 8192 {
                 head.extend_from_slice(&block[..n.min(8192 - head.len())]);
             }
-            hasher.update(&block[..n]);
             out.write_all(&block[..n])?;
-            size += n as u64;
+            // Hashed in steps that stop at each frame boundary, to note its digest.
+            let mut data = &block[..n];
+            while !data.is_empty() {
+                let frame = u64::from(FRAME_BYTES);
+                let step = data
+                    .len()
+                    .min(usize::try_from(frame - size % frame).unwrap_or(usize::MAX));
+                hasher.update(&data[..step]);
+                size += step as u64;
+                data = &data[step..];
+                if size.is_multiple_of(frame) {
+                    digests.push(hasher.clone().finalize().into());
+                }
+            }
         }
         out.sync_all()?;
+        // Only boundaries before the end: the last frame names the file's SHA-256.
+        digests.truncate(digest_count(size));
         let sha256 = hex::encode(hasher.finalize());
         temp.persist(dir.join(&sha256)).map_err(|e| e.error)?;
         sync_dir(&dir)?;
-        self.mark_pending(&FileRef {
-            space,
-            sha256: sha256.clone(),
-            size,
-        })?;
+        self.mark_pending(
+            &FileRef {
+                space,
+                sha256: sha256.clone(),
+                size,
+            },
+            &digests,
+        )?;
         Ok(Added {
             sha256,
             size,
@@ -134,11 +155,30 @@ impl FileCache {
         })
     }
 
-    fn mark_pending(&self, file: &FileRef) -> io::Result<()> {
+    /// Marks `file` to be uploaded; the mark holds its `digests`.
+    fn mark_pending(&self, file: &FileRef, digests: &[[u8; 32]]) -> io::Result<()> {
         let dir = self.root.join(PENDING);
         fs::create_dir_all(&dir)?;
-        File::create(self.pending_path(file))?.sync_all()?;
+        let mut mark = File::create(self.pending_path(file))?;
+        mark.write_all(&digests.concat())?;
+        mark.sync_all()?;
         sync_dir(&dir)
+    }
+
+    /// The digests of `file` kept since it was added, if its mark holds them
+    /// whole (a mark from an older version is empty: the upload hashes instead).
+    #[must_use]
+    pub fn digests(&self, file: &FileRef) -> Option<Digests> {
+        let bytes = fs::read(self.pending_path(file)).ok()?;
+        if bytes.len() != digest_count(file.size).checked_mul(32)? {
+            return None;
+        }
+        Some(
+            bytes
+                .chunks_exact(32)
+                .filter_map(|d| <[u8; 32]>::try_from(d).ok())
+                .collect(),
+        )
     }
 
     /// Content added here that the server does not have yet, oldest first.
@@ -315,6 +355,36 @@ impl FileCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Adding a file keeps the SHA-256 of its first 1, 2, … frames (those before
+    /// its end) with its upload mark, for files ending on a frame boundary too;
+    /// they go with the mark.
+    #[test]
+    fn added_files_keep_their_frame_digests() {
+        let dir = tempfile::tempdir().expect("dir");
+        let cache = FileCache::new(dir.path());
+        let space = SpaceId::new();
+        let frame = FRAME_BYTES as usize;
+        for size in [0, 10, frame, 2 * frame + 3] {
+            let content: Vec<u8> = (0..size).map(|n| (n % 199) as u8).collect();
+            let source = dir.path().join(format!("source-{size}"));
+            fs::write(&source, &content).expect("write");
+            let added = cache.add(space, &source).expect("add");
+            let file = FileRef {
+                space,
+                sha256: added.sha256,
+                size: added.size,
+            };
+            let expected: Vec<[u8; 32]> = (1..)
+                .map(|n| n * frame)
+                .take_while(|end| *end < size)
+                .map(|end| Sha256::digest(&content[..end]).into())
+                .collect();
+            assert_eq!(cache.digests(&file), Some(expected), "size {size}");
+            cache.uploaded(&file).expect("uploaded");
+            assert_eq!(cache.digests(&file), None);
+        }
+    }
 
     /// A download broken off goes on from what the partial holds; the check at the
     /// end covers the bytes from before and after the break; other bytes fail it

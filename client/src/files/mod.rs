@@ -211,11 +211,12 @@ pub fn upload_pending(replica: &Replica, client: &Client) -> Result<Uploads, Syn
 fn upload_one(cache: &FileCache, client: &Client, file: &FileRef) -> Result<(), SyncError> {
     let cache_error = |e: std::io::Error| SyncError::Config(format!("the local file cache: {e}"));
     let mut status = client.call::<endpoints::FilesStatus>(file)?;
+    let digests = cache.digests(file);
     while !status.complete {
         let content =
             std::fs::File::open(cache.path(file.space, &file.sha256)).map_err(cache_error)?;
         let before = status.received;
-        status = match client.upload(file, status.received, content) {
+        status = match client.upload(file, status.received, content, digests.clone()) {
             Ok(status) => status,
             // Another device sent part of it meanwhile: go on from where it is.
             Err(SyncError::Refused { code, .. }) if code == codes::UPLOAD_OFFSET => {

@@ -28,6 +28,7 @@ pub use engine::{SyncSummary, sync_round, sync_round_showing};
 pub use error::{Failure, FailureKind, SyncError};
 pub use session::{Session, path as session_path};
 pub use trust::{PinnedCertificate, Trust, fingerprint_of, normalize_fingerprint};
+pub use upload::{Digests, digest_count};
 
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cairn_common::api::endpoints::FILE_UPLOAD;
-use cairn_common::api::files::{FRAME_BYTES, FileRef, FileStatus, FrameHeader, framed_len};
+use cairn_common::api::files::{FRAME_BYTES, FileRef, FileStatus, FrameHeader, Framer, framed_len};
 use cairn_common::api::{self};
 use http_body_util::{BodyExt, Either, Limited};
 use hyper::body::{Body, Frame, SizeHint};
@@ -65,24 +65,98 @@ impl Body for FramedBody {
 /// Why the reading thread stopped early, if it did.
 type ReadError = Arc<Mutex<Option<std::io::Error>>>;
 
-/// Starts reading `content` from `offset` as frames of [`FRAME_BYTES`] into a
-/// body of `left` bytes of content.
+/// The SHA-256 of a file's first `n` × [`FRAME_BYTES`] bytes, for each `n` from 1
+/// while that is below its size: what a frame's header names (see
+/// [`FrameHeader`]) wherever a frame ends but the last. The cache keeps them from
+/// when the file was added, so an upload need not hash it again.
+pub type Digests = Vec<[u8; 32]>;
+
+/// How many [`Digests`] a file of `size` bytes has.
+#[must_use]
+pub fn digest_count(size: u64) -> usize {
+    usize::try_from(size.saturating_sub(1) / u64::from(FRAME_BYTES)).unwrap_or(usize::MAX)
+}
+
+/// Where the digest of a frame's header comes from.
+enum Headers {
+    /// The file's digests (and its own SHA-256 for the last frame).
+    Known(Digests, [u8; 32]),
+    /// Hashing the file as it is read.
+    Hashed(Framer),
+}
+
+impl Headers {
+    /// For `file` from `offset` on: its `digests` if they are whole, else a hash
+    /// of the bytes before `offset` read from `content`.
+    fn new(
+        file: &FileRef,
+        digests: Option<Digests>,
+        offset: u64,
+        content: &mut std::fs::File,
+    ) -> std::io::Result<Self> {
+        let mut whole = [0u8; 32];
+        let known = hex::decode_to_slice(&file.sha256, &mut whole).is_ok();
+        match digests {
+            Some(digests) if known && digests.len() == digest_count(file.size) => {
+                Ok(Self::Known(digests, whole))
+            }
+            _ => {
+                use sha2::Digest as _;
+                let mut before = sha2::Sha256::new();
+                content.seek(SeekFrom::Start(0))?;
+                std::io::copy(&mut content.take(offset), &mut before)?;
+                Ok(Self::Hashed(Framer::after(before)))
+            }
+        }
+    }
+
+    /// The header of the frame `content` that ends at byte `end` of a file of
+    /// `size` bytes.
+    fn header(&mut self, content: &[u8], end: u64, size: u64) -> std::io::Result<FrameHeader> {
+        let too_large = || std::io::Error::other("a frame over the limit");
+        match self {
+            Self::Hashed(framer) => framer.header(content).ok_or_else(too_large),
+            Self::Known(digests, whole) => {
+                let sha256 = if end == size {
+                    *whole
+                } else {
+                    usize::try_from(end / u64::from(FRAME_BYTES))
+                        .ok()
+                        .and_then(|n| digests.get(n.checked_sub(1)?))
+                        .copied()
+                        .ok_or_else(|| std::io::Error::other("a frame between the digests"))?
+                };
+                let len = u32::try_from(content.len()).map_err(|_| too_large())?;
+                Ok(FrameHeader { len, sha256 })
+            }
+        }
+    }
+}
+
+/// Starts reading `file` from `offset` out of `content` as frames ending at the
+/// multiples of [`FRAME_BYTES`] (where the `digests` are) and at its end.
 fn frames_of(
+    file: &FileRef,
     mut content: std::fs::File,
     offset: u64,
-    left: u64,
+    digests: Option<Digests>,
 ) -> std::io::Result<(FramedBody, ReadError)> {
     let (queue, frames) = mpsc::channel(READ_AHEAD);
     let failed = ReadError::default();
     let failure = Arc::clone(&failed);
+    let len = framed_len(offset, file.size, FRAME_BYTES);
+    let file = file.clone();
     std::thread::Builder::new()
         .name("cairn-upload".into())
         .spawn(move || {
-            let mut read = || -> std::io::Result<()> {
+            let read = || -> std::io::Result<()> {
+                let mut headers = Headers::new(&file, digests, offset, &mut content)?;
                 content.seek(SeekFrom::Start(offset))?;
-                let mut left = left;
-                while left > 0 {
-                    let n = usize::try_from(left.min(u64::from(FRAME_BYTES))).unwrap_or(0);
+                let mut at = offset;
+                while at < file.size {
+                    let frame_end = (at / u64::from(FRAME_BYTES) + 1) * u64::from(FRAME_BYTES);
+                    let end = frame_end.min(file.size);
+                    let n = usize::try_from(end - at).unwrap_or(0);
                     // Header and content in one buffer: the frame goes out as is.
                     // Read into spare capacity, so the buffer is never zeroed first.
                     let mut frame = Vec::with_capacity(FrameHeader::BYTES + n);
@@ -93,14 +167,13 @@ fn frames_of(
                             "the copy here is shorter than the file's record says",
                         ));
                     }
-                    let header = FrameHeader::of(&frame[FrameHeader::BYTES..])
-                        .ok_or_else(|| std::io::Error::other("a frame over the limit"))?;
+                    let header = headers.header(&frame[FrameHeader::BYTES..], end, file.size)?;
                     frame[..FrameHeader::BYTES].copy_from_slice(&header.encode());
                     if queue.blocking_send(Bytes::from(frame)).is_err() {
                         // The request ended (answered early, or broke off).
                         return Ok(());
                     }
-                    left -= n as u64;
+                    at = end;
                 }
                 Ok(())
             };
@@ -110,7 +183,7 @@ fn frames_of(
         })?;
     let body = FramedBody {
         frames,
-        len: framed_len(left, FRAME_BYTES),
+        len,
         taken: Arc::default(),
     };
     Ok((body, failed))
@@ -118,7 +191,8 @@ fn frames_of(
 
 impl Client {
     /// Sends the content of `file` from byte `offset` on, read from `content` (the
-    /// whole file), in one request; the server's status after it.
+    /// whole file), in one request; the server's status after it. With the file's
+    /// `digests` the content is not hashed here (the server checks it all the same).
     ///
     /// # Errors
     /// As [`Client::call`]; an upload that does not start where the server's copy
@@ -130,15 +204,16 @@ impl Client {
         file: &FileRef,
         offset: u64,
         content: std::fs::File,
+        digests: Option<Digests>,
     ) -> Result<FileStatus, SyncError> {
         let local = |e: std::io::Error| SyncError::Config(format!("the local file cache: {e}"));
-        let left = file.size.checked_sub(offset).ok_or_else(|| {
-            SyncError::Config(format!(
+        if offset > file.size {
+            return Err(SyncError::Config(format!(
                 "cannot upload from byte {offset} of a file of {} bytes",
                 file.size
-            ))
-        })?;
-        let (body, failed) = frames_of(content, offset, left).map_err(local)?;
+            )));
+        }
+        let (body, failed) = frames_of(file, content, offset, digests).map_err(local)?;
         let (len, taken) = (body.len, Arc::clone(&body.taken));
         let request = self
             .request(
@@ -211,6 +286,7 @@ mod tests {
     use cairn_server::admin::AdminRequest;
     use cairn_server::settings::Secret;
     use cairn_server::testing::TestServer;
+    use sha2::Digest as _;
 
     use super::*;
     use crate::sync::Trust;
@@ -272,14 +348,14 @@ mod tests {
         content: impl Fn() -> std::fs::File,
     ) -> Result<FileStatus, SyncError> {
         for _ in 0..50 {
-            match client.upload(file, offset, content()) {
+            match client.upload(file, offset, content(), None) {
                 Err(SyncError::Refused { code, .. }) if code == codes::UPLOAD_BUSY => {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 other => return other,
             }
         }
-        client.upload(file, offset, content())
+        client.upload(file, offset, content(), None)
     }
 
     /// A copy here that ends before the file does is a local error, not the
@@ -298,7 +374,7 @@ mod tests {
         };
         let short = content[..(2 << 20) + 100].to_vec();
         let failed = client
-            .upload(&file, 0, write(dir.path(), "short", &short))
+            .upload(&file, 0, write(dir.path(), "short", &short), None)
             .expect_err("short copy");
         assert!(
             matches!(&failed, SyncError::Config(m) if m.contains("shorter")),
@@ -337,34 +413,58 @@ mod tests {
         assert_eq!(back, content);
     }
 
-    /// An upload's body is the file from the offset in frames of [`FRAME_BYTES`],
-    /// each with its header, exactly as long as it says.
-    #[test]
-    fn files_are_read_as_frames() {
+    /// The body of `file` (`content`) from `offset`, with or without its digests.
+    fn body_of(content: &[u8], offset: u64, digests: Option<Digests>) -> (Option<u64>, Bytes) {
         let dir = tempfile::tempdir().expect("dir");
-        let content: Vec<u8> = (0..(2 << 20) + 7u32).map(|n| (n % 13) as u8).collect();
-        let (mut body, failed) = frames_of(
-            write(dir.path(), "f", &content),
-            5,
-            content.len() as u64 - 5,
-        )
-        .expect("frames");
+        let file = FileRef {
+            space: SpaceId::new(),
+            sha256: sha256_hex(content),
+            size: content.len() as u64,
+        };
+        let (mut body, failed) =
+            frames_of(&file, write(dir.path(), "f", content), offset, digests).expect("frames");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
-        let bytes = runtime.block_on(async {
+        let (len, bytes) = runtime.block_on(async {
             let len = body.size_hint().exact();
             let collected = (&mut body).collect().await.map(|c| c.to_bytes());
             (len, collected)
         });
-        let (len, bytes) = (bytes.0, bytes.1.expect("body"));
-        assert_eq!(len, Some(bytes.len() as u64));
-        let mut expected = Vec::new();
-        for frame in content[5..].chunks(FRAME_BYTES as usize) {
-            expected.extend_from_slice(&FrameHeader::of(frame).expect("frame").encode());
-            expected.extend_from_slice(frame);
-        }
-        assert_eq!(bytes.as_ref(), expected.as_slice());
         assert!(failed.lock().expect("lock").is_none());
+        (len, bytes.expect("body"))
+    }
+
+    /// An upload's body is the file from the offset in frames that end at the
+    /// multiples of [`FRAME_BYTES`] and at its end, each header naming the SHA-256
+    /// of the file up to there, exactly as long as it says; the same whether the
+    /// digests were kept (then nothing is hashed) or are hashed as it is read.
+    #[test]
+    fn files_are_read_as_frames() {
+        let content: Vec<u8> = (0..(2 << 20) + 7u32).map(|n| (n % 13) as u8).collect();
+        let frame = FRAME_BYTES as usize;
+        let mut framer = Framer::after(sha2::Sha256::new().chain_update(&content[..5]));
+        let mut expected = Vec::new();
+        for piece in [
+            &content[5..frame],
+            &content[frame..2 * frame],
+            &content[2 * frame..],
+        ] {
+            expected.extend_from_slice(&framer.header(piece).expect("frame").encode());
+            expected.extend_from_slice(piece);
+        }
+        let digests: Digests = [frame, 2 * frame]
+            .iter()
+            .map(|end| sha2::Sha256::digest(&content[..*end]).into())
+            .collect();
+        assert_eq!(digests.len(), digest_count(content.len() as u64));
+        for kept in [None, Some(digests.clone())] {
+            let (len, bytes) = body_of(&content, 5, kept);
+            assert_eq!(len, Some(bytes.len() as u64));
+            assert!(bytes.as_ref() == expected.as_slice());
+        }
+        // Digests that do not fit the file are not used.
+        let (_, bytes) = body_of(&content, 5, Some(digests[..1].to_vec()));
+        assert!(bytes.as_ref() == expected.as_slice());
     }
 }

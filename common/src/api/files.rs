@@ -6,10 +6,10 @@
 //!   the server holds (to resume an upload, or to skip it: the space has it);
 //! - `POST` [`FILE_UPLOAD`](super::endpoints::FILE_UPLOAD)`?space=…&sha256=…&size=…&offset=…`:
 //!   the content from `offset` on as one streamed body of frames, each a
-//!   [`FrameHeader`] (length and SHA-256) and at most [`MAX_FRAME_BYTES`] of
-//!   content; the server checks each frame before it keeps it and, after the
-//!   last byte of the file, the whole file. A request may stop after any whole
-//!   frame; the answer says how much is kept;
+//!   [`FrameHeader`] (its length, and the SHA-256 of the file up to its end) and
+//!   at most [`MAX_FRAME_BYTES`] of content; the server checks each frame before
+//!   it keeps it, the last one against the whole file's SHA-256. A request may
+//!   stop after any whole frame; the answer says how much is kept;
 //! - `GET` [`FILE_DOWNLOAD`](super::endpoints::FILE_DOWNLOAD)`?space=…&sha256=…`,
 //!   with `Range: bytes=N-` to resume: the content as `application/octet-stream`.
 //!
@@ -28,7 +28,14 @@ pub const MAX_FRAME_BYTES: u32 = 4 << 20;
 pub const FRAME_BYTES: u32 = 1 << 20;
 
 /// The header of one frame of an upload body: the content's length (4 bytes,
-/// big-endian) and its SHA-256 (32 bytes); the content follows.
+/// big-endian) and the SHA-256 of the file's bytes from its start to the end of
+/// this frame (32 bytes); the content follows.
+///
+/// Why the prefix and not the frame alone: the server keeps the whole file's
+/// hash running anyway, so checking a frame costs it one hash of the frame's bytes,
+/// not two; and a client that hashed the file once (when it was added) knows the
+/// digests at every frame boundary without hashing again. The last frame's digest
+/// is the file's own SHA-256.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHeader {
     pub len: u32,
@@ -38,19 +45,6 @@ pub struct FrameHeader {
 impl FrameHeader {
     /// Bytes of a header on the wire.
     pub const BYTES: usize = 36;
-
-    /// The header of `content`; `None` past [`MAX_FRAME_BYTES`].
-    #[must_use]
-    pub fn of(content: &[u8]) -> Option<Self> {
-        use sha2::Digest as _;
-        let len = u32::try_from(content.len())
-            .ok()
-            .filter(|n| *n <= MAX_FRAME_BYTES)?;
-        Some(Self {
-            len,
-            sha256: sha2::Sha256::digest(content).into(),
-        })
-    }
 
     #[must_use]
     pub fn encode(&self) -> [u8; Self::BYTES] {
@@ -73,12 +67,52 @@ impl FrameHeader {
     }
 }
 
-/// Bytes of an upload body carrying `content` bytes in frames of `frame` bytes
-/// (the last one shorter), as its `Content-Length` says.
+/// Makes the headers of a file's frames by hashing them in order.
+#[derive(Clone, Debug, Default)]
+pub struct Framer {
+    hasher: sha2::Sha256,
+}
+
+impl Framer {
+    /// For frames from the file's start.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// For frames after the bytes `before` already fed (a resumed upload).
+    #[must_use]
+    pub fn after(before: sha2::Sha256) -> Self {
+        Self { hasher: before }
+    }
+
+    /// The header of the next frame, `content`; `None` past [`MAX_FRAME_BYTES`].
+    #[must_use]
+    pub fn header(&mut self, content: &[u8]) -> Option<FrameHeader> {
+        use sha2::Digest as _;
+        let len = u32::try_from(content.len())
+            .ok()
+            .filter(|n| *n <= MAX_FRAME_BYTES)?;
+        self.hasher.update(content);
+        Some(FrameHeader {
+            len,
+            sha256: self.hasher.clone().finalize().into(),
+        })
+    }
+}
+
+/// Bytes of an upload body carrying a file of `size` bytes from byte `from` on,
+/// in frames that end at the multiples of `frame` and at the file's end, as its
+/// `Content-Length` says. (Frames so placed end where a client that hashed the
+/// file in steps of `frame` knows the digests.)
 #[must_use]
-pub fn framed_len(content: u64, frame: u32) -> u64 {
-    let frames = content.div_ceil(u64::from(frame.max(1)));
-    content + frames * FrameHeader::BYTES as u64
+pub fn framed_len(from: u64, size: u64, frame: u32) -> u64 {
+    if from >= size {
+        return 0;
+    }
+    let frame = u64::from(frame.max(1));
+    let frames = (size - 1) / frame - from / frame + 1;
+    size - from + frames * FrameHeader::BYTES as u64
 }
 
 /// A file's content: in `space`, `size` bytes with this SHA-256.
@@ -175,24 +209,32 @@ pub fn is_sha256(text: &str) -> bool {
 mod tests {
     use super::*;
 
-    /// A header reads back as written, in network byte order, and names its
-    /// content's length and SHA-256; content over the limit has none.
+    /// A header reads back as written, in network byte order; each names its
+    /// frame's length and the SHA-256 of the file up to its end, the last one the
+    /// file's own; content over the limit has none.
     #[test]
-    fn frame_headers_round_trip() {
-        let header = FrameHeader::of(b"some content").expect("small");
-        let bytes = header.encode();
-        assert_eq!(&bytes[..4], &[0, 0, 0, 12]);
-        assert_eq!(hex::encode(&bytes[4..]), sha256_hex(b"some content"));
-        assert_eq!(FrameHeader::decode(&bytes), header);
+    fn frame_headers_name_the_file_so_far() {
+        let mut framer = Framer::new();
+        let first = framer.header(b"some ").expect("small");
+        let bytes = first.encode();
+        assert_eq!(&bytes[..4], &[0, 0, 0, 5]);
+        assert_eq!(hex::encode(&bytes[4..]), sha256_hex(b"some "));
+        assert_eq!(FrameHeader::decode(&bytes), first);
+        let last = framer.header(b"content").expect("small");
+        assert_eq!(hex::encode(last.sha256), sha256_hex(b"some content"));
         let too_big = vec![0u8; MAX_FRAME_BYTES as usize + 1];
-        assert_eq!(FrameHeader::of(&too_big), None);
+        assert_eq!(framer.header(&too_big), None);
     }
 
-    /// The body length counts one header per frame, a shorter last frame included.
+    /// The body length counts one header per frame: a first frame up to the next
+    /// multiple, whole ones, and a shorter last one.
     #[test]
     fn framed_lengths() {
-        assert_eq!(framed_len(0, 10), 0);
-        assert_eq!(framed_len(10, 10), 46);
-        assert_eq!(framed_len(11, 10), 11 + 72);
+        assert_eq!(framed_len(0, 0, 10), 0);
+        assert_eq!(framed_len(0, 10, 10), 46);
+        assert_eq!(framed_len(0, 11, 10), 11 + 72);
+        assert_eq!(framed_len(5, 20, 10), 15 + 72);
+        assert_eq!(framed_len(10, 20, 10), 10 + 36);
+        assert_eq!(framed_len(20, 20, 10), 0);
     }
 }

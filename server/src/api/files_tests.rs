@@ -2,7 +2,7 @@
 //! checks, limits, roles, and the download.
 
 use cairn_common::api::endpoints::{self, Endpoint, FILE_DOWNLOAD, FILE_UPLOAD};
-use cairn_common::api::files::{FileRef, FileStatus, FrameHeader};
+use cairn_common::api::files::{FileRef, FileStatus, Framer};
 use cairn_common::api::{PROTOCOL_HEADER, PROTOCOL_VERSION, SetMember, codes};
 use cairn_common::codec;
 use cairn_common::model::{Role, SpaceId};
@@ -15,11 +15,12 @@ fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// `content` as an upload body of frames of `frame` bytes.
-fn framed(content: &[u8], frame: usize) -> Vec<u8> {
+/// `content[from..]` as an upload body of frames of `frame` bytes.
+fn framed(content: &[u8], from: usize, frame: usize) -> Vec<u8> {
+    let mut framer = Framer::after(Sha256::new().chain_update(&content[..from]));
     let mut body = Vec::new();
-    for piece in content.chunks(frame) {
-        body.extend_from_slice(&FrameHeader::of(piece).expect("small").encode());
+    for piece in content[from..].chunks(frame) {
+        body.extend_from_slice(&framer.header(piece).expect("small").encode());
         body.extend_from_slice(piece);
     }
     body
@@ -41,9 +42,10 @@ fn upload_body(
         .body(body)
 }
 
-/// An upload of `content` (the file's bytes from `offset`) in frames of 256 KiB.
-fn upload(file: &FileRef, offset: u64, content: &[u8], token: &str) -> warp::test::RequestBuilder {
-    upload_body(file, offset, &framed(content, 256 << 10), token)
+/// An upload of `content[from..]` (the file's bytes from there) in frames of
+/// 256 KiB.
+fn upload(file: &FileRef, content: &[u8], from: usize, token: &str) -> warp::test::RequestBuilder {
+    upload_body(file, from as u64, &framed(content, from, 256 << 10), token)
 }
 
 fn download(file: &FileRef, token: &str, from: Option<u64>) -> warp::test::RequestBuilder {
@@ -75,8 +77,8 @@ async fn an_upload_resumes_and_downloads_whole() {
         sha256: sha(&content),
         size: content.len() as u64,
     };
-    let (first, rest) = content.split_at(1 << 20);
-    let (status, body) = api.send(upload(&file, 0, first, &token)).await;
+    let first = &content[..1 << 20];
+    let (status, body) = api.send(upload(&file, first, 0, &token)).await;
     assert_eq!(status, StatusCode::OK, "{:?}", error_body(&body));
     // The client lost the answer and asks where to go on.
     let held: FileStatus = api
@@ -91,10 +93,10 @@ async fn an_upload_resumes_and_downloads_whole() {
         }
     );
     // Sending from the start again is refused with where to go on.
-    let (status, body) = api.send(upload(&file, 0, first, &token)).await;
+    let (status, body) = api.send(upload(&file, first, 0, &token)).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(error_body(&body).code, codes::UPLOAD_OFFSET);
-    let (status, body) = api.send(upload(&file, 1 << 20, rest, &token)).await;
+    let (status, body) = api.send(upload(&file, &content, 1 << 20, &token)).await;
     assert_eq!(status, StatusCode::OK, "{:?}", error_body(&body));
     let done: FileStatus = codec::decode(&body).expect("status");
     assert!(done.complete);
@@ -107,8 +109,8 @@ async fn an_upload_resumes_and_downloads_whole() {
     assert_eq!(body.as_ref(), &content[2_000_000..]);
 }
 
-/// A frame whose bytes differ from its hash is refused; the frames before it are
-/// kept, nothing of it or after it.
+/// A frame whose bytes differ from its digest is refused; the frames before it
+/// are kept, nothing of it or after it.
 #[tokio::test]
 async fn a_damaged_frame_is_refused() {
     let api = TestApi::new();
@@ -121,7 +123,7 @@ async fn a_damaged_frame_is_refused() {
         sha256: sha(&content),
         size: content.len() as u64,
     };
-    let mut body = framed(&content, 10);
+    let mut body = framed(&content, 0, 10);
     // The second frame's first byte, after the first frame and its own header.
     body[46 + 36] ^= 1;
     let (status, body) = api.send(upload_body(&file, 0, &body, &token)).await;
@@ -132,7 +134,7 @@ async fn a_damaged_frame_is_refused() {
         .await
         .expect("status");
     assert_eq!(held.received, 10);
-    let (status, body) = api.send(upload(&file, 10, &content[10..], &token)).await;
+    let (status, body) = api.send(upload(&file, &content, 10, &token)).await;
     assert_eq!(status, StatusCode::OK, "{:?}", error_body(&body));
     assert!(codec::decode::<FileStatus>(&body).expect("status").complete);
 }
@@ -150,7 +152,7 @@ async fn a_body_cut_inside_a_frame_keeps_the_whole_frames() {
         sha256: sha(&content),
         size: 100,
     };
-    let body = framed(&content, 40);
+    let body = framed(&content, 0, 40);
     let (status, _) = api
         .send(upload_body(&file, 0, &body[..36 + 40 + 36 + 5], &token))
         .await;
@@ -192,9 +194,9 @@ async fn members_only_and_by_role() {
         sha256: sha(&content),
         size: content.len() as u64,
     };
-    let (status, _) = api.send(upload(&file, 0, &content, &vic)).await;
+    let (status, _) = api.send(upload(&file, &content, 0, &vic)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = api.send(upload(&file, 0, &content, &ann)).await;
+    let (status, _) = api.send(upload(&file, &content, 0, &ann)).await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = api.send(download(&file, &vic, None)).await;
     assert_eq!(
@@ -214,7 +216,7 @@ async fn members_only_and_by_role() {
         (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND)
     );
     assert_eq!(error_body(&there), error_body(&not_there));
-    let (status, _) = api.send(upload(&file, 0, &content, &eve)).await;
+    let (status, _) = api.send(upload(&file, &content, 0, &eve)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let refused = api
         .call::<_, FileStatus>(endpoints::FilesStatus::PATH, Some(&eve), &file)
@@ -241,7 +243,7 @@ async fn limits_are_told() {
         sha256: sha(b"x"),
         size: 5 << 20,
     };
-    let (status, body) = api.send(upload(&file, 0, b"x", &token)).await;
+    let (status, body) = api.send(upload(&file, b"x", 0, &token)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     let message = error_body(&body).message;
     assert!(message.contains("at most 3 MiB"), "{message}");
@@ -270,7 +272,7 @@ async fn the_sweep_keeps_only_named_content() {
             sha256: sha(content),
             size: content.len() as u64,
         };
-        let (status, _) = api.send(upload(&file, 0, content, &token)).await;
+        let (status, _) = api.send(upload(&file, content, 0, &token)).await;
         assert_eq!(status, StatusCode::OK);
         refs.push(file);
     }

@@ -94,7 +94,7 @@ fn append_all(
 ) -> (Result<FileStatus, BlobError>, Option<BlobError>) {
     let mut refused = None;
     while let Some(frame) = queue.blocking_recv() {
-        if let Err(e) = upload.append(frame.parts, &frame.header.sha256) {
+        if let Err(e) = upload.append(&frame.parts, &frame.header.sha256) {
             refused = Some(e);
             break;
         }
@@ -184,15 +184,17 @@ fn start_frame(header: FrameHeader, size: u64, at: &mut u64) -> Result<(Frame, u
 
 #[cfg(test)]
 mod tests {
+    use cairn_common::api::files::Framer;
     use warp::http::StatusCode;
 
     use super::*;
 
     /// `content` as an upload body of frames of `frame` bytes.
     fn framed(content: &[u8], frame: usize) -> Vec<u8> {
+        let mut framer = Framer::new();
         let mut body = Vec::new();
         for piece in content.chunks(frame) {
-            body.extend_from_slice(&FrameHeader::of(piece).expect("small").encode());
+            body.extend_from_slice(&framer.header(piece).expect("small").encode());
             body.extend_from_slice(piece);
         }
         body
@@ -227,9 +229,10 @@ mod tests {
         for part in [1, 5, 36, 37, 299, 336, 5000] {
             let (result, frames) = cut(&body, part, (1000, 0)).await;
             assert_eq!(result, Ok(()));
+            let mut framer = Framer::new();
             let expected: Vec<_> = content
                 .chunks(300)
-                .map(|c| (FrameHeader::of(c).expect("small"), c.to_vec()))
+                .map(|c| (framer.header(c).expect("small"), c.to_vec()))
                 .collect();
             assert_eq!(frames, expected, "parts of {part}");
         }
@@ -252,7 +255,10 @@ mod tests {
             len: MAX_FRAME_BYTES + 1,
             sha256: [0; 32],
         };
-        let past = FrameHeader::of(&content[..95]).expect("small");
+        let past = FrameHeader {
+            len: 95,
+            sha256: [0; 32],
+        };
         for (body, status) in [
             (with(empty, b""), StatusCode::BAD_REQUEST),
             (with(huge, b""), StatusCode::BAD_REQUEST),

@@ -344,7 +344,7 @@ mod tests {
                 sha256: sha256_hex(&content),
                 size: content.len() as u64,
             };
-            send(&blobs, &file, 0, &content, LIMITS).expect("fits");
+            send(&blobs, &file, &content, LIMITS).expect("fits");
             shas.push(file.sha256);
         }
         let third = vec![9u8; 10];

@@ -1,7 +1,7 @@
 //! One upload being written ([`Upload`], begun by [`Blobs::begin`]): each frame is
-//! checked against its SHA-256, then folded into the whole-file hash and copied
-//! into an aligned block in the same pass (its bytes still in the CPU's cache);
-//! full blocks are written past the page cache on a thread of their own, so
+//! folded into the whole-file hash, whose digest so far must be the one the
+//! frame's header names (one hash per byte checks the frame and the whole file),
+//! then copied into an aligned block; full blocks are written past the page cache on a thread of their own, so
 //! hashing and writing overlap. When that thread is behind (disks stall for
 //! hundreds of milliseconds now and then), a block goes through the page cache
 //! on the hashing thread instead, so a stall costs some CPU rather than holding
@@ -27,10 +27,6 @@ use super::direct::{Block, BlockWriter};
 /// Blocks per upload: one filling, one queued, one being written; memory per
 /// upload stays these and the few frames queued before them.
 const BLOCKS: usize = 3;
-/// Bytes hashed and copied at a time: small enough to stay in the CPU's cache
-/// between the two.
-const PIECE: usize = 64 << 10;
-
 /// The files being uploaded, one upload each at a time.
 pub(super) type Claims = Arc<Mutex<HashSet<FileKey>>>;
 /// The whole-file hash of uploads that stopped before their end, as far as they
@@ -183,28 +179,29 @@ impl Upload {
         self.received
     }
 
-    /// Checks a frame (its bytes in `parts`) against `sha256` and appends it.
+    /// Appends a frame (its bytes in `parts`) if the file's SHA-256 up to its end
+    /// is `sha256`.
     ///
     /// # Errors
     /// [`BlobError::PastEnd`], [`BlobError::FrameDamaged`] (nothing of it is
     /// kept), or a storage error.
-    pub fn append(&mut self, parts: Vec<Bytes>, sha256: &[u8; 32]) -> Result<(), BlobError> {
+    pub fn append(&mut self, parts: &[Bytes], sha256: &[u8; 32]) -> Result<(), BlobError> {
         let len: u64 = parts.iter().map(|p| p.len() as u64).sum();
         if self.received.saturating_add(len) > self.file.size {
             return Err(BlobError::PastEnd {
                 size: self.file.size,
             });
         }
-        let mut frame = Sha256::new();
-        for part in &parts {
-            frame.update(part);
+        let before = self.hasher.clone();
+        for part in parts {
+            self.hasher.update(part);
         }
-        if frame.finalize().as_slice() != sha256 {
+        if self.hasher.clone().finalize().as_slice() != sha256 {
+            self.hasher = before;
             return Err(BlobError::FrameDamaged);
         }
-        for piece in parts.iter().flat_map(|part| part.chunks(PIECE)) {
-            self.hasher.update(piece);
-            self.fill(piece)?;
+        for part in parts {
+            self.fill(part)?;
         }
         self.received += len;
         Ok(())
@@ -412,7 +409,7 @@ impl Blobs {
 pub(crate) mod tests {
     use std::io::Read;
 
-    use cairn_common::api::files::{FrameHeader, sha256_hex};
+    use cairn_common::api::files::{Framer, sha256_hex};
     use cairn_common::model::SpaceId;
 
     use super::*;
@@ -423,24 +420,35 @@ pub(crate) mod tests {
         max_space: 2 << 20,
     };
 
-    /// Uploads `content` (the file's bytes from `offset` on) in frames of 7 bytes
-    /// and finishes.
-    pub(crate) fn send(
+    /// Uploads `content`, the file's bytes from `offset` on (`before` being the
+    /// ones before it), in frames of `frame` bytes, and finishes.
+    fn send_frames(
         blobs: &Blobs,
         file: &FileRef,
-        offset: u64,
-        content: &[u8],
+        (before, content): (&[u8], &[u8]),
+        frame: usize,
         limits: Limits,
     ) -> Result<FileStatus, BlobError> {
-        let mut upload = match blobs.begin(file, offset, limits)? {
+        let mut upload = match blobs.begin(file, before.len() as u64, limits)? {
             Begun::Complete(status) => return Ok(status),
             Begun::Writing(upload) => *upload,
         };
-        for frame in content.chunks(7) {
-            let header = FrameHeader::of(frame).expect("small");
-            upload.append(vec![Bytes::copy_from_slice(frame)], &header.sha256)?;
+        let mut framer = Framer::after(Sha256::new().chain_update(before));
+        for piece in content.chunks(frame) {
+            let header = framer.header(piece).expect("small");
+            upload.append(&[Bytes::copy_from_slice(piece)], &header.sha256)?;
         }
         upload.finish()
+    }
+
+    /// Uploads `content` (the whole file from its start) in frames of 7 bytes.
+    pub(crate) fn send(
+        blobs: &Blobs,
+        file: &FileRef,
+        content: &[u8],
+        limits: Limits,
+    ) -> Result<FileStatus, BlobError> {
+        send_frames(blobs, file, (&[], content), 7, limits)
     }
 
     fn file_of(space: SpaceId, content: &[u8]) -> FileRef {
@@ -462,7 +470,7 @@ pub(crate) mod tests {
         let content = b"hello, resumable world".to_vec();
         let file = file_of(space, &content);
         let (a, b) = content.split_at(9);
-        let first = send(&blobs, &file, 0, a, LIMITS).expect("first");
+        let first = send(&blobs, &file, a, LIMITS).expect("first");
         assert_eq!(
             first,
             FileStatus {
@@ -472,28 +480,29 @@ pub(crate) mod tests {
         );
         assert_eq!(blobs.status(space, &file.sha256).expect("status"), first);
         assert!(matches!(
-            send(&blobs, &file, 3, b, LIMITS),
+            send_frames(&blobs, &file, (&a[..3], &content[3..]), 7, LIMITS),
             Err(BlobError::Offset { held: 9, .. })
         ));
         // The server restarts: the hash so far is read from disk.
         let blobs = Blobs::new(dir.path().join("files"));
-        let done = send(&blobs, &file, 9, b, LIMITS).expect("rest");
+        let done = send_frames(&blobs, &file, (a, b), 7, LIMITS).expect("rest");
         assert!(done.complete);
         let (mut read, size) = blobs.open(space, &file.sha256).expect("open");
         let mut back = Vec::new();
         read.read_to_end(&mut back).expect("read");
         assert_eq!((back, size), (content.clone(), content.len() as u64));
         // Again: nothing to send.
-        assert!(send(&blobs, &file, 0, a, LIMITS).expect("again").complete);
+        assert!(send(&blobs, &file, a, LIMITS).expect("again").complete);
         assert!(matches!(
             blobs.open(SpaceId::new(), &file.sha256),
             Err(BlobError::NotFound)
         ));
     }
 
-    /// A frame whose bytes differ from its hash is refused and nothing of it is
-    /// kept, while the frames before it are; bytes past the file's size are
-    /// refused; a whole file that is not the one named starts over.
+    /// A frame whose bytes are not the ones its digest names is refused and
+    /// nothing of it is kept, while the frames before it are (and the hash so far
+    /// still fits them: the rest goes on); bytes past the file's size are refused;
+    /// a whole file that is not the one named starts over.
     #[test]
     fn damage_is_refused() {
         let dir = tempfile::tempdir().expect("dir");
@@ -504,31 +513,34 @@ pub(crate) mod tests {
         let Ok(Begun::Writing(mut upload)) = blobs.begin(&file, 0, LIMITS) else {
             panic!("begins");
         };
-        let header = FrameHeader::of(&content[..5]).expect("header");
+        let mut framer = Framer::new();
+        let header = framer.header(&content[..5]).expect("header");
         upload
-            .append(vec![Bytes::copy_from_slice(&content[..5])], &header.sha256)
+            .append(&[Bytes::copy_from_slice(&content[..5])], &header.sha256)
             .expect("first frame");
-        let wrong = FrameHeader::of(b"other").expect("header");
+        let header = framer.header(&content[5..10]).expect("header");
         assert!(matches!(
-            upload.append(vec![Bytes::copy_from_slice(&content[5..10])], &wrong.sha256),
+            upload.append(&[Bytes::from_static(b"other")], &header.sha256),
             Err(BlobError::FrameDamaged)
         ));
+        upload
+            .append(&[Bytes::copy_from_slice(&content[5..10])], &header.sha256)
+            .expect("the frame itself");
         let status = upload.finish().expect("finish");
-        assert_eq!(status.received, 5);
+        assert_eq!(status.received, 10);
         assert_eq!(blobs.status(space, &file.sha256).expect("status"), status);
 
         let too_much = [content.as_slice(), b"!"].concat();
         assert!(matches!(
-            send(&blobs, &file, 5, &too_much[5..], LIMITS),
+            send_frames(&blobs, &file, (&content[..10], &too_much[10..]), 7, LIMITS),
             Err(BlobError::PastEnd { .. })
         ));
-        let lie = file_of(space, b"something else entirely, same size");
         let lie = FileRef {
             size: content.len() as u64,
-            ..lie
+            ..file_of(space, b"something else entirely")
         };
         assert!(matches!(
-            send(&blobs, &lie, 0, &content, LIMITS),
+            send(&blobs, &lie, &content, LIMITS),
             Err(BlobError::FileDamaged)
         ));
         assert_eq!(
@@ -550,17 +562,9 @@ pub(crate) mod tests {
             max_file: 16 << 20,
             max_space: 16 << 20,
         };
-        send(&blobs, &file, 0, &content[..5], limits).expect("a head");
-        let Ok(Begun::Writing(mut upload)) = blobs.begin(&file, 5, limits) else {
-            panic!("begins");
-        };
-        for frame in content[5..].chunks(1 << 20) {
-            let header = FrameHeader::of(frame).expect("frame");
-            upload
-                .append(vec![Bytes::copy_from_slice(frame)], &header.sha256)
-                .expect("append");
-        }
-        assert!(upload.finish().expect("finish").complete);
+        send(&blobs, &file, &content[..5], limits).expect("a head");
+        let status = send_frames(&blobs, &file, content.split_at(5), 1 << 20, limits);
+        assert!(status.expect("the rest").complete);
         let (mut read, _) = blobs.open(file.space, &file.sha256).expect("open");
         let mut back = Vec::new();
         read.read_to_end(&mut back).expect("read");
@@ -584,7 +588,7 @@ pub(crate) mod tests {
         ));
         drop(first);
         assert!(
-            send(&blobs, &file, 0, &content, LIMITS)
+            send(&blobs, &file, &content, LIMITS)
                 .expect("then")
                 .complete
         );

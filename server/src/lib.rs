@@ -26,7 +26,7 @@
 //! - [`privacy`]: the privacy notice users accept (`[privacy]`) and consent to it,
 //!   retention sweeps (login records, audit entries, the trash, sent mail).
 //! - [`invite`]: invitations by e-mail with one-time codes, and joining with one.
-//! - [`files`]: the content of files in spaces, stored in checked chunks.
+//! - [`files`]: the content of files in spaces, uploaded as streams of checked frames.
 //! - [`notify`]: notifications by choice: the daily digest of what is due, the
 //!   mail about a new membership, the stop link.
 //! - [`admin`]: the admin commands (`cairn-server user|backup|export|import|purge|

@@ -9,7 +9,7 @@
 //! - [`blobs`]: the content on disk: status, reading, usage per space, removal;
 //! - [`upload`]: an upload in progress: checked frames appended, the whole-file
 //!   check, one upload per file at a time;
-//! - [`direct`]: appending past the page cache;
+//! - [`direct`]: writing and reading content past the page cache;
 //! - [`gc`]: deleting content no file record names any more.
 
 pub mod blobs;

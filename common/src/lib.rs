@@ -11,12 +11,14 @@
 //! - [`export`]: the one export format of client and server, written and read back.
 //! - [`storage`]: on-disk rules both sled stores share (real fsync, owner-only dirs).
 //! - [`progress`]: the progress bar both command lines show on long work.
+//! - [`cli_docs`]: shell completions and man pages of both command lines.
 //!
 //! This crate holds wire and domain types, the export format, and the few on-disk
 //! rules both stores must share; helpers that one side needs live there.
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod cli_docs;
 pub mod codec;
 pub mod export;
 pub mod merge;

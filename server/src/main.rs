@@ -6,9 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
+use cairn_common::cli_docs::{self, Shell};
 use clap::{CommandFactory, Parser, Subcommand};
-use clap_complete::Shell;
 
 use cairn_common::progress::Progress;
 use cairn_server::admin::commands::audit::AuditCommand;
@@ -223,60 +222,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Consent(command) => command.run(send, &mut std::io::stdout().lock()),
         Command::Mail(command) => command.run(send, &mut std::io::stdout().lock()),
         Command::Completions { shell } => {
-            std::io::stdout().write_all(&completion_script(shell))?;
+            std::io::stdout().write_all(&cli_docs::completion_script(
+                Cli::command(),
+                "cairn-server",
+                shell,
+            ))?;
             Ok(())
         }
         Command::Man { out } => {
-            write_man_pages(&out)?;
+            cli_docs::write_man_pages(Cli::command(), &out)?;
             println!("wrote the man pages into {}", out.display());
             Ok(())
         }
     }
 }
 
-/// The completion script for `shell`, generated from the clap definitions so it
-/// never falls behind the commands.
-fn completion_script(shell: Shell) -> Vec<u8> {
-    let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "cairn-server", &mut script);
-    if shell == Shell::Bash {
-        // clap_complete 4.6's bash script spells a hyphenated name's state two ways
-        // (clap-rs/clap#6421, open): its loop arrives at `cairn__server__subcmd__user`
-        // while its case arms say `cairn__subcmd__server__subcmd__user`, so nothing
-        // after the first subcommand completes. Spelling the arms as the loop does
-        // repairs it; once clap_complete is fixed this matches nothing.
-        let text =
-            String::from_utf8_lossy(&script).replace("cairn__subcmd__server", "cairn__server");
-        return text.into_bytes();
-    }
-    script
-}
-
-/// Writes `cairn-server.1` and a page per visible subcommand (`cairn-server-user-add.1`)
-/// into `dir`.
-fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
-    clap_mangen::generate_to(Cli::command(), dir)
-        .with_context(|| format!("cannot write the man pages into {}", dir.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The names of the visible subcommands, nested ones included (`user add`).
-    fn subcommands(command: &clap::Command) -> Vec<String> {
-        command
-            .get_subcommands()
-            .filter(|c| !c.is_hide_set())
-            .flat_map(|c| std::iter::once(c.get_name().to_owned()).chain(subcommands(c)))
-            .collect()
-    }
-
     /// Every shell's script names every visible subcommand, nested ones too.
     #[test]
     fn scripts_name_every_subcommand() {
-        let names = subcommands(&Cli::command());
+        let names = cli_docs::visible_subcommands(&Cli::command());
         for needed in [
             "serve",
             "init",
@@ -291,7 +259,12 @@ mod tests {
             );
         }
         for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-            let script = String::from_utf8(completion_script(shell)).expect("UTF-8");
+            let script = String::from_utf8(cli_docs::completion_script(
+                Cli::command(),
+                "cairn-server",
+                shell,
+            ))
+            .expect("UTF-8");
             for name in &names {
                 assert!(script.contains(name.as_str()), "{shell}: {name} missing");
             }
@@ -302,7 +275,7 @@ mod tests {
     #[test]
     fn man_pages_for_every_subcommand() {
         let dir = tempfile::tempdir().expect("tempdir");
-        write_man_pages(dir.path()).expect("man pages");
+        cli_docs::write_man_pages(Cli::command(), dir.path()).expect("man pages");
         let page = std::fs::read_to_string(dir.path().join("cairn-server.1")).expect("page");
         assert!(page.contains(".TH cairn-server 1"), "{page}");
         for page in [

@@ -9,8 +9,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use cairn_common::cli_docs::{self, Shell};
 use clap::CommandFactory;
-use clap_complete::Shell;
 
 use super::Cli;
 
@@ -47,9 +47,7 @@ pub struct ManArgs {
 /// # Errors
 /// If the generated script is not UTF-8 (clap_complete writes only UTF-8).
 pub fn script(args: &Args) -> anyhow::Result<String> {
-    let mut command = Cli::command();
-    let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut command, "cairn", &mut script);
+    let script = cli_docs::completion_script(Cli::command(), "cairn", args.shell);
     String::from_utf8(script).context("the completion script is not UTF-8")
 }
 
@@ -58,30 +56,18 @@ pub fn script(args: &Args) -> anyhow::Result<String> {
 /// # Errors
 /// If the directory cannot be made or a page cannot be written.
 pub fn man(args: &ManArgs) -> anyhow::Result<String> {
-    let dir = &args.out;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
-    clap_mangen::generate_to(Cli::command(), dir)
-        .with_context(|| format!("cannot write the man pages into {}", dir.display()))?;
-    Ok(format!("wrote the man pages into {}\n", dir.display()))
+    cli_docs::write_man_pages(Cli::command(), &args.out)?;
+    Ok(format!("wrote the man pages into {}\n", args.out.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The names of the visible subcommands, nested ones included (`spaces create`).
-    fn subcommands(command: &clap::Command) -> Vec<String> {
-        command
-            .get_subcommands()
-            .filter(|c| !c.is_hide_set())
-            .flat_map(|c| std::iter::once(c.get_name().to_owned()).chain(subcommands(c)))
-            .collect()
-    }
-
     /// Every shell's script names every visible subcommand, nested ones too.
     #[test]
     fn scripts_name_every_subcommand() {
-        let names = subcommands(&Cli::command());
+        let names = cli_docs::visible_subcommands(&Cli::command());
         for needed in [
             "add",
             "sync",

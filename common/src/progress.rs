@@ -2,11 +2,74 @@
 //! import, backups, restore, purge, migration): a bar with counts and rate on
 //! stderr when it is a terminal, and nothing at all otherwise or with `--json`,
 //! so that scripts and logs see only the result.
+//!
+//! The work itself reports through [`Report`]: named steps, each with a total if
+//! one is known cheaply, counted in items or bytes. [`Progress`] draws them;
+//! [`Quiet`] drops them (tests, the HTTP API). `cairn-server` commands that run
+//! inside a running server report into its control socket, which forwards the
+//! latest state to the command line's [`Progress`].
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressFinish, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+/// What a step counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Unit {
+    /// Things (ops, spaces, files), shown as `1,234/5,000 (812/s)`.
+    #[default]
+    Items,
+    /// Bytes, shown as `12.5 MiB/80 MiB (9.1 MiB/s)`.
+    Bytes,
+}
+
+/// Where long work says how far it is. Cheap to call per item: an implementation
+/// must not block or format anything in [`Report::add`].
+pub trait Report: Send + Sync {
+    /// A new step named `what` (a few words, e.g. "exporting: ops") of `total`
+    /// `unit`s if known; its count starts at 0.
+    fn step(&self, what: &str, total: Option<u64>, unit: Unit);
+    /// `n` more done in the current step.
+    fn add(&self, n: u64);
+}
+
+/// A [`Report`] that drops everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Quiet;
+
+impl Report for Quiet {
+    fn step(&self, _what: &str, _total: Option<u64>, _unit: Unit) {}
+    fn add(&self, _n: u64) {}
+}
+
+/// How often a shown display is redrawn even without news (spinners, rates).
+const TICK: Duration = Duration::from_millis(120);
+
+fn style(total: Option<u64>, unit: Unit) -> ProgressStyle {
+    let (template, fallback) = match (total, unit) {
+        (Some(_), Unit::Items) => (
+            "{msg} [{bar:30}] {human_pos}/{human_len} ({per_sec}, {eta} left)",
+            ProgressStyle::default_bar(),
+        ),
+        (Some(_), Unit::Bytes) => (
+            "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+            ProgressStyle::default_bar(),
+        ),
+        (None, Unit::Items) => (
+            "{spinner} {msg} {human_pos} ({per_sec}, {elapsed})",
+            ProgressStyle::default_spinner(),
+        ),
+        (None, Unit::Bytes) => (
+            "{spinner} {msg} {bytes} ({bytes_per_sec}, {elapsed})",
+            ProgressStyle::default_spinner(),
+        ),
+    };
+    ProgressStyle::with_template(template)
+        .unwrap_or(fallback)
+        .progress_chars("=> ")
+}
 
 /// A progress display; every method does nothing when it is hidden.
 #[derive(Clone, Debug)]
@@ -23,22 +86,14 @@ impl Progress {
             return Self::hidden();
         }
         let bar = match total {
-            Some(total) => ProgressBar::new(total).with_style(
-                ProgressStyle::with_template(
-                    "{msg} [{bar:30}] {human_pos}/{human_len} ({per_sec}, {eta} left)",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            ),
-            None => ProgressBar::new_spinner().with_style(
-                ProgressStyle::with_template("{spinner} {msg} {human_pos} ({per_sec}, {elapsed})")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            ),
-        };
+            Some(total) => ProgressBar::new(total),
+            None => ProgressBar::new_spinner(),
+        }
+        .with_style(style(total, Unit::Items));
         // An error return drops the bar unfinished: it goes, leaving the message.
         let bar = bar.with_finish(ProgressFinish::AndClear);
         bar.set_message(what.to_owned());
-        bar.enable_steady_tick(Duration::from_millis(120));
+        bar.enable_steady_tick(TICK);
         Self { bar }
     }
 
@@ -56,7 +111,7 @@ impl Progress {
             )
             .with_finish(ProgressFinish::AndClear);
         bar.set_message(what.to_owned());
-        bar.enable_steady_tick(Duration::from_millis(120));
+        bar.enable_steady_tick(TICK);
         Self { bar }
     }
 
@@ -100,6 +155,29 @@ impl Progress {
     }
 }
 
+impl Report for Progress {
+    /// Resets the count and the rate, and shows a bar if `total` is known, else a
+    /// counter.
+    fn step(&self, what: &str, total: Option<u64>, unit: Unit) {
+        if self.bar.is_hidden() {
+            return;
+        }
+        self.bar.set_style(style(total, unit));
+        self.bar.reset();
+        match total {
+            Some(total) => self.bar.set_length(total),
+            None => self.bar.unset_length(),
+        }
+        self.bar.set_message(what.to_owned());
+        // Drawn now, past the rate limit: a step is rare, and even a short one shows.
+        self.bar.force_draw();
+    }
+
+    fn add(&self, n: u64) {
+        self.bar.inc(n);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +195,21 @@ mod tests {
         quiet.set_total(9);
         quiet.step("files");
         quiet.finish();
+    }
+
+    /// The hidden display and [`Quiet`] take every report, in any order, without
+    /// a step first or with counts past the total.
+    #[test]
+    fn hidden_reporters_are_harmless() {
+        let hidden = Progress::hidden();
+        for report in [&hidden as &dyn Report, &Quiet] {
+            report.add(7);
+            report.step("copying", Some(3), Unit::Bytes);
+            report.add(10);
+            report.step("checking", None, Unit::Items);
+            report.add(u64::MAX);
+        }
+        assert!(!hidden.is_shown());
+        hidden.finish();
     }
 }

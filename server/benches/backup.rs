@@ -78,7 +78,12 @@ fn main() -> anyhow::Result<()> {
     let backups_dir = tmp.path().join("backups");
     let backups = Backups::new(backups_dir.clone(), BackupSettings::default());
     let started = Instant::now();
-    let created = cairn_server::backup::create::create(&store, &backups, now_ms())?;
+    let created = cairn_server::backup::create::create(
+        &store,
+        &backups,
+        now_ms(),
+        &cairn_common::progress::Quiet,
+    )?;
     let took = started.elapsed();
     let bytes: u64 = created.manifest.files.iter().map(|f| f.bytes).sum();
     println!(
@@ -92,14 +97,19 @@ fn main() -> anyhow::Result<()> {
     let id = created.manifest.id.clone();
     let started = Instant::now();
     let path = backups_dir.join(&id);
-    cairn_server::backup::verify::verify_dir(&path, &id)?;
+    cairn_server::backup::verify::verify_dir(&path, &id, &cairn_common::progress::Quiet)?;
     println!("verify alone: {:.2?}", started.elapsed());
     drop(store);
 
     // Restore into an empty data dir.
     let target = DataDir::new(tmp.path().join("restored"));
     let started = Instant::now();
-    let restored = cairn_server::backup::restore::restore(&target, &backups_dir, &id)?;
+    let restored = cairn_server::backup::restore::restore(
+        &target,
+        &backups_dir,
+        &id,
+        &cairn_common::progress::Quiet,
+    )?;
     let took = started.elapsed();
     println!(
         "restore: {} ops in {took:.2?} ({:.0} ops/s); restored store {}",

@@ -22,7 +22,7 @@ use cairn_server::admin::commands::renew_epoch::RenewEpochArgs;
 use cairn_server::admin::commands::tls::TlsArgs;
 use cairn_server::admin::commands::user::UserCommand;
 use cairn_server::admin::protocol::{AdminRequest, AdminResponse};
-use cairn_server::admin::send;
+use cairn_server::admin::{send, send_reporting};
 use cairn_server::datadir::DataDir;
 use cairn_server::init::InitStore;
 use cairn_server::settings::Settings;
@@ -136,8 +136,9 @@ fn init_logging() {
         .init();
 }
 
-/// [`send`], with a spinner and the time taken on a terminal while a long command
-/// runs (in the server, if it is running: the control socket answers once).
+/// [`send`], showing a long command's steps with counts and rate on a terminal,
+/// whether it runs here or in the running server (which forwards its progress
+/// through the control socket).
 fn send_showing(data_dir: &DataDir, request: AdminRequest) -> anyhow::Result<AdminResponse> {
     use cairn_server::admin::protocol::BackupRequest;
     let what = match &request {
@@ -146,11 +147,17 @@ fn send_showing(data_dir: &DataDir, request: AdminRequest) -> anyhow::Result<Adm
         AdminRequest::Backup(BackupRequest::Now) => "backing up",
         AdminRequest::Backup(BackupRequest::Verify { .. }) => "verifying the backup",
         AdminRequest::Purge { .. } => "purging",
-        AdminRequest::RenewCertificate => "ordering a certificate",
+        AdminRequest::RenewCertificate => {
+            // The ACME order reports no steps: a spinner with the time taken.
+            let progress = Progress::working("ordering a certificate", false);
+            let response = send(data_dir, request);
+            progress.finish();
+            return response;
+        }
         _ => return send(data_dir, request),
     };
-    let progress = Progress::working(what, false);
-    let response = send(data_dir, request);
+    let progress = Progress::new(what, None, false);
+    let response = send_reporting(data_dir, request, &progress);
     progress.finish();
     response
 }
@@ -212,8 +219,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::Audit(command) => command.run(send, &mut std::io::stdout().lock()),
         Command::Migrate(args) => {
-            let progress = Progress::working("migrating", false);
-            let migrated = args.run(&mut std::io::stdout().lock());
+            let progress = Progress::new("migrating", None, false);
+            let migrated = args.run(&mut std::io::stdout().lock(), &progress);
             progress.finish();
             migrated
         }

@@ -253,8 +253,13 @@ impl World {
             Step::Readd { who } => self.set_member(who, true),
             Step::Backup => {
                 let server = server(self);
-                let created = backup::create::create(server.store(), server.backups(), now_ms())
-                    .expect("backup");
+                let created = backup::create::create(
+                    server.store(),
+                    server.backups(),
+                    now_ms(),
+                    &cairn_common::progress::Quiet,
+                )
+                .expect("backup");
                 self.backup = Some((created.manifest.id, self.members));
             }
             Step::RestoreServer => {
@@ -267,6 +272,7 @@ impl World {
                     &DataDir::new(&self.data_dir),
                     &self.data_dir.join("backups"),
                     &id,
+                    &cairn_common::progress::Quiet,
                 )
                 .expect("restore");
                 let server =

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use cairn_common::api::{ExportFile, ExportPage, ExportRequest, endpoints};
 use cairn_common::export::{render, write};
-use cairn_common::progress::Progress;
+use cairn_common::progress::{Progress, Report, Unit};
 use serde_json::json;
 
 use super::{Ctx, json_line};
@@ -70,10 +70,18 @@ pub fn run(paths: &Paths, ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
         }
     };
     let manifest = export::manifest_of(&files)?;
-    write(&dir, &files, args.force)?;
-    progress.step("exporting: file contents");
-    progress.set(0);
-    progress.set_total(manifest.contents.len() as u64);
+    let report: &dyn Report = &progress;
+    report.step(
+        "exporting: writing files",
+        Some(files.len() as u64),
+        Unit::Items,
+    );
+    write(&dir, &files, args.force, report)?;
+    report.step(
+        "exporting: file contents",
+        Some(manifest.contents.len() as u64),
+        Unit::Items,
+    );
     let contents =
         export::write_contents(&ctx.replica, client.as_ref(), &manifest, &dir, &progress)?;
     progress.finish();

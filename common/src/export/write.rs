@@ -8,16 +8,22 @@ use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 
 use crate::api::ExportFile;
+use crate::progress::Report;
 
 /// Writes `files` into `dir`, creating it if missing. `dir` must not exist yet or
 /// be empty, so that no earlier export is mixed in, unless `force` (then files of
 /// the same names are overwritten, and the manifest still lists exactly this
-/// export's files).
+/// export's files). Each file written is one more done for `progress`.
 ///
 /// # Errors
 /// A non-empty `dir` without `force`, a path leaving `dir`, or an I/O error naming
 /// the path.
-pub fn write(dir: &Path, files: &[ExportFile], force: bool) -> anyhow::Result<()> {
+pub fn write(
+    dir: &Path,
+    files: &[ExportFile],
+    force: bool,
+    progress: &dyn Report,
+) -> anyhow::Result<()> {
     if !force
         && dir.exists()
         && std::fs::read_dir(dir)
@@ -39,6 +45,7 @@ pub fn write(dir: &Path, files: &[ExportFile], force: bool) -> anyhow::Result<()
         }
         std::fs::write(&path, &file.contents)
             .with_context(|| format!("cannot write {}", path.display()))?;
+        progress.add(1);
     }
     Ok(())
 }
@@ -168,18 +175,19 @@ mod tests {
             path: "a/b.txt".to_owned(),
             contents: text.to_owned(),
         };
-        write(&out, &[file("first")], false).expect("first export");
-        let err = write(&out, &[file("second")], false).expect_err("not empty");
+        write(&out, &[file("first")], false, &crate::progress::Quiet).expect("first export");
+        let err =
+            write(&out, &[file("second")], false, &crate::progress::Quiet).expect_err("not empty");
         assert!(err.to_string().contains("--force"), "{err}");
         let read = || std::fs::read_to_string(out.join("a/b.txt")).expect("read");
         assert_eq!(read(), "first");
-        write(&out, &[file("second")], true).expect("forced");
+        write(&out, &[file("second")], true, &crate::progress::Quiet).expect("forced");
         assert_eq!(read(), "second");
         let outside = ExportFile {
             path: "../x".to_owned(),
             contents: String::new(),
         };
-        assert!(write(&out, &[outside], true).is_err());
+        assert!(write(&out, &[outside], true, &crate::progress::Quiet).is_err());
     }
 
     /// Content is copied only when its hash is the listed one.

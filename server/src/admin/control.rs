@@ -2,19 +2,32 @@
 //! `cairn-server user ...` while the server holds the data dir. Only the data dir's
 //! owner may connect: the socket is 0600 inside a 0700 dir, and each peer's uid is
 //! checked against the dir's owner.
+//!
+//! A command runs on a blocking thread and reports its progress into a watch
+//! channel (the latest step) and a counter, which never wait; the connection's task
+//! forwards that state to the command line at most every [`PROGRESS_EVERY`] while it
+//! changes and at least every [`HEARTBEAT_EVERY`] (a heartbeat, so that the command
+//! line can tell a long command from a stuck server), then the outcome
+//! ([`AdminAnswer`]).
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
+use cairn_common::progress::{Report, Unit};
+use tokio::io::AsyncWrite;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::execute;
 use super::protocol::{
-    AdminRequest, AdminResponse, MAX_REQUEST_BYTES, read_frame_async, write_frame_async,
+    AdminAnswer, AdminRequest, AdminResponse, MAX_REQUEST_BYTES, ProgressUpdate, read_frame_async,
+    write_frame_async,
 };
 use crate::backup::Backups;
 use crate::datadir::DataDir;
@@ -24,6 +37,27 @@ use crate::tls::acme::AcmeHandle;
 
 /// A client gets this long to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Progress is forwarded at most this often: a terminal redraws no faster.
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+/// Something is sent at least this often while a command works, changed or not;
+/// the command line gives up on a server silent for much longer (its
+/// `ANSWER_TIMEOUT`).
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+
+/// How often [`answer`] forwards progress: [`PROGRESS_EVERY`] and
+/// [`HEARTBEAT_EVERY`], shorter in tests.
+#[derive(Clone, Copy, Debug)]
+pub struct Pace {
+    pub every: Duration,
+    pub heartbeat: Duration,
+}
+
+impl Pace {
+    pub const SERVER: Pace = Pace {
+        every: PROGRESS_EVERY,
+        heartbeat: HEARTBEAT_EVERY,
+    };
+}
 
 /// The listening control socket; [`ControlSocket::stop`] closes it and removes the
 /// file.
@@ -74,7 +108,7 @@ impl ControlSocket {
         Ok(ControlSocket { path, stop, task })
     }
 
-    /// Stops listening, waits for commands in progress (they are short), and
+    /// Stops listening, waits for commands in progress (a long export too), and
     /// removes the socket file.
     pub async fn stop(self) {
         let _ = self.stop.send(());
@@ -135,7 +169,7 @@ async fn accept_loop(
             acme.clone(),
         ));
     }
-    // Commands in progress finish (each is one short store call) so their
+    // Commands in progress finish (an export or backup may take a while) so their
     // changes are complete before the store is flushed and closed.
     while tasks.join_next().await.is_some() {}
 }
@@ -157,9 +191,9 @@ async fn handle(
         Ok(Err(e)) => {
             let _ = write_frame_async(
                 &mut stream,
-                &AdminResponse::Failed {
+                &AdminAnswer::Done(AdminResponse::Failed {
                     message: format!("the server could not read the command ({e}); use the cairn-server binary of the same version as the server"),
-                },
+                }),
             )
             .await;
             return;
@@ -170,25 +204,213 @@ async fn handle(
     if request == AdminRequest::RenewCertificate {
         // Only the running server's certificate task can order one.
         let response = crate::admin::commands::tls::renew(acme.as_ref()).await;
-        if let Err(e) = write_frame_async(&mut stream, &response).await {
+        if let Err(e) = write_frame_async(&mut stream, &AdminAnswer::Done(response)).await {
             tracing::warn!("control socket: cannot send the answer: {e}");
         }
         return;
     }
-    let response = match tokio::task::spawn_blocking(move || {
-        block_on(execute(&store, &backups, &mailer, request))
-    })
-    .await
-    {
-        Ok(Ok(response)) => response,
-        Ok(Err(e)) => AdminResponse::Failed {
-            message: e.to_string(),
-        },
-        Err(e) => AdminResponse::Failed {
-            message: format!("the command failed inside the server ({e}); see the server's log"),
-        },
+    let work = move |report: &dyn Report| match block_on(execute(
+        &store, &backups, &mailer, request, report,
+    )) {
+        Ok(response) => response,
+        Err(e) => AdminResponse::failed(e),
     };
-    if let Err(e) = write_frame_async(&mut stream, &response).await {
+    if let Err(e) = answer(&mut stream, Pace::SERVER, work).await {
         tracing::warn!("control socket: cannot send the answer: {e}");
+    }
+}
+
+/// The latest progress of a command: the step in a watch channel (steps are few),
+/// the count in an atomic (one add per item); neither ever waits.
+struct SocketReport {
+    step: watch::Sender<Option<(String, Option<u64>, Unit)>>,
+    done: AtomicU64,
+}
+
+impl SocketReport {
+    fn latest(&self) -> Option<ProgressUpdate> {
+        let step = self.step.borrow();
+        let (step, total, unit) = step.as_ref()?;
+        Some(ProgressUpdate {
+            step: step.clone(),
+            done: self.done.load(Ordering::Relaxed),
+            total: *total,
+            unit: *unit,
+        })
+    }
+}
+
+impl Report for SocketReport {
+    fn step(&self, what: &str, total: Option<u64>, unit: Unit) {
+        self.done.store(0, Ordering::Relaxed);
+        self.step.send_replace(Some((what.to_owned(), total, unit)));
+    }
+
+    fn add(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Runs `work` on a blocking thread and answers on `stream` while it runs: its
+/// progress as it changes (at most every `pace.every`), a heartbeat when nothing
+/// changed for `pace.heartbeat`, and then [`AdminAnswer::Done`] with its outcome. A
+/// command line that went away does not stop the command.
+///
+/// # Errors
+/// If the answer cannot be written; the command still runs to its end.
+pub async fn answer<W, F>(stream: &mut W, pace: Pace, work: F) -> std::io::Result<()>
+where
+    W: AsyncWrite + Unpin,
+    F: FnOnce(&dyn Report) -> AdminResponse + Send + 'static,
+{
+    let report = Arc::new(SocketReport {
+        step: watch::Sender::new(None),
+        done: AtomicU64::new(0),
+    });
+    let mut command = tokio::task::spawn_blocking({
+        let report = Arc::clone(&report);
+        move || work(&*report)
+    });
+    let mut tick = tokio::time::interval(pace.every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sent = None;
+    let mut sent_at = Instant::now();
+    let mut failed = None;
+    let response = loop {
+        tokio::select! {
+            joined = &mut command => break match joined {
+                Ok(response) => response,
+                Err(e) => AdminResponse::Failed {
+                    message: format!(
+                        "the command failed inside the server ({e}); see the server's log"
+                    ),
+                },
+            },
+            _ = tick.tick(), if failed.is_none() => {
+                let latest = report.latest();
+                if (latest.is_some() && latest != sent) || sent_at.elapsed() >= pace.heartbeat {
+                    let message = match &latest {
+                        Some(update) => AdminAnswer::Progress(update.clone()),
+                        None => AdminAnswer::Working,
+                    };
+                    if let Err(e) = write_frame_async(stream, &message).await {
+                        failed = Some(e);
+                    }
+                    sent = latest;
+                    sent_at = Instant::now();
+                }
+            }
+        }
+    };
+    match failed {
+        Some(e) => Err(e),
+        None => write_frame_async(stream, &AdminAnswer::Done(response)).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::protocol::MAX_RESPONSE_BYTES;
+
+    /// Runs `work` behind [`answer`] at `pace` and collects every message sent.
+    async fn answers(
+        pace: Pace,
+        work: impl FnOnce(&dyn Report) -> AdminResponse + Send + 'static,
+    ) -> Vec<AdminAnswer> {
+        let (mut server, mut client) = UnixStream::pair().expect("pair");
+        let answering = tokio::spawn(async move { answer(&mut server, pace, work).await });
+        let mut got = Vec::new();
+        loop {
+            let message: AdminAnswer = read_frame_async(&mut client, MAX_RESPONSE_BYTES)
+                .await
+                .expect("a whole message");
+            let done = matches!(message, AdminAnswer::Done(_));
+            got.push(message);
+            if done {
+                break;
+            }
+        }
+        answering.await.expect("no panic").expect("answered");
+        got
+    }
+
+    fn done() -> AdminResponse {
+        AdminResponse::Users(Vec::new())
+    }
+
+    /// A command that reports its steps sends progress as it goes, with the
+    /// step, counts and unit, and ends with its outcome.
+    #[tokio::test]
+    async fn progress_then_done() {
+        let pace = Pace {
+            every: Duration::from_millis(5),
+            heartbeat: Duration::from_secs(60),
+        };
+        let got = answers(pace, |report| {
+            report.step("copying", Some(4), Unit::Bytes);
+            for _ in 0..4 {
+                std::thread::sleep(Duration::from_millis(50));
+                report.add(1);
+            }
+            done()
+        })
+        .await;
+        assert_eq!(got.last(), Some(&AdminAnswer::Done(done())), "{got:?}");
+        let updates: Vec<&ProgressUpdate> = got
+            .iter()
+            .filter_map(|a| match a {
+                AdminAnswer::Progress(u) => Some(u),
+                _ => None,
+            })
+            .collect();
+        assert!(updates.len() >= 2, "progress as it changes: {got:?}");
+        assert!(
+            updates
+                .iter()
+                .all(|u| u.step == "copying" && u.total == Some(4) && u.unit == Unit::Bytes),
+            "{got:?}"
+        );
+        assert!(
+            updates.windows(2).all(|w| w[0].done < w[1].done),
+            "only changes are sent, in order: {got:?}"
+        );
+        assert!(updates.iter().all(|u| u.done <= 4), "{got:?}");
+    }
+
+    /// A command whose progress does not change still sends something every
+    /// heartbeat: the same state, or `Working` before any step.
+    #[tokio::test]
+    async fn heartbeat_while_unchanged() {
+        let pace = Pace {
+            every: Duration::from_millis(5),
+            heartbeat: Duration::from_millis(40),
+        };
+        let got = answers(pace, |_| {
+            std::thread::sleep(Duration::from_millis(300));
+            done()
+        })
+        .await;
+        let beats = got.iter().filter(|a| **a == AdminAnswer::Working).count();
+        assert!(beats >= 2, "heartbeats before any step: {got:?}");
+
+        let got = answers(pace, |report| {
+            report.step("rewriting", None, Unit::Items);
+            std::thread::sleep(Duration::from_millis(300));
+            done()
+        })
+        .await;
+        let same = got
+            .iter()
+            .filter(|a| matches!(a, AdminAnswer::Progress(u) if u.step == "rewriting"))
+            .count();
+        assert!(same >= 3, "the unchanged state again and again: {got:?}");
+    }
+
+    /// A short command without progress answers with its outcome alone.
+    #[tokio::test]
+    async fn no_progress_one_done() {
+        let got = answers(Pace::SERVER, |_| done()).await;
+        assert_eq!(got, [AdminAnswer::Done(done())]);
     }
 }

@@ -5,6 +5,8 @@
 use super::commands::{
     audit, backup, consent, export, import, mail, purge, renew_epoch, tls, user,
 };
+use cairn_common::progress::Report;
+
 use super::protocol::{AdminRequest, AdminResponse};
 use crate::backup::Backups;
 use crate::mail::Mailer;
@@ -17,12 +19,14 @@ pub const POSTGRES_BACKUPS: &str = "this server's store is PostgreSQL, which cai
 
 /// Runs `request` on `store`, its `backups` and its `mailer`. Blocking (password hashing,
 /// fsync): run it on a blocking thread ([`crate::store::block_on`]). Changes are durable when
-/// it returns. A refusal is [`AdminResponse::Failed`] with what to do.
+/// it returns. A refusal is [`AdminResponse::Failed`] with what to do. The long commands
+/// (export, import, backup now and verify, purge) report their steps to `progress`.
 pub async fn execute(
     store: &Store,
     backups: &Backups,
     mailer: &Mailer,
     request: AdminRequest,
+    progress: &dyn Report,
 ) -> AdminResponse {
     match request {
         AdminRequest::AddUser {
@@ -51,21 +55,23 @@ pub async fn execute(
                 .await
                 .unwrap_or_else(AdminResponse::failed)
         }
-        AdminRequest::Export { out, scope } => export::execute(store, backups, &out, scope)
-            .await
-            .unwrap_or_else(AdminResponse::failed),
-        AdminRequest::Import { dir } => import::execute(store, backups, &dir)
+        AdminRequest::Export { out, scope } => {
+            export::execute(store, backups, &out, scope, progress)
+                .await
+                .unwrap_or_else(AdminResponse::failed)
+        }
+        AdminRequest::Import { dir } => import::execute(store, backups, &dir, progress)
             .await
             .unwrap_or_else(AdminResponse::failed),
         AdminRequest::Backup(crate::admin::protocol::BackupRequest::Now) if store.is_shared() => {
             AdminResponse::failed(POSTGRES_BACKUPS)
         }
         AdminRequest::Backup(request) => {
-            backup::execute(store, backups, request, crate::clock::now_ms())
+            backup::execute(store, backups, request, crate::clock::now_ms(), progress)
                 .await
                 .unwrap_or_else(AdminResponse::failed)
         }
-        AdminRequest::Purge { target } => purge::execute(store, backups, &target)
+        AdminRequest::Purge { target } => purge::execute(store, backups, &target, progress)
             .await
             .unwrap_or_else(AdminResponse::failed),
         AdminRequest::AuditList => audit::list(store)

@@ -20,12 +20,12 @@ pub mod control;
 mod execute;
 pub mod protocol;
 
-pub use client::send;
+pub use client::{send, send_reporting};
 pub use commands::user::generate_password;
 pub use execute::execute;
 pub use protocol::{
-    AdminRequest, AdminResponse, BackupRequest, BackupResponse, BackupRow, ExportScope, MailRow,
-    UserRow,
+    AdminAnswer, AdminRequest, AdminResponse, BackupRequest, BackupResponse, BackupRow,
+    ExportScope, MailRow, UserRow,
 };
 
 #[cfg(test)]

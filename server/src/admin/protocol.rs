@@ -1,7 +1,10 @@
 //! The admin protocol between `cairn-server user ...` and a running server's
-//! control socket: one request, one response, each a big-endian `u32` length and a
-//! [`cairn_common::codec`] body. The same types are executed directly on a stopped
-//! data dir, so both paths give the same answers.
+//! control socket: one [`AdminRequest`], then [`AdminAnswer`]s: progress of a long
+//! command (at most every 100 ms while it changes, and at least every 5 s as a
+//! heartbeat), ending in [`AdminAnswer::Done`] with the [`AdminResponse`]. Every
+//! message is a big-endian `u32` length and a [`cairn_common::codec`] body. The same
+//! types are executed directly on a stopped data dir, so both paths give the same
+//! answers.
 //!
 //! Every type a command sends or answers is here, so that the command lines and
 //! what runs on the store ([`super::commands`]) share them without knowing each
@@ -187,6 +190,30 @@ impl AdminResponse {
     }
 }
 
+/// One message of the control socket's answer: zero or more progress messages,
+/// then `Done`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdminAnswer {
+    /// Still working, and nothing reported yet (a heartbeat).
+    Working,
+    /// How far the command is.
+    Progress(ProgressUpdate),
+    /// The command's outcome; nothing follows.
+    Done(AdminResponse),
+}
+
+/// The latest state of a command's [`cairn_common::progress::Report`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressUpdate {
+    /// The step, e.g. "exporting: ops".
+    pub step: String,
+    /// How many done in this step.
+    pub done: u64,
+    /// How many there are, if known.
+    pub total: Option<u64>,
+    pub unit: cairn_common::progress::Unit,
+}
+
 /// A backup command sent to the server (restore is not one: it needs the server
 /// stopped, and runs in the CLI).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -369,6 +396,25 @@ mod tests {
         let back: AdminResponse =
             read_frame(&mut buf.as_slice(), MAX_RESPONSE_BYTES).expect("read");
         assert_eq!(back, AdminResponse::Users(vec![]));
+        let mut buf = Vec::new();
+        let answers = [
+            AdminAnswer::Working,
+            AdminAnswer::Progress(ProgressUpdate {
+                step: "exporting: ops".into(),
+                done: 3,
+                total: Some(9),
+                unit: cairn_common::progress::Unit::Bytes,
+            }),
+            AdminAnswer::Done(AdminResponse::Users(vec![])),
+        ];
+        for answer in &answers {
+            write_frame_async(&mut buf, answer).await.expect("write");
+        }
+        let mut read = buf.as_slice();
+        for answer in answers {
+            let back: AdminAnswer = read_frame(&mut read, MAX_RESPONSE_BYTES).expect("read");
+            assert_eq!(back, answer);
+        }
     }
 
     /// A length prefix over the limit is refused before anything is allocated.

@@ -119,6 +119,7 @@ async fn withdraw(
                         &purge_store,
                         &backups,
                         &target,
+                        &cairn_common::progress::Quiet,
                     ))
                 })
                 .await

@@ -32,6 +32,7 @@ async fn export(
                 &store,
                 files.as_deref().map(|f| &f.blobs),
                 Scope::User(user),
+                &cairn_common::progress::Quiet,
             )
             .await?)
         })

@@ -311,7 +311,13 @@ async fn the_sweep_keeps_only_named_content() {
         Default::default(),
         files.blobs.root().to_owned(),
     );
-    let backup = crate::backup::create::create(&api.state.store, &backups, 1).expect("backup");
+    let backup = crate::backup::create::create(
+        &api.state.store,
+        &backups,
+        1,
+        &cairn_common::progress::Quiet,
+    )
+    .expect("backup");
     let in_backup = |sha: &str| {
         backup
             .path
@@ -336,5 +342,6 @@ async fn the_sweep_keeps_only_named_content() {
     );
     assert!(in_backup(&refs[0].sha256) && !in_backup(&refs[1].sha256));
     let id = backup.manifest.id.clone();
-    crate::backup::verify::verify_dir(&backup.path, &id).expect("the backup still verifies");
+    crate::backup::verify::verify_dir(&backup.path, &id, &cairn_common::progress::Quiet)
+        .expect("the backup still verifies");
 }

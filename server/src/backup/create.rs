@@ -10,6 +10,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use cairn_common::progress::{Report, Unit};
 use chrono::{DateTime, Utc};
 
 use super::format::{
@@ -137,12 +138,19 @@ impl<W: Write> Write for Limited<W> {
 }
 
 /// Takes a backup of `store` into the directory of `backups` as of `now_ms` (the
-/// manifest's time and the id), verifies it, and renames it into place.
+/// manifest's time and the id), verifies it, and renames it into place, reporting
+/// the steps "backing up: records", "backing up: file contents" and those of
+/// [`verify::verify_dir`] to `progress`.
 ///
 /// # Errors
 /// [`BackupError`] saying what failed; nothing but the temporary directory was
 /// written, and that is removed.
-pub fn create(store: &Store, backups: &Backups, now_ms: u64) -> Result<Created, BackupError> {
+pub fn create(
+    store: &Store,
+    backups: &Backups,
+    now_ms: u64,
+    progress: &dyn Report,
+) -> Result<Created, BackupError> {
     let (dir, _) = backups.config()?;
     let _one_at_a_time = backups.lock();
     let started = Instant::now();
@@ -158,6 +166,7 @@ pub fn create(store: &Store, backups: &Backups, now_ms: u64) -> Result<Created, 
         &temp,
         &id,
         now_ms,
+        progress,
     );
     let manifest = match written {
         Ok(manifest) => manifest,
@@ -187,6 +196,7 @@ fn write_and_verify(
     temp: &Path,
     id: &str,
     now_ms: u64,
+    progress: &dyn Report,
 ) -> Result<(Manifest, Duration), BackupError> {
     let sled = store.sled("a backup")?;
     let cut = sled.backup_cut()?;
@@ -198,11 +208,17 @@ fn write_and_verify(
         left: byte_limit,
     };
     let mut data = DataWriter::new(Hashing::new(limited)).map_err(io_data())?;
+    // The cut's seqs count the ops, unless a purge removed some below them (the
+    // bar then ends short of its total).
+    let records = cut.trees.iter().map(|(_, e)| e.len() as u64).sum::<u64>()
+        + cut.spaces.iter().map(|(_, seq)| seq).sum::<u64>();
+    progress.step("backing up: records", Some(records), Unit::Items);
     let mut trees = Vec::new();
     for (name, entries) in &cut.trees {
         for (key, value) in entries {
             data.tree_entry(name, key, value).map_err(io_data())?;
         }
+        progress.add(entries.len() as u64);
         trees.push(TreeCount {
             tree: (*name).to_owned(),
             entries: entries.len() as u64,
@@ -214,6 +230,7 @@ fn write_and_verify(
         let mut ops = 0u64;
         sled.each_op_upto(space, seq, |at, bytes| {
             ops += 1;
+            progress.add(1);
             data.op(space, at, bytes).map_err(io_data())
         })?;
         total += ops;
@@ -239,13 +256,23 @@ fn write_and_verify(
     // File content: complete content never changes, and nothing deletes it while
     // this backup holds the backups' lock, so what the ops at the cut name is here.
     if let Some(files) = files {
+        let mut contents = Vec::new();
         for space in &spaces {
             for sha in files
                 .list(space.space)
                 .map_err(BackupError::io("read the files of", files.root()))?
             {
-                sums.push(copy_content(files, space.space, &sha, temp)?);
+                contents.push((space.space, sha));
             }
+        }
+        progress.step(
+            "backing up: file contents",
+            Some(contents.len() as u64),
+            Unit::Items,
+        );
+        for (space, sha) in contents {
+            sums.push(copy_content(files, space, &sha, temp)?);
+            progress.add(1);
         }
     }
     let created_at = i64::try_from(now_ms)
@@ -275,6 +302,6 @@ fn write_and_verify(
     drop(file);
     sync_dir(temp).map_err(BackupError::io("sync", temp))?;
 
-    verify::verify_dir(temp, id)?;
+    verify::verify_dir(temp, id, progress)?;
     Ok((manifest, push_pause))
 }

@@ -83,6 +83,16 @@ impl Manifest {
             .find(|t| t.tree == "users")
             .map_or(0, |t| t.entries)
     }
+
+    /// The bytes of all its files.
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+
+    /// The records of its data file: tree entries and ops.
+    pub fn records(&self) -> u64 {
+        self.trees.iter().map(|t| t.entries).sum::<u64>() + self.ops
+    }
 }
 
 /// One record of a data file.

@@ -101,11 +101,12 @@ pub async fn run_backup(
     store: &Store,
     backups: &Backups,
     now_ms: u64,
+    progress: &dyn cairn_common::progress::Report,
 ) -> Result<Created, BackupError> {
     let (dir, settings) = backups.config()?;
     // Audit: this is the one place every backup (scheduled or `backup now`) passes;
     // the audit log records the outcome here.
-    match create::create(store, backups, now_ms) {
+    match create::create(store, backups, now_ms, progress) {
         Ok(created) => {
             tracing::info!(
                 "backup {} written and verified: {} ops in {} spaces, {} users, {} bytes, \

@@ -7,6 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cairn_common::op::Op;
+use cairn_common::progress::{Report, Unit};
 
 use super::create::CONTENT_PREFIX;
 use super::format::Manifest;
@@ -32,13 +33,20 @@ pub struct Restored {
     pub replaced: bool,
 }
 
-/// Restores backup `id` of `backups` into `data_dir`, which must not be in use.
+/// Restores backup `id` of `backups` into `data_dir`, which must not be in use,
+/// reporting the steps "restoring: checksums" (bytes), "restoring: records" and
+/// "restoring: file contents" to `progress`.
 ///
 /// # Errors
 /// [`BackupError::Refused`] if a server uses the data dir, [`BackupError::NotFound`]
 /// or [`BackupError::Damaged`] for the backup, or an I/O or store error; then the
 /// data dir's store is as it was.
-pub fn restore(data_dir: &DataDir, backups: &Path, id: &str) -> Result<Restored, BackupError> {
+pub fn restore(
+    data_dir: &DataDir,
+    backups: &Path,
+    id: &str,
+    progress: &dyn Report,
+) -> Result<Restored, BackupError> {
     let root = data_dir.root();
     fs::create_dir_all(root).map_err(BackupError::io("create the data dir", root))?;
     let Some(_lock) = data_dir
@@ -53,11 +61,11 @@ pub fn restore(data_dir: &DataDir, backups: &Path, id: &str) -> Result<Restored,
     };
     let source = super::backup_path(backups, id)?;
     let manifest = verify::read_manifest(&source, id)?;
-    verify::check_sums(&source, &manifest)?;
+    verify::check_sums(&source, &manifest, "restoring: checksums", progress)?;
 
     let building = root.join(BUILDING);
     remove_if_there(&building)?;
-    if let Err(e) = build(&building, &source, &manifest) {
+    if let Err(e) = build(&building, &source, &manifest, progress) {
         if let Err(cleanup) = fs::remove_dir_all(&building) {
             tracing::warn!("cannot remove {}: {cleanup}", building.display());
         }
@@ -70,7 +78,7 @@ pub fn restore(data_dir: &DataDir, backups: &Path, id: &str) -> Result<Restored,
         .unwrap_or_else(|_| crate::files::FilesSettings::default().dir_in(root));
     let files_building = files_dir.with_extension("restoring");
     remove_if_there(&files_building)?;
-    if let Err(e) = build_content(&files_building, &source, &manifest) {
+    if let Err(e) = build_content(&files_building, &source, &manifest, progress) {
         let _ = fs::remove_dir_all(&building);
         let _ = fs::remove_dir_all(&files_building);
         return Err(e);
@@ -113,12 +121,23 @@ pub fn restore(data_dir: &DataDir, backups: &Path, id: &str) -> Result<Restored,
 }
 
 /// The backup's file content in `dir`, laid out as the live store keeps it.
-fn build_content(dir: &Path, source: &Path, manifest: &Manifest) -> Result<(), BackupError> {
+fn build_content(
+    dir: &Path,
+    source: &Path,
+    manifest: &Manifest,
+    progress: &dyn Report,
+) -> Result<(), BackupError> {
     fs::create_dir_all(dir).map_err(BackupError::io("create", dir))?;
-    for file in &manifest.files {
-        let Some(rest) = file.name.strip_prefix(CONTENT_PREFIX) else {
-            continue;
-        };
+    let contents = manifest
+        .files
+        .iter()
+        .filter_map(|f| Some((f, f.name.strip_prefix(CONTENT_PREFIX)?)));
+    progress.step(
+        "restoring: file contents",
+        Some(contents.clone().count() as u64),
+        Unit::Items,
+    );
+    for (file, rest) in contents {
         // `<space uuid>-<sha256>`: the sha256 is the last 64 characters.
         let (space, sha) = rest.split_at(rest.len().saturating_sub(65));
         let sha = sha.trim_start_matches('-');
@@ -139,6 +158,7 @@ fn build_content(dir: &Path, source: &Path, manifest: &Manifest) -> Result<(), B
             .and_then(|f| f.sync_all())
             .map_err(BackupError::io("sync", &to))?;
         sync_dir(&space_dir).map_err(BackupError::io("sync", &space_dir))?;
+        progress.add(1);
     }
     Ok(())
 }
@@ -168,11 +188,16 @@ fn remove_if_there(path: &Path) -> Result<(), BackupError> {
 
 /// A fresh store in `dir` holding exactly what the backup holds. A backup is of a
 /// sled store and restores into one (a data dir), so this talks to sled directly.
-fn build(dir: &Path, source: &Path, manifest: &Manifest) -> Result<(), BackupError> {
+fn build(
+    dir: &Path,
+    source: &Path,
+    manifest: &Manifest,
+    progress: &dyn Report,
+) -> Result<(), BackupError> {
     let store = SledStore::open(dir)?;
     let mut trees: BTreeMap<String, TreeEntries> = BTreeMap::new();
     let mut ops: Vec<(u64, Op, Vec<u8>)> = Vec::with_capacity(OPS_PER_BATCH);
-    verify::walk(source, manifest, |record| {
+    verify::walk(source, manifest, "restoring: records", progress, |record| {
         match record {
             Checked::Tree { name, key, value } => trees.entry(name).or_default().push((key, value)),
             Checked::Op { seq, op, bytes } => {

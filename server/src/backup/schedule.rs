@@ -111,7 +111,12 @@ impl Scheduler {
         if now_ms < self.next_ms && !retry_due {
             return None;
         }
-        let outcome = crate::store::wait(super::run_backup(&self.store, &self.backups, now_ms));
+        let outcome = crate::store::wait(super::run_backup(
+            &self.store,
+            &self.backups,
+            now_ms,
+            &cairn_common::progress::Quiet,
+        ));
         self.next_ms = next_run_ms(now_ms, self.at);
         Some(outcome)
     }

@@ -16,6 +16,7 @@ use cairn_common::api::{
 use cairn_common::codec;
 use cairn_common::model::{RecordId, RecordKind, Role, SpaceId, UserId, Value};
 use cairn_common::op::{Change, Hlc, NodeId, Op, OpId};
+use cairn_common::progress::Quiet;
 use http_body_util::Full;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -163,9 +164,9 @@ fn created_id(response: &BackupResponse) -> String {
 /// The ops of a backup per space (seq → op), after a full verify.
 fn backup_ops(dir: &Path, id: &str) -> (Manifest, HashMap<SpaceId, BTreeMap<u64, Op>>) {
     let path = dir.join(id);
-    let manifest = verify::verify_dir(&path, id).expect("backup verifies");
+    let manifest = verify::verify_dir(&path, id, &Quiet).expect("backup verifies");
     let mut ops: HashMap<SpaceId, BTreeMap<u64, Op>> = HashMap::new();
-    verify::walk(&path, &manifest, |record| {
+    verify::walk(&path, &manifest, "walking", &Quiet, |record| {
         if let Checked::Op { seq, op, .. } = record {
             ops.entry(op.space).or_default().insert(seq, op);
         }
@@ -356,7 +357,7 @@ fn backup_then_restore_serves_the_same_data() {
     let data_dir = fresh.path().join("data");
     crate::init::init(&data_dir, &[]).expect("init");
     let restored =
-        super::restore::restore(&DataDir::new(&data_dir), &backups, &id).expect("restore");
+        super::restore::restore(&DataDir::new(&data_dir), &backups, &id, &Quiet).expect("restore");
     assert!(restored.replaced);
     assert!(
         !data_dir.join("db.before-restore").exists() && !data_dir.join("db.restoring").exists()
@@ -426,18 +427,18 @@ fn verify_detects_a_flipped_byte() {
     }
     let dir = tmp.path().join("backups");
     let backups = Backups::new(dir.clone(), Default::default());
-    let id = create::create(&store, &backups, crate::clock::now_ms())
+    let id = create::create(&store, &backups, crate::clock::now_ms(), &Quiet)
         .expect("backup")
         .manifest
         .id;
-    verify::verify_dir(&dir.join(&id), &id).expect("intact");
+    verify::verify_dir(&dir.join(&id), &id, &Quiet).expect("intact");
 
     let data = dir.join(&id).join(super::format::DATA_FILE);
     let mut bytes = std::fs::read(&data).expect("read");
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
     std::fs::write(&data, &bytes).expect("write");
-    let err = verify::verify_dir(&dir.join(&id), &id).expect_err("damaged");
+    let err = verify::verify_dir(&dir.join(&id), &id, &Quiet).expect_err("damaged");
     assert!(matches!(err, BackupError::Damaged { .. }), "{err}");
     assert!(err.to_string().contains("checksum"), "{err}");
 
@@ -448,7 +449,8 @@ fn verify_detects_a_flipped_byte() {
         .list_users()
         .wait()
         .expect("users");
-    let err = super::restore::restore(&DataDir::new(&target), &dir, &id).expect_err("refused");
+    let err =
+        super::restore::restore(&DataDir::new(&target), &dir, &id, &Quiet).expect_err("refused");
     assert!(err.to_string().contains("checksum"), "{err}");
     let target_store = Store::open(&DataDir::new(&target).db()).expect("open");
     assert_eq!(
@@ -459,11 +461,11 @@ fn verify_detects_a_flipped_byte() {
 
     bytes[middle] ^= 0x01;
     std::fs::write(&data, &bytes).expect("write back");
-    verify::verify_dir(&dir.join(&id), &id).expect("intact again");
+    verify::verify_dir(&dir.join(&id), &id, &Quiet).expect("intact again");
     let manifest = dir.join(&id).join(super::format::MANIFEST_FILE);
     let text = std::fs::read_to_string(&manifest).expect("read");
     std::fs::write(&manifest, text.replacen("\"ops\": 40", "\"ops\": 41", 1)).expect("write");
-    let err = verify::verify_dir(&dir.join(&id), &id).expect_err("manifest edited");
+    let err = verify::verify_dir(&dir.join(&id), &id, &Quiet).expect_err("manifest edited");
     assert!(err.to_string().contains("41"), "{err}");
 }
 
@@ -528,7 +530,7 @@ fn failed_backup_is_reported_and_harms_nothing() {
         std::slice::from_ref(&first),
         "only the older backup, no leftovers"
     );
-    verify::verify_dir(&dir.join(&first), &first).expect("older backup intact");
+    verify::verify_dir(&dir.join(&first), &first, &Quiet).expect("older backup intact");
     assert_eq!(
         store.last_seq(home).wait().expect("seq"),
         100,
@@ -587,7 +589,7 @@ fn restore_refuses_on_a_running_server() {
     let server = TestServer::start().expect("server");
     let id = created_id(&backup_now(&server));
     let data = DataDir::new(server.data_dir());
-    let err = super::restore::restore(&data, &data.backups(), &id).expect_err("refused");
+    let err = super::restore::restore(&data, &data.backups(), &id, &Quiet).expect_err("refused");
     assert!(err.to_string().contains("stop the server first"), "{err}");
     assert!(!server.data_dir().join("db.restoring").exists());
     match server
@@ -636,7 +638,7 @@ fn stopped_dir_commands_and_retention_on_disk() {
     let start = 1_780_000_000_000;
     let ids: Vec<String> = (0..3)
         .map(|i| {
-            create::create(&store, &backups, start + i * day)
+            create::create(&store, &backups, start + i * day, &Quiet)
                 .expect("backup")
                 .manifest
                 .id
@@ -790,7 +792,7 @@ fn backup_restore_export_equality() {
     };
     let fresh = DataDir::new(tmp.path().join("fresh"));
     crate::init::init(fresh.root(), &[]).expect("init fresh");
-    super::restore::restore(&fresh, &data.backups(), &id).expect("restore");
+    super::restore::restore(&fresh, &data.backups(), &id, &Quiet).expect("restore");
     let second = tmp.path().join("second");
     export(&fresh, &second);
     let (a, b) = (read_tree(&first), read_tree(&second));

@@ -10,6 +10,7 @@ use std::path::Path;
 use cairn_common::codec;
 use cairn_common::model::{Space, SpaceId};
 use cairn_common::op::Op;
+use cairn_common::progress::{Report, Unit};
 
 use super::BackupError;
 use super::format::{DATA_FILE, DataReader, FORMAT_VERSION, MANIFEST_FILE, Manifest, Record};
@@ -64,11 +65,32 @@ pub fn read_manifest(dir: &Path, id: &str) -> Result<Manifest, BackupError> {
     Ok(manifest)
 }
 
-/// Checks size and SHA-256 of every file the manifest lists.
+/// A reader that reports the bytes read (once per buffered read, so cheap).
+struct Counting<'a, R> {
+    inner: R,
+    progress: &'a dyn Report,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.add(n as u64);
+        Ok(n)
+    }
+}
+
+/// Checks size and SHA-256 of every file the manifest lists, as a step `what`
+/// of `progress` counting bytes.
 ///
 /// # Errors
 /// [`BackupError::Damaged`] naming the first file that differs.
-pub fn check_sums(dir: &Path, manifest: &Manifest) -> Result<(), BackupError> {
+pub fn check_sums(
+    dir: &Path,
+    manifest: &Manifest,
+    what: &str,
+    progress: &dyn Report,
+) -> Result<(), BackupError> {
+    progress.step(what, Some(manifest.bytes()), Unit::Bytes);
     let id = &manifest.id;
     if !manifest.files.iter().any(|f| f.name == DATA_FILE) {
         return Err(BackupError::damaged(id, "its manifest lists no data file"));
@@ -85,9 +107,13 @@ pub fn check_sums(dir: &Path, manifest: &Manifest) -> Result<(), BackupError> {
             BackupError::damaged(id, format_args!("cannot read {}: {e}", file.name))
         })?;
         let mut hashing = super::format::Hashing::new(std::io::sink());
-        std::io::copy(&mut BufReader::with_capacity(1 << 20, opened), &mut hashing).map_err(
-            |e| BackupError::damaged(id, format_args!("cannot read {}: {e}", file.name)),
-        )?;
+        let mut counting = Counting {
+            inner: BufReader::with_capacity(1 << 20, opened),
+            progress,
+        };
+        std::io::copy(&mut counting, &mut hashing).map_err(|e| {
+            BackupError::damaged(id, format_args!("cannot read {}: {e}", file.name))
+        })?;
         let (_, bytes, sha256) = hashing.finish();
         if bytes != file.bytes || sha256 != file.sha256 {
             return Err(BackupError::damaged(
@@ -104,7 +130,7 @@ pub fn check_sums(dir: &Path, manifest: &Manifest) -> Result<(), BackupError> {
 }
 
 /// Decodes every record of the data file, checks it against the manifest, and
-/// hands it to `each`.
+/// hands it to `each`; a step `what` of `progress` counting the records.
 ///
 /// # Errors
 /// [`BackupError::Damaged`] for a record that does not decode or does not fit, or
@@ -112,8 +138,11 @@ pub fn check_sums(dir: &Path, manifest: &Manifest) -> Result<(), BackupError> {
 pub fn walk(
     dir: &Path,
     manifest: &Manifest,
+    what: &str,
+    progress: &dyn Report,
     mut each: impl FnMut(Checked) -> Result<(), BackupError>,
 ) -> Result<(), BackupError> {
+    progress.step(what, Some(manifest.records()), Unit::Items);
     let id = manifest.id.as_str();
     let bad = |reason: &dyn std::fmt::Display| BackupError::damaged(id, reason);
     let file = File::open(dir.join(DATA_FILE))
@@ -124,6 +153,7 @@ pub fn walk(
     let mut ops: HashMap<SpaceId, (u64, u64)> = HashMap::new();
     let mut trees: HashMap<String, u64> = HashMap::new();
     while let Some(record) = reader.next_record().map_err(|e| bad(&e))? {
+        progress.add(1);
         match record {
             Record::Tree { name, key, value } => {
                 let decoded = match name.as_str() {
@@ -189,13 +219,14 @@ pub fn walk(
     Ok(())
 }
 
-/// Reads the whole backup in `dir` back: manifest, checksums, every record.
+/// Reads the whole backup in `dir` back: manifest, checksums, every record, as the
+/// steps "verifying: checksums" (bytes) and "verifying: records" of `progress`.
 ///
 /// # Errors
 /// [`BackupError::Damaged`] saying what is wrong.
-pub fn verify_dir(dir: &Path, id: &str) -> Result<Manifest, BackupError> {
+pub fn verify_dir(dir: &Path, id: &str, progress: &dyn Report) -> Result<Manifest, BackupError> {
     let manifest = read_manifest(dir, id)?;
-    check_sums(dir, &manifest)?;
-    walk(dir, &manifest, |_| Ok(()))?;
+    check_sums(dir, &manifest, "verifying: checksums", progress)?;
+    walk(dir, &manifest, "verifying: records", progress, |_| Ok(()))?;
     Ok(manifest)
 }

@@ -16,6 +16,7 @@ use cairn_common::api::MAX_PUSH_OPS;
 use cairn_common::export::format::ScopeJson;
 use cairn_common::export::{copy_checked, read};
 use cairn_common::model::UserProfile;
+use cairn_common::progress::{Report, Unit};
 
 use crate::auth::password::IMPORTED_PASSWORD_HASH;
 use crate::files::blobs::Blobs;
@@ -41,11 +42,15 @@ pub struct ImportReport {
 /// A store that is not empty, an export that is not a whole-server export or does
 /// not read, content that is damaged, or a storage error. Nothing is written unless
 /// every file read well.
+///
+/// Reports the steps "importing: file contents" and "importing: ops" to `progress`.
 pub async fn import(
     store: &Store,
     files: Option<&Blobs>,
     dir: &Path,
+    progress: &dyn Report,
 ) -> anyhow::Result<ImportReport> {
+    progress.step("importing: reading the export", None, Unit::Items);
     let export = read::read(dir)?;
     if export.manifest.scope != ScopeJson::Server {
         bail!(
@@ -87,6 +92,11 @@ pub async fn import(
     // Content first, each checked on the way: damaged content stops the import
     // before a record is written (content no record names is swept later).
     if let Some(blobs) = files {
+        progress.step(
+            "importing: file contents",
+            Some(held.len() as u64),
+            Unit::Items,
+        );
         for (entry, from) in &held {
             let to = blobs
                 .root()
@@ -95,12 +105,15 @@ pub async fn import(
             let source = std::fs::File::open(from)
                 .map_err(|e| anyhow::anyhow!("cannot read {} ({e})", from.display()))?;
             copy_checked(source, from, &to, &entry.sha256)?;
+            progress.add(1);
         }
     }
     for user in &users {
         store.import_account(user).await?;
     }
     let mut ops = 0;
+    let total = spaces.iter().map(|s| s.ops.len() as u64).sum();
+    progress.step("importing: ops", Some(total), Unit::Items);
     for data in spaces {
         store.import_space(&data.space, &data.members).await?;
         for chunk in data.ops.chunks(MAX_PUSH_OPS) {
@@ -122,6 +135,7 @@ pub async fn import(
                 );
             }
             ops += chunk.len();
+            progress.add(chunk.len() as u64);
         }
     }
     store.flush().await?;

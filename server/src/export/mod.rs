@@ -16,6 +16,7 @@ use cairn_common::export::{
     Account, ExportData, Scope, SessionInfo, SpaceData, copy_checked, format, safe_relative,
 };
 use cairn_common::model::SpaceId;
+use cairn_common::progress::{Report, Unit};
 
 use crate::files::blobs::Blobs;
 use crate::store::{SessionRecord, Store, StoreError, UserRecord};
@@ -41,7 +42,8 @@ fn session(s: &SessionRecord) -> SessionInfo {
 }
 
 /// Reads what `scope` covers from `store`; `files`, if the server keeps file
-/// content, says which content each space holds.
+/// content, says which content each space holds. The spaces read are the step
+/// "exporting: spaces" of `progress`.
 ///
 /// # Errors
 /// [`StoreError::NotFound`] for an unknown user or space, or a storage error.
@@ -49,6 +51,7 @@ pub async fn read(
     store: &Store,
     files: Option<&Blobs>,
     scope: Scope,
+    progress: &dyn Report,
 ) -> Result<ExportData, StoreError> {
     let mut profiles = BTreeMap::new();
     let mut records = Vec::new();
@@ -105,7 +108,13 @@ pub async fn read(
         }
     };
     let mut spaces = Vec::with_capacity(space_ids.len());
+    progress.step(
+        "exporting: spaces",
+        Some(space_ids.len() as u64),
+        Unit::Items,
+    );
     for id in space_ids {
+        progress.add(1);
         // A space removed meanwhile is left out.
         let Some(space) = store.space(id).await? else {
             continue;
@@ -145,18 +154,30 @@ pub async fn read(
 }
 
 /// Copies into `dir` the content the manifest among `files` lists as held, from
-/// `blobs`, each checked against its SHA-256. Returns how many were copied.
+/// `blobs`, each checked against its SHA-256, as the step "exporting: file
+/// contents" of `progress`. Returns how many were copied.
 ///
 /// # Errors
 /// A manifest that does not read, content missing from the store meanwhile, or an
 /// I/O error naming the path.
-pub fn copy_contents(blobs: &Blobs, files: &[ExportFile], dir: &Path) -> anyhow::Result<usize> {
+pub fn copy_contents(
+    blobs: &Blobs,
+    files: &[ExportFile],
+    dir: &Path,
+    progress: &dyn Report,
+) -> anyhow::Result<usize> {
     let manifest = files
         .iter()
         .find(|f| f.path == format::MANIFEST)
         .context("the export has no manifest")?;
     let manifest: format::Manifest = serde_json::from_str(&manifest.contents)?;
     let mut copied = 0;
+    let held = manifest
+        .contents
+        .iter()
+        .filter(|e| e.file.is_some())
+        .count();
+    progress.step("exporting: file contents", Some(held as u64), Unit::Items);
     for entry in &manifest.contents {
         let Some(path) = &entry.file else { continue };
         let (source, _) = blobs.open(entry.space, &entry.sha256).map_err(|e| {
@@ -175,6 +196,7 @@ pub fn copy_contents(blobs: &Blobs, files: &[ExportFile], dir: &Path) -> anyhow:
             &entry.sha256,
         )?;
         copied += 1;
+        progress.add(1);
     }
     Ok(copied)
 }

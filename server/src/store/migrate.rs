@@ -7,10 +7,15 @@
 //!
 //! The target must be empty. After the copy both stores are read back in full
 //! ([`Contents`]) and compared; a difference is an error that names what differs.
+//!
+//! The source is read whole first, so the copy reports real totals: the steps
+//! "migrating: accounts", "migrating: spaces" and "migrating: ops" count, reading,
+//! the rest and the check show as steps without totals.
 
 use cairn_common::api::Epoch;
 use cairn_common::model::{RecordId, Role, Space, SpaceId, UserId};
 use cairn_common::op::Op;
+use cairn_common::progress::{Report, Unit};
 
 use super::invitations::InvitationRecord;
 use super::notifications::NotificationRecord;
@@ -204,23 +209,48 @@ fn differs(what: &str) -> StoreError {
 ///
 /// # Errors
 /// A target that is not empty, a storage or database error, or a copy that differs.
-pub async fn sled_to_postgres(from: &SledStore, to: &PgStore) -> Result<Contents, StoreError> {
+pub async fn sled_to_postgres(
+    from: &SledStore,
+    to: &PgStore,
+    progress: &dyn Report,
+) -> Result<Contents, StoreError> {
     if to.import_target().await? != ImportTarget::Empty {
         return Err(StoreError::Conflict(
             "the target database already holds accounts; migrate into an empty database".into(),
         ));
     }
+    progress.step("migrating: reading", None, Unit::Items);
     let contents = Contents::of_sled(from)?;
+    progress.step(
+        "migrating: accounts",
+        Some(contents.users.len() as u64),
+        Unit::Items,
+    );
     for user in &contents.users {
         to.import_account(user).await?;
+        progress.add(1);
     }
+    progress.step(
+        "migrating: spaces",
+        Some(contents.spaces.len() as u64),
+        Unit::Items,
+    );
     for (space, members, last_seq) in &contents.spaces {
         to.import_space(space, members).await?;
         to.raise_seq(space.id, *last_seq).await?;
+        progress.add(1);
     }
+    let ops_total = contents.ops.iter().map(|(_, ops)| ops.len() as u64).sum();
+    progress.step("migrating: ops", Some(ops_total), Unit::Items);
     for (_, ops) in &contents.ops {
         to.load_ops(&encoded(ops.clone())?).await?;
+        progress.add(ops.len() as u64);
     }
+    progress.step(
+        "migrating: sessions, audit log and the rest",
+        None,
+        Unit::Items,
+    );
     to.load_purged(&contents.purged).await?;
     to.rebuild_record_index().await?;
     for (hash, session) in &contents.sessions {
@@ -246,6 +276,7 @@ pub async fn sled_to_postgres(from: &SledStore, to: &PgStore) -> Result<Contents
     for (user, record) in &contents.notifications {
         to.set_notifications(*user, record).await?;
     }
+    progress.step("migrating: checking the copy", None, Unit::Items);
     let copied = Contents::of_postgres(to).await?;
     match contents.difference(&copied) {
         Some(what) => Err(differs(what)),
@@ -257,23 +288,48 @@ pub async fn sled_to_postgres(from: &SledStore, to: &PgStore) -> Result<Contents
 ///
 /// # Errors
 /// A target that is not empty, a storage or database error, or a copy that differs.
-pub async fn postgres_to_sled(from: &PgStore, to: &SledStore) -> Result<Contents, StoreError> {
+pub async fn postgres_to_sled(
+    from: &PgStore,
+    to: &SledStore,
+    progress: &dyn Report,
+) -> Result<Contents, StoreError> {
     if to.import_target()? != ImportTarget::Empty {
         return Err(StoreError::Conflict(
             "the target data directory already holds accounts; migrate into a new one".into(),
         ));
     }
+    progress.step("migrating: reading", None, Unit::Items);
     let contents = Contents::of_postgres(from).await?;
+    progress.step(
+        "migrating: accounts",
+        Some(contents.users.len() as u64),
+        Unit::Items,
+    );
     for user in &contents.users {
         to.import_account(user)?;
+        progress.add(1);
     }
+    progress.step(
+        "migrating: spaces",
+        Some(contents.spaces.len() as u64),
+        Unit::Items,
+    );
     for (space, members, last_seq) in &contents.spaces {
         to.import_space(space, members)?;
         to.raise_seq(space.id, *last_seq)?;
+        progress.add(1);
     }
+    let ops_total = contents.ops.iter().map(|(_, ops)| ops.len() as u64).sum();
+    progress.step("migrating: ops", Some(ops_total), Unit::Items);
     for (_, ops) in &contents.ops {
         to.load_ops(&encoded(ops.clone())?)?;
+        progress.add(ops.len() as u64);
     }
+    progress.step(
+        "migrating: sessions, audit log and the rest",
+        None,
+        Unit::Items,
+    );
     to.load_purged(&contents.purged)?;
     to.rebuild_record_index()?;
     for (hash, session) in &contents.sessions {
@@ -299,6 +355,7 @@ pub async fn postgres_to_sled(from: &PgStore, to: &SledStore) -> Result<Contents
         to.set_notifications(*user, record)?;
     }
     to.flush()?;
+    progress.step("migrating: checking the copy", None, Unit::Items);
     let copied = Contents::of_sled(to)?;
     match contents.difference(&copied) {
         Some(what) => Err(differs(what)),

@@ -126,7 +126,7 @@ async fn a_store_moves_to_postgres_and_back() {
     let pg = TestPostgres::shared().expect("PostgreSQL");
     let url = pg.database().expect("database");
     let target = PgStore::connect(&url, 4).await.expect("connect");
-    let copied = sled_to_postgres(&original, &target)
+    let copied = sled_to_postgres(&original, &target, &cairn_common::progress::Quiet)
         .await
         .expect("to PostgreSQL");
     assert_eq!(copied.difference(&expected), None);
@@ -136,12 +136,12 @@ async fn a_store_moves_to_postgres_and_back() {
         AuditVerification::Intact { .. }
     ));
     assert!(matches!(
-        sled_to_postgres(&original, &target).await,
+        sled_to_postgres(&original, &target, &cairn_common::progress::Quiet).await,
         Err(StoreError::Conflict(_))
     ));
 
     let (_back_dir, back) = temp_store();
-    let returned = postgres_to_sled(&target, &back)
+    let returned = postgres_to_sled(&target, &back, &cairn_common::progress::Quiet)
         .await
         .expect("back to sled");
     assert_eq!(returned.difference(&expected), None);
@@ -152,7 +152,7 @@ async fn a_store_moves_to_postgres_and_back() {
     assert_eq!(back.epoch(), original.epoch(), "the same history");
     // A data dir that holds accounts of its own is not overwritten.
     assert!(matches!(
-        postgres_to_sled(&target, &original).await,
+        postgres_to_sled(&target, &original, &cairn_common::progress::Quiet).await,
         Err(StoreError::Conflict(_))
     ));
 }

@@ -68,8 +68,8 @@ impl BackupCommand {
                 (data_dir, BackupRequest::Verify { id }, false)
             }
             BackupCommand::Restore { id, data_dir, from } => {
-                let progress = cairn_common::progress::Progress::working("restoring", false);
-                let restored = restore(&DataDir::new(data_dir), from, &id, out);
+                let progress = cairn_common::progress::Progress::new("restoring", None, false);
+                let restored = restore(&DataDir::new(data_dir), from, &id, out, &progress);
                 progress.finish();
                 return restored;
             }
@@ -93,6 +93,7 @@ fn restore(
     from: Option<PathBuf>,
     id: &str,
     out: &mut impl Write,
+    progress: &dyn cairn_common::progress::Report,
 ) -> anyhow::Result<()> {
     let settings = if data_dir.config().exists() {
         Some(crate::settings::Settings::load(
@@ -116,7 +117,7 @@ fn restore(
         (None, Some(settings)) => settings.backup_dir(),
         (None, None) => data_dir.backups(),
     };
-    let restored = crate::backup::restore::restore(data_dir, &backups, id)?;
+    let restored = crate::backup::restore::restore(data_dir, &backups, id, progress)?;
     writeln!(
         out,
         "restored backup {id} into {}: {}",
@@ -254,11 +255,12 @@ pub async fn execute(
     backups: &Backups,
     request: BackupRequest,
     now_ms: u64,
+    progress: &dyn cairn_common::progress::Report,
 ) -> Result<AdminResponse, BackupError> {
     let (dir, _) = backups.config()?;
     Ok(AdminResponse::Backup(match request {
         BackupRequest::Now => {
-            let created = crate::backup::run_backup(store, backups, now_ms).await?;
+            let created = crate::backup::run_backup(store, backups, now_ms, progress).await?;
             BackupResponse::Created {
                 backup: row(&created.manifest),
                 dir: dir.display().to_string(),
@@ -289,7 +291,7 @@ pub async fn execute(
         }
         BackupRequest::Verify { id } => {
             let path = crate::backup::backup_path(dir, &id)?;
-            let manifest = crate::backup::verify::verify_dir(&path, &id)?;
+            let manifest = crate::backup::verify::verify_dir(&path, &id, progress)?;
             BackupResponse::Verified {
                 backup: row(&manifest),
             }

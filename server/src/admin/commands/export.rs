@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use cairn_common::model::SpaceId;
+use cairn_common::progress::Report;
 
 use crate::admin::protocol::{AdminRequest, AdminResponse, ExportScope};
 use crate::backup::Backups;
@@ -13,6 +14,7 @@ use crate::datadir::DataDir;
 use crate::export;
 use crate::store::{AuditEvent, AuditKind, Store, StoreError};
 use cairn_common::export::{Scope, render};
+use cairn_common::progress::Unit;
 
 /// Write the server's data as open files: JSON (schema: docs/export.schema.json),
 /// CSV per record kind, Markdown per conversation, the change history, the content
@@ -88,13 +90,14 @@ pub async fn execute(
     backups: &Backups,
     out: &Path,
     scope: ExportScope,
+    progress: &dyn Report,
 ) -> Result<AdminResponse, String> {
     let event = match &scope {
         ExportScope::Server => AuditEvent::new(AuditKind::Export).detail("whole server"),
         ExportScope::User(email) => AuditEvent::new(AuditKind::Export).subject(email),
         ExportScope::Space(id) => AuditEvent::new(AuditKind::Export).space(*id),
     };
-    let response = write(store, backups, out, scope)
+    let response = write(store, backups, out, scope, progress)
         .await
         .map_err(|e| format!("{e:#}"))?;
     store.audit(event).await;
@@ -106,6 +109,7 @@ async fn write(
     backups: &Backups,
     out: &Path,
     scope: ExportScope,
+    progress: &dyn Report,
 ) -> anyhow::Result<AdminResponse> {
     let scope = match scope {
         ExportScope::Server => Scope::Server,
@@ -120,11 +124,17 @@ async fn write(
         ),
     };
     let blobs = backups.files();
-    let snapshot = export::read(store, blobs.as_ref(), scope).await?;
+    let snapshot = export::read(store, blobs.as_ref(), scope, progress).await?;
+    progress.step("exporting: rendering files", None, Unit::Items);
     let files = render(&snapshot, crate::clock::now_ms())?;
-    cairn_common::export::write(out, &files, false)?;
+    progress.step(
+        "exporting: writing files",
+        Some(files.len() as u64),
+        Unit::Items,
+    );
+    cairn_common::export::write(out, &files, false, progress)?;
     let contents = match &blobs {
-        Some(blobs) => export::copy_contents(blobs, &files, out)?,
+        Some(blobs) => export::copy_contents(blobs, &files, out, progress)?,
         None => 0,
     };
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);

@@ -89,8 +89,9 @@ pub async fn execute(
     store: &Store,
     backups: &Backups,
     dir: &Path,
+    progress: &dyn cairn_common::progress::Report,
 ) -> Result<AdminResponse, String> {
-    let report = crate::export::import::import(store, backups.files().as_ref(), dir)
+    let report = crate::export::import::import(store, backups.files().as_ref(), dir, progress)
         .await
         .map_err(|e| format!("{e:#}"))?;
     let spaces = u32::try_from(report.spaces).unwrap_or(u32::MAX);

@@ -46,12 +46,16 @@ pub struct MigrateArgs {
 }
 
 impl MigrateArgs {
-    /// Runs the copy and prints what was copied.
+    /// Runs the copy, reporting its steps to `progress`, and prints what was copied.
     ///
     /// # Errors
     /// A running server on the data dir, a database that cannot be reached, a
     /// target that is not empty, or a copy that differs; the message says what to do.
-    pub fn run(self, out: &mut impl Write) -> anyhow::Result<()> {
+    pub fn run(
+        self,
+        out: &mut impl Write,
+        progress: &dyn cairn_common::progress::Report,
+    ) -> anyhow::Result<()> {
         let data_dir = DataDir::new(&self.data_dir);
         data_dir.check_initialized()?;
         let _lock = data_dir.lock().context(
@@ -65,13 +69,19 @@ impl MigrateArgs {
         runtime.block_on(async {
             let pg = PgStore::connect(&self.url, 4).await?;
             let (contents, direction) = match self.to {
-                Backend::Postgres => (sled_to_postgres(&store, &pg).await?, "into PostgreSQL"),
+                Backend::Postgres => (
+                    sled_to_postgres(&store, &pg, progress).await?,
+                    "into PostgreSQL",
+                ),
                 Backend::Sled => {
                     match store.import_target()? {
                         ImportTarget::FreshAdmin(admin) => store.remove_fresh_account(admin)?,
                         ImportTarget::Empty => {}
                     }
-                    (postgres_to_sled(&pg, &store).await?, "into the data dir")
+                    (
+                        postgres_to_sled(&pg, &store, progress).await?,
+                        "into the data dir",
+                    )
                 }
             };
             let event = AuditEvent::new(AuditKind::Import)

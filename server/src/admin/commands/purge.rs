@@ -10,6 +10,7 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
+use cairn_common::progress::{Report, Unit};
 
 use crate::admin::protocol::{AdminRequest, AdminResponse, BackupsPurged};
 use crate::backup::{Backups, format};
@@ -148,7 +149,8 @@ impl PurgeArgs {
 }
 
 /// Purges `target` from the store and its kept `backups`, and logs the purge in the
-/// audit log.
+/// audit log. Reports the steps "purging: the store" (its rewrite, without a
+/// count), "purging: file contents" (spaces) and "purging: backups" to `progress`.
 ///
 /// # Errors
 /// The store's refusal or failure; a backup that cannot be deleted is an error
@@ -161,6 +163,7 @@ pub async fn execute(
     store: &Store,
     backups: &Backups,
     target: &PurgeTarget,
+    progress: &dyn Report,
 ) -> Result<AdminResponse, StoreError> {
     // No backup may be taken (or restored from) halfway through.
     let _backups = backups.lock();
@@ -169,9 +172,10 @@ pub async fn execute(
             "cannot tell where the backups are ({e}); nothing was purged"
         ))
     })?;
+    progress.step("purging: the store", None, Unit::Items);
     let outcome = store.purge(target).await?;
-    remove_content(backups, target, &outcome)?;
-    let backups = purge_backups(backup_dir)?;
+    remove_content(backups, target, &outcome, progress)?;
+    let backups = purge_backups(backup_dir, progress)?;
     let what = match target {
         PurgeTarget::User(_) => format!(
             "user (now pseudonym {})",
@@ -196,6 +200,7 @@ fn remove_content(
     backups: &Backups,
     target: &PurgeTarget,
     outcome: &crate::store::PurgeOutcome,
+    progress: &dyn Report,
 ) -> Result<(), StoreError> {
     let Some(files) = backups.files() else {
         return Ok(());
@@ -213,8 +218,14 @@ fn remove_content(
             .copied()
             .collect(),
     };
+    progress.step(
+        "purging: file contents",
+        Some(spaces.len() as u64),
+        Unit::Items,
+    );
     for space in spaces {
         files.remove_space(space).map_err(io)?;
+        progress.add(1);
     }
     Ok(())
 }
@@ -225,7 +236,7 @@ fn remove_content(
 ///
 /// # Errors
 /// [`StoreError::Io`] naming the backup that could not be deleted.
-fn purge_backups(dir: &Path) -> Result<BackupsPurged, StoreError> {
+fn purge_backups(dir: &Path, progress: &dyn Report) -> Result<BackupsPurged, StoreError> {
     let io = |source| StoreError::Io {
         dir: dir.to_owned(),
         source,
@@ -236,20 +247,26 @@ fn purge_backups(dir: &Path) -> Result<BackupsPurged, StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
         Err(e) => return Err(io(e)),
     };
+    let mut kept = Vec::new();
     for entry in entries {
         let entry = entry.map_err(io)?;
         let path = entry.path();
         let is_backup = path.is_dir()
             && (path.join(format::DATA_FILE).exists() || path.join(format::MANIFEST_FILE).exists());
-        if !is_backup {
-            continue;
+        if is_backup {
+            kept.push(entry);
         }
+    }
+    progress.step("purging: backups", Some(kept.len() as u64), Unit::Items);
+    for entry in kept {
+        let path = entry.path();
         std::fs::remove_dir_all(&path).map_err(|source| StoreError::Io {
             dir: path.clone(),
             source,
         })?;
         out.deleted
             .push(entry.file_name().to_string_lossy().into_owned());
+        progress.add(1);
     }
     out.deleted.sort();
     std::fs::File::open(dir)

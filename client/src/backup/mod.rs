@@ -11,6 +11,7 @@
 mod restore;
 mod settings;
 
+use cairn_common::progress::{Quiet, Report, Unit};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -63,12 +64,18 @@ pub struct Found {
 }
 
 /// Makes a backup of `replica` now in `settings.dir`, checks it, then deletes the
-/// backups the retention no longer keeps.
+/// backups the retention no longer keeps. Reports the steps "backing up: store
+/// entries", "backing up: records and files" and "backing up: reading back" (with
+/// the total of entries) to `progress`.
 ///
 /// # Errors
 /// A replica, storage or I/O error, or a copy that does not read back the same;
 /// nothing half-made is left under a backup's name.
-pub fn create(replica: &Replica, settings: &BackupSettings) -> anyhow::Result<Found> {
+pub fn create(
+    replica: &Replica,
+    settings: &BackupSettings,
+    progress: &dyn Report,
+) -> anyhow::Result<Found> {
     let now = Utc::now();
     let id = now.format("%Y-%m-%dT%H%M%S%.3fZ").to_string();
     std::fs::create_dir_all(&settings.dir).with_context(|| {
@@ -85,7 +92,7 @@ pub fn create(replica: &Replica, settings: &BackupSettings) -> anyhow::Result<Fo
     }
     let partial = settings.dir.join(format!(".{id}.partial"));
     let _ = std::fs::remove_dir_all(&partial);
-    let made = make(replica, &partial, &id, now);
+    let made = make(replica, &partial, &id, now, progress);
     let info = match made {
         Ok(info) => info,
         Err(e) => {
@@ -106,15 +113,24 @@ pub fn create(replica: &Replica, settings: &BackupSettings) -> anyhow::Result<Fo
     })
 }
 
-fn make(replica: &Replica, dir: &Path, id: &str, now: DateTime<Utc>) -> anyhow::Result<BackupInfo> {
+fn make(
+    replica: &Replica,
+    dir: &Path,
+    id: &str,
+    now: DateTime<Utc>,
+    progress: &dyn Report,
+) -> anyhow::Result<BackupInfo> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let sum = replica.snapshot_into(dir)?;
+    progress.step("backing up: store entries", None, Unit::Items);
+    let sum = replica.snapshot_into(dir, progress)?;
+    progress.step("backing up: records and files", None, Unit::Items);
     let mut records = 0;
     let mut files = 0;
     let cache = FileCache::new(replica.dir());
     for state in replica.records() {
         let state = state?;
         records += 1;
+        progress.add(1);
         let Some(file) = FileInfo::of(&state) else {
             continue;
         };
@@ -141,7 +157,8 @@ fn make(replica: &Replica, dir: &Path, id: &str, now: DateTime<Utc>) -> anyhow::
         files += 1;
     }
     // Read back before it counts: the store as written must be the store as read.
-    let again = sum_of(dir).context("the backup does not read back")?;
+    progress.step("backing up: reading back", Some(sum.entries), Unit::Items);
+    let again = sum_of(dir, progress).context("the backup does not read back")?;
     if again != sum {
         bail!(
             "the backup read back differently ({} entries, expected {}); the disk may be \
@@ -285,7 +302,7 @@ pub fn daily(replica: &Replica, settings: &BackupSettings) -> anyhow::Result<Opt
     if !due {
         return Ok(None);
     }
-    create(replica, settings).map(Some)
+    create(replica, settings, &Quiet).map(Some)
 }
 
 /// Where this device has put backups, kept in the data directory, so that a
@@ -380,8 +397,9 @@ impl DailyBackups {
 ///
 /// # Errors
 /// A backup that does not read, or reads differently from when it was made.
-pub fn verify(found: &Found) -> anyhow::Result<StoreSum> {
-    let sum = sum_of(&found.dir)
+pub fn verify(found: &Found, progress: &dyn Report) -> anyhow::Result<StoreSum> {
+    progress.step("checking the backup", Some(found.info.entries), Unit::Items);
+    let sum = sum_of(&found.dir, progress)
         .with_context(|| format!("the backup {} does not read", found.info.id))?;
     if sum.entries != found.info.entries || sum.sha256 != found.info.sha256 {
         bail!(

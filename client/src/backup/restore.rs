@@ -2,6 +2,7 @@
 //! (kept until the next restore), the backup's store copied in its place and
 //! opened to prove it works; if it does not, the current store comes back.
 
+use cairn_common::progress::{Report, Unit};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -49,13 +50,15 @@ impl RestorePlan {
 
 const CLOSE_FIRST: &str = "another cairn (the TUI?) has the local data open; close it, then run `cairn backup restore` again";
 
-/// Restores `plan`'s backup into `data_dir`.
+/// Restores `plan`'s backup into `data_dir`, reporting the steps "checking the
+/// backup" (its entries), "restoring: store files" and "restoring: file contents"
+/// (the backup's files) to `progress`.
 ///
 /// # Errors
 /// A damaged backup, the replica open elsewhere, or an I/O error; the store is as
 /// it was then.
-pub fn restore(data_dir: &Path, plan: &RestorePlan) -> anyhow::Result<()> {
-    verify(&plan.backup)?;
+pub fn restore(data_dir: &Path, plan: &RestorePlan, progress: &dyn Report) -> anyhow::Result<()> {
+    verify(&plan.backup, progress)?;
     let opening = match Replica::lock(data_dir) {
         Ok(opening) => opening,
         Err(ReplicaError::Locked { .. }) => bail!(CLOSE_FIRST),
@@ -78,8 +81,19 @@ pub fn restore(data_dir: &Path, plan: &RestorePlan) -> anyhow::Result<()> {
         }
         e
     };
-    copy_dir(&store_dir(&plan.backup.dir), &live).map_err(put_back)?;
-    copy_files(&plan.backup.dir.join("files"), &FileCache::new(data_dir)).map_err(put_back)?;
+    progress.step("restoring: store files", None, Unit::Items);
+    copy_dir(&store_dir(&plan.backup.dir), &live, progress).map_err(put_back)?;
+    progress.step(
+        "restoring: file contents",
+        Some(plan.backup.info.files as u64),
+        Unit::Items,
+    );
+    copy_files(
+        &plan.backup.dir.join("files"),
+        &FileCache::new(data_dir),
+        progress,
+    )
+    .map_err(put_back)?;
     match opening.open() {
         Ok(replica) => {
             drop(replica);
@@ -92,7 +106,7 @@ pub fn restore(data_dir: &Path, plan: &RestorePlan) -> anyhow::Result<()> {
 }
 
 /// Copies the directory tree `from` to `to`, durably.
-fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+fn copy_dir(from: &Path, to: &Path, progress: &dyn Report) -> anyhow::Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
     for entry in
         std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
@@ -100,11 +114,12 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
         let entry = entry?;
         let target = to.join(entry.file_name());
         if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
+            copy_dir(&entry.path(), &target, progress)?;
         } else {
             std::fs::copy(entry.path(), &target)
                 .with_context(|| format!("cannot write {}", target.display()))?;
             std::fs::File::open(&target)?.sync_all()?;
+            progress.add(1);
         }
     }
     std::fs::File::open(to)?.sync_all()?;
@@ -112,7 +127,7 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
 }
 
 /// Puts the backup's file contents into the cache where it lacks them.
-fn copy_files(from: &Path, cache: &FileCache) -> anyhow::Result<()> {
+fn copy_files(from: &Path, cache: &FileCache, progress: &dyn Report) -> anyhow::Result<()> {
     let Ok(spaces) = std::fs::read_dir(from) else {
         return Ok(());
     };
@@ -122,6 +137,7 @@ fn copy_files(from: &Path, cache: &FileCache) -> anyhow::Result<()> {
         };
         for file in std::fs::read_dir(space.path())?.flatten() {
             let sha = file.file_name().to_string_lossy().into_owned();
+            progress.add(1);
             if cache.has(id, &sha) {
                 continue;
             }

@@ -1,4 +1,5 @@
 use cairn_common::model::{RecordKind, Value};
+use cairn_common::progress::Quiet;
 use chrono::{NaiveDate, TimeZone};
 
 use super::*;
@@ -30,7 +31,7 @@ fn a_backup_is_listed_and_verified() {
     let replica = Replica::open(&data).expect("open");
     add_goal(&replica, "Kept in the backup");
     let settings = BackupSettings::defaults(&data);
-    let made = create(&replica, &settings).expect("backup");
+    let made = create(&replica, &settings, &Quiet).expect("backup");
     assert_eq!(made.info.records, 1);
     assert!(
         made.info
@@ -40,7 +41,7 @@ fn a_backup_is_listed_and_verified() {
     let listed = list(&settings).expect("list");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].info, made.info);
-    verify(&listed[0]).expect("reads back");
+    verify(&listed[0], &Quiet).expect("reads back");
     // A half-made backup (a crash while writing) is not listed.
     std::fs::create_dir_all(settings.dir.join(".x.partial")).expect("partial");
     assert_eq!(list(&settings).expect("list").len(), 1);
@@ -53,7 +54,7 @@ fn a_backup_is_listed_and_verified() {
         serde_json::to_vec(&info).expect("json"),
     )
     .expect("tamper");
-    let err = verify(&list(&settings).expect("list")[0]).expect_err("damaged");
+    let err = verify(&list(&settings).expect("list")[0], &Quiet).expect_err("damaged");
     assert!(err.to_string().contains("damaged"), "{err}");
     assert!(store.exists());
 }
@@ -108,7 +109,7 @@ fn restore_brings_the_backup_back() {
     let (kept, later, found) = {
         let replica = Replica::open(&data).expect("open");
         let kept = add_goal(&replica, "Before the backup");
-        let found = create(&replica, &settings).expect("backup");
+        let found = create(&replica, &settings, &Quiet).expect("backup");
         let later = add_goal(&replica, "After the backup");
         (kept, later, found)
     };
@@ -116,16 +117,16 @@ fn restore_brings_the_backup_back() {
     assert_eq!(plan.records_now, 2);
     {
         let _open = Replica::open(&data).expect("open");
-        let err = restore(&data, &plan).expect_err("open elsewhere");
+        let err = restore(&data, &plan, &Quiet).expect_err("open elsewhere");
         assert!(err.to_string().contains("close it"), "{err}");
     }
-    restore(&data, &plan).expect("restore");
+    restore(&data, &plan, &Quiet).expect("restore");
     let replica = Replica::open(&data).expect("open after restore");
     assert!(replica.record(&kept).expect("read").is_some());
     assert!(replica.record(&later).expect("read").is_none());
     assert!(plan.kept_at.exists(), "the data from before is kept");
     drop(replica);
-    restore(&data, &plan).expect("a second restore");
+    restore(&data, &plan, &Quiet).expect("a second restore");
 }
 
 /// Backups holding a space this device no longer has are deleted by
@@ -140,12 +141,12 @@ fn backups_of_a_space_gone_are_deleted() {
         dir: dir.path().join("elsewhere"),
         ..BackupSettings::defaults(&data)
     };
-    let first = create(&replica, &settings).expect("backup");
+    let first = create(&replica, &settings, &Quiet).expect("backup");
     let other = BackupSettings {
         dir: dir.path().join("usb"),
         ..settings.clone()
     };
-    let second = create(&replica, &other).expect("backup");
+    let second = create(&replica, &other, &Quiet).expect("backup");
     assert_eq!(forget_gone(&replica, false).expect("forget"), 0);
     let mut info = first.info.clone();
     info.spaces.push(SpaceId::new());

@@ -71,7 +71,7 @@ pub fn run(paths: &Paths, ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
         Action::Restore { .. } => restore(paths, args),
         Action::Now { json } => {
             let progress = cairn_common::progress::Progress::new("backing up", None, *json);
-            let found = backup::create(&ctx.replica, &settings);
+            let found = backup::create(&ctx.replica, &settings, &progress);
             progress.finish();
             let found = found?;
             if *json {
@@ -150,7 +150,7 @@ pub fn restore(paths: &Paths, args: &Args) -> anyhow::Result<String> {
         confirm(&plan)?;
     }
     let progress = cairn_common::progress::Progress::new("restoring", None, false);
-    let restored = backup::restore(&paths.data_dir, &plan);
+    let restored = backup::restore(&paths.data_dir, &plan, &progress);
     progress.finish();
     restored?;
     Ok(format!(

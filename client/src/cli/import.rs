@@ -28,7 +28,7 @@ pub struct Args {
 
 pub fn run(ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
     let progress = cairn_common::progress::Progress::new("importing", None, args.json);
-    let summary = crate::import::import(&ctx.replica, &ctx.path(&args.file));
+    let summary = crate::import::import(&ctx.replica, &ctx.path(&args.file), &progress);
     progress.finish();
     let summary = summary?;
     ctx.changed(&summary.commit.records);

@@ -13,6 +13,7 @@
 
 pub mod legacy;
 
+use cairn_common::progress::{Report, Unit};
 use std::path::{Path, PathBuf};
 
 use cairn_common::Op;
@@ -80,9 +81,9 @@ struct Parsed {
 
 /// Reads the export at `path`: a directory with `manifest.json`, the manifest
 /// itself, or an earlier version's `cairn-export.json`.
-fn read(path: &Path) -> Result<Parsed, ImportError> {
+fn read(path: &Path, progress: &dyn Report) -> Result<Parsed, ImportError> {
     if export_read::is_export(path) {
-        return read_directory(path);
+        return read_directory(path, progress);
     }
     if path.is_dir() {
         return Err(ImportError::Foreign {
@@ -103,11 +104,18 @@ fn read(path: &Path) -> Result<Parsed, ImportError> {
 }
 
 /// An export directory, its file content checked against the listed SHA-256.
-fn read_directory(path: &Path) -> Result<Parsed, ImportError> {
+fn read_directory(path: &Path, progress: &dyn Report) -> Result<Parsed, ImportError> {
     let failed = |e: anyhow::Error| ImportError::Export(e, path.to_owned());
     let export = export_read::read(path).map_err(failed)?;
     let mut contents = Vec::new();
-    for (entry, file) in export.held_contents().map_err(failed)? {
+    let held = export.held_contents().map_err(failed)?;
+    progress.step(
+        "importing: checking file contents",
+        Some(held.len() as u64),
+        Unit::Items,
+    );
+    for (entry, file) in held {
+        progress.add(1);
         let found = std::fs::File::open(&file)
             .and_then(sha256_of)
             .map_err(|source| ImportError::Read {
@@ -147,20 +155,40 @@ fn read_directory(path: &Path) -> Result<Parsed, ImportError> {
 }
 
 /// Reads the export at `path` and commits its ops and spaces into `replica`, all or
-/// nothing, then puts its file content into the cache to be uploaded.
+/// nothing, then puts its file content into the cache to be uploaded. Reports the
+/// steps "importing: reading the export", "importing: checking file contents",
+/// "importing: merging ops" (one commit: the count jumps to the total) and
+/// "importing: file contents" to `progress`.
 ///
 /// # Errors
 /// An [`ImportError`] naming the file and the problem; nothing is written then.
-pub fn import(replica: &Replica, path: &Path) -> Result<ImportSummary, ImportError> {
-    let parsed = read(path)?;
+pub fn import(
+    replica: &Replica,
+    path: &Path,
+    progress: &dyn Report,
+) -> Result<ImportSummary, ImportError> {
+    progress.step("importing: reading the export", None, Unit::Items);
+    let parsed = read(path, progress)?;
+    progress.step(
+        "importing: merging ops",
+        Some(parsed.ops.len() as u64),
+        Unit::Items,
+    );
     let commit = replica
         .import_ops(&parsed.ops, &parsed.spaces)
         .map_err(|source| ImportError::Rejected {
             path: path.to_owned(),
             source,
         })?;
+    progress.add(parsed.ops.len() as u64);
     let cache = FileCache::new(replica.dir());
+    progress.step(
+        "importing: file contents",
+        Some(parsed.contents.len() as u64),
+        Unit::Items,
+    );
     for (space, sha256, file) in &parsed.contents {
+        progress.add(1);
         if !cache.has(*space, sha256) {
             cache
                 .add(*space, file)

@@ -2,6 +2,7 @@
 //! copied into a fresh sled database (so values removed here do not come along)
 //! while no write can run, and summed, so that a copy can be checked later.
 
+use cairn_common::progress::Report;
 use std::path::{Path, PathBuf};
 
 use cairn_common::storage;
@@ -49,11 +50,16 @@ pub fn store_dir(dir: &Path) -> PathBuf {
 
 impl Replica {
     /// Copies the store into a new store under `dir` (as [`store_dir`]), durably,
-    /// under the writer lock so that no write is half in it; its sum.
+    /// under the writer lock so that no write is half in it; its sum. Each entry
+    /// copied is one more done for `progress`.
     ///
     /// # Errors
     /// A storage or I/O error; `dir` may then hold a partial copy to delete.
-    pub fn snapshot_into(&self, dir: &Path) -> Result<StoreSum, ReplicaError> {
+    pub fn snapshot_into(
+        &self,
+        dir: &Path,
+        progress: &dyn Report,
+    ) -> Result<StoreSum, ReplicaError> {
         let target = store_dir(dir);
         let copy = open_sled(&target)?;
         let tree = copy.open_tree("replica")?;
@@ -66,6 +72,7 @@ impl Replica {
                 let (key, value) = entry?;
                 sum.add(&key, &value);
                 batch.insert(key, value);
+                progress.add(1);
                 in_batch += 1;
                 if in_batch == 10_000 {
                     tree.apply_batch(std::mem::take(&mut batch))?;
@@ -85,17 +92,19 @@ impl Replica {
     }
 }
 
-/// The sum of the store under `dir` (a backup's), read afresh.
+/// The sum of the store under `dir` (a backup's), read afresh; each entry read is
+/// one more done for `progress`.
 ///
 /// # Errors
 /// A storage error: the copy is damaged.
-pub fn sum_of(dir: &Path) -> Result<StoreSum, ReplicaError> {
+pub fn sum_of(dir: &Path, progress: &dyn Report) -> Result<StoreSum, ReplicaError> {
     let db = open_sled(&store_dir(dir))?;
     let tree = db.open_tree("replica")?;
     let mut sum = Summing::default();
     for entry in tree.iter() {
         let (key, value) = entry?;
         sum.add(&key, &value);
+        progress.add(1);
     }
     Ok(sum.finish())
 }

@@ -71,7 +71,9 @@ fn style(total: Option<u64>, unit: Unit) -> ProgressStyle {
         .progress_chars("=> ")
 }
 
-/// A progress display; every method does nothing when it is hidden.
+/// A progress display; every method does nothing when it is hidden. Counts are
+/// drawn by a steady tick, and at once when a step begins or ends (also by
+/// [`Progress::finish`]).
 #[derive(Clone, Debug)]
 pub struct Progress {
     bar: ProgressBar,
@@ -149,8 +151,12 @@ impl Progress {
         self.bar.set_message(what.to_owned());
     }
 
-    /// Done: the bar goes, leaving the terminal as it was for the result.
+    /// Done: the bar goes, leaving the terminal as it was for the result. Its last
+    /// state is drawn first (between ticks, counts are not drawn at once).
     pub fn finish(&self) {
+        if !self.bar.is_hidden() {
+            self.bar.force_draw();
+        }
         self.bar.finish_and_clear();
     }
 }
@@ -162,6 +168,8 @@ impl Report for Progress {
         if self.bar.is_hidden() {
             return;
         }
+        // The step that ends is drawn as it ended, so its final count shows.
+        self.bar.force_draw();
         self.bar.set_style(style(total, unit));
         self.bar.reset();
         match total {

@@ -176,6 +176,9 @@ pub struct Tui {
     child: Box<dyn Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
     parser: Arc<Mutex<vt100::Parser>>,
+    /// Every byte the program wrote, for what a screen no longer shows (a
+    /// progress bar cleared at the end).
+    raw: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Tui {
@@ -213,6 +216,8 @@ impl Tui {
         let writer = pty.master.take_writer().context("pty writer")?;
         let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let sink = Arc::clone(&parser);
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let raw_sink = Arc::clone(&raw);
         // The master must stay open while the child runs; the reader thread owns it.
         let master = pty.master;
         std::thread::spawn(move || {
@@ -225,6 +230,9 @@ impl Tui {
                         if let Ok(mut parser) = sink.lock() {
                             parser.process(&buf[..n]);
                         }
+                        if let Ok(mut raw) = raw_sink.lock() {
+                            raw.extend_from_slice(&buf[..n]);
+                        }
                     }
                 }
             }
@@ -233,6 +241,7 @@ impl Tui {
             child,
             writer,
             parser,
+            raw,
         })
     }
 
@@ -256,6 +265,15 @@ impl Tui {
         self.parser
             .lock()
             .map(|p| p.screen().contents())
+            .unwrap_or_default()
+    }
+
+    /// Everything the program wrote so far, escape sequences included, as text.
+    #[must_use]
+    pub fn raw_output(&self) -> String {
+        self.raw
+            .lock()
+            .map(|raw| String::from_utf8_lossy(&raw).into_owned())
             .unwrap_or_default()
     }
 

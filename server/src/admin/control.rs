@@ -278,6 +278,7 @@ where
     let mut failed = None;
     let response = loop {
         tokio::select! {
+            biased;
             joined = &mut command => break match joined {
                 Ok(response) => response,
                 Err(e) => AdminResponse::Failed {
@@ -302,10 +303,14 @@ where
             }
         }
     };
-    match failed {
-        Some(e) => Err(e),
-        None => write_frame_async(stream, &AdminAnswer::Done(response)).await,
+    if let Some(e) = failed {
+        return Err(e);
     }
+    // The final state, if not sent yet: the command line shows how it ended.
+    if let Some(update) = report.latest().filter(|l| Some(l) != sent.as_ref()) {
+        write_frame_async(stream, &AdminAnswer::Progress(update)).await?;
+    }
+    write_frame_async(stream, &AdminAnswer::Done(response)).await
 }
 
 #[cfg(test)]
@@ -375,7 +380,11 @@ mod tests {
             updates.windows(2).all(|w| w[0].done < w[1].done),
             "only changes are sent, in order: {got:?}"
         );
-        assert!(updates.iter().all(|u| u.done <= 4), "{got:?}");
+        assert_eq!(
+            updates.last().map(|u| u.done),
+            Some(4),
+            "the final state before the outcome: {got:?}"
+        );
     }
 
     /// A command whose progress does not change still sends something every

@@ -177,6 +177,9 @@ pub fn copy_contents(
         .iter()
         .filter(|e| e.file.is_some())
         .count();
+    if held == 0 {
+        return Ok(0);
+    }
     progress.step("exporting: file contents", Some(held as u64), Unit::Items);
     for entry in &manifest.contents {
         let Some(path) = &entry.file else { continue };

@@ -847,6 +847,23 @@ impl Store {
         dispatch!(self.purge(target))
     }
 
+    /// [`Store::purge`], counting in `progress` the entries the embedded store
+    /// copies into its rewritten database (PostgreSQL deletes rows in one
+    /// transaction, which counts nothing).
+    ///
+    /// # Errors
+    /// As [`Store::purge`].
+    pub async fn purge_reporting(
+        &self,
+        target: &PurgeTarget,
+        progress: &dyn cairn_common::progress::Report,
+    ) -> Result<PurgeOutcome, StoreError> {
+        match self {
+            Store::Sled(s) => s.purge_reporting(target, progress),
+            Store::Postgres(p) => p.purge(target).await,
+        }
+    }
+
     /// Forgets what the retention settings no longer keep.
     ///
     /// # Errors

@@ -372,11 +372,27 @@ impl SledStore {
     /// [`StoreError::NoSuchUser`] / [`StoreError::NotFound`] for an unknown target,
     /// [`StoreError::Conflict`] for the standard admin account, or a storage error.
     pub fn purge(&self, target: &PurgeTarget) -> Result<PurgeOutcome, StoreError> {
+        self.purge_reporting(target, &cairn_common::progress::Quiet)
+    }
+
+    /// [`SledStore::purge`], counting the entries copied into the rewritten store
+    /// in `progress`.
+    ///
+    /// # Errors
+    /// As [`SledStore::purge`].
+    pub fn purge_reporting(
+        &self,
+        target: &PurgeTarget,
+        progress: &dyn cairn_common::progress::Report,
+    ) -> Result<PurgeOutcome, StoreError> {
         let mut outcome = PurgeOutcome::default();
-        let plan = self.rewrite_planned(|store| {
-            let plan = store.purge_plan(target, &mut outcome)?;
-            Ok(Some(plan))
-        })?;
+        let plan = self.rewrite_planned(
+            |store| {
+                let plan = store.purge_plan(target, &mut outcome)?;
+                Ok(Some(plan))
+            },
+            progress,
+        )?;
         if let Some((plan, kept)) = plan {
             outcome.pseudonymized_ops = plan.pseudonymized;
             outcome.removed_entries = plan.removed;
@@ -394,7 +410,10 @@ impl SledStore {
     /// # Errors
     /// A storage error or damaged data.
     pub fn sweep_retention(&self, cutoffs: RetentionCutoffs) -> Result<SweepOutcome, StoreError> {
-        let done = self.rewrite_planned(|store| store.retention_plan(cutoffs))?;
+        let done = self.rewrite_planned(
+            |store| store.retention_plan(cutoffs),
+            &cairn_common::progress::Quiet,
+        )?;
         Ok(match done {
             Some((plan, _)) => SweepOutcome {
                 login_records: plan.login_records,

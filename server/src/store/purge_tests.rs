@@ -423,3 +423,55 @@ fn rewrite_under_concurrent_writes_loses_nothing() {
     assert_eq!(store.last_seq(home).expect("seq"), 360);
     assert_eq!(store.sessions_of(ann.id).expect("sessions").len(), 180);
 }
+
+/// What a purge reports: the store's rewrite counts every entry it reads, the
+/// ones it keeps and the ones it drops.
+#[test]
+fn purge_counts_the_entries_it_rewrites() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use cairn_common::progress::{Report, Unit};
+
+    #[derive(Default)]
+    struct Recorder {
+        steps: Mutex<Vec<String>>,
+        done: AtomicU64,
+    }
+    impl Report for Recorder {
+        fn step(&self, what: &str, _total: Option<u64>, _unit: Unit) {
+            self.steps
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(what.to_owned());
+            self.done.store(0, Ordering::Relaxed);
+        }
+        fn add(&self, n: u64) {
+            self.done.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    let (_dir, store) = temp_store();
+    let ann = user(&store, "ann");
+    let team = store
+        .create_space(ann.id, "Team".into())
+        .expect("team")
+        .space
+        .id;
+    for n in 0..20 {
+        goal(&store, team, ann.id, &format!("goal {n}"));
+    }
+    let recorder = Recorder::default();
+    let outcome = store
+        .purge_reporting(&PurgeTarget::Space(team), &recorder)
+        .expect("purge");
+    let steps = recorder.steps.lock().expect("steps").clone();
+    assert_eq!(steps, ["rewriting the store: entries"]);
+    let read = recorder.done.load(Ordering::Relaxed);
+    assert_eq!(
+        read,
+        outcome.kept_entries + outcome.removed_entries,
+        "{outcome:?}"
+    );
+    assert!(outcome.removed_entries >= 20, "{outcome:?}");
+}

@@ -12,6 +12,8 @@
 
 use std::path::{Path, PathBuf};
 
+use cairn_common::progress::{Quiet, Report, Unit};
+
 use super::{SledStore, StoreError, Trees, open_sled};
 
 /// What the copy does with one entry.
@@ -75,7 +77,7 @@ impl SledStore {
     /// As [`SledStore::rewrite_planned`].
     pub fn compact(&self) -> Result<u64, StoreError> {
         Ok(self
-            .rewrite_planned(|_| Ok(Some(KeepAll)))?
+            .rewrite_planned(|_| Ok(Some(KeepAll)), &Quiet)?
             .map_or(0, |(_, copied)| copied))
     }
 
@@ -92,6 +94,7 @@ impl SledStore {
     pub(crate) fn rewrite_planned<R: Rewriter>(
         &self,
         plan: impl FnOnce(&SledStore) -> Result<Option<R>, StoreError>,
+        progress: &dyn Report,
     ) -> Result<Option<(R, u64)>, StoreError> {
         let dir = self.inner.dir.clone();
         let io = |source| StoreError::Io {
@@ -126,7 +129,7 @@ impl SledStore {
                 "the store is closed after a failed rewrite; restart the server".into(),
             ));
         };
-        let copied = match copy_into(&current.db, &fresh_dir, &mut rewriter) {
+        let copied = match copy_into(&current.db, &fresh_dir, &mut rewriter, progress) {
             Ok(n) => n,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&fresh_dir);
@@ -157,8 +160,16 @@ impl SledStore {
     }
 }
 
-/// Copies `from` through `rewriter` into a new database at `to`, flushed.
-fn copy_into(from: &sled::Db, to: &Path, rewriter: &mut dyn Rewriter) -> Result<u64, StoreError> {
+/// Copies `from` through `rewriter` into a new database at `to`, flushed, counting
+/// the entries read in `progress` (a count without a total: sled counts a tree's
+/// entries only by reading them all).
+fn copy_into(
+    from: &sled::Db,
+    to: &Path,
+    rewriter: &mut dyn Rewriter,
+    progress: &dyn Report,
+) -> Result<u64, StoreError> {
+    progress.step("rewriting the store: entries", None, Unit::Items);
     let fresh = open_sled(to)?;
     let mut copied = 0u64;
     for name in from.tree_names() {
@@ -168,6 +179,7 @@ fn copy_into(from: &sled::Db, to: &Path, rewriter: &mut dyn Rewriter) -> Result<
         let mut in_batch = 0;
         for entry in source.iter() {
             let (key, value) = entry?;
+            progress.add(1);
             let value = match rewriter.entry(&name, &key, &value)? {
                 Keep::Same => value.to_vec(),
                 Keep::Drop => continue,

@@ -149,8 +149,8 @@ impl PurgeArgs {
 }
 
 /// Purges `target` from the store and its kept `backups`, and logs the purge in the
-/// audit log. Reports the steps "purging: the store" (its rewrite, without a
-/// count), "purging: file contents" (spaces) and "purging: backups" to `progress`.
+/// audit log. Reports the steps "purging: the store" (the embedded store counts
+/// the entries it rewrites), "purging: file contents" (spaces) and "purging: backups" to `progress`.
 ///
 /// # Errors
 /// The store's refusal or failure; a backup that cannot be deleted is an error
@@ -173,7 +173,7 @@ pub async fn execute(
         ))
     })?;
     progress.step("purging: the store", None, Unit::Items);
-    let outcome = store.purge(target).await?;
+    let outcome = store.purge_reporting(target, progress).await?;
     remove_content(backups, target, &outcome, progress)?;
     let backups = purge_backups(backup_dir, progress)?;
     let what = match target {

@@ -33,6 +33,17 @@ fn number_before(text: &str, suffix: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("no number before {suffix:?} in {text:?}"))
 }
 
+/// A command run off a terminal succeeded and wrote nothing to stderr: no bar,
+/// no spinner, only the result on stdout.
+fn succeeded_quietly(output: &std::process::Output) {
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        output.stderr.is_empty(),
+        "nothing but the result off a terminal: {:?}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Runs `program ARGS` in a pty until `done` shows (printed after the bar is
 /// cleared, so every byte of the bar has arrived); everything it wrote.
 fn in_pty(
@@ -83,12 +94,7 @@ async fn server_export_through_the_socket_shows_counts() -> anyhow::Result<()> {
             &data_dir,
         ])
         .output()?;
-    assert!(output.status.success(), "{output:?}");
-    assert!(
-        output.stderr.is_empty(),
-        "nothing but the result off a terminal: {:?}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    succeeded_quietly(&output);
     assert!(String::from_utf8_lossy(&output.stdout).contains("exported"));
     Ok(())
 }
@@ -122,11 +128,6 @@ fn client_import_shows_counts() -> anyhow::Result<()> {
         .args(["import", &export.to_string_lossy()])
         .env("CAIRN_HOME", again.home.path())
         .output()?;
-    assert!(output.status.success(), "{output:?}");
-    assert!(
-        output.stderr.is_empty(),
-        "nothing but the result off a terminal: {:?}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    succeeded_quietly(&output);
     Ok(())
 }

@@ -19,6 +19,7 @@ use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
 
 use super::SyncError;
+use super::transfer::offline;
 use super::trust::Trust;
 
 /// How long to wait for a TCP connection and TLS handshake to start.
@@ -169,6 +170,30 @@ impl Client {
         request
     }
 
+    /// Sends `request` and reads its whole answer (at most `limit` bytes), without
+    /// a time limit: the callers set one.
+    ///
+    /// # Errors
+    /// The server cannot be reached, or the answer breaks off or is too long.
+    pub(super) async fn send_and_collect(
+        &self,
+        request: hyper::Request<RequestBody>,
+        limit: usize,
+    ) -> Result<(StatusCode, Bytes), SyncError> {
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| classify_transport(&self.base, &e))?;
+        let status = response.status();
+        let body = Limited::new(response.into_body(), limit)
+            .collect()
+            .await
+            .map_err(|e| offline(&self.base, &format!("the answer broke off: {e}")))?
+            .to_bytes();
+        Ok((status, body))
+    }
+
     /// Sends `request` and reads its whole answer (at most `limit` bytes), within
     /// the request timeout.
     ///
@@ -181,23 +206,7 @@ impl Client {
     ) -> Result<(StatusCode, Bytes), SyncError> {
         let server = self.base.clone();
         self.runtime.block_on(async {
-            let exchange = async {
-                let response = self
-                    .http
-                    .request(request)
-                    .await
-                    .map_err(|e| classify_transport(&server, &e))?;
-                let status = response.status();
-                let body = Limited::new(response.into_body(), limit)
-                    .collect()
-                    .await
-                    .map_err(|e| SyncError::Offline {
-                        server: server.clone(),
-                        reason: format!("the answer broke off: {e}"),
-                    })?
-                    .to_bytes();
-                Ok::<_, SyncError>((status, body))
-            };
+            let exchange = self.send_and_collect(request, limit);
             tokio::time::timeout(self.request_timeout, exchange)
                 .await
                 .map_err(|_| SyncError::Offline {

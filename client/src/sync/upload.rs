@@ -14,12 +14,12 @@ use bytes::Bytes;
 use cairn_common::api::endpoints::FILE_UPLOAD;
 use cairn_common::api::files::{FRAME_BYTES, FileRef, FileStatus, FrameHeader, Framer, framed_len};
 use cairn_common::api::{self};
-use http_body_util::{BodyExt, Either, Limited};
+use http_body_util::Either;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::sync::mpsc;
 
 use super::SyncError;
-use super::client::{Client, classify_transport, decode_answer};
+use super::client::{Client, decode_answer};
 use super::transfer::{STALL_TIMEOUT, offline};
 
 /// Frames read ahead of the sending side.
@@ -230,20 +230,7 @@ impl Client {
             .map_err(|e| SyncError::Config(format!("cannot build the request: {e}")))?;
         let server = self.base.clone();
         let answer = self.runtime.block_on(async {
-            let exchange = async {
-                let response = self
-                    .http
-                    .request(request)
-                    .await
-                    .map_err(|e| classify_transport(&server, &e))?;
-                let status = response.status();
-                let body = Limited::new(response.into_body(), 1 << 20)
-                    .collect()
-                    .await
-                    .map_err(|e| offline(&server, &format!("the answer broke off: {e}")))?
-                    .to_bytes();
-                Ok::<_, SyncError>((status, body))
-            };
+            let exchange = self.send_and_collect(request, 1 << 20);
             let mut exchange = std::pin::pin!(exchange);
             // Progress, not the whole request, is timed: a large file on a slow
             // line takes long. Once all is sent, the answer gets the request timeout.
@@ -278,6 +265,8 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use std::io::Write;
+
+    use http_body_util::BodyExt;
 
     use cairn_common::api::consent::AcceptNotice;
     use cairn_common::api::files::sha256_hex;

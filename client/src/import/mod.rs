@@ -157,7 +157,7 @@ fn read_directory(path: &Path, progress: &dyn Report) -> Result<Parsed, ImportEr
 /// Reads the export at `path` and commits its ops and spaces into `replica`, all or
 /// nothing, then puts its file content into the cache to be uploaded. Reports the
 /// steps "importing: reading the export", "importing: checking file contents",
-/// "importing: merging ops" (one commit: the count jumps to the total) and
+/// "importing: merging ops" (each op as it is checked; written in one commit) and
 /// "importing: file contents" to `progress`.
 ///
 /// # Errors
@@ -175,12 +175,11 @@ pub fn import(
         Unit::Items,
     );
     let commit = replica
-        .import_ops(&parsed.ops, &parsed.spaces)
+        .import_ops(&parsed.ops, &parsed.spaces, progress)
         .map_err(|source| ImportError::Rejected {
             path: path.to_owned(),
             source,
         })?;
-    progress.add(parsed.ops.len() as u64);
     let cache = FileCache::new(replica.dir());
     progress.step(
         "importing: file contents",

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use cairn_common::model::{RecordKind, Space, SpaceId, UserId};
 use cairn_common::op::{Change, HlcClock, NodeId, Op, OpId};
+use cairn_common::progress::{Quiet, Report};
 use cairn_common::{RecordId, RecordState};
 use cairn_common::{codec, storage};
 use serde::{Deserialize, Serialize};
@@ -280,7 +281,7 @@ impl Replica {
     /// [`ReplicaError::Invalid`] naming the bad field, [`ReplicaError::UnknownRecord`]
     /// for a change to a record never created, or a storage error.
     pub fn commit(&self, ops: &[Op]) -> Result<CommitSummary, ReplicaError> {
-        self.store(ops, &[])
+        self.store(ops, &[], &Quiet)
     }
 
     /// Commits ops written elsewhere (another replica, an export), with their own ids,
@@ -289,19 +290,30 @@ impl Replica {
     /// just as atomic and idempotent; it is put in order first (creates before the
     /// changes that need them, then by clock), so a change may come with its record's
     /// `Create` anywhere in the batch. The ops are queued for sync like local ones.
+    /// Each op checked counts one in `progress` (the batch is still written at once).
     ///
     /// # Errors
     /// As [`Self::commit`]; [`ReplicaError::UnknownRecord`] for a change whose record
     /// is neither stored nor created in the batch.
-    pub fn import_ops(&self, ops: &[Op], spaces: &[Space]) -> Result<CommitSummary, ReplicaError> {
+    pub fn import_ops(
+        &self,
+        ops: &[Op],
+        spaces: &[Space],
+        progress: &dyn Report,
+    ) -> Result<CommitSummary, ReplicaError> {
         let mut ordered: Vec<Op> = ops.to_vec();
         ordered.sort_by_key(|op| (!matches!(op.change, Change::Create { .. }), op.at, op.id));
-        self.store(&ordered, spaces)
+        self.store(&ordered, spaces, progress)
     }
 
     /// The one write path: checks and applies `ops`, adds unknown `spaces`, queues the
     /// new ops for sync, all in one sled batch, durable before it returns.
-    fn store(&self, ops: &[Op], spaces: &[Space]) -> Result<CommitSummary, ReplicaError> {
+    fn store(
+        &self,
+        ops: &[Op],
+        spaces: &[Space],
+        progress: &dyn Report,
+    ) -> Result<CommitSummary, ReplicaError> {
         let mut clock = self.writer();
         let tree = &self.inner.tree;
         let mut batch = sled::Batch::default();
@@ -312,6 +324,7 @@ impl Replica {
         let mut new_ops = 0;
         let now_ms = wall_clock_ms();
         for op in ops {
+            progress.add(1);
             if !seen.insert(op.id) || tree.contains_key(keys::op(&op.record, &op.id))? {
                 continue;
             }

@@ -193,7 +193,9 @@ fn import_foreign_ops_in_any_order() {
     let spaces = source.spaces().expect("spaces");
 
     let target = Replica::open(to.path()).expect("open target");
-    let summary = target.import_ops(&history, &spaces).expect("import");
+    let summary = target
+        .import_ops(&history, &spaces, &Quiet)
+        .expect("import");
     assert_eq!(summary.new_ops, history.len());
     assert_eq!(
         target.record(&id).expect("read"),
@@ -207,7 +209,7 @@ fn import_foreign_ops_in_any_order() {
             .iter()
             .any(|s| s.id == space)
     );
-    let again = target.import_ops(&history, &spaces).expect("again");
+    let again = target.import_ops(&history, &spaces, &Quiet).expect("again");
     assert_eq!(again, CommitSummary::default());
     assert_eq!(target.outbox_len(), history.len());
 }
@@ -223,7 +225,7 @@ fn bad_import_writes_nothing() {
     let mut with_orphan = ops.clone();
     with_orphan.push(orphan);
     assert!(matches!(
-        replica.import_ops(&with_orphan, &[]),
+        replica.import_ops(&with_orphan, &[], &Quiet),
         Err(ReplicaError::UnknownRecord(_))
     ));
     ops.insert(
@@ -238,7 +240,7 @@ fn bad_import_writes_nothing() {
             },
         ),
     );
-    assert!(replica.import_ops(&ops, &[]).is_err());
+    assert!(replica.import_ops(&ops, &[], &Quiet).is_err());
     assert!(replica.record(&id).expect("read").is_none());
     assert_eq!(replica.outbox_len(), 0);
 }
@@ -254,7 +256,7 @@ fn far_future_clock_is_refused() {
         op.at.wall_ms = u64::MAX;
     }
     assert!(matches!(
-        replica.import_ops(&ops, &[]),
+        replica.import_ops(&ops, &[], &Quiet),
         Err(ReplicaError::ClockAhead { .. })
     ));
     assert_eq!(replica.outbox_len(), 0);

@@ -1,9 +1,11 @@
 //! The work behind the TUI's file commands, off the screen's thread where it may be
 //! slow. Fetching a file's content (from the cache, else downloaded: seconds or
 //! minutes) and copying it out runs on a thread of its own, one job at a time,
-//! answering with [`Action::FileJobDone`]. Listing a folder for path completion and
-//! checking which files are on this device are a few system calls each and run on
-//! the driver's thread, as reading one record does.
+//! answering with [`Action::FileJobDone`]. Listing a folder for path completion
+//! runs on a short thread of its own ([`FileJobs::list_dir`]): a folder of thousands
+//! of entries, or one on a network mount, must not freeze typing. Checking which
+//! files are on this device is a few system calls and runs on the driver's thread,
+//! as reading one record does.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -222,6 +224,8 @@ fn private_temp_dir() -> io::Result<tempfile::TempDir> {
 /// The thread that runs the jobs, and the private folder of opened copies.
 pub struct FileJobs {
     jobs: Sender<FileJob>,
+    /// For listings, which run beside the jobs.
+    replies: Sender<Action>,
     /// Removed (with the copies) when the TUI ends.
     _open_dir: Option<tempfile::TempDir>,
 }
@@ -240,9 +244,10 @@ impl FileJobs {
             replies: Some(replies.clone()),
         };
         let (jobs, inbox) = channel::<FileJob>();
+        let answers = replies.clone();
         std::thread::spawn(move || {
             for job in inbox {
-                if replies
+                if answers
                     .send(Action::FileJobDone(perform(&context, &job)))
                     .is_err()
                 {
@@ -253,7 +258,28 @@ impl FileJobs {
         });
         Self {
             jobs,
+            replies,
             _open_dir: open_dir,
+        }
+    }
+
+    /// Lists the folder `dir` (as typed) on a thread of its own, answering with
+    /// [`Action::DirListed`]. A listing that comes after the typed folder changed
+    /// is ignored by the path input.
+    pub fn list_dir(&self, dir: String) {
+        let replies = self.replies.clone();
+        let typed = dir.clone();
+        let spawned = std::thread::Builder::new()
+            .name("cairn-list-dir".into())
+            .spawn(move || {
+                let result = list_dir(&typed);
+                // The UI may be gone meanwhile: nobody waits for the listing then.
+                let _ = replies.send(Action::DirListed { dir: typed, result });
+            });
+        if spawned.is_err() {
+            // No thread to be had: listed here, as before, rather than not at all.
+            let result = list_dir(&dir);
+            let _ = self.replies.send(Action::DirListed { dir, result });
         }
     }
 
@@ -294,6 +320,32 @@ mod tests {
         let missing = format!("{}/nope/", dir.path().display());
         let err = list_dir(&missing).expect_err("missing");
         assert!(err.contains("nope"), "{err}");
+    }
+
+    /// A listing is answered on the replies channel, from a thread of its own, with
+    /// the folder as typed so that the path input can tell it is still wanted.
+    #[test]
+    fn listings_answer_from_beside_the_screen() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let replica = Replica::open(home.path()).expect("replica");
+        let (replies, answers) = channel();
+        let jobs = FileJobs::spawn(replica, home.path().to_owned(), replies);
+        std::fs::write(home.path().join("plan.pdf"), "p").expect("write");
+        let typed = format!("{}/", home.path().display());
+        jobs.list_dir(typed.clone());
+        let answer = answers
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("an answer");
+        let Action::DirListed { dir, result } = answer else {
+            panic!("not a listing: {answer:?}");
+        };
+        assert_eq!(dir, typed);
+        let names: Vec<String> = result
+            .expect("listed")
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert!(names.iter().any(|n| n == "plan.pdf"), "{names:?}");
     }
 
     /// The folder of opened copies is its owner's alone.

@@ -178,10 +178,7 @@ fn event_loop(
                         });
                         queue.push_back(Action::EditorClosed(edited));
                     }
-                    Effect::ListDir { dir } => {
-                        let result = file_jobs::list_dir(&dir);
-                        queue.push_back(Action::DirListed { dir, result });
-                    }
+                    Effect::ListDir { dir } => files.list_dir(dir),
                     Effect::CheckFiles(ids) => {
                         queue.push_back(Action::FilesChecked(file_jobs::check_files(replica, &ids)))
                     }

@@ -95,6 +95,17 @@ fn file_id(device: &Device, name: &str) -> anyhow::Result<(String, serde_json::V
     Ok((file["id"].as_str().context("id")?.to_owned(), file))
 }
 
+/// `device` adds the file at `path` to the space Team; what it printed.
+fn add_to_team(device: &Device, path: &std::path::Path) -> anyhow::Result<String> {
+    device.ok(&[
+        "files",
+        "add",
+        path.to_str().context("path")?,
+        "--space",
+        "Team",
+    ])
+}
+
 /// Ana's and Ben's devices, logged in, with the space Team that Ana owns and Ben
 /// is a member of with `bens_role`.
 async fn team(server: &ServerProcess, bens_role: &str) -> anyhow::Result<(Device, Device)> {
@@ -126,13 +137,7 @@ async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
         10 << 20,
         b"MARKER-SITE-PHOTO-7f3a",
     )?;
-    let out = ana.ok(&[
-        "files",
-        "add",
-        path.to_str().context("path")?,
-        "--space",
-        "Team",
-    ])?;
+    let out = add_to_team(&ana, &path)?;
     assert!(out.contains("Added site.jpg"), "{out}");
     let (_, listed) = file_id(&ana, "site.jpg")?;
     assert_eq!(listed["type"], "image/jpeg");
@@ -213,13 +218,7 @@ async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
 
     // Over the limit: refused with the limit and what to do; the rest syncs.
     let big = photo(files.path(), "huge.jpg", 13 << 20, b"MARKER-HUGE")?;
-    ana.ok(&[
-        "files",
-        "add",
-        big.to_str().context("path")?,
-        "--space",
-        "Team",
-    ])?;
+    add_to_team(&ana, &big)?;
     let synced = ana.ok(&["sync"])?;
     assert!(synced.contains("at most 12 MiB"), "{synced}");
 
@@ -241,13 +240,7 @@ async fn a_damaged_frame_keeps_only_what_came_before() -> anyhow::Result<()> {
     let (ana, ben) = team(&server, "viewer").await?;
     let files = tempfile::tempdir()?;
     let path = photo(files.path(), "plan.jpg", 3 << 20, b"MARKER-PLAN")?;
-    ana.ok(&[
-        "files",
-        "add",
-        path.to_str().context("path")?,
-        "--space",
-        "Team",
-    ])?;
+    add_to_team(&ana, &path)?;
     let (_, listed) = file_id(&ana, "plan.jpg")?;
     let content = std::fs::read(&path)?;
     let file = FileRef {
@@ -289,13 +282,7 @@ async fn backups_hold_files_and_purge_leaves_no_byte() -> anyhow::Result<()> {
     let (ana, ben) = team(&server, "viewer").await?;
     let files = tempfile::tempdir()?;
     let path = photo(files.path(), "plan.jpg", 300_000, MARKER.as_bytes())?;
-    ana.ok(&[
-        "files",
-        "add",
-        path.to_str().context("path")?,
-        "--space",
-        "Team",
-    ])?;
+    add_to_team(&ana, &path)?;
     ana.ok(&["sync"])?;
     ben.ok(&["sync"])?;
     let (id, listed) = file_id(&ben, "plan.jpg")?;

@@ -247,35 +247,25 @@ fn offset_in_block(at: u64) -> usize {
     usize::try_from(at % ALIGN as u64).unwrap_or(0)
 }
 
+/// `path` opened by `options` with `O_DIRECT` added; `None` where that is
+/// refused (tmpfs and some network file systems answer EINVAL) or not Linux.
 #[cfg(target_os = "linux")]
+fn with_direct(path: &Path, options: &mut OpenOptions) -> Option<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    options.custom_flags(libc::O_DIRECT).open(path).ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn with_direct(_: &Path, _: &mut OpenOptions) -> Option<File> {
+    None
+}
+
 fn open_direct(path: &Path) -> Option<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    // tmpfs and some network file systems refuse O_DIRECT (EINVAL).
-    OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_DIRECT)
-        .open(path)
-        .ok()
+    with_direct(path, OpenOptions::new().write(true))
 }
 
-#[cfg(not(target_os = "linux"))]
-fn open_direct(_: &Path) -> Option<File> {
-    None
-}
-
-#[cfg(target_os = "linux")]
 fn open_direct_read(path: &Path) -> Option<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECT)
-        .open(path)
-        .ok()
-}
-
-#[cfg(not(target_os = "linux"))]
-fn open_direct_read(_: &Path) -> Option<File> {
-    None
+    with_direct(path, OpenOptions::new().read(true))
 }
 
 #[cfg(test)]

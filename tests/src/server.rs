@@ -319,21 +319,20 @@ impl ServerProcess {
         })
     }
 
-    /// Starts an upload of `file` from `offset` over HTTP/1.1 announcing a body of
-    /// `announced` bytes, sends only `body`, and closes the connection a second
-    /// later: an upload broken off mid-stream. (Closed at once, the server may
-    /// drop the request before it read any of it, which tells nothing.)
+    /// Starts an upload on a connection of its own (HTTP/1.1) that announces
+    /// `announced` bytes and sends `body` (frames, maybe cut inside one), then
+    /// says nothing more: the connection is returned, held open.
     ///
     /// # Errors
-    /// If the connection fails.
-    pub async fn upload_broken_off(
+    /// If the connection or a write fails.
+    pub async fn upload_started(
         &self,
         token: &str,
         file: &FileRef,
         offset: u64,
         body: &[u8],
         announced: u64,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<impl tokio::io::AsyncWrite + Unpin + Send> {
         use tokio::io::AsyncWriteExt;
         let mut stream =
             cairn_server::testing::tls_connect(None, self.addr, &self.cert_der, Http::One).await?;
@@ -347,6 +346,28 @@ impl ServerProcess {
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(body).await?;
         stream.flush().await?;
+        Ok(stream)
+    }
+
+    /// [`Self::upload_started`], then the connection closes a second later: an
+    /// upload broken off mid-stream, as when a device's network goes. (Closed at
+    /// once, the server may drop the request before it read any of it, which tells
+    /// nothing.)
+    ///
+    /// # Errors
+    /// If the connection or a write fails.
+    pub async fn upload_broken_off(
+        &self,
+        token: &str,
+        file: &FileRef,
+        offset: u64,
+        body: &[u8],
+        announced: u64,
+    ) -> anyhow::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = self
+            .upload_started(token, file, offset, body, announced)
+            .await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
         stream.shutdown().await?;
         Ok(())

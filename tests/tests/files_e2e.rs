@@ -106,6 +106,15 @@ fn add_to_team(device: &Device, path: &std::path::Path) -> anyhow::Result<String
     ])
 }
 
+/// The file a `files list --json` entry stands for, with its `content`.
+fn file_ref(listed: &serde_json::Value, content: &[u8]) -> anyhow::Result<FileRef> {
+    Ok(FileRef {
+        space: cairn_common::model::SpaceId(listed["space"].as_str().context("space")?.parse()?),
+        sha256: hex::encode(Sha256::digest(content)),
+        size: content.len() as u64,
+    })
+}
+
 /// Ana's and Ben's devices, logged in, with the space Team that Ana owns and Ben
 /// is a member of with `bens_role`.
 async fn team(server: &ServerProcess, bens_role: &str) -> anyhow::Result<(Device, Device)> {
@@ -142,15 +151,7 @@ async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
     let (_, listed) = file_id(&ana, "site.jpg")?;
     assert_eq!(listed["type"], "image/jpeg");
     let content = std::fs::read(&path)?;
-    let team = listed["space"]
-        .as_str()
-        .context("space")?
-        .parse::<uuid::Uuid>()?;
-    let file = FileRef {
-        space: cairn_common::model::SpaceId(team),
-        sha256: hex::encode(Sha256::digest(&content)),
-        size: content.len() as u64,
-    };
+    let file = file_ref(&listed, &content)?;
     let mut api = server.api().await?;
     let login = api.login(ANA, PW).await?;
     let body = framed(&content, 1 << 20)?;
@@ -243,11 +244,7 @@ async fn a_damaged_frame_keeps_only_what_came_before() -> anyhow::Result<()> {
     add_to_team(&ana, &path)?;
     let (_, listed) = file_id(&ana, "plan.jpg")?;
     let content = std::fs::read(&path)?;
-    let file = FileRef {
-        space: cairn_common::model::SpaceId(listed["space"].as_str().context("space")?.parse()?),
-        sha256: hex::encode(Sha256::digest(&content)),
-        size: content.len() as u64,
-    };
+    let file = file_ref(&listed, &content)?;
     let mut api = server.api().await?;
     let login = api.login(ANA, PW).await?;
     let mut body = framed(&content, 1 << 20)?;
@@ -269,6 +266,47 @@ async fn a_damaged_frame_keeps_only_what_came_before() -> anyhow::Result<()> {
     let got = files.path().join("ben.jpg");
     ben.ok(&["files", "get", &id, "--out", got.to_str().context("path")?])?;
     assert_eq!(std::fs::read(&got)?, content);
+    Ok(())
+}
+
+/// One host that starts an upload and then holds its connection open without
+/// sending does not hold the file: the server ends that upload at its body
+/// timeout while the connection is still open, keeping the whole frame that came,
+/// and the next sync sends the rest.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_upload_does_not_hold_the_file() -> anyhow::Result<()> {
+    let server = ServerProcess::start_configured(&[], |dir| {
+        set_config_section(dir, "server", "body_timeout_secs = 2")
+    })?;
+    let (ana, ben) = team(&server, "viewer").await?;
+    let files = tempfile::tempdir()?;
+    let path = photo(files.path(), "plan.jpg", 3 << 20, b"MARKER-STALL")?;
+    add_to_team(&ana, &path)?;
+    let (_, listed) = file_id(&ana, "plan.jpg")?;
+    let content = std::fs::read(&path)?;
+    let file = file_ref(&listed, &content)?;
+    let mut api = server.api().await?;
+    let login = api.login(ANA, PW).await?;
+    let body = framed(&content, 1 << 20)?;
+    // The first frame whole and a little of the second; then silence.
+    let cut = (1 << 20) + 2 * 36 + 500;
+    let held_open = server
+        .upload_started(&login.token, &file, 0, &body[..cut], body.len() as u64)
+        .await?;
+    // Waits while the upload is busy (at most 20 s): it ends though the
+    // connection stays open.
+    assert_eq!(
+        held_after_upload(&mut api, &login.token, &file).await?,
+        1 << 20
+    );
+    let synced = ana.ok(&["sync"])?;
+    assert!(synced.contains("uploaded 1 file"), "{synced}");
+    ben.ok(&["sync"])?;
+    let (id, _) = file_id(&ben, "plan.jpg")?;
+    let got = files.path().join("ben.jpg");
+    ben.ok(&["files", "get", &id, "--out", got.to_str().context("path")?])?;
+    assert_eq!(std::fs::read(&got)?, content);
+    drop(held_open);
     Ok(())
 }
 

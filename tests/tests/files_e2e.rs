@@ -1,8 +1,9 @@
 //! Files in spaces end to end, with the real binaries: a member adds a photo and
 //! syncs; another member gets it and opens it again offline; a non-member cannot
 //! tell it exists; an upload broken off mid-stream goes on where it stopped; a
-//! damaged frame keeps only what came before it; a file over the limit is refused
-//! with a clear message.
+//! damaged frame keeps only what came before it; a download goes on from what the
+//! device holds, and one that fails leaves `--out` as it was; a file over the
+//! limit is refused with a clear message.
 
 use anyhow::Context;
 use cairn_common::api::endpoints::{self, Endpoint};
@@ -266,6 +267,65 @@ async fn a_damaged_frame_keeps_only_what_came_before() -> anyhow::Result<()> {
     let got = files.path().join("ben.jpg");
     ben.ok(&["files", "get", &id, "--out", got.to_str().context("path")?])?;
     assert_eq!(std::fs::read(&got)?, content);
+    Ok(())
+}
+
+/// A download goes on from the part of it the device already holds, and the copy
+/// asked for (`--out`) gets those bytes too. A download that fails its check
+/// leaves the file at `--out` as it was, even with `--force`, and no half copy
+/// beside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_download_goes_on_from_its_partial_and_a_failed_one_changes_nothing() -> anyhow::Result<()>
+{
+    let mut server = ServerProcess::start()?;
+    let (ana, ben) = team(&server, "viewer").await?;
+    let files = tempfile::tempdir()?;
+    let path = photo(files.path(), "site.jpg", 3 << 20, b"MARKER-SITE")?;
+    add_to_team(&ana, &path)?;
+    ana.ok(&["sync"])?;
+    ben.ok(&["sync"])?;
+    let (id, listed) = file_id(&ben, "site.jpg")?;
+    let content = std::fs::read(&path)?;
+    let file = file_ref(&listed, &content)?;
+    let partial = ben
+        .home
+        .path()
+        .join("data/files")
+        .join(file.space.to_string())
+        .join(".partial")
+        .join(&file.sha256);
+    std::fs::create_dir_all(partial.parent().context("partial dir")?)?;
+    let saved = files.path().join("saved");
+    std::fs::create_dir(&saved)?;
+    let out = saved.join("site.jpg");
+    let out_arg = out.to_str().context("path")?;
+
+    // Held bytes that are not the file's: the whole fails its check.
+    let mut wrong = content[..3 << 19].to_vec();
+    wrong[100] ^= 1;
+    std::fs::write(&partial, &wrong)?;
+    std::fs::write(&out, b"what was there before")?;
+    let failed = ben.fail(&["files", "get", &id, "--out", out_arg, "--force"], "")?;
+    assert!(failed.contains("arrived damaged"), "{failed}");
+    assert_eq!(std::fs::read(&out)?, b"what was there before");
+    assert_eq!(std::fs::read_dir(&saved)?.count(), 1, "no half copy left");
+    assert!(!partial.exists(), "the damaged partial is thrown away");
+
+    // Held bytes that are the file's first half: the rest comes, the copy is whole.
+    std::fs::write(&partial, &content[..3 << 19])?;
+    ben.ok(&["files", "get", &id, "--out", out_arg, "--force"])?;
+    assert_eq!(std::fs::read(&out)?, content);
+    assert_eq!(std::fs::read_dir(&saved)?.count(), 1);
+    server.kill9()?;
+    let offline = files.path().join("offline.jpg");
+    ben.ok(&[
+        "files",
+        "get",
+        &id,
+        "--out",
+        offline.to_str().context("path")?,
+    ])?;
+    assert_eq!(std::fs::read(&offline)?, content, "kept in the cache");
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! record; the next `cairn sync` uploads it, then its record. Getting a file
 //! downloads it the first time and keeps it for offline use.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
@@ -230,9 +231,36 @@ fn get(
         Some(session) => Some(session.client()?),
         None => None,
     };
-    let cached = files::open(&ctx.replica, client.as_ref(), &file)?;
-    std::fs::copy(&cached, &out)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    // Written beside `out` under another name and renamed when complete: `out`
+    // never holds part of the file, and a failed download leaves it as it was.
+    let dir = match out.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let cannot_write =
+        |e: &dyn std::fmt::Display| anyhow::anyhow!("cannot write {}: {e}", out.display());
+    let mut copy = tempfile::Builder::new()
+        .prefix(".cairn-download-")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
+        .map_err(|e| cannot_write(&e))?;
+    match files::open_copying(&ctx.replica, client.as_ref(), &file, copy.as_file_mut()) {
+        Ok(_) => {}
+        Err(files::FileError::Copy(e)) => return Err(cannot_write(&e)),
+        Err(e) => return Err(e.into()),
+    }
+    let saved = if force {
+        copy.persist(&out)
+    } else {
+        copy.persist_noclobber(&out)
+    };
+    saved.map_err(|e| match e.error.kind() {
+        std::io::ErrorKind::AlreadyExists => anyhow::anyhow!(
+            "{} appeared meanwhile; choose another --out PATH, or add --force to overwrite it",
+            out.display()
+        ),
+        _ => cannot_write(&e.error),
+    })?;
     files::tidy(&ctx.replica, files::cache_limit(&paths.config_file))?;
     Ok(format!(
         "Saved {} ({}) to {}\n",

@@ -11,6 +11,7 @@ use cairn_common::api::files::{FRAME_BYTES, FileRef, entries_of, is_sha256, spac
 use cairn_common::model::SpaceId;
 use sha2::{Digest, Sha256};
 
+use super::writeback::Writeback;
 use crate::sync::{Digests, digest_count};
 
 const PARTIAL: &str = ".partial";
@@ -25,19 +26,35 @@ pub struct Added {
     pub content_type: String,
 }
 
-/// A download in progress: appends to the partial file, hashing as it goes.
+/// A download in progress: appends to the partial file, hashing as it goes and
+/// writing it to the disk along the way ([`Writeback`]).
 #[derive(Debug)]
 pub struct Partial {
+    path: PathBuf,
     file: File,
     hasher: Sha256,
+    writeback: Writeback,
     /// Bytes it held when opened: the download goes on from here.
     pub held: u64,
+}
+
+impl Partial {
+    /// Copies the bytes it held when opened into `to` (a copy made alongside the
+    /// download then needs only what comes after them).
+    ///
+    /// # Errors
+    /// The partial cannot be read, or `to` cannot be written.
+    pub fn copy_held(&self, to: &mut File) -> io::Result<()> {
+        io::copy(&mut File::open(&self.path)?.take(self.held), to)?;
+        Ok(())
+    }
 }
 
 impl Write for Partial {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
         self.hasher.update(&buf[..n]);
+        self.writeback.wrote(n);
         Ok(n)
     }
 
@@ -245,7 +262,13 @@ impl FileCache {
         }
         let mut hasher = Sha256::new();
         io::copy(&mut File::open(&path)?.take(held), &mut hasher)?;
-        Ok(Partial { file, hasher, held })
+        Ok(Partial {
+            writeback: Writeback::of(&file)?,
+            path,
+            file,
+            hasher,
+            held,
+        })
     }
 
     /// Checks a finished download against its SHA-256 and moves it into the cache;
@@ -255,8 +278,14 @@ impl FileCache {
     /// The cache cannot be read or written.
     pub fn finish(&self, space: SpaceId, sha256: &str, partial: Partial) -> io::Result<bool> {
         let dir = self.root.join(space.to_string());
-        let path = dir.join(PARTIAL).join(sha256);
-        let Partial { file, hasher, .. } = partial;
+        let Partial {
+            path,
+            file,
+            hasher,
+            writeback,
+            ..
+        } = partial;
+        writeback.finish()?;
         if hex::encode(hasher.finalize()) != sha256 {
             drop(file);
             fs::remove_file(&path)?;

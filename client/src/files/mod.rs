@@ -7,7 +7,9 @@
 //! `[files] cache_mib` of `config.toml` ([`tidy`], after every sync).
 
 pub mod cache;
+mod writeback;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use cairn_common::api::codes;
@@ -35,6 +37,8 @@ pub enum FileError {
     },
     #[error("the local file cache failed: {0}")]
     Cache(#[from] std::io::Error),
+    #[error("cannot write the copy: {0}")]
+    Copy(std::io::Error),
     #[error(
         "{name} is not downloaded to this device yet, and the server cannot be reached \
          ({reason}); open it again when online"
@@ -248,10 +252,40 @@ pub fn open(
     client: Option<&Client>,
     file: &FileInfo,
 ) -> Result<PathBuf, FileError> {
+    fetch(replica, client, file, None)
+}
+
+/// As [`open`], and the content copied into `copy` as well: while it downloads,
+/// in the same pass, so a file saved elsewhere is not written twice one after the
+/// other. `copy` holds the file's bytes only when this returns `Ok`; on an error
+/// it holds some of them, to be thrown away.
+///
+/// # Errors
+/// As [`open`], or `copy` cannot be written.
+pub fn open_copying(
+    replica: &Replica,
+    client: Option<&Client>,
+    file: &FileInfo,
+    copy: &mut std::fs::File,
+) -> Result<PathBuf, FileError> {
+    fetch(replica, client, file, Some(copy))
+}
+
+fn fetch(
+    replica: &Replica,
+    client: Option<&Client>,
+    file: &FileInfo,
+    copy: Option<&mut std::fs::File>,
+) -> Result<PathBuf, FileError> {
     let cache = FileCache::new(replica.dir());
+    let cached = cache.path(file.space, &file.sha256);
     if cache.has(file.space, &file.sha256) {
         cache.touch(file.space, &file.sha256);
-        return Ok(cache.path(file.space, &file.sha256));
+        if let Some(copy) = copy {
+            let mut content = std::fs::File::open(&cached)?;
+            std::io::copy(&mut content, copy).map_err(FileError::Copy)?;
+        }
+        return Ok(cached);
     }
     let Some(client) = client else {
         return Err(FileError::NoSession {
@@ -260,7 +294,14 @@ pub fn open(
     };
     let mut partial = cache.partial(file.space, &file.sha256, file.size)?;
     let from = partial.held;
-    match client.download(&file.file_ref(), from, &mut partial) {
+    let downloaded = match copy {
+        Some(copy) => {
+            partial.copy_held(copy).map_err(FileError::Copy)?;
+            client.download(&file.file_ref(), from, &mut Tee(&mut partial, copy))
+        }
+        None => client.download(&file.file_ref(), from, &mut partial),
+    };
+    match downloaded {
         Ok(_) => {}
         Err(SyncError::Offline { reason, .. }) => {
             return Err(FileError::NotHere {
@@ -275,7 +316,23 @@ pub fn open(
             name: file.name.clone(),
         });
     }
-    Ok(cache.path(file.space, &file.sha256))
+    Ok(cached)
+}
+
+/// Writes to both: the download into the cache, and the copy asked for.
+struct Tee<'a, A, B>(&'a mut A, &'a mut B);
+
+impl<A: Write, B: Write> Write for Tee<'_, A, B> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.0.write(buf)?;
+        self.1.write_all(&buf[..n])?;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()?;
+        self.1.flush()
+    }
 }
 
 /// The cache's limit from `config.toml` (`[files] cache_mib`), in bytes.

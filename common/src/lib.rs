@@ -10,6 +10,8 @@
 //! - [`codec`]: the only place that knows the byte format (bincode 2, size-limited).
 //! - [`export`]: the one export format of client and server, written and read back.
 //! - [`storage`]: on-disk rules both sled stores share (real fsync, owner-only dirs).
+//! - [`direct_io`]: file content written and read past the page cache (uploads and
+//!   downloads on both sides).
 //! - [`progress`]: the progress bar both command lines show on long work.
 //! - [`cli_docs`]: shell completions and man pages of both command lines.
 //!
@@ -20,6 +22,7 @@
 pub mod api;
 pub mod cli_docs;
 pub mod codec;
+pub mod direct_io;
 pub mod export;
 pub mod merge;
 pub mod model;

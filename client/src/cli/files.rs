@@ -239,16 +239,20 @@ fn get(
     };
     let cannot_write =
         |e: &dyn std::fmt::Display| anyhow::anyhow!("cannot write {}: {e}", out.display());
-    let mut copy = tempfile::Builder::new()
+    let copy = tempfile::Builder::new()
         .prefix(".cairn-download-")
         .permissions(std::fs::Permissions::from_mode(0o666))
         .tempfile_in(dir)
         .map_err(|e| cannot_write(&e))?;
-    match files::open_copying(&ctx.replica, client.as_ref(), &file, copy.as_file_mut()) {
+    let mut writer = cairn_common::direct_io::DirectWriter::open(copy.path(), 0)
+        .map_err(|e| cannot_write(&e))?;
+    match files::open_copying(&ctx.replica, client.as_ref(), &file, &mut writer) {
         Ok(_) => {}
         Err(files::FileError::Copy(e)) => return Err(cannot_write(&e)),
         Err(e) => return Err(e.into()),
     }
+    std::io::Write::flush(&mut writer).map_err(|e| cannot_write(&e))?;
+    drop(writer);
     let saved = if force {
         copy.persist(&out)
     } else {

@@ -134,7 +134,7 @@ pub fn write_contents(
             };
             let mut out = CheckedFile::create(&to)?;
             client
-                .download(&file, 0, &mut out)
+                .download(&file, 0, &mut [&mut out])
                 .with_context(|| format!("cannot download {path} of the export"))?;
             out.finish(&entry.sha256, Path::new(path))?;
             done.downloaded += 1;

@@ -11,8 +11,8 @@ use cairn_common::api::files::{FRAME_BYTES, FileRef, entries_of, is_sha256, spac
 use cairn_common::model::SpaceId;
 use sha2::{Digest, Sha256};
 
-use super::writeback::Writeback;
 use crate::sync::{Digests, digest_count};
+use cairn_common::direct_io::{DirectWriter, copy_into};
 
 const PARTIAL: &str = ".partial";
 const PENDING: &str = ".pending";
@@ -26,40 +26,71 @@ pub struct Added {
     pub content_type: String,
 }
 
-/// A download in progress: appends to the partial file, hashing as it goes and
-/// writing it to the disk along the way ([`Writeback`]).
-#[derive(Debug)]
+/// A download in progress: appends to the partial file past the page cache
+/// ([`DirectWriter`]: a fetched file is written once and read rarely, and fresh
+/// page-cache pages are costly on some VMs), hashing as it goes. Dropped before
+/// [`FileCache::finish`] (a download broken off), it keeps what it was given, for
+/// the next attempt to go on from.
 pub struct Partial {
     path: PathBuf,
-    file: File,
-    hasher: Sha256,
-    writeback: Writeback,
+    out: DirectWriter,
+    hasher: Hashing,
     /// Bytes it held when opened: the download goes on from here.
     pub held: u64,
 }
 
+/// The SHA-256 of the bytes written.
+struct Hashing(Sha256);
+
+impl Write for Hashing {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Partial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Partial")
+            .field("path", &self.path)
+            .field("held", &self.held)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Partial {
-    /// Copies the bytes it held when opened into `to` (a copy made alongside the
+    /// Its hashing and its writing, to be given the same bytes: each on a thread
+    /// of its own, they overlap (as [`Write`] it does one, then the other).
+    pub fn writers(&mut self) -> [&mut (dyn Write + Send); 2] {
+        [&mut self.hasher, &mut self.out]
+    }
+
+    /// Writes the bytes it held when opened to `to` (a copy made alongside the
     /// download then needs only what comes after them).
     ///
     /// # Errors
     /// The partial cannot be read, or `to` cannot be written.
-    pub fn copy_held(&self, to: &mut File) -> io::Result<()> {
-        io::copy(&mut File::open(&self.path)?.take(self.held), to)?;
+    pub fn copy_held(&self, to: &mut (impl Write + ?Sized)) -> io::Result<()> {
+        if self.held > 0 {
+            copy_into(&self.path, to)?;
+        }
         Ok(())
     }
 }
 
 impl Write for Partial {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.writeback.wrote(n);
-        Ok(n)
+        self.out.write_all(buf)?;
+        self.hasher.0.update(buf);
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        self.out.flush()
     }
 }
 
@@ -263,10 +294,9 @@ impl FileCache {
         let mut hasher = Sha256::new();
         io::copy(&mut File::open(&path)?.take(held), &mut hasher)?;
         Ok(Partial {
-            writeback: Writeback::of(&file)?,
+            out: DirectWriter::open(&path, held)?,
             path,
-            file,
-            hasher,
+            hasher: Hashing(hasher),
             held,
         })
     }
@@ -276,23 +306,17 @@ impl FileCache {
     ///
     /// # Errors
     /// The cache cannot be read or written.
-    pub fn finish(&self, space: SpaceId, sha256: &str, partial: Partial) -> io::Result<bool> {
+    pub fn finish(&self, space: SpaceId, sha256: &str, mut partial: Partial) -> io::Result<bool> {
         let dir = self.root.join(space.to_string());
-        let Partial {
-            path,
-            file,
-            hasher,
-            writeback,
-            ..
-        } = partial;
-        writeback.finish()?;
-        if hex::encode(hasher.finalize()) != sha256 {
-            drop(file);
+        partial.out.flush()?;
+        let path = partial.path.clone();
+        if hex::encode(partial.hasher.0.clone().finalize()) != sha256 {
+            drop(partial);
             fs::remove_file(&path)?;
             return Ok(false);
         }
-        file.sync_all()?;
-        drop(file);
+        partial.out.sync()?;
+        drop(partial);
         fs::rename(&path, dir.join(sha256))?;
         sync_dir(&dir)?;
         Ok(true)

@@ -7,14 +7,13 @@
 //! `[files] cache_mib` of `config.toml` ([`tidy`], after every sync).
 
 pub mod cache;
-mod writeback;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use cairn_common::api::codes;
 use cairn_common::api::endpoints;
 use cairn_common::api::files::{FileRef, is_sha256};
+use cairn_common::direct_io::copy_into;
 use cairn_common::model::{RecordKind, SpaceId, Value};
 use cairn_common::{Op, RecordId, RecordState};
 use chrono::NaiveDate;
@@ -256,8 +255,8 @@ pub fn open(
 }
 
 /// As [`open`], and the content copied into `copy` as well: while it downloads,
-/// in the same pass, so a file saved elsewhere is not written twice one after the
-/// other. `copy` holds the file's bytes only when this returns `Ok`; on an error
+/// beside the cache's writes, so a file saved elsewhere is not written twice one
+/// after the other. `copy` holds the file's bytes only when this returns `Ok`; on an error
 /// it holds some of them, to be thrown away.
 ///
 /// # Errors
@@ -266,7 +265,7 @@ pub fn open_copying(
     replica: &Replica,
     client: Option<&Client>,
     file: &FileInfo,
-    copy: &mut std::fs::File,
+    copy: &mut (dyn std::io::Write + Send),
 ) -> Result<PathBuf, FileError> {
     fetch(replica, client, file, Some(copy))
 }
@@ -275,15 +274,14 @@ fn fetch(
     replica: &Replica,
     client: Option<&Client>,
     file: &FileInfo,
-    copy: Option<&mut std::fs::File>,
+    copy: Option<&mut (dyn std::io::Write + Send)>,
 ) -> Result<PathBuf, FileError> {
     let cache = FileCache::new(replica.dir());
     let cached = cache.path(file.space, &file.sha256);
     if cache.has(file.space, &file.sha256) {
         cache.touch(file.space, &file.sha256);
         if let Some(copy) = copy {
-            let mut content = std::fs::File::open(&cached)?;
-            std::io::copy(&mut content, copy).map_err(FileError::Copy)?;
+            copy_into(&cached, copy).map_err(FileError::Copy)?;
         }
         return Ok(cached);
     }
@@ -297,9 +295,10 @@ fn fetch(
     let downloaded = match copy {
         Some(copy) => {
             partial.copy_held(copy).map_err(FileError::Copy)?;
-            client.download(&file.file_ref(), from, &mut Tee(&mut partial, copy))
+            let [hashing, writing] = partial.writers();
+            client.download(&file.file_ref(), from, &mut [hashing, writing, copy])
         }
-        None => client.download(&file.file_ref(), from, &mut partial),
+        None => client.download(&file.file_ref(), from, &mut partial.writers()),
     };
     match downloaded {
         Ok(_) => {}
@@ -317,22 +316,6 @@ fn fetch(
         });
     }
     Ok(cached)
-}
-
-/// Writes to both: the download into the cache, and the copy asked for.
-struct Tee<'a, A, B>(&'a mut A, &'a mut B);
-
-impl<A: Write, B: Write> Write for Tee<'_, A, B> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.0.write(buf)?;
-        self.1.write_all(&buf[..n])?;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()?;
-        self.1.flush()
-    }
 }
 
 /// The cache's limit from `config.toml` (`[files] cache_mib`), in bytes.

@@ -1,8 +1,10 @@
-//! File content down over the [`Client`]: a stream into a writer, resumable from
-//! an offset (see [`cairn_common::api::files`]). The writer (which hashes, for
-//! the cache) runs on a thread of its own while the runtime's thread receives and
-//! decrypts, so the two overlap; memory stays a few frames of the response
-//! whatever the size. Uploads are in `upload.rs`.
+//! File content down over the [`Client`]: a stream into writers, resumable from
+//! an offset (see [`cairn_common::api::files`]). Each writer (the cache, which
+//! hashes; a copy asked for) runs on a thread of its own while the runtime's
+//! thread receives and decrypts, so they all overlap: a copy into fresh
+//! page-cache pages, slow on some VMs, does not hold up the cache's writes. Memory
+//! stays a few frames of the response per writer whatever the size. Uploads are
+//! in `upload.rs`.
 
 use std::io::Write;
 use std::time::Duration;
@@ -20,18 +22,22 @@ pub(super) const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pieces of a download received ahead of the writing thread.
 const WRITE_AHEAD: usize = 16;
 
+/// Where a download's bytes go: each on a thread of its own.
+pub type DownloadOut<'a> = &'a mut (dyn Write + Send);
+
 impl Client {
-    /// Streams the content of `file` from byte `from` into `out`; how many bytes
-    /// came. A broken-off download keeps what was written, to go on from there.
+    /// Streams the content of `file` from byte `from` into every writer of
+    /// `outs`; how many bytes came. A broken-off download keeps what was written,
+    /// to go on from there.
     ///
     /// # Errors
     /// As [`Client::call`] (a missing file or a non-member: 404), a stall, or a
-    /// write error of `out`.
+    /// write error of one of `outs` (which stops the others too).
     pub fn download(
         &self,
         file: &FileRef,
         from: u64,
-        out: &mut (impl Write + Send),
+        outs: &mut [DownloadOut<'_>],
     ) -> Result<u64, SyncError> {
         let mut request = self.request(
             "GET",
@@ -49,32 +55,40 @@ impl Client {
         let write_error =
             |e: std::io::Error| SyncError::Config(format!("cannot write the downloaded file: {e}"));
         std::thread::scope(|scope| {
-            let (pieces, mut to_write) = tokio::sync::mpsc::channel::<Bytes>(WRITE_AHEAD);
-            let writing = scope.spawn(move || -> std::io::Result<u64> {
-                let mut written = 0;
-                while let Some(piece) = to_write.blocking_recv() {
-                    out.write_all(&piece)?;
-                    written += piece.len() as u64;
-                }
-                Ok(written)
-            });
-            let received = self.receive(request, &pieces);
-            drop(pieces);
-            let written = writing
-                .join()
-                .map_err(|_| SyncError::Config("the download's writing thread failed".into()))?;
-            // A write error stops the receiving too: it is the reason to tell.
-            let written = written.map_err(write_error)?;
+            let mut queues = Vec::with_capacity(outs.len());
+            let mut writing = Vec::with_capacity(outs.len());
+            for out in outs.iter_mut() {
+                let (pieces, mut to_write) = tokio::sync::mpsc::channel::<Bytes>(WRITE_AHEAD);
+                queues.push(pieces);
+                writing.push(scope.spawn(move || -> std::io::Result<u64> {
+                    let mut written = 0;
+                    while let Some(piece) = to_write.blocking_recv() {
+                        out.write_all(&piece)?;
+                        written += piece.len() as u64;
+                    }
+                    Ok(written)
+                }));
+            }
+            let received = self.receive(request, &queues);
+            drop(queues);
+            let mut written = 0;
+            for thread in writing {
+                let count = thread.join().map_err(|_| {
+                    SyncError::Config("the download's writing thread failed".into())
+                })?;
+                // A write error stops the receiving too: it is the reason to tell.
+                written = count.map_err(write_error)?;
+            }
             received.map(|()| written)
         })
     }
 
-    /// Sends the download `request` and hands the content to `pieces`, until it
-    /// ends or `pieces` closes (the writing side failed).
+    /// Sends the download `request` and hands the content to each of `queues`,
+    /// until it ends or one closes (its writer failed).
     fn receive(
         &self,
         request: hyper::Request<super::client::RequestBody>,
-        pieces: &tokio::sync::mpsc::Sender<Bytes>,
+        queues: &[tokio::sync::mpsc::Sender<Bytes>],
     ) -> Result<(), SyncError> {
         let server = self.base.clone();
         self.runtime.block_on(async {
@@ -99,10 +113,13 @@ impl Client {
                 let Some(frame) = frame else { break };
                 let frame =
                     frame.map_err(|e| offline(&server, &format!("the download broke off: {e}")))?;
-                if let Ok(data) = frame.into_data()
-                    && pieces.send(data).await.is_err()
-                {
-                    break;
+                if let Ok(data) = frame.into_data() {
+                    for queue in queues {
+                        // A clone shares the bytes: each writer reads the same piece.
+                        if queue.send(data.clone()).await.is_err() {
+                            return Ok(());
+                        }
+                    }
                 }
             }
             Ok(())

@@ -398,8 +398,33 @@ mod tests {
             }
         );
         let mut back = Vec::new();
-        client.download(&file, 0, &mut back).expect("download");
+        client
+            .download(&file, 0, &mut [&mut back])
+            .expect("download");
         assert_eq!(back, content);
+
+        // Every writer gets the same bytes, from an offset too; one that fails
+        // ends the download with its error.
+        let (mut one, mut two) = (Vec::new(), Vec::new());
+        let from = 3 << 19;
+        let came = client
+            .download(&file, from, &mut [&mut one, &mut two])
+            .expect("two writers");
+        assert_eq!(came, file.size - from);
+        assert_eq!(
+            (&one[..], &two[..]),
+            (&content[3 << 19..], &content[3 << 19..])
+        );
+        let mut full: &mut [u8] = &mut [0u8; 1000];
+        let failed = client
+            .download(&file, 0, &mut [&mut one, &mut full])
+            .expect_err("a writer with no room");
+        assert!(
+            failed
+                .to_string()
+                .contains("cannot write the downloaded file"),
+            "{failed}"
+        );
     }
 
     /// The body of `file` (`content`) from `offset`, with or without its digests.

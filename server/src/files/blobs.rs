@@ -176,11 +176,14 @@ impl Blobs {
         space: SpaceId,
         sha256: &str,
         from: u64,
-    ) -> Result<(super::direct::Reader, u64), BlobError> {
+    ) -> Result<(cairn_common::direct_io::Reader, u64), BlobError> {
         let (file, size) = self.open(space, sha256)?;
         drop(file);
-        let reader =
-            super::direct::Reader::open(&self.complete_path(space, sha256), from.min(size), true)?;
+        let reader = cairn_common::direct_io::Reader::open(
+            &self.complete_path(space, sha256),
+            from.min(size),
+            true,
+        )?;
         Ok((reader, size))
     }
 

@@ -9,11 +9,11 @@
 //! - [`blobs`]: the content on disk: status, reading, usage per space, removal;
 //! - [`upload`]: an upload in progress: checked frames appended, the whole-file
 //!   check, one upload per file at a time;
-//! - [`direct`]: writing and reading content past the page cache;
+//! - writing and reading content past the page cache is shared with the client:
+//!   [`cairn_common::direct_io`];
 //! - [`gc`]: deleting content no file record names any more.
 
 pub mod blobs;
-pub mod direct;
 pub mod gc;
 pub mod upload;
 

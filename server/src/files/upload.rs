@@ -22,7 +22,7 @@ use cairn_common::api::files::{FileRef, FileStatus};
 use sha2::{Digest, Sha256};
 
 use super::blobs::{BlobError, Blobs, FileKey, sync_dir};
-use super::direct::{Block, BlockWriter};
+use cairn_common::direct_io::{Block, BlockWriter};
 
 /// Blocks per upload: one filling, one queued, one being written; memory per
 /// upload stays these and the few frames queued before them.

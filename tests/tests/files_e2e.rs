@@ -2,8 +2,8 @@
 //! syncs; another member gets it and opens it again offline; a non-member cannot
 //! tell it exists; an upload broken off mid-stream goes on where it stopped; a
 //! damaged frame keeps only what came before it; a download goes on from what the
-//! device holds, and one that fails leaves `--out` as it was; a file over the
-//! limit is refused with a clear message.
+//! device holds, and one that fails leaves `--out` as it was; fetched files open
+//! offline; a file over the limit is refused with a clear message.
 
 use anyhow::Context;
 use cairn_common::api::endpoints::{self, Endpoint};
@@ -326,6 +326,60 @@ async fn a_download_goes_on_from_its_partial_and_a_failed_one_changes_nothing() 
         offline.to_str().context("path")?,
     ])?;
     assert_eq!(std::fs::read(&offline)?, content, "kept in the cache");
+    Ok(())
+}
+
+/// `cairn files fetch` downloads files into the device's cache and saves nothing
+/// elsewhere; they open offline afterwards. An id that names no file fails
+/// before anything downloads; a cache too small to keep them says which went.
+#[tokio::test(flavor = "multi_thread")]
+async fn fetched_files_open_offline() -> anyhow::Result<()> {
+    let mut server = ServerProcess::start()?;
+    let (ana, ben) = team(&server, "viewer").await?;
+    let files = tempfile::tempdir()?;
+    let small = photo(files.path(), "small.jpg", 40_000, b"MARKER-SMALL")?;
+    let large = photo(files.path(), "large.jpg", 3 << 20, b"MARKER-LARGE")?;
+    add_to_team(&ana, &small)?;
+    add_to_team(&ana, &large)?;
+    ana.ok(&["sync"])?;
+    ben.ok(&["sync"])?;
+    let (small_id, _) = file_id(&ben, "small.jpg")?;
+    let (large_id, _) = file_id(&ben, "large.jpg")?;
+
+    let unknown = ben.fail(&["files", "fetch", &small_id, "ffffffff"], "")?;
+    assert!(unknown.contains("ffffffff"), "{unknown}");
+    let (_, listed) = file_id(&ben, "small.jpg")?;
+    assert_eq!(listed["on_this_device"], false, "nothing fetched: {listed}");
+
+    // A cache of 1 MiB keeps the small file, not the large one (the least
+    // recently used go first).
+    std::fs::write(
+        ben.home.path().join("config.toml"),
+        "[files]\ncache_mib = 1\n",
+    )?;
+    let fetched = ben.ok(&["files", "fetch", &large_id, &small_id])?;
+    assert!(fetched.contains("Fetched small.jpg"), "{fetched}");
+    assert!(fetched.contains("Fetched large.jpg"), "{fetched}");
+    assert!(fetched.contains("did not stay: large.jpg"), "{fetched}");
+    std::fs::remove_file(ben.home.path().join("config.toml"))?;
+    let fetched = ben.ok(&["files", "fetch", &small_id, &large_id])?;
+    assert!(
+        fetched.contains("small.jpg is on this device already"),
+        "{fetched}"
+    );
+    assert!(fetched.contains("Fetched large.jpg"), "{fetched}");
+    assert_eq!(
+        std::fs::read_dir(files.path())?.count(),
+        2,
+        "nothing saved outside the cache"
+    );
+
+    server.kill9()?;
+    for (id, path) in [(&small_id, &small), (&large_id, &large)] {
+        let out = files.path().join(format!("offline-{id}"));
+        ben.ok(&["files", "get", id, "--out", out.to_str().context("path")?])?;
+        assert_eq!(std::fs::read(&out)?, std::fs::read(path)?);
+    }
     Ok(())
 }
 

@@ -158,7 +158,7 @@ fn summary(
     if contents.missing > 0 {
         writeln!(
             text,
-            "  {} not on this device: fetch them with `cairn files get ID`, or export from \
+            "  {} not on this device: fetch them with `cairn files fetch ID...`, or export from \
              the server (without --local)",
             contents.missing
         )?;

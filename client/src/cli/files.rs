@@ -15,7 +15,7 @@ use crate::paths::Paths;
 use crate::present::bytes;
 use crate::sync::Session;
 
-/// Files in spaces: add, list, get, remove.
+/// Files in spaces: add, list, get, fetch, remove.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
@@ -23,6 +23,7 @@ Examples:
   cairn files add ./photo.jpg --record 3f9a1c2e
   cairn files list
   cairn files get 7b21c0de --out ~/Downloads/site-plan.pdf
+  cairn files fetch 7b21c0de 0c4e11aa
   cairn files rm 7b21c0de")]
 pub struct Args {
     #[command(subcommand)]
@@ -66,6 +67,12 @@ enum Action {
         #[arg(long)]
         force: bool,
     },
+    /// Download files into this device's cache, to open them offline later
+    /// (nothing is saved elsewhere)
+    Fetch {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+    },
     /// Move a file to the trash (`cairn restore ID` brings it back)
     Rm { id: String },
 }
@@ -91,6 +98,7 @@ pub fn run(paths: &Paths, ctx: &Ctx, args: &Args) -> anyhow::Result<String> {
             json,
         } => list(ctx, record.as_deref(), *trash, *json),
         Action::Get { id, out, force } => get(paths, ctx, id, out.as_deref(), *force),
+        Action::Fetch { ids } => fetch(paths, ctx, ids),
         Action::Rm { id } => {
             let file = find_file(ctx, id)?;
             let state = super::find(ctx, id)?;
@@ -209,6 +217,54 @@ fn list(ctx: &Ctx, record: Option<&str>, trash: bool, as_json: bool) -> anyhow::
     Ok(table::render(&header, &rows))
 }
 
+/// The device's session client, if it is logged in.
+fn session_client(paths: &Paths) -> anyhow::Result<Option<crate::sync::Client>> {
+    Ok(match Session::load(&paths.data_dir)? {
+        Some(session) => Some(session.client()?),
+        None => None,
+    })
+}
+
+fn fetch(paths: &Paths, ctx: &Ctx, ids: &[String]) -> anyhow::Result<String> {
+    // All found first: a mistyped id fails before anything is downloaded.
+    let wanted = ids
+        .iter()
+        .map(|id| find_file(ctx, id))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let cache = files::FileCache::new(ctx.replica.dir());
+    let client = if wanted.iter().all(|f| cache.has(f.space, &f.sha256)) {
+        None
+    } else {
+        session_client(paths)?
+    };
+    let mut report = String::new();
+    for file in &wanted {
+        let here = cache.has(file.space, &file.sha256);
+        files::open(&ctx.replica, client.as_ref(), file)?;
+        report.push_str(&if here {
+            format!("{} is on this device already\n", file.name)
+        } else {
+            format!("Fetched {} ({})\n", file.name, bytes(file.size))
+        });
+    }
+    let limit = files::cache_limit(&paths.config_file);
+    files::tidy(&ctx.replica, limit)?;
+    let let_go: Vec<&str> = wanted
+        .iter()
+        .filter(|f| !cache.has(f.space, &f.sha256))
+        .map(|f| f.name.as_str())
+        .collect();
+    if !let_go.is_empty() {
+        report.push_str(&format!(
+            "The cache holds at most {} ([files] cache_mib in config.toml), so these did \
+             not stay: {}; raise cache_mib to keep them all\n",
+            bytes(limit),
+            let_go.join(", ")
+        ));
+    }
+    Ok(report)
+}
+
 fn get(
     paths: &Paths,
     ctx: &Ctx,
@@ -227,10 +283,7 @@ fn get(
             out.display()
         );
     }
-    let client = match Session::load(&paths.data_dir)? {
-        Some(session) => Some(session.client()?),
-        None => None,
-    };
+    let client = session_client(paths)?;
     // Written beside `out` under another name and renamed when complete: `out`
     // never holds part of the file, and a failed download leaves it as it was.
     let dir = match out.parent() {

@@ -99,6 +99,22 @@ fn write_file(path: &Path, mib: usize, seed: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes the file at `path` into `stream`, a `block` at a time.
+async fn send_file(
+    path: &Path,
+    stream: &mut (impl tokio::io::AsyncWrite + Unpin),
+    block: &mut [u8],
+) -> anyhow::Result<()> {
+    let mut input = tokio::fs::File::open(path).await?;
+    loop {
+        let n = input.read(block).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        stream.write_all(&block[..n]).await?;
+    }
+}
+
 /// The raw TLS baselines of one round.
 struct Raw {
     /// Client to server, the server keeping the bytes in a synced file.
@@ -161,14 +177,7 @@ async fn raw_tls(server: &ServerProcess, file: &Path) -> anyhow::Result<Raw> {
                     stream.write_all(b"k").await?;
                 }
                 RawServer::Send => {
-                    let mut input = tokio::fs::File::open(&path).await?;
-                    loop {
-                        let n = input.read(&mut block).await?;
-                        if n == 0 {
-                            break;
-                        }
-                        stream.write_all(&block[..n]).await?;
-                    }
+                    send_file(&path, &mut stream, &mut block).await?;
                     stream.shutdown().await?;
                 }
             }
@@ -185,14 +194,7 @@ async fn raw_tls(server: &ServerProcess, file: &Path) -> anyhow::Result<Raw> {
         let started = Instant::now();
         let tcp = tokio::net::TcpStream::connect(addr).await?;
         let mut stream = connector.connect(name.clone(), tcp).await?;
-        let mut input = tokio::fs::File::open(file).await?;
-        loop {
-            let n = input.read(&mut block).await?;
-            if n == 0 {
-                break;
-            }
-            stream.write_all(&block[..n]).await?;
-        }
+        send_file(file, &mut stream, &mut block).await?;
         stream.flush().await?;
         let mut ack = [0u8; 1];
         stream.read_exact(&mut ack).await?;

@@ -96,6 +96,11 @@ fn file_id(device: &Device, name: &str) -> anyhow::Result<(String, serde_json::V
     Ok((file["id"].as_str().context("id")?.to_owned(), file))
 }
 
+/// `device` saves the file `id` to `out` (`cairn files get --out`); what it printed.
+fn save(device: &Device, id: &str, out: &std::path::Path) -> anyhow::Result<String> {
+    device.ok(&["files", "get", id, "--out", out.to_str().context("path")?])
+}
+
 /// `device` adds the file at `path` to the space Team; what it printed.
 fn add_to_team(device: &Device, path: &std::path::Path) -> anyhow::Result<String> {
     device.ok(&[
@@ -177,7 +182,7 @@ async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
     let (id, listed) = file_id(&ben, "site.jpg")?;
     assert_eq!(listed["on_this_device"], false);
     let got = files.path().join("ben.jpg");
-    ben.ok(&["files", "get", &id, "--out", got.to_str().context("path")?])?;
+    save(&ben, &id, &got)?;
     assert_eq!(std::fs::read(&got)?, content);
     // What comes from the content is not typed in; an existing file is not overwritten.
     let refused = ben.fail(&["set", &id, "size=1"], "")?;
@@ -189,13 +194,7 @@ async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
     assert!(exists.contains("--force"), "{exists}");
     server.kill9()?;
     let offline = files.path().join("ben-offline.jpg");
-    ben.ok(&[
-        "files",
-        "get",
-        &id,
-        "--out",
-        offline.to_str().context("path")?,
-    ])?;
+    save(&ben, &id, &offline)?;
     assert_eq!(std::fs::read(&offline)?, content);
     server.serve_again()?;
 
@@ -265,7 +264,7 @@ async fn a_damaged_frame_keeps_only_what_came_before() -> anyhow::Result<()> {
     ben.ok(&["sync"])?;
     let (id, _) = file_id(&ben, "plan.jpg")?;
     let got = files.path().join("ben.jpg");
-    ben.ok(&["files", "get", &id, "--out", got.to_str().context("path")?])?;
+    save(&ben, &id, &got)?;
     assert_eq!(std::fs::read(&got)?, content);
     Ok(())
 }
@@ -318,13 +317,7 @@ async fn a_download_goes_on_from_its_partial_and_a_failed_one_changes_nothing() 
     assert_eq!(std::fs::read_dir(&saved)?.count(), 1);
     server.kill9()?;
     let offline = files.path().join("offline.jpg");
-    ben.ok(&[
-        "files",
-        "get",
-        &id,
-        "--out",
-        offline.to_str().context("path")?,
-    ])?;
+    save(&ben, &id, &offline)?;
     assert_eq!(std::fs::read(&offline)?, content, "kept in the cache");
     Ok(())
 }
@@ -377,7 +370,7 @@ async fn fetched_files_open_offline() -> anyhow::Result<()> {
     server.kill9()?;
     for (id, path) in [(&small_id, &small), (&large_id, &large)] {
         let out = files.path().join(format!("offline-{id}"));
-        ben.ok(&["files", "get", id, "--out", out.to_str().context("path")?])?;
+        save(&ben, id, &out)?;
         assert_eq!(std::fs::read(&out)?, std::fs::read(path)?);
     }
     Ok(())
@@ -418,7 +411,7 @@ async fn a_stalled_upload_does_not_hold_the_file() -> anyhow::Result<()> {
     ben.ok(&["sync"])?;
     let (id, _) = file_id(&ben, "plan.jpg")?;
     let got = files.path().join("ben.jpg");
-    ben.ok(&["files", "get", &id, "--out", got.to_str().context("path")?])?;
+    save(&ben, &id, &got)?;
     assert_eq!(std::fs::read(&got)?, content);
     drop(held_open);
     Ok(())

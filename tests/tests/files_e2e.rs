@@ -101,6 +101,24 @@ fn save(device: &Device, id: &str, out: &std::path::Path) -> anyhow::Result<Stri
     device.ok(&["files", "get", id, "--out", out.to_str().context("path")?])
 }
 
+/// Ana's next sync sends the rest of `plan.jpg` (`content`), and Ben then gets
+/// the same bytes.
+fn the_rest_arrives(
+    ana: &Device,
+    ben: &Device,
+    dir: &std::path::Path,
+    content: &[u8],
+) -> anyhow::Result<()> {
+    let synced = ana.ok(&["sync"])?;
+    assert!(synced.contains("uploaded 1 file"), "{synced}");
+    ben.ok(&["sync"])?;
+    let (id, _) = file_id(ben, "plan.jpg")?;
+    let got = dir.join("ben.jpg");
+    save(ben, &id, &got)?;
+    assert_eq!(std::fs::read(&got)?, content);
+    Ok(())
+}
+
 /// `device` adds the file at `path` to the space Team; what it printed.
 fn add_to_team(device: &Device, path: &std::path::Path) -> anyhow::Result<String> {
     device.ok(&[
@@ -259,13 +277,7 @@ async fn a_damaged_frame_keeps_only_what_came_before() -> anyhow::Result<()> {
         1 << 20
     );
 
-    let synced = ana.ok(&["sync"])?;
-    assert!(synced.contains("uploaded 1 file"), "{synced}");
-    ben.ok(&["sync"])?;
-    let (id, _) = file_id(&ben, "plan.jpg")?;
-    let got = files.path().join("ben.jpg");
-    save(&ben, &id, &got)?;
-    assert_eq!(std::fs::read(&got)?, content);
+    the_rest_arrives(&ana, &ben, files.path(), &content)?;
     Ok(())
 }
 
@@ -400,19 +412,30 @@ async fn a_stalled_upload_does_not_hold_the_file() -> anyhow::Result<()> {
     let held_open = server
         .upload_started(&login.token, &file, 0, &body[..cut], body.len() as u64)
         .await?;
+    // The server begins the upload (claims the file, then makes its partial)
+    // when it has read the request, maybe after the probes below would start:
+    // then they would find the file free, and nothing held.
+    let partial = server
+        .data_dir()
+        .join("files")
+        .join(file.space.to_string())
+        .join(".partial")
+        .join(&file.sha256);
+    let waiting = std::time::Instant::now();
+    while !partial.exists() {
+        anyhow::ensure!(
+            waiting.elapsed() < std::time::Duration::from_secs(20),
+            "the held upload never began"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     // Waits while the upload is busy (at most 20 s): it ends though the
     // connection stays open.
     assert_eq!(
         held_after_upload(&mut api, &login.token, &file).await?,
         1 << 20
     );
-    let synced = ana.ok(&["sync"])?;
-    assert!(synced.contains("uploaded 1 file"), "{synced}");
-    ben.ok(&["sync"])?;
-    let (id, _) = file_id(&ben, "plan.jpg")?;
-    let got = files.path().join("ben.jpg");
-    save(&ben, &id, &got)?;
-    assert_eq!(std::fs::read(&got)?, content);
+    the_rest_arrives(&ana, &ben, files.path(), &content)?;
     drop(held_open);
     Ok(())
 }

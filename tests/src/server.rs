@@ -319,55 +319,66 @@ impl ServerProcess {
         })
     }
 
-    /// Starts an upload on a connection of its own (HTTP/1.1) that announces
-    /// `announced` bytes and sends `body` (frames, maybe cut inside one), then
-    /// says nothing more: the connection is returned, held open.
+    /// Starts `upload` on a connection of its own (HTTP/1.1), sends its part,
+    /// waits until the server has begun it, then says nothing more: the
+    /// connection is returned, held open.
     ///
     /// # Errors
-    /// If the connection or a write fails.
+    /// If the connection or a write fails, or the server does not begin the
+    /// upload within 20 s.
     pub async fn upload_started(
         &self,
-        token: &str,
-        file: &FileRef,
-        offset: u64,
-        body: &[u8],
-        announced: u64,
-    ) -> anyhow::Result<impl tokio::io::AsyncWrite + Unpin + Send> {
+        upload: &HandUpload<'_>,
+    ) -> anyhow::Result<impl tokio::io::AsyncWrite + Unpin + Send + use<>> {
         use tokio::io::AsyncWriteExt;
         let mut stream =
             cairn_server::testing::tls_connect(None, self.addr, &self.cert_der, Http::One).await?;
         let head = format!(
-            "POST {} HTTP/1.1\r\nhost: localhost\r\n{}: {}\r\nauthorization: Bearer {token}\r\n\
-             content-length: {announced}\r\n\r\n",
-            upload_path(file, offset).trim_start_matches("https://localhost"),
+            "POST {} HTTP/1.1\r\nhost: localhost\r\n{}: {}\r\nauthorization: Bearer {}\r\n\
+             content-length: {}\r\n\r\n",
+            upload_path(upload.file, upload.offset).trim_start_matches("https://localhost"),
             api::PROTOCOL_HEADER,
             api::PROTOCOL_VERSION,
+            upload.token,
+            upload.announced,
         );
         stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body).await?;
+        stream.write_all(upload.part).await?;
         stream.flush().await?;
+        self.upload_begun(upload.file).await?;
         Ok(stream)
     }
 
+    /// Waits until the server holds a partial of `file`, which it makes once an
+    /// upload has claimed the file. Probes sent before that would find the file
+    /// free. (Meant for a file's first upload: a partial from before counts too.)
+    async fn upload_begun(&self, file: &FileRef) -> anyhow::Result<()> {
+        let partial = self
+            .data_dir
+            .join("files")
+            .join(file.space.to_string())
+            .join(".partial")
+            .join(&file.sha256);
+        let waiting = Instant::now();
+        while !partial.exists() {
+            anyhow::ensure!(
+                waiting.elapsed() < Duration::from_secs(20),
+                "the server did not begin the upload"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    }
+
     /// [`Self::upload_started`], then the connection closes a second later: an
-    /// upload broken off mid-stream, as when a device's network goes. (Closed at
-    /// once, the server may drop the request before it read any of it, which tells
-    /// nothing.)
+    /// upload broken off mid-stream, as when a device's network goes.
     ///
     /// # Errors
     /// If the connection or a write fails.
-    pub async fn upload_broken_off(
-        &self,
-        token: &str,
-        file: &FileRef,
-        offset: u64,
-        body: &[u8],
-        announced: u64,
-    ) -> anyhow::Result<()> {
+    pub async fn upload_broken_off(&self, upload: &HandUpload<'_>) -> anyhow::Result<()> {
         use tokio::io::AsyncWriteExt;
-        let mut stream = self
-            .upload_started(token, file, offset, body, announced)
-            .await?;
+        let mut stream = self.upload_started(upload).await?;
+        // Time to read what was sent before the connection goes.
         tokio::time::sleep(Duration::from_secs(1)).await;
         stream.shutdown().await?;
         Ok(())
@@ -635,6 +646,30 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> anyhow:
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
+}
+
+/// An upload sent by hand, cut short: the first `part` of a body of frames
+/// that announces `announced` bytes.
+pub struct HandUpload<'a> {
+    pub token: &'a str,
+    pub file: &'a FileRef,
+    pub offset: u64,
+    pub part: &'a [u8],
+    pub announced: u64,
+}
+
+impl<'a> HandUpload<'a> {
+    /// The first `cut` bytes of `body`, the frames of `file` from its start.
+    #[must_use]
+    pub fn cut(token: &'a str, file: &'a FileRef, body: &'a [u8], cut: usize) -> Self {
+        Self {
+            token,
+            file,
+            offset: 0,
+            part: &body[..cut.min(body.len())],
+            announced: body.len() as u64,
+        }
+    }
 }
 
 fn upload_path(file: &FileRef, offset: u64) -> String {

@@ -13,7 +13,7 @@ use cairn_common::codec;
 use cairn_tests::client::Device;
 use cairn_tests::files_containing;
 
-use cairn_tests::server::{ServerProcess, framed, set_config_section};
+use cairn_tests::server::{HandUpload, ServerProcess, framed, set_config_section};
 use sha2::{Digest, Sha256};
 
 const ANA: &str = "ana@example.com";
@@ -101,6 +101,41 @@ fn save(device: &Device, id: &str, out: &std::path::Path) -> anyhow::Result<Stri
     device.ok(&["files", "get", id, "--out", out.to_str().context("path")?])
 }
 
+/// Ana's `plan.jpg` (3 MiB, with `marker` inside) added to Team, and what
+/// sending it by hand takes.
+struct ByHand {
+    content: Vec<u8>,
+    file: FileRef,
+    /// A protocol client logged in as Ana, with her token.
+    api: cairn_tests::server::Api,
+    token: String,
+    /// The whole file as frames of 1 MiB.
+    body: Vec<u8>,
+}
+
+async fn plan_by_hand(
+    server: &ServerProcess,
+    ana: &Device,
+    dir: &std::path::Path,
+    marker: &[u8],
+) -> anyhow::Result<ByHand> {
+    let path = photo(dir, "plan.jpg", 3 << 20, marker)?;
+    add_to_team(ana, &path)?;
+    let (_, listed) = file_id(ana, "plan.jpg")?;
+    let content = std::fs::read(&path)?;
+    let file = file_ref(&listed, &content)?;
+    let mut api = server.api().await?;
+    let token = api.login(ANA, PW).await?.token;
+    let body = framed(&content, 1 << 20)?;
+    Ok(ByHand {
+        content,
+        file,
+        api,
+        token,
+        body,
+    })
+}
+
 /// Ana's next sync sends the rest of `plan.jpg` (`content`), and Ben then gets
 /// the same bytes.
 fn the_rest_arrives(
@@ -181,7 +216,7 @@ async fn files_are_shared_within_a_space_only() -> anyhow::Result<()> {
     let body = framed(&content, 1 << 20)?;
     let cut = 4 * ((1 << 20) + 36) + 36 + 1000;
     server
-        .upload_broken_off(&login.token, &file, 0, &body[..cut], body.len() as u64)
+        .upload_broken_off(&HandUpload::cut(&login.token, &file, &body, cut))
         .await?;
     // The server keeps the four whole frames, nothing of the fifth.
     let held = held_after_upload(&mut api, &login.token, &file).await?;
@@ -258,26 +293,20 @@ async fn a_damaged_frame_keeps_only_what_came_before() -> anyhow::Result<()> {
     let server = ServerProcess::start()?;
     let (ana, ben) = team(&server, "viewer").await?;
     let files = tempfile::tempdir()?;
-    let path = photo(files.path(), "plan.jpg", 3 << 20, b"MARKER-PLAN")?;
-    add_to_team(&ana, &path)?;
-    let (_, listed) = file_id(&ana, "plan.jpg")?;
-    let content = std::fs::read(&path)?;
-    let file = file_ref(&listed, &content)?;
-    let mut api = server.api().await?;
-    let login = api.login(ANA, PW).await?;
-    let mut body = framed(&content, 1 << 20)?;
+    let mut plan = plan_by_hand(&server, &ana, files.path(), b"MARKER-PLAN").await?;
+    let mut body = plan.body.clone();
     // A byte of the second frame's content, after the first frame and its header.
     body[2 * 36 + (1 << 20) + 7] ^= 0x40;
-    let (status, answer) = api.upload(&login.token, &file, 0, body).await?;
+    let (status, answer) = plan.api.upload(&plan.token, &plan.file, 0, body).await?;
     assert_eq!(status.as_u16(), 422);
     let refused: ErrorResponse = codec::decode(&answer)?;
     assert_eq!(refused.code, "damaged", "{refused:?}");
     assert_eq!(
-        held_after_upload(&mut api, &login.token, &file).await?,
+        held_after_upload(&mut plan.api, &plan.token, &plan.file).await?,
         1 << 20
     );
 
-    the_rest_arrives(&ana, &ben, files.path(), &content)?;
+    the_rest_arrives(&ana, &ben, files.path(), &plan.content)?;
     Ok(())
 }
 
@@ -310,6 +339,23 @@ async fn a_download_goes_on_from_its_partial_and_a_failed_one_changes_nothing() 
     std::fs::create_dir(&saved)?;
     let out = saved.join("site.jpg");
     let out_arg = out.to_str().context("path")?;
+
+    // A place that cannot be written is named, before anything downloads.
+    let not_a_dir = saved.join("site.jpg").join("inside.jpg");
+    std::fs::write(saved.join("site.jpg"), b"a file, not a folder")?;
+    let refused = ben.fail(
+        &[
+            "files",
+            "get",
+            &id,
+            "--out",
+            not_a_dir.to_str().context("path")?,
+        ],
+        "",
+    )?;
+    assert!(refused.contains("cannot write"), "{refused}");
+    assert!(refused.contains("inside.jpg"), "{refused}");
+    assert!(!partial.exists(), "nothing downloaded");
 
     // Held bytes that are not the file's: the whole fails its check.
     let mut wrong = content[..3 << 19].to_vec();
@@ -399,43 +445,19 @@ async fn a_stalled_upload_does_not_hold_the_file() -> anyhow::Result<()> {
     })?;
     let (ana, ben) = team(&server, "viewer").await?;
     let files = tempfile::tempdir()?;
-    let path = photo(files.path(), "plan.jpg", 3 << 20, b"MARKER-STALL")?;
-    add_to_team(&ana, &path)?;
-    let (_, listed) = file_id(&ana, "plan.jpg")?;
-    let content = std::fs::read(&path)?;
-    let file = file_ref(&listed, &content)?;
-    let mut api = server.api().await?;
-    let login = api.login(ANA, PW).await?;
-    let body = framed(&content, 1 << 20)?;
+    let mut plan = plan_by_hand(&server, &ana, files.path(), b"MARKER-STALL").await?;
     // The first frame whole and a little of the second; then silence.
     let cut = (1 << 20) + 2 * 36 + 500;
     let held_open = server
-        .upload_started(&login.token, &file, 0, &body[..cut], body.len() as u64)
+        .upload_started(&HandUpload::cut(&plan.token, &plan.file, &plan.body, cut))
         .await?;
-    // The server begins the upload (claims the file, then makes its partial)
-    // when it has read the request, maybe after the probes below would start:
-    // then they would find the file free, and nothing held.
-    let partial = server
-        .data_dir()
-        .join("files")
-        .join(file.space.to_string())
-        .join(".partial")
-        .join(&file.sha256);
-    let waiting = std::time::Instant::now();
-    while !partial.exists() {
-        anyhow::ensure!(
-            waiting.elapsed() < std::time::Duration::from_secs(20),
-            "the held upload never began"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
     // Waits while the upload is busy (at most 20 s): it ends though the
     // connection stays open.
     assert_eq!(
-        held_after_upload(&mut api, &login.token, &file).await?,
+        held_after_upload(&mut plan.api, &plan.token, &plan.file).await?,
         1 << 20
     );
-    the_rest_arrives(&ana, &ben, files.path(), &content)?;
+    the_rest_arrives(&ana, &ben, files.path(), &plan.content)?;
     drop(held_open);
     Ok(())
 }
